@@ -1,0 +1,23 @@
+# Generates a C file holding every wcs/migrations/NNNN_name.sql as a string,
+# in version order, so wcsd and wcsctl carry their schema with them.
+# Usage: cmake -DSRC_DIR=... -DOUT=... -P embed-migrations.cmake
+file(GLOB files RELATIVE ${SRC_DIR} ${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+list(SORT files)
+set(body "/* Generated from the SQL files in wcs/migrations by cmake/embed-migrations.cmake. */\n")
+string(APPEND body "#include \"wcs/migrations.h\"\n\nconst struct wcs_migration wcs_migrations[] = {\n")
+set(count 0)
+foreach(f ${files})
+  string(REGEX MATCH "^([0-9]+)_(.*)\\.sql$" _ ${f})
+  set(ver ${CMAKE_MATCH_1})
+  set(name ${CMAKE_MATCH_2})
+  math(EXPR ver "${ver}")
+  file(READ ${SRC_DIR}/${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n    \"" sql "${sql}")
+  string(APPEND body "    {${ver}, \"${name}\",\n    \"${sql}\"},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\n\nconst int wcs_migrations_count = ${count};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

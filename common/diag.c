@@ -1,0 +1,56 @@
+/* diag.c - bounded list of diagnostic messages. */
+#include "common/diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void diag_add(struct diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    if (d == NULL)
+        return;
+    if (d->n >= DIAG_MAX) {
+        d->dropped++;
+        return;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        char **m = realloc(d->msgs, cap * sizeof(*m));
+        if (m == NULL) {
+            d->dropped++;
+            return;
+        }
+        d->msgs = m;
+        d->cap = cap;
+    }
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    if (msg == NULL) {
+        d->dropped++;
+        return;
+    }
+    d->msgs[d->n++] = msg;
+}
+
+size_t diag_count(const struct diag *d)
+{
+    return d ? d->n + d->dropped : 0;
+}
+
+void diag_free(struct diag *d)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    for (i = 0; i < d->n; i++)
+        free(d->msgs[i]);
+    free(d->msgs);
+    d->msgs = NULL;
+    d->n = d->cap = d->dropped = 0;
+}

@@ -1,0 +1,68 @@
+/* test-common.c - the error struct, diagnostics list and log level parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/diag.h"
+#include "common/err.h"
+#include "common/log.h"
+
+static void test_err_set_returns_code(void **state)
+{
+    struct err e;
+    (void)state;
+    assert_int_equal(err_set(&e, ERR_PARSE, "a.csv:%d: %s", 3, "bad"), ERR_PARSE);
+    assert_string_equal(e.msg, "a.csv:3: bad");
+    assert_int_equal(e.code, ERR_PARSE);
+    assert_int_equal(err_set(NULL, ERR_DB, "ignored"), ERR_DB);
+    assert_int_equal(err_wrap(&e, "import"), ERR_PARSE);
+    assert_string_equal(e.msg, "import: a.csv:3: bad");
+}
+
+static void test_err_names(void **state)
+{
+    (void)state;
+    assert_string_equal(err_name(ERR_CONFIG), "ERR_CONFIG");
+    assert_string_equal(err_name(-ENOENT), "ENOENT");
+    assert_string_equal(err_text(ERR_NOTFOUND), "not found");
+    assert_string_equal(err_name(12345), "ERR_UNKNOWN");
+}
+
+static void test_diag_bounded(void **state)
+{
+    struct diag d = DIAG_INIT;
+    int i;
+    (void)state;
+    for (i = 0; i < DIAG_MAX + 5; i++)
+        diag_add(&d, "line %d", i);
+    assert_int_equal(d.n, DIAG_MAX);
+    assert_int_equal(d.dropped, 5);
+    assert_int_equal(diag_count(&d), DIAG_MAX + 5);
+    assert_string_equal(d.msgs[7], "line 7");
+    diag_free(&d);
+    assert_int_equal(diag_count(&d), 0);
+}
+
+static void test_log_level_parse(void **state)
+{
+    enum log_level l;
+    (void)state;
+    assert_int_equal(log_level_parse("DEBUG", &l), 0);
+    assert_int_equal(l, LOG_LEVEL_DEBUG);
+    assert_int_equal(log_level_parse("loud", &l), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_set_returns_code),
+        cmocka_unit_test(test_err_names),
+        cmocka_unit_test(test_diag_bounded),
+        cmocka_unit_test(test_log_level_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1 @@
+/* db_parcels.c - placeholder until implemented. */

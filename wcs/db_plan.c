@@ -1,0 +1,1 @@
+/* db_plan.c - placeholder until implemented. */

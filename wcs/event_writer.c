@@ -1,0 +1,1 @@
+/* event_writer.c - placeholder until implemented. */

@@ -1,0 +1,57 @@
+/*
+ * import.h - pre-advice import from CSV (with header) or JSON Lines.
+ *
+ * The reader is pure: it turns a file into validated struct wcs_preadvice
+ * rows, reporting each bad row as "FILE:LINE: field: reason" and skipping it.
+ * wcs_import_file() feeds the good rows to the store in batches.
+ *
+ * CSV header (column order free, unknown columns refused, names below):
+ *   code,other_ids,service,country,postal_code,recipient_name,city,address,
+ *   phone,weight_g,length_mm,width_mm,height_mm,declared_value,currency,
+ *   item_description,hs_code
+ * other_ids: codes separated by spaces or ';'. declared_value: minor units.
+ * JSON Lines: one object per line with the same keys (other_ids an array).
+ */
+#ifndef WCS_IMPORT_H
+#define WCS_IMPORT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "common/diag.h"
+#include "common/err.h"
+#include "wcs/parcel.h"
+
+/* Called for each good row, with its 1-based line (JSONL) or record start
+ * line (CSV). A non-zero return stops the read and is returned. */
+typedef int (*wcs_preadvice_cb)(void *arg, const struct wcs_preadvice *row, int line);
+
+struct wcs_import_counts {
+    size_t rows;      /* data rows seen */
+    size_t good;      /* rows passed to the callback */
+    size_t bad;       /* rows refused (each reported in d) */
+};
+
+/* Validates one row; adds "FILE:LINE: field: reason" to d per problem.
+ * Returns 0 or ERR_INVALID. */
+int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int line,
+                           struct diag *d);
+
+/* Reads FILE (CSV, or JSON Lines when the name ends in .jsonl/.ndjson or the
+ * first byte is '{'), calling cb for each good row. Returns 0, a -errno when
+ * the file cannot be read, ERR_PARSE for a broken header, or cb's value. */
+int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
+                            struct wcs_import_counts *counts, struct diag *d, struct err *e);
+
+struct wcs_import_summary {
+    struct wcs_import_counts counts;
+    size_t inserted, updated, unchanged, rejected;
+};
+
+/* Reads path and upserts its good rows through wcs_db_preadvice_upsert() in
+ * batches. Returns 0 (bad rows are not an error: see summary and d), or an
+ * error when the file cannot be read or the database fails. */
+int wcs_import_file(PGconn *c, const char *path, struct wcs_import_summary *s, struct diag *d,
+                    struct err *e);
+
+#endif

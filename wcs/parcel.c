@@ -1,0 +1,1 @@
+/* parcel.c - placeholder until implemented. */

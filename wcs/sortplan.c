@@ -1,0 +1,1 @@
+/* sortplan.c - placeholder until implemented. */

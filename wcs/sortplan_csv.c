@@ -1,0 +1,1 @@
+/* sortplan_csv.c - placeholder until implemented. */
