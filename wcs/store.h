@@ -105,4 +105,30 @@ struct wcs_plan_version {
 int wcs_db_plan_list(PGconn *c, struct wcs_plan_version *out, size_t max, size_t *n,
                      struct err *e);
 
+/* --- status and traces (wcs/db_status.c) ------------------------------- */
+
+/* The active plan's version, 0 when none is active. */
+int wcs_db_plan_active_version(PGconn *c, int *version, struct err *e);
+
+struct wcs_db_status {
+    int schema_version;
+    int plan_version;           /* active plan, 0 none */
+    long long parcels;          /* rows in parcels */
+    long long parcel_ids;       /* rows in parcel_ids */
+    long long events;           /* rows in events (estimate above 1M) */
+    char last_event_at[40];     /* "" none */
+};
+
+/* Fills a summary of what the database holds. Returns 0 or ERR_DB. */
+int wcs_db_status(PGconn *c, struct wcs_db_status *out, struct err *e);
+
+struct wcs_event;
+/* Called per event of a parcel trace, oldest first; non-zero stops. */
+typedef int (*wcs_event_cb)(void *arg, const struct wcs_event *ev);
+
+/* Streams every event recorded under any code of parcel id (parcels.id),
+ * oldest first. Returns 0 or ERR_DB. */
+int wcs_db_parcel_events(PGconn *c, int64_t parcel_id, wcs_event_cb cb, void *arg,
+                         struct err *e);
+
 #endif

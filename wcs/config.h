@@ -1,0 +1,49 @@
+/*
+ * config.h - wcsd's configuration: one YAML file, validated whole before
+ * anything starts. Every problem is reported as "FILE:LINE: key: reason"
+ * (all of them, not just the first). Keys are documented in docs/config.md
+ * and in deploy/wcsd.yaml.
+ */
+#ifndef WCS_CONFIG_H
+#define WCS_CONFIG_H
+
+#include <stddef.h>
+
+#include "common/diag.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "wcs/events.h"
+
+struct wcs_config {
+    char path[256];                 /* file it was read from */
+    char node[6];                   /* this WCS's id in telegrams, 5 chars, e.g. "WCS01" */
+    enum log_level log_level;
+    char db_conninfo[512];          /* libpq conninfo without the password */
+    char db_password_file[256];     /* "" = none; read at connect time, never logged */
+    int db_connect_wait_s;          /* keep retrying at start this long, 0 = fail at once */
+    char http_listen[64];           /* operator HTTP API address, "" = disabled */
+    int http_port;                  /* 0 = any free port (reported in the ready line) */
+    size_t registry_expected;       /* parcels to size the index for */
+    unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
+    struct wcs_event_writer_opts events;
+};
+
+/* Fills the documented defaults. */
+void wcs_config_defaults(struct wcs_config *c);
+
+/*
+ * Reads and validates path into *c (defaults first). Unknown keys, wrong
+ * types, out-of-range values and missing required keys each add one
+ * "FILE:LINE: key: reason" to d. Returns 0, ERR_CONFIG (see d), or -errno
+ * when the file cannot be read (e says why).
+ */
+int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e);
+
+/*
+ * Builds the libpq conninfo to use, adding the password read from
+ * db_password_file when set. The result holds a secret: never log it.
+ * Returns 0, or -errno / ERR_CONFIG with e set.
+ */
+int wcs_config_db_conninfo(const struct wcs_config *c, char *buf, size_t len, struct err *e);
+
+#endif

@@ -1,0 +1,736 @@
+/*
+ * wcsctl.c - the operator's and administrator's command line over the
+ * store (and, for live state, over wcsd's HTTP API).
+ *
+ * Exit codes: 0 success; 1 the command ran but found problems (invalid
+ * codes, refused rows, an invalid plan); 2 usage, I/O or database errors.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "scanners/scanners.h"
+#include "wcs/config.h"
+#include "wcs/events.h"
+#include "wcs/import.h"
+#include "wcs/sortplan.h"
+#include "wcs/store.h"
+
+#define DEFAULT_CONFIG "/etc/wcs/wcsd.yaml"
+
+struct ctl {
+    const char *config_path;
+    const char *db;         /* --db or WCS_DB */
+    const char *http;       /* --http or WCS_HTTP */
+    struct wcs_config cfg;
+    int have_cfg;
+    char conninfo[1024];
+    char http_base[128];
+};
+
+struct command {
+    const char *name;   /* "sortplan load" */
+    const char *args;   /* "FILE [--activate]" */
+    const char *help;
+    int min_args;
+    int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static void print_diag(struct diag *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n; i++)
+        fprintf(stderr, "%s\n", d->msgs[i]);
+    if (d->dropped)
+        fprintf(stderr, "... and %zu more problem(s)\n", d->dropped);
+}
+
+/* Loads the config file when one is named or the default exists. */
+static int load_config(struct ctl *ctl)
+{
+    struct diag d = DIAG_INIT;
+    struct err e;
+    const char *path = ctl->config_path;
+    struct stat st;
+
+    if (ctl->have_cfg)
+        return 0;
+    if (path == NULL && stat(DEFAULT_CONFIG, &st) == 0)
+        path = DEFAULT_CONFIG;
+    wcs_config_defaults(&ctl->cfg);
+    if (path == NULL)
+        return 0;
+    if (wcs_config_load(path, &ctl->cfg, &d, &e) < 0) {
+        print_diag(&d);
+        if (d.n == 0)
+            fprintf(stderr, "wcsctl: %s\n", e.msg);
+        diag_free(&d);
+        return -1;
+    }
+    diag_free(&d);
+    ctl->have_cfg = 1;
+    return 0;
+}
+
+static PGconn *open_db(struct ctl *ctl)
+{
+    PGconn *c;
+    struct err e;
+
+    if (ctl->db == NULL) {
+        if (load_config(ctl) < 0)
+            return NULL;
+        if (!ctl->have_cfg) {
+            fprintf(stderr, "wcsctl: no database: give --db CONNINFO, --config FILE or set WCS_DB\n");
+            return NULL;
+        }
+        if (wcs_config_db_conninfo(&ctl->cfg, ctl->conninfo, sizeof(ctl->conninfo), &e) < 0) {
+            fprintf(stderr, "wcsctl: %s\n", e.msg);
+            return NULL;
+        }
+    } else {
+        snprintf(ctl->conninfo, sizeof(ctl->conninfo), "%s", ctl->db);
+    }
+    if (wcs_db_connect(ctl->conninfo, &c, &e) < 0) {
+        fprintf(stderr, "wcsctl: database unreachable: %s\n", e.msg);
+        return NULL;
+    }
+    return c;
+}
+
+/* --- HTTP to wcsd ---------------------------------------------------- */
+
+struct buf {
+    char *data;
+    size_t len;
+};
+
+static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    size_t add = size * n;
+    char *p = realloc(b->data, b->len + add + 1);
+
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, ptr, add);
+    b->data = p;
+    b->len += add;
+    p[b->len] = '\0';
+    return add;
+}
+
+static const char *http_base(struct ctl *ctl)
+{
+    if (ctl->http)
+        return ctl->http;
+    if (load_config(ctl) == 0 && ctl->have_cfg && ctl->cfg.http_listen[0] && ctl->cfg.http_port)
+        snprintf(ctl->http_base, sizeof(ctl->http_base), "http://%s:%d", ctl->cfg.http_listen,
+                 ctl->cfg.http_port);
+    else
+        snprintf(ctl->http_base, sizeof(ctl->http_base), "http://127.0.0.1:8080");
+    return ctl->http_base;
+}
+
+/* GETs base+path; returns the parsed JSON body (caller decrefs) or NULL with
+ * a message on stderr. *status gets the HTTP status. */
+static json_t *http_get_json(struct ctl *ctl, const char *path, long *status)
+{
+    char url[1024];
+    struct buf b = {NULL, 0};
+    CURL *h = curl_easy_init();
+    CURLcode cc;
+    json_t *j;
+    json_error_t je;
+
+    if (h == NULL)
+        return NULL;
+    snprintf(url, sizeof(url), "%s%s", http_base(ctl), path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "wcsctl: wcsd not reachable at %s: %s\n", http_base(ctl),
+                curl_easy_strerror(cc));
+        curl_easy_cleanup(h);
+        free(b.data);
+        return NULL;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(h);
+    j = json_loadb(b.data ? b.data : "", b.len, 0, &je);
+    if (j == NULL)
+        fprintf(stderr, "wcsctl: wcsd answered %ld with a body that is not JSON: %s\n", *status,
+                je.text);
+    free(b.data);
+    return j;
+}
+
+/* --- commands -------------------------------------------------------- */
+
+static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    struct err e;
+    int applied = 0, version = 0;
+
+    (void)argc;
+    (void)argv;
+    if (c == NULL)
+        return 2;
+    if (wcs_db_migrate(c, &applied, &e) < 0 || wcs_db_schema_version(c, &version, &e) < 0) {
+        fprintf(stderr, "wcsctl: migrate: %s\n", e.msg);
+        PQfinish(c);
+        return 2;
+    }
+    printf("schema at version %d (%d migration(s) applied now)\n", version, applied);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_code_check(struct ctl *ctl, int argc, char **argv)
+{
+    int i, all_valid = 1;
+
+    (void)ctl;
+    for (i = 0; i < argc; i++) {
+        struct scan_code_info info;
+
+        scan_code_check(argv[i], strlen(argv[i]), &info);
+        printf("%s\t%s\t%s\t%s\n", argv[i], scan_code_kind_name(info.kind),
+               info.valid ? "valid" : "invalid", info.valid ? "ok" : info.reason);
+        if (!info.valid)
+            all_valid = 0;
+    }
+    return all_valid ? 0 : 1;
+}
+
+static int cmd_import(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    int i, result = 0;
+
+    if (c == NULL)
+        return 2;
+    for (i = 0; i < argc; i++) {
+        struct wcs_import_summary s;
+        struct diag d = DIAG_INIT;
+        struct err e;
+        int rc;
+
+        memset(&s, 0, sizeof(s));
+        err_clear(&e);
+        rc = wcs_import_file(c, argv[i], &s, &d, &e);
+        print_diag(&d);
+        diag_free(&d);
+        if (rc < 0) {
+            fprintf(stderr, "wcsctl: import %s: %s\n", argv[i], e.msg);
+            result = 2;
+            continue;
+        }
+        printf("%s: %zu row(s): %zu loaded (%zu new, %zu updated, %zu unchanged), %zu refused\n",
+               argv[i], s.counts.rows, s.inserted + s.updated + s.unchanged, s.inserted,
+               s.updated, s.unchanged, s.counts.bad + s.rejected);
+        if ((s.counts.bad + s.rejected) > 0 && result == 0)
+            result = 1;
+    }
+    PQfinish(c);
+    return result;
+}
+
+static char *read_whole_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else if (buf) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Parses a plan file; prints every problem. Returns the plan or NULL. */
+static struct wcs_plan *parse_plan_file(const char *path, char **text, size_t *len)
+{
+    struct wcs_plan *plan = NULL;
+    struct diag d = DIAG_INIT;
+
+    *text = read_whole_file(path, len);
+    if (*text == NULL) {
+        fprintf(stderr, "wcsctl: %s: cannot read: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (wcs_plan_parse_csv(path, *text, *len, &plan, &d) < 0) {
+        print_diag(&d);
+        fprintf(stderr, "%s: invalid sort plan (%zu problem(s)); nothing stored\n", path,
+                diag_count(&d));
+        diag_free(&d);
+        free(*text);
+        *text = NULL;
+        return NULL;
+    }
+    diag_free(&d);
+    return plan;
+}
+
+static int cmd_sortplan_check(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_plan *plan;
+    char *text;
+    size_t len;
+
+    (void)ctl;
+    (void)argc;
+    plan = parse_plan_file(argv[0], &text, &len);
+    if (plan == NULL)
+        return 1;
+    printf("%s: valid (%zu chutes, %zu routes, %zu rules)\n", argv[0], wcs_plan_nchutes(plan),
+           wcs_plan_nroutes(plan), wcs_plan_nrules(plan));
+    wcs_plan_free(plan);
+    free(text);
+    return 0;
+}
+
+static int activate(PGconn *c, int version)
+{
+    struct err e;
+
+    if (wcs_db_plan_activate(c, version, &e) < 0) {
+        fprintf(stderr, "wcsctl: activate %d: %s\n", version, e.msg);
+        return e.code == ERR_NOTFOUND ? 1 : 2;
+    }
+    printf("sort plan version %d is active; a running wcsd switches to it at once\n", version);
+    return 0;
+}
+
+static int cmd_sortplan_load(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_plan *plan;
+    PGconn *c;
+    struct err e;
+    char *text;
+    size_t len;
+    int version = 0, rc = 0, do_activate = argc > 1 && strcmp(argv[1], "--activate") == 0;
+
+    if (argc > 2 || (argc == 2 && !do_activate)) {
+        fprintf(stderr, "usage: wcsctl sortplan load FILE [--activate]\n");
+        return 2;
+    }
+    plan = parse_plan_file(argv[0], &text, &len);
+    if (plan == NULL)
+        return 1;
+    c = open_db(ctl);
+    if (c == NULL) {
+        rc = 2;
+        goto out;
+    }
+    if (wcs_db_plan_store(c, plan, text, len, &version, &e) < 0) {
+        fprintf(stderr, "wcsctl: store %s: %s\n", argv[0], e.msg);
+        rc = 2;
+        goto out;
+    }
+    printf("%s: valid, stored as version %d (%zu chutes, %zu routes, %zu rules)\n", argv[0],
+           version, wcs_plan_nchutes(plan), wcs_plan_nroutes(plan), wcs_plan_nrules(plan));
+    if (do_activate)
+        rc = activate(c, version);
+out:
+    if (c)
+        PQfinish(c);
+    wcs_plan_free(plan);
+    free(text);
+    return rc;
+}
+
+static int parse_version(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (*s == '\0' || *end != '\0' || v <= 0 || v > 1000000000) {
+        fprintf(stderr, "wcsctl: \"%s\" is not a plan version number\n", s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int cmd_sortplan_activate(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c;
+    int version, rc;
+
+    (void)argc;
+    if (parse_version(argv[0], &version) < 0)
+        return 2;
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = activate(c, version);
+    PQfinish(c);
+    return rc;
+}
+
+static int cmd_sortplan_list(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_plan_version v[50];
+    PGconn *c = open_db(ctl);
+    struct err e;
+    size_t n = 0, i;
+
+    (void)argc;
+    (void)argv;
+    if (c == NULL)
+        return 2;
+    if (wcs_db_plan_list(c, v, 50, &n, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return 2;
+    }
+    printf("%-7s %-6s %-6s %-6s %-6s %-20s %-20s %s\n", "VERSION", "ACTIVE", "CHUTES", "ROUTES",
+           "RULES", "LOADED", "ACTIVATED", "SOURCE");
+    for (i = 0; i < n; i++)
+        printf("%-7d %-6s %-6d %-6d %-6d %-20.19s %-20.19s %s\n", v[i].version,
+               v[i].active ? "yes" : "", v[i].nchutes, v[i].nroutes, v[i].nrules, v[i].loaded_at,
+               v[i].activated_at[0] ? v[i].activated_at : "-", v[i].source);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_sortplan_show(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_plan *plan = NULL;
+    PGconn *c;
+    struct err e;
+    int version = 0, s, n, k;
+    size_t i, j;
+
+    if (argc > 0 && parse_version(argv[0], &version) < 0)
+        return 2;
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    if (wcs_db_plan_load(c, version, &plan, &version, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return e.code == ERR_NOTFOUND ? 1 : 2;
+    }
+    PQfinish(c);
+    printf("sort plan version %d (%s)\n\nROUTES\n", version, wcs_plan_source(plan));
+    for (i = 0; i < wcs_plan_nroutes(plan); i++) {
+        const struct wcs_plan_route *r = wcs_plan_route(plan, i);
+        printf("  %-14s %-5s %-28s chutes", r->id, r->mode, r->crossing[0] ? r->crossing : "-");
+        for (k = 0; k < r->nchutes; k++)
+            printf(" %s", wcs_plan_chute(plan, r->chutes[k])->id);
+        if (r->fallback >= 0)
+            printf("  fallback %s", wcs_plan_route(plan, (size_t)r->fallback)->id);
+        printf("\n");
+    }
+    printf("\nRULES (postal prefix -> route)\n");
+    for (i = 0; i < wcs_plan_nrules(plan); i++) {
+        const struct wcs_plan_rule *r = wcs_plan_rule(plan, i);
+        printf("  %03u-%03u  %-14s prio %-3d weight %u-", r->prefix_from, r->prefix_to,
+               wcs_plan_route(plan, (size_t)r->route)->id, r->priority, r->weight_min_g);
+        if (r->weight_max_g == UINT32_MAX)
+            printf("any g");
+        else
+            printf("%u g", r->weight_max_g);
+        printf("  services");
+        if (r->nservices == 0)
+            printf(" any");
+        for (k = 0; k < r->nservices; k++)
+            printf(" %s", r->services[k]);
+        printf("\n");
+    }
+    printf("\nSPECIAL DESTINATIONS\n");
+    for (s = 0; s < WCS_SPECIAL_COUNT; s++) {
+        const uint16_t *ch = wcs_plan_special(plan, (enum wcs_special)s, &n);
+        printf("  %-13s", wcs_plan_special_name((enum wcs_special)s));
+        for (k = 0; k < n; k++)
+            printf(" %s", wcs_plan_chute(plan, ch[k])->id);
+        printf("\n");
+    }
+    printf("\nPARAMETERS\n");
+    for (j = 0; j < wcs_plan_nparams(plan); j++) {
+        const char *name, *value;
+        wcs_plan_param_at(plan, j, &name, &value);
+        printf("  %-14s %s\n", name, value);
+    }
+    wcs_plan_free(plan);
+    return 0;
+}
+
+static int print_event_cb(void *arg, const struct wcs_event *ev)
+{
+    time_t t = (time_t)(ev->at_us / 1000000);
+    struct tm tm;
+    char ts[32];
+
+    (void)arg;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    printf("  %s.%03dZ  %-8s %-10s %-8s %-8s %-10s %s\n", ts, (int)(ev->at_us / 1000 % 1000),
+           wcs_event_kind_name((enum wcs_event_kind)ev->kind), ev->location[0] ? ev->location : "-",
+           ev->chute[0] ? ev->chute : "-", ev->reason[0] ? ev->reason : "-",
+           ev->source[0] ? ev->source : "-", ev->detail);
+    return 0;
+}
+
+static int cmd_parcel_show(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_preadvice a;
+    PGconn *c = open_db(ctl);
+    struct err e;
+    int64_t id = 0;
+    int i, rc;
+
+    (void)argc;
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_parcel_get(c, argv[0], &a, &id, &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s: %s\n", argv[0], rc == ERR_NOTFOUND ? "no such parcel" : e.msg);
+        PQfinish(c);
+        return rc == ERR_NOTFOUND ? 1 : 2;
+    }
+    printf("parcel %s (id %lld)\n", a.code, (long long)id);
+    printf("  other ids    ");
+    for (i = 0; i < a.n_other_ids; i++)
+        printf(" %s", a.other_ids[i]);
+    printf("%s\n", a.n_other_ids ? "" : " -");
+    printf("  service       %s\n", a.service);
+    printf("  recipient     %s, %s\n", a.recipient_name[0] ? a.recipient_name : "-",
+           a.phone[0] ? a.phone : "-");
+    printf("  address       %s %s, %s, %s\n", a.postal_code, a.city, a.address, a.country);
+    printf("  weight        %d g, %d x %d x %d mm\n", a.weight_g, a.length_mm, a.width_mm,
+           a.height_mm);
+    if (a.declared_value >= 0)
+        printf("  value         %lld.%02lld %s\n", (long long)(a.declared_value / 100),
+               (long long)(a.declared_value % 100), a.currency);
+    printf("  item          %s (HS %s)\n", a.item_description[0] ? a.item_description : "-",
+           a.hs_code[0] ? a.hs_code : "-");
+    printf("  customs       %s\n", cust_status_name(a.customs));
+    printf("events:\n");
+    rc = wcs_db_parcel_events(c, id, print_event_cb, NULL, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: events: %s\n", e.msg);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_db_status s;
+    PGconn *c = open_db(ctl);
+    struct err e;
+    json_t *j;
+    long code = 0;
+    int rc = 0;
+
+    (void)argc;
+    (void)argv;
+    if (c == NULL)
+        return 2;
+    if (wcs_db_status(c, &s, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return 2;
+    }
+    PQfinish(c);
+    printf("database: schema v%d, plan v%d active, %lld parcels (%lld ids), %lld events%s%s\n",
+           s.schema_version, s.plan_version, s.parcels, s.parcel_ids, s.events,
+           s.last_event_at[0] ? ", last at " : "", s.last_event_at);
+    j = http_get_json(ctl, "/v1/status", &code);
+    if (j == NULL)
+        return 1;
+    if (code != 200) {
+        printf("wcsd: answered HTTP %ld\n", code);
+        rc = 1;
+    } else {
+        json_t *ev = json_object_get(j, "events");
+        printf("wcsd: %s ready, plan v%lld, %lld parcels indexed, %lld decisions, events "
+               "%lld written / %lld queued, up %.0f s\n",
+               json_string_value(json_object_get(j, "node")),
+               (long long)json_integer_value(json_object_get(j, "plan_version")),
+               (long long)json_integer_value(json_object_get(j, "parcels")),
+               (long long)json_integer_value(json_object_get(j, "decisions")),
+               (long long)json_integer_value(json_object_get(ev, "written")),
+               (long long)json_integer_value(json_object_get(ev, "queued")),
+               json_real_value(json_object_get(j, "uptime_s")));
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int cmd_decide(struct ctl *ctl, int argc, char **argv)
+{
+    char path[1024];
+    size_t off;
+    json_t *j, *route, *parcel;
+    long code = 0;
+    int i;
+    CURL *h = curl_easy_init();
+
+    off = (size_t)snprintf(path, sizeof(path), "/v1/decide?");
+    for (i = 0; i < argc && off < sizeof(path) - 64; i++) {
+        char *esc = curl_easy_escape(h, argv[i], 0);
+        if (strncmp(argv[i], "weight_g=", 9) == 0 || strncmp(argv[i], "recirc=", 7) == 0)
+            off += (size_t)snprintf(path + off, sizeof(path) - off, "%s%s", i ? "&" : "",
+                                    argv[i]);
+        else
+            off += (size_t)snprintf(path + off, sizeof(path) - off, "%scode=%s", i ? "&" : "",
+                                    esc);
+        curl_free(esc);
+    }
+    curl_easy_cleanup(h);
+    j = http_get_json(ctl, path, &code);
+    if (j == NULL)
+        return 2;
+    if (code != 200) {
+        json_t *err = json_object_get(j, "error");
+        fprintf(stderr, "wcsctl: wcsd: %s\n", json_string_value(json_object_get(err, "message")));
+        json_decref(j);
+        return 2;
+    }
+    route = json_object_get(j, "route");
+    parcel = json_object_get(j, "parcel");
+    printf("%s\t%s\t%s", json_string_value(json_object_get(j, "destination")),
+           json_string_value(json_object_get(j, "reason")),
+           json_is_string(route) ? json_string_value(route) : "-");
+    if (json_is_object(parcel))
+        printf("\tpostal %s, %s, %lld g, customs %s",
+               json_string_value(json_object_get(parcel, "postal_code")),
+               json_string_value(json_object_get(parcel, "service")),
+               (long long)json_integer_value(json_object_get(parcel, "weight_g")),
+               json_string_value(json_object_get(parcel, "customs")));
+    printf("\n");
+    json_decref(j);
+    return 0;
+}
+
+static const struct command commands[] = {
+    {"migrate", "", "apply pending schema migrations", 0, cmd_migrate},
+    {"import", "FILE...", "load pre-advice (CSV with header, or JSON Lines)", 1, cmd_import},
+    {"code check", "CODE...", "validate parcel/bag codes: CODE<TAB>KIND<TAB>valid|invalid<TAB>REASON",
+     1, cmd_code_check},
+    {"sortplan check", "FILE", "validate a sort plan CSV without storing it", 1,
+     cmd_sortplan_check},
+    {"sortplan load", "FILE [--activate]", "validate and store a sort plan as a new version", 1,
+     cmd_sortplan_load},
+    {"sortplan activate", "N", "make version N active (a running wcsd switches at once)", 1,
+     cmd_sortplan_activate},
+    {"sortplan list", "", "list stored plan versions", 0, cmd_sortplan_list},
+    {"sortplan show", "[N]", "print a plan version (default: the active one)", 0,
+     cmd_sortplan_show},
+    {"parcel show", "CODE", "a parcel's pre-advice data and full event trace", 1, cmd_parcel_show},
+    {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},
+    {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
+     cmd_decide},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: wcsctl [--config FILE | --db CONNINFO] [--http URL] COMMAND [ARGS]\n\n"
+               "options:\n"
+               "  -c, --config FILE  wcsd's YAML config (database, http); default %s\n"
+               "  -d, --db CONNINFO  libpq connection string (or env WCS_DB)\n"
+               "  -u, --http URL     wcsd's HTTP API (or env WCS_HTTP; default from config)\n"
+               "  -h, --help         this text\n\ncommands:\n",
+            DEFAULT_CONFIG);
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-18s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(f, "\nexit status: 0 ok, 1 problems found (invalid codes, refused rows, invalid "
+               "plan), 2 usage, I/O or database error\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
+        {"http", required_argument, NULL, 'u'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ctl ctl;
+    size_t i;
+    int ch, rc;
+
+    memset(&ctl, 0, sizeof(ctl));
+    log_init("wcsctl", LOG_LEVEL_WARN);
+    ctl.db = getenv("WCS_DB");
+    ctl.http = getenv("WCS_HTTP");
+    while ((ch = getopt_long(argc, argv, "+c:d:u:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            ctl.config_path = optarg;
+            break;
+        case 'd':
+            ctl.db = optarg;
+            break;
+        case 'u':
+            ctl.http = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (argc == 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (ctl.config_path != NULL)
+        ctl.db = NULL; /* an explicit config wins over the environment */
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const char *name = commands[i].name, *space = strchr(name, ' ');
+        int words = space ? 2 : 1;
+
+        if (words == 1 && strcmp(argv[0], name) != 0)
+            continue;
+        if (words == 2 && (argc < 2 || strncmp(argv[0], name, (size_t)(space - name)) != 0 ||
+                           strlen(argv[0]) != (size_t)(space - name) ||
+                           strcmp(argv[1], space + 1) != 0))
+            continue;
+        if (argc - words < commands[i].min_args) {
+            fprintf(stderr, "usage: wcsctl %s %s\n", name, commands[i].args);
+            return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        rc = commands[i].run(&ctl, argc - words, argv + words);
+        curl_global_cleanup();
+        memset(ctl.conninfo, 0, sizeof(ctl.conninfo));
+        return rc;
+    }
+    fprintf(stderr, "wcsctl: unknown command \"%s\"\n\n", argv[0]);
+    usage(stderr);
+    return 2;
+}
