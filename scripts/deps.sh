@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project needs to build, test and run.
+# The one list of system dependencies; run as root. Quiet and idempotent:
+# apt is only asked when a package is missing.
+set -euo pipefail
+packages=(
+    build-essential cmake pkg-config git
+    libusb-1.0-0-dev libzbar-dev libpq-dev libcurl4-openssl-dev
+    libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
+    libcmocka-dev umockdev libumockdev-dev
+    postgresql-15 postgresql-client-15 curl
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a cluster of its own on port 5432; the project
+# never uses it (tests and the demo run private clusters on unix sockets).

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The main job (README): installs what is missing, builds, starts a private
+# PostgreSQL under a local state directory, migrates, loads and activates the
+# sample sort plan, imports the sample pre-advice, starts wcsd, and shows
+# that it is ready and that wcsctl answers. wcsd then keeps running until
+# Ctrl-C (or stops at once with --once).
+#   scripts/run.sh [--once]
+# State: $WCS_STATE_DIR (default: var/ in the checkout, or /var/tmp/wcs-state
+# when the postgres user cannot reach the checkout).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+once=0
+[ "${1:-}" = --once ] && once=1
+
+[ "$(id -u)" = 0 ] && scripts/deps.sh
+echo "== build"
+scripts/build.sh "$top/build" >/dev/null
+bin="$top/build/wcs"
+
+state=${WCS_STATE_DIR:-$top/var}
+mkdir -p "$state"
+if ! runuser -u postgres -- test -x "$state" 2>/dev/null; then
+    state=/var/tmp/wcs-state
+    mkdir -p "$state"
+fi
+pgdir="$state/pg"
+echo "== PostgreSQL 15 in $pgdir"
+scripts/pg-test.sh start "$pgdir"
+base=$(scripts/pg-test.sh conninfo "$pgdir")
+psql "$base dbname=postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'wcs'" | grep -q 1 ||
+    psql "$base dbname=postgres" -qc "CREATE DATABASE wcs"
+export WCS_DB="$base dbname=wcs"
+
+cat >"$state/wcsd.yaml" <<YAML
+# wcsd configuration written by scripts/run.sh for the demo
+node: WCS01
+log_level: info
+database:
+  conninfo: "$WCS_DB"
+  connect_wait_s: 30
+http:
+  listen: 127.0.0.1
+  port: ${WCS_HTTP_PORT:-8080}
+registry:
+  expected_parcels: 100000
+YAML
+"$bin/wcsd" --config "$state/wcsd.yaml" -n
+
+echo "== schema, sort plan, pre-advice"
+"$bin/wcsctl" migrate
+"$bin/wcsctl" sortplan load data/sortplan-sample.csv --activate
+"$bin/wcsctl" import data/preadvice-sample.csv data/preadvice-sample.jsonl
+
+echo "== wcsd"
+pidfile="$state/wcsd.pid"
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    kill "$(cat "$pidfile")" && sleep 1
+fi
+"$bin/wcsd" --config "$state/wcsd.yaml" >"$state/wcsd.log" 2>&1 &
+pid=$!
+echo $pid >"$pidfile"
+stop() {
+    kill -TERM $pid 2>/dev/null && wait $pid 2>/dev/null || true
+    rm -f "$pidfile"
+    scripts/pg-test.sh stop "$pgdir"
+}
+trap stop EXIT
+for _ in $(seq 1 300); do
+    grep -q "ready:" "$state/wcsd.log" && break
+    kill -0 $pid 2>/dev/null || { cat "$state/wcsd.log"; exit 1; }
+    sleep 0.1
+done
+grep "ready:" "$state/wcsd.log"
+export WCS_HTTP="http://127.0.0.1:${WCS_HTTP_PORT:-8080}"
+
+echo "== wcsctl status"
+"$bin/wcsctl" status
+echo "== where would these parcels go? (dry runs through wcsd)"
+for code in $(cut -d, -f1 data/preadvice-sample.csv | sed -n '2,6p') RR473124829GB; do
+    printf '%s\t' "$code"
+    "$bin/wcsctl" decide "$code" || true
+done
+first=$(cut -d, -f1 data/preadvice-sample.csv | sed -n 2p)
+echo "== wcsctl parcel show $first"
+"$bin/wcsctl" parcel show "$first"
+
+if [ $once = 1 ]; then
+    echo "== done (--once): stopping wcsd and PostgreSQL"
+    exit 0
+fi
+echo "== wcsd is running (log: $state/wcsd.log). Try:"
+echo "   WCS_DB='$WCS_DB' WCS_HTTP=$WCS_HTTP $bin/wcsctl --help"
+echo "   Ctrl-C stops wcsd and PostgreSQL."
+wait $pid

@@ -1,0 +1,195 @@
+/* test-config.c - the YAML config loader: defaults, every kind of mistake
+ * reported as FILE:LINE: key: reason, all of them in one pass, secrets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "wcs/config.h"
+
+static char path[64];
+
+static void write_file(const char *text)
+{
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/tmp/wcs-test-config-%d.yaml", (int)getpid());
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Loads text; returns rc and leaves the diagnostics in *d. */
+static int load(const char *text, struct wcs_config *c, struct diag *d)
+{
+    struct err e;
+
+    write_file(text);
+    return wcs_config_load(path, c, d, &e);
+}
+
+static int has_msg(const struct diag *d, const char *needle)
+{
+    size_t i;
+    char full[256];
+
+    snprintf(full, sizeof(full), "%s:%s", path, needle);
+    for (i = 0; i < d->n; i++)
+        if (strstr(d->msgs[i], full) != NULL)
+            return 1;
+    return 0;
+}
+
+static void test_minimal_file_gets_defaults(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: \"dbname=wcs\"\n", &c, &d), 0);
+    assert_int_equal(diag_count(&d), 0);
+    assert_string_equal(c.db_conninfo, "dbname=wcs");
+    assert_string_equal(c.node, "WCS01");
+    assert_int_equal(c.http_port, 8080);
+    assert_int_equal(c.events.batch_max, 2000);
+    assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+}
+
+static void test_full_file(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("node: WCS02\n"
+                          "log_level: debug\n"
+                          "database:\n"
+                          "  conninfo: host=/tmp dbname=x\n"
+                          "  connect_wait_s: 30\n"
+                          "http:\n"
+                          "  listen: 127.0.0.1\n"
+                          "  port: 0\n"
+                          "registry:\n"
+                          "  expected_parcels: 2000000\n"
+                          "  resync_s: 10\n"
+                          "events:\n"
+                          "  queue_capacity: 4096\n"
+                          "  batch_max: 500\n"
+                          "  flush_interval_ms: 5\n",
+                          &c, &d),
+                     0);
+    assert_string_equal(c.node, "WCS02");
+    assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+    assert_int_equal(c.db_connect_wait_s, 30);
+    assert_int_equal(c.http_port, 0);
+    assert_int_equal(c.registry_expected, 2000000);
+    assert_int_equal(c.registry_resync_s, 10);
+    assert_int_equal(c.events.queue_capacity, 4096);
+    assert_int_equal(c.events.batch_max, 500);
+    assert_int_equal(c.events.flush_interval_ms, 5);
+}
+
+static void test_every_problem_reported_with_line(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("node: TOOLONG\n"            /* 1 */
+                          "log_level: loud\n"          /* 2 */
+                          "database:\n"                /* 3 */
+                          "  conninfo: dbname=x\n"     /* 4 */
+                          "  connect_wait_s: soon\n"   /* 5 */
+                          "  colour: blue\n"           /* 6 */
+                          "http:\n"                    /* 7 */
+                          "  port: 70000\n"            /* 8 */
+                          "bogus: 1\n"                 /* 9 */
+                          "events:\n"                  /* 10 */
+                          "  batch_max: [1, 2]\n"      /* 11 */
+                          "node: WCS03\n",             /* 12 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "1: node: must be exactly 5 characters"));
+    assert_true(has_msg(&d, "2: log_level: \"loud\" is not one of"));
+    assert_true(has_msg(&d, "5: database.connect_wait_s: \"soon\" is not a whole number"));
+    assert_true(has_msg(&d, "6: database.colour: unknown key"));
+    assert_true(has_msg(&d, "8: http.port: 70000 is out of range 0..65535"));
+    assert_true(has_msg(&d, "9: bogus: unknown key"));
+    assert_true(has_msg(&d, "11: events.batch_max: lists are not accepted here"));
+    assert_true(has_msg(&d, "12: node: given twice (first at line 1)"));
+    assert_int_equal(d.n, 8);
+    diag_free(&d);
+}
+
+static void test_missing_required_and_syntax(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("node: WCS01\n", &c, &d), ERR_CONFIG);
+    assert_true(has_msg(&d, "1: database.conninfo: required key missing"));
+    diag_free(&d);
+    assert_int_equal(load("database:\n  conninfo: [unclosed\n", &c, &d), ERR_CONFIG);
+    assert_true(d.n >= 1);
+    diag_free(&d);
+    assert_int_equal(load("database: plain\n", &c, &d), ERR_CONFIG);
+    assert_true(has_msg(&d, "1: database: is a section"));
+    diag_free(&d);
+}
+
+static void test_missing_file(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    struct err e;
+    (void)state;
+    assert_true(wcs_config_load("/nonexistent/wcsd.yaml", &c, &d, &e) < 0);
+    assert_non_null(strstr(e.msg, "/nonexistent/wcsd.yaml: cannot open"));
+}
+
+static void test_password_file(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    struct err e;
+    char buf[1024], pw[64], yaml[256];
+    FILE *f;
+    (void)state;
+    snprintf(pw, sizeof(pw), "/tmp/wcs-test-pw-%d", (int)getpid());
+    f = fopen(pw, "w");
+    assert_non_null(f);
+    fputs("s3cr'et\\x\n", f);
+    fclose(f);
+    snprintf(yaml, sizeof(yaml), "database:\n  conninfo: dbname=wcs\n  password_file: %s\n", pw);
+    assert_int_equal(load(yaml, &c, &d), 0);
+    assert_int_equal(wcs_config_db_conninfo(&c, buf, sizeof(buf), &e), 0);
+    assert_string_equal(buf, "dbname=wcs password='s3cr\\'et\\\\x'");
+    /* The config itself never holds the secret, only the file name. */
+    assert_null(strstr(c.db_conninfo, "s3cr"));
+    unlink(pw);
+    assert_true(wcs_config_db_conninfo(&c, buf, sizeof(buf), &e) < 0);
+    assert_non_null(strstr(e.msg, "database.password_file: cannot open"));
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_minimal_file_gets_defaults, teardown),
+        cmocka_unit_test_teardown(test_full_file, teardown),
+        cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
+        cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
+        cmocka_unit_test_teardown(test_missing_file, teardown),
+        cmocka_unit_test_teardown(test_password_file, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
