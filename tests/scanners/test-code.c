@@ -95,7 +95,8 @@ static const struct code_case receptacle_cases[] = {
      "destination office QZMOWA: country QZ not ISO 3166"},
     {"CNHRBARUMOWAEUN50001001100125", SCAN_CODE_RECEPTACLE, false, "mail category E"},
     {"CNHRBARUMOWAA1N50001001100125", SCAN_CODE_RECEPTACLE, false, "mail subclass 1N"},
-    {"CNHRBARUMOWAAUN5000A001100125", SCAN_CODE_RECEPTACLE, false, "position 20 'A', expected a digit"},
+    {"CNHRBARUMOWAAUN5000A001100125", SCAN_CODE_RECEPTACLE, false,
+     "position 20 'A', expected a digit"},
     {"CNHRBARUMOWAAUN50000001100125", SCAN_CODE_RECEPTACLE, false, "dispatch number 0000"},
     {"CNHRBARUMOWAAUN50001000100125", SCAN_CODE_RECEPTACLE, false, "receptacle serial 000"},
     {"cnhrbarumowaaun50001001100125", SCAN_CODE_RECEPTACLE, false, "lowercase"},
@@ -173,7 +174,10 @@ static void test_length_bounds(void **state)
     assert_int_equal(info.kind, SCAN_CODE_S10);
     assert_int_equal(scan_code_check(buf, 12, &info), ERR_INVALID);
     /* Embedded NUL is a character like any other: no format. */
-    assert_int_equal(scan_code_check("RR4731\0" "4829GB", 13, &info), ERR_INVALID);
+    assert_int_equal(scan_code_check("RR4731\0"
+                                     "4829GB",
+                                     13, &info),
+                     ERR_INVALID);
     assert_int_equal(info.kind, SCAN_CODE_UNKNOWN);
 }
 
@@ -211,11 +215,11 @@ struct digit_case {
 static void test_s10_check_digit(void **state)
 {
     static const struct digit_case cases[] = {
-        {"47312482", 9}, {"12345678", 5}, {"00071761", 8},
-        {"00060000", 0}, /* sum 12, 11 - 12 mod 11 = 10 -> 0 */
-        {"96633102", 0}, /* sum mod 11 = 1 -> 10 -> 0 */
-        {"00000000", 5}, /* sum 0, 11 - 0 = 11 -> 5 */
-        {"28704377", 5}, /* sum mod 11 = 0 -> 11 -> 5 */
+        {"47312482", 9},  {"12345678", 5},
+        {"00071761", 8},  {"00060000", 0}, /* sum 12, 11 - 12 mod 11 = 10 -> 0 */
+        {"96633102", 0},                   /* sum mod 11 = 1 -> 10 -> 0 */
+        {"00000000", 5},                   /* sum 0, 11 - 0 = 11 -> 5 */
+        {"28704377", 5},                   /* sum mod 11 = 0 -> 11 -> 5 */
         {"0000000A", -1}, {"1234 678", -1},
     };
 
@@ -227,9 +231,9 @@ static void test_s10_check_digit(void **state)
 static void test_rupost_check_digit(void **state)
 {
     static const struct digit_case cases[] = {
-        {"6300990112345", 9}, {"1010000100001", 0}, {"6750000700042", 3},
-        {"0000000000000", 0}, {"1000000000000", 7}, /* 1 x 3 = 3 -> 7 */
-        {"0100000000000", 9},                       /* 1 x 1 = 1 -> 9 */
+        {"6300990112345", 9},  {"1010000100001", 0}, {"6750000700042", 3},
+        {"0000000000000", 0},  {"1000000000000", 7}, /* 1 x 3 = 3 -> 7 */
+        {"0100000000000", 9},                        /* 1 x 1 = 1 -> 9 */
         {"630099011234X", -1},
     };
 
