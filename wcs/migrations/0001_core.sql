@@ -34,10 +34,12 @@ CREATE INDEX parcels_rev ON parcels (rev);
 
 -- Every identifier a parcel carries (S10, Cainiao LP/AP, Russian Post 14-digit),
 -- including the one in parcels.code. A code belongs to one parcel only.
+-- Codes are upper-case letters and digits only (every parcel-code format is),
+-- which also lets lists of codes travel space-separated.
 CREATE TABLE parcel_ids (
-    code      text PRIMARY KEY,
+    code      text PRIMARY KEY CHECK (code ~ '^[0-9A-Z]{1,32}$'),
     parcel_id bigint NOT NULL REFERENCES parcels (id) ON DELETE CASCADE,
-    kind      text NOT NULL
+    kind      text NOT NULL                 -- s10 | cainiao | rupost | unknown
 );
 CREATE INDEX parcel_ids_parcel ON parcel_ids (parcel_id);
 
@@ -53,8 +55,11 @@ CREATE TABLE sortplan_versions (
 );
 CREATE UNIQUE INDEX sortplan_one_active ON sortplan_versions (active) WHERE active;
 
+-- seq in the plan tables is the row's position in the plan: loading in seq
+-- order rebuilds the same chute, route and rule indices.
 CREATE TABLE chutes (
     version     integer NOT NULL REFERENCES sortplan_versions ON DELETE CASCADE,
+    seq         integer NOT NULL,
     chute       text NOT NULL,
     description text NOT NULL DEFAULT '',
     PRIMARY KEY (version, chute)
@@ -62,6 +67,7 @@ CREATE TABLE chutes (
 
 CREATE TABLE routes (
     version     integer NOT NULL REFERENCES sortplan_versions ON DELETE CASCADE,
+    seq         integer NOT NULL,
     route       text NOT NULL,
     mode        text NOT NULL,              -- air | rail | road | river
     crossing    text NOT NULL DEFAULT '',   -- border crossing, e.g. Manzhouli-Zabaykalsk
@@ -73,7 +79,8 @@ CREATE TABLE routes (
 
 CREATE TABLE sortplan_rules (
     version      integer NOT NULL REFERENCES sortplan_versions ON DELETE CASCADE,
-    line         integer NOT NULL,          -- line in the source file, for messages
+    seq          integer NOT NULL,
+    line         integer NOT NULL,          -- line in the source file, for messages (0 none)
     route        text NOT NULL,
     prefix_from  integer NOT NULL CHECK (prefix_from BETWEEN 0 AND 999),
     prefix_to    integer NOT NULL CHECK (prefix_to BETWEEN prefix_from AND 999),
@@ -82,20 +89,23 @@ CREATE TABLE sortplan_rules (
     weight_max_g integer,                   -- NULL = no upper bound
     priority     integer NOT NULL DEFAULT 0,
     description  text NOT NULL DEFAULT '',
-    PRIMARY KEY (version, line)
+    PRIMARY KEY (version, seq)
 );
 
 -- Special destinations (no-read, multi-read, unknown, customs hold, ...).
 CREATE TABLE sortplan_specials (
     version integer NOT NULL REFERENCES sortplan_versions ON DELETE CASCADE,
+    seq     integer NOT NULL,
     special text NOT NULL,
     chutes  text[] NOT NULL,
     PRIMARY KEY (version, special)
 );
 
--- Numeric plan parameters (limits), e.g. max_weight_g, recirc_limit.
+-- Plan parameters as written (limits such as max_weight_g, recirc_limit;
+-- default_exit).
 CREATE TABLE sortplan_params (
     version integer NOT NULL REFERENCES sortplan_versions ON DELETE CASCADE,
+    seq     integer NOT NULL,
     name    text NOT NULL,
     value   text NOT NULL,
     PRIMARY KEY (version, name)
