@@ -9,8 +9,10 @@
  * whole plans, so no decision ever sees half a plan.
  *
  * CSV format (docs/sortplan.md): a header line
- *   kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,priority,chutes,value,description
+ *   kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,priority,chutes,value,description,crossing
  * then one row per chute, route, rule, special destination or parameter.
+ * `crossing` (last column) is a route's border crossing, so that no other
+ * column has to carry it; it is empty for every other kind.
  */
 #ifndef WCS_SORTPLAN_H
 #define WCS_SORTPLAN_H
@@ -26,6 +28,8 @@
 #define WCS_ROUTE_ID_MAX 31
 #define WCS_GROUP_MAX 32     /* chutes in one group */
 #define WCS_RULE_SERVICES_MAX 8
+#define WCS_PLAN_CHUTES_MAX 1024 /* chutes in one plan; lets the engine keep
+                                  * fixed-size state so a plan swap cannot fail */
 
 /* Special destinations; the CSV names are in parentheses. */
 enum wcs_special {
@@ -65,6 +69,7 @@ struct wcs_plan_rule {
     uint32_t weight_min_g;          /* inclusive */
     uint32_t weight_max_g;          /* inclusive; UINT32_MAX no bound */
     int priority;                   /* higher wins */
+    char description[96];           /* UTF-8, may be "" */
 };
 
 struct wcs_plan; /* opaque; read through the accessors below */
