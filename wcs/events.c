@@ -11,6 +11,7 @@
  */
 #include "wcs/events.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,7 @@ static int check_all(const struct wcs_event *ev, size_t n, struct err *e)
 static int copy_into(PGconn *c, const char *table, const struct wcs_event *ev, size_t n,
                      struct err *e)
 {
-    static _Thread_local struct copybuf buf; /* 64 KB: off the stack, one per thread */
+    struct copybuf *buf;
     char sql[160];
     PGresult *r;
     size_t i;
@@ -251,21 +252,30 @@ static int copy_into(PGconn *c, const char *table, const struct wcs_event *ev, s
         return rc;
     }
     PQclear(r);
-    buf.len = 0;
+    /* 64 KB per call, from the heap: not worth a thread's stack or TLS. */
+    buf = malloc(sizeof(*buf));
+    if (buf == NULL) {
+        PQputCopyEnd(c, "client out of memory");
+        drain_results(c, "COPY events", NULL);
+        return err_set(e, -ENOMEM, "COPY events: out of memory");
+    }
+    buf->len = 0;
     for (i = 0; i < n; i++) {
-        put_row(&buf, &ev[i]);
-        if (COPY_BUF_SIZE - buf.len < ROW_MAX || i + 1 == n) {
-            if (PQputCopyData(c, buf.data, (int)buf.len) != 1) {
+        put_row(buf, &ev[i]);
+        if (COPY_BUF_SIZE - buf->len < ROW_MAX || i + 1 == n) {
+            if (PQputCopyData(c, buf->data, (int)buf->len) != 1) {
                 rc = err_set(e, ERR_DB, "COPY events: sending rows: %.*s",
                              (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                free(buf);
                 /* Ends the COPY so the connection is usable (or known dead). */
                 PQputCopyEnd(c, "client failed to send rows");
                 drain_results(c, "COPY events", NULL);
                 return rc;
             }
-            buf.len = 0;
+            buf->len = 0;
         }
     }
+    free(buf);
     if (PQputCopyEnd(c, NULL) != 1) {
         rc = err_set(e, ERR_DB, "COPY events: end: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
                      PQerrorMessage(c));

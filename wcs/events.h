@@ -37,7 +37,8 @@ enum wcs_event_kind {
 struct wcs_event {
     int64_t id;                 /* unique, > 0; 0 = let the writer assign one */
     int64_t at_us;              /* microseconds since the Unix epoch, UTC, up to
-                                 * year 9999; 0 = the writer stamps the push time */
+                                 * year 9999; 0 given to the writer's push = the
+                                 * push time (wcs_db_events_copy stores it as is) */
     uint8_t kind;               /* enum wcs_event_kind */
     char parcel_code[33];
     char location[21];          /* scan point / decision point */
@@ -70,7 +71,7 @@ int wcs_event_check(const struct wcs_event *ev, int allow_zero_id, struct err *e
  * wcs_event_check() with an id; nothing is sent otherwise. n == 0 sends
  * nothing. Returns 0, ERR_INVALID (an event is not storable), ERR_CONFLICT
  * (an id is already stored: SQLSTATE 23505; nothing of the COPY is stored
- * and an open transaction is aborted), or ERR_DB. */
+ * and an open transaction is aborted), ERR_DB, or -ENOMEM. */
 int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct err *e);
 
 /* Like wcs_db_events_copy(), but events whose id is already stored are
@@ -79,7 +80,7 @@ int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct e
  * INSERT .. SELECT .. ON CONFLICT (id) DO NOTHING. Must run inside a
  * transaction the caller opened (the staging rows live until its commit).
  * *inserted (may be NULL) gets the rows actually added. Returns 0,
- * ERR_INVALID, ERR_STATE (no open transaction), or ERR_DB. */
+ * ERR_INVALID, ERR_STATE (no open transaction), ERR_DB, or -ENOMEM. */
 int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n,
                                   size_t *inserted, struct err *e);
 
@@ -121,7 +122,9 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
  * Never blocks on the database: the only wait is a short mutex shared with
  * other producers and the store thread. Returns 0, ERR_FULL when the queue
  * is full (the event is counted in dropped), ERR_INVALID when the event
- * fails wcs_event_check(), or ERR_STATE once stop() has begun. Thread-safe. */
+ * fails wcs_event_check(), or ERR_STATE once stop() has begun (a safety
+ * net only: producers must be done before stop() is called, since it frees
+ * w). Thread-safe. */
 int wcs_event_writer_push(struct wcs_event_writer *w, const struct wcs_event *ev);
 
 /* Waits until everything pushed before the call is committed, or timeout_ms
