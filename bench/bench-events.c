@@ -243,8 +243,8 @@ int main(int argc, char **argv)
            opts.flush_interval_ms ? opts.flush_interval_ms : 20);
     printf("raw COPY      %9.0f events/s  (%.3f s; runs %.3f s before, %.3f s after)\n",
            (double)n / t_raw, t_raw, t_raw1, t_raw2);
-    printf("staged COPY   %9.0f events/s  (%.3f s)  ratio staged/raw %.2f\n",
-           (double)n / t_staged, t_staged, t_raw / t_staged);
+    printf("staged COPY   %9.0f events/s  (%.3f s)  ratio staged/raw %.2f\n", (double)n / t_staged,
+           t_staged, t_raw / t_staged);
     printf("writer        %9.0f events/s  (%.3f s)  ratio writer/raw %.2f (goal >= 0.5)\n",
            (double)n / t_writer, t_writer, t_raw / t_writer);
     printf("writer stats  batches=%llu (avg %.0f events) db_errors=%llu push ERR_FULL=%lld\n",

@@ -55,25 +55,25 @@
 struct wcs_event_writer {
     struct wcs_event_writer_opts o; /* defaults filled in */
     char *conninfo;
-    struct wcs_event *ring;         /* o.queue_capacity slots */
+    struct wcs_event *ring; /* o.queue_capacity slots */
     pthread_t thread;
 
-    pthread_mutex_t mu;             /* guards everything below */
-    pthread_cond_t work;            /* store thread waits: events, flush, stop */
-    pthread_cond_t done;            /* flush()/stop() wait: batch committed, thread exited */
-    uint64_t head;                  /* first event not yet committed */
-    uint64_t sent;                  /* first event not yet taken into a batch */
-    uint64_t tail;                  /* next free position */
-    int idle;                       /* store thread sleeps until the first event */
-    int filling;                    /* store thread sleeps until batch_max events */
-    unsigned flushers;              /* flush() calls waiting */
+    pthread_mutex_t mu;  /* guards everything below */
+    pthread_cond_t work; /* store thread waits: events, flush, stop */
+    pthread_cond_t done; /* flush()/stop() wait: batch committed, thread exited */
+    uint64_t head;       /* first event not yet committed */
+    uint64_t sent;       /* first event not yet taken into a batch */
+    uint64_t tail;       /* next free position */
+    int idle;            /* store thread sleeps until the first event */
+    int filling;         /* store thread sleeps until batch_max events */
+    unsigned flushers;   /* flush() calls waiting */
     int stopping;
     int exited;
     struct timespec drain_deadline; /* CLOCK_MONOTONIC; moves on with each commit */
     PGcancel *cancel;               /* of the store connection, for stop() */
     struct wcs_event_writer_stats st;
 
-    PGconn *conn;                   /* store thread's own; NULL while disconnected */
+    PGconn *conn; /* store thread's own; NULL while disconnected */
 };
 
 /* --- time --------------------------------------------------------------- */
@@ -187,8 +187,8 @@ static int exec_cmd(PGconn *c, const char *sql, struct err *e)
 /* One attempt: BEGIN; COPY (plain or staged); COMMIT. *commit_sent tells
  * whether the COMMIT went out, i.e. whether a failure leaves the outcome
  * unknown. */
-static int try_batch(PGconn *c, const struct wcs_event *ev, size_t n, int staged,
-                     size_t *inserted, int *commit_sent, struct err *e)
+static int try_batch(PGconn *c, const struct wcs_event *ev, size_t n, int staged, size_t *inserted,
+                     int *commit_sent, struct err *e)
 {
     int rc;
 
@@ -259,8 +259,7 @@ static int write_batch(struct wcs_event_writer *w, const struct wcs_event *ev, s
             }
         }
         if (rc == 0)
-            rc = try_batch(w->conn, ev, n, staged || maybe_committed, &inserted, &commit_sent,
-                           &e);
+            rc = try_batch(w->conn, ev, n, staged || maybe_committed, &inserted, &commit_sent, &e);
         if (rc == 0) {
             if (staged && !maybe_committed) {
                 /* Nothing of ours can be there: every skipped id was
@@ -434,8 +433,8 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
     if (w->o.queue_capacity == 0)
         w->o.queue_capacity = DEFAULT_QUEUE_CAPACITY;
     if (w->o.batch_max == 0)
-        w->o.batch_max = w->o.queue_capacity < DEFAULT_BATCH_MAX ? w->o.queue_capacity
-                                                                 : DEFAULT_BATCH_MAX;
+        w->o.batch_max =
+            w->o.queue_capacity < DEFAULT_BATCH_MAX ? w->o.queue_capacity : DEFAULT_BATCH_MAX;
     if (w->o.flush_interval_ms == 0)
         w->o.flush_interval_ms = DEFAULT_FLUSH_INTERVAL_MS;
     if (w->o.drain_timeout_ms == 0)
@@ -451,8 +450,7 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
      * pages of an idle queue need not be touched. */
     w->ring = malloc(w->o.queue_capacity * sizeof(*w->ring));
     if (w->conninfo == NULL || w->ring == NULL) {
-        rc = err_set(e, -ENOMEM, "event writer: out of memory for %zu events",
-                     w->o.queue_capacity);
+        rc = err_set(e, -ENOMEM, "event writer: out of memory for %zu events", w->o.queue_capacity);
         goto fail;
     }
     rc = init_sync(w);

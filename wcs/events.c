@@ -19,8 +19,8 @@
 #include <time.h>
 
 static const char *const kind_names[WCS_EVENT_KIND_COUNT] = {
-    [WCS_EVENT_SCAN] = "scan",         [WCS_EVENT_DECISION] = "decision",
-    [WCS_EVENT_CONFIRM] = "confirm",   [WCS_EVENT_OPERATOR] = "operator",
+    [WCS_EVENT_SCAN] = "scan",       [WCS_EVENT_DECISION] = "decision",
+    [WCS_EVENT_CONFIRM] = "confirm", [WCS_EVENT_OPERATOR] = "operator",
     [WCS_EVENT_SYSTEM] = "system",
 };
 
@@ -140,11 +140,25 @@ static void put_text(struct copybuf *b, const char *field, size_t max)
 
         if (c < 0x80) {
             switch (c) {
-            case '\\': *o++ = '\\'; *o++ = '\\'; break;
-            case '\t': *o++ = '\\'; *o++ = 't'; break;
-            case '\n': *o++ = '\\'; *o++ = 'n'; break;
-            case '\r': *o++ = '\\'; *o++ = 'r'; break;
-            default: *o++ = (char)c; break;
+            case '\\':
+                *o++ = '\\';
+                *o++ = '\\';
+                break;
+            case '\t':
+                *o++ = '\\';
+                *o++ = 't';
+                break;
+            case '\n':
+                *o++ = '\\';
+                *o++ = 'n';
+                break;
+            case '\r':
+                *o++ = '\\';
+                *o++ = 'r';
+                break;
+            default:
+                *o++ = (char)c;
+                break;
             }
             i++;
             continue;
@@ -313,8 +327,8 @@ static int exec_ok(PGconn *c, const char *sql, const char *what, PGresult **keep
     return rc;
 }
 
-int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n,
-                                  size_t *inserted, struct err *e)
+int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
+                                  struct err *e)
 {
     PGresult *r = NULL;
     int rc, missing;

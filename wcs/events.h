@@ -19,11 +19,11 @@
 #include "common/err.h"
 
 enum wcs_event_kind {
-    WCS_EVENT_SCAN = 0,   /* a code read at a scan point */
-    WCS_EVENT_DECISION,   /* a destination decided */
-    WCS_EVENT_CONFIRM,    /* the sorter confirmed (sorted, recirculated, lost...) */
-    WCS_EVENT_OPERATOR,   /* an operator action */
-    WCS_EVENT_SYSTEM,     /* plan activated, daemon started... */
+    WCS_EVENT_SCAN = 0, /* a code read at a scan point */
+    WCS_EVENT_DECISION, /* a destination decided */
+    WCS_EVENT_CONFIRM,  /* the sorter confirmed (sorted, recirculated, lost...) */
+    WCS_EVENT_OPERATOR, /* an operator action */
+    WCS_EVENT_SYSTEM,   /* plan activated, daemon started... */
     WCS_EVENT_KIND_COUNT
 };
 
@@ -35,17 +35,17 @@ enum wcs_event_kind {
  * the server refuse a whole batch.
  */
 struct wcs_event {
-    int64_t id;                 /* unique, > 0; 0 = let the writer assign one */
-    int64_t at_us;              /* microseconds since the Unix epoch, UTC, up to
-                                 * year 9999; 0 given to the writer's push = the
-                                 * push time (wcs_db_events_copy stores it as is) */
-    uint8_t kind;               /* enum wcs_event_kind */
+    int64_t id;    /* unique, > 0; 0 = let the writer assign one */
+    int64_t at_us; /* microseconds since the Unix epoch, UTC, up to
+                    * year 9999; 0 given to the writer's push = the
+                    * push time (wcs_db_events_copy stores it as is) */
+    uint8_t kind;  /* enum wcs_event_kind */
     char parcel_code[33];
-    char location[21];          /* scan point / decision point */
+    char location[21]; /* scan point / decision point */
     char chute[21];
-    char reason[9];             /* RES_ reason code or confirmation event */
-    char source[21];            /* PLC id, scanner id, "wcsctl", ... */
-    char detail[128];           /* free text, e.g. "route RU-MOW-AIR plan v3" */
+    char reason[9];   /* RES_ reason code or confirmation event */
+    char source[21];  /* PLC id, scanner id, "wcsctl", ... */
+    char detail[128]; /* free text, e.g. "route RU-MOW-AIR plan v3" */
 };
 
 /* Largest at_us accepted: 9999-12-31T23:59:59.999999Z. */
@@ -81,8 +81,8 @@ int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct e
  * transaction the caller opened (the staging rows live until its commit).
  * *inserted (may be NULL) gets the rows actually added. Returns 0,
  * ERR_INVALID, ERR_STATE (no open transaction), ERR_DB, or -ENOMEM. */
-int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n,
-                                  size_t *inserted, struct err *e);
+int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
+                                  struct err *e);
 
 /* Zero in any field means "use the default". */
 struct wcs_event_writer_opts {
@@ -98,14 +98,14 @@ struct wcs_event_writer_opts {
 /* Counters since start; exact (taken under the queue lock). At any moment
  * pushed == written + duplicates + queued. */
 struct wcs_event_writer_stats {
-    uint64_t pushed;            /* accepted by push */
-    uint64_t written;           /* committed to the database */
-    uint64_t batches;           /* COPY batches committed */
-    uint64_t dropped;           /* refused by push because the queue was full */
-    uint64_t db_errors;         /* failed batch attempts (each one retried) */
-    uint64_t duplicates;        /* not stored: their id was already in the table
-                                 * and not put there by this writer's own retry */
-    size_t queued;              /* waiting now, including the batch in flight */
+    uint64_t pushed;     /* accepted by push */
+    uint64_t written;    /* committed to the database */
+    uint64_t batches;    /* COPY batches committed */
+    uint64_t dropped;    /* refused by push because the queue was full */
+    uint64_t db_errors;  /* failed batch attempts (each one retried) */
+    uint64_t duplicates; /* not stored: their id was already in the table
+                          * and not put there by this writer's own retry */
+    size_t queued;       /* waiting now, including the batch in flight */
 };
 
 struct wcs_event_writer;

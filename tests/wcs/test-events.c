@@ -322,9 +322,9 @@ struct producer {
     struct wcs_event_writer *w;
     int tag;
     int count;
-    int pace;          /* sleep 50 us after this many pushes (0 = never) */
-    long full;         /* ERR_FULL answers seen (each retried) */
-    int errors;        /* other push failures */
+    int pace;   /* sleep 50 us after this many pushes (0 = never) */
+    long full;  /* ERR_FULL answers seen (each retried) */
+    int errors; /* other push failures */
 };
 
 static void *producer_thread(void *arg)
@@ -382,8 +382,8 @@ static void test_writer_100k_two_threads(void **state)
     assert_int_equal(query_ll(c, "SELECT count(DISTINCT id) FROM events"), 100000);
     assert_int_equal(query_ll(c, "SELECT count(DISTINCT detail) FROM events"), 100000);
     /* at_us 0 was stamped with the push time. */
-    assert_int_equal(query_ll(c, "SELECT count(*) FROM events WHERE at < now() - interval '1 hour'"),
-                     0);
+    assert_int_equal(
+        query_ll(c, "SELECT count(*) FROM events WHERE at < now() - interval '1 hour'"), 0);
     wcs_event_writer_stop(w);
     PQfinish(c);
 }
@@ -637,9 +637,8 @@ static void test_writer_start_fails_without_db(void **state)
     struct err e = {0};
     (void)state;
 
-    assert_int_equal(wcs_event_writer_start("host=/nonexistent-wcs-dir port=1 dbname=x", NULL, &w,
-                                            &e),
-                     ERR_DB);
+    assert_int_equal(
+        wcs_event_writer_start("host=/nonexistent-wcs-dir port=1 dbname=x", NULL, &w, &e), ERR_DB);
     assert_null(w);
     assert_non_null(strstr(e.msg, "connect"));
 }
