@@ -249,25 +249,40 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
     return result;
 }
 
+/* Reads a whole file (or a pipe such as /dev/stdin) into a NUL-terminated
+ * buffer. Returns NULL with errno set. */
 static char *read_whole_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
+    size_t cap = 65536, n = 0, got;
+    char *buf, *p;
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        } else if (buf) {
-            buf[n] = '\0';
-            *len = (size_t)n;
+    buf = malloc(cap);
+    while (buf != NULL && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            p = realloc(buf, cap * 2);
+            if (p == NULL) {
+                free(buf);
+                buf = NULL;
+                errno = ENOMEM;
+                break;
+            }
+            buf = p;
+            cap *= 2;
         }
     }
+    if (buf != NULL && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
     fclose(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = n;
+    }
     return buf;
 }
 

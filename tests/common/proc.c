@@ -35,6 +35,21 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
     *buf = p;
 }
 
+/* execv wants char *const[]; copy so callers can pass string constants. */
+static void exec_argv(const char *const argv[])
+{
+    char *args[64];
+    size_t n = 0;
+
+    while (argv[n] != NULL && n < 63)
+        n++;
+    memcpy(args, argv, n * sizeof(*args));
+    args[n] = NULL;
+    execv(args[0], args);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
 static int decode_status(int st)
 {
     if (WIFEXITED(st))
@@ -44,7 +59,8 @@ static int decode_status(int st)
     return -1;
 }
 
-void proc_run(char *const argv[], char *const env[], unsigned timeout_s, struct proc_result *r)
+void proc_run(const char *const argv[], const char *const env[], unsigned timeout_s,
+              struct proc_result *r)
 {
     int out[2], err[2], st = 0;
     size_t olen = 0, elen = 0;
@@ -65,11 +81,12 @@ void proc_run(char *const argv[], char *const env[], unsigned timeout_s, struct 
         close(out[1]);
         close(err[1]);
         if (env)
-            for (; *env; env++)
-                putenv(*env);
-        execv(argv[0], argv);
-        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+            for (; *env; env++) {
+                char *kv = strdup(*env);
+                if (kv != NULL)
+                    putenv(kv);
+            }
+        exec_argv(argv);
     }
     close(out[1]);
     close(err[1]);
@@ -118,7 +135,7 @@ void proc_result_free(struct proc_result *r)
     r->out = r->err = NULL;
 }
 
-void proc_start(char *const argv[], struct proc *p)
+void proc_start(const char *const argv[], struct proc *p)
 {
     int err[2];
 
@@ -130,9 +147,7 @@ void proc_start(char *const argv[], struct proc *p)
         dup2(err[1], 2);
         close(err[0]);
         close(err[1]);
-        execv(argv[0], argv);
-        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+        exec_argv(argv);
     }
     close(err[1]);
     p->err_fd = err[0];

@@ -17,7 +17,8 @@ struct proc_result {
 
 /* Runs argv (argv[0] a path) to completion, optionally with env additions
  * ("K=V", NULL-terminated, may be NULL). Fails the test after timeout_s. */
-void proc_run(char *const argv[], char *const env[], unsigned timeout_s, struct proc_result *r);
+void proc_run(const char *const argv[], const char *const env[], unsigned timeout_s,
+              struct proc_result *r);
 void proc_result_free(struct proc_result *r);
 
 struct proc {
@@ -28,7 +29,7 @@ struct proc {
 };
 
 /* Starts argv in the background with stderr piped to p->err_fd. */
-void proc_start(char *const argv[], struct proc *p);
+void proc_start(const char *const argv[], struct proc *p);
 /* Reads the child's stderr until a line contains needle (returns 0 and the
  * line in buf) or timeout_ms passes or the child exits (returns -1). */
 int proc_wait_line(struct proc *p, const char *needle, unsigned timeout_ms, char *buf, size_t len);

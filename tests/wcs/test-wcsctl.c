@@ -25,8 +25,8 @@ static char conninfo[512], wcsctl_bin[512], sample_plan[512], tmpdir[128];
 static void run(struct proc_result *r, const char *a1, const char *a2, const char *a3,
                 const char *a4, const char *a5)
 {
-    char *argv[] = {wcsctl_bin, "--db", conninfo, (char *)a1, (char *)a2, (char *)a3,
-                    (char *)a4, (char *)a5, NULL};
+    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3,
+                    a4, a5, NULL};
 
     proc_run(argv, NULL, 120, r);
 }
@@ -65,8 +65,8 @@ static void test_help_lists_every_command(void **state)
     static const char *const names[] = {"migrate", "import", "code check", "sortplan check",
                                         "sortplan load", "sortplan activate", "sortplan list",
                                         "sortplan show", "parcel show", "status", "decide"};
-    char *argv[] = {wcsctl_bin, "--help", NULL};
-    char *bad[] = {wcsctl_bin, "frobnicate", NULL};
+    const char *argv[] = {wcsctl_bin, "--help", NULL};
+    const char *bad[] = {wcsctl_bin, "frobnicate", NULL};
     struct proc_result r;
     size_t i;
 
@@ -143,9 +143,9 @@ static void test_sortplan_commands(void **state)
     (void)state;
     snprintf(bad, sizeof(bad), "%s/bad-plan.csv", tmpdir);
     write_text(bad, "kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,"
-                    "priority,chutes,value,description\n"
-                    "chute,CH001,,,,,,,,,,\n"
-                    "route,RU-X,,,,,,,,CH999,air,\n");
+                    "priority,chutes,value,description,crossing\n"
+                    "chute,CH001,,,,,,,,,,,\n"
+                    "route,RU-X,,,,,,,,CH999,air,,\n");
     run(&r, "sortplan", "load", bad, NULL, NULL);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "bad-plan.csv:3:"));

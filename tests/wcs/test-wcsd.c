@@ -25,7 +25,7 @@
 #include "wcs/store.h"
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], sample_plan[512], sample_csv[512];
-static char cfg_path[128], tmpdir[128];
+static char cfg_path[256], tmpdir[128];
 static struct proc daemon_proc;
 static int http_port;
 
@@ -49,8 +49,8 @@ static void write_text(const char *path, const char *text)
 /* Runs wcsctl --db CONNINFO args...; asserts the exit status. */
 static void ctl(int want_status, const char *a1, const char *a2, const char *a3, const char *a4)
 {
-    char *argv[] = {wcsctl_bin, "--db", conninfo, (char *)a1, (char *)a2, (char *)a3,
-                    (char *)a4, NULL};
+    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3,
+                    a4, NULL};
     struct proc_result r;
 
     proc_run(argv, NULL, 120, &r);
@@ -119,7 +119,7 @@ static void make_s10(char *buf, unsigned serial)
 static int setup(void **state)
 {
     char line[1024], *p;
-    char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
+    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
     char yaml[1024];
 
     (void)state;
@@ -186,7 +186,7 @@ static void test_health_and_status(void **state)
 
 static void test_decisions(void **state)
 {
-    char path[256], code[16];
+    char line[1024], code[WCS_CODE_MAX + 1], path[256];
     FILE *f;
     json_t *j;
 
@@ -194,11 +194,11 @@ static void test_decisions(void **state)
     /* The first parcel of the sample file is pre-advised: a normal route. */
     f = fopen(sample_csv, "r");
     assert_non_null(f);
-    assert_non_null(fgets(path, sizeof(path), f)); /* header */
-    assert_non_null(fgets(path, sizeof(path), f));
+    assert_non_null(fgets(line, sizeof(line), f)); /* header */
+    assert_non_null(fgets(line, sizeof(line), f));
     fclose(f);
-    *strchr(path, ',') = '\0';
-    snprintf(code, sizeof(code), "%s", path);
+    *strchr(line, ',') = '\0';
+    snprintf(code, sizeof(code), "%.*s", WCS_CODE_MAX, line);
     snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
     assert_int_equal(http_get(path, &j), 200);
     assert_string_equal(jstr(j, "reason"), "OK______");
@@ -330,9 +330,9 @@ static void test_sigterm_stops_cleanly(void **state)
 static void test_bad_config_and_unreachable_database(void **state)
 {
     char bad[256], unreachable[256];
-    char *check_argv[] = {wcsd_bin, "--config", bad, NULL};
-    char *check_ok[] = {wcsd_bin, "-n", "--config", cfg_path, NULL};
-    char *run_argv[] = {wcsd_bin, "--config", unreachable, NULL};
+    const char *check_argv[] = {wcsd_bin, "--config", bad, NULL};
+    const char *check_ok[] = {wcsd_bin, "-n", "--config", cfg_path, NULL};
+    const char *run_argv[] = {wcsd_bin, "--config", unreachable, NULL};
     struct proc_result r;
 
     (void)state;
