@@ -234,13 +234,10 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
             goto fail_loop;
     }
     system_event(d, "wcsd started");
-    log_info("ready: node %s, plan v%d, %zu parcels indexed (%.0f bytes/parcel), http %s:%d, "
+    log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
              "started in %.2f s",
              cfg->node, d->plan_version, wcs_registry_count(d->registry),
-             wcs_registry_count(d->registry)
-                 ? (double)wcs_registry_memory(d->registry) /
-                       (double)wcs_registry_count(d->registry)
-                 : 0.0,
+             (double)wcs_registry_memory(d->registry) / (1024.0 * 1024.0),
              cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port,
              (double)uv_hrtime() / 1e9 - t0);
     *out = d;

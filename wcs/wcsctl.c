@@ -7,7 +7,10 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +107,35 @@ static PGconn *open_db(struct ctl *ctl)
         return NULL;
     }
     return c;
+}
+
+/* Appends an operator event (who did what) to the event log. A failure is
+ * reported but does not undo the action it describes. */
+static void record_operator_event(PGconn *c, const char *parcel_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void record_operator_event(PGconn *c, const char *parcel_code, const char *fmt, ...)
+{
+    struct wcs_event ev;
+    struct passwd *pw = getpwuid(geteuid());
+    const char *who = getenv("SUDO_USER");
+    struct timespec ts;
+    struct err e;
+    va_list ap;
+
+    if (who == NULL)
+        who = pw ? pw->pw_name : "unknown";
+    memset(&ev, 0, sizeof(ev));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ev.id = wcs_event_id_next();
+    ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    ev.kind = WCS_EVENT_OPERATOR;
+    snprintf(ev.parcel_code, sizeof(ev.parcel_code), "%s", parcel_code ? parcel_code : "");
+    snprintf(ev.source, sizeof(ev.source), "wcsctl:%.13s", who);
+    va_start(ap, fmt);
+    vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+    va_end(ap);
+    if (wcs_db_events_copy(c, &ev, 1, &e) < 0)
+        fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
 }
 
 /* --- HTTP to wcsd ---------------------------------------------------- */
@@ -242,6 +274,8 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
         printf("%s: %zu row(s): %zu loaded (%zu new, %zu updated, %zu unchanged), %zu refused\n",
                argv[i], s.counts.rows, s.inserted + s.updated + s.unchanged, s.inserted,
                s.updated, s.unchanged, s.counts.bad + s.rejected);
+        record_operator_event(c, NULL, "import %.60s: %zu new, %zu updated, %zu refused",
+                              argv[i], s.inserted, s.updated, s.counts.bad + s.rejected);
         if ((s.counts.bad + s.rejected) > 0 && result == 0)
             result = 1;
     }
@@ -336,6 +370,7 @@ static int activate(PGconn *c, int version)
         fprintf(stderr, "wcsctl: activate %d: %s\n", version, e.msg);
         return e.code == ERR_NOTFOUND ? 1 : 2;
     }
+    record_operator_event(c, NULL, "sort plan v%d activated", version);
     printf("sort plan version %d is active; a running wcsd switches to it at once\n", version);
     return 0;
 }
@@ -366,6 +401,7 @@ static int cmd_sortplan_load(struct ctl *ctl, int argc, char **argv)
         rc = 2;
         goto out;
     }
+    record_operator_event(c, NULL, "sort plan v%d loaded from %.60s", version, argv[0]);
     printf("%s: valid, stored as version %d (%zu chutes, %zu routes, %zu rules)\n", argv[0],
            version, wcs_plan_nchutes(plan), wcs_plan_nroutes(plan), wcs_plan_nrules(plan));
     if (do_activate)

@@ -177,6 +177,22 @@ static void test_sortplan_commands(void **state)
     run(&r, "sortplan", "activate", "7", NULL, NULL);
     assert_int_equal(r.status, 1);
     proc_result_free(&r);
+    /* Operator actions are in the event log, with who did them. */
+    {
+        PGconn *c;
+        struct err e;
+        PGresult *res;
+
+        assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+        res = PQexec(c, "SELECT detail FROM events WHERE kind = 'operator'"
+                        " AND source LIKE 'wcsctl:%' ORDER BY id");
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        assert_true(PQntuples(res) >= 2);
+        assert_non_null(strstr(PQgetvalue(res, PQntuples(res) - 2, 0), "sort plan v1 loaded from"));
+        assert_string_equal(PQgetvalue(res, PQntuples(res) - 1, 0), "sort plan v1 activated");
+        PQclear(res);
+        PQfinish(c);
+    }
     run(&r, "sortplan", "activate", "seven", NULL, NULL);
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
