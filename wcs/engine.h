@@ -17,6 +17,13 @@
  *      that too -> chute_full, CHFULL__.
  * A special destination whose chutes are all unavailable sends the parcel to
  * the plan's default exit (end-of-line), with the same reason.
+ *
+ * "Distinct parcels" (step 3): a read resolving to a pre-advised parcel is
+ * that parcel (even if its code failed the format check); a valid code
+ * without pre-advice is a parcel of its own; an invalid code without
+ * pre-advice is ignored; the same code twice, or two codes of one parcel
+ * (S10 + LP), are one parcel. So a known parcel plus a valid unknown code is
+ * a multi-read. Rationale in engine.c and docs/sortplan.md.
  */
 #ifndef WCS_ENGINE_H
 #define WCS_ENGINE_H
@@ -58,9 +65,12 @@ struct wcs_decision {
     enum conv_reason reason;
     int chute;                       /* plan chute index, -1 = default exit */
     const char *destination;         /* chute id or default exit; valid while the plan lives */
-    int route;                       /* route index, -1 none */
-    int read;                        /* index in reads of the code decided on, -1 none */
-    const struct wcs_parcel *parcel; /* parcel decided on, NULL none */
+    int route;                       /* route sorted to (the fallback when used); for
+                                      * chute_full the route that matched; -1 none */
+    int read;                        /* index in reads of the code decided on (first read of
+                                      * the one parcel; for invalid the first read), -1 none */
+    const struct wcs_parcel *parcel; /* parcel decided on (also for recirc_limit when the
+                                      * reads name one parcel), NULL none */
 };
 
 struct wcs_engine;

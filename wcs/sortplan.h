@@ -131,8 +131,10 @@ size_t wcs_plan_nparams(const struct wcs_plan *p);
 void wcs_plan_param_at(const struct wcs_plan *p, size_t i, const char **name, const char **value);
 
 /* The route index for a parcel, or -1 when no rule matches: rules whose
- * prefix range holds postal/1000, service in the rule's list (or list empty),
- * weight in range; the highest priority wins. Pure, O(rules at that prefix). */
+ * prefix range holds postal/1000, service in the rule's list (or list empty;
+ * compared ignoring case, NULL matches only empty lists), weight in range;
+ * the highest priority wins. postal above 999999 (WCS_POSTAL_NONE) matches
+ * nothing. Pure, O(rules at that prefix). */
 int wcs_plan_match(const struct wcs_plan *p, uint32_t postal, const char *service,
                    uint32_t weight_g);
 
