@@ -112,6 +112,10 @@ static const struct vcase vcases[] = {
     {"chute,\xd0\xa7" "1,,,,,,,,,,,\n", false, "t.csv:14: id: chute id"},
     {"chute,A1,,,,,,,,,,,\n", false, "t.csv:14: id: duplicate chute A1 (first at line 2)"},
     {"chute,A3,,,,,,,,,,\xff,\n", false, "t.csv:14: description: not valid UTF-8"},
+    {"route,R2,,,,,,,,A1,road,,\xc3\x28\n", false, "t.csv:14: crossing: not valid UTF-8"},
+    {"chute,,,,,,,,,,,x,\n", false, "t.csv:14: id: chute id empty"},
+    {"route,R2,\"R 9\",,,,,,,A1,road,,\n", false, "t.csv:14: route: fallback route id 'R 9' has "
+                                               "characters other than printable ASCII"},
     {"chute,A3,R1,,,,,,,,,,\n", false, "t.csv:14: route: not used by kind chute (must be empty)"},
     {"rule,,R1,100,,,,,,,,,Heihe\n", false, "t.csv:14: crossing: not used by kind rule"},
     {"chute,A3,,,,,,,,,,,,extra\n", false, "t.csv:14: row: 14 fields, the header has 13"},
@@ -251,6 +255,13 @@ static void test_syntax_errors(void **state)
     assert_int_equal(parse_text("kind,id,route\nchute,A1,\n", &p, &d), ERR_PARSE);
     assert_true(diag_has(&d, "t.csv:1: header: column 4 is '', expected 'prefix_from'"));
     assert_null(p);
+    diag_free(&d);
+
+    assert_int_equal(parse_text("kind,id,route,prefix_from,prefix_to,services,weight_min_g,"
+                                "weight_max_g,priority,chutes,value,description,crossing,x\n",
+                                &p, &d),
+                     ERR_PARSE);
+    assert_true(diag_has(&d, "t.csv:1: header: 14 columns, expected 13"));
     diag_free(&d);
 
     assert_int_equal(parse_text("# only a comment\n\n", &p, &d), ERR_PARSE);
