@@ -28,6 +28,10 @@
 #define BATCH_ROWS 5000
 #define FIELD_MAX 65536     /* bytes libcsv may buffer for one field */
 #define RECORD_FIELDS_MAX 64
+/* Strict: a stray quote is reported, not read as text; STRICT_FINI: an
+ * unclosed quote at the end of the file too; APPEND_NULL: fields arrive
+ * NUL-terminated (an embedded NUL then shows as a short string). */
+#define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
 
 /* Limits of numeric fields; see import.h. */
 #define WEIGHT_MAX_G 1000000      /* a tonne: the sort plan's own weight bound */
@@ -601,7 +605,7 @@ static int read_csv(struct reader *rd, FILE *fp, char **line, size_t *cap, ssize
     ssize_t n = first_len;
     int rc = 0;
 
-    if (csv_init(&p, CSV_APPEND_NULL | CSV_STRICT_FINI) != 0)
+    if (csv_init(&p, CSV_OPTIONS) != 0)
         return err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
     csv_set_realloc_func(&p, limited_realloc);
     rd->f = calloc(RECORD_FIELDS_MAX, sizeof(*rd->f));
@@ -615,10 +619,35 @@ static int read_csv(struct reader *rd, FILE *fp, char **line, size_t *cap, ssize
         rd->cur_line++;
         rd->ended = 0;
         if (csv_parse(&p, *line, (size_t)n, csv_field_cb, csv_record_cb, rd) != (size_t)n) {
-            /* Only a field over FIELD_MAX gets here: the rest cannot be
-             * split into records reliably, so the file stops here. */
             int line_no = rd->rec_start ? rd->rec_start : rd->cur_line;
 
+            if (csv_error(&p) == CSV_EPARSE && rd->header_done) {
+                /* Strict mode caught a stray quote. The record is dropped
+                 * and reading resumes with a fresh parser at the next line. */
+                rd->counts->rows++;
+                rd->counts->bad++;
+                diag_add(rd->d, "%s:%d: row: malformed quoting (a quote inside an unquoted "
+                         "field, or text after a closing quote)", rd->path, line_no);
+                csv_free(&p);
+                if (csv_init(&p, CSV_OPTIONS) != 0) {
+                    rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
+                    goto out;
+                }
+                csv_set_realloc_func(&p, limited_realloc);
+                rd->nf = 0;
+                rd->nf_seen = 0;
+                rd->rec_start = 0;
+                n = getline(line, cap, fp);
+                continue;
+            }
+            if (csv_error(&p) == CSV_EPARSE) {
+                diag_add(rd->d, "%s:%d: header: malformed quoting", rd->path, line_no);
+                rc = err_set(rd->e, ERR_PARSE, "%s:%d: header: malformed quoting", rd->path,
+                             line_no);
+                goto out;
+            }
+            /* A field over FIELD_MAX (or no memory): what follows cannot be
+             * split into records reliably, so the file stops here. */
             diag_add(rd->d, "%s:%d: row: %s (a field longer than %d bytes, or an unclosed quote)",
                      rd->path, line_no, csv_strerror(csv_error(&p)), FIELD_MAX);
             rc = err_set(rd->e, ERR_PARSE, "%s:%d: row: field too long or unclosed quote",

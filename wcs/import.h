@@ -10,7 +10,22 @@
  *   phone,weight_g,length_mm,width_mm,height_mm,declared_value,currency,
  *   item_description,hs_code
  * other_ids: codes separated by spaces or ';'. declared_value: minor units.
- * JSON Lines: one object per line with the same keys (other_ids an array).
+ * Required columns: code, service, country, weight_g (postal_code may be left
+ * out of a file with no Russian parcel). An empty field is an absent value.
+ * JSON Lines: one object per line with the same keys (other_ids an array of
+ * strings, numbers as JSON integers, the rest strings, null = absent);
+ * blank lines are skipped, unknown keys refused.
+ *
+ * Row rules (one "FILE:LINE: field: reason" each): code and other_ids valid
+ * parcel codes (S10, Cainiao, Russian Post; at most 3 other ids, none
+ * repeated); service 1-8 of [A-Z0-9_]; country 2 upper-case letters; RU needs
+ * a 6-digit postal_code; phone "+" and 7-15 digits; weight_g 1-1000000;
+ * length/width/height_mm 0-65535; declared_value 0-10^12 with a currency of
+ * 3 upper-case letters; hs_code 6-10 digits; text valid UTF-8 without control
+ * characters (tab and line breaks allowed), within the struct's buffer (too
+ * long is an error, never cut). CSV records with the wrong number of fields
+ * and stray quotes are refused. LINE is the physical line where the record
+ * starts.
  */
 #ifndef WCS_IMPORT_H
 #define WCS_IMPORT_H
@@ -38,8 +53,11 @@ int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int 
                            struct diag *d);
 
 /* Reads FILE (CSV, or JSON Lines when the name ends in .jsonl/.ndjson or the
- * first byte is '{'), calling cb for each good row. Returns 0, a -errno when
- * the file cannot be read, ERR_PARSE for a broken header, or cb's value. */
+ * first byte is '{'), streaming, calling cb for each good row; bad rows are
+ * reported in d and counted. counts may be NULL. Returns 0, a -errno when
+ * the file cannot be read, ERR_PARSE for a broken header (every header
+ * problem in d, the first in e; no row is read) or a CSV field over 64 KiB,
+ * or cb's value. */
 int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
                             struct wcs_import_counts *counts, struct diag *d, struct err *e);
 
@@ -49,8 +67,10 @@ struct wcs_import_summary {
 };
 
 /* Reads path and upserts its good rows through wcs_db_preadvice_upsert() in
- * batches. Returns 0 (bad rows are not an error: see summary and d), or an
- * error when the file cannot be read or the database fails. */
+ * batches of 5000 rows, each its own transaction. Returns 0 (bad rows are not
+ * an error: see summary and d), or an error when the file cannot be read, its
+ * header is broken (nothing stored) or the database fails (the failing batch
+ * is not stored, earlier batches are). */
 int wcs_import_file(PGconn *c, const char *path, struct wcs_import_summary *s, struct diag *d,
                     struct err *e);
 

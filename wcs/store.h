@@ -21,14 +21,16 @@
 #define WCS_CHANNEL_PARCELS "wcs_parcels"
 #define WCS_CHANNEL_SORTPLAN "wcs_sortplan"
 
-/* Connects; on failure e says why (server message, never the password).
- * Returns 0 or ERR_DB. */
+/* Connects (client_encoding UTF8; server notices go to the log); on failure
+ * e says why (libpq's message, never the password). The caller owns *out
+ * (PQfinish). Returns 0 or ERR_DB. */
 int wcs_db_connect(const char *conninfo, PGconn **out, struct err *e);
 
 /* Applies every migration not yet recorded in schema_migrations, each in its
- * own transaction under an advisory lock, so two processes migrating at once
- * apply each exactly once. *applied (may be NULL) gets how many ran now.
- * Returns 0 or ERR_DB. */
+ * own transaction (recorded in the same one), under a session advisory lock
+ * taken before schema_migrations is even created, so two processes migrating
+ * at once apply each exactly once. *applied (may be NULL) gets how many ran
+ * now. Returns 0, ERR_STATE (inside a transaction) or ERR_DB. */
 int wcs_db_migrate(PGconn *c, int *applied, struct err *e);
 
 /* Highest migration version recorded (0 for an empty database). */
@@ -44,13 +46,27 @@ struct wcs_upsert_result {
 };
 
 /*
- * Upserts n pre-advice rows by primary code in one transaction (bulk: COPY
- * into a staging table, then one INSERT .. ON CONFLICT). Rows identical to
- * the stored parcel change nothing (rev does not move). An other_id already
- * owned by a different parcel rejects that row with "SOURCE:LINE: other_ids:
- * CODE belongs to parcel X" (lines[i] gives each row's line; may be NULL).
- * Sends one NOTIFY wcs_parcels on commit when anything changed.
- * Returns 0 or ERR_DB (then nothing of the batch is stored).
+ * Upserts n pre-advice rows in one transaction (bulk: COPY into TEMP staging
+ * tables, then set-based SQL; see db_parcels.c).
+ * Matching: a row belongs to the existing parcel owning any of its codes
+ * (primary or other_ids), so a parcel first pre-advised under its Cainiao LP
+ * number and later under its S10 with the LP as other id is one parcel; it
+ * then takes the row's primary code as parcels.code and keeps every code
+ * ever seen. Rows identical to the stored parcel change nothing (rev and
+ * updated_at stay). Customs status is not pre-advice and is left alone.
+ * Rejected rows (counted in res->rejected, one message each in d, "SOURCE"
+ * is source and LINE is lines[i], or i + 1 when lines is NULL):
+ *   - codes owned by two parcels: "SOURCE:LINE: other_ids: CODE belongs to
+ *     parcel PRIMARY";
+ *   - duplicates inside the batch, the last row wins: an earlier row sharing
+ *     a code with a later one ("CODE is pre-advised again at line M; the
+ *     later row wins"), or reaching the same parcel through other codes;
+ *   - a parcel that would carry more than WCS_MAX_IDS codes.
+ * Changed parcels get rev = nextval('parcel_rev_seq'); one NOTIFY
+ * wcs_parcels (payload: the batch's highest rev) is sent on commit when
+ * anything changed. The connection must not be inside a transaction.
+ * Returns 0 (res filled, counts exact) or ERR_DB/ERR_STATE/-ENOMEM, and then
+ * nothing of the batch is stored and res is all zero.
  */
 int wcs_db_preadvice_upsert(PGconn *c, const struct wcs_preadvice *rows, const int *lines,
                             size_t n, const char *source, struct wcs_upsert_result *res,
@@ -62,23 +78,33 @@ typedef int (*wcs_parcel_cb)(void *arg, const struct wcs_parcel *p, const char *
                              size_t ncodes);
 
 /* Streams every parcel with rev > since_rev (0 = all) to cb, in rev order,
- * and sets *max_rev to the highest rev seen (since_rev if none).
- * Uses single-row/chunked fetch so 1M parcels do not sit in one PGresult. */
+ * with codes[0] the primary code and the other codes after it (valid during
+ * the call only), and sets *max_rev to the highest rev delivered (since_rev
+ * if none). Reads through a server-side cursor, 10000 rows at a time, in
+ * one transaction (one snapshot), so 1M parcels never sit in memory at once.
+ * Every writer of parcels.rev holds one advisory lock until commit, so revs
+ * become visible in order and "rev > max_rev" never skips a parcel.
+ * Returns 0, ERR_DB, ERR_STATE (connection inside a transaction) or cb's
+ * non-zero value. */
 int wcs_db_parcels_since(PGconn *c, int64_t since_rev, wcs_parcel_cb cb, void *arg,
                          int64_t *max_rev, struct err *e);
 
-/* Looks a parcel up by any of its codes. Returns 0, ERR_NOTFOUND or ERR_DB.
- * *id gets parcels.id. */
+/* Looks a parcel up by any of its codes and fills *out with its stored
+ * record: code is the primary code, other_ids every other code (sorted).
+ * Returns 0, ERR_NOTFOUND or ERR_DB. *id (may be NULL) gets parcels.id. */
 int wcs_db_parcel_get(PGconn *c, const char *code, struct wcs_preadvice *out, int64_t *id,
                       struct err *e);
 
-/* Sets the customs status of the parcel carrying code (bumps rev, notifies). */
+/* Sets the customs status of the parcel carrying code (any of its codes):
+ * a new rev and a NOTIFY wcs_parcels when the status changes, nothing when
+ * it is already s. Returns 0, ERR_NOTFOUND, ERR_INVALID or ERR_DB. */
 int wcs_db_parcel_set_customs(PGconn *c, const char *code, enum cust_status s, struct err *e);
 
 /* --- sort plan -------------------------------------------------------- */
 
-/* Stores a finished plan as a new, inactive version, with its source text.
- * Returns 0 and *version, or ERR_DB. */
+/* Stores a finished plan as a new, inactive version, with its source text
+ * (len bytes, UTF-8; sha256 computed by the server over those bytes), in one
+ * transaction. Returns 0 and *version, or ERR_DB (nothing stored). */
 int wcs_db_plan_store(PGconn *c, const struct wcs_plan *p, const char *source_text, size_t len,
                       int *version, struct err *e);
 
@@ -86,8 +112,11 @@ int wcs_db_plan_store(PGconn *c, const struct wcs_plan *p, const char *source_te
  * transaction. ERR_NOTFOUND when no such version. */
 int wcs_db_plan_activate(PGconn *c, int version, struct err *e);
 
-/* Loads version (0 = the active one) into a finished plan. ERR_NOTFOUND when
- * there is none; *version_out gets the version loaded. */
+/* Loads version (0 = the active one) into a finished plan, rebuilt through
+ * the builder calls in stored order (same indices, rule source lines kept)
+ * and wcs_plan_finish(). The caller owns *out (wcs_plan_free). ERR_NOTFOUND
+ * when there is none; ERR_INVALID when the stored rows do not validate;
+ * ERR_DB. *version_out (may be NULL) gets the version loaded. */
 int wcs_db_plan_load(PGconn *c, int version, struct wcs_plan **out, int *version_out,
                      struct err *e);
 
@@ -101,7 +130,8 @@ struct wcs_plan_version {
     int nrules, nroutes, nchutes;
 };
 
-/* Lists versions, newest first, into out[0..max-1]; *n gets the count. */
+/* Lists versions, newest first, into out[0..max-1]; *n gets how many were
+ * written. Times are UTC ("2026-11-23T14:09:01Z"). Returns 0 or ERR_DB. */
 int wcs_db_plan_list(PGconn *c, struct wcs_plan_version *out, size_t max, size_t *n,
                      struct err *e);
 
