@@ -42,6 +42,18 @@ size_t diag_count(const struct diag *d)
     return d ? d->n + d->dropped : 0;
 }
 
+void diag_print(const struct diag *d, FILE *f)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    for (i = 0; i < d->n; i++)
+        fprintf(f, "%s\n", d->msgs[i]);
+    if (d->dropped)
+        fprintf(f, "... and %zu more problem(s)\n", d->dropped);
+}
+
 void diag_free(struct diag *d)
 {
     size_t i;

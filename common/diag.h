@@ -10,6 +10,7 @@
 #define WCS_COMMON_DIAG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define DIAG_MAX 1000
 
@@ -26,6 +27,9 @@ struct diag {
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Total messages added, kept or not. */
 size_t diag_count(const struct diag *d);
+/* Writes every message, one per line, then "... and N more problem(s)" when
+ * some were only counted. */
+void diag_print(const struct diag *d, FILE *f);
 /* Frees all messages and resets d to empty. */
 void diag_free(struct diag *d);
 

@@ -46,16 +46,6 @@ struct command {
     int (*run)(struct ctl *ctl, int argc, char **argv);
 };
 
-static void print_diag(struct diag *d)
-{
-    size_t i;
-
-    for (i = 0; i < d->n; i++)
-        fprintf(stderr, "%s\n", d->msgs[i]);
-    if (d->dropped)
-        fprintf(stderr, "... and %zu more problem(s)\n", d->dropped);
-}
-
 /* Loads the config file when one is named or the default exists. */
 static int load_config(struct ctl *ctl)
 {
@@ -72,7 +62,7 @@ static int load_config(struct ctl *ctl)
     if (path == NULL)
         return 0;
     if (wcs_config_load(path, &ctl->cfg, &d, &e) < 0) {
-        print_diag(&d);
+        diag_print(&d, stderr);
         if (d.n == 0)
             fprintf(stderr, "wcsctl: %s\n", e.msg);
         diag_free(&d);
@@ -264,7 +254,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
         memset(&s, 0, sizeof(s));
         err_clear(&e);
         rc = wcs_import_file(c, argv[i], &s, &d, &e);
-        print_diag(&d);
+        diag_print(&d, stderr);
         diag_free(&d);
         if (rc < 0) {
             fprintf(stderr, "wcsctl: import %s: %s\n", argv[i], e.msg);
@@ -332,7 +322,7 @@ static struct wcs_plan *parse_plan_file(const char *path, char **text, size_t *l
         return NULL;
     }
     if (wcs_plan_parse_csv(path, *text, *len, &plan, &d) < 0) {
-        print_diag(&d);
+        diag_print(&d, stderr);
         fprintf(stderr, "%s: invalid sort plan (%zu problem(s)); nothing stored\n", path,
                 diag_count(&d));
         diag_free(&d);

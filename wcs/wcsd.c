@@ -36,7 +36,6 @@ int main(int argc, char **argv)
     struct wcsd *daemon = NULL;
     struct err e;
     int ch, check_only = 0, verbose = 0, rc;
-    size_t i;
 
     log_init("wcsd", LOG_LEVEL_INFO);
     while ((ch = getopt_long(argc, argv, "c:nvh", opts, NULL)) != -1) {
@@ -64,10 +63,7 @@ int main(int argc, char **argv)
     }
     err_clear(&e);
     rc = wcs_config_load(path, &cfg, &d, &e);
-    for (i = 0; i < d.n; i++)
-        fprintf(stderr, "%s\n", d.msgs[i]);
-    if (d.dropped)
-        fprintf(stderr, "... and %zu more problem(s)\n", d.dropped);
+    diag_print(&d, stderr);
     diag_free(&d);
     if (rc < 0) {
         if (rc != ERR_CONFIG)
