@@ -54,6 +54,21 @@ int wcs_db_status(PGconn *c, struct wcs_db_status *out, struct err *e)
     return 0;
 }
 
+int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e)
+{
+    PGresult *r = PQexecParams(c, "SELECT nextval('events_local_id_seq')", 0, NULL, NULL, NULL,
+                               NULL, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        err_set(e, ERR_DB, "event id: %s", PQerrorMessage(c));
+        PQclear(r);
+        return ERR_DB;
+    }
+    *id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
 static void copy_field(char *dst, size_t len, PGresult *r, int row, int col)
 {
     snprintf(dst, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));

@@ -152,6 +152,11 @@ struct wcs_db_status {
 /* Fills a summary of what the database holds. Returns 0 or ERR_DB. */
 int wcs_db_status(PGconn *c, struct wcs_db_status *out, struct err *e);
 
+/* An event id for a process other than wcsd (wcsctl): taken from the
+ * database sequence events_local_id_seq, a range wcsd's time-based ids never
+ * reach, so operator events cannot collide with the daemon's. */
+int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e);
+
 struct wcs_event;
 /* Called per event of a parcel trace, oldest first; non-zero stops. */
 typedef int (*wcs_event_cb)(void *arg, const struct wcs_event *ev);

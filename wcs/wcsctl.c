@@ -116,7 +116,10 @@ static void record_operator_event(PGconn *c, const char *parcel_code, const char
         who = pw ? pw->pw_name : "unknown";
     memset(&ev, 0, sizeof(ev));
     clock_gettime(CLOCK_REALTIME, &ts);
-    ev.id = wcs_event_id_next();
+    if (wcs_db_event_local_id(c, &ev.id, &e) < 0) {
+        fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
+        return;
+    }
     ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     ev.kind = WCS_EVENT_OPERATOR;
     snprintf(ev.parcel_code, sizeof(ev.parcel_code), "%s", parcel_code ? parcel_code : "");
