@@ -1,0 +1,100 @@
+/*
+ * link.h - a PLC link: one TCP connection to one sorter PLC on a libuv loop.
+ *
+ * The link owns the socket and the telegram layer of the spec: framing with
+ * resync (one ERR_ 00000013 per skipped stretch), ERR_ for refused telegrams
+ * without closing, sequence numbers (00001 first on each connection, wrap
+ * 99999 -> 00001), LIFE when nothing was sent for life_interval, dead-link
+ * detection after 3 x life_interval of silence, and in client mode
+ * reconnect with exponential back-off. What the telegrams mean is the
+ * caller's business: it gets parsed telegrams through telegram_cb and sends
+ * with conv_link_send(). REQ_/UPD_/LOCU/SYSU/ACK_/RES_ go to the caller;
+ * LIFE is absorbed (it only proves the peer alive); a received ERR_ is
+ * passed up for logging.
+ *
+ * Server mode: the link listens on host:port and serves one PLC connection
+ * at a time; a new connection from the PLC replaces the old one (a PLC that
+ * reconnects after a cable pull must not be locked out by a half-dead socket).
+ */
+#ifndef WCS_CONVEYOR_LINK_H
+#define WCS_CONVEYOR_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/err.h"
+#include "conveyor/telegram.h"
+
+enum conv_link_mode { CONV_LINK_SERVER = 0, CONV_LINK_CLIENT };
+
+struct conv_link_config {
+    char name[32];                 /* for logs, e.g. "PLC01" */
+    char local_id[6];              /* our sender id, e.g. "WCS01" */
+    char peer_id[6];               /* the PLC's id, e.g. "PLC01" (receiver of what we send) */
+    enum conv_link_mode mode;
+    char host[64];                 /* server: address to bind; client: PLC address */
+    int port;                      /* server: 0 = any free port (see conv_link_port) */
+    size_t telegram_len;           /* L, default CONV_TG_LEN_DEFAULT */
+    unsigned life_interval_ms;     /* default 5000 */
+    unsigned reconnect_min_ms;     /* client back-off start, default 200 */
+    unsigned reconnect_max_ms;     /* client back-off cap, default 10000 */
+};
+
+struct conv_link;
+
+struct conv_link_stats {
+    uint64_t rx_telegrams, tx_telegrams;
+    uint64_t rx_refused;           /* telegrams answered with ERR_ */
+    uint64_t rx_skipped_bytes;     /* garbage skipped by resync */
+    uint64_t connects, disconnects, dead_links;
+};
+
+struct conv_link_callbacks {
+    /* A telegram parsed from the PLC (not LIFE). raw[0..L-1] is the wire
+     * form, for the telegram log. Called on the loop thread. */
+    void (*telegram_cb)(struct conv_link *l, const struct conv_telegram *t, const char *raw,
+                        void *arg);
+    /* The connection came up (up = true) or went down. */
+    void (*state_cb)(struct conv_link *l, bool up, void *arg);
+    /* Optional: a telegram was sent (raw[0..L-1]) or refused (refused =
+     * true, raw is what was received), for the telegram log. */
+    void (*wire_cb)(struct conv_link *l, bool outgoing, const char *raw, size_t len, void *arg);
+};
+
+/* Fills defaults (L 160, LIFE 5 s, back-off 200 ms .. 10 s). */
+void conv_link_config_defaults(struct conv_link_config *c);
+
+/* Starts listening (server) or connecting (client). Returns 0, -errno, or
+ * ERR_CONFIG. On error nothing is left on the loop. */
+int conv_link_start(uv_loop_t *loop, const struct conv_link_config *cfg,
+                    const struct conv_link_callbacks *cbs, void *arg, struct conv_link **out,
+                    struct err *e);
+
+/* Sends t (sender, receiver, seq and length are filled in by the link; seq is
+ * returned in *seq when not NULL). Returns 0, ERR_STATE when not connected,
+ * or ERR_INVALID when t cannot be formatted. Never blocks. */
+int conv_link_send(struct conv_link *l, struct conv_telegram *t, uint32_t *seq, struct err *e);
+
+bool conv_link_connected(const struct conv_link *l);
+int conv_link_port(const struct conv_link *l);   /* bound port in server mode */
+const struct conv_link_config *conv_link_config(const struct conv_link *l);
+void conv_link_get_stats(const struct conv_link *l, struct conv_link_stats *out);
+
+/* --- fault injection (the line emulator plays a misbehaving PLC) --- */
+
+/* Writes raw bytes as they are (garbage, a truncated telegram, a telegram
+ * with a wrong length field). Returns 0 or ERR_STATE when not connected. */
+int conv_link_send_raw(struct conv_link *l, const char *bytes, size_t len, struct err *e);
+/* Closes the current connection as a cable pull would (client mode then
+ * reconnects with back-off; server mode waits for the peer). */
+void conv_link_drop(struct conv_link *l);
+/* Stops reading for ms milliseconds (a slow reader). */
+void conv_link_pause_read(struct conv_link *l, unsigned ms);
+
+/* Closes sockets and timers; close_cb (may be NULL) runs once everything is
+ * closed, after which the link is freed. */
+void conv_link_stop(struct conv_link *l, void (*close_cb)(void *arg), void *arg);
+
+#endif

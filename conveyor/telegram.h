@@ -1,0 +1,211 @@
+/*
+ * telegram.h - the sorter PLC telegram codec (pure: bytes in, fields out).
+ *
+ * Wire format (docs/plc-protocol.md): fixed-length printable-ASCII
+ * telegrams of L characters (config, default 160): a 27-character header
+ * ("###", length 5, sender 5, receiver 5, seq 5, type 4) and fixed-width body
+ * fields; text left-aligned and right-padded with '*', a field of all '*' is
+ * absent, numbers zero-padded decimal, a barcode of 20 '?' is a no-read,
+ * times yyyyMMddHHmmss; '*' fill up to L.
+ *
+ * The framer turns a byte stream into telegrams of L bytes, resynchronising
+ * on "###" after garbage and reporting each skipped stretch once.
+ */
+#ifndef WCS_CONVEYOR_TELEGRAM_H
+#define WCS_CONVEYOR_TELEGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "conveyor/conveyor.h"
+
+#define CONV_TG_LEN_DEFAULT 160
+#define CONV_TG_LEN_MIN 128     /* the longest body (RES_) fits in 27 + 101 */
+#define CONV_TG_LEN_MAX 1024
+#define CONV_TG_HEADER_LEN 27
+#define CONV_TG_SEQ_MAX 99999   /* wraps to 1 */
+
+enum conv_tg_type {
+    CONV_TG_REQ = 0, /* REQ_ PLC -> WCS destination request */
+    CONV_TG_RES,     /* RES_ WCS -> PLC destination answer */
+    CONV_TG_UPD,     /* UPD_ PLC -> WCS parcel event */
+    CONV_TG_LOCU,    /* LOCU PLC -> WCS location (chute) state */
+    CONV_TG_SYSU,    /* SYSU PLC -> WCS line state */
+    CONV_TG_ACK,     /* ACK_ WCS -> PLC receipt of UPD_/LOCU/SYSU */
+    CONV_TG_ERR,     /* ERR_ either way: telegram refused */
+    CONV_TG_LIFE,    /* LIFE either way: heartbeat */
+    CONV_TG_TYPE_COUNT
+};
+
+/* ERR_ codes (spec "ERR_"). */
+#define CONV_ERR_UNKNOWN_TYPE "00000010"
+#define CONV_ERR_BAD_LENGTH "00000011"
+#define CONV_ERR_BAD_FIELD "00000012"
+#define CONV_ERR_BAD_SYNC "00000013"
+
+enum conv_upd_event { CONV_UPD_SORTED = 0, CONV_UPD_RECIRC, CONV_UPD_NODIVERT, CONV_UPD_LOST,
+                      CONV_UPD_REJECTED, CONV_UPD_REMOVED, CONV_UPD_COUNT };
+enum conv_loc_state { CONV_LOC_ACTIVE = 0, CONV_LOC_FULL, CONV_LOC_DISABLED, CONV_LOC_FAULT,
+                      CONV_LOC_COUNT };
+enum conv_line_state { CONV_LINE_RUNNING = 0, CONV_LINE_STOPPED, CONV_LINE_ESTOP, CONV_LINE_FAULT,
+                       CONV_LINE_COUNT };
+enum conv_barcode { CONV_BARCODE_CODE = 0, /* a code was read: see barcode[] */
+                    CONV_BARCODE_NOREAD,   /* 20 '?': the reader read nothing */
+                    CONV_BARCODE_ABSENT }; /* 20 '*': no PLC reader, WCS scanners correlate */
+
+/* Text fields are NUL-terminated with the padding removed; "" = absent.
+ * Numbers are -1 when absent. Times are the 14 digits or "" when absent. */
+struct conv_req {
+    char tracking[11];
+    char location[21];
+    enum conv_barcode barcode_kind;
+    char barcode[21];
+    int32_t weight_g;                 /* 6 digits */
+    int32_t length_mm, width_mm, height_mm; /* 4 digits each */
+    char status[9];                   /* "" or a PLC fault code */
+    char time[15];
+};
+
+struct conv_res {
+    char tracking[11];
+    uint32_t req_seq;
+    char location[21];
+    enum conv_barcode barcode_kind;   /* NOREAD for a no-read answer */
+    char barcode[21];
+    char destination[21];
+    enum conv_reason reason;
+    char time[15];
+};
+
+struct conv_upd {
+    char tracking[11];
+    char location[21];
+    enum conv_barcode barcode_kind;
+    char barcode[21];
+    enum conv_upd_event event;
+    char time[15];
+};
+
+struct conv_locu {
+    char location[21];
+    enum conv_loc_state state;
+    char time[15];
+};
+
+struct conv_sysu {
+    char line[21];
+    enum conv_line_state state;
+    int32_t speed_mm_s;               /* 5 digits, -1 absent */
+    char time[15];
+};
+
+struct conv_ack {
+    enum conv_tg_type acked_type;
+    uint32_t acked_seq;
+    bool duplicate;                   /* result DUPLIC__ instead of OK______ */
+    char time[15];
+};
+
+struct conv_errtg {
+    bool has_refused;                 /* false: refused_type/seq absent (bad sync) */
+    char refused_type[5];             /* as received, may be unknown text */
+    uint32_t refused_seq;
+    char code[9];                     /* CONV_ERR_* */
+    char text[41];
+    char time[15];
+};
+
+struct conv_life {
+    char time[15];
+};
+
+struct conv_telegram {
+    uint32_t length;                  /* the header's length field */
+    char sender[6];
+    char receiver[6];
+    uint32_t seq;                     /* 1..99999 */
+    enum conv_tg_type type;
+    union {
+        struct conv_req req;
+        struct conv_res res;
+        struct conv_upd upd;
+        struct conv_locu locu;
+        struct conv_sysu sysu;
+        struct conv_ack ack;
+        struct conv_errtg err;
+        struct conv_life life;
+    } u;
+};
+
+/* Why a telegram was refused, for the ERR_ answer. */
+struct conv_tg_refusal {
+    char code[9];           /* CONV_ERR_UNKNOWN_TYPE / BAD_LENGTH / BAD_FIELD */
+    char type[5];           /* the type field as received ("" if unreadable) */
+    uint32_t seq;           /* the seq as received, 0 if unreadable */
+    bool has_seq;
+    char text[41];          /* short reason for the ERR_ text field */
+};
+
+/*
+ * Parses one telegram of exactly len == L bytes (buf[0..2] == "###").
+ * Returns 0 and fills *out; or ERR_PARSE and fills *why (never NULL) with
+ * the ERR_ code to answer and e (may be NULL) with a detailed message
+ * ("seq 00042: length field 00150, expected 00160"). Bad characters
+ * (outside 0x20-0x7E), bad numbers, unknown enum words and a length field
+ * other than L are all refusals.
+ */
+int conv_tg_parse(const char *buf, size_t len, size_t L, struct conv_telegram *out,
+                  struct conv_tg_refusal *why, struct err *e);
+
+/*
+ * Formats t into buf[0..L-1] (no NUL added): the length field is written as
+ * L, text fields padded with '*', absent numbers as '*'. Returns 0, or
+ * ERR_INVALID when a field does not fit its width or holds a character
+ * outside 0x20-0x7E or '*' inside text (e says which field).
+ */
+int conv_tg_format(const struct conv_telegram *t, size_t L, char *buf, struct err *e);
+
+/* "REQ_", "RES_", ...; conv_tg_type_parse returns 0 or ERR_PARSE. */
+const char *conv_tg_type_name(enum conv_tg_type t);
+int conv_tg_type_parse(const char *s4, enum conv_tg_type *out);
+const char *conv_upd_event_name(enum conv_upd_event e);     /* "SORTED__" ... */
+const char *conv_loc_state_name(enum conv_loc_state s);     /* "ACTIVE__" ... */
+const char *conv_line_state_name(enum conv_line_state s);   /* "RUNNING_" ... */
+
+/* Next sequence number after seq: +1, 99999 wraps to 1. */
+uint32_t conv_tg_seq_next(uint32_t seq);
+
+/* Formats a Unix time (seconds, UTC) as yyyyMMddHHmmss into out[15]. */
+void conv_tg_time(int64_t unix_s, char out[15]);
+
+/* --- framing ---------------------------------------------------------- */
+
+/* Splits a TCP byte stream into telegrams. Pure: feed bytes, take results. */
+struct conv_framer {
+    size_t L;                       /* telegram length */
+    char buf[CONV_TG_LEN_MAX];
+    size_t have;                    /* bytes in buf */
+    size_t skipping;                /* bytes skipped in the current garbage stretch */
+};
+
+enum conv_frame_kind {
+    CONV_FRAME_NONE = 0,   /* need more bytes */
+    CONV_FRAME_TELEGRAM,   /* frame[0..L-1] is a telegram starting with "###" */
+    CONV_FRAME_SKIPPED     /* a stretch of `skipped` garbage bytes ended (send one ERR_) */
+};
+
+void conv_framer_init(struct conv_framer *f, size_t L);
+
+/*
+ * Consumes bytes from data[0..len-1] and reports the next result. *used gets
+ * how many bytes were consumed; call again with the rest until it returns
+ * CONV_FRAME_NONE with *used == len. For CONV_FRAME_TELEGRAM, frame points at
+ * L bytes valid until the next call; for CONV_FRAME_SKIPPED, *skipped is the
+ * stretch length. Partial and coalesced reads both work.
+ */
+enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, size_t len,
+                                      size_t *used, const char **frame, size_t *skipped);
+
+#endif
