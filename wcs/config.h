@@ -14,6 +14,28 @@
 #include "common/log.h"
 #include "wcs/events.h"
 
+#define WCS_PLC_MAX 16
+#define WCS_PLC_LOCATIONS_MAX 8
+
+enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
+
+/* One sorter PLC link (the `plcs:` list). */
+struct wcs_plc_config {
+    int line;                        /* config line of the entry, for messages */
+    char id[6];                      /* the PLC's 5-char id, e.g. "PLC01" */
+    int mode;                        /* enum wcs_plc_mode: wcsd listens or connects */
+    char host[64];                   /* server: bind address; client: PLC address */
+    int port;                        /* TCP port (server: 0 = any free port) */
+    int telegram_len;                /* L, characters */
+    int life_interval_ms;            /* LIFE when idle this long; dead after 3x */
+    int decision_deadline_ms;        /* RES_ within this after REQ_ */
+    int read_window_before_ms;       /* WCS scans this long before a REQ_ count */
+    int read_window_after_ms;        /* ... and this long after it */
+    int recirc_limit;                /* 0 = the sort plan's recirc_limit */
+    char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line */
+    int nlocations;
+};
+
 struct wcs_config {
     char path[256];                 /* file it was read from */
     char node[6];                   /* this WCS's id in telegrams, 5 chars, e.g. "WCS01" */
@@ -26,7 +48,14 @@ struct wcs_config {
     size_t registry_expected;       /* parcels to size the index for */
     unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
     struct wcs_event_writer_opts events;
+    char spool_path[256];            /* durable local spool for outages, "" = none */
+    size_t spool_max_bytes;
+    struct wcs_plc_config plcs[WCS_PLC_MAX];
+    int nplcs;
 };
+
+/* Fills the documented defaults of one PLC entry. */
+void wcs_plc_config_defaults(struct wcs_plc_config *p);
 
 /* Fills the documented defaults. */
 void wcs_config_defaults(struct wcs_config *c);

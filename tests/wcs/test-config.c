@@ -118,7 +118,7 @@ static void test_every_problem_reported_with_line(void **state)
     assert_true(has_msg(&d, "6: database.colour: unknown key"));
     assert_true(has_msg(&d, "8: http.port: 70000 is out of range 0..65535"));
     assert_true(has_msg(&d, "9: bogus: unknown key"));
-    assert_true(has_msg(&d, "11: events.batch_max: lists are not accepted here"));
+    assert_true(has_msg(&d, "11: events.batch_max: expected a single value, found a list"));
     assert_true(has_msg(&d, "12: node: given twice (first at line 1)"));
     assert_int_equal(d.n, 8);
     diag_free(&d);
@@ -137,6 +137,63 @@ static void test_missing_required_and_syntax(void **state)
     diag_free(&d);
     assert_int_equal(load("database: plain\n", &c, &d), ERR_CONFIG);
     assert_true(has_msg(&d, "1: database: is a section"));
+    diag_free(&d);
+}
+
+static void test_plcs(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "events:\n  spool_path: /var/lib/wcs/spool\n"
+                          "plcs:\n"
+                          "  - id: PLC01\n"
+                          "    port: 2001\n"
+                          "    locations: [SCAN01, SCAN02]\n"
+                          "  - id: PLC02\n"
+                          "    mode: client\n"
+                          "    host: 10.1.2.3\n"
+                          "    port: 2002\n"
+                          "    decision_deadline_ms: 200\n"
+                          "    recirc_limit: 5\n",
+                          &c, &d),
+                     0);
+    assert_string_equal(c.spool_path, "/var/lib/wcs/spool");
+    assert_int_equal(c.nplcs, 2);
+    assert_string_equal(c.plcs[0].id, "PLC01");
+    assert_int_equal(c.plcs[0].mode, WCS_PLC_SERVER);
+    assert_string_equal(c.plcs[0].host, "0.0.0.0");
+    assert_int_equal(c.plcs[0].telegram_len, 160);
+    assert_int_equal(c.plcs[0].decision_deadline_ms, 150);
+    assert_int_equal(c.plcs[0].nlocations, 2);
+    assert_string_equal(c.plcs[0].locations[1], "SCAN02");
+    assert_int_equal(c.plcs[1].mode, WCS_PLC_CLIENT);
+    assert_string_equal(c.plcs[1].host, "10.1.2.3");
+    assert_int_equal(c.plcs[1].decision_deadline_ms, 200);
+    assert_int_equal(c.plcs[1].recirc_limit, 5);
+
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "plcs:\n"                    /* 3 */
+                          "  - id: PLC01\n"            /* 4 */
+                          "    port: 2001\n"
+                          "    mode: master\n"         /* 6 */
+                          "  - id: PLC01\n"            /* 7 */
+                          "    port: 2001\n"
+                          "    read_window_after_ms: 300\n"
+                          "    locations: SCAN01\n"    /* 10 */
+                          "  - port: 2003\n"           /* 11 */
+                          "    speed: 3\n"             /* 12 */
+                          "  - just-a-word\n",         /* 13 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "6: plcs[0].mode: \"master\" is not server or client"));
+    assert_true(has_msg(&d, "7: plcs[1]: read_window_after_ms (300) must be below"));
+    assert_true(has_msg(&d, "7: plcs[1]: id PLC01 already used at line 4"));
+    assert_true(has_msg(&d, "10: plcs[1].locations: expected a list of location ids"));
+    assert_true(has_msg(&d, "11: plcs[2]: id: required key missing"));
+    assert_true(has_msg(&d, "12: plcs[2].speed: unknown key"));
+    assert_true(has_msg(&d, "13: plcs[3]: expected a mapping"));
     diag_free(&d);
 }
 
@@ -188,6 +245,7 @@ int main(void)
         cmocka_unit_test_teardown(test_full_file, teardown),
         cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
         cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
+        cmocka_unit_test_teardown(test_plcs, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),
     };
