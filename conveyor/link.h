@@ -44,11 +44,17 @@ struct conv_link_config {
 
 struct conv_link;
 
+/* Counters since conv_link_start, over all connections. */
 struct conv_link_stats {
-    uint64_t rx_telegrams, tx_telegrams;
-    uint64_t rx_refused;           /* telegrams answered with ERR_ */
+    uint64_t rx_telegrams;         /* telegrams parsed without refusal, LIFE and ERR_ included */
+    uint64_t tx_telegrams;         /* telegrams handed to the socket, our LIFE and ERR_ included
+                                    * (conv_link_send_raw bytes are not telegrams) */
+    uint64_t rx_refused;           /* telegrams answered with ERR_ (not skipped garbage) */
     uint64_t rx_skipped_bytes;     /* garbage skipped by resync */
-    uint64_t connects, disconnects, dead_links;
+    uint64_t connects;             /* connections established (accepted or connected) */
+    uint64_t disconnects;          /* established connections lost, for any reason */
+    uint64_t dead_links;           /* of those: silent 3 x life_interval, or peer not reading */
+    uint64_t connect_failures;     /* client mode: connection attempts that failed */
 };
 
 struct conv_link_callbacks {
@@ -58,8 +64,11 @@ struct conv_link_callbacks {
                         void *arg);
     /* The connection came up (up = true) or went down. */
     void (*state_cb)(struct conv_link *l, bool up, void *arg);
-    /* Optional: a telegram was sent (raw[0..L-1]) or refused (refused =
-     * true, raw is what was received), for the telegram log. */
+    /* Optional, for the telegram log: every telegram frame received
+     * (outgoing = false, len = L; accepted, LIFE and refused alike) and
+     * everything written (outgoing = true: each telegram, our LIFE and ERR_
+     * included, and conv_link_send_raw bytes as given). Skipped garbage is
+     * not reported here (see rx_skipped_bytes). */
     void (*wire_cb)(struct conv_link *l, bool outgoing, const char *raw, size_t len, void *arg);
 };
 
