@@ -217,7 +217,6 @@ static const struct key_def plc_keys[] = {
      10000, 0},
     {"read_window_after_ms", KEY_INT, POFF(read_window_after_ms), PSZ(read_window_after_ms), 0,
      10000, 0},
-    {"recirc_limit", KEY_INT, POFF(recirc_limit), PSZ(recirc_limit), 0, 100, 0},
     {"locations", KEY_LOCATIONS, POFF(locations), 0, 1, WCS_PLC_LOCATIONS_MAX, 0},
 };
 

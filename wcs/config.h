@@ -31,7 +31,6 @@ struct wcs_plc_config {
     int decision_deadline_ms;        /* RES_ within this after REQ_ */
     int read_window_before_ms;       /* WCS scans this long before a REQ_ count */
     int read_window_after_ms;        /* ... and this long after it */
-    int recirc_limit;                /* 0 = the sort plan's recirc_limit */
     char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line */
     int nlocations;
 };

@@ -145,6 +145,15 @@ int wcs_engine_chute_emptied(struct wcs_engine *eng, const char *chute)
     return 0;
 }
 
+int wcs_engine_chute_uncount(struct wcs_engine *eng, size_t i)
+{
+    if (i >= nchutes(eng))
+        return ERR_NOTFOUND;
+    if (eng->st[i].load > 0)
+        eng->st[i].load--;
+    return 0;
+}
+
 const struct wcs_chute_status *wcs_engine_chute(const struct wcs_engine *eng, size_t i)
 {
     return i < nchutes(eng) ? &eng->st[i] : NULL;

@@ -88,6 +88,9 @@ const struct wcs_plan *wcs_engine_plan(const struct wcs_engine *eng);
 int wcs_engine_set_chute_state(struct wcs_engine *eng, const char *chute, enum wcs_chute_state st);
 /* The chute was emptied (bag closed): load back to 0, FULL back to ACTIVE. */
 int wcs_engine_chute_emptied(struct wcs_engine *eng, const char *chute);
+/* A parcel counted in chute i's load did not arrive there (recirculated,
+ * divert failed, lost): take it off the load. ERR_NOTFOUND for a bad index. */
+int wcs_engine_chute_uncount(struct wcs_engine *eng, size_t i);
 /* Status of the plan's chute i (same order as the plan's chutes). */
 const struct wcs_chute_status *wcs_engine_chute(const struct wcs_engine *eng, size_t i);
 

@@ -155,8 +155,7 @@ static void test_plcs(void **state)
                           "    mode: client\n"
                           "    host: 10.1.2.3\n"
                           "    port: 2002\n"
-                          "    decision_deadline_ms: 200\n"
-                          "    recirc_limit: 5\n",
+                          "    decision_deadline_ms: 200\n",
                           &c, &d),
                      0);
     assert_string_equal(c.spool_path, "/var/lib/wcs/spool");
@@ -171,7 +170,6 @@ static void test_plcs(void **state)
     assert_int_equal(c.plcs[1].mode, WCS_PLC_CLIENT);
     assert_string_equal(c.plcs[1].host, "10.1.2.3");
     assert_int_equal(c.plcs[1].decision_deadline_ms, 200);
-    assert_int_equal(c.plcs[1].recirc_limit, 5);
 
     assert_int_equal(load("database:\n  conninfo: dbname=x\n"
                           "plcs:\n"                    /* 3 */
