@@ -298,9 +298,9 @@ static void send_err(struct conn *c, const struct conv_tg_refusal *why, size_t s
         snprintf(tg.u.err.text, sizeof(tg.u.err.text), "%s", why->text);
         sanitize(tg.u.err.refused_type);
         sanitize(tg.u.err.text);
-        /* One flag covers type and seq: with no readable seq we cannot
-         * name the telegram, so both stay absent. */
-        tg.u.err.has_refused = why->has_seq;
+        /* What could be read of the refused telegram is named; the codec
+         * writes an empty type or a seq of 0 as absent ('*'). */
+        tg.u.err.has_refused = why->type[0] != '\0' || why->has_seq;
         tg.u.err.refused_seq = why->has_seq ? why->seq : 0;
     } else {
         snprintf(tg.u.err.code, sizeof(tg.u.err.code), "%s", CONV_ERR_BAD_SYNC);
