@@ -75,15 +75,24 @@ struct conv_link_callbacks {
 /* Fills defaults (L 160, LIFE 5 s, back-off 200 ms .. 10 s). */
 void conv_link_config_defaults(struct conv_link_config *c);
 
-/* Starts listening (server) or connecting (client). Returns 0, -errno, or
- * ERR_CONFIG. On error nothing is left on the loop. */
+/* Starts listening (server) or connecting (client). cfg and cbs are
+ * copied; arg is passed to every callback. host is a numeric IPv4/IPv6
+ * address or a name, resolved once here (synchronously). Returns 0 and sets
+ * *out, or -errno (e.g. -EADDRINUSE) or ERR_CONFIG with *out = NULL and no
+ * callback ever run; a socket opened before the failure is already closing
+ * and is freed by the next loop iteration. Callbacks may call any function
+ * of this header, conv_link_stop() included. */
 int conv_link_start(uv_loop_t *loop, const struct conv_link_config *cfg,
                     const struct conv_link_callbacks *cbs, void *arg, struct conv_link **out,
                     struct err *e);
 
-/* Sends t (sender, receiver, seq and length are filled in by the link; seq is
- * returned in *seq when not NULL). Returns 0, ERR_STATE when not connected,
- * or ERR_INVALID when t cannot be formatted. Never blocks. */
+/* Sends t (sender, receiver, seq and length are filled in by the link, in
+ * t itself; seq is returned in *seq when not NULL). Returns 0, ERR_STATE when
+ * not connected, or ERR_INVALID when t cannot be formatted (no seq is used
+ * up). Never blocks: the bytes are queued on the socket. If the peer has
+ * left more than 4 MiB unread the connection is closed as dead and ERR_FULL
+ * returned; a socket error closes it too (-errno). Either way state_cb(false)
+ * has run before this returns. */
 int conv_link_send(struct conv_link *l, struct conv_telegram *t, uint32_t *seq, struct err *e);
 
 bool conv_link_connected(const struct conv_link *l);
@@ -94,16 +103,24 @@ void conv_link_get_stats(const struct conv_link *l, struct conv_link_stats *out)
 /* --- fault injection (the line emulator plays a misbehaving PLC) --- */
 
 /* Writes raw bytes as they are (garbage, a truncated telegram, a telegram
- * with a wrong length field). Returns 0 or ERR_STATE when not connected. */
+ * with a wrong length field); no seq is used and tx_telegrams is not
+ * counted. Returns 0 or ERR_STATE when not connected (or, as for
+ * conv_link_send, ERR_FULL / -errno when the connection is lost). */
 int conv_link_send_raw(struct conv_link *l, const char *bytes, size_t len, struct err *e);
-/* Closes the current connection as a cable pull would (client mode then
- * reconnects with back-off; server mode waits for the peer). */
+/* Closes the current connection as a cable pull would: counted in
+ * disconnects, state_cb(false); client mode then reconnects with back-off,
+ * server mode waits for the peer. No-op when not connected. */
 void conv_link_drop(struct conv_link *l);
-/* Stops reading for ms milliseconds (a slow reader). */
+/* Stops reading for ms milliseconds (a slow reader): the peer's writes back
+ * up in the socket. The dead-link timer is suspended meanwhile (the silence
+ * is ours) and restarts in full when reading resumes. A second call while
+ * paused restarts the pause. No-op when not connected. */
 void conv_link_pause_read(struct conv_link *l, unsigned ms);
 
 /* Closes sockets and timers; close_cb (may be NULL) runs once everything is
- * closed, after which the link is freed. */
+ * closed, after which the link is freed (l must not be used after this
+ * call). Unsent bytes are dropped, state_cb is not called, stats are not
+ * counted. A second call is ignored. */
 void conv_link_stop(struct conv_link *l, void (*close_cb)(void *arg), void *arg);
 
 #endif

@@ -225,7 +225,7 @@ static void make_req(struct conv_telegram *t, uint32_t seq, int n)
     snprintf(t->receiver, sizeof(t->receiver), "WCS01");
     t->seq = seq;
     t->type = CONV_TG_REQ;
-    snprintf(t->u.req.tracking, sizeof(t->u.req.tracking), "T%09d", n);
+    snprintf(t->u.req.tracking, sizeof(t->u.req.tracking), "T%09u", (unsigned)n % 1000000000u);
     snprintf(t->u.req.location, sizeof(t->u.req.location), "SCAN01");
     t->u.req.barcode_kind = CONV_BARCODE_CODE;
     snprintf(t->u.req.barcode, sizeof(t->u.req.barcode), "RR473124829GB");
@@ -550,7 +550,7 @@ static void test_partial_and_coalesced(void **state)
     RUN_UNTIL(&f, srv.ntg == 12);
     for (int i = 0; i < 12; i++) {
         char want[11];
-        snprintf(want, sizeof(want), "T%09d", i + 1);
+        snprintf(want, sizeof(want), "T%09u", (unsigned)(i + 1) % 1000000000u);
         assert_string_equal(srv.tg[i].u.req.tracking, want);
         assert_int_equal(srv.tg[i].seq, (uint32_t)(i + 1));
     }
