@@ -53,11 +53,11 @@ struct conn {
     uv_timer_t dead_timer;  /* fires when nothing was received for 3 x life_interval */
     uv_timer_t pause_timer; /* ends a conv_link_pause_read() */
     uv_connect_t connect_req;
-    int open_handles;       /* handles not yet closed; the conn is freed at 0 */
-    bool up;                /* connected and reading/writing */
-    bool closing;           /* uv_close() was called on the handles */
-    bool paused;            /* reading stopped by conv_link_pause_read() */
-    uint32_t seq_last;      /* last seq sent on this connection, 0 = none yet */
+    int open_handles;  /* handles not yet closed; the conn is freed at 0 */
+    bool up;           /* connected and reading/writing */
+    bool closing;      /* uv_close() was called on the handles */
+    bool paused;       /* reading stopped by conv_link_pause_read() */
+    uint32_t seq_last; /* last seq sent on this connection, 0 = none yet */
     struct conv_framer framer;
     char rbuf[CONV_LINK_READ_BUF];
 };
@@ -78,15 +78,15 @@ struct conv_link {
     uv_tcp_t listener;            /* server mode only */
     uv_timer_t reconnect_timer;   /* client mode only */
     bool has_listener, has_reconnect_timer;
-    int port;                     /* bound port (server) or PLC port (client) */
+    int port; /* bound port (server) or PLC port (client) */
 
-    struct conn *conn;            /* the current connection (or attempt), NULL if none */
-    unsigned backoff_ms;          /* next reconnect delay before jitter */
-    uint64_t rng;                 /* xorshift state for the back-off jitter */
+    struct conn *conn;   /* the current connection (or attempt), NULL if none */
+    unsigned backoff_ms; /* next reconnect delay before jitter */
+    uint64_t rng;        /* xorshift state for the back-off jitter */
 
     struct conv_link_stats stats;
 
-    int refs;                     /* own open handles + live conns; freed at 0 when stopping */
+    int refs; /* own open handles + live conns; freed at 0 when stopping */
     bool stopping;
     void (*close_cb)(void *arg);
     void *close_arg;
@@ -251,8 +251,9 @@ static int conn_send_tg(struct conn *c, struct conv_telegram *t, uint32_t *seq, 
     t->seq = next;
     int rc = conv_tg_format(t, l->cfg.telegram_len, buf, e);
     if (rc < 0)
-        return rc == ERR_INVALID ? rc : err_set(e, ERR_INVALID, "%s: cannot format %s", l->cfg.name,
-                                                conv_tg_type_name(t->type));
+        return rc == ERR_INVALID ? rc
+                                 : err_set(e, ERR_INVALID, "%s: cannot format %s", l->cfg.name,
+                                           conv_tg_type_name(t->type));
     c->seq_last = next;
     if (seq)
         *seq = next;
@@ -505,8 +506,8 @@ static void start_connect(struct conv_link *l)
         return;
     }
     l->conn = c;
-    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&l->addr,
-                            connect_cb);
+    int rc =
+        uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&l->addr, connect_cb);
     if (rc < 0) {
         l->stats.connect_failures++;
         log_debug("%s: connect: %s", l->cfg.name, uv_strerror(rc));
@@ -583,7 +584,8 @@ static int resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_
     hints.ai_socktype = SOCK_STREAM;
     int rc = uv_getaddrinfo(loop, &req, NULL, host, NULL, &hints);
     if (rc < 0 || !req.addrinfo)
-        return err_set(e, ERR_CONFIG, "host \"%s\": %s", host, rc < 0 ? uv_strerror(rc) : "no address");
+        return err_set(e, ERR_CONFIG, "host \"%s\": %s", host,
+                       rc < 0 ? uv_strerror(rc) : "no address");
     memcpy(out, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
     uv_freeaddrinfo(req.addrinfo);
     if (out->ss_family == AF_INET)

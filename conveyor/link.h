@@ -120,7 +120,7 @@ void conv_link_pause_read(struct conv_link *l, unsigned ms);
 /* Closes sockets and timers; close_cb (may be NULL) runs once everything is
  * closed, after which the link is freed (l must not be used after this
  * call). Unsent bytes are dropped, state_cb is not called, stats are not
- * counted. A second call is ignored. */
+ * counted. Calling it again before close_cb has run is ignored. */
 void conv_link_stop(struct conv_link *l, void (*close_cb)(void *arg), void *arg);
 
 #endif

@@ -74,19 +74,19 @@ static void fx_done(struct fx *f)
 struct rec {
     uv_loop_t *loop;
     struct conv_link *link;
-    uint64_t down_at;                 /* uv_now() at the last state_cb(false) */
+    uint64_t down_at; /* uv_now() at the last state_cb(false) */
     int ups, downs;
     bool up;
-    int ntg;                          /* telegram_cb calls */
+    int ntg;                           /* telegram_cb calls */
     struct conv_telegram tg[MAX_KEEP]; /* the first MAX_KEEP of them */
-    uint32_t last_seq;                /* seq of the last telegram_cb telegram */
-    int seq_errors;                   /* telegrams whose seq was not expect_seq */
-    uint32_t expect_seq;              /* 0: do not check */
+    uint32_t last_seq;                 /* seq of the last telegram_cb telegram */
+    int seq_errors;                    /* telegrams whose seq was not expect_seq */
+    uint32_t expect_seq;               /* 0: do not check */
     int wire_in, wire_out, wire_in_life, wire_out_life;
     uint32_t last_life_seq_out;
-    int life_seq_errors;              /* outgoing LIFE seqs that did not follow */
+    int life_seq_errors; /* outgoing LIFE seqs that did not follow */
     bool closed;
-    bool answer_req;                  /* answer each REQ_ with a RES_ */
+    bool answer_req; /* answer each REQ_ with a RES_ */
 };
 
 static void rec_tg_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
@@ -141,8 +141,8 @@ static void rec_wire_cb(struct conv_link *l, bool outgoing, const char *raw, siz
     if (outgoing) {
         r->wire_out++;
         if (life) {
-            uint32_t seq = (uint32_t)strtoul((char[6]){raw[18], raw[19], raw[20], raw[21], raw[22], 0},
-                                             NULL, 10);
+            uint32_t seq = (uint32_t)strtoul(
+                (char[6]){raw[18], raw[19], raw[20], raw[21], raw[22], 0}, NULL, 10);
             if (r->last_life_seq_out && seq <= r->last_life_seq_out)
                 r->life_seq_errors++;
             r->last_life_seq_out = seq;
@@ -254,11 +254,11 @@ struct raw {
     uv_connect_t creq;
     bool connected, eof, closed;
     struct conv_framer framer;
-    int ntg;                          /* telegrams received and parsed */
+    int ntg; /* telegrams received and parsed */
     struct conv_telegram tg[MAX_KEEP];
-    int nerr;                         /* of those, ERR_ */
+    int nerr; /* of those, ERR_ */
     int nlife;
-    int bad;                          /* frames that did not parse, garbage */
+    int bad; /* frames that did not parse, garbage */
     /* byte-at-a-time sender */
     uv_idle_t drip;
     char *drip_buf;
@@ -575,8 +575,8 @@ static void test_garbage(void **state)
     struct conv_link_config c;
     char buf[4 * L + 64];
     size_t n = 0;
-    static const char g1[] = "hello PLC noise!!";       /* 17 bytes */
-    static const char g2[] = "\r\n\x01\xff.";           /* 5 bytes */
+    static const char g1[] = "hello PLC noise!!";     /* 17 bytes */
+    static const char g2[] = "\r\n\x01\xff.";         /* 5 bytes */
     static const char g3[] = "junk before the first"; /* 21 bytes */
 
     fx_init(&f);
