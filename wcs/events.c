@@ -7,7 +7,9 @@
  * (bad bytes become '?') because the server rejects a whole COPY for one
  * bad byte, and a batch the server always refuses would stall the log.
  * Timestamps are written as ISO 8601 with an explicit +00 offset so the
- * session's TimeZone does not matter.
+ * session's TimeZone does not matter. Telegram log rows (table telegrams)
+ * use the same encoding and the same two paths (plain COPY, staged
+ * idempotent COPY), through one table description per kind of row.
  */
 #include "wcs/events.h"
 
@@ -72,15 +74,34 @@ int wcs_event_check(const struct wcs_event *ev, int allow_zero_id, struct err *e
     return 0;
 }
 
+int wcs_telegram_check(const struct wcs_telegram_rec *tg, int allow_zero_id, struct err *e)
+{
+    if (tg->id < 0 || (tg->id == 0 && !allow_zero_id))
+        return err_set(e, ERR_INVALID, "telegram id %lld: must be > 0", (long long)tg->id);
+    if (tg->at_us < 0 || tg->at_us > WCS_EVENT_AT_US_MAX)
+        return err_set(e, ERR_INVALID, "telegram %lld: at_us %lld out of range 0..year 9999",
+                       (long long)tg->id, (long long)tg->at_us);
+    if (tg->direction != 'i' && tg->direction != 'o')
+        return err_set(e, ERR_INVALID, "telegram %lld: direction must be 'i' or 'o'",
+                       (long long)tg->id);
+    if (tg->seq > 99999)
+        return err_set(e, ERR_INVALID, "telegram %lld: seq %u above 99999", (long long)tg->id,
+                       (unsigned)tg->seq);
+    if (tg->raw_len > WCS_TELEGRAM_RAW_MAX)
+        return err_set(e, ERR_INVALID, "telegram %lld: raw_len %zu above %d", (long long)tg->id,
+                       tg->raw_len, WCS_TELEGRAM_RAW_MAX);
+    return 0;
+}
+
 /* --- COPY text encoding ------------------------------------------------ */
 
 /* Rows are encoded into a fixed buffer sent with PQputCopyData whenever
  * fewer than ROW_MAX bytes remain. A row cannot exceed ROW_MAX: every input
- * byte becomes at most two output bytes, so the text fields give at most
- * 2 * (32 + 20 + 20 + 8 + 20 + 127) = 454 bytes, plus id, timestamp, kind
- * and separators (< 80). */
+ * byte becomes at most two output bytes, so an event's text fields give at
+ * most 2 * (32 + 20 + 20 + 8 + 20 + 127) = 454 bytes, a telegram's
+ * 2 * (5 + 4 + 1024) = 2066, plus numbers, timestamp and separators (< 100). */
 #define COPY_BUF_SIZE 65536
-#define ROW_MAX 1024
+#define ROW_MAX 2304
 
 struct copybuf {
     char data[COPY_BUF_SIZE];
@@ -121,20 +142,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Appends field s (at most max bytes, stops at NUL) escaped for COPY text
- * format, or \N when it is empty. */
-static void put_text(struct copybuf *b, const char *field, size_t max)
+/* Appends n bytes escaped for COPY text format; a NUL (which no text
+ * value may hold) and bytes that are not UTF-8 become '?'. */
+static void put_bytes(struct copybuf *b, const char *field, size_t n)
 {
     const unsigned char *s = (const unsigned char *)field;
-    size_t n = strnlen(field, max), i = 0, k;
+    size_t i = 0, k;
     char *o = b->data + b->len;
 
-    if (n == 0) {
-        *o++ = '\\';
-        *o++ = 'N';
-        b->len = (size_t)(o - b->data);
-        return;
-    }
     while (i < n) {
         unsigned char c = s[i];
 
@@ -156,6 +171,9 @@ static void put_text(struct copybuf *b, const char *field, size_t max)
                 *o++ = '\\';
                 *o++ = 'r';
                 break;
+            case '\0':
+                *o++ = '?';
+                break;
             default:
                 *o++ = (char)c;
                 break;
@@ -176,20 +194,44 @@ static void put_text(struct copybuf *b, const char *field, size_t max)
     b->len = (size_t)(o - b->data);
 }
 
-/* Appends one event as a COPY line. The caller has checked the event. */
-static void put_row(struct copybuf *b, const struct wcs_event *ev)
+/* Appends field (at most max bytes, stops at NUL) escaped, or \N when it is
+ * empty. */
+static void put_text(struct copybuf *b, const char *field, size_t max)
 {
-    int64_t secs = ev->at_us / 1000000, usec = ev->at_us % 1000000;
+    size_t n = strnlen(field, max);
+
+    if (n == 0) {
+        b->data[b->len++] = '\\';
+        b->data[b->len++] = 'N';
+        return;
+    }
+    put_bytes(b, field, n);
+}
+
+static void put_time(struct copybuf *b, int64_t at_us)
+{
+    int64_t secs = at_us / 1000000, usec = at_us % 1000000;
     time_t t = (time_t)secs;
     struct tm tm;
     int n;
 
     gmtime_r(&t, &tm);
-    n = snprintf(b->data + b->len, COPY_BUF_SIZE - b->len,
-                 "%lld\t%04d-%02d-%02d %02d:%02d:%02d.%06d+00\t%s\t", (long long)ev->id,
+    n = snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)usec, kind_names[ev->kind]);
+                 (int)usec);
     b->len += (size_t)n;
+}
+
+/* Appends event i of rows as a COPY line. The caller has checked it. */
+static void put_event_row(struct copybuf *b, const void *rows, size_t i)
+{
+    const struct wcs_event *ev = (const struct wcs_event *)rows + i;
+
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t",
+                               (long long)ev->id);
+    put_time(b, ev->at_us);
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%s\t",
+                               kind_names[ev->kind]);
     put_text(b, ev->parcel_code, sizeof(ev->parcel_code));
     b->data[b->len++] = '\t';
     put_text(b, ev->location, sizeof(ev->location));
@@ -203,6 +245,67 @@ static void put_row(struct copybuf *b, const struct wcs_event *ev)
     put_text(b, ev->detail, sizeof(ev->detail));
     b->data[b->len++] = '\n';
 }
+
+/* Appends telegram i of rows as a COPY line; empty text is '' (the columns
+ * are NOT NULL: no content may make the server refuse a batch). */
+static void put_telegram_row(struct copybuf *b, const void *rows, size_t i)
+{
+    const struct wcs_telegram_rec *tg = (const struct wcs_telegram_rec *)rows + i;
+
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t",
+                               (long long)tg->id);
+    put_time(b, tg->at_us);
+    b->data[b->len++] = '\t';
+    put_bytes(b, tg->plc, strnlen(tg->plc, sizeof(tg->plc)));
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%c\t", tg->direction);
+    put_bytes(b, tg->type, strnlen(tg->type, sizeof(tg->type)));
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%u\t",
+                               (unsigned)tg->seq);
+    put_bytes(b, tg->raw, tg->raw_len);
+    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%c\n",
+                               tg->refused ? 't' : 'f');
+}
+
+/* A kind of row: its table, staging table, columns, encoder and check. */
+struct row_kind {
+    const char *what;    /* "events", "telegrams": for messages */
+    const char *table;   /* target table */
+    const char *staging; /* session temp table of the idempotent path */
+    const char *cols;    /* column list, in the encoder's order */
+    size_t size;         /* sizeof one row */
+    void (*put)(struct copybuf *b, const void *rows, size_t i);
+    int (*check)(const void *row, struct err *e);
+};
+
+static int check_event(const void *row, struct err *e)
+{
+    return wcs_event_check(row, 0, e);
+}
+
+static int check_telegram(const void *row, struct err *e)
+{
+    return wcs_telegram_check(row, 0, e);
+}
+
+static const struct row_kind event_rows = {
+    .what = "events",
+    .table = "events",
+    .staging = "wcs_events_in",
+    .cols = "id, at, kind, parcel_code, location, chute, reason, source, detail",
+    .size = sizeof(struct wcs_event),
+    .put = put_event_row,
+    .check = check_event,
+};
+
+static const struct row_kind telegram_rows = {
+    .what = "telegrams",
+    .table = "telegrams",
+    .staging = "wcs_telegrams_in",
+    .cols = "id, at, plc, direction, type, seq, raw, refused",
+    .size = sizeof(struct wcs_telegram_rec),
+    .put = put_telegram_row,
+    .check = check_telegram,
+};
 
 /* Maps a failed result to ERR_CONFLICT (unique violation) or ERR_DB. */
 static int db_fail(PGconn *c, const PGresult *r, const char *what, struct err *e)
@@ -231,37 +334,35 @@ static int drain_results(PGconn *c, const char *what, struct err *e)
     return rc;
 }
 
-static int check_all(const struct wcs_event *ev, size_t n, struct err *e)
+static int check_all(const struct row_kind *k, const void *rows, size_t n, struct err *e)
 {
     size_t i;
     int rc;
 
     for (i = 0; i < n; i++) {
-        rc = wcs_event_check(&ev[i], 0, e);
+        rc = k->check((const char *)rows + i * k->size, e);
         if (rc < 0)
-            return err_wrap(e, "event %zu of %zu", i, n);
+            return err_wrap(e, "%s: row %zu of %zu", k->what, i, n);
     }
     return 0;
 }
 
-/* The one COPY that writes event rows, into `table` (events or the staging
- * table, which has the same columns). */
-static int copy_into(PGconn *c, const char *table, const struct wcs_event *ev, size_t n,
-                     struct err *e)
+/* The one COPY that writes rows of kind k, into `table` (the kind's table
+ * or its staging table, which has the same columns). */
+static int copy_into(PGconn *c, const struct row_kind *k, const char *table, const void *rows,
+                     size_t n, struct err *e)
 {
     struct copybuf *buf;
-    char sql[160];
+    char sql[200], what[40];
     PGresult *r;
     size_t i;
     int rc;
 
-    snprintf(sql, sizeof(sql),
-             "COPY %s (id, at, kind, parcel_code, location, chute, reason, source, detail) "
-             "FROM STDIN",
-             table);
+    snprintf(what, sizeof(what), "COPY %s", k->what);
+    snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", table, k->cols);
     r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
-        rc = db_fail(c, r, "COPY events", e);
+        rc = db_fail(c, r, what, e);
         PQclear(r);
         return rc;
     }
@@ -270,20 +371,20 @@ static int copy_into(PGconn *c, const char *table, const struct wcs_event *ev, s
     buf = malloc(sizeof(*buf));
     if (buf == NULL) {
         PQputCopyEnd(c, "client out of memory");
-        drain_results(c, "COPY events", NULL);
-        return err_set(e, -ENOMEM, "COPY events: out of memory");
+        drain_results(c, what, NULL);
+        return err_set(e, -ENOMEM, "%s: out of memory", what);
     }
     buf->len = 0;
     for (i = 0; i < n; i++) {
-        put_row(buf, &ev[i]);
+        k->put(buf, rows, i);
         if (COPY_BUF_SIZE - buf->len < ROW_MAX || i + 1 == n) {
             if (PQputCopyData(c, buf->data, (int)buf->len) != 1) {
-                rc = err_set(e, ERR_DB, "COPY events: sending rows: %.*s",
+                rc = err_set(e, ERR_DB, "%s: sending rows: %.*s", what,
                              (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
                 free(buf);
                 /* Ends the COPY so the connection is usable (or known dead). */
                 PQputCopyEnd(c, "client failed to send rows");
-                drain_results(c, "COPY events", NULL);
+                drain_results(c, what, NULL);
                 return rc;
             }
             buf->len = 0;
@@ -291,24 +392,35 @@ static int copy_into(PGconn *c, const char *table, const struct wcs_event *ev, s
     }
     free(buf);
     if (PQputCopyEnd(c, NULL) != 1) {
-        rc = err_set(e, ERR_DB, "COPY events: end: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+        rc = err_set(e, ERR_DB, "%s: end: %.*s", what, (int)strcspn(PQerrorMessage(c), "\n"),
                      PQerrorMessage(c));
-        drain_results(c, "COPY events", NULL);
+        drain_results(c, what, NULL);
         return rc;
     }
-    return drain_results(c, "COPY events", e);
+    return drain_results(c, what, e);
 }
 
-int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct err *e)
+static int copy_plain(PGconn *c, const struct row_kind *k, const void *rows, size_t n,
+                      struct err *e)
 {
     int rc;
 
     if (n == 0)
         return 0;
-    rc = check_all(ev, n, e);
+    rc = check_all(k, rows, n, e);
     if (rc < 0)
         return rc;
-    return copy_into(c, "events", ev, n, e);
+    return copy_into(c, k, k->table, rows, n, e);
+}
+
+int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct err *e)
+{
+    return copy_plain(c, &event_rows, ev, n, e);
+}
+
+int wcs_db_telegrams_copy(PGconn *c, const struct wcs_telegram_rec *tg, size_t n, struct err *e)
+{
+    return copy_plain(c, &telegram_rows, tg, n, e);
 }
 
 /* Runs one statement expected to return no rows. */
@@ -327,54 +439,66 @@ static int exec_ok(PGconn *c, const char *sql, const char *what, PGresult **keep
     return rc;
 }
 
-int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
-                                  struct err *e)
+static int copy_idempotent(PGconn *c, const struct row_kind *k, const void *rows, size_t n,
+                           size_t *inserted, struct err *e)
 {
     PGresult *r = NULL;
+    char sql[400];
     int rc, missing;
 
     if (inserted != NULL)
         *inserted = 0;
     if (n == 0)
         return 0;
-    rc = check_all(ev, n, e);
+    rc = check_all(k, rows, n, e);
     if (rc < 0)
         return rc;
     /* ON COMMIT DELETE ROWS would empty the staging table between the COPY
      * and the INSERT of two autocommitted statements. */
     if (PQtransactionStatus(c) != PQTRANS_INTRANS)
-        return err_set(e, ERR_STATE, "events: idempotent copy needs an open transaction");
+        return err_set(e, ERR_STATE, "%s: idempotent copy needs an open transaction", k->what);
     /* Checking first instead of CREATE .. IF NOT EXISTS avoids a NOTICE on
-     * every call; this path is rare, the round trip does not matter. */
-    rc = exec_ok(c, "SELECT to_regclass('pg_temp.wcs_events_in') IS NULL", "events: staging table",
-                 &r, e);
+     * every call; the round trip is small next to the COPY. */
+    snprintf(sql, sizeof(sql), "SELECT to_regclass('pg_temp.%s') IS NULL", k->staging);
+    rc = exec_ok(c, sql, "staging table", &r, e);
     if (rc < 0)
         return rc;
     missing = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (missing) {
-        rc = exec_ok(c,
-                     "CREATE TEMP TABLE wcs_events_in (LIKE events INCLUDING DEFAULTS) "
-                     "ON COMMIT DELETE ROWS",
-                     "events: create staging table", NULL, e);
+        snprintf(sql, sizeof(sql),
+                 "CREATE TEMP TABLE %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+                 k->staging, k->table);
+        rc = exec_ok(c, sql, "create staging table", NULL, e);
         if (rc < 0)
             return rc;
     }
-    rc = copy_into(c, "wcs_events_in", ev, n, e);
+    rc = copy_into(c, k, k->staging, rows, n, e);
     if (rc < 0)
         return rc;
     /* DELETE .. RETURNING empties the staging table in the same statement,
      * so a second call in one transaction does not see these rows again. */
-    rc = exec_ok(c,
-                 "WITH staged AS (DELETE FROM wcs_events_in RETURNING *) "
-                 "INSERT INTO events (id, at, kind, parcel_code, location, chute, reason, source, "
-                 "detail) SELECT id, at, kind, parcel_code, location, chute, reason, source, "
-                 "detail FROM staged ON CONFLICT (id) DO NOTHING",
-                 "events: insert from staging table", &r, e);
+    snprintf(sql, sizeof(sql),
+             "WITH staged AS (DELETE FROM %s RETURNING *) INSERT INTO %s (%s) SELECT %s FROM "
+             "staged ON CONFLICT (id) DO NOTHING",
+             k->staging, k->table, k->cols, k->cols);
+    rc = exec_ok(c, sql, "insert from staging table", &r, e);
     if (rc < 0)
         return rc;
     if (inserted != NULL)
         *inserted = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
+                                  struct err *e)
+{
+    return copy_idempotent(c, &event_rows, ev, n, inserted, e);
+}
+
+int wcs_db_telegrams_copy_idempotent(PGconn *c, const struct wcs_telegram_rec *tg, size_t n,
+                                     size_t *inserted, struct err *e)
+{
+    return copy_idempotent(c, &telegram_rows, tg, n, inserted, e);
 }

@@ -6,13 +6,18 @@
  * one database connection and writes them in batches with COPY, off the hot
  * path. wcs_db_events_copy() is the one statement that writes events;
  * wcs_db_events_copy_idempotent() is the same rows through a staging table,
- * for re-sending a batch whose commit outcome is unknown. docs/events.md has
- * the design, the guarantees and the limits.
+ * for re-sending a batch whose commit outcome is unknown. The telegram log
+ * (every PLC telegram in and out, plc-telegrams spec) goes through the same
+ * writer, queue and transactions (wcs_db_telegrams_copy()). With a spool
+ * path the writer also keeps a durable local spool (wcs/spool.h) for when
+ * the database is down, and reports durability as tickets. docs/events.md
+ * has the design, the guarantees and the limits.
  */
 #ifndef WCS_EVENTS_H
 #define WCS_EVENTS_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +89,64 @@ int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct e
 int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
                                   struct err *e);
 
+/* --- the telegram log --------------------------------------------------- */
+
+#define WCS_TELEGRAM_RAW_MAX 1024 /* CONV_TG_LEN_MAX */
+
+/*
+ * One telegram as it went over a PLC link. Text fields are NUL-terminated
+ * (cut at their size otherwise); raw holds raw_len bytes (a NUL byte there
+ * is stored as '?', as are bytes that are not valid UTF-8; the spec allows
+ * only 0x20-0x7E, but a refused telegram is logged as it came). Empty plc
+ * and type are stored as ''.
+ */
+struct wcs_telegram_rec {
+    int64_t id;     /* unique, > 0; 0 = let the writer assign one */
+    int64_t at_us;  /* arrival/send time, microseconds since the epoch, UTC;
+                     * 0 given to the writer's push = the push time */
+    char plc[6];    /* PLC id from the config, e.g. "PLC01" */
+    char direction; /* 'i' received from the PLC, 'o' sent to it */
+    char type[5];   /* "REQ_", "RES_", ...; may be "" when unreadable */
+    uint32_t seq;   /* header seq, 0..99999 (0 when unreadable) */
+    bool refused;   /* answered with ERR_ (or a resync stretch) */
+    char raw[WCS_TELEGRAM_RAW_MAX + 1];
+    size_t raw_len; /* bytes of raw, <= WCS_TELEGRAM_RAW_MAX */
+};
+
+/* Checks that tg can be stored: id > 0 (or 0 when allow_zero_id), at_us in
+ * 0..WCS_EVENT_AT_US_MAX, direction 'i' or 'o', seq <= 99999, raw_len <=
+ * WCS_TELEGRAM_RAW_MAX. Returns 0 or ERR_INVALID. */
+int wcs_telegram_check(const struct wcs_telegram_rec *tg, int allow_zero_id, struct err *e);
+
+/* Writes n telegrams with one COPY into `telegrams`; the same contract as
+ * wcs_db_events_copy(): returns 0, ERR_INVALID, ERR_CONFLICT, ERR_DB or
+ * -ENOMEM. This is the one statement that writes telegrams. */
+int wcs_db_telegrams_copy(PGconn *c, const struct wcs_telegram_rec *tg, size_t n, struct err *e);
+
+/* Like wcs_db_events_copy_idempotent(), for telegrams (session staging
+ * table wcs_telegrams_in). Must run in an open transaction. Returns 0,
+ * ERR_INVALID, ERR_STATE, ERR_DB or -ENOMEM. */
+int wcs_db_telegrams_copy_idempotent(PGconn *c, const struct wcs_telegram_rec *tg, size_t n,
+                                     size_t *inserted, struct err *e);
+
+/* Called per telegram by wcs_db_telegrams_list(); tg is valid only during
+ * the call (raw NUL-terminated). Non-zero stops the listing. */
+typedef int (*wcs_telegram_cb)(void *arg, const struct wcs_telegram_rec *tg);
+
+/* Streams logged telegrams, oldest first (at, then id): those of plc (NULL
+ * or "" = every PLC) at or after since_us (0 = from the beginning), at most
+ * limit of them (0 = no limit). For `wcsctl telegrams`. Returns 0, ERR_DB,
+ * or ERR_INVALID (since_us out of range). */
+int wcs_db_telegrams_list(PGconn *c, const char *plc, int64_t since_us, size_t limit,
+                          wcs_telegram_cb cb, void *arg, struct err *e);
+
+/* --- the writer ------------------------------------------------------------ */
+
+/* Called by the store thread (never under the writer's lock) each time
+ * wcs_event_writer_durable() has moved; it must be quick and must not call
+ * back into the writer's stop(). wcsd uses it to uv_async_send its loop. */
+typedef void (*wcs_durable_cb)(void *arg);
+
 /* Zero in any field means "use the default". */
 struct wcs_event_writer_opts {
     size_t queue_capacity;      /* events buffered in memory, including the batch
@@ -93,28 +156,57 @@ struct wcs_event_writer_opts {
                                  * besides the previous batch's write (default 20) */
     unsigned drain_timeout_ms;  /* longest stop() keeps trying to write what is
                                  * queued while the database fails (default 5000) */
+    size_t raw_capacity;        /* bytes of raw telegram text buffered
+                                 * (default queue_capacity * 160, at least 4096) */
+    const char *spool_path;     /* durable local spool file; NULL or "" = none
+                                 * (records wait in memory during an outage) */
+    uint64_t spool_max_bytes;   /* spool bound (default 1 GiB) */
+    wcs_durable_cb durable_cb;  /* optional, see wcs_durable_cb */
+    void *durable_arg;
 };
 
-/* Counters since start; exact (taken under the queue lock). At any moment
- * pushed == written + duplicates + queued. */
+/* Counters since start; exact (taken under the queue lock). Records are
+ * events and telegrams alike. At any moment
+ *   pushed + recovered == written + duplicates + queued + spool_records
+ *                         + spool_bad. */
 struct wcs_event_writer_stats {
-    uint64_t pushed;     /* accepted by push */
-    uint64_t written;    /* committed to the database */
-    uint64_t batches;    /* COPY batches committed */
+    uint64_t pushed;     /* accepted by push (events + telegrams) */
+    uint64_t telegrams;  /* of which telegrams */
+    uint64_t written;    /* committed to the database (directly or drained
+                          * from the spool) */
+    uint64_t batches;    /* COPY batches committed (direct and drained) */
     uint64_t dropped;    /* refused by push because the queue was full */
     uint64_t db_errors;  /* failed batch attempts (each one retried) */
     uint64_t duplicates; /* not stored: their id was already in the table
                           * and not put there by this writer's own retry */
     size_t queued;       /* waiting now, including the batch in flight */
+    uint64_t durable;    /* = wcs_event_writer_durable() */
+    uint64_t recovered;  /* records found in the spool at start */
+    uint64_t spooled;    /* records appended to the spool */
+    uint64_t drained;    /* records moved from the spool to the database */
+    uint64_t spool_refused; /* records the spool refused (full or I/O error);
+                             * they stay queued and are retried */
+    uint64_t spool_errors;  /* failed spool appends (full or I/O) */
+    uint64_t spool_bad;     /* spooled records that passed their CRC but could
+                             * not be decoded: logged and skipped */
+    uint64_t spool_torn_bytes; /* cut off the spool at start (torn last
+                                * record or corruption; saved to PATH.bad) */
+    uint64_t spool_bytes;   /* spool file size now */
+    uint64_t spool_records; /* records in the spool now, not yet drained */
+    bool spool_alarm;       /* spool_bytes >= 80% of spool_max_bytes */
 };
 
 struct wcs_event_writer;
 
 /* Connects (application_name "wcs-event-writer") and starts the store
- * thread, which then owns the connection. opts may be NULL. On success *out
- * is the writer, to be released with wcs_event_writer_stop(). Returns 0,
- * ERR_DB (cannot connect), ERR_INVALID (batch_max > queue_capacity), or
- * -errno (memory, thread). */
+ * thread, which then owns the connection. opts may be NULL. With a
+ * spool_path, opens the spool (wcs_spool_open(): a torn tail is cut off
+ * with a warning), and a database that cannot be reached is not an error:
+ * records go to the spool until it can; a non-empty spool is drained to the
+ * database before any new record. On success *out is the writer, to be
+ * released with wcs_event_writer_stop(). Returns 0, ERR_DB (cannot connect,
+ * no spool), ERR_INVALID (batch_max > queue_capacity), or -errno (memory,
+ * thread, spool file). */
 int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_opts *opts,
                            struct wcs_event_writer **out, struct err *e);
 
@@ -127,18 +219,42 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
  * w). Thread-safe. */
 int wcs_event_writer_push(struct wcs_event_writer *w, const struct wcs_event *ev);
 
-/* Waits until everything pushed before the call is committed, or timeout_ms
- * passes. Does not delay the writer: a batch being filled is sent at once.
- * Returns 0 or -ETIMEDOUT. Thread-safe. */
+/* Like wcs_event_writer_push(); on success *ticket (may be NULL) gets the
+ * record's durability ticket: 1 for the first record pushed, +1 per record
+ * (event or telegram) in push order. */
+int wcs_event_writer_push_t(struct wcs_event_writer *w, const struct wcs_event *ev,
+                            uint64_t *ticket);
+
+/* Queues one telegram log record, like wcs_event_writer_push_t() (id
+ * assigned when 0 from wcs_event_id_next(), at_us stamped when 0; only
+ * raw_len bytes of raw are copied). Returns 0, ERR_FULL (queue or raw text
+ * buffer full; counted in dropped), ERR_INVALID (wcs_telegram_check()), or
+ * ERR_STATE. Thread-safe. */
+int wcs_event_writer_push_telegram(struct wcs_event_writer *w, const struct wcs_telegram_rec *tg,
+                                   uint64_t *ticket);
+
+/* The highest ticket t such that every record with a ticket <= t is
+ * durable: committed to PostgreSQL or fsync'd to the spool. 0 before the
+ * first one. An ACK_ for a telegram may be sent once its ticket (and the
+ * tickets of the events it caused) is <= this. Thread-safe. */
+uint64_t wcs_event_writer_durable(struct wcs_event_writer *w);
+
+/* Waits until everything pushed before the call is committed to the
+ * database (records in the spool: drained), or timeout_ms passes. Does not
+ * delay the writer: a batch being filled is sent at once. Returns 0 or
+ * -ETIMEDOUT. Thread-safe. */
 int wcs_event_writer_flush(struct wcs_event_writer *w, unsigned timeout_ms);
 
 /* Copies the counters into *out. Thread-safe. */
 void wcs_event_writer_stats(struct wcs_event_writer *w, struct wcs_event_writer_stats *out);
 
-/* Writes what is queued (giving up after drain_timeout_ms of failures when
+/* Writes what is queued (to the spool when there is one and the database
+ * fails; without a spool, giving up after drain_timeout_ms of failures when
  * the database is down or stuck; lost events are logged with their count),
- * stops the thread, closes the connection and frees w. NULL is a no-op.
- * No other call on w may run concurrently or follow. */
+ * tries once to drain the spool, stops the thread, closes the connection
+ * and the spool (what is still in it is drained at the next start) and
+ * frees w. NULL is a no-op. No other call on w may run concurrently or
+ * follow. */
 void wcs_event_writer_stop(struct wcs_event_writer *w);
 
 #endif
