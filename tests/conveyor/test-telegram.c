@@ -9,6 +9,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,7 +144,7 @@ static void ex_err_sync(struct conv_telegram *t)
     header(t, "WCS01", "PLC01", 20, CONV_TG_ERR);
     t->u.err.has_refused = false;
     strcpy(t->u.err.code, CONV_ERR_BAD_SYNC);
-    strcpy(t->u.err.text, "37 bytes skipped before ###");
+    strcpy(t->u.err.text, "skipped 37 bytes before ###");
     strcpy(t->u.err.time, "20261123140931");
 }
 
@@ -237,7 +238,7 @@ static const struct example examples[] = {
      "###00160WCS01PLC0100019ERR_REQ_0004600000012weight_g not numeric********************20261123"
      "140930**************************************************************"},
     {"ERR_ bad sync", ex_err_sync,
-     "###00160WCS01PLC0100020ERR_*********0000001337 bytes skipped before ###*************20261123"
+     "###00160WCS01PLC0100020ERR_*********00000013skipped 37 bytes before ###*************20261123"
      "140931**************************************************************"},
     {"LIFE", ex_life,
      "###00160WCS01PLC0100021LIFE20261123140936***************************************************"
@@ -754,6 +755,34 @@ static void test_time(void **state)
     assert_string_equal(out, "99991231235959");
 }
 
+/* docs/plc-protocol.md shows the first 13 examples; each must be there
+ * exactly, on a line of its own, so the document cannot drift from the codec. */
+static void test_examples_in_doc(void **state)
+{
+    const char *src = getenv("WCS_SOURCE_DIR");
+    char path[4096], line[1024];
+    bool found[sizeof(examples) / sizeof(examples[0])] = {false};
+    size_t i, ndoc = 13;
+    FILE *f;
+
+    (void)state;
+    if (src == NULL)
+        skip();
+    snprintf(path, sizeof(path), "%s/docs/plc-protocol.md", src);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        for (i = 0; i < ndoc; i++)
+            if (strcmp(line, examples[i].wire) == 0)
+                found[i] = true;
+    }
+    fclose(f);
+    for (i = 0; i < ndoc; i++)
+        if (!found[i])
+            fail_msg("example \"%s\" is not in %s", examples[i].name, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_format_errors),  cmocka_unit_test(test_format_lenient),
         cmocka_unit_test(test_names),          cmocka_unit_test(test_every_word),
         cmocka_unit_test(test_seq_next),       cmocka_unit_test(test_time),
+        cmocka_unit_test(test_examples_in_doc),
     };
 
     if (getenv("WCS_PRINT_EXAMPLES") != NULL) {
