@@ -10,6 +10,7 @@
 #include "wcs/daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 
 #include "common/log.h"
 #include "scanners/scanners.h"
+#include "conveyor/correlate.h"
 #include "wcs/http_api.h"
+#include "wcs/plc.h"
 #include "wcs/store.h"
 
 static int64_t now_us(void)
@@ -136,25 +139,54 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
+/* Closes every handle on the loop so uv_run returns (loop thread). */
+static void close_loop_handles(struct wcsd *d)
+{
+    d->stopping = true;
+    wcs_plcs_stop(d);
+    wcs_http_stop(d->http);
+    d->http = NULL;
+    pthread_mutex_lock(&d->durable_mu);
+    d->durable_open = false;
+    pthread_mutex_unlock(&d->durable_mu);
+    uv_close((uv_handle_t *)&d->durable_async, close_cb);
+    uv_close((uv_handle_t *)&d->sigterm, close_cb);
+    uv_close((uv_handle_t *)&d->sigint, close_cb);
+    uv_close((uv_handle_t *)&d->refresh_async, close_cb);
+}
+
 static void signal_cb(uv_signal_t *h, int signum)
 {
     struct wcsd *d = h->data;
 
     if (d->stopping)
         return;
-    d->stopping = true;
     log_info("signal %d: stopping", signum);
-    wcs_http_stop(d->http);
-    d->http = NULL;
-    uv_close((uv_handle_t *)&d->sigterm, close_cb);
-    uv_close((uv_handle_t *)&d->sigint, close_cb);
-    uv_close((uv_handle_t *)&d->refresh_async, close_cb);
+    close_loop_handles(d);
+}
+
+static void durable_async_cb(uv_async_t *h)
+{
+    wcs_plcs_durable(h->data);
+}
+
+/* Called on the store thread when more records are durable: wake the loop,
+ * unless it is shutting down (the async handle may be closed then). */
+static void durable_cb(void *arg)
+{
+    struct wcsd *d = arg;
+
+    pthread_mutex_lock(&d->durable_mu);
+    if (d->durable_open)
+        uv_async_send(&d->durable_async);
+    pthread_mutex_unlock(&d->durable_mu);
 }
 
 int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
 {
     struct wcsd *d = calloc(1, sizeof(*d));
     struct wcs_refresher_opts ro;
+    struct wcs_event_writer_opts wo;
     struct wcs_plan *plan = NULL;
     PGconn *c = NULL;
     double t0 = (double)uv_hrtime() / 1e9;
@@ -162,6 +194,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
 
     if (d == NULL)
         return err_set(e, -ENOMEM, "out of memory");
+    pthread_mutex_init(&d->durable_mu, NULL);
     d->cfg = *cfg;
     d->started_us = uv_hrtime() / 1000;
     rc = wcs_config_db_conninfo(cfg, d->conninfo, sizeof(d->conninfo), e);
@@ -199,24 +232,31 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     PQfinish(c);
     c = NULL;
 
-    rc = wcs_event_writer_start(d->conninfo, &cfg->events, &d->writer, e);
-    if (rc < 0)
-        goto fail;
-    if (plan != NULL)
-        install_plan(d, plan, version);
-    plan = NULL;
-
     if (uv_loop_init(&d->loop) != 0) {
         rc = err_set(e, -ENOMEM, "cannot create the event loop");
         goto fail;
     }
     uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb);
-    d->refresh_async.data = d;
+    uv_async_init(&d->loop, &d->durable_async, durable_async_cb);
+    d->refresh_async.data = d->durable_async.data = d;
+    d->durable_open = true;
     uv_signal_init(&d->loop, &d->sigterm);
     uv_signal_init(&d->loop, &d->sigint);
     d->sigterm.data = d->sigint.data = d;
     uv_signal_start(&d->sigterm, signal_cb, SIGTERM);
     uv_signal_start(&d->sigint, signal_cb, SIGINT);
+
+    wo = cfg->events;
+    wo.spool_path = cfg->spool_path[0] ? cfg->spool_path : NULL;
+    wo.spool_max_bytes = cfg->spool_max_bytes;
+    wo.durable_cb = durable_cb;
+    wo.durable_arg = d;
+    rc = wcs_event_writer_start(d->conninfo, &wo, &d->writer, e);
+    if (rc < 0)
+        goto fail_loop;
+    if (plan != NULL)
+        install_plan(d, plan, version);
+    plan = NULL;
 
     memset(&ro, 0, sizeof(ro));
     ro.conninfo = d->conninfo;
@@ -233,25 +273,26 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         if (rc < 0)
             goto fail_loop;
     }
+    rc = wcs_plcs_start(d, e);
+    if (rc < 0)
+        goto fail_loop;
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
-             "started in %.2f s",
+             "%d PLC link(s), started in %.2f s",
              cfg->node, d->plan_version, wcs_registry_count(d->registry),
              (double)wcs_registry_memory(d->registry) / (1024.0 * 1024.0),
-             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port,
+             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port, d->nplcs,
              (double)uv_hrtime() / 1e9 - t0);
     *out = d;
     return 0;
 
 fail_loop:
     /* Handles exist: close them and let the loop run their callbacks. */
-    d->stopping = true;
-    uv_close((uv_handle_t *)&d->sigterm, close_cb);
-    uv_close((uv_handle_t *)&d->sigint, close_cb);
-    uv_close((uv_handle_t *)&d->refresh_async, close_cb);
+    wcs_plan_free(plan);
+    plan = NULL;
+    close_loop_handles(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_loop_close(&d->loop);
-    d->loop.data = NULL;
     wcs_refresher_stop(d->refresher);
     d->refresher = NULL;
     wcsd_free(d);
@@ -265,6 +306,7 @@ fail:
     wcs_engine_free(d->engine);
     wcs_registry_free(d->registry);
     memset(d->conninfo, 0, sizeof(d->conninfo));
+    pthread_mutex_destroy(&d->durable_mu);
     free(d);
     return rc;
 }
@@ -295,6 +337,8 @@ void wcsd_free(struct wcsd *d)
     wcs_engine_free(d->engine);
     wcs_plan_free(d->plan);
     wcs_registry_free(d->registry);
+    conv_corr_free(d->scans);
+    pthread_mutex_destroy(&d->durable_mu);
     memset(d->conninfo, 0, sizeof(d->conninfo));
     free(d);
 }

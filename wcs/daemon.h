@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "common/err.h"
@@ -21,6 +22,8 @@
 #include "wcs/registry.h"
 
 struct wcs_http;
+struct wcs_plc;
+struct conv_correlator;
 
 struct wcsd_counters {
     uint64_t decisions;        /* committed decisions */
@@ -44,6 +47,12 @@ struct wcsd {
     struct wcs_refresher *refresher;
     struct wcs_http *http;
     int http_port;             /* bound port, 0 when disabled */
+    uv_async_t durable_async;  /* the writer made more records durable */
+    pthread_mutex_t durable_mu; /* guards durable_open against the store thread */
+    bool durable_open;         /* durable_async may be sent to */
+    struct conv_correlator *scans; /* recent WCS scans by location */
+    struct wcs_plc *plcs[WCS_PLC_MAX];
+    int nplcs;
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
     struct wcsd_counters counters;
     bool stopping;

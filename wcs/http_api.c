@@ -12,11 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "conveyor/correlate.h"
 #include "wcs/daemon.h"
+#include "wcs/plc.h"
 
 #define DECIDE_MAX_CODES 8
+#define POST_BODY_MAX 65536
+
+/* Body of a POST being received. */
+struct post_body {
+    char *data;
+    size_t len;
+    int too_large;
+};
 
 struct wcs_http {
     struct wcsd *d;
@@ -117,7 +128,27 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                                                 wcs_chute_state_name(cs->state), "load",
                                                 (int)cs->load));
     }
-    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:f,s:o}",
+    json_t *plcs = json_array();
+    int k;
+
+    for (k = 0; k < d->nplcs; k++) {
+        struct wcs_plc *p = wcs_plcs_get(d, k);
+        struct wcs_plc_stats ps;
+
+        wcs_plc_get_stats(p, &ps);
+        json_array_append_new(
+            plcs, json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id",
+                            wcs_plc_id(p), "connected", wcs_plc_connected(p), "port",
+                            wcs_plc_port(p), "line_state", wcs_plc_line_state(p), "in_flight",
+                            (json_int_t)wcs_plc_in_flight(p), "requests",
+                            (json_int_t)ps.requests, "repeated", (json_int_t)ps.repeated,
+                            "recirculations", (json_int_t)ps.recirculations, "answers",
+                            (json_int_t)ps.answers, "late", (json_int_t)ps.late, "updates",
+                            (json_int_t)ps.updates, "duplicates", (json_int_t)ps.duplicates,
+                            "acks", (json_int_t)ps.acks, "log_dropped",
+                            (json_int_t)ps.log_dropped));
+    }
+    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:f,s:o,s:o}",
                   "node", d->cfg.node, "ready", 1, "plan_version", d->plan_version, "plan_source",
                   d->plan ? wcs_plan_source(d->plan) : "", "parcels",
                   (json_int_t)wcs_registry_count(d->registry), "registry_bytes",
@@ -128,7 +159,8 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                   (json_int_t)ws.queued, "dropped", (json_int_t)ws.dropped, "db_errors",
                   (json_int_t)ws.db_errors, "decisions", (json_int_t)d->counters.decisions,
                   "dry_runs", (json_int_t)d->counters.dry_runs, "uptime_s",
-                  (double)(uv_hrtime() / 1000 - d->started_us) / 1e6, "chutes", chutes);
+                  (double)(uv_hrtime() / 1000 - d->started_us) / 1e6, "chutes", chutes, "plcs",
+                  plcs);
     return reply_json(conn, MHD_HTTP_OK, j);
 }
 
@@ -221,6 +253,80 @@ static enum MHD_Result handle_parcel(struct wcs_http *h, struct MHD_Connection *
     return reply_json(conn, MHD_HTTP_OK, parcel_json(p));
 }
 
+/* One scan object of a POST /v1/scans body into s; a message in why. */
+static int scan_from_json(json_t *o, struct conv_scan *s, char *why, size_t len)
+{
+    static const char *const keys[] = {"location", "code", "source", "symbology"};
+    char *dst[] = {s->location, s->code, s->source, s->symbology};
+    size_t cap[] = {sizeof(s->location), sizeof(s->code), sizeof(s->source),
+                    sizeof(s->symbology)};
+    size_t i;
+
+    if (!json_is_object(o)) {
+        snprintf(why, len, "not an object");
+        return -1;
+    }
+    memset(s, 0, sizeof(*s));
+    for (i = 0; i < 4; i++) {
+        json_t *v = json_object_get(o, keys[i]);
+        const char *str = json_string_value(v);
+
+        if (v == NULL && i >= 2)
+            continue;
+        if (str == NULL || strlen(str) == 0 || strlen(str) >= cap[i]) {
+            snprintf(why, len, "%s: a string of 1 to %zu characters is required", keys[i],
+                     cap[i] - 1);
+            return -1;
+        }
+        memcpy(dst[i], str, strlen(str) + 1);
+    }
+    return 0;
+}
+
+static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *conn,
+                                    struct post_body *b)
+{
+    struct wcsd *d = h->d;
+    json_error_t je;
+    json_t *root, *items;
+    struct conv_scan s;
+    struct timespec ts;
+    char why[160], msg[200];
+    size_t i, accepted = 0;
+
+    if (b->too_large)
+        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body over 64 KiB");
+    root = json_loadb(b->data ? b->data : "", b->len, 0, &je);
+    if (root == NULL) {
+        snprintf(msg, sizeof(msg), "body is not JSON: line %d: %s", je.line, je.text);
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+    }
+    items = json_is_array(root) ? root : NULL;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* Validate everything first: a bad item refuses the whole request. */
+    for (i = 0; i < (items ? json_array_size(items) : 1); i++) {
+        if (scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why)) < 0) {
+            snprintf(msg, sizeof(msg), "scan %zu: %s", i, why);
+            json_decref(root);
+            return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+        }
+    }
+    for (i = 0; i < (items ? json_array_size(items) : 1); i++) {
+        struct err e;
+
+        scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why));
+        if (s.source[0] == '\0')
+            snprintf(s.source, sizeof(s.source), "http");
+        s.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        if (wcs_plcs_scan(d, &s, &e) == 0)
+            accepted++;
+        else
+            log_warnx("%s", e.msg);
+    }
+    json_decref(root);
+    return reply_json(conn, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "accepted", (json_int_t)accepted));
+}
+
 static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection *conn)
 {
     struct wcsd *d = h->d;
@@ -258,11 +364,35 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct wcs_http *h = cls;
 
     (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
-    (void)req_cls;
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/scans") == 0) {
+        struct post_body *b = *req_cls;
+
+        if (b == NULL) {
+            b = calloc(1, sizeof(*b));
+            if (b == NULL)
+                return MHD_NO;
+            *req_cls = b;
+            return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+            if (b->len + *upload_data_size > POST_BODY_MAX) {
+                b->too_large = 1;
+            } else {
+                char *p = realloc(b->data, b->len + *upload_data_size + 1);
+                if (p == NULL)
+                    return MHD_NO;
+                memcpy(p + b->len, upload_data, *upload_data_size);
+                b->data = p;
+                b->len += *upload_data_size;
+                p[b->len] = '\0';
+            }
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return handle_scans(h, conn, b);
+    }
     if (strcmp(method, "GET") != 0)
-        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "only GET is served");
+        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "only GET (and POST /v1/scans) is served");
     if (strcmp(url, "/health") == 0)
         return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ready\n"));
     if (strcmp(url, "/v1/status") == 0)
@@ -274,6 +404,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (strcmp(url, "/metrics") == 0)
         return handle_metrics(h, conn);
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
+}
+
+static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+                                 enum MHD_RequestTerminationCode toe)
+{
+    struct post_body *b = *req_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (b != NULL) {
+        free(b->data);
+        free(b);
+        *req_cls = NULL;
+    }
 }
 
 int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http **out,
@@ -296,7 +441,9 @@ int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http *
     h->mhd = MHD_start_daemon(MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, access_cb, h,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                              MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, NULL,
+                              MHD_OPTION_END);
     if (h->mhd == NULL) {
         free(h);
         return err_set(e, -EADDRINUSE, "http: cannot listen on %s:%d", addr, port);

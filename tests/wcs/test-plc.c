@@ -1,0 +1,500 @@
+/*
+ * test-plc.c - wcsd and a sorter PLC end to end over 127.0.0.1: the test plays
+ * the PLC with a real conveyor link (client mode) against a real wcsd (server
+ * mode) on a real PostgreSQL. Destination answers, repeated requests,
+ * recirculation up to RECIRLIM, chute states, correlation with WCS scans
+ * posted over HTTP (no-read, one code, multi-read), ACK_ after durability,
+ * resends answered DUPLIC__ and applied once, and the telegram log.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "conveyor/link.h"
+#include "conveyor/telegram.h"
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+#include "wcs/store.h"
+
+#define WATCHDOG_MS 20000
+#define KEEP 256
+
+static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
+static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
+static struct proc daemon_proc;
+static int http_port, plc_port;
+
+/* --- the test's PLC ------------------------------------------------------ */
+
+static uv_loop_t loop;
+static uv_timer_t watchdog;
+static bool timed_out;
+static struct conv_link *plc;
+static bool plc_up;
+static struct conv_telegram got[KEEP];
+static int ngot;
+
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    timed_out = true;
+}
+
+#define RUN_UNTIL(cond)                                                                            \
+    do {                                                                                           \
+        uv_timer_start(&watchdog, watchdog_cb, WATCHDOG_MS, 0);                                    \
+        timed_out = false;                                                                         \
+        while (!(cond)) {                                                                          \
+            if (timed_out)                                                                         \
+                fail_msg("watchdog: still waiting for %s", #cond);                                 \
+            uv_run(&loop, UV_RUN_ONCE);                                                            \
+        }                                                                                          \
+        uv_timer_stop(&watchdog);                                                                  \
+    } while (0)
+
+static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
+                            void *arg)
+{
+    (void)l;
+    (void)raw;
+    (void)arg;
+    if (ngot < KEEP)
+        got[ngot++] = *t;
+}
+
+static void plc_state_cb(struct conv_link *l, bool up, void *arg)
+{
+    (void)l;
+    (void)arg;
+    plc_up = up;
+}
+
+/* Index of the first telegram of type after index from with tracking (RES_)
+ * or acked seq (ACK_), or -1. */
+static int find_got(int from, enum conv_tg_type type, const char *tracking, uint32_t acked_seq)
+{
+    int i;
+
+    for (i = from; i < ngot; i++) {
+        if (got[i].type != type)
+            continue;
+        if (type == CONV_TG_RES && strcmp(got[i].u.res.tracking, tracking) == 0)
+            return i;
+        if (type == CONV_TG_ACK && got[i].u.ack.acked_seq == acked_seq)
+            return i;
+    }
+    return -1;
+}
+
+static uint32_t send_tg(struct conv_telegram *t)
+{
+    uint32_t seq = 0;
+    struct err e;
+
+    if (conv_link_send(plc, t, &seq, &e) < 0)
+        fail_msg("send: %s", e.msg);
+    return seq;
+}
+
+/* Sends a REQ_ and waits for its RES_; returns the RES_. */
+static struct conv_res request(const char *tracking, const char *barcode, enum conv_barcode kind)
+{
+    struct conv_telegram t;
+    int from = ngot, i;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_REQ;
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "%s", tracking);
+    snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN01");
+    t.u.req.barcode_kind = kind;
+    if (kind == CONV_BARCODE_CODE)
+        snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", barcode);
+    t.u.req.weight_g = -1;
+    t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
+    conv_tg_time(1795000000, t.u.req.time);
+    send_tg(&t);
+    RUN_UNTIL((i = find_got(from, CONV_TG_RES, tracking, 0)) >= 0);
+    return got[i].u.res;
+}
+
+/* Sends an UPD_ (or resends the same content) and waits for its ACK_. */
+/* Sends an UPD_ stamped `when` (a real PLC stamps each event anew; the same
+ * stamp and fields again is a resend) and waits for its ACK_. */
+static struct conv_ack update(const char *tracking, const char *location,
+                              enum conv_upd_event event, int64_t when)
+{
+    struct conv_telegram t;
+    uint32_t seq;
+    int from = ngot, i;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_UPD;
+    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%s", tracking);
+    snprintf(t.u.upd.location, sizeof(t.u.upd.location), "%s", location);
+    t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
+    t.u.upd.event = event;
+    conv_tg_time(when, t.u.upd.time);
+    seq = send_tg(&t);
+    RUN_UNTIL((i = find_got(from, CONV_TG_ACK, NULL, seq)) >= 0);
+    assert_int_equal(got[i].u.ack.acked_type, CONV_TG_UPD);
+    return got[i].u.ack;
+}
+
+static struct conv_ack locu(const char *chute, enum conv_loc_state st)
+{
+    struct conv_telegram t;
+    uint32_t seq;
+    int from = ngot, i;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_LOCU;
+    snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
+    t.u.locu.state = st;
+    conv_tg_time(1795000002 + st, t.u.locu.time);
+    seq = send_tg(&t);
+    RUN_UNTIL((i = find_got(from, CONV_TG_ACK, NULL, seq)) >= 0);
+    return got[i].u.ack;
+}
+
+/* --- helpers: files, wcsctl, HTTP ---------------------------------------- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void ctl(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, NULL};
+    struct proc_result r;
+
+    proc_run(argv, NULL, 120, &r);
+    if (r.status != 0)
+        fail_msg("wcsctl %s: %d: %s", a1, r.status, r.err);
+    proc_result_free(&r);
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t body_cb(char *p, size_t s, size_t n, void *arg)
+{
+    struct body *b = arg;
+    char *q = realloc(b->data, b->len + s * n + 1);
+
+    assert_non_null(q);
+    memcpy(q + b->len, p, s * n);
+    b->len += s * n;
+    q[b->len] = '\0';
+    b->data = q;
+    return s * n;
+}
+
+static long http(const char *path, const char *post, json_t **out)
+{
+    char url[256];
+    struct body b = {NULL, 0};
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    long code = 0;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", http_port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    if (post) {
+        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+    }
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    if (out)
+        *out = b.data ? json_loads(b.data, 0, NULL) : NULL;
+    free(b.data);
+    return code;
+}
+
+static void scan(const char *code)
+{
+    char body[256];
+
+    snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\", \"source\": \"cam1\"}",
+             code);
+    assert_int_equal(http("/v1/scans", body, NULL), 202);
+}
+
+static long long db_count(const char *sql)
+{
+    PGconn *c;
+    PGresult *r;
+    struct err e;
+    long long n;
+
+    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
+    struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
+    struct conv_link_config lc;
+    char yaml[1024], line[1024], *p;
+    FILE *f;
+    json_t *j;
+    struct err e;
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    testdb_create("wcs_test_plc", conninfo, sizeof(conninfo));
+    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
+    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-plc-%d", (int)getpid());
+    assert_int_equal(mkdir(tmpdir, 0700), 0);
+    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
+    ctl("migrate", NULL, NULL, NULL);
+    ctl("sortplan", "load", plan_csv, "--activate");
+    ctl("import", sample_csv, NULL, NULL);
+    /* Two pre-advised codes from the sample file. */
+    f = fopen(sample_csv, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(fgets(line, sizeof(line), f));
+    *strchr(line, ',') = '\0';
+    snprintf(first_code, sizeof(first_code), "%.40s", line);
+    assert_non_null(fgets(line, sizeof(line), f));
+    *strchr(line, ',') = '\0';
+    snprintf(second_code, sizeof(second_code), "%.40s", line);
+    fclose(f);
+
+    snprintf(yaml, sizeof(yaml),
+             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
+             "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
+             "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
+             "    read_window_after_ms: 50\n    locations: [SCAN01]\n",
+             conninfo, tmpdir);
+    write_text(cfg_path, yaml);
+    proc_start(argv, &daemon_proc);
+    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
+        fail_msg("wcsd did not become ready");
+    p = strstr(line, "http 127.0.0.1:");
+    assert_non_null(p);
+    http_port = atoi(p + strlen("http 127.0.0.1:"));
+    assert_int_equal(http("/v1/status", NULL, &j), 200);
+    plc_port = (int)json_integer_value(
+        json_object_get(json_array_get(json_object_get(j, "plcs"), 0), "port"));
+    json_decref(j);
+    assert_true(plc_port > 0);
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    uv_timer_init(&loop, &watchdog);
+    conv_link_config_defaults(&lc);
+    snprintf(lc.name, sizeof(lc.name), "test-plc");
+    snprintf(lc.local_id, sizeof(lc.local_id), "PLC01");
+    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
+    lc.mode = CONV_LINK_CLIENT;
+    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
+    lc.port = plc_port;
+    lc.life_interval_ms = 1000;
+    assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
+    RUN_UNTIL(plc_up);
+    return 0;
+}
+
+static void closed_cb(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static int teardown(void **state)
+{
+    bool closed = false;
+    char cmd[256];
+
+    (void)state;
+    conv_link_stop(plc, closed_cb, &closed);
+    uv_close((uv_handle_t *)&watchdog, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(closed);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    if (daemon_proc.pid > 0)
+        proc_stop(&daemon_proc, SIGKILL, 5000);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        return -1;
+    curl_global_cleanup();
+    return 0;
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+static void test_request_answer_and_repeat(void **state)
+{
+    struct conv_res r1, r2;
+
+    (void)state;
+    r1 = request("0000000001", first_code, CONV_BARCODE_CODE);
+    assert_int_equal(r1.reason, CONV_REASON_OK);
+    assert_string_equal(r1.barcode, first_code);
+    assert_string_equal(r1.location, "SCAN01");
+    assert_true(strncmp(r1.destination, "CH", 2) == 0);
+    /* Asked again: the same destination, not a new parcel. */
+    r2 = request("0000000001", first_code, CONV_BARCODE_CODE);
+    assert_string_equal(r2.destination, r1.destination);
+    assert_int_equal(r2.reason, CONV_REASON_OK);
+    /* Unknown and no-read. */
+    r1 = request("0000000002", "RR473124829GB", CONV_BARCODE_CODE);
+    assert_int_equal(r1.reason, CONV_REASON_UNKNOWN);
+    r1 = request("0000000003", NULL, CONV_BARCODE_NOREAD);
+    assert_int_equal(r1.reason, CONV_REASON_NOREAD);
+}
+
+static void test_update_acked_once_durable_and_resend_is_duplicate(void **state)
+{
+    struct conv_res r = request("0000000010", second_code, CONV_BARCODE_CODE);
+    struct conv_ack a;
+
+    (void)state;
+    a = update("0000000010", r.destination, CONV_UPD_SORTED, 1795000100);
+    assert_false(a.duplicate);
+    /* The PLC resends the same telegram (new seq, same content): DUPLIC__,
+     * and the confirmation is neither applied nor recorded twice. ACK_ means
+     * durable: with the database up the event is there. */
+    a = update("0000000010", r.destination, CONV_UPD_SORTED, 1795000100);
+    assert_true(a.duplicate);
+    {
+        long long n = 0;
+        int tries;
+        for (tries = 0; tries < 200 && n < 1; tries++) {
+            n = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                         " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%'");
+            if (n < 1)
+                usleep(20000);
+        }
+        assert_int_equal(n, 1);
+    }
+}
+
+static void test_recirculation_until_limit(void **state)
+{
+    struct conv_res r;
+    int i;
+
+    (void)state;
+    r = request("0000000020", first_code, CONV_BARCODE_CODE);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    /* The sample plan's recirc_limit is 3: three more rounds are answered
+     * normally, the fourth goes to the recirculation-limit destination. */
+    for (i = 1; i <= 4; i++) {
+        update("0000000020", r.destination, CONV_UPD_RECIRC, 1795000200 + i);
+        r = request("0000000020", first_code, CONV_BARCODE_CODE);
+        if (i <= 3)
+            assert_int_equal(r.reason, CONV_REASON_OK);
+        else
+            assert_int_equal(r.reason, CONV_REASON_RECIRLIM);
+    }
+}
+
+static void test_full_chute_gets_nothing(void **state)
+{
+    struct conv_res r1, r2;
+
+    (void)state;
+    r1 = request("0000000030", second_code, CONV_BARCODE_CODE);
+    assert_int_equal(r1.reason, CONV_REASON_OK);
+    assert_false(locu(r1.destination, CONV_LOC_FULL).duplicate);
+    r2 = request("0000000031", second_code, CONV_BARCODE_CODE);
+    assert_string_not_equal(r2.destination, r1.destination);
+    assert_false(locu(r1.destination, CONV_LOC_ACTIVE).duplicate);
+}
+
+static void test_correlation_with_wcs_scans(void **state)
+{
+    struct conv_res r;
+
+    (void)state;
+    /* No PLC barcode, nothing scanned: no-read. */
+    r = request("0000000040", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(r.reason, CONV_REASON_NOREAD);
+    /* One code scanned by a WCS camera at SCAN01: decided on it. */
+    scan(first_code);
+    r = request("0000000041", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_string_equal(r.barcode, first_code);
+    /* Two different parcels in the window: multi-read. */
+    scan(second_code);
+    r = request("0000000042", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(r.reason, CONV_REASON_MULTIRD);
+    /* A malformed scan post is refused with the reason. */
+    {
+        json_t *j;
+        assert_int_equal(http("/v1/scans", "{\"location\": \"SCAN01\"}", &j), 400);
+        assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
+                                                                 "message")),
+                               "code"));
+        json_decref(j);
+    }
+}
+
+static void test_telegram_log_and_stop(void **state)
+{
+    long long n = 0;
+    int tries;
+
+    (void)state;
+    assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
+    for (tries = 0; tries < 50 && n == 0; tries++)
+        n = db_count("SELECT count(*) FROM telegrams WHERE plc = 'PLC01' AND type = 'REQ_'"
+                     " AND direction = 'i'");
+    assert_true(n >= 10);
+    assert_true(db_count("SELECT count(*) FROM telegrams WHERE type = 'RES_' AND direction = 'o'") >=
+                10);
+    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'decision'") >= 10);
+    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_answer_and_repeat),
+        cmocka_unit_test(test_update_acked_once_durable_and_resend_is_duplicate),
+        cmocka_unit_test(test_recirculation_until_limit),
+        cmocka_unit_test(test_full_chute_gets_nothing),
+        cmocka_unit_test(test_correlation_with_wcs_scans),
+        cmocka_unit_test(test_telegram_log_and_stop),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
