@@ -229,8 +229,6 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     rc = wcs_db_parcels_since(c, 0, load_parcel_cb, d, &d->parcel_rev, e);
     if (rc < 0)
         goto fail;
-    PQfinish(c);
-    c = NULL;
 
     if (uv_loop_init(&d->loop) != 0) {
         rc = err_set(e, -ENOMEM, "cannot create the event loop");
@@ -273,9 +271,11 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         if (rc < 0)
             goto fail_loop;
     }
-    rc = wcs_plcs_start(d, e);
+    rc = wcs_plcs_start(d, c, e);
     if (rc < 0)
         goto fail_loop;
+    PQfinish(c);
+    c = NULL;
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
              "%d PLC link(s), started in %.2f s",
@@ -288,6 +288,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
 
 fail_loop:
     /* Handles exist: close them and let the loop run their callbacks. */
+    PQfinish(c);
     wcs_plan_free(plan);
     plan = NULL;
     close_loop_handles(d);

@@ -604,7 +604,19 @@ static void plc_free(struct wcs_plc *p)
     free(p);
 }
 
-int wcs_plcs_start(struct wcsd *d, struct err *e)
+static int remember_cb(void *arg, const struct wcs_telegram_rec *tg)
+{
+    struct wcs_plc *p = arg;
+
+    if (tg->direction == 'i' &&
+        (strcmp(tg->type, "UPD_") == 0 || strcmp(tg->type, "LOCU") == 0 ||
+         strcmp(tg->type, "SYSU") == 0) &&
+        tg->raw_len == (size_t)p->cfg->telegram_len)
+        seen_add(p->seen, content_hash(tg->raw, tg->raw_len));
+    return 0;
+}
+
+int wcs_plcs_start(struct wcsd *d, PGconn *c, struct err *e)
 {
     int i, rc;
 
@@ -628,6 +640,12 @@ int wcs_plcs_start(struct wcsd *d, struct err *e)
         if (p->tracks == NULL || p->seen == NULL) {
             plc_free(p);
             return err_set(e, -ENOMEM, "out of memory");
+        }
+        if (c != NULL &&
+            wcs_db_telegrams_list(c, pc->id, now_us() - 3600ll * 1000000, 0, remember_cb, p, e) <
+                0) {
+            plc_free(p);
+            return err_wrap(e, "PLC %s: recent telegrams", pc->id);
         }
         conv_link_config_defaults(&lc);
         snprintf(lc.name, sizeof(lc.name), "%s", pc->id);

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "common/err.h"
 #include "conveyor/correlate.h"
 #include "wcs/config.h"
@@ -38,9 +40,12 @@ struct wcs_plc_stats {
     uint64_t log_dropped;    /* events/telegrams the writer refused (queue full) */
 };
 
-/* Starts every PLC link of d->cfg. Returns 0 or the first error (e says
- * which PLC); on error the links already started are stopped. */
-int wcs_plcs_start(struct wcsd *d, struct err *e);
+/* Starts every PLC link of d->cfg. c (may be NULL) is read for the
+ * telegrams received in the last hour, so a telegram resent after a wcsd
+ * restart is still recognised as a resend. Returns 0 or the first error (e
+ * says which PLC); the links already started are then left for
+ * wcs_plcs_stop(). */
+int wcs_plcs_start(struct wcsd *d, PGconn *c, struct err *e);
 
 /* Closes every link (asynchronously; the loop ends when they are closed). */
 void wcs_plcs_stop(struct wcsd *d);

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +38,7 @@ static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample
 static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
 static struct proc daemon_proc;
 static int http_port, plc_port;
+static char sorted_destination[21]; /* where tracking 0000000010 was sorted */
 
 /* --- the test's PLC ------------------------------------------------------ */
 
@@ -264,14 +268,43 @@ static long long db_count(const char *sql)
 
 /* --- setup --------------------------------------------------------------- */
 
-static int setup(void **state)
+/* A TCP port free on 127.0.0.1 right now, so wcsd can be restarted on it. */
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static void start_daemon(void)
 {
     const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
+    char line[1024], *p;
+
+    proc_start(argv, &daemon_proc);
+    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
+        fail_msg("wcsd did not become ready");
+    p = strstr(line, "http 127.0.0.1:");
+    assert_non_null(p);
+    http_port = atoi(p + strlen("http 127.0.0.1:"));
+}
+
+static int setup(void **state)
+{
     struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
     struct conv_link_config lc;
-    char yaml[1024], line[1024], *p;
+    char yaml[1024], line[1024];
     FILE *f;
-    json_t *j;
     struct err e;
 
     (void)state;
@@ -302,22 +335,12 @@ static int setup(void **state)
     snprintf(yaml, sizeof(yaml),
              "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
              "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
-             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
+             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
              "    read_window_after_ms: 50\n    locations: [SCAN01]\n",
-             conninfo, tmpdir);
+             conninfo, tmpdir, plc_port = free_port());
     write_text(cfg_path, yaml);
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-    assert_int_equal(http("/v1/status", NULL, &j), 200);
-    plc_port = (int)json_integer_value(
-        json_object_get(json_array_get(json_object_get(j, "plcs"), 0), "port"));
-    json_decref(j);
-    assert_true(plc_port > 0);
+    start_daemon();
 
     assert_int_equal(uv_loop_init(&loop), 0);
     uv_timer_init(&loop, &watchdog);
@@ -388,6 +411,7 @@ static void test_update_acked_once_durable_and_resend_is_duplicate(void **state)
     struct conv_ack a;
 
     (void)state;
+    snprintf(sorted_destination, sizeof(sorted_destination), "%s", r.destination);
     a = update("0000000010", r.destination, CONV_UPD_SORTED, 1795000100);
     assert_false(a.duplicate);
     /* The PLC resends the same telegram (new seq, same content): DUPLIC__,
@@ -486,6 +510,23 @@ static void test_telegram_log_and_stop(void **state)
     assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
 }
 
+static void test_restart_still_recognises_resend(void **state)
+{
+    struct conv_ack a;
+
+    (void)state;
+    /* wcsd comes back on the same port; the PLC's link reconnects and
+     * resends the telegram it had sent before: still a duplicate. */
+    RUN_UNTIL(!plc_up);
+    start_daemon();
+    RUN_UNTIL(plc_up);
+    a = update("0000000010", sorted_destination, CONV_UPD_SORTED, 1795000100);
+    assert_true(a.duplicate);
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                              " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%'"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_full_chute_gets_nothing),
         cmocka_unit_test(test_correlation_with_wcs_scans),
         cmocka_unit_test(test_telegram_log_and_stop),
+        cmocka_unit_test(test_restart_still_recognises_resend),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
