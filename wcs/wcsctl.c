@@ -585,6 +585,85 @@ static int cmd_parcel_show(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+static int print_telegram_cb(void *arg, const struct wcs_telegram_rec *tg)
+{
+    time_t t = (time_t)(tg->at_us / 1000000);
+    struct tm tm;
+    char ts[32];
+
+    (void)arg;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    printf("%s.%03dZ  %-5s %s  %.*s\n", ts, (int)(tg->at_us / 1000 % 1000), tg->plc,
+           tg->direction == 'i' ? "<-" : "->", (int)tg->raw_len, tg->raw);
+    return 0;
+}
+
+/* Parses "2026-11-23T14:00:00" (UTC) or a relative "30s", "10m", "2h", "1d". */
+static int parse_since(const char *s, int64_t *us)
+{
+    struct tm tm;
+    char *end;
+    long n;
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    n = strtol(s, &end, 10);
+    if (end != s && n >= 0 && end[0] != '\0' && end[1] == '\0' && strchr("smhd", end[0])) {
+        long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+        *us = ((int64_t)now.tv_sec - (int64_t)n * mult) * 1000000;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL || *end != '\0')
+        return -1;
+    *us = (int64_t)timegm(&tm) * 1000000;
+    return 0;
+}
+
+static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
+{
+    const char *plc = NULL;
+    int64_t since;
+    long limit = 1000;
+    PGconn *c;
+    struct err e;
+    int i, rc;
+
+    parse_since("15m", &since); /* default: the last quarter of an hour */
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--plc") == 0 && i + 1 < argc) {
+            plc = argv[++i];
+        } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+            if (parse_since(argv[++i], &since) < 0) {
+                fprintf(stderr, "wcsctl: --since %s: give 2026-11-23T14:00:00 (UTC) or 10m, 2h...\n",
+                        argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            limit = strtol(argv[++i], NULL, 10);
+            if (limit <= 0) {
+                fprintf(stderr, "wcsctl: --limit must be a positive number\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: wcsctl telegrams [--plc ID] [--since T] [--limit N]\n");
+            return 2;
+        }
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_telegrams_list(c, plc, since, (size_t)limit, print_telegram_cb, NULL, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: telegrams: %s\n", e.msg);
+        return 2;
+    }
+    return 0;
+}
+
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_db_status s;
@@ -690,6 +769,9 @@ static const struct command commands[] = {
     {"sortplan show", "[N]", "print a plan version (default: the active one)", 0,
      cmd_sortplan_show},
     {"parcel show", "CODE", "a parcel's pre-advice data and full event trace", 1, cmd_parcel_show},
+    {"telegrams", "[--plc ID] [--since T] [--limit N]",
+     "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
+     cmd_telegrams},
     {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},
     {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
      cmd_decide},

@@ -508,6 +508,21 @@ static void test_telegram_log_and_stop(void **state)
                 10);
     assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'decision'") >= 10);
     assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+    {
+        const char *argv[] = {wcsctl_bin, "--db", conninfo, "telegrams", "--plc", "PLC01",
+                              "--since", "1h", "--limit", "5", NULL};
+        struct proc_result r;
+        int lines = 0;
+        char *q;
+
+        proc_run(argv, NULL, 30, &r);
+        assert_int_equal(r.status, 0);
+        for (q = r.out; (q = strchr(q, '\n')) != NULL; q++)
+            lines++;
+        assert_int_equal(lines, 5);
+        assert_non_null(strstr(r.out, "PLC01 <-  ###00160PLC01WCS01"));
+        proc_result_free(&r);
+    }
 }
 
 static void test_restart_still_recognises_resend(void **state)
