@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <signal.h>
+#include <uv.h>
 
+#include "conveyor/link.h"
 #include "conveyor/linesim/sim.h"
 
 /* --- the fake WCS ------------------------------------------------------------ */
@@ -727,6 +730,284 @@ static void test_load_layout(void **state)
     diag_free(&d);
 }
 
+/* --- end to end: wcs-linesim against a tiny in-test WCS over 127.0.0.1 ---------
+ * The WCS is a conv_link server in this process answering each REQ_ with a
+ * RES_ and acknowledging each UPD_/LOCU/SYSU; the emulator runs as a child
+ * process (uv_spawn) on the same loop, so both ends are served by one
+ * thread. A watchdog kills the child instead of hanging the test. */
+
+#define E2E_COUNT 300
+#define E2E_BASE 2000000001ULL
+
+struct e2e {
+    uv_loop_t loop;
+    uv_timer_t watchdog;
+    uv_process_t child;
+    struct conv_link *link;
+    bool exited, timed_out;
+    int64_t exit_status;
+    int term_signal;
+    unsigned char req_seen[E2E_COUNT];
+    unsigned char final_seen[E2E_COUNT];
+    uint64_t reqs, upds, acks_sent;
+    unsigned closed;
+};
+
+static void e2e_telegram_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
+                            void *arg)
+{
+    struct e2e *x = arg;
+    struct conv_telegram a;
+    unsigned long long tr;
+
+    (void)raw;
+    memset(&a, 0, sizeof(a));
+    if (t->type == CONV_TG_REQ) {
+        tr = strtoull(t->u.req.tracking, NULL, 10) - E2E_BASE;
+        if (tr < E2E_COUNT)
+            x->req_seen[tr] = 1;
+        x->reqs++;
+        a.type = CONV_TG_RES;
+        memcpy(a.u.res.tracking, t->u.req.tracking, sizeof(a.u.res.tracking));
+        a.u.res.req_seq = t->seq;
+        memcpy(a.u.res.location, t->u.req.location, sizeof(a.u.res.location));
+        if (t->u.req.barcode_kind == CONV_BARCODE_CODE) {
+            a.u.res.barcode_kind = CONV_BARCODE_CODE;
+            memcpy(a.u.res.barcode, t->u.req.barcode, sizeof(a.u.res.barcode));
+            snprintf(a.u.res.destination, sizeof(a.u.res.destination), "CH%03u",
+                     (unsigned)(strlen(t->u.req.barcode) + (unsigned char)t->u.req.barcode[3]) %
+                             40 + 1);
+            a.u.res.reason = CONV_REASON_OK;
+        } else {
+            a.u.res.barcode_kind = CONV_BARCODE_NOREAD;
+            snprintf(a.u.res.destination, sizeof(a.u.res.destination), "SP-NOREAD");
+            a.u.res.reason = CONV_REASON_NOREAD;
+        }
+        conv_tg_time(0, a.u.res.time);
+    } else if (t->type == CONV_TG_UPD || t->type == CONV_TG_LOCU || t->type == CONV_TG_SYSU) {
+        if (t->type == CONV_TG_UPD) {
+            x->upds++;
+            tr = strtoull(t->u.upd.tracking, NULL, 10) - E2E_BASE;
+            if (tr < E2E_COUNT && t->u.upd.event != CONV_UPD_RECIRC &&
+                t->u.upd.event != CONV_UPD_NODIVERT)
+                x->final_seen[tr] = 1;
+        }
+        a.type = CONV_TG_ACK;
+        a.u.ack.acked_type = t->type;
+        a.u.ack.acked_seq = t->seq;
+        conv_tg_time(0, a.u.ack.time);
+        x->acks_sent++;
+    } else {
+        return;
+    }
+    (void)conv_link_send(l, &a, NULL, NULL);
+}
+
+static void e2e_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    struct e2e *x = p->data;
+
+    x->exited = true;
+    x->exit_status = status;
+    x->term_signal = sig;
+}
+
+static void e2e_watchdog_cb(uv_timer_t *t)
+{
+    struct e2e *x = t->data;
+
+    x->timed_out = true;
+    if (!x->exited)
+        uv_process_kill(&x->child, SIGKILL);
+}
+
+static void e2e_closed_cb(uv_handle_t *h)
+{
+    struct e2e *x = h->data;
+
+    x->closed++;
+}
+
+static void e2e_link_closed_cb(void *arg)
+{
+    struct e2e *x = arg;
+
+    x->closed++;
+}
+
+static json_t *e2e_run(struct e2e *x, const char *const *extra, size_t nextra,
+                       const char *report)
+{
+    const char *bin_dir = getenv("WCS_BINARY_DIR");
+    char bin[4096], pre[4096], port[16], count[16], base[16];
+    const char *args[64];
+    size_t na = 0, i;
+    struct conv_link_config cfg;
+    struct conv_link_callbacks cbs = {.telegram_cb = e2e_telegram_cb};
+    uv_process_options_t po;
+    uv_stdio_container_t stdio[3];
+    struct err e = {0};
+    json_t *r;
+    json_error_t je;
+
+    snprintf(bin, sizeof(bin), "%s/conveyor/linesim/wcs-linesim", bin_dir ? bin_dir : "..");
+    if (access(bin, X_OK) != 0)
+        return NULL;
+    data_path(pre, sizeof(pre), "data/preadvice-sample.csv");
+    memset(x, 0, sizeof(*x));
+    assert_int_equal(uv_loop_init(&x->loop), 0);
+    conv_link_config_defaults(&cfg);
+    snprintf(cfg.name, sizeof(cfg.name), "test-wcs");
+    snprintf(cfg.local_id, sizeof(cfg.local_id), "WCS01");
+    snprintf(cfg.peer_id, sizeof(cfg.peer_id), "PLC01");
+    cfg.mode = CONV_LINK_SERVER;
+    snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1");
+    cfg.port = 0;
+    assert_int_equal(conv_link_start(&x->loop, &cfg, &cbs, x, &x->link, &e), 0);
+    snprintf(port, sizeof(port), "127.0.0.1:%d", conv_link_port(x->link));
+    snprintf(count, sizeof(count), "%d", E2E_COUNT);
+    snprintf(base, sizeof(base), "%llu", (unsigned long long)E2E_BASE);
+    args[na++] = bin;
+    args[na++] = "--connect";
+    args[na++] = port;
+    args[na++] = "--preadvice";
+    args[na++] = pre;
+    args[na++] = "--count";
+    args[na++] = count;
+    args[na++] = "--tracking-base";
+    args[na++] = base;
+    args[na++] = "--report";
+    args[na++] = report;
+    args[na++] = "--log-level";
+    args[na++] = getenv("LINESIM_LOG") ? getenv("LINESIM_LOG") : "warn";
+    for (i = 0; i < nextra; i++)
+        args[na++] = extra[i];
+    args[na] = NULL;
+
+    memset(&po, 0, sizeof(po));
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_IGNORE;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = 2;
+    po.file = bin;
+    po.args = (char **)(uintptr_t)args;
+    po.exit_cb = e2e_exit_cb;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    x->child.data = x;
+    assert_int_equal(uv_spawn(&x->loop, &x->child, &po), 0);
+    assert_int_equal(uv_timer_init(&x->loop, &x->watchdog), 0);
+    x->watchdog.data = x;
+    assert_int_equal(uv_timer_start(&x->watchdog, e2e_watchdog_cb, 120000, 0), 0);
+    while (!x->exited)
+        uv_run(&x->loop, UV_RUN_ONCE);
+    conv_link_stop(x->link, e2e_link_closed_cb, x);
+    uv_close((uv_handle_t *)&x->child, e2e_closed_cb);
+    uv_close((uv_handle_t *)&x->watchdog, e2e_closed_cb);
+    uv_run(&x->loop, UV_RUN_DEFAULT);
+    assert_int_equal(x->closed, 3);
+    assert_int_equal(uv_loop_close(&x->loop), 0);
+    assert_false(x->timed_out);
+    assert_int_equal(x->term_signal, 0);
+    assert_int_equal(x->exit_status, 0);
+    r = json_load_file(report, 0, &je);
+    if (r == NULL)
+        fail_msg("%s: %s", report, je.text);
+    unlink(report);
+    return r;
+}
+
+static json_int_t jget(json_t *r, const char *a, const char *b)
+{
+    json_t *v = json_object_get(r, a);
+
+    if (b != NULL)
+        v = json_object_get(v, b);
+    if (!json_is_integer(v))
+        fail_msg("report: %s.%s missing", a, b ? b : "");
+    return json_integer_value(v);
+}
+
+/* Every parcel final on both sides. all_reqs: the WCS also saw every REQ_
+ * (not so when the link drops: a REQ_ made while it is down is not resent,
+ * its parcel runs into the PLC timeout instead). */
+static void e2e_check_all_final(struct e2e *x, json_t *r, bool all_reqs)
+{
+    json_int_t sum = 0;
+    size_t i;
+
+    assert_int_equal(jget(r, "inducted", NULL), E2E_COUNT);
+    assert_int_equal(jget(r, "unfinished", NULL), 0);
+    sum = jget(r, "final", "SORTED") + jget(r, "final", "REJECTED") + jget(r, "final", "LOST") +
+          jget(r, "final", "REMOVED");
+    assert_int_equal(sum, E2E_COUNT);
+    assert_int_equal(jget(r, "telegrams", "unacked"), 0);
+    /* What the WCS saw: a request and a final event for every parcel. */
+    for (i = 0; i < E2E_COUNT; i++) {
+        if (all_reqs)
+            assert_int_equal(x->req_seen[i], 1);
+        assert_int_equal(x->final_seen[i], 1);
+    }
+}
+
+static void test_e2e_clean(void **state)
+{
+    struct e2e *x = calloc(1, sizeof(*x));
+    char report[] = "/tmp/test-linesim-reportXXXXXX";
+    const char *extra[] = {"--rate", "36000", "--speed", "10", "--noread", "0.05",
+                           "--plc-timeout-ms", "2000", "--capacity", "20", "--empty-ms", "5000"};
+    int fd = mkstemp(report);
+    json_t *r;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    r = e2e_run(x, extra, sizeof(extra) / sizeof(extra[0]), report);
+    if (r == NULL) {
+        free(x);
+        unlink(report);
+        skip();
+    }
+    e2e_check_all_final(x, r, true);
+    assert_int_equal(jget(r, "latency_us", "count"), jget(r, "line", "passes"));
+    assert_true(jget(r, "latency_us", "max") >= jget(r, "latency_us", "p50"));
+    assert_int_equal(jget(r, "telegrams", "err_received"), 0);
+    assert_int_equal(jget(r, "line", "plc_timeouts"), 0);
+    assert_true(jget(r, "reasons", "NOREAD__") > 0);
+    json_decref(r);
+    free(x);
+}
+
+static void test_e2e_faults(void **state)
+{
+    struct e2e *x = calloc(1, sizeof(*x));
+    char report[] = "/tmp/test-linesim-reportXXXXXX";
+    const char *extra[] = {"--rate", "36000", "--speed", "10", "--plc-timeout-ms", "2000",
+                           "--fault-garbage", "0.05", "--fault-drop", "0.01", "--fault-dup",
+                           "0.05", "--fault-badlen", "0.02", "--seed", "7"};
+    int fd = mkstemp(report);
+    json_t *r;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    r = e2e_run(x, extra, sizeof(extra) / sizeof(extra[0]), report);
+    if (r == NULL) {
+        free(x);
+        unlink(report);
+        skip();
+    }
+    e2e_check_all_final(x, r, false);
+    /* Each drop is a reconnect; garbage and bad lengths came back as ERR_. */
+    assert_true(jget(r, "faults", "link_drops") > 0);
+    assert_true(jget(r, "link", "connects") >= 2);
+    assert_true(jget(r, "faults", "garbage") > 0);
+    assert_true(jget(r, "faults", "duplicated") > 0);
+    assert_true(jget(r, "telegrams", "err_received") > 0);
+    json_decref(r);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,7 +1025,12 @@ int main(void)
         cmocka_unit_test(test_load_preadvice_csv),
         cmocka_unit_test(test_load_preadvice_jsonl),
         cmocka_unit_test(test_load_layout),
+        cmocka_unit_test(test_e2e_clean),
+        cmocka_unit_test(test_e2e_faults),
     };
 
+    /* A write to a socket the emulator just dropped must be an error, not
+     * the end of the test process. */
+    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
