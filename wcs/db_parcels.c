@@ -4,23 +4,32 @@
  * code, and customs status updates.
  *
  * DESIGN. A batch of pre-advice rows goes in with two COPYs into TEMP
- * staging tables (the rows, and one row per code), then a fixed sequence of
+ * staging tables (the rows, and one row per code), then a short sequence of
  * set-based statements decides, for every staged row at once:
  *   1. rows sharing a code with a later row of the batch are superseded
  *      (last row wins; the earlier ones are reported and counted rejected);
- *   2. the target parcel is the one owning the row's first known code (the
- *      primary code first, then other_ids in order); a row whose codes belong
- *      to two parcels is rejected, as is an earlier row aiming at the same
- *      parcel as a later one, and a row that would give a parcel more than
- *      WCS_MAX_IDS codes;
- *   3. the rest are classified new / changed / identical, then inserted,
- *      updated (new rev from parcel_rev_seq) or left alone, and new codes are
- *      added to parcel_ids.
+ *      run only when the client saw a code repeat in the batch;
+ *   2. one statement looks every staged code up in parcel_ids once: the
+ *      target parcel is the one owning the row's first known code (the
+ *      primary code first, then other_ids in order); a row whose codes
+ *      belong to two parcels is rejected; the others are classified new /
+ *      changed / identical. Then an earlier row aiming at the same parcel as
+ *      a later one is rejected, as is a row that would give a parcel more
+ *      than WCS_MAX_IDS codes;
+ *   3. new parcels are inserted together with their codes, changed ones
+ *      updated (new rev from parcel_rev_seq) with their new codes added,
+ *      identical ones left alone.
+ * When no staged code is known at all (a file of new parcels), step 2 has
+ * nothing to find and is skipped: every accepted row is inserted.
  * A changed parcel takes the row's primary code as parcels.code: the stored
  * record is always the latest pre-advice, plus every code ever seen for it.
  * Customs status is not part of pre-advice and is never touched here.
  * Everything runs in one transaction holding WCS_LOCK_PARCEL_REV, with one
  * pg_notify(wcs_parcels, max rev) when anything changed.
+ * Speed (docs/data-model.md, "Import performance"): the staging tables are
+ * never written twice per row in the common cases, parcel_ids is probed once
+ * per code, and the planner is told that pages are cached (random_page_cost)
+ * so it probes the indexes instead of hashing all of parcel_ids per batch.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,12 +61,21 @@ static const char SQL_STAGE_SETUP[] =
     " weight_g integer, length_mm integer, width_mm integer, height_mm integer,"
     " declared_value bigint, currency char(3), item_description text, hs_code text,"
     " pid bigint,"      /* target parcel, NULL = new */
-    " state char(1)"    /* NULL undecided, x rejected, i insert, u update, = unchanged */
+    " nnew integer,"    /* codes of the row no parcel owns yet */
+    " state char(1),"   /* NULL accepted (so far), x rejected */
+    " cls char(1)"      /* i insert, u update, = unchanged */
     ") ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS wcs_stage_codes ("
-    " seq integer NOT NULL, pos integer NOT NULL, code text NOT NULL, kind text NOT NULL,"
-    " PRIMARY KEY (seq, pos)) ON COMMIT DELETE ROWS;"
-    "CREATE INDEX IF NOT EXISTS wcs_stage_codes_code ON wcs_stage_codes (code)";
+    " seq integer NOT NULL, pos integer NOT NULL, code text NOT NULL, kind text NOT NULL"
+    ") ON COMMIT DELETE ROWS;"
+    /* The staging tables have no statistics, and at the default 4.0 the
+     * planner hashes the whole of parcel_ids (a seq scan growing with the
+     * table) rather than probe its primary key a few thousand times; the
+     * parcel tables are cached in practice, so probes are the right plan
+     * (3x faster at 200k parcels, more as the table grows). wcs_stage_codes
+     * has no index: every join on it is a hash join, and COPY into it is
+     * 3x faster without. */
+    "SET LOCAL random_page_cost = 1.1";
 
 static const char SQL_COPY_STAGE[] =
     "COPY wcs_stage (seq, line, " PARCEL_DATA_COLS ") FROM STDIN";
@@ -79,30 +97,49 @@ static const char SQL_SUPERSEDED[] =
     " FROM sup JOIN wcs_stage s ON s.seq = sup.seq JOIN wcs_stage b ON b.seq = sup.by_seq"
     " ORDER BY sup.seq";
 
-/* Step 2a: the target parcel owns the row's first known code. */
-static const char SQL_TARGET[] =
-    "WITH t AS ("
-    "  SELECT DISTINCT ON (c.seq) c.seq, i.parcel_id"
-    "  FROM wcs_stage_codes c JOIN wcs_stage s ON s.seq = c.seq"
-    "  JOIN parcel_ids i ON i.code = c.code"
-    "  WHERE s.state IS NULL ORDER BY c.seq, c.pos"
-    ")"
-    " UPDATE wcs_stage s SET pid = t.parcel_id FROM t WHERE s.seq = t.seq";
+/* Whether any staged code is already known: when none is, every row of the
+ * batch is new and the matching steps (2, 3) cannot find anything. */
+static const char SQL_PROBE[] =
+    "SELECT EXISTS (SELECT 1 FROM wcs_stage_codes c JOIN parcel_ids i ON i.code = c.code)";
 
-/* Step 2b: codes of the row owned by another parcel than the target. */
-static const char SQL_CONFLICTS[] =
-    "WITH bad AS ("
-    "  SELECT c.seq, c.pos, c.code, p.code AS owner"
-    "  FROM wcs_stage_codes c JOIN wcs_stage s ON s.seq = c.seq"
-    "  JOIN parcel_ids i ON i.code = c.code JOIN parcels p ON p.id = i.parcel_id"
-    "  WHERE s.state IS NULL AND i.parcel_id <> s.pid"
+/* Step 2a, one pass over the row's codes and their owners (each code is
+ * looked up in parcel_ids once): the target parcel owns the row's first
+ * known code; nnew counts codes nobody owns yet; a row with a code owned by
+ * another parcel than the target is rejected (the result lists those
+ * codes); the rest get their class cls: i new parcel, u changed (any field,
+ * the primary code, or a new code), = identical. A row without any code
+ * (cannot pass the reader) gets no target and class i, as before. */
+static const char SQL_MATCH[] =
+    "WITH m AS MATERIALIZED ("
+    "  SELECT c.seq, c.pos, c.code, i.parcel_id"
+    "  FROM wcs_stage_codes c LEFT JOIN parcel_ids i ON i.code = c.code"
+    "), t AS ("
+    "  SELECT seq, (array_agg(parcel_id ORDER BY pos) FILTER (WHERE parcel_id IS NOT NULL))[1]"
+    "   AS pid, count(*) FILTER (WHERE parcel_id IS NULL) AS nnew"
+    "  FROM m GROUP BY seq"
+    "), bad AS ("
+    "  SELECT m.seq, m.pos, m.code, m.parcel_id FROM m JOIN t ON t.seq = m.seq"
+    "  JOIN wcs_stage s ON s.seq = m.seq WHERE s.state IS NULL AND m.parcel_id <> t.pid"
     "), upd AS ("
-    "  UPDATE wcs_stage s SET state = 'x' WHERE s.seq IN (SELECT seq FROM bad)"
+    "  UPDATE wcs_stage s SET pid = x.pid, nnew = x.nnew,"
+    "   state = CASE WHEN s.seq IN (SELECT seq FROM bad) THEN 'x' END,"
+    "   cls = CASE"
+    "    WHEN x.pid IS NULL THEN 'i'"
+    "    WHEN x.nnew > 0 OR EXISTS (SELECT 1 FROM parcels p WHERE p.id = x.pid AND"
+    "     (" PARCEL_DATA_COLS ") IS DISTINCT FROM"
+    "     (s.code, s.service, s.recipient_country, s.postal_code, s.recipient_name,"
+    "      s.recipient_city, s.recipient_address, s.recipient_phone, s.weight_g, s.length_mm,"
+    "      s.width_mm, s.height_mm, s.declared_value, s.currency, s.item_description, s.hs_code))"
+    "    THEN 'u' ELSE '=' END"
+    "  FROM (SELECT s2.seq, t.pid, coalesce(t.nnew, 0) AS nnew"
+    "        FROM wcs_stage s2 LEFT JOIN t ON t.seq = s2.seq WHERE s2.state IS NULL) x"
+    "  WHERE s.seq = x.seq"
     ")"
-    " SELECT s.line, bad.seq, bad.pos, bad.code, bad.owner"
-    " FROM bad JOIN wcs_stage s ON s.seq = bad.seq ORDER BY bad.seq, bad.pos";
+    " SELECT s.line, bad.seq, bad.pos, bad.code, p.code"
+    " FROM bad JOIN wcs_stage s ON s.seq = bad.seq JOIN parcels p ON p.id = bad.parcel_id"
+    " ORDER BY bad.seq, bad.pos";
 
-/* Step 2c: two rows of the batch aiming at one existing parcel: last wins. */
+/* Step 2b: two rows of the batch aiming at one existing parcel: last wins. */
 static const char SQL_SAME_PARCEL[] =
     "WITH last AS ("
     "  SELECT pid, max(seq) AS seq FROM wcs_stage"
@@ -117,50 +154,49 @@ static const char SQL_SAME_PARCEL[] =
     ")"
     " SELECT line, code, by_line, owner FROM sup ORDER BY seq";
 
-/* Step 2d: a parcel carries at most $1 codes (struct wcs_preadvice). */
+/* Step 2c: a parcel carries at most $1 codes (struct wcs_preadvice). The
+ * row's known codes all belong to its target (step 2a), so the parcel
+ * would carry its stored codes plus the row's nnew new ones. */
 static const char SQL_TOO_MANY[] =
-    "WITH u AS ("
-    "  SELECT s.seq, c.code FROM wcs_stage s JOIN wcs_stage_codes c ON c.seq = s.seq"
-    "  WHERE s.state IS NULL AND s.pid IS NOT NULL"
-    "  UNION"
-    "  SELECT s.seq, i.code FROM wcs_stage s JOIN parcel_ids i ON i.parcel_id = s.pid"
-    "  WHERE s.state IS NULL"
-    "), bad AS ("
-    "  SELECT seq, count(*) AS n FROM u GROUP BY seq HAVING count(*) > $1::integer"
+    "WITH bad AS ("
+    "  SELECT s.seq, count(*) + s.nnew AS n"
+    "  FROM wcs_stage s JOIN parcel_ids i ON i.parcel_id = s.pid"
+    "  WHERE s.state IS NULL GROUP BY s.seq, s.nnew HAVING count(*) + s.nnew > $1::integer"
     "), upd AS ("
     "  UPDATE wcs_stage s SET state = 'x' WHERE s.seq IN (SELECT seq FROM bad)"
     ")"
     " SELECT s.line, p.code, bad.n FROM bad JOIN wcs_stage s ON s.seq = bad.seq"
     " JOIN parcels p ON p.id = s.pid ORDER BY bad.seq";
 
-/* Step 3: new, changed (any field, the primary code, or a new code) or not. */
-static const char SQL_CLASSIFY[] =
-    "WITH u AS ("
-    "  UPDATE wcs_stage s SET state = CASE"
-    "   WHEN s.pid IS NULL THEN 'i'"
-    "   WHEN EXISTS (SELECT 1 FROM parcels p WHERE p.id = s.pid AND"
-    "     (" PARCEL_DATA_COLS ") IS DISTINCT FROM"
-    "     (s.code, s.service, s.recipient_country, s.postal_code, s.recipient_name,"
-    "      s.recipient_city, s.recipient_address, s.recipient_phone, s.weight_g, s.length_mm,"
-    "      s.width_mm, s.height_mm, s.declared_value, s.currency, s.item_description, s.hs_code))"
-    "    OR EXISTS (SELECT 1 FROM wcs_stage_codes c WHERE c.seq = s.seq"
-    "      AND NOT EXISTS (SELECT 1 FROM parcel_ids i WHERE i.code = c.code))"
-    "   THEN 'u' ELSE '=' END"
-    "  WHERE s.state IS NULL RETURNING s.state"
-    ")"
-    " SELECT count(*) FILTER (WHERE state = 'i'), count(*) FILTER (WHERE state = 'u'),"
-    " count(*) FILTER (WHERE state = '=') FROM u";
+/* Step 3: counts of what the accepted rows (state NULL) will do. */
+static const char SQL_COUNTS[] =
+    "SELECT count(*) FILTER (WHERE cls = 'i'), count(*) FILTER (WHERE cls = 'u'),"
+    " count(*) FILTER (WHERE cls = '=') FROM wcs_stage WHERE state IS NULL";
 
-static const char SQL_INSERT[] =
-    "WITH ins AS ("
-    "  INSERT INTO parcels (" PARCEL_DATA_COLS ")"
-    "  SELECT " PARCEL_DATA_COLS " FROM wcs_stage WHERE state = 'i' ORDER BY seq"
-    "  RETURNING id, code"
-    ")"
-    " UPDATE wcs_stage s SET pid = ins.id FROM ins WHERE s.state = 'i' AND s.code = ins.code";
+/* New parcels and their codes in one statement (no write back into the
+ * staging table): the inserted rows are found again by their primary code,
+ * unique among accepted rows since step 1. Returns the count and highest
+ * rev. cond picks the accepted new rows. */
+#define SQL_INSERT_WHERE(cond)                                                                     \
+    "WITH ins AS ("                                                                                \
+    "  INSERT INTO parcels (" PARCEL_DATA_COLS ")"                                                 \
+    "  SELECT " PARCEL_DATA_COLS " FROM wcs_stage s WHERE " cond " ORDER BY seq"                  \
+    "  RETURNING id, code, rev"                                                                    \
+    "), ids AS ("                                                                                  \
+    "  INSERT INTO parcel_ids (code, parcel_id, kind)"                                             \
+    "  SELECT c.code, ins.id, c.kind FROM ins JOIN wcs_stage s ON s.code = ins.code"               \
+    "  JOIN wcs_stage_codes c ON c.seq = s.seq WHERE " cond                                        \
+    "  ON CONFLICT (code) DO NOTHING"                                                              \
+    ")"                                                                                            \
+    " SELECT count(*), max(rev) FROM ins"
+
+static const char SQL_INSERT[] = SQL_INSERT_WHERE("s.state IS NULL AND s.cls = 'i'");
+/* The fast path: no staged code is known, every accepted row is new. */
+static const char SQL_INSERT_ALL[] = SQL_INSERT_WHERE("s.state IS NULL");
 
 static const char SQL_UPDATE[] =
-    "UPDATE parcels p SET code = s.code, service = s.service,"
+    "WITH u AS ("
+    " UPDATE parcels p SET code = s.code, service = s.service,"
     " recipient_country = s.recipient_country, postal_code = s.postal_code,"
     " recipient_name = s.recipient_name, recipient_city = s.recipient_city,"
     " recipient_address = s.recipient_address, recipient_phone = s.recipient_phone,"
@@ -168,17 +204,17 @@ static const char SQL_UPDATE[] =
     " height_mm = s.height_mm, declared_value = s.declared_value, currency = s.currency,"
     " item_description = s.item_description, hs_code = s.hs_code,"
     " rev = nextval('parcel_rev_seq'), updated_at = now()"
-    " FROM wcs_stage s WHERE s.state = 'u' AND p.id = s.pid";
+    " FROM wcs_stage s WHERE s.state IS NULL AND s.cls = 'u' AND p.id = s.pid"
+    " RETURNING p.rev"
+    ")"
+    " SELECT count(*), max(rev) FROM u";
 
+/* New codes of changed parcels. */
 static const char SQL_ADD_IDS[] =
     "INSERT INTO parcel_ids (code, parcel_id, kind)"
     " SELECT c.code, s.pid, c.kind FROM wcs_stage_codes c JOIN wcs_stage s ON s.seq = c.seq"
-    " WHERE s.state IN ('i', 'u')"
+    " WHERE s.state IS NULL AND s.cls = 'u' AND s.nnew > 0"
     " ON CONFLICT (code) DO NOTHING";
-
-static const char SQL_NOTIFY_BATCH[] =
-    "SELECT pg_notify($1, max(p.rev)::text)"
-    " FROM parcels p JOIN wcs_stage s ON s.pid = p.id WHERE s.state IN ('i', 'u')";
 
 /* The other codes of parcel p, space-separated (codes never hold spaces:
  * parcel_ids.code is checked to be [0-9A-Z]). */
@@ -428,16 +464,68 @@ static const char *pos_field(const char *pos)
     return strcmp(pos, "0") == 0 ? "code" : "other_ids";
 }
 
-/* Runs the rejection steps, reporting each problem; returns the number of
- * rows rejected through *rejected. */
-static int reject_steps(PGconn *c, const char *source, size_t *rejected, struct diag *d,
-                        struct err *e)
+/* FNV-1a; any spread will do for an in-memory set of codes. */
+static uint32_t code_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Whether two rows of the batch share a code (the codes staged by
+ * copy_codes: non-empty, each once per row), i.e. whether step 1 can find
+ * anything. A set of the batch's codes in an open-addressing table.
+ * Returns 1, 0, or -ENOMEM. */
+static int batch_repeats(const struct wcs_preadvice *rows, size_t n)
+{
+    struct slot {
+        const char *code;
+        size_t row;
+    } *tab;
+    size_t cap = 16, i, k;
+    int j, nother, found = 0;
+
+    while (cap < 2 * WCS_MAX_IDS * n)
+        cap *= 2;
+    tab = calloc(cap, sizeof(*tab));
+    if (tab == NULL)
+        return -ENOMEM;
+    for (i = 0; i < n && !found; i++) {
+        nother = rows[i].n_other_ids;
+        if (nother < 0)
+            nother = 0;
+        if (nother > WCS_MAX_IDS - 1)
+            nother = WCS_MAX_IDS - 1;
+        for (j = -1; j < nother && !found; j++) {
+            const char *code = j < 0 ? rows[i].code : rows[i].other_ids[j];
+
+            if (code[0] == '\0')
+                continue;
+            for (k = code_hash(code) & (cap - 1); tab[k].code != NULL; k = (k + 1) & (cap - 1)) {
+                /* The same code twice in one row is one code (copy_codes). */
+                if (strcmp(tab[k].code, code) == 0) {
+                    found = tab[k].row != i;
+                    break;
+                }
+            }
+            if (tab[k].code == NULL) {
+                tab[k].code = code;
+                tab[k].row = i;
+            }
+        }
+    }
+    free(tab);
+    return found;
+}
+
+/* Step 1, only when batch_repeats() says a code repeats. */
+static int superseded_step(PGconn *c, const char *source, size_t *rejected, struct diag *d,
+                           struct err *e)
 {
     PGresult *r;
-    char maxids[8];
-    const char *p[1] = {maxids};
     int i, nt;
-    long last;
 
     r = wcs_db_query(c, "upsert: repeated codes", SQL_SUPERSEDED, 0, NULL, e);
     if (r == NULL)
@@ -449,11 +537,20 @@ static int reject_steps(PGconn *c, const char *source, size_t *rejected, struct 
                  PQgetvalue(r, i, 3));
     *rejected += (size_t)nt;
     PQclear(r);
+    return 0;
+}
 
-    if (wcs_db_command(c, "upsert: match codes", SQL_TARGET, 0, NULL, e) < 0)
-        return ERR_DB;
+/* Steps 2a-2c, reporting each problem; adds the rows rejected to *rejected. */
+static int reject_steps(PGconn *c, const char *source, size_t *rejected, struct diag *d,
+                        struct err *e)
+{
+    PGresult *r;
+    char maxids[8];
+    const char *p[1] = {maxids};
+    int i, nt;
+    long last;
 
-    r = wcs_db_query(c, "upsert: conflicting codes", SQL_CONFLICTS, 0, NULL, e);
+    r = wcs_db_query(c, "upsert: match codes", SQL_MATCH, 0, NULL, e);
     if (r == NULL)
         return ERR_DB;
     nt = PQntuples(r);
@@ -493,17 +590,42 @@ static int reject_steps(PGconn *c, const char *source, size_t *rejected, struct 
     return 0;
 }
 
+/* Runs an INSERT/UPDATE statement returning (count, max rev); adds the
+ * count to *count and raises *max_rev. */
+static int write_step(PGconn *c, const char *what, const char *sql, size_t *count,
+                      int64_t *max_rev, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, what, sql, 0, NULL, e);
+    int64_t rev;
+
+    if (r == NULL)
+        return ERR_DB;
+    *count += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    if (!PQgetisnull(r, 0, 1)) {
+        rev = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        if (rev > *max_rev)
+            *max_rev = rev;
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lines, size_t n,
                      const char *source, struct wcs_upsert_result *res, struct diag *d,
                      struct err *e)
 {
     struct copybuf b = {0};
-    char key[24];
+    char key[24], revs[24];
     const char *p[1] = {key};
-    const char *np[1] = {WCS_CHANNEL_PARCELS};
+    const char *np[2] = {WCS_CHANNEL_PARCELS, revs};
+    size_t written = 0;
+    int64_t max_rev = 0;
     PGresult *r;
-    int rc;
+    int rc, repeats, known;
 
+    repeats = batch_repeats(rows, n);
+    if (repeats < 0)
+        return err_set(e, repeats, "upsert: out of memory");
     snprintf(key, sizeof(key), "%lld", (long long)WCS_LOCK_PARCEL_REV);
     rc = wcs_db_command(c, "upsert: lock", SQL_LOCK_REV, 1, p, e);
     if (rc < 0)
@@ -520,27 +642,53 @@ static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lin
     if (rc < 0)
         return rc;
 
-    rc = reject_steps(c, source, &res->rejected, d, e);
-    if (rc < 0)
-        return rc;
-
-    r = wcs_db_query(c, "upsert: classify", SQL_CLASSIFY, 0, NULL, e);
+    if (repeats) {
+        rc = superseded_step(c, source, &res->rejected, d, e);
+        if (rc < 0)
+            return rc;
+    }
+    r = wcs_db_query(c, "upsert: probe", SQL_PROBE, 0, NULL, e);
     if (r == NULL)
         return ERR_DB;
-    res->inserted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    res->updated = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-    res->unchanged = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+    known = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
 
-    if (res->inserted > 0 && wcs_db_command(c, "upsert: insert", SQL_INSERT, 0, NULL, e) < 0)
-        return ERR_DB;
-    if (res->updated > 0 && wcs_db_command(c, "upsert: update", SQL_UPDATE, 0, NULL, e) < 0)
-        return ERR_DB;
-    if (res->inserted + res->updated > 0) {
-        if (wcs_db_command(c, "upsert: codes", SQL_ADD_IDS, 0, NULL, e) < 0)
+    if (!known) {
+        /* Nothing to match: every accepted row is a new parcel. */
+        res->inserted = n - res->rejected;
+        if (res->inserted > 0 &&
+            write_step(c, "upsert: insert", SQL_INSERT_ALL, &written, &max_rev, e) < 0)
             return ERR_DB;
+    } else {
+        rc = reject_steps(c, source, &res->rejected, d, e);
+        if (rc < 0)
+            return rc;
+        r = wcs_db_query(c, "upsert: classify", SQL_COUNTS, 0, NULL, e);
+        if (r == NULL)
+            return ERR_DB;
+        res->inserted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        res->updated = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+        res->unchanged = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+        PQclear(r);
+        if (res->inserted > 0 &&
+            write_step(c, "upsert: insert", SQL_INSERT, &written, &max_rev, e) < 0)
+            return ERR_DB;
+        if (res->updated > 0) {
+            if (write_step(c, "upsert: update", SQL_UPDATE, &written, &max_rev, e) < 0)
+                return ERR_DB;
+            if (wcs_db_command(c, "upsert: codes", SQL_ADD_IDS, 0, NULL, e) < 0)
+                return ERR_DB;
+        }
+    }
+    /* Every row counted as written was written: anything else is a bug in
+     * the statements above, and the batch is not committed. */
+    if (written != res->inserted + res->updated)
+        return err_set(e, ERR_DB, "upsert: %zu rows written, %zu expected", written,
+                       res->inserted + res->updated);
+    if (written > 0) {
         /* Delivered to listeners on COMMIT only, so never for a rolled back batch. */
-        if (wcs_db_command(c, "upsert: notify", SQL_NOTIFY_BATCH, 1, np, e) < 0)
+        snprintf(revs, sizeof(revs), "%" PRId64, max_rev);
+        if (wcs_db_command(c, "upsert: notify", SQL_NOTIFY, 2, np, e) < 0)
             return ERR_DB;
     }
     return 0;

@@ -301,6 +301,66 @@ static void test_upsert_rejections(void **state)
     PQfinish(c);
 }
 
+/* The all-new fast path (no staged code known yet) still applies "the
+ * later row wins" inside the batch; codes added to a known parcel count
+ * against WCS_MAX_IDS with the codes it already has. */
+static void test_upsert_new_batch_and_code_limit(void **state)
+{
+    PGconn *c = fresh_db("wcs_store_fastpath");
+    struct wcs_preadvice rows[2], got;
+    struct wcs_upsert_result res;
+    struct diag d = DIAG_INIT;
+    struct err e = {0};
+
+    (void)state;
+    row(&rows[0], LP1, NULL, 500);
+    row(&rows[1], S10A, LP1, 510); /* repeats LP1: the first row loses */
+    upsert_ok(c, rows, NULL, 2, &res, &d);
+    assert_int_equal(res.inserted, 1);
+    assert_int_equal(res.rejected, 1);
+    assert_int_equal(res.updated + res.unchanged, 0);
+    assert_int_equal(diag_count(&d), 1);
+    assert_string_equal(d.msgs[0],
+                        "src.csv:1: code: " LP1 " is pre-advised again at line 2; the later row wins");
+    assert_int_equal(scalar(c, "SELECT count(*) FROM parcels"), 1);
+    assert_int_equal(scalar(c, "SELECT count(*) FROM parcel_ids"), 2);
+    diag_free(&d);
+
+    /* A third code: updated, the new code added. */
+    row(&rows[0], S10A, LP1, 510);
+    snprintf(rows[0].other_ids[1], sizeof(rows[0].other_ids[1]), "%s", RU14);
+    rows[0].n_other_ids = 2;
+    upsert_ok(c, rows, NULL, 1, &res, &d);
+    assert_int_equal(res.updated, 1);
+    assert_int_equal(res.rejected, 0);
+    assert_int_equal(scalar(c, "SELECT count(*) FROM parcel_ids"), 3);
+
+    /* Two more new codes would make five: refused, nothing stored. */
+    row(&rows[0], S10B, LP1, 520);
+    snprintf(rows[0].other_ids[1], sizeof(rows[0].other_ids[1]), "%s", LP2);
+    rows[0].n_other_ids = 2;
+    upsert_ok(c, rows, NULL, 1, &res, &d);
+    assert_int_equal(res.rejected, 1);
+    assert_int_equal(res.inserted + res.updated + res.unchanged, 0);
+    assert_int_equal(diag_count(&d), 1);
+    assert_string_equal(d.msgs[0],
+                        "src.csv:1: other_ids: parcel " S10A " would carry 5 codes, at most 4");
+    assert_int_equal(scalar(c, "SELECT count(*) FROM parcel_ids"), 3);
+    diag_free(&d);
+
+    /* One more new code makes four: accepted. */
+    row(&rows[0], S10B, LP1, 520);
+    upsert_ok(c, rows, NULL, 1, &res, &d);
+    assert_int_equal(res.updated, 1);
+    assert_int_equal(diag_count(&d), 0);
+    assert_int_equal(wcs_db_parcel_get(c, RU14, &got, NULL, &e), 0);
+    assert_string_equal(got.code, S10B);
+    assert_int_equal(got.n_other_ids, 3);
+    assert_int_equal(got.weight_g, 520);
+    diag_free(&d);
+    PQfinish(c);
+}
+
 static void test_upsert_db_error_stores_nothing(void **state)
 {
     PGconn *c = fresh_db("wcs_store_dberror");
@@ -760,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_upsert_counts),
         cmocka_unit_test(test_upsert_lp_then_s10),
         cmocka_unit_test(test_upsert_rejections),
+        cmocka_unit_test(test_upsert_new_batch_and_code_limit),
         cmocka_unit_test(test_upsert_db_error_stores_nothing),
         cmocka_unit_test(test_notify),
         cmocka_unit_test(test_parcels_since_and_customs),
