@@ -42,8 +42,7 @@ int wcs_db_telegrams_list(PGconn *c, const char *plc, int64_t since_us, size_t l
     int rc = 0, stopped = 0;
 
     if (since_us < 0 || since_us > WCS_EVENT_AT_US_MAX)
-        return err_set(e, ERR_INVALID, "telegrams: since %lld out of range",
-                       (long long)since_us);
+        return err_set(e, ERR_INVALID, "telegrams: since %lld out of range", (long long)since_us);
     snprintf(since, sizeof(since), "%lld", (long long)since_us);
     snprintf(lim, sizeof(lim), "%zu", limit);
     tg = malloc(sizeof(*tg));
@@ -74,8 +73,8 @@ int wcs_db_telegrams_list(PGconn *c, const char *plc, int64_t since_us, size_t l
             if (cb(arg, tg) != 0)
                 stopped = 1;
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-            rc = err_set(e, ERR_DB, "telegrams: %.*s",
-                         (int)strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r));
+            rc = err_set(e, ERR_DB, "telegrams: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+                         PQresultErrorMessage(r));
         }
         PQclear(r);
     }

@@ -108,7 +108,7 @@ struct slot {
 struct wcs_event_writer {
     struct wcs_event_writer_opts o; /* defaults filled in */
     char *conninfo;
-    char *spool_path; /* NULL = no spool */
+    char *spool_path;  /* NULL = no spool */
     struct slot *ring; /* o.queue_capacity slots */
     char *raw;         /* o.raw_capacity bytes */
     pthread_t thread;
@@ -135,17 +135,17 @@ struct wcs_event_writer {
 
     /* Store thread only. */
     struct wcs_spool *spool;
-    uint64_t recovered_left; /* records of an earlier run still in the spool */
-    unsigned alarm_step;     /* last spool fill step warned about (tenths) */
-    int full_logged;         /* "spool full" logged for this episode */
-    unsigned backoff;        /* ms before the next database attempt */
-    int db_failing;          /* the last database attempt failed */
-    struct timespec db_retry_at; /* no database attempt before */
-    struct timespec retry_at;    /* a batch that could not be stored waits */
-    uint64_t retry_pos;          /* that batch's first position ... */
-    int retry_maybe_committed;   /* ... its COMMIT went out unanswered */
-    int retry_staged;            /* ... it hit a unique violation */
-    struct wcs_event *bev;       /* batch_max events of the batch */
+    uint64_t recovered_left;      /* records of an earlier run still in the spool */
+    unsigned alarm_step;          /* last spool fill step warned about (tenths) */
+    int full_logged;              /* "spool full" logged for this episode */
+    unsigned backoff;             /* ms before the next database attempt */
+    int db_failing;               /* the last database attempt failed */
+    struct timespec db_retry_at;  /* no database attempt before */
+    struct timespec retry_at;     /* a batch that could not be stored waits */
+    uint64_t retry_pos;           /* that batch's first position ... */
+    int retry_maybe_committed;    /* ... its COMMIT went out unanswered */
+    int retry_staged;             /* ... it hit a unique violation */
+    struct wcs_event *bev;        /* batch_max events of the batch */
     struct wcs_telegram_rec *btg; /* batch_max telegrams of the batch */
     size_t nev, ntg;
     size_t nbad; /* spool records that could not be decoded, this peek */
@@ -591,8 +591,8 @@ static void spool_stats(struct wcs_event_writer *w)
     if (step >= 8 && step > w->alarm_step)
         log_warnx("ALARM: event spool %s is %llu%% full (%llu of %llu bytes): the database has "
                   "been unwritable for a while; at 100%% records are refused",
-                  w->spool_path, (unsigned long long)(bytes * 100 / max),
-                  (unsigned long long)bytes, (unsigned long long)max);
+                  w->spool_path, (unsigned long long)(bytes * 100 / max), (unsigned long long)bytes,
+                  (unsigned long long)max);
     else if (step < 8 && w->alarm_step >= 8)
         log_info("event spool %s back under 80%% (%llu bytes)", w->spool_path,
                  (unsigned long long)bytes);
@@ -1030,10 +1030,11 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
     w->bev = malloc(w->o.batch_max * sizeof(*w->bev));
     w->btg = malloc(w->o.batch_max * sizeof(*w->btg));
     if (w->conninfo == NULL || w->ring == NULL || w->raw == NULL || w->bev == NULL ||
-        w->btg == NULL || (opts != NULL && opts->spool_path != NULL &&
-                           opts->spool_path[0] != '\0' && w->spool_path == NULL)) {
-        rc = err_set(e, -ENOMEM, "event writer: out of memory for %zu records",
-                     w->o.queue_capacity);
+        w->btg == NULL ||
+        (opts != NULL && opts->spool_path != NULL && opts->spool_path[0] != '\0' &&
+         w->spool_path == NULL)) {
+        rc =
+            err_set(e, -ENOMEM, "event writer: out of memory for %zu records", w->o.queue_capacity);
         free_writer(w);
         return rc;
     }

@@ -227,11 +227,11 @@ static void put_event_row(struct copybuf *b, const void *rows, size_t i)
 {
     const struct wcs_event *ev = (const struct wcs_event *)rows + i;
 
-    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t",
-                               (long long)ev->id);
+    b->len +=
+        (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t", (long long)ev->id);
     put_time(b, ev->at_us);
-    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%s\t",
-                               kind_names[ev->kind]);
+    b->len +=
+        (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%s\t", kind_names[ev->kind]);
     put_text(b, ev->parcel_code, sizeof(ev->parcel_code));
     b->data[b->len++] = '\t';
     put_text(b, ev->location, sizeof(ev->location));
@@ -252,15 +252,15 @@ static void put_telegram_row(struct copybuf *b, const void *rows, size_t i)
 {
     const struct wcs_telegram_rec *tg = (const struct wcs_telegram_rec *)rows + i;
 
-    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t",
-                               (long long)tg->id);
+    b->len +=
+        (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "%lld\t", (long long)tg->id);
     put_time(b, tg->at_us);
     b->data[b->len++] = '\t';
     put_bytes(b, tg->plc, strnlen(tg->plc, sizeof(tg->plc)));
     b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%c\t", tg->direction);
     put_bytes(b, tg->type, strnlen(tg->type, sizeof(tg->type)));
-    b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%u\t",
-                               (unsigned)tg->seq);
+    b->len +=
+        (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%u\t", (unsigned)tg->seq);
     put_bytes(b, tg->raw, tg->raw_len);
     b->len += (size_t)snprintf(b->data + b->len, COPY_BUF_SIZE - b->len, "\t%c\n",
                                tg->refused ? 't' : 'f');

@@ -170,30 +170,30 @@ struct wcs_event_writer_opts {
  *   pushed + recovered == written + duplicates + queued + spool_records
  *                         + spool_bad. */
 struct wcs_event_writer_stats {
-    uint64_t pushed;     /* accepted by push (events + telegrams) */
-    uint64_t telegrams;  /* of which telegrams */
-    uint64_t written;    /* committed to the database (directly or drained
-                          * from the spool) */
-    uint64_t batches;    /* COPY batches committed (direct and drained) */
-    uint64_t dropped;    /* refused by push because the queue was full */
-    uint64_t db_errors;  /* failed batch attempts (each one retried) */
-    uint64_t duplicates; /* not stored: their id was already in the table
-                          * and not put there by this writer's own retry */
-    size_t queued;       /* waiting now, including the batch in flight */
-    uint64_t durable;    /* = wcs_event_writer_durable() */
-    uint64_t recovered;  /* records found in the spool at start */
-    uint64_t spooled;    /* records appended to the spool */
-    uint64_t drained;    /* records moved from the spool to the database */
-    uint64_t spool_refused; /* records the spool refused (full or I/O error);
-                             * they stay queued and are retried */
-    uint64_t spool_errors;  /* failed spool appends (full or I/O) */
-    uint64_t spool_bad;     /* spooled records that passed their CRC but could
-                             * not be decoded: logged and skipped */
+    uint64_t pushed;           /* accepted by push (events + telegrams) */
+    uint64_t telegrams;        /* of which telegrams */
+    uint64_t written;          /* committed to the database (directly or drained
+                                * from the spool) */
+    uint64_t batches;          /* COPY batches committed (direct and drained) */
+    uint64_t dropped;          /* refused by push because the queue was full */
+    uint64_t db_errors;        /* failed batch attempts (each one retried) */
+    uint64_t duplicates;       /* not stored: their id was already in the table
+                                * and not put there by this writer's own retry */
+    size_t queued;             /* waiting now, including the batch in flight */
+    uint64_t durable;          /* = wcs_event_writer_durable() */
+    uint64_t recovered;        /* records found in the spool at start */
+    uint64_t spooled;          /* records appended to the spool */
+    uint64_t drained;          /* records moved from the spool to the database */
+    uint64_t spool_refused;    /* records the spool refused (full or I/O error);
+                                * they stay queued and are retried */
+    uint64_t spool_errors;     /* failed spool appends (full or I/O) */
+    uint64_t spool_bad;        /* spooled records that passed their CRC but could
+                                * not be decoded: logged and skipped */
     uint64_t spool_torn_bytes; /* cut off the spool at start (torn last
                                 * record or corruption; saved to PATH.bad) */
-    uint64_t spool_bytes;   /* spool file size now */
-    uint64_t spool_records; /* records in the spool now, not yet drained */
-    bool spool_alarm;       /* spool_bytes >= 80% of spool_max_bytes */
+    uint64_t spool_bytes;      /* spool file size now */
+    uint64_t spool_records;    /* records in the spool now, not yet drained */
+    bool spool_alarm;          /* spool_bytes >= 80% of spool_max_bytes */
 };
 
 struct wcs_event_writer;

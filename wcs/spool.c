@@ -31,13 +31,13 @@
 struct wcs_spool {
     int fd;
     char *path;
-    uint64_t max_bytes; /* 0 = unbounded */
-    uint64_t size;      /* bytes of valid frames in the file */
-    uint64_t records;   /* frames in the file */
-    uint64_t rd_off;    /* read position (bytes) */
-    uint64_t rd_rec;    /* records before rd_off */
-    uint64_t peek_off;  /* where the last peek ended */
-    uint64_t peek_rec;  /* its records */
+    uint64_t max_bytes;  /* 0 = unbounded */
+    uint64_t size;       /* bytes of valid frames in the file */
+    uint64_t records;    /* frames in the file */
+    uint64_t rd_off;     /* read position (bytes) */
+    uint64_t rd_rec;     /* records before rd_off */
+    uint64_t peek_off;   /* where the last peek ended */
+    uint64_t peek_rec;   /* its records */
     unsigned char *pend; /* pending frames */
     size_t pend_len, pend_cap;
     size_t pend_n;
@@ -240,8 +240,7 @@ static int scan_file(struct wcs_spool *s, struct wcs_spool_scan *scan, struct er
         if (rc < 0)
             return rc;
         if (ftruncate(s->fd, (off_t)off) < 0 || fsync(s->fd) < 0)
-            return err_set(e, -errno, "spool %s: cut off bad tail: %s", s->path,
-                           strerror(errno));
+            return err_set(e, -errno, "spool %s: cut off bad tail: %s", s->path, strerror(errno));
     }
     if (scan != NULL) {
         scan->records = s->records;

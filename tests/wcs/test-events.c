@@ -1146,10 +1146,8 @@ static void test_writer_spool_full(void **state)
 {
     char spool_dir[128], spool[200], conninfo[512];
     const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
-    struct wcs_event_writer_opts opts = {.queue_capacity = 64,
-                                         .batch_max = 8,
-                                         .flush_interval_ms = 1,
-                                         .spool_max_bytes = 20000};
+    struct wcs_event_writer_opts opts = {
+        .queue_capacity = 64, .batch_max = 8, .flush_interval_ms = 1, .spool_max_bytes = 20000};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
     struct wcs_event ev;
