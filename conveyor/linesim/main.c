@@ -45,10 +45,10 @@ struct shell {
     uv_signal_t sigint, sigterm;
     struct conv_link_config lcfg;
 
-    double speed;                 /* virtual seconds per real second */
-    bool started;                 /* virtual clock running (first connection seen) */
-    uint64_t start_ns;            /* real time of virtual 0 */
-    uint64_t drain_deadline_ns;   /* set when induction ends */
+    double speed;               /* virtual seconds per real second */
+    bool started;               /* virtual clock running (first connection seen) */
+    uint64_t start_ns;          /* real time of virtual 0 */
+    uint64_t drain_deadline_ns; /* set when induction ends */
     unsigned drain_timeout_s;
     bool stopping;
     bool flushing;
@@ -63,6 +63,8 @@ struct shell {
     const char *report_path;
     uint64_t prev_sorted, prev_ns;
     const char *scan_url;
+    bool scan_used; /* a scan poster ran; its final counts: */
+    struct conv_scanpost_stats scan_stats;
 };
 
 static uint64_t shell_rand(struct shell *sh)
@@ -289,14 +291,13 @@ static void progress_cb(uv_timer_t *t)
         answers += st->res_by_reason[i];
         if (i != CONV_REASON_OK && st->res_by_reason[i] && off < sizeof(rej) - 32)
             off += (size_t)snprintf(rej + off, sizeof(rej) - off, " %s=%" PRIu64,
-                                    conv_reason_code((enum conv_reason)i),
-                                    st->res_by_reason[i]);
+                                    conv_reason_code((enum conv_reason)i), st->res_by_reason[i]);
     }
     fprintf(stderr,
             "t=%.1fs virt=%.1fs inducted %" PRIu64 " sorted %" PRIu64 " (%.0f/min) read %.1f%%"
             " rejects:%s%s unfinished %" PRIu64 " unacked %zu timeouts %" PRIu64 " link %s\n",
-            (double)(now - sh->start_ns) / 1e9, (double)virt_now_us(sh) / 1e6, st->inducted,
-            sorted, dt > 0 ? (double)(sorted - sh->prev_sorted) * 60.0 / dt : 0.0,
+            (double)(now - sh->start_ns) / 1e9, (double)virt_now_us(sh) / 1e6, st->inducted, sorted,
+            dt > 0 ? (double)(sorted - sh->prev_sorted) * 60.0 / dt : 0.0,
             answers ? 100.0 * (double)(answers - st->res_by_reason[CONV_REASON_NOREAD]) /
                           (double)answers
                     : 0.0,
@@ -319,25 +320,22 @@ static int write_report(struct shell *sh)
                     sh->started ? (double)(uv_hrtime() - sh->start_ns) / 1e9 : 0.0, "mode",
                     sh->lcfg.mode == CONV_LINK_CLIENT ? "connect" : "listen", "drained",
                     conv_sim_unfinished(sh->sim) == 0);
-    link = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_telegrams",
-                     (json_int_t)ls.rx_telegrams, "tx_telegrams", (json_int_t)ls.tx_telegrams,
-                     "rx_refused", (json_int_t)ls.rx_refused, "rx_skipped_bytes",
-                     (json_int_t)ls.rx_skipped_bytes, "connects", (json_int_t)ls.connects,
-                     "disconnects", (json_int_t)ls.disconnects, "dead_links",
-                     (json_int_t)ls.dead_links, "connect_failures",
-                     (json_int_t)ls.connect_failures);
+    link = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_telegrams", (json_int_t)ls.rx_telegrams,
+        "tx_telegrams", (json_int_t)ls.tx_telegrams, "rx_refused", (json_int_t)ls.rx_refused,
+        "rx_skipped_bytes", (json_int_t)ls.rx_skipped_bytes, "connects", (json_int_t)ls.connects,
+        "disconnects", (json_int_t)ls.disconnects, "dead_links", (json_int_t)ls.dead_links,
+        "connect_failures", (json_int_t)ls.connect_failures);
     if (run)
         json_object_set_new(r, "run", run);
     if (link)
         json_object_set_new(r, "link", link);
-    if (sh->scan != NULL) {
-        struct conv_scanpost_stats ss;
+    if (sh->scan_used) {
+        const struct conv_scanpost_stats *ss = &sh->scan_stats;
 
-        conv_scanpost_get_stats(sh->scan, &ss);
         json_object_set_new(r, "scan_post",
-                            json_pack("{s:I, s:I, s:I}", "posted", (json_int_t)ss.posted,
-                                      "failed", (json_int_t)ss.failed, "dropped",
-                                      (json_int_t)ss.dropped));
+                            json_pack("{s:I, s:I, s:I}", "posted", (json_int_t)ss->posted, "failed",
+                                      (json_int_t)ss->failed, "dropped", (json_int_t)ss->dropped));
     }
     if (json_dump_file(r, sh->report_path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
         log_warnx("%s: cannot write the report", sh->report_path);
@@ -364,8 +362,9 @@ static void finish(struct shell *sh)
     sh->stopping = true;
     if (sh->scan != NULL) {
         /* Posts still queued go out first, so the report counts them. */
-        conv_scanpost_stop(sh->scan);
+        conv_scanpost_stop(sh->scan, &sh->scan_stats);
         sh->scan = NULL;
+        sh->scan_used = true;
     }
     if (sh->progress_on)
         progress_cb(&sh->progress);
@@ -465,11 +464,50 @@ static bool id_arg(const char *opt, const char *s, char *dst, size_t cap)
 }
 
 enum {
-    O_CONNECT = 256, O_LISTEN, O_PREADVICE, O_LAYOUT, O_RATE, O_COUNT, O_DURATION, O_SPEED,
-    O_SEED, O_TGLEN, O_LIFE, O_PLCTO, O_CAP, O_EMPTY, O_BELT, O_LOOP, O_DEFEXIT, O_DEFRECIRC,
-    O_MAXPASS, O_SCANLOC, O_LINEID, O_TRACK, O_NOREAD, O_UNREAD, O_MISREAD, O_DIVERT, O_LOST,
-    O_REMOVED, O_FDROP, O_FGARB, O_FBADLEN, O_FSLOW, O_SLOWMS, O_FDUP, O_FREPEAT, O_FNOSCAN,
-    O_REPORT, O_PROGRESS, O_DRAIN, O_SCANURL, O_LOGLEVEL, O_LOCALID, O_PEERID, O_HELP
+    O_CONNECT = 256,
+    O_LISTEN,
+    O_PREADVICE,
+    O_LAYOUT,
+    O_RATE,
+    O_COUNT,
+    O_DURATION,
+    O_SPEED,
+    O_SEED,
+    O_TGLEN,
+    O_LIFE,
+    O_PLCTO,
+    O_CAP,
+    O_EMPTY,
+    O_BELT,
+    O_LOOP,
+    O_DEFEXIT,
+    O_DEFRECIRC,
+    O_MAXPASS,
+    O_SCANLOC,
+    O_LINEID,
+    O_TRACK,
+    O_NOREAD,
+    O_UNREAD,
+    O_MISREAD,
+    O_DIVERT,
+    O_LOST,
+    O_REMOVED,
+    O_FDROP,
+    O_FGARB,
+    O_FBADLEN,
+    O_FSLOW,
+    O_SLOWMS,
+    O_FDUP,
+    O_FREPEAT,
+    O_FNOSCAN,
+    O_REPORT,
+    O_PROGRESS,
+    O_DRAIN,
+    O_SCANURL,
+    O_LOGLEVEL,
+    O_LOCALID,
+    O_PEERID,
+    O_HELP
 };
 
 static const struct option options[] = {
@@ -548,8 +586,12 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
             sh->lcfg.mode = o == O_CONNECT ? CONV_LINK_CLIENT : CONV_LINK_SERVER;
             cl->have_mode = true;
             break;
-        case O_PREADVICE: cl->preadvice = optarg; break;
-        case O_LAYOUT: cl->layout = optarg; break;
+        case O_PREADVICE:
+            cl->preadvice = optarg;
+            break;
+        case O_LAYOUT:
+            cl->layout = optarg;
+            break;
         case O_RATE:
             if (!num_arg("--rate", optarg, 1e-3, 3.6e9, &c->rate_per_hour))
                 return -1;
@@ -617,7 +659,9 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
                 return -1;
             break;
         }
-        case O_DEFRECIRC: c->default_exit_recirc = true; break;
+        case O_DEFRECIRC:
+            c->default_exit_recirc = true;
+            break;
         case O_MAXPASS:
             if (!num_arg("--max-passes", optarg, 1, 1000, &v))
                 return -1;
@@ -642,33 +686,39 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
         if (!num_arg(argv[optind - 1], optarg, 0, 1, &(field)))                                    \
             return -1;                                                                             \
         break;
-        RATIO(O_NOREAD, c->noread_ratio)
-        RATIO(O_UNREAD, c->unreadable_ratio)
-        RATIO(O_MISREAD, c->misread_ratio)
-        RATIO(O_DIVERT, c->divert_fail_ratio)
-        RATIO(O_LOST, c->lost_ratio)
-        RATIO(O_REMOVED, c->removed_ratio)
-        RATIO(O_FDROP, sh->f_drop)
-        RATIO(O_FGARB, sh->f_garbage)
-        RATIO(O_FBADLEN, sh->f_badlen)
-        RATIO(O_FSLOW, sh->f_slow)
-        RATIO(O_FDUP, c->dup_ratio)
-        RATIO(O_FREPEAT, c->req_repeat_ratio)
-        RATIO(O_FNOSCAN, c->noscan_ratio)
+            RATIO(O_NOREAD, c->noread_ratio)
+            RATIO(O_UNREAD, c->unreadable_ratio)
+            RATIO(O_MISREAD, c->misread_ratio)
+            RATIO(O_DIVERT, c->divert_fail_ratio)
+            RATIO(O_LOST, c->lost_ratio)
+            RATIO(O_REMOVED, c->removed_ratio)
+            RATIO(O_FDROP, sh->f_drop)
+            RATIO(O_FGARB, sh->f_garbage)
+            RATIO(O_FBADLEN, sh->f_badlen)
+            RATIO(O_FSLOW, sh->f_slow)
+            RATIO(O_FDUP, c->dup_ratio)
+            RATIO(O_FREPEAT, c->req_repeat_ratio)
+            RATIO(O_FNOSCAN, c->noscan_ratio)
 #undef RATIO
         case O_SLOWMS:
             if (!num_arg("--slow-ms", optarg, 1, 3.6e6, &v))
                 return -1;
             sh->slow_ms = (unsigned)v;
             break;
-        case O_REPORT: sh->report_path = optarg; break;
-        case O_PROGRESS: sh->progress_on = true; break;
+        case O_REPORT:
+            sh->report_path = optarg;
+            break;
+        case O_PROGRESS:
+            sh->progress_on = true;
+            break;
         case O_DRAIN:
             if (!num_arg("--drain-timeout", optarg, 0, 1e6, &v))
                 return -1;
             sh->drain_timeout_s = (unsigned)v;
             break;
-        case O_SCANURL: sh->scan_url = optarg; break;
+        case O_SCANURL:
+            sh->scan_url = optarg;
+            break;
         case O_LOGLEVEL:
             if (log_level_parse(optarg, &lvl) < 0) {
                 fprintf(stderr, "wcs-linesim: --log-level: '%s'?\n", optarg);
@@ -793,8 +843,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (c.count > nitems)
-        log_warnx("%" PRIu64 " parcels from %zu pre-advised codes: codes repeat", c.count,
-                  nitems);
+        log_warnx("%" PRIu64 " parcels from %zu pre-advised codes: codes repeat", c.count, nitems);
     rc = conv_sim_new(&c, items, nitems, &sh.sim, &e);
     free(items);
     if (rc < 0) {
@@ -828,7 +877,7 @@ int main(int argc, char **argv)
         uv_close((uv_handle_t *)&sh.sigterm, close_cb);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
-        conv_scanpost_stop(sh.scan);
+        conv_scanpost_stop(sh.scan, NULL);
         conv_sim_free(sh.sim);
         curl_global_cleanup();
         return 1;
@@ -843,7 +892,7 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         log_warnx("loop closed with handles still open");
-    conv_scanpost_stop(sh.scan);
+    conv_scanpost_stop(sh.scan, NULL);
     {
         struct conv_sim_stats *st = conv_sim_stats(sh.sim);
 

@@ -33,13 +33,13 @@ struct rec {
 /* What a reader does with each complete record. */
 struct csvread {
     const char *path;
-    long line;              /* physical line being fed */
-    long rec_line;          /* line where the current record started */
+    long line;     /* physical line being fed */
+    long rec_line; /* line where the current record started */
     struct rec rec;
     bool header_done;
     int (*row)(struct csvread *r, struct rec *rec);
     void *arg;
-    int rc;                 /* first hard error from row() */
+    int rc; /* first hard error from row() */
     struct diag *d;
     struct err *e;
 };
@@ -123,8 +123,7 @@ static int csv_read_file(FILE *f, struct csvread *r)
         goto out;
     }
     if (csv_fini(&p, field_cb, record_cb, r) != 0) {
-        rc = err_set(r->e, ERR_PARSE, "%s:%ld: %s", r->path, r->line,
-                     csv_strerror(csv_error(&p)));
+        rc = err_set(r->e, ERR_PARSE, "%s:%ld: %s", r->path, r->line, csv_strerror(csv_error(&p)));
         diag_add(r->d, "%s", r->e ? r->e->msg : "CSV syntax error");
         goto out;
     }
@@ -149,8 +148,8 @@ static bool opt_num(struct csvread *r, const char *col, const char *txt, long ma
     errno = 0;
     v = strtol(txt, &end, 10);
     if (errno || *end != '\0' || v < 0 || v > max) {
-        diag_add(r->d, "%s:%ld: %s: '%s' is not a number in 0..%ld", r->path, r->rec_line, col,
-                 txt, max);
+        diag_add(r->d, "%s:%ld: %s: '%s' is not a number in 0..%ld", r->path, r->rec_line, col, txt,
+                 max);
         return false;
     }
     *out = (int32_t)v;
@@ -168,7 +167,7 @@ static const long pcol_max[P_NCOL] = {0, 999999, 9999, 9999, 9999};
 struct items {
     struct conv_sim_item *v;
     size_t n, cap;
-    int colidx[P_NCOL];     /* CSV column of each field, -1 absent */
+    int colidx[P_NCOL]; /* CSV column of each field, -1 absent */
 };
 
 static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread *r)
@@ -188,8 +187,8 @@ static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread 
         unsigned char ch = (unsigned char)vals[P_CODE][i];
 
         if (ch < 0x21 || ch > 0x7e || ch == '*' || ch == '?') {
-            diag_add(r->d, "%s:%ld: code: '%s' has characters a telegram cannot carry",
-                     r->path, r->rec_line, vals[P_CODE]);
+            diag_add(r->d, "%s:%ld: code: '%s' has characters a telegram cannot carry", r->path,
+                     r->rec_line, vals[P_CODE]);
             return 0;
         }
     }
@@ -237,8 +236,8 @@ static int preadvice_row(struct csvread *r, struct rec *rec)
     if (rec->n == 1 && rec->v[0][0] == '\0')
         return 0; /* blank line */
     for (k = 0; k < P_NCOL; k++)
-        vals[k] = it->colidx[k] >= 0 && (size_t)it->colidx[k] < rec->n ? rec->v[it->colidx[k]]
-                                                                       : NULL;
+        vals[k] =
+            it->colidx[k] >= 0 && (size_t)it->colidx[k] < rec->n ? rec->v[it->colidx[k]] : NULL;
     return items_add(it, vals, r);
 }
 
@@ -394,8 +393,7 @@ static int layout_row(struct csvread *r, struct rec *rec)
         }
     }
     if (l->n >= CONV_SIM_CHUTES_MAX) {
-        diag_add(r->d, "%s:%ld: more than %d chutes", r->path, r->rec_line,
-                 CONV_SIM_CHUTES_MAX);
+        diag_add(r->d, "%s:%ld: more than %d chutes", r->path, r->rec_line, CONV_SIM_CHUTES_MAX);
         ok = false;
     }
     if (!ok) {
@@ -410,8 +408,7 @@ static int layout_row(struct csvread *r, struct rec *rec)
     return 0;
 }
 
-int conv_sim_load_layout(const char *path, struct conv_sim_config *c, struct diag *d,
-                         struct err *e)
+int conv_sim_load_layout(const char *path, struct conv_sim_config *c, struct diag *d, struct err *e)
 {
     struct conv_sim_config tmp = *c;
     struct layout l = {.c = &tmp};

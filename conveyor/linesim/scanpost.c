@@ -26,7 +26,7 @@ struct conv_scanpost {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct scan *q;          /* ring of cap entries */
+    struct scan *q; /* ring of cap entries */
     size_t cap, head, n;
     bool stopping;
     struct conv_scanpost_stats st;
@@ -42,8 +42,8 @@ static size_t sink_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 
 static bool post_one(CURL *h, const struct scan *sc)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "location", sc->location, "code", sc->code,
-                          "source", "linesim");
+    json_t *o = json_pack("{s:s, s:s, s:s}", "location", sc->location, "code", sc->code, "source",
+                          "linesim");
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
@@ -168,7 +168,7 @@ void conv_scanpost_get_stats(struct conv_scanpost *p, struct conv_scanpost_stats
     pthread_mutex_unlock(&p->mu);
 }
 
-void conv_scanpost_stop(struct conv_scanpost *p)
+void conv_scanpost_stop(struct conv_scanpost *p, struct conv_scanpost_stats *final)
 {
     if (p == NULL)
         return;
@@ -177,6 +177,8 @@ void conv_scanpost_stop(struct conv_scanpost *p)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
+    if (final != NULL)
+        *final = p->st;
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->q);

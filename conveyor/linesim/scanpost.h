@@ -18,9 +18,9 @@
 struct conv_scanpost;
 
 struct conv_scanpost_stats {
-    uint64_t posted;   /* answered 2xx */
-    uint64_t failed;   /* transport error or non-2xx answer */
-    uint64_t dropped;  /* not queued: the queue was full */
+    uint64_t posted;  /* answered 2xx */
+    uint64_t failed;  /* transport error or non-2xx answer */
+    uint64_t dropped; /* not queued: the queue was full */
 };
 
 /* Starts the worker posting to url (e.g. "http://127.0.0.1:8080/v1/scans");
@@ -36,7 +36,8 @@ int conv_scanpost_push(struct conv_scanpost *p, const char *location, const char
 void conv_scanpost_get_stats(struct conv_scanpost *p, struct conv_scanpost_stats *out);
 
 /* Posts what is still queued (each post bounded by a 2 s timeout), stops
- * the worker and frees p. NULL is ignored. */
-void conv_scanpost_stop(struct conv_scanpost *p);
+ * the worker, stores the final counts in *final (when not NULL) and frees p.
+ * A NULL p is ignored. */
+void conv_scanpost_stop(struct conv_scanpost *p, struct conv_scanpost_stats *final);
 
 #endif

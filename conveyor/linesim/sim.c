@@ -30,28 +30,37 @@ static uint64_t ref_make(enum ref_kind k, uint32_t pass, uint32_t idx)
 {
     return ((uint64_t)k << 56) | ((uint64_t)(pass & 0xffffff) << 32) | idx;
 }
-static enum ref_kind ref_kind(uint64_t r) { return (enum ref_kind)(r >> 56); }
-static uint32_t ref_pass(uint64_t r) { return (uint32_t)((r >> 32) & 0xffffff); }
-static uint32_t ref_idx(uint64_t r) { return (uint32_t)r; }
+static enum ref_kind ref_kind(uint64_t r)
+{
+    return (enum ref_kind)(r >> 56);
+}
+static uint32_t ref_pass(uint64_t r)
+{
+    return (uint32_t)((r >> 32) & 0xffffff);
+}
+static uint32_t ref_idx(uint64_t r)
+{
+    return (uint32_t)r;
+}
 
 /* --- parcels ------------------------------------------------------------ */
 
 enum pstate { P_AWAIT = 0, P_TRAVEL, P_FINAL };
 
 struct parcel {
-    uint32_t item;           /* index into items */
-    uint32_t gen;            /* bumped on every state change (stale events) */
-    uint32_t pass;           /* 1 on the first pass, +1 per time round */
-    uint8_t state;           /* enum pstate */
-    uint8_t final;           /* enum conv_sim_final when P_FINAL */
-    bool unreadable;         /* label never reads */
-    bool lost, removed;      /* fate on the way to the first exit */
-    bool timed_out;          /* this pass went to the default exit for lack of an answer */
-    bool force_reject;       /* past max_passes: default exit, REJECTED */
-    int32_t target;          /* chute index, -1 = default exit */
-    uint64_t scan_us;        /* virtual time of this pass's REQ_ */
-    uint64_t req_real_ns;    /* real time the first REQ_ of this pass left, 0 = not yet */
-    enum conv_barcode bk;    /* what this pass's reader saw */
+    uint32_t item;        /* index into items */
+    uint32_t gen;         /* bumped on every state change (stale events) */
+    uint32_t pass;        /* 1 on the first pass, +1 per time round */
+    uint8_t state;        /* enum pstate */
+    uint8_t final;        /* enum conv_sim_final when P_FINAL */
+    bool unreadable;      /* label never reads */
+    bool lost, removed;   /* fate on the way to the first exit */
+    bool timed_out;       /* this pass went to the default exit for lack of an answer */
+    bool force_reject;    /* past max_passes: default exit, REJECTED */
+    int32_t target;       /* chute index, -1 = default exit */
+    uint64_t scan_us;     /* virtual time of this pass's REQ_ */
+    uint64_t req_real_ns; /* real time the first REQ_ of this pass left, 0 = not yet */
+    enum conv_barcode bk; /* what this pass's reader saw */
     char bc[CONV_SIM_ID_MAX + 1];
 };
 
@@ -61,10 +70,10 @@ enum ev_kind { EV_INDUCT = 0, EV_TIMEOUT, EV_REPEAT, EV_ARRIVE, EV_RETURN, EV_EM
 
 struct event {
     uint64_t due_us;
-    uint64_t order;          /* insertion order: ties run first-in first-out */
+    uint64_t order; /* insertion order: ties run first-in first-out */
     uint32_t kind;
-    uint32_t idx;            /* parcel or chute index */
-    uint32_t gen;            /* parcel generation when scheduled */
+    uint32_t idx; /* parcel or chute index */
+    uint32_t gen; /* parcel generation when scheduled */
 };
 
 /* --- outbox --------------------------------------------------------------- */
@@ -77,7 +86,7 @@ struct obentry {
 };
 
 struct chute {
-    uint32_t load;           /* parcels since last emptied */
+    uint32_t load; /* parcels since last emptied */
     bool full;
     uint64_t sorted;
 };
@@ -88,7 +97,7 @@ struct conv_sim {
     size_t nitems;
     uint64_t now_us;
     uint64_t rng;
-    uint64_t interval_us;    /* between two inductions */
+    uint64_t interval_us; /* between two inductions */
     bool induction_done;
     bool link_up;
 
@@ -102,7 +111,7 @@ struct conv_sim {
 
     struct chute *chutes;
 
-    struct obentry *ob;      /* ob[0..nob-1] hold ids ob_base..ob_base+nob-1 */
+    struct obentry *ob; /* ob[0..nob-1] hold ids ob_base..ob_base+nob-1 */
     size_t nob, capob;
     uint64_t ob_base;
     size_t unacked;
@@ -110,9 +119,9 @@ struct conv_sim {
     struct conv_sim_out *outq;
     size_t outhead, nout, capout;
 
-    uint64_t *seqref;        /* [CONV_TG_SEQ_MAX + 1]: ref sent with that seq */
+    uint64_t *seqref; /* [CONV_TG_SEQ_MAX + 1]: ref sent with that seq */
 
-    uint64_t *lat_us;        /* REQ_ -> RES_ round trips, microseconds */
+    uint64_t *lat_us; /* REQ_ -> RES_ round trips, microseconds */
     size_t nlat, caplat;
 
     struct conv_sim_stats st;
@@ -314,8 +323,7 @@ static void ob_add(struct conv_sim *s, const struct conv_telegram *tg)
     }
 }
 
-static void send_upd(struct conv_sim *s, struct parcel *p, const char *loc,
-                     enum conv_upd_event ev)
+static void send_upd(struct conv_sim *s, struct parcel *p, const char *loc, enum conv_upd_event ev)
 {
     struct conv_telegram t;
 
@@ -461,8 +469,7 @@ static void travel_to(struct conv_sim *s, struct parcel *p, int32_t target)
     p->state = P_TRAVEL;
     p->target = target;
     p->gen++;
-    schedule(s, due > s->now_us ? due : s->now_us, EV_ARRIVE, (uint32_t)(p - s->parcels),
-             p->gen);
+    schedule(s, due > s->now_us ? due : s->now_us, EV_ARRIVE, (uint32_t)(p - s->parcels), p->gen);
 }
 
 /* The parcel went past the exit at from_mm and stays on the loop. */
@@ -635,10 +642,9 @@ void conv_sim_config_defaults(struct conv_sim_config *c)
 
 void conv_sim_config_sample_layout(struct conv_sim_config *c, uint32_t cap, uint32_t empty_ms)
 {
-    static const char *const specials[] = {"SP-NOREAD", "SP-MULTI", "SP-UNKNOWN",
-                                           "SP-INVALID", "SP-CUSTOMS1", "SP-CUSTOMS2",
-                                           "SP-NOROUTE", "SP-OVERSIZE", "SP-RECIRC",
-                                           "SP-FULL"};
+    static const char *const specials[] = {
+        "SP-NOREAD",   "SP-MULTI",   "SP-UNKNOWN",  "SP-INVALID", "SP-CUSTOMS1",
+        "SP-CUSTOMS2", "SP-NOROUTE", "SP-OVERSIZE", "SP-RECIRC",  "SP-FULL"};
     size_t i, n = 0;
 
     for (i = 1; i <= 40; i++) {
@@ -662,15 +668,14 @@ void conv_sim_config_sample_layout(struct conv_sim_config *c, uint32_t cap, uint
 static int check_config(const struct conv_sim_config *c, size_t nitems, struct err *e)
 {
     size_t i, j;
-    const double *ratios[] = {&c->noread_ratio, &c->unreadable_ratio, &c->misread_ratio,
-                              &c->divert_fail_ratio, &c->lost_ratio, &c->removed_ratio,
-                              &c->noscan_ratio, &c->dup_ratio, &c->req_repeat_ratio};
+    const double *ratios[] = {&c->noread_ratio,      &c->unreadable_ratio, &c->misread_ratio,
+                              &c->divert_fail_ratio, &c->lost_ratio,       &c->removed_ratio,
+                              &c->noscan_ratio,      &c->dup_ratio,        &c->req_repeat_ratio};
 
     if (nitems == 0)
         return err_set(e, ERR_CONFIG, "no parcels to induct");
     if (!(c->rate_per_hour > 0) || c->rate_per_hour > 3.6e9)
-        return err_set(e, ERR_CONFIG, "rate: %g parcels/h is not in (0, 3.6e9]",
-                       c->rate_per_hour);
+        return err_set(e, ERR_CONFIG, "rate: %g parcels/h is not in (0, 3.6e9]", c->rate_per_hour);
     if (c->count == 0 && c->duration_ms == 0)
         return err_set(e, ERR_CONFIG, "neither a parcel count nor a duration");
     if (c->belt_speed_mm_s == 0)
@@ -684,8 +689,10 @@ static int check_config(const struct conv_sim_config *c, size_t nitems, struct e
         if (!(*ratios[i] >= 0 && *ratios[i] <= 1))
             return err_set(e, ERR_CONFIG, "a ratio (%g) is outside 0..1", *ratios[i]);
     if (c->loop_mm <= c->default_exit_mm)
-        return err_set(e, ERR_CONFIG, "loop %" PRIu32 " mm is not longer than the default "
-                       "exit's distance %" PRIu32 " mm", c->loop_mm, c->default_exit_mm);
+        return err_set(e, ERR_CONFIG,
+                       "loop %" PRIu32 " mm is not longer than the default "
+                       "exit's distance %" PRIu32 " mm",
+                       c->loop_mm, c->default_exit_mm);
     if (c->default_exit[0] == '\0' || c->scan_location[0] == '\0' || c->line_id[0] == '\0')
         return err_set(e, ERR_CONFIG, "empty line, scan point or default exit id");
     if (c->nchutes > CONV_SIM_CHUTES_MAX)
@@ -697,8 +704,7 @@ static int check_config(const struct conv_sim_config *c, size_t nitems, struct e
             return err_set(e, ERR_CONFIG, "chute %s: distance %" PRIu32 " mm beyond the loop",
                            c->chutes[i].id, c->chutes[i].distance_mm);
         if (strcmp(c->chutes[i].id, c->default_exit) == 0)
-            return err_set(e, ERR_CONFIG, "chute %s: same id as the default exit",
-                           c->chutes[i].id);
+            return err_set(e, ERR_CONFIG, "chute %s: same id as the default exit", c->chutes[i].id);
         for (j = 0; j < i; j++)
             if (strcmp(c->chutes[i].id, c->chutes[j].id) == 0)
                 return err_set(e, ERR_CONFIG, "chute %s: declared twice", c->chutes[i].id);
@@ -771,7 +777,10 @@ uint64_t conv_sim_next_due(const struct conv_sim *s)
     return s->nheap ? s->heap[0].due_us : UINT64_MAX;
 }
 
-uint64_t conv_sim_now(const struct conv_sim *s) { return s->now_us; }
+uint64_t conv_sim_now(const struct conv_sim *s)
+{
+    return s->now_us;
+}
 
 bool conv_sim_pop(struct conv_sim *s, struct conv_sim_out *out)
 {
@@ -864,9 +873,10 @@ static int on_res(struct conv_sim *s, const struct conv_res *r, uint64_t real_ns
     ref = r->req_seq <= CONV_TG_SEQ_MAX ? s->seqref[r->req_seq] : 0;
     if (ref_kind(ref) != REF_REQ || ref_idx(ref) != tr - s->cfg.tracking_base) {
         s->st.unmatched_answers++;
-        return err_set(e, ERR_INVALID, "RES_ for tracking %s: req_seq %05" PRIu32
-                       " is not a REQ_ of that parcel on this connection", r->tracking,
-                       r->req_seq);
+        return err_set(e, ERR_INVALID,
+                       "RES_ for tracking %s: req_seq %05" PRIu32
+                       " is not a REQ_ of that parcel on this connection",
+                       r->tracking, r->req_seq);
     }
     if (ref_pass(ref) != p->pass) {
         /* An answer to an earlier time round, overtaken by events. */
@@ -874,8 +884,7 @@ static int on_res(struct conv_sim *s, const struct conv_res *r, uint64_t real_ns
         return err_set(e, ERR_INVALID, "RES_ for tracking %s: answers an earlier pass",
                        r->tracking);
     }
-    if (p->state == P_AWAIT &&
-        s->now_us > p->scan_us + (uint64_t)s->cfg.plc_timeout_ms * 1000) {
+    if (p->state == P_AWAIT && s->now_us > p->scan_us + (uint64_t)s->cfg.plc_timeout_ms * 1000) {
         /* The clock passed the deadline before this answer was handed in:
          * the PLC has already given up on it. */
         on_timeout(s, p);
@@ -966,13 +975,25 @@ int conv_sim_receive(struct conv_sim *s, const struct conv_telegram *t, uint64_t
     }
 }
 
-bool conv_sim_induction_done(const struct conv_sim *s) { return s->induction_done; }
+bool conv_sim_induction_done(const struct conv_sim *s)
+{
+    return s->induction_done;
+}
 
-uint64_t conv_sim_unfinished(const struct conv_sim *s) { return s->st.inducted - s->finished; }
+uint64_t conv_sim_unfinished(const struct conv_sim *s)
+{
+    return s->st.inducted - s->finished;
+}
 
-size_t conv_sim_unacked(const struct conv_sim *s) { return s->unacked; }
+size_t conv_sim_unacked(const struct conv_sim *s)
+{
+    return s->unacked;
+}
 
-struct conv_sim_stats *conv_sim_stats(struct conv_sim *s) { return &s->st; }
+struct conv_sim_stats *conv_sim_stats(struct conv_sim *s)
+{
+    return &s->st;
+}
 
 uint64_t conv_sim_chute_sorted(const struct conv_sim *s, size_t i)
 {
@@ -1002,23 +1023,23 @@ uint64_t conv_sim_quantile(const uint64_t *v, size_t n, double q)
     return v[rank - 1];
 }
 
-static const char *const final_names[CONV_SIM_FINAL_COUNT] = {
-    [CONV_SIM_SORTED] = "SORTED", [CONV_SIM_REJECTED] = "REJECTED",
-    [CONV_SIM_LOST] = "LOST", [CONV_SIM_REMOVED] = "REMOVED"};
+static const char *const final_names[CONV_SIM_FINAL_COUNT] = {[CONV_SIM_SORTED] = "SORTED",
+                                                              [CONV_SIM_REJECTED] = "REJECTED",
+                                                              [CONV_SIM_LOST] = "LOST",
+                                                              [CONV_SIM_REMOVED] = "REMOVED"};
 
 json_t *conv_sim_report(const struct conv_sim *s)
 {
     const struct conv_sim_stats *st = &s->st;
     json_t *r = json_object(), *fin = json_object(), *chutes = json_object(),
-           *reasons = json_object(), *lat = json_object(), *tg = json_object(),
-           *tx = json_object(), *rx = json_object(), *faults = json_object(),
-           *acks = json_object(), *line = json_object();
+           *reasons = json_object(), *lat = json_object(), *tg = json_object(), *tx = json_object(),
+           *rx = json_object(), *faults = json_object(), *acks = json_object(),
+           *line = json_object();
     uint64_t *sorted = NULL, sent = 0, recv = 0;
     size_t i;
     int bad = 0;
 
-    if (!r || !fin || !chutes || !reasons || !lat || !tg || !tx || !rx || !faults || !acks ||
-        !line)
+    if (!r || !fin || !chutes || !reasons || !lat || !tg || !tx || !rx || !faults || !acks || !line)
         goto fail;
     if (s->nlat) {
         sorted = malloc(s->nlat * sizeof(*sorted));

@@ -39,7 +39,7 @@
 #include "conveyor/telegram.h"
 
 #define CONV_SIM_CHUTES_MAX 1024
-#define CONV_SIM_ID_MAX 20      /* location ids travel in 20-character fields */
+#define CONV_SIM_ID_MAX 20 /* location ids travel in 20-character fields */
 
 /* One pre-advised parcel the emulator can induct. Dimensions -1 = unknown. */
 struct conv_sim_item {
@@ -51,9 +51,9 @@ struct conv_sim_item {
 /* One chute (exit) of the loop. */
 struct conv_sim_chute_config {
     char id[CONV_SIM_ID_MAX + 1];
-    uint32_t distance_mm;   /* belt distance from the scan point */
-    uint32_t capacity;      /* parcels until FULL; 0 = never full */
-    uint32_t empty_ms;      /* time to empty a FULL chute, virtual ms */
+    uint32_t distance_mm; /* belt distance from the scan point */
+    uint32_t capacity;    /* parcels until FULL; 0 = never full */
+    uint32_t empty_ms;    /* time to empty a FULL chute, virtual ms */
 };
 
 struct conv_sim_config {
@@ -61,46 +61,51 @@ struct conv_sim_config {
     char line_id[CONV_SIM_ID_MAX + 1];       /* SYSU line, default "LINE01" */
     char scan_location[CONV_SIM_ID_MAX + 1]; /* REQ_ location, default "SCAN01" */
     char default_exit[CONV_SIM_ID_MAX + 1];  /* end-of-line exit, default "EOL" */
-    uint32_t default_exit_mm;   /* distance scan point -> default exit */
-    bool default_exit_recirc;   /* late/unknown answers stay on the loop
-                                 * (UPD_ RECIRC__) instead of the end-of-line
-                                 * reject (UPD_ REJECTED); spec "Deadline" */
-    uint32_t loop_mm;           /* loop length: a recirculating parcel is back at
-                                 * the scan point loop_mm after it passed it */
-    uint32_t belt_speed_mm_s;   /* default 2000 */
-    uint32_t plc_timeout_ms;    /* answer deadline, virtual ms, default 150 */
-    uint32_t max_passes;        /* PLC safety net: after this many passes a parcel
-                                 * goes to the default exit as REJECTED, default 10 */
+    uint32_t default_exit_mm;                /* distance scan point -> default exit */
+    bool default_exit_recirc;                /* late/unknown answers stay on the loop
+                                              * (UPD_ RECIRC__) instead of the end-of-line
+                                              * reject (UPD_ REJECTED); spec "Deadline" */
+    uint32_t loop_mm;                        /* loop length: a recirculating parcel is back at
+                                              * the scan point loop_mm after it passed it */
+    uint32_t belt_speed_mm_s;                /* default 2000 */
+    uint32_t plc_timeout_ms;                 /* answer deadline, virtual ms, default 150 */
+    uint32_t max_passes;                     /* PLC safety net: after this many passes a parcel
+                                              * goes to the default exit as REJECTED, default 10 */
     struct conv_sim_chute_config chutes[CONV_SIM_CHUTES_MAX];
     size_t nchutes;
 
     /* Induction. */
-    double rate_per_hour;       /* parcels per hour, > 0 */
-    uint64_t count;             /* parcels to induct; 0 = limited by duration_ms */
-    uint64_t duration_ms;       /* induction window, virtual ms; 0 = by count */
-    uint64_t tracking_base;     /* first tracking number (10 digits) */
-    int64_t epoch_unix_s;       /* wall time of virtual time 0, for telegram times */
-    uint64_t seed;              /* random seed; the same seed, config and inputs
-                                 * give the same run */
+    double rate_per_hour;   /* parcels per hour, > 0 */
+    uint64_t count;         /* parcels to induct; 0 = limited by duration_ms */
+    uint64_t duration_ms;   /* induction window, virtual ms; 0 = by count */
+    uint64_t tracking_base; /* first tracking number (10 digits) */
+    int64_t epoch_unix_s;   /* wall time of virtual time 0, for telegram times */
+    uint64_t seed;          /* random seed; the same seed, config and inputs
+                             * give the same run */
 
     /* Parcel-level behaviour, each a probability 0..1. */
-    double noread_ratio;        /* a pass whose reader reads nothing (20 '?') */
-    double unreadable_ratio;    /* a parcel whose label never reads */
-    double misread_ratio;       /* a pass whose reader reads a corrupted code */
-    double divert_fail_ratio;   /* a divert that fails: UPD_ NODIVERT, recirculate */
-    double lost_ratio;          /* tracking lost on the way: UPD_ LOST____ */
-    double removed_ratio;       /* taken off by hand: UPD_ REMOVED_ */
+    double noread_ratio;      /* a pass whose reader reads nothing (20 '?') */
+    double unreadable_ratio;  /* a parcel whose label never reads */
+    double misread_ratio;     /* a pass whose reader reads a corrupted code */
+    double divert_fail_ratio; /* a divert that fails: UPD_ NODIVERT, recirculate */
+    double lost_ratio;        /* tracking lost on the way: UPD_ LOST____ */
+    double removed_ratio;     /* taken off by hand: UPD_ REMOVED_ */
 
     /* Faults in the telegram stream (rates 0..1). */
-    double noscan_ratio;        /* REQ_ without barcode (20 '*'); the scan is
-                                 * posted to the WCS instead (output SCAN) */
-    double dup_ratio;           /* an UPD_/LOCU sent twice (same content) */
-    double req_repeat_ratio;    /* a REQ_ repeated before its answer came */
+    double noscan_ratio;     /* REQ_ without barcode (20 '*'); the scan is
+                              * posted to the WCS instead (output SCAN) */
+    double dup_ratio;        /* an UPD_/LOCU sent twice (same content) */
+    double req_repeat_ratio; /* a REQ_ repeated before its answer came */
 };
 
 /* Final states; spec UPD_ events of the same names. */
-enum conv_sim_final { CONV_SIM_SORTED = 0, CONV_SIM_REJECTED, CONV_SIM_LOST, CONV_SIM_REMOVED,
-                      CONV_SIM_FINAL_COUNT };
+enum conv_sim_final {
+    CONV_SIM_SORTED = 0,
+    CONV_SIM_REJECTED,
+    CONV_SIM_LOST,
+    CONV_SIM_REMOVED,
+    CONV_SIM_FINAL_COUNT
+};
 
 enum conv_sim_out_kind {
     CONV_SIM_OUT_TELEGRAM = 0, /* send tg on the link, then conv_sim_sent/unsent */
@@ -109,8 +114,8 @@ enum conv_sim_out_kind {
 
 struct conv_sim_out {
     enum conv_sim_out_kind kind;
-    uint64_t ref;              /* hand back to conv_sim_sent()/conv_sim_unsent() */
-    struct conv_telegram tg;   /* TELEGRAM: type and body; the link fills the header */
+    uint64_t ref;                       /* hand back to conv_sim_sent()/conv_sim_unsent() */
+    struct conv_telegram tg;            /* TELEGRAM: type and body; the link fills the header */
     char location[CONV_SIM_ID_MAX + 1]; /* SCAN */
     char code[CONV_SIM_ID_MAX + 1];     /* SCAN */
 };
@@ -124,22 +129,22 @@ struct conv_sim_stats {
     uint64_t recirculations;    /* passes after the first */
     uint64_t noreads, misreads; /* passes sent with a no-read / corrupted code */
     uint64_t divert_failures;
-    uint64_t plc_timeouts;      /* parcels sent to the default exit for lack of an answer */
-    uint64_t late_answers;      /* RES_ after the PLC's timeout */
-    uint64_t unmatched_answers; /* RES_ for no parcel / REQ_ of this connection */
-    uint64_t repeat_answers;    /* second RES_ to a repeated REQ_ */
+    uint64_t plc_timeouts;         /* parcels sent to the default exit for lack of an answer */
+    uint64_t late_answers;         /* RES_ after the PLC's timeout */
+    uint64_t unmatched_answers;    /* RES_ for no parcel / REQ_ of this connection */
+    uint64_t repeat_answers;       /* second RES_ to a repeated REQ_ */
     uint64_t unknown_destinations; /* RES_ naming a chute not on this line */
-    uint64_t routed_to_full;    /* answers naming a chute we reported FULL */
+    uint64_t routed_to_full;       /* answers naming a chute we reported FULL */
     uint64_t chute_full_events, chute_empty_events;
     uint64_t res_by_reason[CONV_REASON_COUNT];
-    uint64_t tx_by_type[CONV_TG_TYPE_COUNT];   /* accepted by the link */
+    uint64_t tx_by_type[CONV_TG_TYPE_COUNT]; /* accepted by the link */
     uint64_t rx_by_type[CONV_TG_TYPE_COUNT];
-    uint64_t tx_unsent;         /* outputs the link refused (not connected) */
+    uint64_t tx_unsent; /* outputs the link refused (not connected) */
     uint64_t acks_ok, acks_duplicate, acks_unmatched;
-    uint64_t resent;            /* outbox telegrams queued again after a reconnect */
-    uint64_t scans_posted;      /* SCAN outputs produced */
+    uint64_t resent;       /* outbox telegrams queued again after a reconnect */
+    uint64_t scans_posted; /* SCAN outputs produced */
     struct {
-        uint64_t noscan, duplicated, req_repeated;          /* core */
+        uint64_t noscan, duplicated, req_repeated;             /* core */
         uint64_t link_drops, garbage, slow_reader, bad_length; /* shell */
     } faults;
 };

@@ -29,10 +29,10 @@
 
 struct wcs {
     struct conv_sim *s;
-    uint32_t seq;             /* the link's numbering on this connection */
+    uint32_t seq; /* the link's numbering on this connection */
     bool up;
-    bool answer;              /* answer REQ_ at once */
-    bool ack;                 /* ACK_ UPD_/LOCU/SYSU at once */
+    bool answer; /* answer REQ_ at once */
+    bool ack;    /* ACK_ UPD_/LOCU/SYSU at once */
     const char *(*route)(struct wcs *w, const struct conv_req *r, enum conv_reason *why);
     struct conv_telegram log[LOG_MAX]; /* everything the PLC sent, in order */
     uint32_t logseq[LOG_MAX];
@@ -74,8 +74,8 @@ static void wcs_answer(struct wcs *w, const struct conv_telegram *req, uint32_t 
     memcpy(t.u.res.tracking, req->u.req.tracking, sizeof(t.u.res.tracking));
     t.u.res.req_seq = req_seq;
     memcpy(t.u.res.location, req->u.req.location, sizeof(t.u.res.location));
-    t.u.res.barcode_kind = req->u.req.barcode_kind == CONV_BARCODE_CODE ? CONV_BARCODE_CODE
-                                                                        : CONV_BARCODE_NOREAD;
+    t.u.res.barcode_kind =
+        req->u.req.barcode_kind == CONV_BARCODE_CODE ? CONV_BARCODE_CODE : CONV_BARCODE_NOREAD;
     memcpy(t.u.res.barcode, req->u.req.barcode, sizeof(t.u.res.barcode));
     snprintf(t.u.res.destination, sizeof(t.u.res.destination), "%s", dest);
     t.u.res.reason = why;
@@ -526,8 +526,9 @@ static void test_report_structure(void **state)
     struct conv_sim *s;
     struct wcs *w = calloc(1, sizeof(*w));
     json_t *r, *v;
-    const char *keys[] = {"inducted", "unfinished", "final", "chutes", "reasons",
-                          "recirculations", "lost", "latency_us", "telegrams", "faults", "acks"};
+    const char *keys[] = {"inducted",  "unfinished",     "final", "chutes",
+                          "reasons",   "recirculations", "lost",  "latency_us",
+                          "telegrams", "faults",         "acks"};
     size_t i;
 
     (void)state;
@@ -660,7 +661,7 @@ static void test_load_preadvice_csv(void **state)
 
     data_path(path, sizeof(path), "tests/data/preadvice-mixed.csv");
     assert_int_equal(conv_sim_load_preadvice(path, &it, &n, &d, &e), 0);
-    assert_int_equal(n, 11); /* one record spans two lines */
+    assert_int_equal(n, 11);             /* one record spans two lines */
     assert_int_equal(diag_count(&d), 1); /* weight -5: reported, parcel kept */
     assert_int_equal(it[8].weight_g, -1);
     assert_string_equal(it[1].code, "RR123456710CN");
@@ -774,9 +775,9 @@ static void e2e_telegram_cb(struct conv_link *l, const struct conv_telegram *t, 
         if (t->u.req.barcode_kind == CONV_BARCODE_CODE) {
             a.u.res.barcode_kind = CONV_BARCODE_CODE;
             memcpy(a.u.res.barcode, t->u.req.barcode, sizeof(a.u.res.barcode));
-            snprintf(a.u.res.destination, sizeof(a.u.res.destination), "CH%03u",
-                     (unsigned)(strlen(t->u.req.barcode) + (unsigned char)t->u.req.barcode[3]) %
-                             40 + 1);
+            snprintf(
+                a.u.res.destination, sizeof(a.u.res.destination), "CH%03u",
+                (unsigned)(strlen(t->u.req.barcode) + (unsigned char)t->u.req.barcode[3]) % 40 + 1);
             a.u.res.reason = CONV_REASON_OK;
         } else {
             a.u.res.barcode_kind = CONV_BARCODE_NOREAD;
@@ -835,8 +836,7 @@ static void e2e_link_closed_cb(void *arg)
     x->closed++;
 }
 
-static json_t *e2e_run(struct e2e *x, const char *const *extra, size_t nextra,
-                       const char *report)
+static json_t *e2e_run(struct e2e *x, const char *const *extra, size_t nextra, const char *report)
 {
     const char *bin_dir = getenv("WCS_BINARY_DIR");
     char bin[4096], pre[4096], port[16], count[16], base[16];
@@ -954,8 +954,8 @@ static void test_e2e_clean(void **state)
 {
     struct e2e *x = calloc(1, sizeof(*x));
     char report[] = "/tmp/test-linesim-reportXXXXXX";
-    const char *extra[] = {"--rate", "36000", "--speed", "10", "--noread", "0.05",
-                           "--plc-timeout-ms", "2000", "--capacity", "20", "--empty-ms", "5000"};
+    const char *extra[] = {"--rate",           "36000", "--speed",    "10", "--noread",   "0.05",
+                           "--plc-timeout-ms", "2000",  "--capacity", "20", "--empty-ms", "5000"};
     int fd = mkstemp(report);
     json_t *r;
 
@@ -982,9 +982,10 @@ static void test_e2e_faults(void **state)
 {
     struct e2e *x = calloc(1, sizeof(*x));
     char report[] = "/tmp/test-linesim-reportXXXXXX";
-    const char *extra[] = {"--rate", "36000", "--speed", "10", "--plc-timeout-ms", "2000",
-                           "--fault-garbage", "0.05", "--fault-drop", "0.01", "--fault-dup",
-                           "0.05", "--fault-badlen", "0.02", "--seed", "7"};
+    const char *extra[] = {"--rate",           "36000", "--speed",         "10",
+                           "--plc-timeout-ms", "2000",  "--fault-garbage", "0.05",
+                           "--fault-drop",     "0.01",  "--fault-dup",     "0.05",
+                           "--fault-badlen",   "0.02",  "--seed",          "7"};
     int fd = mkstemp(report);
     json_t *r;
 
