@@ -291,6 +291,7 @@ static void start_daemon(void)
     const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
     char line[1024], *p;
 
+    free(daemon_proc.log); /* the previous run's, after a restart */
     proc_start(argv, &daemon_proc);
     if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
         fail_msg("wcsd did not become ready");
@@ -375,6 +376,8 @@ static int teardown(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
     if (daemon_proc.pid > 0)
         proc_stop(&daemon_proc, SIGKILL, 5000);
+    free(daemon_proc.log);
+    daemon_proc.log = NULL;
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
         return -1;
