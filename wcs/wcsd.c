@@ -6,6 +6,7 @@
  *   -n  check the config and exit (0 valid, 2 not)
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@ int main(int argc, char **argv)
     int ch, check_only = 0, verbose = 0, rc;
 
     log_init("wcsd", LOG_LEVEL_INFO);
+    /* A PLC that drops its connection must not kill the daemon with SIGPIPE
+     * on our next write; the write error is handled by the link instead. */
+    signal(SIGPIPE, SIG_IGN);
     while ((ch = getopt_long(argc, argv, "c:nvh", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
