@@ -69,6 +69,35 @@ int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e)
     return 0;
 }
 
+int wcs_db_summary(PGconn *c, int64_t since_us, wcs_summary_cb cb, void *arg, struct err *e)
+{
+    static const char sql[] =
+        "SELECT kind, coalesce(reason, ''), count(*) FROM events"
+        " WHERE at >= to_timestamp($1::bigint / 1e6) AND kind IN ('decision', 'confirm')"
+        " GROUP BY 1, 2"
+        " UNION ALL"
+        " SELECT 'chute', chute, count(*) FROM events"
+        " WHERE at >= to_timestamp($1::bigint / 1e6) AND kind = 'confirm'"
+        " AND reason = 'SORTED__' GROUP BY 2"
+        " ORDER BY 1 DESC, 2";
+    char since[24];
+    const char *params[1] = {since};
+    PGresult *r;
+    int i, rc = 0;
+
+    snprintf(since, sizeof(since), "%lld", (long long)since_us);
+    r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        err_set(e, ERR_DB, "summary: %s", PQerrorMessage(c));
+        PQclear(r);
+        return ERR_DB;
+    }
+    for (i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = cb(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), atoll(PQgetvalue(r, i, 2)));
+    PQclear(r);
+    return rc;
+}
+
 static void copy_field(char *dst, size_t len, PGresult *r, int row, int col)
 {
     snprintf(dst, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));

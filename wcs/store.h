@@ -157,6 +157,14 @@ int wcs_db_status(PGconn *c, struct wcs_db_status *out, struct err *e);
  * reach, so operator events cannot collide with the daemon's. */
 int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e);
 
+/* Called per row of a summary: group ("decision", "confirm", "chute"), key
+ * (reason code, confirmation event, chute id) and count. Non-zero stops. */
+typedef int (*wcs_summary_cb)(void *arg, const char *group, const char *key, long long n);
+
+/* Counts since since_us (microseconds since the epoch): decisions by reason,
+ * confirmations by event, parcels sorted per chute. Returns 0 or ERR_DB. */
+int wcs_db_summary(PGconn *c, int64_t since_us, wcs_summary_cb cb, void *arg, struct err *e);
+
 struct wcs_event;
 /* Called per event of a parcel trace, oldest first; non-zero stops. */
 typedef int (*wcs_event_cb)(void *arg, const struct wcs_event *ev);

@@ -664,6 +664,68 @@ static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+struct summary_state {
+    char group[16];
+    int col;
+};
+
+static int print_summary_cb(void *arg, const char *group, const char *key, long long n)
+{
+    struct summary_state *st = arg;
+    static const struct {
+        const char *group, *title;
+    } titles[] = {{"decision", "decisions by reason"},
+                  {"confirm", "sorter confirmations"},
+                  {"chute", "parcels sorted per chute"}};
+    size_t i;
+
+    if (strcmp(st->group, group) != 0) {
+        snprintf(st->group, sizeof(st->group), "%s", group);
+        for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+            if (strcmp(titles[i].group, group) == 0)
+                printf("%s%s:\n", st->col % 4 ? "\n" : "", titles[i].title);
+        st->col = 0;
+    }
+    printf("  %-12s %7lld", key[0] ? key : "-", n);
+    if (++st->col % 4 == 0)
+        printf("\n");
+    return 0;
+}
+
+static int cmd_summary(struct ctl *ctl, int argc, char **argv)
+{
+    struct summary_state st;
+    int64_t since;
+    PGconn *c;
+    struct err e;
+    int rc;
+
+    parse_since("24h", &since);
+    if (argc == 2 && strcmp(argv[0], "--since") == 0) {
+        if (parse_since(argv[1], &since) < 0) {
+            fprintf(stderr, "wcsctl: --since %s: give 2026-11-23T14:00:00 (UTC) or 10m, 2h...\n",
+                    argv[1]);
+            return 2;
+        }
+    } else if (argc != 0) {
+        fprintf(stderr, "usage: wcsctl summary [--since T]\n");
+        return 2;
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    memset(&st, 0, sizeof(st));
+    rc = wcs_db_summary(c, since, print_summary_cb, &st, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: summary: %s\n", e.msg);
+        return 2;
+    }
+    if (st.col % 4 != 0)
+        printf("\n");
+    return 0;
+}
+
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_db_status s;
@@ -772,6 +834,8 @@ static const struct command commands[] = {
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
      "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
      cmd_telegrams},
+    {"summary", "[--since T]", "sorting summary: decisions by reason, confirmations, per chute", 0,
+     cmd_summary},
     {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},
     {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
      cmd_decide},

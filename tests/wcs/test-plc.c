@@ -527,6 +527,18 @@ static void test_telegram_log_and_stop(void **state)
         assert_non_null(strstr(r.out, "PLC01 <-  ###00160PLC01WCS01"));
         proc_result_free(&r);
     }
+    {
+        const char *argv[] = {wcsctl_bin, "--db", conninfo, "summary", "--since", "1h", NULL};
+        struct proc_result r;
+
+        proc_run(argv, NULL, 30, &r);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "decisions by reason:"));
+        assert_non_null(strstr(r.out, "RECIRLIM"));
+        assert_non_null(strstr(r.out, "SORTED__"));
+        assert_non_null(strstr(r.out, "parcels sorted per chute:"));
+        proc_result_free(&r);
+    }
 }
 
 static void test_restart_still_recognises_resend(void **state)
