@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs bench-roundtrip end to end: a private PostgreSQL 15 cluster, a fresh
+# database (schema, sample sort plan activated, the sample pre-advice plus
+# 100,000 generated parcels), wcsd with one PLC link in server mode and full
+# event persistence (spool in the state directory), then the bench playing
+# the PLC; wcsd (SIGTERM) and the cluster are stopped afterwards.
+#   bench/run-roundtrip.sh [BUILD_DIR] [bench-roundtrip options...]
+# BUILD_DIR defaults to the current directory when it holds wcs/wcsd, else
+# build/ in the checkout. Options go to bench-roundtrip (--seconds S,
+# --max-seconds S, --window N). Environment: WCS_BENCH_DIR (state, default
+# /tmp/wcs-bench-rt), WCS_BENCH_PLC_PORT (default 23010), WCS_BENCH_PARCELS
+# (generated pre-advice, default 100000; 0 = only the sample).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+    build=$(cd "$1" && pwd)
+    shift
+elif [ -x wcs/wcsd ]; then
+    build=$(pwd)
+else
+    build=$top/build
+fi
+for b in wcs/wcsd wcs/wcsctl wcs/tools/wcs-gen-preadvice bench/bench-roundtrip; do
+    [ -x "$build/$b" ] || { echo "run-roundtrip: $build/$b missing (build it first)" >&2; exit 2; }
+done
+
+dir=${WCS_BENCH_DIR:-/tmp/wcs-bench-rt}
+plc_port=${WCS_BENCH_PLC_PORT:-23010}
+nparcels=${WCS_BENCH_PARCELS:-100000}
+db=wcs_bench_rt
+
+# The PLC port must be free: wcsd listens on it.
+if (exec 3<>"/dev/tcp/127.0.0.1/$plc_port") 2>/dev/null; then
+    echo "run-roundtrip: port $plc_port is in use; set WCS_BENCH_PLC_PORT" >&2
+    exit 2
+fi
+
+"$top/scripts/pg-test.sh" start "$dir"
+pid=
+stop() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        wait "$pid" || true
+    fi
+    "$top/scripts/pg-test.sh" stop "$dir"
+}
+trap stop EXIT
+
+base=$("$top/scripts/pg-test.sh" conninfo "$dir")
+psql "$base dbname=postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+psql "$base dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
+export WCS_DB="$base dbname=$db"
+
+echo "== schema, sort plan, pre-advice"
+"$build/wcs/wcsctl" migrate
+"$build/wcs/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate
+"$build/wcs/wcsctl" import "$top/data/preadvice-sample.csv"
+codes=$top/data/preadvice-sample.csv
+if [ "$nparcels" -gt 0 ]; then
+    codes=$dir/preadvice-gen.csv
+    "$build/wcs/tools/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
+    "$build/wcs/wcsctl" import "$codes"
+fi
+
+rm -rf "$dir/spool"
+cat >"$dir/wcsd.yaml" <<YAML
+# written by bench/run-roundtrip.sh
+node: WCS01
+log_level: info
+database:
+  conninfo: "$WCS_DB"
+http:
+  listen: 127.0.0.1
+  port: 0
+registry:
+  expected_parcels: $((nparcels + 10000))
+events:
+  spool_path: $dir/spool
+plcs:
+  - id: PLC01
+    host: 127.0.0.1
+    port: $plc_port
+    locations: [SCAN01]
+YAML
+"$build/wcs/wcsd" --config "$dir/wcsd.yaml" -n
+
+echo "== wcsd"
+"$build/wcs/wcsd" --config "$dir/wcsd.yaml" >"$dir/wcsd.log" 2>&1 &
+pid=$!
+ready=
+for _ in $(seq 1 600); do
+    ready=$(grep -m1 "ready:" "$dir/wcsd.log" || true)
+    [ -n "$ready" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/wcsd.log" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$ready" ] || { echo "run-roundtrip: wcsd not ready" >&2; cat "$dir/wcsd.log" >&2; exit 1; }
+echo "$ready"
+http_port=$(sed -n 's/.*http 127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$ready")
+
+echo "== bench-roundtrip"
+rc=0
+"$build/bench/bench-roundtrip" --connect "127.0.0.1:$plc_port" --http "http://127.0.0.1:$http_port" \
+    --preadvice "$codes" "$@" || rc=$?
+if grep -E " (warn|error):" "$dir/wcsd.log" | grep -v "^$" | head -5 | grep -q .; then
+    echo "== wcsd warnings (first 5 of $(grep -cE ' (warn|error):' "$dir/wcsd.log"))"
+    grep -E " (warn|error):" "$dir/wcsd.log" | head -5
+fi
+exit $rc
