@@ -8,6 +8,7 @@
 struct ring {
     char location[21];
     struct conv_scan *scans;  /* [cap] */
+    unsigned char *used;      /* [cap] taken by a request */
     size_t head;              /* next slot to write */
     size_t n;                 /* scans held, <= cap */
 };
@@ -34,8 +35,10 @@ void conv_corr_free(struct conv_correlator *c)
 
     if (c == NULL)
         return;
-    for (i = 0; i < c->nrings; i++)
+    for (i = 0; i < c->nrings; i++) {
         free(c->rings[i].scans);
+        free(c->rings[i].used);
+    }
     free(c);
 }
 
@@ -64,21 +67,30 @@ int conv_corr_add(struct conv_correlator *c, const struct conv_scan *s)
             return ERR_FULL;
         r = &c->rings[c->nrings];
         r->scans = calloc(c->cap, sizeof(*r->scans));
-        if (r->scans == NULL)
+        r->used = calloc(c->cap, 1);
+        if (r->scans == NULL || r->used == NULL) {
+            free(r->scans);
+            free(r->used);
+            r->scans = NULL;
+            r->used = NULL;
             return -ENOMEM;
+        }
         memcpy(r->location, s->location, sizeof(r->location));
         r->location[sizeof(r->location) - 1] = '\0';
         c->nrings++;
     }
     r->scans[r->head] = *s;
+    r->used[r->head] = 0;
     r->head = (r->head + 1) % c->cap;
     if (r->n < c->cap)
         r->n++;
     return 0;
 }
 
-size_t conv_corr_collect(const struct conv_correlator *c, const char *location, int64_t t_us,
-                         int64_t before_us, int64_t after_us, const char **codes, size_t max)
+/* Collects (and with take, marks used) the distinct unused codes of the window. */
+static size_t window(const struct conv_correlator *c, const char *location, int64_t t_us,
+                     int64_t before_us, int64_t after_us, const char **codes, size_t max,
+                     int take)
 {
     const struct ring *r = find_ring(c, location);
     size_t i, j, distinct = 0;
@@ -87,11 +99,14 @@ size_t conv_corr_collect(const struct conv_correlator *c, const char *location, 
         return 0;
     /* Oldest first: the slot after the newest when the ring is full. */
     for (i = 0; i < r->n; i++) {
-        const struct conv_scan *s = &r->scans[(r->head + c->cap - r->n + i) % c->cap];
+        size_t slot = (r->head + c->cap - r->n + i) % c->cap;
+        const struct conv_scan *s = &r->scans[slot];
         int seen = 0;
 
-        if (s->at_us < t_us - before_us || s->at_us > t_us + after_us)
+        if (r->used[slot] || s->at_us < t_us - before_us || s->at_us > t_us + after_us)
             continue;
+        if (take)
+            r->used[slot] = 1;
         for (j = 0; j < distinct && j < max; j++)
             if (strcmp(codes[j], s->code) == 0)
                 seen = 1;
@@ -102,6 +117,18 @@ size_t conv_corr_collect(const struct conv_correlator *c, const char *location, 
         distinct++;
     }
     return distinct;
+}
+
+size_t conv_corr_collect(const struct conv_correlator *c, const char *location, int64_t t_us,
+                         int64_t before_us, int64_t after_us, const char **codes, size_t max)
+{
+    return window(c, location, t_us, before_us, after_us, codes, max, 0);
+}
+
+size_t conv_corr_take(struct conv_correlator *c, const char *location, int64_t t_us,
+                      int64_t before_us, int64_t after_us, const char **codes, size_t max)
+{
+    return window(c, location, t_us, before_us, after_us, codes, max, 1);
 }
 
 size_t conv_corr_count(const struct conv_correlator *c, const char *location)

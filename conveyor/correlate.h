@@ -48,6 +48,13 @@ int conv_corr_add(struct conv_correlator *c, const struct conv_scan *s);
 size_t conv_corr_collect(const struct conv_correlator *c, const char *location, int64_t t_us,
                          int64_t before_us, int64_t after_us, const char **codes, size_t max);
 
+/* Like conv_corr_collect(), and marks every scan in the window as used: a
+ * code read once belongs to one parcel, so a later request at the same
+ * location never sees it again (on a dense line, windows of neighbouring
+ * parcels overlap). */
+size_t conv_corr_take(struct conv_correlator *c, const char *location, int64_t t_us,
+                      int64_t before_us, int64_t after_us, const char **codes, size_t max);
+
 /* Scans held for a location (for status pages). */
 size_t conv_corr_count(const struct conv_correlator *c, const char *location);
 

@@ -364,7 +364,7 @@ static void read_window_cb(uv_timer_t *t)
     const char *codes[8];
     size_t n;
 
-    n = conv_corr_collect(p->d->scans, r->req.location, r->arrival_us,
+    n = conv_corr_take(p->d->scans, r->req.location, r->arrival_us,
                           (int64_t)p->cfg->read_window_before_ms * 1000,
                           (int64_t)p->cfg->read_window_after_ms * 1000, codes, 8);
     if (n > 8)

@@ -44,6 +44,23 @@ static void test_window_and_distinct(void **state)
     conv_corr_free(c);
 }
 
+static void test_take_consumes(void **state)
+{
+    struct conv_correlator *c = conv_corr_new(16);
+    const char *codes[4];
+    (void)state;
+    /* Two parcels 100 ms apart with overlapping windows: each request takes
+     * its own read, the second never sees the first's. */
+    scan(c, "SCAN01", "RB123456785GB", 1000);
+    assert_int_equal(conv_corr_take(c, "SCAN01", 1010 * 1000, 400000, 100000, codes, 4), 1);
+    assert_string_equal(codes[0], "RB123456785GB");
+    scan(c, "SCAN01", "RR473124829GB", 1100);
+    assert_int_equal(conv_corr_take(c, "SCAN01", 1110 * 1000, 400000, 100000, codes, 4), 1);
+    assert_string_equal(codes[0], "RR473124829GB");
+    assert_int_equal(conv_corr_collect(c, "SCAN01", 1110 * 1000, 400000, 100000, codes, 4), 0);
+    conv_corr_free(c);
+}
+
 static void test_ring_is_bounded(void **state)
 {
     struct conv_correlator *c = conv_corr_new(4);
@@ -86,6 +103,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_and_distinct),
+        cmocka_unit_test(test_take_consumes),
         cmocka_unit_test(test_ring_is_bounded),
         cmocka_unit_test(test_bad_input_and_location_limit),
     };

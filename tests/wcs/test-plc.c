@@ -482,9 +482,13 @@ static void test_correlation_with_wcs_scans(void **state)
     r = request("0000000041", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(r.reason, CONV_REASON_OK);
     assert_string_equal(r.barcode, first_code);
-    /* Two different parcels in the window: multi-read. */
-    scan(second_code);
+    /* That read was taken by its parcel: the next request does not see it. */
     r = request("0000000042", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(r.reason, CONV_REASON_NOREAD);
+    /* Two different parcels in the window: multi-read. */
+    scan(first_code);
+    scan(second_code);
+    r = request("0000000043", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(r.reason, CONV_REASON_MULTIRD);
     /* A malformed scan post is refused with the reason. */
     {
