@@ -24,6 +24,10 @@
 #include "wcs/plc.h"
 #include "wcs/store.h"
 
+/* Longest start-up waits for a crash's spool to reach the database (about
+ * 3 million records at the measured drain rate, docs/events.md). */
+#define SPOOL_DRAIN_WAIT_MS 60000
+
 static int64_t now_us(void)
 {
     struct timespec ts;
@@ -270,6 +274,25 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         rc = wcs_http_start(d, cfg->http_listen, cfg->http_port, &d->http, &d->http_port, e);
         if (rc < 0)
             goto fail_loop;
+    }
+    /* A spool left by a crash may hold telegrams that the PLC will resend
+     * (updates it never got an ACK_ for, though they were durable). They
+     * must be in the database before wcs_plcs_start() reads the last hour
+     * of telegrams, or such a resend would be applied a second time instead
+     * of answered DUPLIC__. New records are written only after the spool,
+     * so flushing one marks the end of the drain. Bounded: past the bound
+     * the links start anyway, with a warning. */
+    {
+        struct wcs_event_writer_stats ws;
+
+        wcs_event_writer_stats(d->writer, &ws);
+        if (ws.spool_records > 0) {
+            system_event(d, "event spool of an earlier run drained before the PLC links start");
+            if (wcs_event_writer_flush(d->writer, SPOOL_DRAIN_WAIT_MS) < 0)
+                log_warnx("event spool not drained within %d s: a PLC resend of an update "
+                          "still in the spool may be applied twice",
+                          SPOOL_DRAIN_WAIT_MS / 1000);
+        }
     }
     rc = wcs_plcs_start(d, c, e);
     if (rc < 0)

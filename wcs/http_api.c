@@ -148,7 +148,8 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                             "acks", (json_int_t)ps.acks, "log_dropped",
                             (json_int_t)ps.log_dropped));
     }
-    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:f,s:o,s:o}",
+    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},"
+                  "s:I,s:I,s:f,s:o,s:o}",
                   "node", d->cfg.node, "ready", 1, "plan_version", d->plan_version, "plan_source",
                   d->plan ? wcs_plan_source(d->plan) : "", "parcels",
                   (json_int_t)wcs_registry_count(d->registry), "registry_bytes",
@@ -157,7 +158,10 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                   d->refresher ? wcs_refresher_connected(d->refresher) : 0, "events", "pushed",
                   (json_int_t)ws.pushed, "written", (json_int_t)ws.written, "queued",
                   (json_int_t)ws.queued, "dropped", (json_int_t)ws.dropped, "db_errors",
-                  (json_int_t)ws.db_errors, "decisions", (json_int_t)d->counters.decisions,
+                  (json_int_t)ws.db_errors, "durable", (json_int_t)ws.durable, "spooled",
+                  (json_int_t)ws.spooled, "drained", (json_int_t)ws.drained, "spool_records",
+                  (json_int_t)ws.spool_records, "spool_bytes", (json_int_t)ws.spool_bytes,
+                  "spool_alarm", ws.spool_alarm, "decisions", (json_int_t)d->counters.decisions,
                   "dry_runs", (json_int_t)d->counters.dry_runs, "uptime_s",
                   (double)(uv_hrtime() / 1000 - d->started_us) / 1e6, "chutes", chutes, "plcs",
                   plcs);
