@@ -34,12 +34,14 @@ psql "$base dbname=postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'w
     psql "$base dbname=postgres" -qc "CREATE DATABASE wcs"
 export WCS_DB="$base dbname=wcs"
 
-# Time scaling: the emulator runs x$speed; the WCS's read window and the
+# Time scaling: the emulator runs x$speed; the WCS's read window (60 ms before,
+# 30 ms after the request: narrower than the 100 ms between parcels at
+# 36,000/h) and the
 # PLC's own deadline are scaled alike so correlation and timeouts behave as
 # they would on the real line.
 speed=${WCS_DEMO_SPEED:-10}
-win_before=$((400 / speed + 1))
-win_after=$((100 / speed + 1))
+win_before=$((60 / speed + 1))
+win_after=$((30 / speed + 1))
 cat >"$state/wcsd.yaml" <<YAML
 # wcsd configuration written by scripts/run.sh for the demo
 node: WCS01
