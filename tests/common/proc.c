@@ -158,30 +158,27 @@ void proc_start(const char *const argv[], struct proc *p)
 int proc_wait_line(struct proc *p, const char *needle, unsigned timeout_ms, char *buf, size_t len)
 {
     long long deadline = now_ms() + timeout_ms;
-    size_t scanned = 0;
 
     for (;;) {
-        char *nl, *start = p->log + scanned;
+        char *nl, *start = p->log + p->pos;
         struct pollfd pfd = {p->err_fd, POLLIN, 0};
         char chunk[4096];
         ssize_t n;
         long long left;
 
-        /* Check complete lines already read. */
+        /* Complete lines not looked at yet; the log itself is kept whole. */
         while ((nl = strchr(start, '\n')) != NULL) {
             *nl = '\0';
             if (strstr(start, needle) != NULL) {
                 snprintf(buf, len, "%s", start);
                 *nl = '\n';
-                /* Later waits look only at lines after this one. */
-                memmove(p->log, nl + 1, strlen(nl + 1) + 1);
-                p->len = strlen(p->log);
+                p->pos = (size_t)(nl + 1 - p->log);
                 return 0;
             }
             *nl = '\n';
             start = nl + 1;
+            p->pos = (size_t)(start - p->log);
         }
-        scanned = (size_t)(start - p->log);
         left = deadline - now_ms();
         if (left <= 0)
             return -1;

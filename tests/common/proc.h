@@ -26,6 +26,7 @@ struct proc {
     int err_fd;      /* read end of the child's stderr */
     char *log;       /* everything read from stderr so far */
     size_t len;
+    size_t pos;      /* where the next proc_wait_line starts looking */
 };
 
 /* Starts argv in the background with stderr piped to p->err_fd. */

@@ -1,0 +1,241 @@
+/*
+ * test-line.c - a simulated sorting run end to end: wcs-linesim plays the
+ * sorter PLC (with link drops, garbage, duplicated and repeated telegrams, a
+ * slow reader, no-reads, divert failures, lost and removed parcels, full
+ * chutes, and requests without a PLC barcode correlated with scans posted to
+ * wcsd) against a real wcsd on a real PostgreSQL. Then the emulator's own
+ * report is compared with what wcsd stored: every inducted parcel ends in
+ * exactly one final state, and per-chute and per-state counts match.
+ */
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+#include "wcs/store.h"
+
+static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], linesim_bin[512];
+static char plan_csv[512], sample_csv[512], tmpdir[128], cfg_path[256], report_path[256];
+static struct proc daemon_proc;
+static int http_port, plc_port;
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void ctl(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, NULL};
+    struct proc_result r;
+
+    proc_run(argv, NULL, 120, &r);
+    if (r.status != 0)
+        fail_msg("wcsctl %s: %d: %s", a1, r.status, r.err);
+    proc_result_free(&r);
+}
+
+static long long db_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long db_count(const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    PGconn *c;
+    PGresult *r;
+    struct err e;
+    long long n;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+static int setup(void **state)
+{
+    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
+    char yaml[1024], line[1024], *p;
+
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    testdb_create("wcs_test_line", conninfo, sizeof(conninfo));
+    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("conveyor/linesim/wcs-linesim", linesim_bin, sizeof(linesim_bin));
+    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
+    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-line-%d", (int)getpid());
+    assert_int_equal(mkdir(tmpdir, 0700), 0);
+    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
+    snprintf(report_path, sizeof(report_path), "%s/report.json", tmpdir);
+    ctl("migrate", NULL, NULL, NULL);
+    ctl("sortplan", "load", plan_csv, "--activate");
+    ctl("import", sample_csv, NULL, NULL);
+    /* Time runs x20 in the emulator: the read window is scaled alike. */
+    snprintf(yaml, sizeof(yaml),
+             "database:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
+             "events:\n  flush_interval_ms: 5\n  spool_path: %s/spool\n"
+             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
+             "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
+             "    read_window_after_ms: 3\n",
+             conninfo, tmpdir);
+    write_text(cfg_path, yaml);
+    proc_start(argv, &daemon_proc);
+    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
+        fail_msg("wcsd did not become ready");
+    p = strstr(line, "http 127.0.0.1:");
+    assert_non_null(p);
+    http_port = atoi(p + strlen("http 127.0.0.1:"));
+    p = strstr(daemon_proc.log, "PLC01: listening on 127.0.0.1:");
+    if (p == NULL)
+        fail_msg("no listening line in wcsd's log");
+    plc_port = atoi(p + strlen("PLC01: listening on 127.0.0.1:"));
+    assert_true(plc_port > 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[256];
+
+    (void)state;
+    if (daemon_proc.pid > 0)
+        proc_stop(&daemon_proc, SIGKILL, 5000);
+    free(daemon_proc.log);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static long long jint(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+
+    if (b != NULL)
+        v = json_object_get(v, b);
+    if (!json_is_integer(v))
+        fail_msg("report: %s%s%s missing", a, b ? "." : "", b ? b : "");
+    return (long long)json_integer_value(v);
+}
+
+static void test_simulated_run_matches_database(void **state)
+{
+    char connect[64], scan_url[128];
+    const char *argv[] = {linesim_bin, "--connect", connect, "--preadvice", sample_csv,
+                          "--count", "600", "--rate", "36000", "--speed", "20", "--seed", "7",
+                          "--plc-timeout-ms", "3000", "--capacity", "15", "--empty-ms", "20000",
+                          "--noread", "0.03", "--divert-fail", "0.03", "--lost", "0.01",
+                          "--removed", "0.01", "--fault-drop", "0.004", "--fault-garbage", "0.01",
+                          "--fault-dup", "0.02", "--fault-repeat", "0.02", "--fault-slow", "0.005",
+                          "--slow-ms", "200", "--fault-noscan", "0.05", "--scan-url", scan_url,
+                          "--drain-timeout", "60", "--report", report_path, NULL};
+    struct proc_result r;
+    json_t *rep, *chutes, *v;
+    json_error_t je;
+    const char *chute;
+    long long inducted, sorted_db = 0;
+
+    (void)state;
+    snprintf(connect, sizeof(connect), "127.0.0.1:%d", plc_port);
+    snprintf(scan_url, sizeof(scan_url), "http://127.0.0.1:%d/v1/scans", http_port);
+    proc_run(argv, NULL, 240, &r);
+    if (r.status != 0)
+        fail_msg("wcs-linesim exited %d: %s", r.status, r.err);
+    proc_result_free(&r);
+    rep = json_load_file(report_path, 0, &je);
+    if (rep == NULL)
+        fail_msg("report: %s", je.text);
+
+    /* The emulator's view: every parcel final, nothing left unacknowledged,
+     * and the faults did happen. */
+    inducted = jint(rep, "inducted", NULL);
+    assert_int_equal(inducted, 600);
+    assert_int_equal(jint(rep, "unfinished", NULL), 0);
+    assert_int_equal(jint(rep, "final", "SORTED") + jint(rep, "final", "REJECTED") +
+                         jint(rep, "final", "LOST") + jint(rep, "final", "REMOVED"),
+                     inducted);
+    assert_true(jint(rep, "faults", "garbage") > 0);
+    assert_true(jint(rep, "faults", "duplicated") > 0);
+    assert_true(jint(rep, "telegrams", "err_received") > 0);
+
+    /* wcsd has written everything? Wait (bounded) for the last events. */
+    {
+        int tries;
+        long long want = jint(rep, "final", "SORTED");
+        for (tries = 0; tries < 300; tries++) {
+            sorted_db = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                 " AND reason = 'SORTED__'");
+            if (sorted_db >= want)
+                break;
+            usleep(20000);
+        }
+        assert_int_equal(sorted_db, want);
+    }
+    /* Per chute, as the emulator counted parcels into them. */
+    chutes = json_object_get(rep, "chutes");
+    json_object_foreach(chutes, chute, v)
+    {
+        long long n = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                               " AND reason = 'SORTED__' AND chute = '%s'",
+                               chute);
+        if (n != json_integer_value(v))
+            fail_msg("chute %s: emulator %lld, database %lld", chute,
+                     (long long)json_integer_value(v), n);
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                              " AND reason = 'REJECTED'"),
+                     jint(rep, "final", "REJECTED"));
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                              " AND reason = 'LOST____'"),
+                     jint(rep, "final", "LOST"));
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+                              " AND reason = 'REMOVED_'"),
+                     jint(rep, "final", "REMOVED"));
+    /* Exactly one final state per parcel (tracking number), despite resends. */
+    assert_int_equal(db_count("SELECT count(DISTINCT substring(detail FROM 'tracking ([0-9]+)'))"
+                              " FROM events WHERE kind = 'confirm' AND reason IN"
+                              " ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"),
+                     inducted);
+    assert_int_equal(db_count("SELECT count(*) FROM (SELECT substring(detail FROM"
+                              " 'tracking ([0-9]+)') t FROM events WHERE kind = 'confirm' AND"
+                              " reason IN ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"
+                              " GROUP BY 1 HAVING count(*) > 1) x"),
+                     0);
+    /* Every answer the emulator received was decided and logged by wcsd. */
+    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'decision'") >=
+                jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_") -
+                    jint(rep, "line", "repeat_answers"));
+    /* ...and every answer went out for a request in the telegram log (a
+     * request lost with a dropped link is not there, and got no answer). */
+    assert_true(db_count("SELECT count(*) FROM telegrams WHERE direction = 'i' AND type = 'REQ_'") >=
+                jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_"));
+    json_decref(rep);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simulated_run_matches_database),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
