@@ -46,6 +46,9 @@
 #define MAX_PARCELS 400
 #define SEQ_SPACE 100000      /* telegram seq 1..99999 */
 #define TRACKING_FMT "51%08d" /* parcel i has tracking 51000000ii */
+/* LIFE interval of both ends: a link is dead after 3 x this of silence, so a
+ * test process starved of CPU on a busy machine does not drop it. */
+#define LIFE_MS 3000
 
 /* --- the run's state ----------------------------------------------------- */
 
@@ -86,6 +89,22 @@ static void watchdog_cb(uv_timer_t *t)
     timed_out = true;
 }
 
+/* Fails the test with what the PLC saw, to tell a lost answer from a
+ * dropped connection. */
+static void watchdog_fail(const char *what)
+{
+    struct conv_link_stats ls;
+
+    memset(&ls, 0, sizeof(ls));
+    if (plc != NULL)
+        conv_link_get_stats(plc, &ls);
+    fail_msg("watchdog: still waiting for %s (link %s, %llu connects, %llu disconnects, "
+             "%llu dead; sent %u REQ_ %u UPD_, got %u RES_ %u ACK_, %u stray)",
+             what, plc_up ? "up" : "down", (unsigned long long)ls.connects,
+             (unsigned long long)ls.disconnects, (unsigned long long)ls.dead_links, n_req, n_upd,
+             n_res, n_ack, n_stray);
+}
+
 /* Runs the loop until cond holds; fails the test after ms. */
 #define RUN_UNTIL_MS(cond, ms)                                                                     \
     do {                                                                                           \
@@ -93,7 +112,7 @@ static void watchdog_cb(uv_timer_t *t)
         timed_out = false;                                                                         \
         while (!(cond)) {                                                                          \
             if (timed_out)                                                                         \
-                fail_msg("watchdog: still waiting for %s", #cond);                                 \
+                watchdog_fail(#cond);                                                              \
             uv_run(&loop, UV_RUN_ONCE);                                                            \
         }                                                                                          \
         uv_timer_stop(&watchdog);                                                                  \
@@ -477,21 +496,45 @@ static void assert_committed_in_order(void)
 
 /* --- wcsd ---------------------------------------------------------------- */
 
-/* A TCP port free on 127.0.0.1 right now, so wcsd can be restarted on it. */
+/*
+ * A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range,
+ * so wcsd can be restarted on it: while wcsd is dead, any connect() on the
+ * machine (curl, another test, our own PLC reconnecting) may take a free
+ * ephemeral port as its local port and make the restart fail with
+ * "address already in use". Falls back to any free port.
+ */
 static int free_port(void)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    int fd, port = 0, lo = 32768, hi = 60999, tries;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    srand((unsigned)getpid() ^ (unsigned)uv_hrtime());
+    for (tries = 0; tries < 200; tries++) {
+        int candidate = tries < 199 && lo > 12000 ? 10000 + rand() % (lo - 11000) : 0;
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons((uint16_t)candidate);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            len = sizeof(sa);
+            assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+            port = ntohs(sa.sin_port);
+            close(fd);
+            return port;
+        }
+        close(fd);
+    }
+    fail_msg("no free TCP port on 127.0.0.1");
     return port;
 }
 
@@ -542,8 +585,8 @@ static int setup_run(const char *name)
              "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
              "events:\n  flush_interval_ms: 2\n  spool_path: %s/%s.spool\n"
              "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
-             "    life_interval_ms: 1000\n    locations: [SCAN01]\n",
-             conninfo, tmpdir, name, plc_port = free_port());
+             "    life_interval_ms: %d\n    locations: [SCAN01]\n",
+             conninfo, tmpdir, name, plc_port = free_port(), LIFE_MS);
     write_text(cfg_path, yaml);
     start_daemon();
 
@@ -554,7 +597,7 @@ static int setup_run(const char *name)
     lc.mode = CONV_LINK_CLIENT;
     snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
     lc.port = plc_port;
-    lc.life_interval_ms = 1000;
+    lc.life_interval_ms = LIFE_MS;
     lc.reconnect_max_ms = 1000; /* come back quickly after the restart */
     assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
     RUN_UNTIL(plc_up);
