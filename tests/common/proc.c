@@ -2,7 +2,9 @@
 #include "tests/common/proc.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,4 +229,46 @@ int proc_stop(struct proc *p, int sig, unsigned timeout_ms)
     close(p->err_fd);
     p->pid = -1;
     return decode_status(st);
+}
+
+/*
+ * A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range,
+ * so wcsd can be restarted on it: while wcsd is dead, any connect() on the
+ * machine (curl, another test, our own PLC reconnecting) may take a free
+ * ephemeral port as its local port and make the restart fail with
+ * "address already in use". Falls back to any free port.
+ */
+int proc_free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd, port = 0, lo = 32768, hi = 60999, tries;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    srand((unsigned)getpid() ^ (unsigned)now_ms());
+    for (tries = 0; tries < 200; tries++) {
+        int candidate = tries < 199 && lo > 12000 ? 10000 + rand() % (lo - 11000) : 0;
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons((uint16_t)candidate);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            len = sizeof(sa);
+            assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+            port = ntohs(sa.sin_port);
+            close(fd);
+            return port;
+        }
+        close(fd);
+    }
+    fail_msg("no free TCP port on 127.0.0.1");
+    return port;
 }

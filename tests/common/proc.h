@@ -37,4 +37,8 @@ int proc_wait_line(struct proc *p, const char *needle, unsigned timeout_ms, char
 /* Sends sig and waits for the exit (bounded); returns the exit status or -1. */
 int proc_stop(struct proc *p, int sig, unsigned timeout_ms);
 
+/* A TCP port free on 127.0.0.1 now, below the kernel's ephemeral range, so a
+ * daemon can be restarted on it (see proc.c). Fails the test if none. */
+int proc_free_port(void);
+
 #endif

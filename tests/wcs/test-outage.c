@@ -496,48 +496,6 @@ static void assert_committed_in_order(void)
 
 /* --- wcsd ---------------------------------------------------------------- */
 
-/*
- * A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range,
- * so wcsd can be restarted on it: while wcsd is dead, any connect() on the
- * machine (curl, another test, our own PLC reconnecting) may take a free
- * ephemeral port as its local port and make the restart fail with
- * "address already in use". Falls back to any free port.
- */
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd, port = 0, lo = 32768, hi = 60999, tries;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-
-    if (f != NULL) {
-        if (fscanf(f, "%d %d", &lo, &hi) != 2)
-            lo = 32768;
-        fclose(f);
-    }
-    srand((unsigned)getpid() ^ (unsigned)uv_hrtime());
-    for (tries = 0; tries < 200; tries++) {
-        int candidate = tries < 199 && lo > 12000 ? 10000 + rand() % (lo - 11000) : 0;
-
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        memset(&sa, 0, sizeof(sa));
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = htons((uint16_t)candidate);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-            len = sizeof(sa);
-            assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-            port = ntohs(sa.sin_port);
-            close(fd);
-            return port;
-        }
-        close(fd);
-    }
-    fail_msg("no free TCP port on 127.0.0.1");
-    return port;
-}
-
 static void start_daemon(void)
 {
     const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
@@ -586,7 +544,7 @@ static int setup_run(const char *name)
              "events:\n  flush_interval_ms: 2\n  spool_path: %s/%s.spool\n"
              "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: %d\n    locations: [SCAN01]\n",
-             conninfo, tmpdir, name, plc_port = free_port(), LIFE_MS);
+             conninfo, tmpdir, name, plc_port = proc_free_port(), LIFE_MS);
     write_text(cfg_path, yaml);
     start_daemon();
 

@@ -268,24 +268,6 @@ static long long db_count(const char *sql)
 
 /* --- setup --------------------------------------------------------------- */
 
-/* A TCP port free on 127.0.0.1 right now, so wcsd can be restarted on it. */
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
 static void start_daemon(void)
 {
     const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
@@ -340,7 +322,7 @@ static int setup(void **state)
              "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
              "    read_window_after_ms: 50\n    locations: [SCAN01]\n",
-             conninfo, tmpdir, plc_port = free_port());
+             conninfo, tmpdir, plc_port = proc_free_port());
     write_text(cfg_path, yaml);
     start_daemon();
 
