@@ -658,7 +658,6 @@ int wcs_plcs_start(struct wcsd *d, PGconn *c, struct err *e)
         lc.life_interval_ms = (unsigned)pc->life_interval_ms;
         rc = conv_link_start(&d->loop, &lc, &cbs, p, &p->link, e);
         if (rc < 0) {
-            err_wrap(e, "PLC %s", pc->id);
             plc_free(p);
             return rc;
         }

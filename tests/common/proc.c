@@ -240,6 +240,7 @@ int proc_stop(struct proc *p, int sig, unsigned timeout_ms)
  */
 int proc_free_port(void)
 {
+    static int seeded;
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
     int fd, port = 0, lo = 32768, hi = 60999, tries;
@@ -250,7 +251,10 @@ int proc_free_port(void)
             lo = 32768;
         fclose(f);
     }
-    srand((unsigned)getpid() ^ (unsigned)now_ms());
+    if (!seeded) {
+        srand((unsigned)getpid() ^ (unsigned)now_ms());
+        seeded = 1;
+    }
     for (tries = 0; tries < 200; tries++) {
         int candidate = tries < 199 && lo > 12000 ? 10000 + rand() % (lo - 11000) : 0;
 

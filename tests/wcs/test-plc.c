@@ -47,6 +47,10 @@ static uv_timer_t watchdog;
 static bool timed_out;
 static struct conv_link *plc;
 static bool plc_up;
+/* A second sorter, PLC02, in the other mode: it listens, wcsd connects. */
+static struct conv_link *plc2;
+static bool plc2_up;
+static int plc2_port;
 static struct conv_telegram got[KEEP];
 static int ngot;
 
@@ -81,8 +85,7 @@ static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, 
 static void plc_state_cb(struct conv_link *l, bool up, void *arg)
 {
     (void)l;
-    (void)arg;
-    plc_up = up;
+    *(arg ? (bool *)arg : &plc_up) = up;
 }
 
 /* Index of the first telegram of type after index from with tracking (RES_)
@@ -321,13 +324,26 @@ static int setup(void **state)
              "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
              "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
-             "    read_window_after_ms: 50\n    locations: [SCAN01]\n",
-             conninfo, tmpdir, plc_port = proc_free_port());
+             "    read_window_after_ms: 50\n    locations: [SCAN01]\n"
+             "  - id: PLC02\n    mode: client\n    host: 127.0.0.1\n    port: %d\n"
+             "    life_interval_ms: 1000\n",
+             conninfo, tmpdir, plc_port = proc_free_port(), plc2_port = proc_free_port());
     write_text(cfg_path, yaml);
-    start_daemon();
 
+    /* PLC02 listens before wcsd starts; wcsd connects to it. */
     assert_int_equal(uv_loop_init(&loop), 0);
     uv_timer_init(&loop, &watchdog);
+    conv_link_config_defaults(&lc);
+    snprintf(lc.name, sizeof(lc.name), "test-plc2");
+    snprintf(lc.local_id, sizeof(lc.local_id), "PLC02");
+    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
+    lc.mode = CONV_LINK_SERVER;
+    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
+    lc.port = plc2_port;
+    lc.life_interval_ms = 1000;
+    assert_int_equal(conv_link_start(&loop, &lc, &cbs, &plc2_up, &plc2, &e), 0);
+    start_daemon();
+
     conv_link_config_defaults(&lc);
     snprintf(lc.name, sizeof(lc.name), "test-plc");
     snprintf(lc.local_id, sizeof(lc.local_id), "PLC01");
@@ -338,6 +354,7 @@ static int setup(void **state)
     lc.life_interval_ms = 1000;
     assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
     RUN_UNTIL(plc_up);
+    RUN_UNTIL(plc2_up);
     return 0;
 }
 
@@ -352,10 +369,21 @@ static int teardown(void **state)
     char cmd[256];
 
     (void)state;
-    conv_link_stop(plc, closed_cb, &closed);
+    bool closed2 = false;
+
+    /* After a failed setup a link may not exist: count it as closed. */
+    if (plc)
+        conv_link_stop(plc, closed_cb, &closed);
+    else
+        closed = true;
+    if (plc2)
+        conv_link_stop(plc2, closed_cb, &closed2);
+    else
+        closed2 = true;
     uv_close((uv_handle_t *)&watchdog, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(closed);
+    assert_true(closed2);
     assert_int_equal(uv_loop_close(&loop), 0);
     if (daemon_proc.pid > 0)
         proc_stop(&daemon_proc, SIGKILL, 5000);
@@ -389,6 +417,29 @@ static void test_request_answer_and_repeat(void **state)
     assert_int_equal(r1.reason, CONV_REASON_UNKNOWN);
     r1 = request("0000000003", NULL, CONV_BARCODE_NOREAD);
     assert_int_equal(r1.reason, CONV_REASON_NOREAD);
+}
+
+static void test_second_plc_in_client_mode(void **state)
+{
+    struct conv_telegram t;
+    struct err e;
+    int from = ngot, i;
+
+    (void)state;
+    /* wcsd connected to PLC02 by itself; PLC02 asks on its own link. */
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_REQ;
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "2000000001");
+    snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN02");
+    t.u.req.barcode_kind = CONV_BARCODE_CODE;
+    snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%.20s", first_code);
+    t.u.req.weight_g = t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
+    if (conv_link_send(plc2, &t, NULL, &e) < 0)
+        fail_msg("send: %s", e.msg);
+    RUN_UNTIL((i = find_got(from, CONV_TG_RES, "2000000001", 0)) >= 0);
+    assert_int_equal(got[i].u.res.reason, CONV_REASON_OK);
+    assert_string_equal(got[i].u.res.location, "SCAN02");
+    assert_true(plc_up); /* the other PLC is unaffected */
 }
 
 static void test_update_acked_once_durable_and_resend_is_duplicate(void **state)
@@ -548,6 +599,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_answer_and_repeat),
+        cmocka_unit_test(test_second_plc_in_client_mode),
         cmocka_unit_test(test_update_acked_once_durable_and_resend_is_duplicate),
         cmocka_unit_test(test_recirculation_until_limit),
         cmocka_unit_test(test_full_chute_gets_nothing),
