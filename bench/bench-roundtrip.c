@@ -96,6 +96,49 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The slowest few round trips of phase A with when they were sent, to tell
+ * a periodic stall (a timer, a resync) from scattered noise. */
+#define SLOWEST 5
+
+struct slowest {
+    uint64_t ns[SLOWEST];  /* round trip */
+    uint64_t at_ns[SLOWEST]; /* sent, since the phase start */
+};
+
+static void slowest_add(struct slowest *w, uint64_t ns, uint64_t at_ns)
+{
+    int i, min = 0;
+
+    for (i = 1; i < SLOWEST; i++)
+        if (w->ns[i] < w->ns[min])
+            min = i;
+    if (ns > w->ns[min]) {
+        w->ns[min] = ns;
+        w->at_ns[min] = at_ns;
+    }
+}
+
+static void slowest_print(const char *name, const struct slowest *w)
+{
+    bool used[SLOWEST] = {false};
+    int i, j;
+
+    printf("  slowest %s:", name);
+    for (i = 0; i < SLOWEST; i++) {
+        int best = -1;
+
+        for (j = 0; j < SLOWEST; j++)
+            if (!used[j] && w->ns[j] > 0 && (best < 0 || w->ns[j] > w->ns[best]))
+                best = j;
+        if (best < 0)
+            break;
+        used[best] = true;
+        printf(" %.0f us at %.1f s%s", w->ns[best] / 1e3, w->at_ns[best] / 1e9,
+               i + 1 < SLOWEST ? "," : "");
+    }
+    printf("\n");
+}
+
 struct pcts {
     size_t n;
     double p50, p99, p999, max; /* microseconds */
@@ -237,6 +280,7 @@ struct bench {
     size_t req_out;                   /* REQ_ without RES_ */
     size_t upd_out;                   /* UPD_ without ACK_ */
     struct samples *rtt, *ack_lat;    /* where the current phase records */
+    struct slowest slow_req, slow_echo; /* phase A */
 
     /* phase pacing */
     uint64_t t0_ns;                   /* phase start */
@@ -366,6 +410,8 @@ static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, 
             B.res_unmatched++;
             return;
         }
+        if (B.phase == PH_A)
+            slowest_add(&B.slow_req, now - B.req_sent_ns[s], B.req_sent_ns[s] - B.t0_ns);
         if (samples_add(B.rtt, now - B.req_sent_ns[s]) < 0) {
             fprintf(stderr, "bench-roundtrip: out of memory for samples\n");
             B.errs++;
@@ -591,6 +637,8 @@ static void cli_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     got = B.erx_partial + (size_t)nread;
     while (got >= MSG_LEN && B.eout > 0) {
         got -= MSG_LEN;
+        if (B.phase == PH_A)
+            slowest_add(&B.slow_echo, now - B.ering[B.ehead], B.ering[B.ehead] - B.t0_ns);
         if (samples_add(B.ertt, now - B.ering[B.ehead]) < 0) {
             fprintf(stderr, "bench-roundtrip: out of memory for samples\n");
             B.eerr++;
@@ -983,7 +1031,7 @@ int main(int argc, char **argv)
     B.ticks = 0;
     B.ticks_max = B.seconds * 20;
     uv_update_time(&B.loop);
-    B.t0_ns = uv_now(&B.loop) * 1000000ull;
+    B.t0_ns = uv_now(&B.loop) * 1000000ull; /* uv_now is uv_hrtime in ms */
     uv_timer_start(&B.tick, tick_cb, 0, 0);
     if (run_until(phase_a_done, (uint64_t)B.seconds * 1000 + DRAIN_TIMEOUT_MS) < 0) {
         fprintf(stderr, "bench-roundtrip: phase A: %zu RES_ / %zu ACK_ / %zu echoes missing\n",
@@ -993,6 +1041,8 @@ int main(int argc, char **argv)
     printf("\nphase A: 10 parcels/s for %u s (%llu parcels; echo: %llu messages, interleaved)\n",
            B.seconds, (unsigned long long)B.ress, (unsigned long long)B.egot);
     print_reasons();
+    slowest_print("REQ_ -> RES_", &B.slow_req);
+    slowest_print("echo        ", &B.slow_echo);
 
     /* Phase B, wcsd: window REQ_ outstanding. */
     reset_counts();
