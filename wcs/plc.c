@@ -12,6 +12,11 @@
  * an ACK_ from going out on a newer connection than the telegram came on
  * (the PLC resends unacknowledged telegrams after a reconnect, and then they
  * are recognised as duplicates by their content hash).
+ *
+ * Log records that no ACK_ waits for (REQ_/RES_ telegrams, decisions) are
+ * held until the loop's check phase, after this iteration's answers were
+ * written: a push may wake the store thread, and on a small machine that
+ * wake-up would otherwise compete with the RES_ for the CPU.
  */
 #include "wcs/plc.h"
 
@@ -31,6 +36,7 @@
 #define TRACKS_CAPACITY 1000000      /* a day of a 40,000/h line */
 #define TRACK_RETENTION_US (24ll * 3600 * 1000000)
 #define SEEN_CAPACITY 65536          /* resend detection window, telegrams */
+#define DEFER_MAX 64                 /* log records held until the loop's check phase */
 
 struct pending_ack {
     struct pending_ack *next;
@@ -71,6 +77,11 @@ struct wcs_plc {
     struct pending_req *reqs;        /* waiting for their read window */
     struct seen_set *seen;
     uv_timer_t expire_timer;
+    uv_check_t flush_check;          /* hands deferred log records to the writer */
+    struct wcs_telegram_rec defer_tg[DEFER_MAX];
+    size_t ndefer_tg;
+    struct wcs_event defer_ev[DEFER_MAX];
+    size_t ndefer_ev;
     struct wcs_plc_stats stats;
     int closing;                     /* handles still to close */
 };
@@ -162,6 +173,38 @@ static uint64_t push_event(struct wcs_plc *p, const struct wcs_event *ev)
     return ticket;
 }
 
+/* Hands the deferred log records to the writer (check phase, and at stop). */
+static void flush_deferred(struct wcs_plc *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->ndefer_tg; i++)
+        if (wcs_event_writer_push_telegram(p->d->writer, &p->defer_tg[i], NULL) < 0)
+            p->stats.log_dropped++;
+    for (i = 0; i < p->ndefer_ev; i++)
+        if (wcs_event_writer_push(p->d->writer, &p->defer_ev[i]) < 0)
+            p->stats.log_dropped++;
+    p->ndefer_tg = p->ndefer_ev = 0;
+}
+
+static void flush_check_cb(uv_check_t *h)
+{
+    struct wcs_plc *p = h->data;
+
+    if (p->ndefer_tg || p->ndefer_ev)
+        flush_deferred(p);
+}
+
+/* Logs an event that no ACK_ waits for: deferred to the check phase. */
+static void log_event_later(struct wcs_plc *p, const struct wcs_event *ev)
+{
+    if (p->ndefer_ev == DEFER_MAX)
+        flush_deferred(p);
+    p->defer_ev[p->ndefer_ev] = *ev;
+    p->defer_ev[p->ndefer_ev].at_us = now_us();
+    p->ndefer_ev++;
+}
+
 static void wire_cb(struct conv_link *l, bool outgoing, const char *raw, size_t len, void *arg)
 {
     struct wcs_plc *p = arg;
@@ -181,6 +224,15 @@ static void wire_cb(struct conv_link *l, bool outgoing, const char *raw, size_t 
         memcpy(rec.type, raw + 23, 4);
         rec.seq = (uint32_t)strtoul((char[6]){raw[18], raw[19], raw[20], raw[21], raw[22], 0},
                                     NULL, 10);
+    }
+    /* A received UPD_/LOCU/SYSU is logged at once: its ACK_ waits for this
+     * record too, since a resend after a restart is recognised by the log. */
+    if (outgoing || (strcmp(rec.type, "UPD_") != 0 && strcmp(rec.type, "LOCU") != 0 &&
+                     strcmp(rec.type, "SYSU") != 0)) {
+        if (p->ndefer_tg == DEFER_MAX)
+            flush_deferred(p);
+        p->defer_tg[p->ndefer_tg++] = rec;
+        return;
     }
     if (wcs_event_writer_push_telegram(p->d->writer, &rec, &ticket) < 0)
         p->stats.log_dropped++;
@@ -296,7 +348,7 @@ static void decision_event(struct wcs_plc *p, const struct conv_req *req, const 
              req->tracking,
              dec->route >= 0 && plan ? wcs_plan_route(plan, (size_t)dec->route)->id : "-",
              p->d->plan_version, recirc);
-    push_event(p, &ev);
+    log_event_later(p, &ev);
 }
 
 /* Decides and answers a request whose codes are known. */
@@ -664,6 +716,9 @@ int wcs_plcs_start(struct wcsd *d, PGconn *c, struct err *e)
         uv_timer_init(&d->loop, &p->expire_timer);
         p->expire_timer.data = p;
         uv_timer_start(&p->expire_timer, expire_cb, 60000, 60000);
+        uv_check_init(&d->loop, &p->flush_check);
+        p->flush_check.data = p;
+        uv_check_start(&p->flush_check, flush_check_cb);
         d->plcs[d->nplcs++] = p;
         log_info("%s: %s %s:%d, L=%d, deadline %d ms", pc->id,
                  pc->mode == WCS_PLC_CLIENT ? "connecting to" : "listening on", pc->host,
@@ -696,13 +751,15 @@ void wcs_plcs_stop(struct wcsd *d)
         struct wcs_plc *p = d->plcs[i];
         struct pending_req *r;
 
-        p->closing = 2;
+        flush_deferred(p);
+        p->closing = 3;
         for (r = p->reqs; r != NULL; r = r->next) {
             uv_timer_stop(&r->timer);
             uv_close((uv_handle_t *)&r->timer, pending_req_closed_cb);
         }
         p->reqs = NULL;
         uv_close((uv_handle_t *)&p->expire_timer, timer_closed_cb);
+        uv_close((uv_handle_t *)&p->flush_check, timer_closed_cb);
         conv_link_stop(p->link, link_closed_cb, p);
         d->plcs[i] = NULL;
     }
