@@ -83,6 +83,8 @@ struct wcs_plc {
     struct wcs_event defer_ev[DEFER_MAX];
     size_t ndefer_ev;
     struct wcs_plc_stats stats;
+    uint64_t dropped_reported;       /* log_dropped at the last warning */
+    uint64_t dropped_warned_ns;      /* when it was given */
     int closing;                     /* handles still to close */
 };
 
@@ -193,6 +195,16 @@ static void flush_check_cb(uv_check_t *h)
 
     if (p->ndefer_tg || p->ndefer_ev)
         flush_deferred(p);
+    /* The writer refusing records is never silent: one warning per 10 s. */
+    if (p->stats.log_dropped > p->dropped_reported &&
+        uv_hrtime() - p->dropped_warned_ns > 10000000000ull) {
+        log_warnx("%s: event log overloaded: %llu record(s) not logged (%llu in all); the "
+                  "database or disk cannot keep up",
+                  p->cfg->id, (unsigned long long)(p->stats.log_dropped - p->dropped_reported),
+                  (unsigned long long)p->stats.log_dropped);
+        p->dropped_reported = p->stats.log_dropped;
+        p->dropped_warned_ns = uv_hrtime();
+    }
 }
 
 /* Logs an event that no ACK_ waits for: deferred to the check phase. */
