@@ -22,6 +22,7 @@
 
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store.h"
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], linesim_bin[512];
@@ -29,48 +30,8 @@ static char plan_csv[512], sample_csv[512], tmpdir[128], cfg_path[256], report_p
 static struct proc daemon_proc;
 static int http_port, plc_port;
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
 
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static void ctl(const char *a1, const char *a2, const char *a3, const char *a4)
-{
-    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, NULL};
-    struct proc_result r;
-
-    proc_run(argv, NULL, 120, &r);
-    if (r.status != 0)
-        fail_msg("wcsctl %s: %d: %s", a1, r.status, r.err);
-    proc_result_free(&r);
-}
-
-static long long db_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long db_count(const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    PGconn *c;
-    PGresult *r;
-    struct err e;
-    long long n;
-
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
 
 static int setup(void **state)
 {
@@ -89,9 +50,9 @@ static int setup(void **state)
     assert_int_equal(mkdir(tmpdir, 0700), 0);
     snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
     snprintf(report_path, sizeof(report_path), "%s/report.json", tmpdir);
-    ctl("migrate", NULL, NULL, NULL);
-    ctl("sortplan", "load", plan_csv, "--activate");
-    ctl("import", sample_csv, NULL, NULL);
+    tu_wcsctl(conninfo, 0, "migrate", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
+    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
     /* Time runs x20 in the emulator: the read window is scaled alike. */
     snprintf(yaml, sizeof(yaml),
              "database:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
@@ -100,7 +61,7 @@ static int setup(void **state)
              "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
              "    read_window_after_ms: 3\n",
              conninfo, tmpdir);
-    write_text(cfg_path, yaml);
+    tu_write_text(cfg_path, yaml);
     proc_start(argv, &daemon_proc);
     if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
         fail_msg("wcsd did not become ready");
@@ -183,7 +144,7 @@ static void test_simulated_run_matches_database(void **state)
         int tries;
         long long want = jint(rep, "final", "SORTED");
         for (tries = 0; tries < 300; tries++) {
-            sorted_db = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+            sorted_db = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
                                  " AND reason = 'SORTED__'");
             if (sorted_db >= want)
                 break;
@@ -195,39 +156,38 @@ static void test_simulated_run_matches_database(void **state)
     chutes = json_object_get(rep, "chutes");
     json_object_foreach(chutes, chute, v)
     {
-        long long n = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
-                               " AND reason = 'SORTED__' AND chute = '%s'",
-                               chute);
+        long long n = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                               " AND reason = 'SORTED__' AND chute = '%s'", chute);
         if (n != json_integer_value(v))
             fail_msg("chute %s: emulator %lld, database %lld", chute,
                      (long long)json_integer_value(v), n);
     }
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
                               " AND reason = 'REJECTED'"),
                      jint(rep, "final", "REJECTED"));
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
                               " AND reason = 'LOST____'"),
                      jint(rep, "final", "LOST"));
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
                               " AND reason = 'REMOVED_'"),
                      jint(rep, "final", "REMOVED"));
     /* Exactly one final state per parcel (tracking number), despite resends. */
-    assert_int_equal(db_count("SELECT count(DISTINCT substring(detail FROM 'tracking ([0-9]+)'))"
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(DISTINCT substring(detail FROM 'tracking ([0-9]+)'))"
                               " FROM events WHERE kind = 'confirm' AND reason IN"
                               " ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"),
                      inducted);
-    assert_int_equal(db_count("SELECT count(*) FROM (SELECT substring(detail FROM"
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM (SELECT substring(detail FROM"
                               " 'tracking ([0-9]+)') t FROM events WHERE kind = 'confirm' AND"
                               " reason IN ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"
                               " GROUP BY 1 HAVING count(*) > 1) x"),
                      0);
     /* Every answer the emulator received was decided and logged by wcsd. */
-    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'decision'") >=
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >=
                 jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_") -
                     jint(rep, "line", "repeat_answers"));
     /* ...and every answer went out for a request in the telegram log (a
      * request lost with a dropped link is not there, and got no answer). */
-    assert_true(db_count("SELECT count(*) FROM telegrams WHERE direction = 'i' AND type = 'REQ_'") >=
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE direction = 'i' AND type = 'REQ_'") >=
                 jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_"));
     json_decref(rep);
 }

@@ -39,6 +39,7 @@
 #include "conveyor/telegram.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store.h"
 
 #define WATCHDOG_MS 20000     /* one answer, one reconnect */
@@ -309,25 +310,7 @@ static void pg_ctl(const char *cmd)
         fail_msg("pg-test.sh %s %s: exit %lld", cmd, pgdir, (long long)script_status);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
 
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void ctl(const char *a1, const char *a2, const char *a3, const char *a4)
-{
-    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, NULL};
-    struct proc_result r;
-
-    proc_run(argv, NULL, 120, &r);
-    if (r.status != 0)
-        fail_msg("wcsctl %s: %d: %s", a1, r.status, r.err);
-    proc_result_free(&r);
-}
 
 struct body {
     char *data;
@@ -535,9 +518,9 @@ static int setup_run(const char *name)
     n_req = n_res = n_upd = n_ack = n_stray = 0;
 
     testdb_create(name, conninfo, sizeof(conninfo));
-    ctl("migrate", NULL, NULL, NULL);
-    ctl("sortplan", "load", plan_csv, "--activate");
-    ctl("import", sample_csv, NULL, NULL);
+    tu_wcsctl(conninfo, 0, "migrate", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
+    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
     snprintf(cfg_path, sizeof(cfg_path), "%s/%s.yaml", tmpdir, name);
     snprintf(yaml, sizeof(yaml),
              "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
@@ -545,7 +528,7 @@ static int setup_run(const char *name)
              "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: %d\n    locations: [SCAN01]\n",
              conninfo, tmpdir, name, plc_port = proc_free_port(), LIFE_MS);
-    write_text(cfg_path, yaml);
+    tu_write_text(cfg_path, yaml);
     start_daemon();
 
     conv_link_config_defaults(&lc);

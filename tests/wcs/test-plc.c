@@ -29,6 +29,7 @@
 #include "conveyor/telegram.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store.h"
 
 #define WATCHDOG_MS 20000
@@ -175,73 +176,10 @@ static struct conv_ack locu(const char *chute, enum conv_loc_state st)
     return got[i].u.ack;
 }
 
-/* --- helpers: files, wcsctl, HTTP ---------------------------------------- */
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
 
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static void ctl(const char *a1, const char *a2, const char *a3, const char *a4)
-{
-    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, NULL};
-    struct proc_result r;
 
-    proc_run(argv, NULL, 120, &r);
-    if (r.status != 0)
-        fail_msg("wcsctl %s: %d: %s", a1, r.status, r.err);
-    proc_result_free(&r);
-}
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *p, size_t s, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *q = realloc(b->data, b->len + s * n + 1);
-
-    assert_non_null(q);
-    memcpy(q + b->len, p, s * n);
-    b->len += s * n;
-    q[b->len] = '\0';
-    b->data = q;
-    return s * n;
-}
-
-static long http(const char *path, const char *post, json_t **out)
-{
-    char url[256];
-    struct body b = {NULL, 0};
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdr = NULL;
-    long code = 0;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", http_port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    if (post) {
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-    }
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdr);
-    if (out)
-        *out = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    free(b.data);
-    return code;
-}
 
 static void scan(const char *code)
 {
@@ -249,25 +187,9 @@ static void scan(const char *code)
 
     snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\", \"source\": \"cam1\"}",
              code);
-    assert_int_equal(http("/v1/scans", body, NULL), 202);
+    assert_int_equal(tu_http(http_port, "/v1/scans", body, NULL), 202);
 }
 
-static long long db_count(const char *sql)
-{
-    PGconn *c;
-    PGresult *r;
-    struct err e;
-    long long n;
-
-    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
 
 /* --- setup --------------------------------------------------------------- */
 
@@ -304,9 +226,9 @@ static int setup(void **state)
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-plc-%d", (int)getpid());
     assert_int_equal(mkdir(tmpdir, 0700), 0);
     snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
-    ctl("migrate", NULL, NULL, NULL);
-    ctl("sortplan", "load", plan_csv, "--activate");
-    ctl("import", sample_csv, NULL, NULL);
+    tu_wcsctl(conninfo, 0, "migrate", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
+    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
     /* Two pre-advised codes from the sample file. */
     f = fopen(sample_csv, "r");
     assert_non_null(f);
@@ -328,7 +250,7 @@ static int setup(void **state)
              "  - id: PLC02\n    mode: client\n    host: 127.0.0.1\n    port: %d\n"
              "    life_interval_ms: 1000\n",
              conninfo, tmpdir, plc_port = proc_free_port(), plc2_port = proc_free_port());
-    write_text(cfg_path, yaml);
+    tu_write_text(cfg_path, yaml);
 
     /* PLC02 listens before wcsd starts; wcsd connects to it. */
     assert_int_equal(uv_loop_init(&loop), 0);
@@ -460,8 +382,8 @@ static void test_update_acked_once_durable_and_resend_is_duplicate(void **state)
         long long n = 0;
         int tries;
         for (tries = 0; tries < 200 && n < 1; tries++) {
-            n = db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
-                         " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%'");
+            n = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                         " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'");
             if (n < 1)
                 usleep(20000);
         }
@@ -526,7 +448,7 @@ static void test_correlation_with_wcs_scans(void **state)
     /* A malformed scan post is refused with the reason. */
     {
         json_t *j;
-        assert_int_equal(http("/v1/scans", "{\"location\": \"SCAN01\"}", &j), 400);
+        assert_int_equal(tu_http(http_port, "/v1/scans", "{\"location\": \"SCAN01\"}", &j), 400);
         assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
                                                                  "message")),
                                "code"));
@@ -542,13 +464,13 @@ static void test_telegram_log_and_stop(void **state)
     (void)state;
     assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
     for (tries = 0; tries < 50 && n == 0; tries++)
-        n = db_count("SELECT count(*) FROM telegrams WHERE plc = 'PLC01' AND type = 'REQ_'"
+        n = tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE plc = 'PLC01' AND type = 'REQ_'"
                      " AND direction = 'i'");
     assert_true(n >= 10);
-    assert_true(db_count("SELECT count(*) FROM telegrams WHERE type = 'RES_' AND direction = 'o'") >=
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE type = 'RES_' AND direction = 'o'") >=
                 10);
-    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'decision'") >= 10);
-    assert_true(db_count("SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >= 10);
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
     {
         const char *argv[] = {wcsctl_bin, "--db", conninfo, "telegrams", "--plc", "PLC01",
                               "--since", "1h", "--limit", "5", NULL};
@@ -590,8 +512,8 @@ static void test_restart_still_recognises_resend(void **state)
     RUN_UNTIL(plc_up);
     a = update("0000000010", sorted_destination, CONV_UPD_SORTED, 1795000100);
     assert_true(a.duplicate);
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE kind = 'confirm'"
-                              " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%'"),
+    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                              " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'"),
                      1);
 }
 

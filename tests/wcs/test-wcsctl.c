@@ -16,6 +16,7 @@
 
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/events.h"
 #include "wcs/store.h"
 
@@ -31,14 +32,6 @@ static void run(struct proc_result *r, const char *a1, const char *a2, const cha
     proc_run(argv, NULL, 120, r);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static int setup(void **state)
 {
@@ -120,7 +113,7 @@ static void test_import_reports_bad_rows(void **state)
 
     (void)state;
     snprintf(path, sizeof(path), "%s/pre.csv", tmpdir);
-    write_text(path, "code,service,country,postal_code,weight_g\n"
+    tu_write_text(path, "code,service,country,postal_code,weight_g\n"
                      "RR473124829GB,STANDARD,RU,630099,1200\n"
                      "RR473124828GB,STANDARD,RU,630099,1200\n"
                      "RB123456785GB,EMS,RU,101000,700\n");
@@ -142,7 +135,7 @@ static void test_sortplan_commands(void **state)
 
     (void)state;
     snprintf(bad, sizeof(bad), "%s/bad-plan.csv", tmpdir);
-    write_text(bad, "kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,"
+    tu_write_text(bad, "kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,"
                     "priority,chutes,value,description,crossing\n"
                     "chute,CH001,,,,,,,,,,,\n"
                     "route,RU-X,,,,,,,,CH999,air,,\n");

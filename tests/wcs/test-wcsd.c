@@ -22,6 +22,7 @@
 #include "scanners/scanners.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store.h"
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], sample_plan[512], sample_csv[512];
@@ -37,69 +38,10 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
 
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-/* Runs wcsctl --db CONNINFO args...; asserts the exit status. */
-static void ctl(int want_status, const char *a1, const char *a2, const char *a3, const char *a4)
-{
-    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3,
-                    a4, NULL};
-    struct proc_result r;
 
-    proc_run(argv, NULL, 120, &r);
-    if (r.status != want_status)
-        fail_msg("wcsctl %s %s: status %d, want %d\nstdout: %s\nstderr: %s", a1, a2 ? a2 : "",
-                 r.status, want_status, r.out, r.err);
-    proc_result_free(&r);
-}
 
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *p, size_t s, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *q = realloc(b->data, b->len + s * n + 1);
-
-    assert_non_null(q);
-    memcpy(q + b->len, p, s * n);
-    b->len += s * n;
-    q[b->len] = '\0';
-    b->data = q;
-    return s * n;
-}
-
-/* GETs path from wcsd; returns the HTTP status and the JSON body in *out
- * (NULL when not JSON). */
-static long http_get(const char *path, json_t **out)
-{
-    char url[512];
-    struct body b = {NULL, 0};
-    CURL *h = curl_easy_init();
-    long code = 0;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", http_port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    if (out)
-        *out = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    free(b.data);
-    return code;
-}
 
 static const char *jstr(json_t *j, const char *key)
 {
@@ -133,15 +75,15 @@ static int setup(void **state)
     assert_int_equal(mkdir(tmpdir, 0700), 0);
     snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
 
-    ctl(0, "migrate", NULL, NULL, NULL);
-    ctl(0, "sortplan", "load", sample_plan, "--activate");
-    ctl(0, "import", sample_csv, NULL, NULL);
+    tu_wcsctl(conninfo, 0, "migrate", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", sample_plan, "--activate", NULL);
+    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
 
     snprintf(yaml, sizeof(yaml),
              "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
              "  port: 0\nregistry:\n  resync_s: 30\nevents:\n  flush_interval_ms: 5\n",
              conninfo);
-    write_text(cfg_path, yaml);
+    tu_write_text(cfg_path, yaml);
     proc_start(argv, &daemon_proc);
     if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
         fail_msg("wcsd did not become ready");
@@ -173,15 +115,15 @@ static void test_health_and_status(void **state)
     json_t *j;
 
     (void)state;
-    assert_int_equal(http_get("/health", NULL), 200);
-    assert_int_equal(http_get("/v1/status", &j), 200);
+    assert_int_equal(tu_http(http_port, "/health", NULL, NULL), 200);
+    assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
     assert_non_null(j);
     assert_string_equal(jstr(j, "node"), "WCS01");
     assert_int_equal(json_integer_value(json_object_get(j, "plan_version")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "parcels")), 2000);
     assert_true(json_array_size(json_object_get(j, "chutes")) > 10);
     json_decref(j);
-    assert_int_equal(http_get("/nope", NULL), 404);
+    assert_int_equal(tu_http(http_port, "/nope", NULL, NULL), 404);
 }
 
 static void test_decisions(void **state)
@@ -200,24 +142,24 @@ static void test_decisions(void **state)
     *strchr(line, ',') = '\0';
     snprintf(code, sizeof(code), "%.*s", WCS_CODE_MAX, line);
     snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
-    assert_int_equal(http_get(path, &j), 200);
+    assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "OK______");
     assert_string_equal(jstr(j, "decided_code"), code);
     assert_true(json_is_string(json_object_get(j, "route")));
     json_decref(j);
 
     /* A valid code nobody pre-advised. */
-    assert_int_equal(http_get("/v1/decide?code=RR473124829GB", &j), 200);
+    assert_int_equal(tu_http(http_port, "/v1/decide?code=RR473124829GB", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "UNKNOWN_");
     json_decref(j);
     /* Nothing read, and a misread. */
-    assert_int_equal(http_get("/v1/decide", &j), 200);
+    assert_int_equal(tu_http(http_port, "/v1/decide", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "NOREAD__");
     json_decref(j);
-    assert_int_equal(http_get("/v1/decide?code=RR473124828GB", &j), 200);
+    assert_int_equal(tu_http(http_port, "/v1/decide?code=RR473124828GB", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "INVALID_");
     json_decref(j);
-    assert_int_equal(http_get("/v1/decide?code=X&bogus=1", &j), 400);
+    assert_int_equal(tu_http(http_port, "/v1/decide?code=X&bogus=1", NULL, &j), 400);
     json_decref(j);
 }
 
@@ -231,17 +173,17 @@ static void test_new_preadvice_seen_without_restart(void **state)
     (void)state;
     make_s10(code, 77000001);
     snprintf(path, sizeof(path), "/v1/parcels/%s", code);
-    assert_int_equal(http_get(path, NULL), 404);
+    assert_int_equal(tu_http(http_port, path, NULL, NULL), 404);
     snprintf(csv, sizeof(csv), "%s/new.csv", tmpdir);
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,630099,1200\n", code);
-    write_text(csv, text);
-    ctl(0, "import", csv, NULL, NULL);
+    tu_write_text(csv, text);
+    tu_wcsctl(conninfo, 0, "import", csv, NULL);
     t0 = now_ms();
     /* Bounded wait: the claim is "within a second"; allow far more here and
      * print what was measured, so a slow CI machine does not fail the test. */
     while (now_ms() - t0 < 15000) {
-        status = http_get(path, &j);
+        status = tu_http(http_port, path, NULL, &j);
         if (status == 200)
             break;
         json_decref(j);
@@ -269,15 +211,15 @@ static void test_customs_hold_seen_without_restart(void **state)
     snprintf(csv, sizeof(csv), "%s/hold.csv", tmpdir);
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,101000,800\n", code);
-    write_text(csv, text);
-    ctl(0, "import", csv, NULL, NULL);
+    tu_write_text(csv, text);
+    tu_wcsctl(conninfo, 0, "import", csv, NULL);
     assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
     assert_int_equal(wcs_db_parcel_set_customs(c, code, CUST_STATUS_HELD, &e), 0);
     PQfinish(c);
     snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
     t0 = now_ms();
     while (now_ms() - t0 < 15000 && !held) {
-        assert_int_equal(http_get(path, &j), 200);
+        assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
         held = strcmp(jstr(j, "reason"), "CUSTHOLD") == 0;
         json_decref(j);
         if (!held)
@@ -293,11 +235,11 @@ static void test_plan_activation_switches_running_daemon(void **state)
     int version = 0;
 
     (void)state;
-    ctl(0, "sortplan", "load", sample_plan, NULL);
-    ctl(0, "sortplan", "activate", "2", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", sample_plan, NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "activate", "2", NULL);
     t0 = now_ms();
     while (now_ms() - t0 < 15000 && version != 2) {
-        assert_int_equal(http_get("/v1/status", &j), 200);
+        assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
         version = (int)json_integer_value(json_object_get(j, "plan_version"));
         json_decref(j);
         if (version != 2)
@@ -305,7 +247,7 @@ static void test_plan_activation_switches_running_daemon(void **state)
     }
     assert_int_equal(version, 2);
     /* Activating a version that does not exist is refused and changes nothing. */
-    ctl(1, "sortplan", "activate", "99", NULL);
+    tu_wcsctl(conninfo, 1, "sortplan", "activate", "99", NULL);
 }
 
 static void test_sigterm_stops_cleanly(void **state)
@@ -337,7 +279,7 @@ static void test_bad_config_and_unreachable_database(void **state)
 
     (void)state;
     snprintf(bad, sizeof(bad), "%s/bad.yaml", tmpdir);
-    write_text(bad, "database:\n  conninfo: x\nhttp:\n  port: many\n");
+    tu_write_text(bad, "database:\n  conninfo: x\nhttp:\n  port: many\n");
     proc_run(check_argv, NULL, 30, &r);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "bad.yaml:4: http.port: \"many\" is not a whole number"));
@@ -348,7 +290,7 @@ static void test_bad_config_and_unreachable_database(void **state)
     proc_result_free(&r);
 
     snprintf(unreachable, sizeof(unreachable), "%s/unreachable.yaml", tmpdir);
-    write_text(unreachable, "database:\n  conninfo: \"host=/nonexistent-socket-dir "
+    tu_write_text(unreachable, "database:\n  conninfo: \"host=/nonexistent-socket-dir "
                             "dbname=x connect_timeout=2\"\n  connect_wait_s: 1\n");
     proc_run(run_argv, NULL, 60, &r);
     assert_int_equal(r.status, 1);

@@ -1,0 +1,128 @@
+/* testutil.c - shared helpers of the integration tests (see testutil.h). */
+#include "tests/common/testutil.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+
+void tu_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        fail_msg("%s: cannot create", path);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tu_wcsctl(const char *conninfo, int want_status, ...)
+{
+    const char *argv[16];
+    char bin[512], args[512] = "";
+    struct proc_result r;
+    size_t n = 0;
+    va_list ap;
+    const char *a;
+
+    testdb_binary_path("wcs/wcsctl", bin, sizeof(bin));
+    argv[n++] = bin;
+    argv[n++] = "--db";
+    argv[n++] = conninfo;
+    va_start(ap, want_status);
+    while ((a = va_arg(ap, const char *)) != NULL && n < 15) {
+        argv[n++] = a;
+        strncat(args, " ", sizeof(args) - strlen(args) - 1);
+        strncat(args, a, sizeof(args) - strlen(args) - 1);
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    proc_run(argv, NULL, 120, &r);
+    if (r.status != want_status)
+        fail_msg("wcsctl%s: exit %d, want %d\nstdout: %s\nstderr: %s", args, r.status, want_status,
+                 r.out, r.err);
+    proc_result_free(&r);
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t body_cb(char *p, size_t s, size_t n, void *arg)
+{
+    struct body *b = arg;
+    char *q = realloc(b->data, b->len + s * n + 1);
+
+    assert_non_null(q);
+    memcpy(q + b->len, p, s * n);
+    b->len += s * n;
+    q[b->len] = '\0';
+    b->data = q;
+    return s * n;
+}
+
+long tu_http(int port, const char *path, const char *post, json_t **out)
+{
+    char url[512];
+    struct body b = {NULL, 0};
+    struct curl_slist *hdr = NULL;
+    CURL *h = curl_easy_init();
+    CURLcode cc;
+    long code = 0;
+
+    assert_non_null(h);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (post != NULL) {
+        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+    }
+    cc = curl_easy_perform(h);
+    if (cc != CURLE_OK)
+        fail_msg("%s: %s", url, curl_easy_strerror(cc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    if (out)
+        *out = b.data ? json_loads(b.data, 0, NULL) : NULL;
+    free(b.data);
+    return code;
+}
+
+long long tu_db_count(const char *conninfo, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    PGconn *c;
+    PGresult *r;
+    long long n;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect: %s", PQerrorMessage(c));
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}

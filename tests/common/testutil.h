@@ -1,0 +1,26 @@
+/*
+ * testutil.h - helpers the integration tests share: files, the wcsctl
+ * command line, wcsd's HTTP API and counting rows in the test database.
+ * Every helper fails the test (cmocka) on anything unexpected.
+ */
+#ifndef WCS_TESTUTIL_H
+#define WCS_TESTUTIL_H
+
+#include <jansson.h>
+
+/* Writes text to path (created or truncated). */
+void tu_write_text(const char *path, const char *text);
+
+/* Runs the built wcsctl with "--db conninfo" and the NULL-terminated
+ * arguments; fails the test unless it exits with want_status. */
+void tu_wcsctl(const char *conninfo, int want_status, ...) __attribute__((sentinel));
+
+/* GET (post NULL) or POST a JSON body to http://127.0.0.1:port/path. Returns
+ * the HTTP status; *out (may be NULL) gets the parsed JSON body or NULL. */
+long tu_http(int port, const char *path, const char *post, json_t **out);
+
+/* The first column of the first row of a formatted query, as a number. */
+long long tu_db_count(const char *conninfo, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
