@@ -111,7 +111,7 @@ struct scan_kbd_decoder {
     bool spoiled;                  /* current scan saw a refused report: dropped at its end */
     char dead;                     /* pending dead-key character, 0 if none */
     uint64_t reports, rollovers, unmapped, timeouts, overflows; /* counters */
-    uint64_t refused;              /* reports refused (ERR_INVALID) and scans dropped for it */
+    uint64_t refused;              /* reports refused (ERR_INVALID); second scans in one report */
 };
 
 void scan_kbd_init(struct scan_kbd_decoder *d, enum scan_layout layout, bool tab_terminates,
