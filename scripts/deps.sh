@@ -8,6 +8,7 @@ packages=(
     libusb-1.0-0-dev libzbar-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
     libcmocka-dev umockdev libumockdev-dev
+    libpng-dev libjpeg62-turbo-dev zint
     postgresql-15 postgresql-client-15 curl
 )
 missing=()

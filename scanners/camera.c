@@ -1,0 +1,394 @@
+/*
+ * camera.c - the camera decoding pipeline: grey frames through ZBar, pass by
+ * pass, until a valid parcel code of an allowed kind turns up.
+ *
+ * DESIGN. ZBar reads a 1D code only when one of its scan lines (rows and
+ * columns) crosses every bar: within about +-11 degrees of either axis. So
+ * after the plain pass the frame is rotated by 45, 22.5 and 67.5 degrees;
+ * with the plain pass these four cover every angle (each covers +-11.25
+ * degrees around itself and around itself + 90). Noise, blur, low contrast
+ * and tiny modules get passes of their own (median, contrast stretch,
+ * upscale, downscale) and then the same rotations on the cleaned image.
+ * The table below is in the order of likely payoff per millisecond, so an
+ * easy frame costs one ZBar scan and a hard one stops at the first pass that
+ * reads. A pass is not started once the frame's budget is spent (the first
+ * always runs), and the cleaned image is computed once per frame and kept for
+ * that filter's rotated passes.
+ *
+ * Symbologies are restricted to what labels carry (Code 128 by default):
+ * everything on makes ZBar see phantom codes. What ZBar does read still goes
+ * through scan_code_check(), so a misread S10 (bad check digit) or a code
+ * of a kind the scan point does not take is rejected, never reported.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zbar.h>
+
+#include "scanners/camera.h"
+
+enum filter { F_NONE, F_STRETCH, F_MEDIAN, F_UPSCALE, F_DOWNSCALE, F_BLUR, F_COUNT };
+
+struct pass {
+    const char *name;
+    enum filter filter; /* applied to the frame first (cached per frame) */
+    double deg;         /* then rotated by this many degrees; 0 = not rotated */
+};
+
+static const struct pass passes[] = {
+    {"plain", F_NONE, 0},
+    {"rot45", F_NONE, 45},
+    {"rot22", F_NONE, 22.5},
+    {"rot67", F_NONE, 67.5},
+    {"stretch", F_STRETCH, 0},
+    {"median", F_MEDIAN, 0},
+    {"median-rot45", F_MEDIAN, 45},
+    {"median-rot22", F_MEDIAN, 22.5},
+    {"median-rot67", F_MEDIAN, 67.5},
+    {"up2", F_UPSCALE, 0},
+    {"up2-rot45", F_UPSCALE, 45},
+    {"down2", F_DOWNSCALE, 0},
+    {"blur", F_BLUR, 0},
+    {"stretch-rot45", F_STRETCH, 45},
+    {"stretch-rot22", F_STRETCH, 22.5},
+    {"stretch-rot67", F_STRETCH, 67.5},
+};
+#define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
+
+/* Frames past this many pixels are not upscaled: 2x of a 1280x1024 frame is
+ * 5 MP, already a 40 ms scan; beyond that the pass is not worth its time. */
+#define UPSCALE_MAX_PIXELS (1600u * 1280u)
+
+struct scan_pipeline {
+    struct scan_pipeline_config cfg;
+    zbar_image_scanner_t *zs;
+    zbar_image_t *zimg;
+    struct scan_image packed;            /* the frame with stride == w, when it was not */
+    struct scan_image filtered[F_COUNT]; /* per-frame cache, valid where have[] says */
+    bool have[F_COUNT];
+    struct scan_image rotated;
+};
+
+static const struct {
+    unsigned bit;
+    const char *name;
+    zbar_symbol_type_t zsym;
+} symbologies[] = {
+    {SCAN_SYM_CODE128, "code128", ZBAR_CODE128}, {SCAN_SYM_CODE39, "code39", ZBAR_CODE39},
+    {SCAN_SYM_EAN13, "ean13", ZBAR_EAN13},       {SCAN_SYM_I25, "i25", ZBAR_I25},
+    {SCAN_SYM_QR, "qr", ZBAR_QRCODE},
+};
+#define N_SYMBOLOGIES (sizeof(symbologies) / sizeof(symbologies[0]))
+
+static const enum scan_code_kind all_kinds[] = {SCAN_CODE_S10, SCAN_CODE_CAINIAO,
+                                                SCAN_CODE_RUPOST, SCAN_CODE_RECEPTACLE};
+
+const char *scan_symbology_name(unsigned sym)
+{
+    for (size_t i = 0; i < N_SYMBOLOGIES; i++)
+        if (symbologies[i].bit == sym)
+            return symbologies[i].name;
+    return "?";
+}
+
+/* Calls word_cb for each comma-separated word of list (1..31 chars). */
+static int for_each_word(const char *list, const char *what, unsigned *out, struct err *e,
+                         int (*word_cb)(const char *word, unsigned *bits))
+{
+    unsigned bits = 0;
+    const char *p = list;
+    if (!list || !*list)
+        return err_set(e, ERR_INVALID, "empty %s list", what);
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char word[32];
+        if (n == 0 || n >= sizeof(word))
+            return err_set(e, ERR_INVALID, "%s list \"%s\": empty or overlong item", what, list);
+        memcpy(word, p, n);
+        word[n] = '\0';
+        if (word_cb(word, &bits) < 0)
+            return err_set(e, ERR_INVALID, "unknown %s \"%s\"", what, word);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *out = bits;
+    return 0;
+}
+
+static int symbology_word_cb(const char *word, unsigned *bits)
+{
+    for (size_t i = 0; i < N_SYMBOLOGIES; i++)
+        if (strcmp(word, symbologies[i].name) == 0) {
+            *bits |= symbologies[i].bit;
+            return 0;
+        }
+    return -1;
+}
+
+static int kind_word_cb(const char *word, unsigned *bits)
+{
+    for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
+        if (strcmp(word, scan_code_kind_name(all_kinds[i])) == 0) {
+            *bits |= 1u << all_kinds[i];
+            return 0;
+        }
+    return -1;
+}
+
+int scan_symbology_parse(const char *list, unsigned *out, struct err *e)
+{
+    return for_each_word(list, "symbology", out, e, symbology_word_cb);
+}
+
+int scan_kinds_parse(const char *list, unsigned *out, struct err *e)
+{
+    return for_each_word(list, "code kind", out, e, kind_word_cb);
+}
+
+void scan_pipeline_config_default(struct scan_pipeline_config *cfg)
+{
+    cfg->symbologies = SCAN_SYM_CODE128;
+    cfg->kinds = SCAN_KINDS_PARCEL;
+    cfg->budget_ms = 100;
+    cfg->max_passes = 0;
+}
+
+int scan_pipeline_pass_count(void)
+{
+    return N_PASSES;
+}
+
+const char *scan_pipeline_pass_name(int pass)
+{
+    return pass >= 1 && pass <= N_PASSES ? passes[pass - 1].name : "";
+}
+
+int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeline **out,
+                      struct err *e)
+{
+    *out = NULL;
+    struct scan_pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return err_set(e, -ENOMEM, "camera pipeline: no memory");
+    if (cfg)
+        p->cfg = *cfg;
+    else
+        scan_pipeline_config_default(&p->cfg);
+    if (p->cfg.symbologies == 0)
+        p->cfg.symbologies = SCAN_SYM_CODE128;
+    if (p->cfg.kinds == 0)
+        p->cfg.kinds = SCAN_KINDS_PARCEL;
+    unsigned known_kinds = 0;
+    for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
+        known_kinds |= 1u << all_kinds[i];
+    unsigned bad_sym = p->cfg.symbologies & ~SCAN_SYM_ALL, bad_kind = p->cfg.kinds & ~known_kinds;
+    if (bad_sym || bad_kind) {
+        free(p);
+        return err_set(e, ERR_CONFIG, "camera pipeline: unknown symbology bits 0x%x or kind bits 0x%x",
+                       bad_sym, bad_kind);
+    }
+    p->zs = zbar_image_scanner_create();
+    p->zimg = zbar_image_create();
+    if (!p->zs || !p->zimg) {
+        scan_pipeline_free(p);
+        return err_set(e, -ENOMEM, "camera pipeline: no memory for ZBar");
+    }
+    /* Symbology 0 addresses all of them: off first, then the chosen ones. */
+    int bad = zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_ENABLE, 0);
+    for (size_t i = 0; i < N_SYMBOLOGIES; i++)
+        if (p->cfg.symbologies & symbologies[i].bit)
+            bad |= zbar_image_scanner_set_config(p->zs, symbologies[i].zsym, ZBAR_CFG_ENABLE, 1);
+    /* Every second row and column: a label's bars span many lines, and it
+     * halves the scan time (engineering notes, ZBar 0.23). */
+    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_X_DENSITY, 2);
+    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_Y_DENSITY, 2);
+    if (bad) {
+        scan_pipeline_free(p);
+        return err_set(e, ERR_CONFIG, "camera pipeline: ZBar refused the configuration");
+    }
+    zbar_image_set_format(p->zimg, zbar_fourcc('Y', '8', '0', '0'));
+    *out = p;
+    return 0;
+}
+
+void scan_pipeline_free(struct scan_pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->zimg)
+        zbar_image_destroy(p->zimg);
+    if (p->zs)
+        zbar_image_scanner_destroy(p->zs);
+    scan_image_release(&p->packed);
+    for (int i = 0; i < F_COUNT; i++)
+        scan_image_release(&p->filtered[i]);
+    scan_image_release(&p->rotated);
+    free(p);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static bool already(const struct scan_symbol *arr, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(arr[i].text, text) == 0)
+            return true;
+    return false;
+}
+
+/* Sorts one ZBar symbol into accepted or rejected. */
+static void judge(const struct scan_pipeline *p, const zbar_symbol_t *zsym, struct scan_result *r)
+{
+    struct scan_symbol s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.type, sizeof(s.type), "%s", zbar_get_symbol_name(zbar_symbol_get_type(zsym)));
+    const char *data = zbar_symbol_get_data(zsym);
+    unsigned len = zbar_symbol_get_data_length(zsym);
+    snprintf(s.text, sizeof(s.text), "%.*s", (int)(len < SCAN_CODE_MAX ? len : SCAN_CODE_MAX),
+             data ? data : "");
+    bool ok = false;
+    if (!data || len > SCAN_CODE_MAX || strlen(s.text) != len) {
+        s.kind = SCAN_CODE_UNKNOWN;
+        snprintf(s.reason, sizeof(s.reason), "%u bytes: not a code of any known format", len);
+    } else {
+        struct scan_code_info info;
+        scan_code_check(s.text, len, &info);
+        s.kind = info.kind;
+        if (!info.valid)
+            snprintf(s.reason, sizeof(s.reason), "%s", info.reason);
+        else if (!(p->cfg.kinds & (1u << info.kind)))
+            snprintf(s.reason, sizeof(s.reason), "%s codes are not taken at this scan point",
+                     scan_code_kind_name(info.kind));
+        else
+            ok = true;
+    }
+    struct scan_symbol *arr = ok ? r->sym : r->rejected;
+    size_t *n = ok ? &r->n : &r->n_rejected;
+    if (already(arr, *n, s.text))
+        return;
+    if (*n >= SCAN_RESULT_MAX) {
+        r->n_dropped++;
+        return;
+    }
+    arr[(*n)++] = s;
+}
+
+/* Runs ZBar over one packed image; adds its symbols to r. */
+static int zscan(struct scan_pipeline *p, const struct scan_frame *f, struct scan_result *r,
+                 struct err *e)
+{
+    zbar_image_set_size(p->zimg, (unsigned)f->w, (unsigned)f->h);
+    zbar_image_set_data(p->zimg, f->data, (unsigned long)f->w * (unsigned long)f->h, NULL);
+    int n = zbar_scan_image(p->zs, p->zimg);
+    if (n < 0)
+        return err_set(e, ERR_STATE, "ZBar failed on a %dx%d image", f->w, f->h);
+    for (const zbar_symbol_t *s = zbar_image_first_symbol(p->zimg); s; s = zbar_symbol_next(s))
+        judge(p, s, r);
+    return 0;
+}
+
+/* The frame after filter f, computed once per frame. */
+static int filtered(struct scan_pipeline *p, const struct scan_frame *src, enum filter f,
+                    struct scan_frame *out)
+{
+    if (f == F_NONE) {
+        *out = *src;
+        return 0;
+    }
+    struct scan_image *img = &p->filtered[f];
+    if (!p->have[f]) {
+        int rc = 0;
+        switch (f) {
+        case F_STRETCH: rc = scan_img_stretch(src, 1.0, 99.0, img); break;
+        case F_MEDIAN: rc = scan_img_median3(src, img); break;
+        case F_UPSCALE:
+            if ((uint64_t)src->w * (uint64_t)src->h > UPSCALE_MAX_PIXELS)
+                return 1;
+            rc = scan_img_upscale(src, 2, img);
+            break;
+        case F_DOWNSCALE:
+            if (src->w < 64 || src->h < 64)
+                return 1;
+            rc = scan_img_downscale(src, 2, img);
+            break;
+        case F_BLUR: rc = scan_img_box_blur(src, 1, img); break;
+        default: return -EINVAL;
+        }
+        if (rc < 0)
+            return rc;
+        p->have[f] = true;
+    }
+    *out = scan_image_frame(img);
+    return 0;
+}
+
+int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame,
+                         struct scan_result *out, struct err *e)
+{
+    double t0 = now_ms();
+    memset(out, 0, sizeof(*out));
+    out->pass_name = "";
+    if (!p || !frame || !frame->data || frame->w <= 0 || frame->h <= 0 ||
+        frame->stride < (size_t)frame->w ||
+        (uint64_t)frame->w * (uint64_t)frame->h > SCAN_IMAGE_MAX_PIXELS)
+        return err_set(e, -EINVAL, "camera frame: bad size, stride or data");
+    /* ZBar wants packed rows; copy only when the frame has padding. */
+    struct scan_frame src = *frame;
+    if (frame->stride != (size_t)frame->w) {
+        int rc = scan_image_resize(&p->packed, frame->w, frame->h);
+        if (rc < 0)
+            return err_set(e, rc, "camera frame: no memory for %dx%d", frame->w, frame->h);
+        for (int y = 0; y < frame->h; y++)
+            memcpy(p->packed.data + (size_t)y * (size_t)frame->w,
+                   frame->data + (size_t)y * frame->stride, (size_t)frame->w);
+        src = scan_image_frame(&p->packed);
+    }
+    memset(p->have, 0, sizeof(p->have));
+    int limit = p->cfg.max_passes && (int)p->cfg.max_passes < N_PASSES ? (int)p->cfg.max_passes
+                                                                       : N_PASSES;
+    int rc = 0;
+    for (int i = 0; i < limit; i++) {
+        if (i > 0 && now_ms() - t0 >= (double)p->cfg.budget_ms)
+            break;
+        const struct pass *ps = &passes[i];
+        struct scan_frame img;
+        rc = filtered(p, &src, ps->filter, &img);
+        if (rc < 0) {
+            rc = err_set(e, rc, "camera pass %s: %s", ps->name, err_text(rc));
+            break;
+        }
+        if (rc > 0) { /* filter does not apply to this frame's size */
+            rc = 0;
+            continue;
+        }
+        if (ps->deg != 0) {
+            rc = scan_img_rotate(&img, ps->deg, 255, &p->rotated);
+            if (rc < 0) {
+                rc = err_set(e, rc, "camera pass %s: %s", ps->name, err_text(rc));
+                break;
+            }
+            img = scan_image_frame(&p->rotated);
+        }
+        out->passes_run++;
+        rc = zscan(p, &img, out, e);
+        if (rc < 0)
+            break;
+        if (out->n > 0) {
+            out->pass = i + 1;
+            out->pass_name = ps->name;
+            break;
+        }
+    }
+    out->ms = now_ms() - t0;
+    return rc;
+}

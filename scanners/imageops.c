@@ -1,0 +1,293 @@
+/*
+ * imageops.c - the few grey-image operations the camera pipeline needs:
+ * rotation (bilinear), down- and upscaling, box blur, 3x3 median, contrast
+ * stretch, and the owned image buffer they write into.
+ *
+ * They are small and run on every hard frame, so they work in integers where
+ * it matters (16.16 fixed point for the resampling) and reuse the caller's
+ * buffer instead of allocating per call. Nothing here knows about barcodes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scanners/camera.h"
+
+int scan_image_resize(struct scan_image *img, int w, int h)
+{
+    if (!img || w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > SCAN_IMAGE_MAX_PIXELS)
+        return -EINVAL;
+    size_t need = (size_t)w * (size_t)h;
+    if (need > img->cap) {
+        uint8_t *d = realloc(img->data, need);
+        if (!d)
+            return -ENOMEM;
+        img->data = d;
+        img->cap = need;
+    }
+    img->w = w;
+    img->h = h;
+    return 0;
+}
+
+void scan_image_release(struct scan_image *img)
+{
+    if (!img)
+        return;
+    free(img->data);
+    memset(img, 0, sizeof(*img));
+}
+
+struct scan_frame scan_image_frame(const struct scan_image *img)
+{
+    struct scan_frame f = {.w = img->w, .h = img->h, .stride = (size_t)img->w, .data = img->data};
+    return f;
+}
+
+static int frame_ok(const struct scan_frame *f)
+{
+    return f && f->data && f->w > 0 && f->h > 0 && f->stride >= (size_t)f->w &&
+           (uint64_t)f->w * (uint64_t)f->h <= SCAN_IMAGE_MAX_PIXELS;
+}
+
+/* Bilinear sample at 16.16 fixed-point (fx, fy); the caller guarantees
+ * 0 <= fx < (w-1) << 16 and the same for fy, so the 2x2 block is inside. */
+static inline uint8_t bilinear(const struct scan_frame *s, int32_t fx, int32_t fy)
+{
+    int x = fx >> 16, y = fy >> 16;
+    uint32_t ax = (uint32_t)(fx & 0xffff) >> 8, ay = (uint32_t)(fy & 0xffff) >> 8; /* 0..255 */
+    const uint8_t *p = s->data + (size_t)y * s->stride + x;
+    uint32_t top = p[0] * (256 - ax) + p[1] * ax;
+    uint32_t bot = p[s->stride] * (256 - ax) + p[s->stride + 1] * ax;
+    return (uint8_t)((top * (256 - ay) + bot * ay + 32768) >> 16);
+}
+
+int scan_img_rotate(const struct scan_frame *src, double deg, uint8_t fill, struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || !isfinite(deg))
+        return -EINVAL;
+    double rad = deg * M_PI / 180.0, c = cos(rad), s = sin(rad);
+    int dw = (int)ceil(fabs(src->w * c) + fabs(src->h * s) - 1e-9);
+    int dh = (int)ceil(fabs(src->w * s) + fabs(src->h * c) - 1e-9);
+    int rc = scan_image_resize(dst, dw, dh);
+    if (rc < 0)
+        return rc;
+    /* Inverse mapping: for each destination pixel, the source point it comes
+     * from. Along a destination row the source point moves by (c, s) per
+     * pixel, so each row is one fixed-point walk. */
+    double scx = (src->w - 1) / 2.0, scy = (src->h - 1) / 2.0;
+    double dcx = (dw - 1) / 2.0, dcy = (dh - 1) / 2.0;
+    int32_t step_x = (int32_t)lround(c * 65536.0), step_y = (int32_t)lround(s * 65536.0);
+    int64_t lim_x = (int64_t)(src->w - 1) << 16, lim_y = (int64_t)(src->h - 1) << 16;
+    for (int y = 0; y < dh; y++) {
+        double dy = y - dcy, dx0 = -dcx;
+        int64_t fx = llround((scx + dx0 * c - dy * s) * 65536.0);
+        int64_t fy = llround((scy + dx0 * s + dy * c) * 65536.0);
+        uint8_t *out = dst->data + (size_t)y * (size_t)dw;
+        for (int x = 0; x < dw; x++, fx += step_x, fy += step_y) {
+            if (fx >= 0 && fx < lim_x && fy >= 0 && fy < lim_y)
+                out[x] = bilinear(src, (int32_t)fx, (int32_t)fy);
+            else
+                out[x] = fill;
+        }
+    }
+    return 0;
+}
+
+int scan_img_downscale(const struct scan_frame *src, int factor, struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || factor < 2 || factor > 8 || src->w < factor || src->h < factor)
+        return -EINVAL;
+    int dw = src->w / factor, dh = src->h / factor;
+    int rc = scan_image_resize(dst, dw, dh);
+    if (rc < 0)
+        return rc;
+    uint32_t area = (uint32_t)(factor * factor);
+    for (int y = 0; y < dh; y++) {
+        uint8_t *out = dst->data + (size_t)y * (size_t)dw;
+        for (int x = 0; x < dw; x++) {
+            uint32_t sum = 0;
+            for (int j = 0; j < factor; j++) {
+                const uint8_t *p = src->data + (size_t)(y * factor + j) * src->stride + x * factor;
+                for (int i = 0; i < factor; i++)
+                    sum += p[i];
+            }
+            out[x] = (uint8_t)((sum + area / 2) / area);
+        }
+    }
+    return 0;
+}
+
+int scan_img_upscale(const struct scan_frame *src, int factor, struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || factor < 2 || factor > 4 || src->w < 2 || src->h < 2)
+        return -EINVAL;
+    int rc = scan_image_resize(dst, src->w * factor, src->h * factor);
+    if (rc < 0)
+        return rc;
+    int dw = dst->w, dh = dst->h;
+    /* Destination pixel d samples source (d + 0.5) / factor - 0.5, clamped to
+     * the last 2x2 block so the bilinear read stays inside. */
+    int64_t lim_x = ((int64_t)(src->w - 1) << 16) - 1, lim_y = ((int64_t)(src->h - 1) << 16) - 1;
+    for (int y = 0; y < dh; y++) {
+        int64_t fy = ((int64_t)(2 * y + 1) << 16) / (2 * factor) - (1 << 15);
+        fy = fy < 0 ? 0 : fy > lim_y ? lim_y : fy;
+        uint8_t *out = dst->data + (size_t)y * (size_t)dw;
+        for (int x = 0; x < dw; x++) {
+            int64_t fx = ((int64_t)(2 * x + 1) << 16) / (2 * factor) - (1 << 15);
+            fx = fx < 0 ? 0 : fx > lim_x ? lim_x : fx;
+            out[x] = bilinear(src, (int32_t)fx, (int32_t)fy);
+        }
+    }
+    return 0;
+}
+
+int scan_img_box_blur(const struct scan_frame *src, int radius, struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || radius < 1 || radius > 16)
+        return -EINVAL;
+    int w = src->w, h = src->h, n = 2 * radius + 1;
+    int rc = scan_image_resize(dst, w, h);
+    if (rc < 0)
+        return rc;
+    /* Separable: a horizontal running sum into tmp, then a vertical running
+     * sum per column; edges repeat the border pixel. */
+    uint8_t *tmp = malloc((size_t)w * (size_t)h);
+    uint32_t *col = calloc((size_t)w, sizeof(*col));
+    if (!tmp || !col) {
+        free(tmp);
+        free(col);
+        return -ENOMEM;
+    }
+    for (int y = 0; y < h; y++) {
+        const uint8_t *in = src->data + (size_t)y * src->stride;
+        uint8_t *out = tmp + (size_t)y * (size_t)w;
+        uint32_t sum = 0;
+        for (int k = -radius; k <= radius; k++)
+            sum += in[k < 0 ? 0 : k >= w ? w - 1 : k];
+        for (int x = 0; x < w; x++) {
+            out[x] = (uint8_t)((sum + (uint32_t)n / 2) / (uint32_t)n);
+            int add = x + radius + 1, sub = x - radius;
+            sum += in[add >= w ? w - 1 : add];
+            sum -= in[sub < 0 ? 0 : sub];
+        }
+    }
+    for (int k = -radius; k <= radius; k++) {
+        const uint8_t *row = tmp + (size_t)(k < 0 ? 0 : k >= h ? h - 1 : k) * (size_t)w;
+        for (int x = 0; x < w; x++)
+            col[x] += row[x];
+    }
+    for (int y = 0; y < h; y++) {
+        uint8_t *out = dst->data + (size_t)y * (size_t)w;
+        int add = y + radius + 1, sub = y - radius;
+        const uint8_t *ra = tmp + (size_t)(add >= h ? h - 1 : add) * (size_t)w;
+        const uint8_t *rs = tmp + (size_t)(sub < 0 ? 0 : sub) * (size_t)w;
+        for (int x = 0; x < w; x++) {
+            out[x] = (uint8_t)((col[x] + (uint32_t)n / 2) / (uint32_t)n);
+            col[x] += ra[x];
+            col[x] -= rs[x];
+        }
+    }
+    free(tmp);
+    free(col);
+    return 0;
+}
+
+#define SORT2(a, b)                                                                                \
+    do {                                                                                           \
+        if ((a) > (b)) {                                                                           \
+            uint8_t t_ = (a);                                                                      \
+            (a) = (b);                                                                             \
+            (b) = t_;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* Median of nine by the classic 19-exchange network. */
+static inline uint8_t median9(uint8_t p[9])
+{
+    SORT2(p[1], p[2]); SORT2(p[4], p[5]); SORT2(p[7], p[8]);
+    SORT2(p[0], p[1]); SORT2(p[3], p[4]); SORT2(p[6], p[7]);
+    SORT2(p[1], p[2]); SORT2(p[4], p[5]); SORT2(p[7], p[8]);
+    SORT2(p[0], p[3]); SORT2(p[5], p[8]); SORT2(p[4], p[7]);
+    SORT2(p[3], p[6]); SORT2(p[1], p[4]); SORT2(p[2], p[5]);
+    SORT2(p[4], p[7]); SORT2(p[4], p[2]); SORT2(p[6], p[4]);
+    SORT2(p[4], p[2]);
+    return p[4];
+}
+
+int scan_img_median3(const struct scan_frame *src, struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst)
+        return -EINVAL;
+    int w = src->w, h = src->h;
+    int rc = scan_image_resize(dst, w, h);
+    if (rc < 0)
+        return rc;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r0 = src->data + (size_t)(y > 0 ? y - 1 : 0) * src->stride;
+        const uint8_t *r1 = src->data + (size_t)y * src->stride;
+        const uint8_t *r2 = src->data + (size_t)(y < h - 1 ? y + 1 : y) * src->stride;
+        uint8_t *out = dst->data + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++) {
+            int xl = x > 0 ? x - 1 : 0, xr = x < w - 1 ? x + 1 : x;
+            uint8_t p[9] = {r0[xl], r0[x], r0[xr], r1[xl], r1[x], r1[xr], r2[xl], r2[x], r2[xr]};
+            out[x] = median9(p);
+        }
+    }
+    return 0;
+}
+
+int scan_img_stretch(const struct scan_frame *src, double lo_pct, double hi_pct,
+                     struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || !(lo_pct >= 0.0) || !(hi_pct <= 100.0) || !(lo_pct < hi_pct))
+        return -EINVAL;
+    int w = src->w, h = src->h;
+    int rc = scan_image_resize(dst, w, h);
+    if (rc < 0)
+        return rc;
+    uint64_t hist[256] = {0};
+    for (int y = 0; y < h; y++) {
+        const uint8_t *in = src->data + (size_t)y * src->stride;
+        for (int x = 0; x < w; x++)
+            hist[in[x]]++;
+    }
+    uint64_t total = (uint64_t)w * (uint64_t)h;
+    uint64_t lo_n = (uint64_t)(total * lo_pct / 100.0), hi_n = (uint64_t)(total * hi_pct / 100.0);
+    int lo = 0, hi = 255;
+    uint64_t acc = 0;
+    for (int v = 0; v < 256; v++) {
+        acc += hist[v];
+        if (acc > lo_n) {
+            lo = v;
+            break;
+        }
+    }
+    acc = 0;
+    for (int v = 0; v < 256; v++) {
+        acc += hist[v];
+        if (acc >= hi_n) {
+            hi = v;
+            break;
+        }
+    }
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++) {
+        if (hi <= lo)
+            lut[v] = (uint8_t)v; /* a flat image: nothing to stretch */
+        else if (v <= lo)
+            lut[v] = 0;
+        else if (v >= hi)
+            lut[v] = 255;
+        else
+            lut[v] = (uint8_t)((v - lo) * 255 / (hi - lo));
+    }
+    for (int y = 0; y < h; y++) {
+        const uint8_t *in = src->data + (size_t)y * src->stride;
+        uint8_t *out = dst->data + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++)
+            out[x] = lut[in[x]];
+    }
+    return 0;
+}
