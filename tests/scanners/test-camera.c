@@ -1,0 +1,496 @@
+/*
+ * test-camera.c - camera decoding (scanners/camera.c, imageops.c, imageio.c).
+ *
+ * Labels are rendered at test time by zint (scripts/deps.sh installs it), so
+ * no image is committed: a Code 128 S10 label is pasted on a 1280x1024 "belt"
+ * frame and rotated with our own image operations. A missing zint fails the
+ * test loudly: skipping would hide that the camera path went untested.
+ * No timing thresholds: the budget is tested through the pass count.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jpeglib.h>
+
+#include "scanners/camera.h"
+
+#define FRAME_W 1280
+#define FRAME_H 1024
+#define BELT 170 /* grey of the conveyor belt around the label */
+
+static char dir[64];
+
+/* Renders data as barcode type zint_type (zint's -b number) into dir/name.png. */
+static void render(int zint_type, const char *data, const char *name)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "zint -b %d -d '%s' --scale=2 --whitesp=10 --vwhitesp=10 -o '%s/%s.png' >/dev/null",
+             zint_type, data, dir, name);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("zint failed (status %d) rendering %s: is zint installed (scripts/deps.sh)?", rc,
+                 data);
+}
+
+static void path_of(const char *name, const char *ext, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s.%s", dir, name, ext);
+}
+
+/* Loads dir/name.png and pastes it in the middle of a belt-grey frame. */
+static void label_frame(const char *name, struct scan_image *frame)
+{
+    char path[256];
+    struct scan_image label = {0};
+    struct err e;
+    path_of(name, "png", path, sizeof(path));
+    int rc = scan_image_load(path, &label, &e);
+    if (rc != 0)
+        fail_msg("%s: %s", path, e.msg);
+    assert_true(label.w < FRAME_W && label.h < FRAME_H);
+    assert_int_equal(scan_image_resize(frame, FRAME_W, FRAME_H), 0);
+    memset(frame->data, BELT, (size_t)FRAME_W * FRAME_H);
+    int x0 = (FRAME_W - label.w) / 2, y0 = (FRAME_H - label.h) / 2;
+    for (int y = 0; y < label.h; y++)
+        memcpy(frame->data + (size_t)(y0 + y) * FRAME_W + x0, label.data + (size_t)y * label.w,
+               (size_t)label.w);
+    scan_image_release(&label);
+}
+
+static void decode(const struct scan_pipeline_config *cfg, const struct scan_image *img,
+                   struct scan_result *r)
+{
+    struct scan_pipeline *p;
+    struct err e;
+    assert_int_equal(scan_pipeline_new(cfg, &p, &e), 0);
+    struct scan_frame f = scan_image_frame(img);
+    int rc = scan_pipeline_decode(p, &f, r, &e);
+    if (rc != 0)
+        fail_msg("decode: %s", e.msg);
+    scan_pipeline_free(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (system("command -v zint >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "test-camera: zint not found in PATH; scripts/deps.sh installs it\n");
+        return -1; /* cmocka reports the group setup as failed: no silent skip */
+    }
+    snprintf(dir, sizeof(dir), "/tmp/test-camera-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    if (!dir[0])
+        return 0; /* setup failed before making it */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_clean_label(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    render(20, "RR473124829GB", "s10");
+    label_frame("s10", &frame);
+    decode(NULL, &frame, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "RR473124829GB");
+    assert_string_equal(r.sym[0].type, "CODE-128");
+    assert_int_equal(r.sym[0].kind, SCAN_CODE_S10);
+    assert_int_equal(r.pass, 1);
+    assert_string_equal(r.pass_name, "plain");
+    assert_int_equal(r.passes_run, 1);
+    scan_image_release(&frame);
+}
+
+static void test_rotated_label(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0}, rot = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    render(20, "EB000717618HK", "ems");
+    label_frame("ems", &frame);
+    struct scan_frame f = scan_image_frame(&frame);
+    /* 30, -30, 60: far from the axes, plain ZBar cannot read them. 80, 17,
+     * -12: near an axis or a rotated pass's edge, read by some pass. */
+    const double angles[] = {30, -30, 60, 80, 17, -12};
+    for (size_t i = 0; i < sizeof(angles) / sizeof(angles[0]); i++) {
+        assert_int_equal(scan_img_rotate(&f, angles[i], BELT, &rot), 0);
+        /* Plain ZBar (the first pass alone) does not read it ... */
+        scan_pipeline_config_default(&cfg);
+        cfg.max_passes = 1;
+        decode(&cfg, &rot, &r);
+        bool far = angles[i] == 30 || angles[i] == -30 || angles[i] == 60;
+        if (far) {
+            assert_int_equal(r.n, 0);
+            assert_int_equal(r.passes_run, 1);
+        }
+        /* ... the pipeline does, in a rotated pass. */
+        scan_pipeline_config_default(&cfg);
+        cfg.budget_ms = 100000; /* no time limit: this is about coverage of angles */
+        decode(&cfg, &rot, &r);
+        if (r.n != 1)
+            fail_msg("label rotated by %g degrees not read (%d passes)", angles[i], r.passes_run);
+        assert_string_equal(r.sym[0].text, "EB000717618HK");
+        if (far) {
+            assert_true(r.pass > 1);
+            assert_true(strncmp(r.pass_name, "rot", 3) == 0);
+        }
+    }
+    scan_image_release(&frame);
+    scan_image_release(&rot);
+}
+
+static void test_wrong_check_digit(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    render(20, "RR473124828GB", "badcheck");
+    label_frame("badcheck", &frame);
+    scan_pipeline_config_default(&cfg);
+    cfg.max_passes = 3;
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.pass, 0);
+    assert_int_equal(r.n_rejected, 1);
+    assert_string_equal(r.rejected[0].text, "RR473124828GB");
+    assert_int_equal(r.rejected[0].kind, SCAN_CODE_S10);
+    assert_non_null(strstr(r.rejected[0].reason, "check digit 8, expected 9"));
+    /* Nothing accepted, so the pipeline went on: up to the pass limit. */
+    assert_int_equal(r.passes_run, 3);
+    scan_image_release(&frame);
+}
+
+static void test_symbologies(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    struct err e;
+
+    render(8, "RB123456785GB", "c39"); /* Code 39 */
+    label_frame("c39", &frame);
+    scan_pipeline_config_default(&cfg); /* Code 128 only */
+    cfg.max_passes = 2;
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.n_rejected, 0); /* not seen at all, not a misread */
+    assert_int_equal(scan_symbology_parse("code128,code39", &cfg.symbologies, &e), 0);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "RB123456785GB");
+    assert_string_equal(r.sym[0].type, "CODE-39");
+
+    render(58, "RR287043775IN", "qr"); /* QR code */
+    label_frame("qr", &frame);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(scan_symbology_parse("qr", &cfg.symbologies, &e), 0);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "RR287043775IN");
+    assert_string_equal(r.sym[0].type, "QR-Code");
+
+    assert_int_equal(scan_symbology_parse("code128,pdf417", &cfg.symbologies, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "pdf417"));
+    scan_image_release(&frame);
+}
+
+static void test_allowed_kinds(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    struct err e;
+    render(20, "LP00123456789012", "lp");
+    label_frame("lp", &frame);
+    scan_pipeline_config_default(&cfg);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.sym[0].kind, SCAN_CODE_CAINIAO);
+    /* A scan point that takes only S10 ids rejects the Cainiao number. */
+    assert_int_equal(scan_kinds_parse("s10", &cfg.kinds, &e), 0);
+    cfg.max_passes = 2;
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.n_rejected, 1);
+    assert_int_equal(r.rejected[0].kind, SCAN_CODE_CAINIAO);
+    assert_non_null(strstr(r.rejected[0].reason, "not taken"));
+    assert_int_equal(scan_kinds_parse("s10,parcel", &cfg.kinds, &e), ERR_INVALID);
+    scan_image_release(&frame);
+}
+
+static void test_budget(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0}, rot = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    render(20, "RR473124829GB", "s10b");
+    label_frame("s10b", &frame);
+    struct scan_frame f = scan_image_frame(&frame);
+    assert_int_equal(scan_img_rotate(&f, 45, BELT, &rot), 0);
+    /* A budget of 0 ms: the first pass always runs, no other starts. */
+    scan_pipeline_config_default(&cfg);
+    cfg.budget_ms = 0;
+    decode(&cfg, &rot, &r);
+    assert_int_equal(r.passes_run, 1);
+    assert_int_equal(r.n, 0);
+    /* A pass limit holds whatever the time. */
+    scan_pipeline_config_default(&cfg);
+    cfg.budget_ms = 100000;
+    cfg.max_passes = 1;
+    decode(&cfg, &rot, &r);
+    assert_int_equal(r.passes_run, 1);
+    cfg.max_passes = 2; /* pass 2 is the 45-degree one */
+    decode(&cfg, &rot, &r);
+    assert_int_equal(r.passes_run, 2);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.pass_name, "rot45");
+    /* An empty frame runs every pass and reads nothing. */
+    memset(frame.data, BELT, (size_t)frame.w * frame.h);
+    cfg.max_passes = 0;
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.passes_run, scan_pipeline_pass_count());
+    scan_image_release(&frame);
+    scan_image_release(&rot);
+}
+
+/* A frame whose rows are padded (stride > w) decodes like a packed one. */
+static void test_stride(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    render(20, "RR473124829GB", "s10s");
+    label_frame("s10s", &frame);
+    size_t stride = FRAME_W + 64;
+    uint8_t *buf = malloc(stride * FRAME_H);
+    assert_non_null(buf);
+    memset(buf, 0, stride * FRAME_H);
+    for (int y = 0; y < FRAME_H; y++)
+        memcpy(buf + y * stride, frame.data + (size_t)y * FRAME_W, FRAME_W);
+    struct scan_frame f = {.w = FRAME_W, .h = FRAME_H, .stride = stride, .data = buf};
+    struct scan_pipeline *p;
+    struct err e;
+    assert_int_equal(scan_pipeline_new(NULL, &p, &e), 0);
+    assert_int_equal(scan_pipeline_decode(p, &f, &r, &e), 0);
+    assert_int_equal(r.n, 1);
+    f.stride = FRAME_W - 1;
+    assert_int_equal(scan_pipeline_decode(p, &f, &r, &e), -EINVAL);
+    f.stride = stride;
+    f.data = NULL;
+    assert_int_equal(scan_pipeline_decode(p, &f, &r, &e), -EINVAL);
+    scan_pipeline_free(p);
+    free(buf);
+    scan_image_release(&frame);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Writes img as a JPEG with libjpeg, into memory. */
+static unsigned char *jpeg_encode(const struct scan_image *img, unsigned long *len)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    unsigned char *out = NULL;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &out, len);
+    ci.image_width = (JDIMENSION)img->w;
+    ci.image_height = (JDIMENSION)img->h;
+    ci.input_components = 1;
+    ci.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 90, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = img->data + (size_t)ci.next_scanline * img->w;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    return out;
+}
+
+static void expect_load_error(const char *path, int code, const char *fragment)
+{
+    struct scan_image img = {0};
+    struct err e;
+    err_clear(&e);
+    int rc = scan_image_load(path, &img, &e);
+    if (rc != code || !strstr(e.msg, fragment))
+        fail_msg("%s: got %d \"%s\", expected %d with \"%s\"", path, rc, e.msg, code, fragment);
+    scan_image_release(&img);
+}
+
+static void test_files(void **state)
+{
+    (void)state;
+    char path[256], bad[256];
+    struct scan_image frame = {0}, img = {0};
+    struct scan_result r;
+    struct err e;
+    render(20, "RR473124829GB", "s10f");
+    label_frame("s10f", &frame);
+
+    /* PGM (P5) round trip, with a comment in the header. */
+    path_of("frame", "pgm", path, sizeof(path));
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fprintf(fp, "P5\n# camera 3\n%d %d\n255\n", frame.w, frame.h);
+    assert_int_equal(fwrite(frame.data, 1, (size_t)frame.w * frame.h, fp), (size_t)frame.w * frame.h);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(scan_image_load(path, &img, &e), 0);
+    assert_int_equal(img.w, frame.w);
+    assert_int_equal(img.h, frame.h);
+    assert_memory_equal(img.data, frame.data, (size_t)frame.w * frame.h);
+
+    /* JPEG: decodes and reads. */
+    unsigned long jlen = 0;
+    unsigned char *jpg = jpeg_encode(&frame, &jlen);
+    assert_non_null(jpg);
+    path_of("frame", "jpg", path, sizeof(path));
+    write_file(path, jpg, jlen);
+    assert_int_equal(scan_image_load(path, &img, &e), 0);
+    assert_int_equal(img.w, FRAME_W);
+    decode(NULL, &img, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "RR473124829GB");
+
+    /* Truncated files: errors with a reason, no crash, no half image. */
+    path_of("trunc", "jpg", bad, sizeof(bad));
+    write_file(bad, jpg, jlen / 2);
+    expect_load_error(bad, ERR_PARSE, "truncated");
+    free(jpg);
+
+    path_of("s10f", "png", path, sizeof(path));
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+    assert_true(n > 200 && n < sizeof(buf));
+    path_of("trunc", "png", bad, sizeof(bad));
+    write_file(bad, buf, n / 2);
+    expect_load_error(bad, ERR_PARSE, "PNG");
+    write_file(bad, buf, 20); /* signature, part of IHDR */
+    expect_load_error(bad, ERR_PARSE, "PNG");
+
+    path_of("trunc", "pgm", bad, sizeof(bad));
+    write_file(bad, "P5\n100 100\n255\nabc", 18);
+    expect_load_error(bad, ERR_PARSE, "truncated");
+    write_file(bad, "P5\n100 x100\n255\n", 16);
+    expect_load_error(bad, ERR_PARSE, "bad header");
+    write_file(bad, "P5\n100000 100000\n255\n", 21);
+    expect_load_error(bad, -EINVAL, "pixels");
+
+    path_of("garbage", "png", bad, sizeof(bad));
+    write_file(bad, "hello, not an image\n", 20);
+    expect_load_error(bad, ERR_PARSE, "not a PNG, JPEG");
+    write_file(bad, "", 0);
+    expect_load_error(bad, ERR_PARSE, "empty");
+    path_of("missing", "png", bad, sizeof(bad));
+    expect_load_error(bad, -ENOENT, "No such file");
+
+    scan_image_release(&img);
+    scan_image_release(&frame);
+}
+
+static void test_imageops(void **state)
+{
+    (void)state;
+    uint8_t px[4 * 3] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};
+    struct scan_frame f = {.w = 4, .h = 3, .stride = 4, .data = px};
+    struct scan_image out = {0};
+
+    /* 0 degrees: identity inside (the last row/column has no 2x2 block and
+     * takes the fill). 90 degrees: the box swaps width and height. */
+    assert_int_equal(scan_img_rotate(&f, 0, 7, &out), 0);
+    assert_int_equal(out.w, 4);
+    assert_int_equal(out.h, 3);
+    assert_int_equal(out.data[0], 10);
+    assert_int_equal(out.data[4 + 2], 70);
+    assert_int_equal(scan_img_rotate(&f, 90, 7, &out), 0);
+    assert_int_equal(out.w, 3);
+    assert_int_equal(out.h, 4);
+
+    assert_int_equal(scan_img_downscale(&f, 2, &out), 0);
+    assert_int_equal(out.w, 2);
+    assert_int_equal(out.h, 1);
+    assert_int_equal(out.data[0], (10 + 20 + 50 + 60 + 2) / 4);
+    assert_int_equal(out.data[1], (30 + 40 + 70 + 80 + 2) / 4);
+
+    assert_int_equal(scan_img_upscale(&f, 2, &out), 0);
+    assert_int_equal(out.w, 8);
+    assert_int_equal(out.h, 6);
+    assert_int_equal(out.data[0], 10);
+
+    uint8_t flat[25];
+    memset(flat, 99, sizeof(flat));
+    flat[12] = 255; /* one hot pixel in the middle */
+    struct scan_frame ff = {.w = 5, .h = 5, .stride = 5, .data = flat};
+    assert_int_equal(scan_img_median3(&ff, &out), 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(out.data[i], 99);
+    flat[12] = 99;
+    assert_int_equal(scan_img_box_blur(&ff, 2, &out), 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(out.data[i], 99);
+
+    uint8_t ramp[100];
+    for (int i = 0; i < 100; i++)
+        ramp[i] = (uint8_t)(100 + i / 2); /* 100..149: low contrast */
+    struct scan_frame fr = {.w = 10, .h = 10, .stride = 10, .data = ramp};
+    assert_int_equal(scan_img_stretch(&fr, 0, 100, &out), 0);
+    assert_int_equal(out.data[0], 0);
+    assert_int_equal(out.data[99], 255);
+
+    assert_int_equal(scan_img_downscale(&f, 9, &out), -EINVAL);
+    assert_int_equal(scan_img_box_blur(&f, 0, &out), -EINVAL);
+    assert_int_equal(scan_img_stretch(&f, 50, 50, &out), -EINVAL);
+    struct scan_frame huge = {.w = 70000, .h = 70000, .stride = 70000, .data = px};
+    assert_int_equal(scan_img_rotate(&huge, 10, 0, &out), -EINVAL);
+    scan_image_release(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_imageops),        cmocka_unit_test(test_clean_label),
+        cmocka_unit_test(test_rotated_label),   cmocka_unit_test(test_wrong_check_digit),
+        cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
+        cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
+        cmocka_unit_test(test_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
