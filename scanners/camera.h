@@ -152,6 +152,7 @@ struct scan_result {
     int pass;                 /* 1-based pass that gave sym[0]; 0 when nothing accepted */
     const char *pass_name;    /* that pass ("plain", "rot45", ...); "" when none */
     int passes_run;           /* passes actually run (>= 1) */
+    bool noisy;               /* the frame looked noisy, so denoised passes came first */
     double ms;                /* wall time of the decode, milliseconds */
 };
 
@@ -167,7 +168,8 @@ int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeli
 /* Frees p and its buffers; NULL allowed. */
 void scan_pipeline_free(struct scan_pipeline *p);
 
-/* Number of passes the pipeline knows, and the name of pass i (1-based). */
+/* Number of passes the pipeline knows, and the name of pass i (1-based) in
+ * the order for a clean frame (a noisy one runs the median passes earlier). */
 int scan_pipeline_pass_count(void);
 const char *scan_pipeline_pass_name(int pass);
 

@@ -194,28 +194,17 @@ int scan_img_box_blur(const struct scan_frame *src, int radius, struct scan_imag
     return 0;
 }
 
-#define SORT2(a, b)                                                                                \
-    do {                                                                                           \
-        if ((a) > (b)) {                                                                           \
-            uint8_t t_ = (a);                                                                      \
-            (a) = (b);                                                                             \
-            (b) = t_;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* Median of nine by the classic 19-exchange network. */
-static inline uint8_t median9(uint8_t p[9])
+static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
+static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
+static inline uint8_t med3(uint8_t a, uint8_t b, uint8_t c)
 {
-    SORT2(p[1], p[2]); SORT2(p[4], p[5]); SORT2(p[7], p[8]);
-    SORT2(p[0], p[1]); SORT2(p[3], p[4]); SORT2(p[6], p[7]);
-    SORT2(p[1], p[2]); SORT2(p[4], p[5]); SORT2(p[7], p[8]);
-    SORT2(p[0], p[3]); SORT2(p[5], p[8]); SORT2(p[4], p[7]);
-    SORT2(p[3], p[6]); SORT2(p[1], p[4]); SORT2(p[2], p[5]);
-    SORT2(p[4], p[7]); SORT2(p[4], p[2]); SORT2(p[6], p[4]);
-    SORT2(p[4], p[2]);
-    return p[4];
+    return max8(min8(a, b), min8(max8(a, b), c));
 }
 
+/* The 3x3 median without sorting nine values per pixel: sort each column's
+ * three values once (lo, mid, hi), then the median of the window is
+ * med3(max of the three lo, med3 of the three mid, min of the three hi).
+ * Branch-free min/max over whole rows, which the compiler vectorises. */
 int scan_img_median3(const struct scan_frame *src, struct scan_image *dst)
 {
     if (!frame_ok(src) || !dst)
@@ -224,17 +213,33 @@ int scan_img_median3(const struct scan_frame *src, struct scan_image *dst)
     int rc = scan_image_resize(dst, w, h);
     if (rc < 0)
         return rc;
+    uint8_t *cols = malloc((size_t)(w + 2) * 3);
+    if (!cols)
+        return -ENOMEM;
+    /* Each array has one clamped pixel of margin on both sides. */
+    uint8_t *lo = cols + 1, *mid = cols + (w + 2) + 1, *hi = cols + 2 * (w + 2) + 1;
     for (int y = 0; y < h; y++) {
         const uint8_t *r0 = src->data + (size_t)(y > 0 ? y - 1 : 0) * src->stride;
         const uint8_t *r1 = src->data + (size_t)y * src->stride;
         const uint8_t *r2 = src->data + (size_t)(y < h - 1 ? y + 1 : y) * src->stride;
+        for (int x = 0; x < w; x++) {
+            uint8_t a = r0[x], b = r1[x], c = r2[x];
+            uint8_t l = min8(a, b), m = max8(a, b);
+            lo[x] = min8(l, c);
+            hi[x] = max8(m, c);
+            mid[x] = max8(l, min8(m, c));
+        }
+        lo[-1] = lo[0], mid[-1] = mid[0], hi[-1] = hi[0];
+        lo[w] = lo[w - 1], mid[w] = mid[w - 1], hi[w] = hi[w - 1];
         uint8_t *out = dst->data + (size_t)y * (size_t)w;
         for (int x = 0; x < w; x++) {
-            int xl = x > 0 ? x - 1 : 0, xr = x < w - 1 ? x + 1 : x;
-            uint8_t p[9] = {r0[xl], r0[x], r0[xr], r1[xl], r1[x], r1[xr], r2[xl], r2[x], r2[xr]};
-            out[x] = median9(p);
+            uint8_t l = max8(max8(lo[x - 1], lo[x]), lo[x + 1]);
+            uint8_t m = med3(mid[x - 1], mid[x], mid[x + 1]);
+            uint8_t u = min8(min8(hi[x - 1], hi[x]), hi[x + 1]);
+            out[x] = med3(l, m, u);
         }
     }
+    free(cols);
     return 0;
 }
 

@@ -462,6 +462,32 @@ static void test_imageops(void **state)
     assert_int_equal(scan_img_median3(&ff, &out), 0);
     for (int i = 0; i < 25; i++)
         assert_int_equal(out.data[i], 99);
+    /* Against a brute-force median on random pixels (edges clamped). */
+    uint8_t rnd[16 * 16];
+    unsigned seed = 12345;
+    for (int i = 0; i < 256; i++) {
+        seed = seed * 1103515245u + 12345u;
+        rnd[i] = (uint8_t)(seed >> 16);
+    }
+    struct scan_frame fz = {.w = 16, .h = 16, .stride = 16, .data = rnd};
+    assert_int_equal(scan_img_median3(&fz, &out), 0);
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 16; x++) {
+            int v[9], k = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int yy = y + dy < 0 ? 0 : y + dy > 15 ? 15 : y + dy;
+                    int xx = x + dx < 0 ? 0 : x + dx > 15 ? 15 : x + dx;
+                    v[k++] = rnd[yy * 16 + xx];
+                }
+            for (int i = 1; i < 9; i++) /* insertion sort */
+                for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                    int t = v[j];
+                    v[j] = v[j - 1];
+                    v[j - 1] = t;
+                }
+            assert_int_equal(out.data[y * 16 + x], v[4]);
+        }
     flat[12] = 99;
     assert_int_equal(scan_img_box_blur(&ff, 2, &out), 0);
     for (int i = 0; i < 25; i++)
