@@ -129,7 +129,9 @@ void scan_kbd_init(struct scan_kbd_decoder *d, enum scan_layout layout, bool tab
  *   - a terminator ending an empty scan returns nothing (0);
  *   - a scan longer than SCAN_TEXT_MAX is dropped at its terminator
  *     (overflows++), and so is a scan during which a report was refused
- *     (the keys lost with that report would otherwise yield a wrong code);
+ *     (the keys lost with that report would otherwise yield a wrong code),
+ *     including one starting less than char_timeout_ms after it (with
+ *     timeout 0: the next scan);
  *   - keys typing no character (scan_layout_char() == 0) are skipped and
  *     counted in unmapped;
  *   - a dead key followed by Space gives its character alone; followed by
