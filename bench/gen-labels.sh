@@ -89,8 +89,8 @@ render() {
     zint -b 20 -d "$code" --scale=1 --whitesp=10 --vwhitesp=6 -o "$label" >/dev/null
     local pre=() post=()
     case $class in
-    small) pre=(-resize 62%) ;;   # 1.25 px per module
-    blur) post=(-blur 0x1.6) ;;
+    small) pre=(-resize 72%) ;;   # 1.45 px per module
+    blur) post=(-blur 0x1.2) ;;
     noise) post=(-seed "$nseed" -attenuate 1.4 +noise Gaussian) ;;
     lowcontrast) post=(+level 38%,62%) ;;
     perspective)

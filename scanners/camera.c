@@ -30,7 +30,7 @@
 
 #include "scanners/camera.h"
 
-enum filter { F_NONE, F_STRETCH, F_MEDIAN, F_UPSCALE, F_DOWNSCALE, F_BLUR, F_COUNT };
+enum filter { F_NONE, F_SHARPEN, F_STRETCH, F_MEDIAN, F_UPSCALE, F_DOWNSCALE, F_BLUR, F_COUNT };
 
 struct pass {
     const char *name;
@@ -40,6 +40,7 @@ struct pass {
 
 static const struct pass passes[] = {
     {"plain", F_NONE, 0},
+    {"sharpen", F_SHARPEN, 0},
     {"rot45", F_NONE, 45},
     {"rot22", F_NONE, 22.5},
     {"rot67", F_NONE, 67.5},
@@ -47,19 +48,20 @@ static const struct pass passes[] = {
     {"median-rot45", F_MEDIAN, 45},
     {"median-rot22", F_MEDIAN, 22.5},
     {"median-rot67", F_MEDIAN, 67.5},
+    {"sharpen-rot45", F_SHARPEN, 45},
+    {"sharpen-rot22", F_SHARPEN, 22.5},
+    {"sharpen-rot67", F_SHARPEN, 67.5},
     {"stretch", F_STRETCH, 0},
     {"up2", F_UPSCALE, 0},
     {"blur", F_BLUR, 0},
     {"down2", F_DOWNSCALE, 0},
     {"up2-rot45", F_UPSCALE, 45},
     {"stretch-rot45", F_STRETCH, 45},
-    {"stretch-rot22", F_STRETCH, 22.5},
-    {"stretch-rot67", F_STRETCH, 67.5},
 };
 /* The order for a noisy frame: ZBar on raw noise is slow (30-40 ms a pass on
- * 1280x1024, engineering notes) and rarely reads, so the median-filtered
- * passes come before the raw rotations. Indexes into passes[]. */
-static const int noisy_order[] = {0, 4, 5, 6, 7, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15};
+ * 1280x1024, engineering notes) and rarely reads, and sharpening makes noise
+ * worse, so the median-filtered passes come first. Indexes into passes[]. */
+static const int noisy_order[] = {0, 5, 6, 7, 8, 2, 3, 4, 1, 9, 10, 11, 12, 13, 14, 15, 16, 17};
 #define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
 _Static_assert(sizeof(noisy_order) / sizeof(noisy_order[0]) == sizeof(passes) / sizeof(passes[0]),
                "noisy_order must list every pass once");
@@ -344,6 +346,7 @@ static int filtered(struct scan_pipeline *p, const struct scan_frame *src, enum 
     if (!p->have[f]) {
         int rc = 0;
         switch (f) {
+        case F_SHARPEN: rc = scan_img_sharpen(src, 2, 150, img); break;
         case F_STRETCH: rc = scan_img_stretch(src, 1.0, 99.0, img); break;
         case F_MEDIAN: rc = scan_img_median3(src, img); break;
         case F_UPSCALE:

@@ -74,6 +74,11 @@ int scan_img_upscale(const struct scan_frame *src, int factor, struct scan_image
 /* Box blur of the given radius (1..16): mean over (2r+1)^2, edges clamped. */
 int scan_img_box_blur(const struct scan_frame *src, int radius, struct scan_image *dst);
 
+/* Unsharp mask: p + amount_pct/100 * (p - box_blur(p, radius)), clamped;
+ * restores edges of a slightly out-of-focus label. radius 1..16, amount 1..1000. */
+int scan_img_sharpen(const struct scan_frame *src, int radius, int amount_pct,
+                     struct scan_image *dst);
+
 /* 3x3 median: removes salt-and-pepper and sensor noise, keeps bar edges. */
 int scan_img_median3(const struct scan_frame *src, struct scan_image *dst);
 

@@ -194,6 +194,27 @@ int scan_img_box_blur(const struct scan_frame *src, int radius, struct scan_imag
     return 0;
 }
 
+int scan_img_sharpen(const struct scan_frame *src, int radius, int amount_pct,
+                     struct scan_image *dst)
+{
+    if (!frame_ok(src) || !dst || amount_pct < 1 || amount_pct > 1000)
+        return -EINVAL;
+    /* Unsharp mask: p + amount * (p - blur(p)). The blur lands in dst, then
+     * each pixel is rewritten in place from the source and its blurred self. */
+    int rc = scan_img_box_blur(src, radius, dst);
+    if (rc < 0)
+        return rc;
+    for (int y = 0; y < src->h; y++) {
+        const uint8_t *in = src->data + (size_t)y * src->stride;
+        uint8_t *out = dst->data + (size_t)y * (size_t)src->w;
+        for (int x = 0; x < src->w; x++) {
+            int v = in[x] + (in[x] - out[x]) * amount_pct / 100;
+            out[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+    return 0;
+}
+
 static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
 static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 static inline uint8_t med3(uint8_t a, uint8_t b, uint8_t c)

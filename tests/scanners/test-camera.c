@@ -264,11 +264,12 @@ static void test_budget(void **state)
     cfg.max_passes = 1;
     decode(&cfg, &rot, &r);
     assert_int_equal(r.passes_run, 1);
-    cfg.max_passes = 2; /* pass 2 is the 45-degree one */
+    cfg.max_passes = 3; /* pass 3 is the 45-degree one */
     decode(&cfg, &rot, &r);
-    assert_int_equal(r.passes_run, 2);
+    assert_int_equal(r.passes_run, 3);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.pass_name, "rot45");
+    assert_string_equal(scan_pipeline_pass_name(3), "rot45");
     /* An empty frame runs every pass and reads nothing. */
     memset(frame.data, BELT, (size_t)frame.w * frame.h);
     cfg.max_passes = 0;
