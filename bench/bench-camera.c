@@ -14,7 +14,8 @@
  *   zbarimg   the zbar-tools CLI with its defaults (every symbology), as an
  *             operator would run it; its time includes process start and
  *             image loading, so compare its read rate, not its time.
- * A "wrong" read is any reported code other than the frame's true code.
+ * A "wrong" read is any reported code other than the frame's true code;
+ * "lost" counts frames zbarimg read and the pipeline did not.
  * Runs on one thread: frames/s on one core is 1000 / ms.
  */
 #include <dirent.h>
@@ -39,6 +40,7 @@ struct class_stats {
     unsigned frames;
     struct reader_stats r[3]; /* pipeline, plain, zbarimg */
     unsigned passes_sum;      /* pipeline passes run, summed */
+    unsigned lost;            /* frames zbarimg read and the pipeline did not */
 };
 
 static double now_ms(void)
@@ -117,7 +119,7 @@ static void print_row(const struct class_stats *c)
         printf(" %5.1f%% | %u | %6.1f | %6.1f |", c->frames ? 100.0 * s->read / c->frames : 0,
                s->wrong, c->frames ? s->ms_sum / c->frames : 0, p95);
     }
-    printf(" %.1f |\n", c->frames ? (double)c->passes_sum / c->frames : 0);
+    printf(" %.1f | %u |\n", c->frames ? (double)c->passes_sum / c->frames : 0, c->lost);
 }
 
 int main(int argc, char **argv)
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
         load_ms += now_ms() - t;
         struct scan_frame f = scan_image_frame(&img);
         struct scan_pipeline *readers[2] = {pipe, plain};
+        bool pipe_read = false;
         unsigned ci = cls[c].frames, ti = total->frames;
         for (int k = 0; k < 2; k++) {
             struct scan_result r;
@@ -239,7 +242,11 @@ int main(int argc, char **argv)
                         r.sym[0].text);
             record(&cls[c].r[k], ci, read, wrong, r.ms);
             record(&total->r[k], ti, read, wrong, r.ms);
+            if (k == 0 && !read)
+                fprintf(stderr, "%s: pipeline read nothing (%d passes, %.1f ms)\n", names[i],
+                        r.passes_run, r.ms);
             if (k == 0) {
+                pipe_read = read;
                 cls[c].passes_sum += (unsigned)r.passes_run;
                 total->passes_sum += (unsigned)r.passes_run;
             }
@@ -251,6 +258,11 @@ int main(int argc, char **argv)
             return 2;
         }
         double zms = now_ms() - t;
+        if (zread && !pipe_read) {
+            cls[c].lost++;
+            total->lost++;
+            fprintf(stderr, "%s: read by zbarimg, not by the pipeline\n", names[i]);
+        }
         record(&cls[c].r[2], ci, zread, zwrong, zms);
         record(&total->r[2], ti, zread, zwrong, zms);
         cls[c].frames++;
@@ -262,8 +274,8 @@ int main(int argc, char **argv)
     printf("read %% | wrong codes | mean ms | p95 ms, per reader; passes = pipeline passes run "
            "per frame\n\n");
     printf("| class        | n    | pipeline read | wrong | ms | p95 | plain ZBar read | wrong | "
-           "ms | p95 | zbarimg CLI read | wrong | ms | p95 | passes |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "ms | p95 | zbarimg CLI read | wrong | ms | p95 | passes | lost |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t c = 0; c < ncls; c++)
         print_row(&cls[c]);
     print_row(total);
