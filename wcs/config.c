@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +164,8 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 /* --- schema ------------------------------------------------------------ */
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
-                KEY_LOCATIONS };
+                KEY_LOCATIONS, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
+                KEY_U32 };
 
 struct key_def {
     const char *name;
@@ -202,6 +205,25 @@ static const struct key_def top_keys[] = {
     {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
      1099511627776LL, 0},
     {"plcs", KEY_PLCS, 0, 0, 0, 0, 0},
+    {"scanners", KEY_SCANNERS, 0, 0, 0, 0, 0},
+};
+
+#define SOFF(f) offsetof(struct scan_usb_cfg, f)
+#define SSZ(f) sizeof(((struct scan_usb_cfg *)0)->f)
+
+static const struct key_def scanner_keys[] = {
+    {"id", KEY_STRING, SOFF(id), SSZ(id), 1, SCAN_ID_MAX, 1},
+    {"location", KEY_STRING, SOFF(location), SSZ(location), 1, SCAN_ID_MAX, 1},
+    {"kind", KEY_SCAN_KIND, SOFF(kind), 0, 0, 0, 1},
+    {"vid", KEY_HEX16, SOFF(vid), 0, 0, 0xFFFF, 0},
+    {"pid", KEY_HEX16, SOFF(pid), 0, 0, 0xFFFF, 0},
+    {"serial", KEY_STRING, SOFF(serial), SSZ(serial), 1, SCAN_SERIAL_MAX, 0},
+    {"interface_class", KEY_INT, SOFF(interface_class), SSZ(interface_class), 0, 255, 0},
+    {"layout", KEY_LAYOUT, SOFF(layout), 0, 0, 0, 0},
+    {"tab_terminates", KEY_BOOL, SOFF(tab_terminates), 0, 0, 0, 0},
+    {"char_timeout_ms", KEY_U32, SOFF(char_timeout_ms), 0, 0, 60000, 0},
+    {"tty", KEY_STRING, SOFF(tty_path), SSZ(tty_path), 1, SCAN_PATH_MAX, 0},
+    {"tty_retry_ms", KEY_U32, SOFF(tty_retry_ms), 0, 0, 600000, 0},
 };
 
 static const struct key_def plc_keys[] = {
@@ -222,6 +244,7 @@ static const struct key_def plc_keys[] = {
 
 #define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
 #define NPLC (sizeof(plc_keys) / sizeof(plc_keys[0]))
+#define NSCAN (sizeof(scanner_keys) / sizeof(scanner_keys[0]))
 
 void wcs_plc_config_defaults(struct wcs_plc_config *p)
 {
@@ -275,6 +298,7 @@ static void bad(struct ctx *x, const struct node *at, const char *key, const cha
 }
 
 static void plc_entry(struct ctx *x, const struct node *item, const char *name, int index);
+static void scanner_entry(struct ctx *x, const struct node *item, const char *name, int index);
 
 /* Stores the value node v of key k (full name `name`, key node at) into base. */
 static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, const char *name,
@@ -291,6 +315,15 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
         }
         for (i = 0; i < v->n; i++)
             plc_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_SCANNERS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of scanners, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            scanner_entry(x, v->kids[i], name, (int)i);
         return;
     }
     if (k->type == KEY_LOCATIONS) {
@@ -353,6 +386,40 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
     case KEY_LOGLEVEL:
         if (log_level_parse(v->value, (enum log_level *)(void *)base) < 0)
             bad(x, at, name, "\"%s\" is not one of error, warn, info, debug", v->value);
+        return;
+    case KEY_SCAN_KIND:
+        if (scan_source_kind_parse(v->value, (enum scan_source_kind *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not keyboard, pos or tty", v->value);
+        return;
+    case KEY_LAYOUT:
+        if (scan_layout_parse(v->value, (enum scan_layout *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not a keyboard layout (us, de)", v->value);
+        return;
+    case KEY_HEX16:
+        errno = 0;
+        num = strtoll(v->value, &end, 16);
+        if (len != 4 || *end != '\0' || errno != 0 || num < 0 || num > 0xFFFF) {
+            bad(x, at, name, "\"%s\" is not 4 hex digits (e.g. 0C2E)", v->value);
+            return;
+        }
+        *(uint16_t *)(void *)base = (uint16_t)num;
+        return;
+    case KEY_U32:
+        errno = 0;
+        num = strtoll(v->value, &end, 10);
+        if (len == 0 || *end != '\0' || errno != 0 || num < k->min || num > k->max) {
+            bad(x, at, name, "\"%s\" is not a whole number %lld..%lld", v->value, k->min, k->max);
+            return;
+        }
+        *(uint32_t *)(void *)base = (uint32_t)num;
+        return;
+    case KEY_BOOL:
+        if (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0)
+            *(bool *)(void *)base = true;
+        else if (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0)
+            *(bool *)(void *)base = false;
+        else
+            bad(x, at, name, "\"%s\" is not true or false", v->value);
         return;
     case KEY_PLC_MODE:
         if (strcmp(v->value, "server") == 0)
@@ -452,6 +519,41 @@ static void plc_entry(struct ctx *x, const struct node *item, const char *list, 
     if (p->mode == WCS_PLC_CLIENT && p->port == 0)
         bad(x, item, name, "a client link needs the PLC's port");
     c->nplcs++;
+}
+
+static void scanner_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_config *c = x->c;
+    struct scan_usb_cfg *s;
+    int seen[NSCAN] = {0}, i;
+    size_t k;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (id, location, kind...), found %s", type_name(item));
+        return;
+    }
+    if (c->nscanners == WCS_SCANNER_MAX) {
+        bad(x, item, name, "more than %d scanners", WCS_SCANNER_MAX);
+        return;
+    }
+    s = &c->scanners[c->nscanners];
+    scan_usb_cfg_defaults(s);
+    walk_map(x, item, name, scanner_keys, NSCAN, s, seen);
+    for (k = 0; k < NSCAN; k++)
+        if (scanner_keys[k].required && !seen[k])
+            bad(x, item, name, "%s: required key missing", scanner_keys[k].name);
+    if (s->kind == SCAN_SRC_TTY && s->tty_path[0] == '\0')
+        bad(x, item, name, "a tty scanner needs `tty` (its device path)");
+    if (s->kind != SCAN_SRC_TTY && s->tty_path[0] != '\0')
+        bad(x, item, name, "`tty` is only for kind tty");
+    if (s->kind != SCAN_SRC_TTY && s->vid == 0 && s->serial[0] == '\0')
+        bad(x, item, name, "a USB scanner needs vid (and pid) or serial to be found");
+    for (i = 0; i < c->nscanners; i++)
+        if (strcmp(c->scanners[i].id, s->id) == 0)
+            bad(x, item, name, "id %s already used", s->id);
+    c->nscanners++;
 }
 
 int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e)

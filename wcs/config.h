@@ -12,9 +12,11 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "scanners/usb.h"
 #include "wcs/events.h"
 
 #define WCS_PLC_MAX 16
+#define WCS_SCANNER_MAX 32
 #define WCS_PLC_LOCATIONS_MAX 8
 
 enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
@@ -51,6 +53,8 @@ struct wcs_config {
     size_t spool_max_bytes;
     struct wcs_plc_config plcs[WCS_PLC_MAX];
     int nplcs;
+    struct scan_usb_cfg scanners[WCS_SCANNER_MAX]; /* the `scanners:` list */
+    int nscanners;
 };
 
 /* Fills the documented defaults of one PLC entry. */

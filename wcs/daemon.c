@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "scanners/scanners.h"
 #include "conveyor/correlate.h"
+#include "scanners/usb.h"
 #include "wcs/http_api.h"
 #include "wcs/plc.h"
 #include "wcs/store.h"
@@ -143,10 +144,30 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
+/* A code read by one of the WCS's own scanners: into the correlation. */
+static void usb_scan_cb(const struct scan_event *ev, void *arg)
+{
+    struct wcsd *d = arg;
+    struct conv_scan s;
+    struct err e;
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.location, sizeof(s.location), "%s", ev->location);
+    snprintf(s.code, sizeof(s.code), "%.*s", (int)ev->len, ev->code);
+    snprintf(s.source, sizeof(s.source), "%s", ev->scanner_id);
+    snprintf(s.symbology, sizeof(s.symbology), "%s", ev->symbology);
+    s.at_us = ev->at_us;
+    if (wcs_plcs_scan(d, &s, &e) < 0)
+        log_warnx("scanner %s: %s", ev->scanner_id, e.msg);
+}
+
 /* Closes every handle on the loop so uv_run returns (loop thread). */
 static void close_loop_handles(struct wcsd *d)
 {
     d->stopping = true;
+    if (d->usb != NULL)
+        scan_usb_stop(d->usb, NULL, NULL);
+    d->usb = NULL;
     wcs_plcs_stop(d);
     wcs_http_stop(d->http);
     d->http = NULL;
@@ -297,14 +318,20 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     rc = wcs_plcs_start(d, c, e);
     if (rc < 0)
         goto fail_loop;
+    if (cfg->nscanners > 0) {
+        rc = scan_usb_start(&d->loop, cfg->scanners, (size_t)cfg->nscanners, usb_scan_cb, d,
+                            &d->usb, e);
+        if (rc < 0)
+            goto fail_loop;
+    }
     PQfinish(c);
     c = NULL;
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
-             "%d PLC link(s), started in %.2f s",
+             "%d PLC link(s), %d scanner(s), started in %.2f s",
              cfg->node, d->plan_version, wcs_registry_count(d->registry),
              (double)wcs_registry_memory(d->registry) / (1024.0 * 1024.0),
-             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port, d->nplcs,
+             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port, d->nplcs, cfg->nscanners,
              (double)uv_hrtime() / 1e9 - t0);
     *out = d;
     return 0;

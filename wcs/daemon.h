@@ -24,6 +24,7 @@
 struct wcs_http;
 struct wcs_plc;
 struct conv_correlator;
+struct scan_usb;
 
 struct wcsd_counters {
     uint64_t decisions;        /* committed decisions */
@@ -53,6 +54,7 @@ struct wcsd {
     struct conv_correlator *scans; /* recent WCS scans by location */
     struct wcs_plc *plcs[WCS_PLC_MAX];
     int nplcs;
+    struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
     struct wcsd_counters counters;
     bool stopping;

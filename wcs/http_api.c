@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "conveyor/correlate.h"
+#include "scanners/usb.h"
 #include "wcs/daemon.h"
 #include "wcs/plc.h"
 
@@ -331,6 +332,27 @@ static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *c
     return reply_json(conn, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "accepted", (json_int_t)accepted));
 }
 
+static json_t *scanners_json(struct wcsd *d)
+{
+    struct scan_usb_status st[WCS_SCANNER_MAX];
+    json_t *a = json_array();
+    size_t i, n = d->usb ? scan_usb_status(d->usb, st, WCS_SCANNER_MAX) : 0;
+
+    for (i = 0; i < n; i++) {
+        char vidpid[16];
+        snprintf(vidpid, sizeof(vidpid), "%04X:%04X", st[i].vid, st[i].pid);
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "id", st[i].id,
+                         "location", st[i].location, "kind", scan_source_kind_name(st[i].kind),
+                         "connected", st[i].connected, "device", st[i].vid ? vidpid : "",
+                         "last_read_us", (json_int_t)st[i].last_read_us, "reads",
+                         (json_int_t)st[i].reads, "errors", (json_int_t)st[i].errors, "attaches",
+                         (json_int_t)st[i].attaches, "detaches", (json_int_t)st[i].detaches,
+                         "last_code", st[i].last_code));
+    }
+    return a;
+}
+
 static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection *conn)
 {
     struct wcsd *d = h->d;
@@ -407,6 +429,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return handle_parcel(h, conn, url + 12);
     if (strcmp(url, "/metrics") == 0)
         return handle_metrics(h, conn);
+    if (strcmp(url, "/v1/scanners") == 0)
+        return reply_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "scanners", scanners_json(h->d)));
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
 

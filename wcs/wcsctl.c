@@ -770,6 +770,51 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
     return rc;
 }
 
+static int cmd_scanners(struct ctl *ctl, int argc, char **argv)
+{
+    json_t *j, *list, *sc;
+    long code = 0;
+    size_t i;
+
+    (void)argc;
+    (void)argv;
+    j = http_get_json(ctl, "/v1/scanners", &code);
+    if (j == NULL)
+        return 2;
+    list = json_object_get(j, "scanners");
+    printf("%-12s %-10s %-8s %-9s %-9s %7s %6s  %-20s %s\n", "SCANNER", "LOCATION", "KIND", "STATE",
+           "DEVICE", "READS", "ERRORS", "LAST READ", "LAST CODE");
+    json_array_foreach(list, i, sc)
+    {
+        json_int_t last = json_integer_value(json_object_get(sc, "last_read_us"));
+        char when[32] = "-";
+
+        if (last > 0) {
+            time_t t = (time_t)(last / 1000000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        printf("%-12s %-10s %-8s %-9s %-9s %7lld %6lld  %-20s %s\n",
+               json_string_value(json_object_get(sc, "id")),
+               json_string_value(json_object_get(sc, "location")),
+               json_string_value(json_object_get(sc, "kind")),
+               json_is_true(json_object_get(sc, "connected")) ? "connected" : "absent",
+               json_string_value(json_object_get(sc, "device"))[0]
+                   ? json_string_value(json_object_get(sc, "device"))
+                   : "-",
+               (long long)json_integer_value(json_object_get(sc, "reads")),
+               (long long)json_integer_value(json_object_get(sc, "errors")), when,
+               json_string_value(json_object_get(sc, "last_code"))[0]
+                   ? json_string_value(json_object_get(sc, "last_code"))
+                   : "-");
+    }
+    if (json_array_size(list) == 0)
+        printf("(no scanners configured in wcsd's `scanners:` list)\n");
+    json_decref(j);
+    return 0;
+}
+
 static int cmd_decide(struct ctl *ctl, int argc, char **argv)
 {
     char path[1024];
@@ -834,6 +879,8 @@ static const struct command commands[] = {
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
      "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
      cmd_telegrams},
+    {"scanners", "", "the WCS's own scanners: connected, reads, errors, last code", 0,
+     cmd_scanners},
     {"summary", "[--since T]", "sorting summary: decisions by reason, confirmations, per chute", 0,
      cmd_summary},
     {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},

@@ -195,6 +195,60 @@ static void test_plcs(void **state)
     diag_free(&d);
 }
 
+static void test_scanners(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "scanners:\n"
+                          "  - id: SC-IN-01\n"
+                          "    location: SCAN01\n"
+                          "    kind: keyboard\n"
+                          "    vid: 0C2E\n"
+                          "    pid: 0B61\n"
+                          "    layout: de\n"
+                          "    tab_terminates: true\n"
+                          "    char_timeout_ms: 80\n"
+                          "  - id: SC-POS\n"
+                          "    location: SCAN01\n"
+                          "    kind: pos\n"
+                          "    serial: POS0042\n"
+                          "  - id: SC-ACM\n"
+                          "    location: SCAN02\n"
+                          "    kind: tty\n"
+                          "    tty: /dev/ttyACM0\n",
+                          &c, &d),
+                     0);
+    assert_int_equal(c.nscanners, 3);
+    assert_int_equal(c.scanners[0].kind, SCAN_SRC_KBD);
+    assert_int_equal(c.scanners[0].vid, 0x0C2E);
+    assert_int_equal(c.scanners[0].pid, 0x0B61);
+    assert_int_equal(c.scanners[0].layout, SCAN_LAYOUT_DE);
+    assert_true(c.scanners[0].tab_terminates);
+    assert_int_equal(c.scanners[0].char_timeout_ms, 80);
+    assert_string_equal(c.scanners[1].serial, "POS0042");
+    assert_string_equal(c.scanners[2].tty_path, "/dev/ttyACM0");
+
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "scanners:\n"                 /* 3 */
+                          "  - id: A\n"                 /* 4 */
+                          "    location: S\n"
+                          "    kind: laser\n"           /* 6 */
+                          "    vid: 12345\n"            /* 7 */
+                          "    tab_terminates: maybe\n" /* 8 */
+                          "  - id: B\n"                 /* 9 */
+                          "    location: S\n"
+                          "    kind: tty\n",
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "6: scanners[0].kind: \"laser\" is not keyboard, pos or tty"));
+    assert_true(has_msg(&d, "7: scanners[0].vid: \"12345\" is not 4 hex digits"));
+    assert_true(has_msg(&d, "8: scanners[0].tab_terminates: \"maybe\" is not true or false"));
+    assert_true(has_msg(&d, "9: scanners[1]: a tty scanner needs `tty`"));
+    diag_free(&d);
+}
+
 static void test_missing_file(void **state)
 {
     struct wcs_config c;
@@ -244,6 +298,7 @@ int main(void)
         cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
         cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
         cmocka_unit_test_teardown(test_plcs, teardown),
+        cmocka_unit_test_teardown(test_scanners, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),
     };

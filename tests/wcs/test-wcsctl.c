@@ -55,7 +55,7 @@ static int teardown(void **state)
 
 static void test_help_lists_every_command(void **state)
 {
-    static const char *const names[] = {"migrate", "import", "code check", "sortplan check", "telegrams", "summary",
+    static const char *const names[] = {"migrate", "import", "code check", "sortplan check", "telegrams", "summary", "scanners",
                                         "sortplan load", "sortplan activate", "sortplan list",
                                         "sortplan show", "parcel show", "status", "decide"};
     const char *argv[] = {wcsctl_bin, "--help", NULL};
