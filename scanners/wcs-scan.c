@@ -3,8 +3,11 @@
  *
  *   wcs-scan decode [--json] [options] FILE...   decode image files through the
  *                                                 camera pipeline
- *   wcs-scan listen                               (USB scanners: not yet)
+ *   wcs-scan listen [options]                     print scans from a USB or tty
+ *                                                 scanner (commissioning)
  *
+ * decode --post URL sends every accepted code to wcsd's POST /v1/scans as a
+ * read at --location, so camera frames feed the sort decision like USB reads.
  * decode prints one line per file: with --json a JSON object
  * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "ms"}
  * (plus "rejected" when misreads were thrown away, "error" when the file
@@ -12,21 +15,28 @@
  * Exit status: 0 every file read a code, 1 some did not, 2 usage or file
  * errors (each reported on stderr as "FILE: reason").
  */
+#include <curl/curl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "common/log.h"
 #include "scanners/camera.h"
+#include "scanners/usb.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: wcs-scan decode [--json] [-s SYMBOLOGIES] [-k KINDS] [-b MS] [-p N] FILE...\n"
-            "       wcs-scan listen\n\n"
+            "usage: wcs-scan decode [--json] [-s SYMBOLOGIES] [-k KINDS] [-b MS] [-p N]\n"
+            "                       [--post URL --location ID [--source ID]] FILE...\n"
+            "       wcs-scan listen --kind keyboard|pos|tty [--vid XXXX] [--pid XXXX]\n"
+            "                       [--serial S] [--layout us|de] [--tab] [--char-timeout-ms MS]\n"
+            "                       [--tty PATH] [--id ID] [--location ID] [--json]\n\n"
             "decode options:\n"
             "  -j, --json               one JSON object per file\n"
             "  -s, --symbologies LIST   code128,code39,ean13,i25,qr (default code128)\n"
@@ -35,7 +45,12 @@ static void usage(FILE *f)
             "  -b, --budget-ms MS       stop starting passes after MS per frame (default 100;\n"
             "                           0 = plain pass only)\n"
             "  -p, --max-passes N       at most N passes per frame (default all, %d)\n"
+            "      --post URL           send accepted codes to wcsd (http://HOST:PORT/v1/scans)\n"
+            "      --location ID        the scan point the camera looks at (with --post)\n"
+            "      --source ID          camera id in the scan events (default \"camera\")\n"
             "  -h, --help               this text\n\n"
+            "listen prints every scan of the scanner described by the options, and when it\n"
+            "is plugged in or pulled out, until Ctrl-C: for commissioning a scan point.\n\n"
             "exit status: 0 every file read a code, 1 some did not, 2 usage or file errors\n",
             scan_pipeline_pass_count());
 }
@@ -97,6 +112,49 @@ static void print_text(const char *file, const struct scan_result *r)
                scan_code_kind_name(r->sym[i].kind), r->pass_name, r->ms);
 }
 
+/* POSTs the accepted codes of one frame to wcsd; 0 or -1 (message printed). */
+static int post_scans(const char *url, const char *location, const char *source, const char *file,
+                      const struct scan_result *r)
+{
+    json_t *list = json_array();
+    struct curl_slist *hdr = NULL;
+    char *body;
+    CURL *h;
+    CURLcode cc;
+    long code = 0;
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "location", location, "code",
+                                              r->sym[i].text, "source", source));
+    body = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    h = curl_easy_init();
+    if (body == NULL || h == NULL) {
+        fprintf(stderr, "%s: out of memory posting the scan\n", file);
+        free(body);
+        return -1;
+    }
+    hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cc = curl_easy_perform(h);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    free(body);
+    if (cc != CURLE_OK || code != 202) {
+        fprintf(stderr, "%s: wcsd did not take the scan (%s): %s\n", file, url,
+                cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP status not 202");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_decode(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -105,12 +163,16 @@ static int cmd_decode(int argc, char **argv)
         {"kinds", required_argument, NULL, 'k'},
         {"budget-ms", required_argument, NULL, 'b'},
         {"max-passes", required_argument, NULL, 'p'},
+        {"post", required_argument, NULL, 'P'},
+        {"location", required_argument, NULL, 'L'},
+        {"source", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct scan_pipeline_config cfg;
     struct err e;
     bool json = false;
+    const char *post_url = NULL, *location = NULL, *source = "camera";
     int ch;
     char *end;
 
@@ -120,6 +182,9 @@ static int cmd_decode(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "js:k:b:p:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = true; break;
+        case 'P': post_url = optarg; break;
+        case 'L': location = optarg; break;
+        case 'S': source = optarg; break;
         case 's':
             if (scan_symbology_parse(optarg, &cfg.symbologies, &e) < 0) {
                 fprintf(stderr, "wcs-scan: --symbologies: %s\n", e.msg);
@@ -152,6 +217,10 @@ static int cmd_decode(int argc, char **argv)
     }
     if (optind >= argc) {
         usage(stderr);
+        return 2;
+    }
+    if (post_url != NULL && (location == NULL || strlen(location) > 20 || strlen(source) > 20)) {
+        fprintf(stderr, "wcs-scan: --post needs --location (1-20 characters; --source too)\n");
         return 2;
     }
     struct scan_pipeline *p;
@@ -187,11 +256,166 @@ static int cmd_decode(int argc, char **argv)
         }
         if (r.n == 0 && status == 0)
             status = 1;
+        if (post_url != NULL && r.n > 0 && post_scans(post_url, location, source, file, &r) < 0)
+            status = 2;
     }
     fflush(stdout);
     scan_image_release(&img);
     scan_pipeline_free(p);
     return status;
+}
+
+/* --- listen ------------------------------------------------------------ */
+
+struct listen_state {
+    bool json;
+    struct scan_usb *usb;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t status_timer;
+    bool connected;
+};
+
+static void listen_scan_cb(const struct scan_event *ev, void *arg)
+{
+    struct listen_state *st = arg;
+    struct scan_code_info info;
+    time_t t = (time_t)(ev->at_us / 1000000);
+    struct tm tm;
+    char ts[32];
+
+    scan_code_check(ev->code, ev->len, &info);
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (st->json) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "scanner", ev->scanner_id,
+                              "location", ev->location, "kind", scan_source_kind_name(ev->kind),
+                              "symbology", ev->symbology, "code", ev->code, "code_kind",
+                              scan_code_kind_name(info.kind), "valid", info.valid, "reason",
+                              info.reason);
+        char *line = json_dumps(j, JSON_COMPACT);
+        if (line != NULL)
+            printf("%s\n", line);
+        free(line);
+        json_decref(j);
+    } else {
+        printf("%s.%03dZ  %s  %s  %s  %s\t%s %s%s%s\n", ts, (int)(ev->at_us / 1000 % 1000),
+               ev->scanner_id, ev->location, ev->symbology[0] ? ev->symbology : "-", ev->code,
+               scan_code_kind_name(info.kind), info.valid ? "valid" : "invalid",
+               info.valid ? "" : ": ", info.reason);
+    }
+    fflush(stdout);
+}
+
+static void listen_status_cb(uv_timer_t *t)
+{
+    struct listen_state *st = t->data;
+    struct scan_usb_status s;
+
+    if (scan_usb_status(st->usb, &s, 1) == 1 && s.connected != st->connected) {
+        st->connected = s.connected;
+        if (s.kind == SCAN_SRC_TTY)
+            fprintf(stderr, "wcs-scan: %s %s\n", s.id, s.connected ? "open" : "absent");
+        else
+            fprintf(stderr, "wcs-scan: %s %s (%04X:%04X)\n", s.id,
+                    s.connected ? "connected" : "unplugged", s.vid, s.pid);
+    }
+}
+
+static void listen_signal_cb(uv_signal_t *h, int signum)
+{
+    struct listen_state *st = h->data;
+
+    (void)signum;
+    scan_usb_stop(st->usb, NULL, NULL);
+    uv_close((uv_handle_t *)&st->sigint, NULL);
+    uv_close((uv_handle_t *)&st->sigterm, NULL);
+    uv_close((uv_handle_t *)&st->status_timer, NULL);
+}
+
+static int parse_hex16(const char *s, uint16_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 16);
+
+    if (strlen(s) != 4 || *end != '\0' || v > 0xFFFF)
+        return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"kind", required_argument, NULL, 'K'},   {"vid", required_argument, NULL, 'V'},
+        {"pid", required_argument, NULL, 'I'},    {"serial", required_argument, NULL, 'N'},
+        {"layout", required_argument, NULL, 'l'}, {"tab", no_argument, NULL, 't'},
+        {"char-timeout-ms", required_argument, NULL, 'c'},
+        {"tty", required_argument, NULL, 'T'},    {"id", required_argument, NULL, 'i'},
+        {"location", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    struct scan_usb_cfg cfg;
+    struct listen_state st;
+    uv_loop_t loop;
+    struct err e;
+    int ch, rc;
+
+    memset(&st, 0, sizeof(st));
+    scan_usb_cfg_defaults(&cfg);
+    snprintf(cfg.id, sizeof(cfg.id), "scanner");
+    snprintf(cfg.location, sizeof(cfg.location), "SCAN01");
+    cfg.kind = SCAN_SRC_KBD;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'K': bad = scan_source_kind_parse(optarg, &cfg.kind) < 0; break;
+        case 'V': bad = parse_hex16(optarg, &cfg.vid) < 0; break;
+        case 'I': bad = parse_hex16(optarg, &cfg.pid) < 0; break;
+        case 'N': bad = strlen(optarg) > SCAN_SERIAL_MAX;
+            snprintf(cfg.serial, sizeof(cfg.serial), "%s", optarg); break;
+        case 'l': bad = scan_layout_parse(optarg, &cfg.layout) < 0; break;
+        case 't': cfg.tab_terminates = true; break;
+        case 'c': cfg.char_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'T': bad = strlen(optarg) > SCAN_PATH_MAX;
+            snprintf(cfg.tty_path, sizeof(cfg.tty_path), "%s", optarg); break;
+        case 'i': bad = strlen(optarg) > SCAN_ID_MAX || !*optarg;
+            snprintf(cfg.id, sizeof(cfg.id), "%s", optarg); break;
+        case 'L': bad = strlen(optarg) > SCAN_ID_MAX || !*optarg;
+            snprintf(cfg.location, sizeof(cfg.location), "%s", optarg); break;
+        case 'j': st.json = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (bad) {
+            fprintf(stderr, "wcs-scan listen: %s: \"%s\" is not valid\n", argv[optind - 1], optarg);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (uv_loop_init(&loop) != 0)
+        return 2;
+    rc = scan_usb_start(&loop, &cfg, 1, listen_scan_cb, &st, &st.usb, &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcs-scan listen: %s\n", e.msg);
+        uv_loop_close(&loop);
+        return 2;
+    }
+    uv_signal_init(&loop, &st.sigint);
+    uv_signal_init(&loop, &st.sigterm);
+    st.sigint.data = st.sigterm.data = &st;
+    uv_signal_start(&st.sigint, listen_signal_cb, SIGINT);
+    uv_signal_start(&st.sigterm, listen_signal_cb, SIGTERM);
+    uv_timer_init(&loop, &st.status_timer);
+    st.status_timer.data = &st;
+    uv_timer_start(&st.status_timer, listen_status_cb, 0, 500);
+    fprintf(stderr, "wcs-scan: listening for %s scanner \"%s\" at %s (Ctrl-C stops)\n",
+            scan_source_kind_name(cfg.kind), cfg.id, cfg.location);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return uv_loop_close(&loop) == 0 ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -203,11 +427,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "decode") == 0)
         return cmd_decode(argc - 1, argv + 1);
-    if (strcmp(argv[1], "listen") == 0) {
-        fprintf(stderr, "wcs-scan listen: not yet implemented: USB scanner input (HID keyboard, "
-                        "HID POS, tty) is still being written; only \"decode\" works for now\n");
-        return 2;
-    }
+    if (strcmp(argv[1], "listen") == 0)
+        return cmd_listen(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
         return 0;

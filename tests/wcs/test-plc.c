@@ -456,6 +456,38 @@ static void test_correlation_with_wcs_scans(void **state)
     }
 }
 
+static void test_camera_frame_feeds_the_decision(void **state)
+{
+    char png[256], cmd[512], url[128], bin[512];
+    struct proc_result pr;
+    struct conv_res r;
+    const char *argv[] = {bin, "decode", "--post", url, "--location", "SCAN01", "--source", "CAM1",
+                          png, NULL};
+
+    (void)state;
+    /* A camera frame of the parcel's label (rendered by zint), decoded by
+     * wcs-scan and posted to wcsd as a read at SCAN01... */
+    snprintf(png, sizeof(png), "%s/label.png", tmpdir);
+    snprintf(cmd, sizeof(cmd), "zint -b 20 -d '%s' --scale=2 --whitesp=10 -o '%s' >/dev/null",
+             second_code, png);
+    if (system(cmd) != 0)
+        fail_msg("zint failed: is it installed (scripts/deps.sh)?");
+    testdb_binary_path("scanners/wcs-scan", bin, sizeof(bin));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/scans", http_port);
+    proc_run(argv, NULL, 60, &pr);
+    if (pr.status != 0)
+        fail_msg("wcs-scan: %d: %s", pr.status, pr.err);
+    assert_non_null(strstr(pr.out, second_code));
+    proc_result_free(&pr);
+    /* ...is what a REQ_ without a PLC barcode is decided on. */
+    r = request("0000000050", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_string_equal(r.barcode, second_code);
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'"
+                                      " AND source = 'CAM1' AND parcel_code = '%s'",
+                            second_code) == 1);
+}
+
 static void test_telegram_log_and_stop(void **state)
 {
     long long n = 0;
@@ -526,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_recirculation_until_limit),
         cmocka_unit_test(test_full_chute_gets_nothing),
         cmocka_unit_test(test_correlation_with_wcs_scans),
+        cmocka_unit_test(test_camera_frame_feeds_the_decision),
         cmocka_unit_test(test_telegram_log_and_stop),
         cmocka_unit_test(test_restart_still_recognises_resend),
     };
