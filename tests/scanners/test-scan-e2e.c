@@ -1,0 +1,468 @@
+/*
+ * test-scan-e2e.c - the WCS's own scanner end to end: a real wcsd on a real
+ * PostgreSQL, a sorter PLC (played by the test with a conveyor link in
+ * client mode) that sends REQ_ without a barcode (20 '*'), and the code read
+ * by a USB keyboard-wedge scanner that exists only in umockdev (usb-mock.h).
+ * wcsd's scanner layer finds the scanner through libusb from its config's
+ * `scanners:` list, reads the scan, and the correlator answers the REQ_ with
+ * that code and its destination. Also: no scan -> NOREAD__, unplug (wcsd
+ * keeps answering on PLC barcodes), plug back, GET /v1/scanners and
+ * `wcsctl scanners`, and a clean SIGTERM that gives the interface back to
+ * usbhid.
+ *
+ * DESIGN: wcsd is a child process. It inherits LD_PRELOAD (umockdev-wrapper)
+ * and UMOCKDEV_DIR (set by umockdev_testbed_new in this process), so its
+ * opens of /dev/bus/usb/... land in this process's testbed, and its usbfs
+ * ioctls are answered by usb-mock.c's handler over the testbed's socket, on
+ * umockdev's worker thread here. Uevents reach wcsd's netlink socket the
+ * same way. Every wait is bounded by a watchdog.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "conveyor/link.h"
+#include "conveyor/telegram.h"
+#include "scanners/hid.h"
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
+#include "tests/scanners/usb-mock.h"
+
+#define WATCHDOG_MS 20000 /* bound of every wait */
+#define KEEP 256
+
+#define KBD_VID 0x0C2E
+#define KBD_PID 0x0B61
+
+static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
+static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
+static struct proc daemon_proc;
+static int http_port, plc_port;
+
+static struct usb_mock *mock;
+static struct mock_dev *kbd;
+
+/* --- the test's PLC ------------------------------------------------------ */
+
+static uv_loop_t loop;
+static uv_timer_t watchdog, tick;
+static bool timed_out;
+static struct conv_link *plc;
+static bool plc_up;
+static struct conv_telegram got[KEEP];
+static int ngot;
+
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    timed_out = true;
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Runs the loop until cond or the watchdog. A 10 ms tick keeps the loop
+ * turning while cond waits on something outside it (wcsd over HTTP). */
+#define RUN_UNTIL(cond)                                                                            \
+    do {                                                                                           \
+        uv_timer_start(&watchdog, watchdog_cb, WATCHDOG_MS, 0);                                    \
+        uv_timer_start(&tick, tick_cb, 10, 10);                                                    \
+        timed_out = false;                                                                         \
+        while (!(cond)) {                                                                          \
+            if (timed_out)                                                                         \
+                fail_msg("watchdog: still waiting for %s", #cond);                                 \
+            uv_run(&loop, UV_RUN_ONCE);                                                            \
+        }                                                                                          \
+        uv_timer_stop(&tick);                                                                      \
+        uv_timer_stop(&watchdog);                                                                  \
+    } while (0)
+
+static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
+                            void *arg)
+{
+    (void)l;
+    (void)raw;
+    (void)arg;
+    if (ngot < KEEP)
+        got[ngot++] = *t;
+}
+
+static void plc_state_cb(struct conv_link *l, bool up, void *arg)
+{
+    (void)l;
+    (void)arg;
+    plc_up = up;
+}
+
+/* Index of the first RES_ for tracking at or after index from, or -1. */
+static int find_res(int from, const char *tracking)
+{
+    for (int i = from; i < ngot; i++)
+        if (got[i].type == CONV_TG_RES && strcmp(got[i].u.res.tracking, tracking) == 0)
+            return i;
+    return -1;
+}
+
+/* Sends a REQ_ at SCAN01 (barcode NULL: 20 '*', no PLC reader) and waits
+ * for its RES_. */
+static struct conv_res request(const char *tracking, const char *barcode)
+{
+    struct conv_telegram t;
+    struct err e;
+    int from = ngot, i;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_REQ;
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "%s", tracking);
+    snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN01");
+    t.u.req.barcode_kind = barcode ? CONV_BARCODE_CODE : CONV_BARCODE_ABSENT;
+    if (barcode)
+        snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", barcode);
+    t.u.req.weight_g = -1;
+    t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
+    conv_tg_time(1795000000, t.u.req.time);
+    if (conv_link_send(plc, &t, NULL, &e) < 0)
+        fail_msg("send: %s", e.msg);
+    RUN_UNTIL((i = find_res(from, tracking)) >= 0);
+    return got[i].u.res;
+}
+
+/* --- wcsd's view of the scanner ------------------------------------------ */
+
+struct sc_view {
+    bool found, connected;
+    long long reads, attaches, detaches;
+    char last_code[64];
+};
+
+/* SC-IN-01 as GET /v1/scanners shows it now. */
+static struct sc_view scanner_view(void)
+{
+    struct sc_view v;
+    json_t *j = NULL, *sc;
+    size_t i;
+
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(tu_http(http_port, "/v1/scanners", NULL, &j), 200);
+    assert_non_null(j);
+    json_array_foreach(json_object_get(j, "scanners"), i, sc)
+    {
+        if (strcmp(json_string_value(json_object_get(sc, "id")), "SC-IN-01") != 0)
+            continue;
+        v.found = true;
+        v.connected = json_is_true(json_object_get(sc, "connected"));
+        v.reads = (long long)json_integer_value(json_object_get(sc, "reads"));
+        v.attaches = (long long)json_integer_value(json_object_get(sc, "attaches"));
+        v.detaches = (long long)json_integer_value(json_object_get(sc, "detaches"));
+        snprintf(v.last_code, sizeof(v.last_code), "%s",
+                 json_string_value(json_object_get(sc, "last_code")));
+    }
+    json_decref(j);
+    assert_true(v.found);
+    return v;
+}
+
+static bool view_connected(bool want)
+{
+    return scanner_view().connected == want;
+}
+
+static bool view_reads(long long n)
+{
+    return scanner_view().reads >= n;
+}
+
+/* Makes the emulated scanner type code and Enter. */
+static void type_code(const char *code)
+{
+    uint8_t reps[128 * SCAN_KBD_REPORT_LEN];
+    int n = scan_kbd_encode(SCAN_LAYOUT_US, code, reps, 128);
+
+    assert_true(n > 0);
+    usb_mock_queue(kbd, reps, (size_t)n, SCAN_KBD_REPORT_LEN);
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+static void read_codes(void)
+{
+    char line[1024];
+    FILE *f = fopen(sample_csv, "r");
+
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f)); /* header */
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(strchr(line, ','));
+    *strchr(line, ',') = '\0';
+    snprintf(first_code, sizeof(first_code), "%.20s", line);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(strchr(line, ','));
+    *strchr(line, ',') = '\0';
+    snprintf(second_code, sizeof(second_code), "%.20s", line);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    char yaml[1536];
+
+    (void)state;
+    signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    testdb_create("wcs_test_scan_e2e", conninfo, sizeof(conninfo));
+    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
+    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-scan-e2e-%d", (int)getpid());
+    assert_int_equal(mkdir(tmpdir, 0700), 0);
+    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
+    tu_wcsctl(conninfo, 0, "migrate", NULL);
+    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
+    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
+    read_codes();
+
+    /* The scanner is plugged in before wcsd starts: libusb decides at its
+     * first init whether sysfs is usable, and a device must exist then. */
+    mock = usb_mock_new();
+    assert_non_null(mock);
+    kbd = usb_mock_add(mock, 2, KBD_VID, KBD_PID, MOCK_KBD, "KBD0001");
+    assert_non_null(kbd);
+
+    snprintf(yaml, sizeof(yaml),
+             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
+             "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+             "    life_interval_ms: 1000\n    read_window_before_ms: 3000\n"
+             "    read_window_after_ms: 100\n    locations: [SCAN01]\n"
+             "scanners:\n  - id: SC-IN-01\n    location: SCAN01\n    kind: keyboard\n"
+             "    vid: %04X\n    pid: %04X\n    layout: us\n",
+             conninfo, tmpdir, plc_port = proc_free_port(), KBD_VID, KBD_PID);
+    tu_write_text(cfg_path, yaml);
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    uv_timer_init(&loop, &watchdog);
+    uv_timer_init(&loop, &tick);
+    return 0;
+}
+
+static void closed_cb(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static int teardown(void **state)
+{
+    bool closed = false;
+    char cmd[256];
+
+    (void)state;
+    if (plc)
+        conv_link_stop(plc, closed_cb, &closed);
+    else
+        closed = true;
+    uv_close((uv_handle_t *)&watchdog, NULL);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(closed);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    /* wcsd first: it holds the emulated device open. */
+    if (daemon_proc.pid > 0)
+        proc_stop(&daemon_proc, SIGKILL, 5000);
+    free(daemon_proc.log);
+    daemon_proc.log = NULL;
+    if (mock)
+        usb_mock_free(mock);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        return -1;
+    curl_global_cleanup();
+    return 0;
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+/* Starts wcsd and connects the PLC. Done in the first test, not in the
+ * group setup, so that a failure still reaches teardown, which stops wcsd. */
+static void start_wcsd_and_plc(void)
+{
+    struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
+    struct conv_link_config lc;
+    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
+    char line[1024], *p;
+    struct err e;
+
+    proc_start(argv, &daemon_proc);
+    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
+        fail_msg("wcsd did not become ready:\n%s", daemon_proc.log ? daemon_proc.log : "");
+    p = strstr(line, "http 127.0.0.1:");
+    assert_non_null(p);
+    http_port = atoi(p + strlen("http 127.0.0.1:"));
+    assert_non_null(strstr(line, "1 scanner(s)"));
+
+    conv_link_config_defaults(&lc);
+    snprintf(lc.name, sizeof(lc.name), "test-plc");
+    snprintf(lc.local_id, sizeof(lc.local_id), "PLC01");
+    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
+    lc.mode = CONV_LINK_CLIENT;
+    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
+    lc.port = plc_port;
+    lc.life_interval_ms = 1000;
+    assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
+    RUN_UNTIL(plc_up);
+}
+
+static void test_claimed_from_config(void **state)
+{
+    struct mock_stats ms;
+    struct sc_view v;
+
+    (void)state;
+    start_wcsd_and_plc();
+    RUN_UNTIL(view_connected(true));
+    /* wcsd took the interface from usbhid and set the boot protocol: the
+     * requests crossed from the wcsd process to this one's emulation. */
+    usb_mock_stats(kbd, &ms);
+    assert_true(ms.claimed);
+    assert_false(ms.bound);
+    assert_int_equal(ms.driver_detaches, 1);
+    assert_int_equal(ms.claims_ok, 1);
+    assert_int_equal(ms.set_protocol, 1);
+    assert_int_equal(ms.set_protocol_value, 0);
+    v = scanner_view();
+    assert_int_equal(v.reads, 0);
+    assert_int_equal(v.attaches, 1);
+    assert_string_equal(v.last_code, "");
+}
+
+static void test_scan_answers_request_without_barcode(void **state)
+{
+    struct conv_res r;
+    struct sc_view v;
+
+    (void)state;
+    type_code(first_code);
+    RUN_UNTIL(view_reads(1));
+    v = scanner_view();
+    assert_int_equal(v.reads, 1);
+    assert_string_equal(v.last_code, first_code);
+
+    r = request("0000000101", NULL);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_int_equal(r.barcode_kind, CONV_BARCODE_CODE);
+    assert_string_equal(r.barcode, first_code);
+    assert_string_equal(r.location, "SCAN01");
+    assert_true(strncmp(r.destination, "CH", 2) == 0);
+
+    /* The read belongs to that parcel: the next one, with nothing scanned,
+     * is a no-read. */
+    r = request("0000000102", NULL);
+    assert_int_equal(r.reason, CONV_REASON_NOREAD);
+}
+
+static void test_unplug_and_plug_back(void **state)
+{
+    struct conv_res r;
+    struct sc_view v;
+
+    (void)state;
+    usb_mock_unplug(kbd);
+    RUN_UNTIL(view_connected(false));
+    usb_mock_remove(kbd);
+    v = scanner_view();
+    assert_int_equal(v.detaches, 1);
+    assert_int_equal(v.reads, 1);
+
+    /* Without its scanner wcsd still decides on the PLC's own barcodes,
+     * and a REQ_ without one is a no-read. */
+    r = request("0000000103", first_code);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_string_equal(r.barcode, first_code);
+    r = request("0000000104", second_code);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_string_equal(r.barcode, second_code);
+    r = request("0000000105", NULL);
+    assert_int_equal(r.reason, CONV_REASON_NOREAD);
+
+    /* Back in: picked up by hotplug, and a new scan answers the next REQ_. */
+    assert_int_equal(usb_mock_replug(kbd), 0);
+    RUN_UNTIL(view_connected(true));
+    type_code(second_code);
+    RUN_UNTIL(view_reads(2));
+    r = request("0000000106", NULL);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_string_equal(r.barcode, second_code);
+    assert_true(strncmp(r.destination, "CH", 2) == 0);
+
+    v = scanner_view();
+    assert_true(v.connected);
+    assert_int_equal(v.reads, 2);
+    assert_int_equal(v.attaches, 2);
+    assert_int_equal(v.detaches, 1);
+    assert_string_equal(v.last_code, second_code);
+}
+
+static void test_wcsctl_scanners(void **state)
+{
+    char url[64];
+    const char *argv[] = {wcsctl_bin, "--http", url, "scanners", NULL};
+    struct proc_result r;
+    char *row;
+
+    (void)state;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", http_port);
+    proc_run(argv, NULL, 30, &r);
+    assert_int_equal(r.status, 0);
+    row = strstr(r.out, "SC-IN-01");
+    assert_non_null(row);
+    if (strchr(row, '\n'))
+        *strchr(row, '\n') = '\0';
+    assert_non_null(strstr(row, "SCAN01"));
+    assert_non_null(strstr(row, "connected"));
+    assert_non_null(strstr(row, "0C2E:0B61"));
+    assert_non_null(strstr(row, " 2 ")); /* reads */
+    assert_non_null(strstr(row, second_code));
+    proc_result_free(&r);
+}
+
+static void test_sigterm_gives_the_scanner_back(void **state)
+{
+    struct mock_stats ms;
+
+    (void)state;
+    assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
+    /* On stop wcsd released the interface and re-attached usbhid. */
+    usb_mock_stats(kbd, &ms);
+    assert_false(ms.claimed);
+    assert_true(ms.bound);
+    assert_int_equal(ms.driver_attaches, 1);
+    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claimed_from_config),
+        cmocka_unit_test(test_scan_answers_request_without_barcode),
+        cmocka_unit_test(test_unplug_and_plug_back),
+        cmocka_unit_test(test_wcsctl_scanners),
+        cmocka_unit_test(test_sigterm_gives_the_scanner_back),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
