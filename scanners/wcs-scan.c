@@ -343,6 +343,17 @@ static int parse_hex16(const char *s, uint16_t *out)
     return 0;
 }
 
+/* Copies a non-empty argument that fits dst (cap bytes with the NUL); 1 if it does not. */
+static int copy_arg(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n == 0 || n >= cap)
+        return 1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
 static int cmd_listen(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -372,17 +383,13 @@ static int cmd_listen(int argc, char **argv)
         case 'K': bad = scan_source_kind_parse(optarg, &cfg.kind) < 0; break;
         case 'V': bad = parse_hex16(optarg, &cfg.vid) < 0; break;
         case 'I': bad = parse_hex16(optarg, &cfg.pid) < 0; break;
-        case 'N': bad = strlen(optarg) > SCAN_SERIAL_MAX;
-            snprintf(cfg.serial, sizeof(cfg.serial), "%s", optarg); break;
+        case 'N': bad = copy_arg(cfg.serial, sizeof(cfg.serial), optarg); break;
         case 'l': bad = scan_layout_parse(optarg, &cfg.layout) < 0; break;
         case 't': cfg.tab_terminates = true; break;
         case 'c': cfg.char_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'T': bad = strlen(optarg) > SCAN_PATH_MAX;
-            snprintf(cfg.tty_path, sizeof(cfg.tty_path), "%s", optarg); break;
-        case 'i': bad = strlen(optarg) > SCAN_ID_MAX || !*optarg;
-            snprintf(cfg.id, sizeof(cfg.id), "%s", optarg); break;
-        case 'L': bad = strlen(optarg) > SCAN_ID_MAX || !*optarg;
-            snprintf(cfg.location, sizeof(cfg.location), "%s", optarg); break;
+        case 'T': bad = copy_arg(cfg.tty_path, sizeof(cfg.tty_path), optarg); break;
+        case 'i': bad = copy_arg(cfg.id, sizeof(cfg.id), optarg); break;
+        case 'L': bad = copy_arg(cfg.location, sizeof(cfg.location), optarg); break;
         case 'j': st.json = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
