@@ -15,6 +15,13 @@
  * always runs), and the cleaned image is computed once per frame and kept for
  * that filter's rotated passes.
  *
+ * ZBar scans every second row and column here (half the time), which loses
+ * nothing on a clean frame. On a noisy one each scan line is a separate
+ * chance through the noise, so there the first pass scans every line, as
+ * zbarimg does: on a noisy frame the first pass is plain ZBar as an operator
+ * would run it, so the later passes only add reads, whatever the budget. The
+ * noise estimate therefore runs before the first pass.
+ *
  * Symbologies are restricted to what labels carry (Code 128 by default):
  * everything on makes ZBar see phantom codes. What ZBar does read still goes
  * through scan_code_check(), so a misread S10 (bad check digit) or a code
@@ -36,35 +43,51 @@ struct pass {
     const char *name;
     enum filter filter; /* applied to the frame first (cached per frame) */
     double deg;         /* then rotated by this many degrees; 0 = not rotated */
+    int density;        /* ZBar scans every density-th row and column (1 or 2) */
 };
 
+/* Every second row and column: a label's bars span many lines, and it halves
+ * the scan time (engineering notes, ZBar 0.23). */
+#define DENSITY 2
+
 static const struct pass passes[] = {
-    {"plain", F_NONE, 0},
-    {"sharpen", F_SHARPEN, 0},
-    {"rot45", F_NONE, 45},
-    {"rot22", F_NONE, 22.5},
-    {"rot67", F_NONE, 67.5},
-    {"median", F_MEDIAN, 0},
-    {"median-rot45", F_MEDIAN, 45},
-    {"median-rot22", F_MEDIAN, 22.5},
-    {"median-rot67", F_MEDIAN, 67.5},
-    {"sharpen-rot45", F_SHARPEN, 45},
-    {"sharpen-rot22", F_SHARPEN, 22.5},
-    {"sharpen-rot67", F_SHARPEN, 67.5},
-    {"stretch", F_STRETCH, 0},
-    {"up2", F_UPSCALE, 0},
-    {"blur", F_BLUR, 0},
-    {"down2", F_DOWNSCALE, 0},
-    {"up2-rot45", F_UPSCALE, 45},
-    {"stretch-rot45", F_STRETCH, 45},
+    {"plain", F_NONE, 0, DENSITY},
+    {"sharpen", F_SHARPEN, 0, DENSITY},
+    {"rot45", F_NONE, 45, DENSITY},
+    {"rot22", F_NONE, 22.5, DENSITY},
+    {"rot67", F_NONE, 67.5, DENSITY},
+    {"median", F_MEDIAN, 0, DENSITY},
+    {"median-rot45", F_MEDIAN, 45, DENSITY},
+    {"median-rot22", F_MEDIAN, 22.5, DENSITY},
+    {"median-rot67", F_MEDIAN, 67.5, DENSITY},
+    {"sharpen-rot45", F_SHARPEN, 45, DENSITY},
+    {"sharpen-rot22", F_SHARPEN, 22.5, DENSITY},
+    {"sharpen-rot67", F_SHARPEN, 67.5, DENSITY},
+    {"stretch", F_STRETCH, 0, DENSITY},
+    {"up2", F_UPSCALE, 0, DENSITY},
+    {"blur", F_BLUR, 0, DENSITY},
+    {"down2", F_DOWNSCALE, 0, DENSITY},
+    {"up2-rot45", F_UPSCALE, 45, DENSITY},
+    {"stretch-rot45", F_STRETCH, 45, DENSITY},
+    /* Noisy frames only, instead of "plain": every row and column. On noise
+     * each line is its own chance to read (about twice the time of "plain",
+     * 60 ms on a noisy 1280x1024 frame), and it is what zbarimg does, so the
+     * pipeline reads every noisy frame plain ZBar reads (benchmark "mixed"
+     * class: frames only zbarimg read before, docs/benchmarks.md). */
+    {"plain-full", F_NONE, 0, 1},
 };
+#define N_TABLE ((int)(sizeof(passes) / sizeof(passes[0])))
+
+/* The order for a clean frame: passes[] as listed, without "plain-full". */
+#define N_PASSES (N_TABLE - 1)
+
 /* The order for a noisy frame: ZBar on raw noise is slow (30-40 ms a pass on
  * 1280x1024, engineering notes) and rarely reads, and sharpening makes noise
- * worse, so the median-filtered passes come first. Indexes into passes[]. */
-static const int noisy_order[] = {0, 5, 6, 7, 8, 2, 3, 4, 1, 9, 10, 11, 12, 13, 14, 15, 16, 17};
-#define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
-_Static_assert(sizeof(noisy_order) / sizeof(noisy_order[0]) == sizeof(passes) / sizeof(passes[0]),
-               "noisy_order must list every pass once");
+ * worse, so the full-density plain scan comes first and the median-filtered
+ * passes right after it. Indexes into passes[]. */
+static const int noisy_order[] = {18, 5, 6, 7, 8, 2, 3, 4, 1, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+_Static_assert(sizeof(noisy_order) / sizeof(noisy_order[0]) == N_TABLE - 1,
+               "noisy_order must list every pass but \"plain\" once");
 
 /* Median absolute difference between horizontal neighbours at or above
  * which a frame counts as noisy. A clean frame is mostly flat (belt, paper):
@@ -84,6 +107,7 @@ struct scan_pipeline {
     struct scan_image filtered[F_COUNT]; /* per-frame cache, valid where have[] says */
     bool have[F_COUNT];
     struct scan_image rotated;
+    int density; /* ZBar's current X and Y density */
 };
 
 static const struct {
@@ -217,10 +241,9 @@ int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeli
     for (size_t i = 0; i < N_SYMBOLOGIES; i++)
         if (p->cfg.symbologies & symbologies[i].bit)
             bad |= zbar_image_scanner_set_config(p->zs, symbologies[i].zsym, ZBAR_CFG_ENABLE, 1);
-    /* Every second row and column: a label's bars span many lines, and it
-     * halves the scan time (engineering notes, ZBar 0.23). */
-    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_X_DENSITY, 2);
-    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_Y_DENSITY, 2);
+    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_X_DENSITY, DENSITY);
+    bad |= zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_Y_DENSITY, DENSITY);
+    p->density = DENSITY;
     if (bad) {
         scan_pipeline_free(p);
         return err_set(e, ERR_CONFIG, "camera pipeline: ZBar refused the configuration");
@@ -246,22 +269,30 @@ void scan_pipeline_free(struct scan_pipeline *p)
 }
 
 /* Estimates whether f is noisy: the median of |p(x+1) - p(x)| over every
- * 8th row. Cheap (an eighth of the frame, one histogram) and deterministic. */
+ * 8th row. Cheap and deterministic: it runs on every frame, before the first
+ * pass. Four histograms, because on a clean frame nearly every difference is
+ * 0 and increments of one counter wait on each other (0.3 ms a 1280x1024
+ * frame with one histogram, 0.08 ms with four). */
 static bool frame_is_noisy(const struct scan_frame *f)
 {
-    uint32_t hist[256] = {0};
-    uint32_t n = 0;
+    uint32_t hist[4][256] = {{0}};
     for (int y = 0; y < f->h; y += 8) {
         const uint8_t *row = f->data + (size_t)y * f->stride;
-        for (int x = 0; x + 1 < f->w; x++) {
-            int d = row[x + 1] - row[x];
-            hist[d < 0 ? -d : d]++;
-            n++;
+        int x = 0;
+        for (; x + 4 < f->w; x += 4) {
+            hist[0][abs(row[x + 1] - row[x])]++;
+            hist[1][abs(row[x + 2] - row[x + 1])]++;
+            hist[2][abs(row[x + 3] - row[x + 2])]++;
+            hist[3][abs(row[x + 4] - row[x + 3])]++;
         }
+        for (; x + 1 < f->w; x++)
+            hist[0][abs(row[x + 1] - row[x])]++;
     }
-    uint32_t acc = 0;
+    uint32_t n = 0, acc = 0;
+    for (int v = 0; v < 256; v++)
+        n += hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v];
     for (int v = 0; v < 256; v++) {
-        acc += hist[v];
+        acc += hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v];
         if (acc * 2 >= n)
             return v >= NOISY_MEDIAN_DIFF;
     }
@@ -320,10 +351,17 @@ static void judge(const struct scan_pipeline *p, const zbar_symbol_t *zsym, stru
     arr[(*n)++] = s;
 }
 
-/* Runs ZBar over one packed image; adds its symbols to r. */
-static int zscan(struct scan_pipeline *p, const struct scan_frame *f, struct scan_result *r,
-                 struct err *e)
+/* Runs ZBar over one packed image, scanning every density-th row and
+ * column; adds its symbols to r. */
+static int zscan(struct scan_pipeline *p, const struct scan_frame *f, int density,
+                 struct scan_result *r, struct err *e)
 {
+    if (density != p->density) {
+        if (zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_X_DENSITY, density) ||
+            zbar_image_scanner_set_config(p->zs, 0, ZBAR_CFG_Y_DENSITY, density))
+            return err_set(e, ERR_STATE, "ZBar refused scan density %d", density);
+        p->density = density;
+    }
     zbar_image_set_size(p->zimg, (unsigned)f->w, (unsigned)f->h);
     zbar_image_set_data(p->zimg, f->data, (unsigned long)f->w * (unsigned long)f->h, NULL);
     int n = zbar_scan_image(p->zs, p->zimg);
@@ -395,12 +433,12 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
     int limit = p->cfg.max_passes && (int)p->cfg.max_passes < N_PASSES ? (int)p->cfg.max_passes
                                                                        : N_PASSES;
     int rc = 0;
-    bool noisy = false;
+    /* Before the first pass, which depends on it; a clean frame pays about
+     * 0.1 ms for it. */
+    bool noisy = frame_is_noisy(&src);
     for (int i = 0; i < limit; i++) {
         if (i > 0 && now_ms() - t0 >= (double)p->cfg.budget_ms)
             break;
-        if (i == 1) /* only frames the plain pass did not read pay for this */
-            noisy = frame_is_noisy(&src);
         int idx = noisy ? noisy_order[i] : i;
         const struct pass *ps = &passes[idx];
         struct scan_frame img;
@@ -422,7 +460,7 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
             img = scan_image_frame(&p->rotated);
         }
         out->passes_run++;
-        rc = zscan(p, &img, out, e);
+        rc = zscan(p, &img, ps->density, out, e);
         if (rc < 0)
             break;
         if (out->n > 0) {

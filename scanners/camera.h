@@ -131,7 +131,8 @@ struct scan_pipeline_config {
     unsigned symbologies; /* SCAN_SYM_* bits; 0 means Code 128 only */
     unsigned kinds;       /* allowed kinds, bits 1u << scan_code_kind; 0 means SCAN_KINDS_PARCEL */
     unsigned budget_ms;   /* passes after the first start only while the frame's
-                             elapsed time is below this; 0 runs the first pass only */
+                             elapsed time is below this; 0 runs the first pass only
+                             (plain ZBar; every line of a noisy frame) */
     unsigned max_passes;  /* at most this many passes; 0 means all */
 };
 
@@ -157,7 +158,8 @@ struct scan_result {
     int pass;                 /* 1-based pass that gave sym[0]; 0 when nothing accepted */
     const char *pass_name;    /* that pass ("plain", "rot45", ...); "" when none */
     int passes_run;           /* passes actually run (>= 1) */
-    bool noisy;               /* the frame looked noisy, so denoised passes came first */
+    bool noisy;               /* the frame looked noisy: its first pass scanned every
+                                 line ("plain-full"), denoised passes came next */
     double ms;                /* wall time of the decode, milliseconds */
 };
 
@@ -173,8 +175,9 @@ int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeli
 /* Frees p and its buffers; NULL allowed. */
 void scan_pipeline_free(struct scan_pipeline *p);
 
-/* Number of passes the pipeline knows, and the name of pass i (1-based) in
- * the order for a clean frame (a noisy one runs the median passes earlier). */
+/* Number of passes a frame can run, and the name of pass i (1-based) in the
+ * order for a clean frame (a noisy one starts with "plain-full", ZBar on every
+ * line instead of every second one, and runs the median passes next). */
 int scan_pipeline_pass_count(void);
 const char *scan_pipeline_pass_name(int pass);
 

@@ -280,6 +280,73 @@ static void test_budget(void **state)
     scan_image_release(&rot);
 }
 
+/* Light/dark changes along row y of img: bars crossed. */
+static int transitions(const struct scan_image *img, int y)
+{
+    int n = 0;
+    const uint8_t *row = img->data + (size_t)y * img->w;
+    for (int x = 1; x < img->w; x++)
+        n += (row[x - 1] < 128) != (row[x] < 128);
+    return n;
+}
+
+/* On a noisy frame the first pass scans every row ("plain-full"), as zbarimg
+ * does; a clean frame's plain pass scans every second one. The label here is
+ * one row of bars on an even row, which ZBar at density 2 (rows 1, 3, 5, ...
+ * of a 1024-row frame) never looks at. */
+static void test_noisy_full_density(void **state)
+{
+    (void)state;
+    enum { ROW = 514 }; /* even, and not one of the noise estimate's rows (every 8th) */
+    struct scan_image label = {0}, frame = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    render(20, "RR473124829GB", "thin");
+    label_frame("thin", &label);
+    int best = 0;
+    for (int y = 1; y < FRAME_H; y++)
+        if (transitions(&label, y) > transitions(&label, best))
+            best = y;
+    assert_true(transitions(&label, best) > 60); /* 13 characters of Code 128 */
+    assert_int_equal(scan_image_resize(&frame, FRAME_W, FRAME_H), 0);
+
+    /* Clean belt around the one row: plain ZBar's every-second-row scan misses it. */
+    memset(frame.data, BELT, (size_t)FRAME_W * FRAME_H);
+    memcpy(frame.data + (size_t)ROW * FRAME_W, label.data + (size_t)best * FRAME_W, FRAME_W);
+    scan_pipeline_config_default(&cfg);
+    cfg.max_passes = 1;
+    decode(&cfg, &frame, &r);
+    assert_false(r.noisy);
+    assert_int_equal(r.passes_run, 1);
+    assert_int_equal(r.n, 0);
+
+    /* Sensor noise (+-24 grey levels, a fixed LCG) everywhere but that row:
+     * the frame is noisy, and the first pass reads the row. */
+    uint32_t seed = 12345;
+    for (int y = 0; y < FRAME_H; y++) {
+        if (y == ROW)
+            continue;
+        for (int x = 0; x < FRAME_W; x++) {
+            seed = seed * 1103515245u + 12345u;
+            frame.data[(size_t)y * FRAME_W + x] = (uint8_t)(BELT - 24 + (int)((seed >> 16) % 49));
+        }
+    }
+    decode(&cfg, &frame, &r);
+    assert_true(r.noisy);
+    assert_int_equal(r.passes_run, 1);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "RR473124829GB");
+    assert_int_equal(r.pass, 1);
+    assert_string_equal(r.pass_name, "plain-full");
+    /* The default budget also stops there: the first pass read it. */
+    scan_pipeline_config_default(&cfg);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.passes_run, 1);
+    assert_string_equal(r.pass_name, "plain-full");
+    scan_image_release(&label);
+    scan_image_release(&frame);
+}
+
 /* A frame whose rows are padded (stride > w) decodes like a packed one. */
 static void test_stride(void **state)
 {
@@ -517,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_rotated_label),   cmocka_unit_test(test_wrong_check_digit),
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
+        cmocka_unit_test(test_noisy_full_density),
         cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
