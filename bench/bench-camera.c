@@ -9,8 +9,9 @@
  * Three readers per frame:
  *   pipeline  scan_pipeline_decode with the defaults (Code 128, parcel kinds)
  *             and the given budget; time is the decode only (file load apart);
- *   plain     the pipeline's first pass alone (libzbar, Code 128, density 2):
- *             what ZBar does without the extra passes, in-process;
+ *   plain     the pipeline's first pass alone (libzbar, Code 128; every
+ *             second line, every line on a frame the noise estimate calls
+ *             noisy): what ZBar does without the extra passes, in-process;
  *   zbarimg   the zbar-tools CLI with its defaults (every symbology), as an
  *             operator would run it; its time includes process start and
  *             image loading, so compare its read rate, not its time.

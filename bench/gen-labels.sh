@@ -38,6 +38,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 RANDOM=$seed
 
+# The random values are drawn in this shell, never in $(...): bash reseeds
+# RANDOM in every subshell, so a command substitution would make a different
+# set each run whatever SEED says. Each helper leaves its result in $v.
+
 # A random valid S10 id: service letters, 8-digit serial, check digit
 # (weights 8 6 4 2 3 5 9 7; 11 - sum mod 11, 10 -> 0, 11 -> 5), country.
 s10() {
@@ -51,33 +55,38 @@ s10() {
     c=$((11 - sum % 11))
     [ $c = 10 ] && c=0
     [ $c = 11 ] && c=5
-    echo "${svc[RANDOM % ${#svc[@]}]}$serial$c${cc[RANDOM % ${#cc[@]}]}"
+    v="${svc[RANDOM % ${#svc[@]}]}$serial$c${cc[RANDOM % ${#cc[@]}]}"
 }
 
 lp() {
-    printf 'LP%07d%07d\n' $((RANDOM * 30 % 10000000)) $((RANDOM * 29 % 10000000))
+    printf -v v 'LP%07d%07d' $((RANDOM * 30 % 10000000)) $((RANDOM * 29 % 10000000))
 }
 
 # uniform integer in [lo, hi]
-rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }
+rnd() { v=$(($1 + RANDOM % ($2 - $1 + 1))); }
 
 classes=(clean rot5_15 rot20_45 rot45_90 blur noise lowcontrast perspective small mixed)
 
-# One job line per frame: class, index, code, angle, scale, x, y, noise seed.
+# One job line per frame: class, index, code, angle, x and y offsets, noise seed.
 jobs=$tmp/jobs
 : >"$jobs"
 for class in "${classes[@]}"; do
     for ((i = 0; i < per; i++)); do
-        if ((i % 2)); then code=$(lp); else code=$(s10); fi
+        if ((i % 2)); then lp; else s10; fi
+        code=$v
         sign=$(((RANDOM % 2) * 2 - 1))
         case $class in
-        rot5_15) angle=$((sign * $(rnd 5 15))) ;;
-        rot20_45) angle=$((sign * $(rnd 20 45))) ;;
-        rot45_90) angle=$((sign * $(rnd 45 90))) ;;
-        mixed) angle=$((sign * $(rnd 0 90))) ;;
-        *) angle=$((sign * $(rnd 0 4))) ;;
+        rot5_15) rnd 5 15 ;;
+        rot20_45) rnd 20 45 ;;
+        rot45_90) rnd 45 90 ;;
+        mixed) rnd 0 90 ;;
+        *) rnd 0 4 ;;
         esac
-        echo "$class $i $code $angle $(rnd 0 400) $(rnd 0 300) $RANDOM" >>"$jobs"
+        angle=$((sign * v))
+        rnd 0 400
+        dx=$v
+        rnd 0 300
+        echo "$class $i $code $angle $dx $v $RANDOM" >>"$jobs"
     done
 done
 
