@@ -1,0 +1,774 @@
+/*
+ * test-brokersim.c - wcs-brokersim, the customs broker emulator, as a child
+ * process spoken to over HTTP with libcurl: bearer auth, Idempotency-Key
+ * rules, per-declaration validation, batch limit, malformed bodies, the
+ * decision feed with cursors, manifests, the journal across a restart, and
+ * every fault flag observed with a fixed seed in bounded loops.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "tests/common/proc.h"
+
+#define TOKEN "s3cret-token-h18"
+
+static char dir[64];
+static char token_path[128];
+static char record_path[128];
+
+struct sim {
+    struct proc p;
+    int port;
+};
+
+static struct sim main_sim;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void sim_start(struct sim *s, const char *const extra[])
+{
+    const char *argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
+    size_t n = 5;
+    char line[256], *p;
+
+    while (extra != NULL && *extra != NULL && n < 38)
+        argv[n++] = *extra++;
+    argv[n] = NULL;
+    proc_start(argv, &s->p);
+    if (proc_wait_line(&s->p, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
+        fail_msg("brokersim did not become ready:\n%s", s->p.log ? s->p.log : "");
+    p = strstr(line, "127.0.0.1:");
+    assert_non_null(p);
+    s->port = atoi(p + 10);
+    assert_true(s->port > 0);
+}
+
+static void sim_stop(struct sim *s)
+{
+    /* A clean stop on SIGTERM exits 0. */
+    assert_int_equal(proc_stop(&s->p, SIGTERM, 20000), 0);
+    free(s->p.log);
+    s->p.log = NULL;
+}
+
+struct buf {
+    char *data;
+    size_t len;
+};
+
+static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct buf *b = userdata;
+    char *p = realloc(b->data, b->len + size * nmemb + 1);
+
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, ptr, size * nmemb);
+    b->data = p;
+    b->len += size * nmemb;
+    p[b->len] = '\0';
+    return size * nmemb;
+}
+
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    char *ra = userdata;
+    size_t n = size * nmemb;
+
+    if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+        size_t k = n - 12 < 15 ? n - 12 : 15;
+        memcpy(ra, ptr + 12, k);
+        ra[k] = '\0';
+    }
+    return n;
+}
+
+struct resp {
+    CURLcode rc;       /* transport result */
+    long status;       /* HTTP status, 0 without an answer */
+    char *text;        /* body text (owned) */
+    json_t *json;      /* parsed body or NULL */
+    char retry_after[16];
+};
+
+static void resp_free(struct resp *r)
+{
+    free(r->text);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+/* One request with optional bearer token and Idempotency-Key; body NULL
+ * means GET. */
+static void req(int port, const char *path, const char *token, const char *key, const char *body,
+                struct resp *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    struct buf b = {NULL, 0};
+    char url[256], hdr[256];
+
+    memset(r, 0, sizeof(*r));
+    assert_non_null(c);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r->retry_after);
+    if (token != NULL) {
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, hdr);
+    }
+    if (key != NULL) {
+        snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+        h = curl_slist_append(h, hdr);
+    }
+    if (body != NULL) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        h = curl_slist_append(h, "Expect:");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    r->rc = curl_easy_perform(c);
+    if (r->rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    r->text = b.data != NULL ? b.data : strdup("");
+    r->json = json_loads(r->text, 0, NULL);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static const char *err_code(const struct resp *r)
+{
+    return json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+}
+
+/* A valid declaration for parcel_id (LP + 14 digits works without an S10
+ * check digit). New reference. */
+static json_t *good_decl(const char *parcel_id)
+{
+    json_t *d = json_loads(
+        "{\"category\": \"sale_of_goods\","
+        " \"sender\": {\"name\": \"Shop\", \"address\": \"1 Road\", \"city\": \"Harbin\","
+        "  \"postal_code\": \"150000\", \"country\": \"CN\"},"
+        " \"recipient\": {\"name\": \"Иванов Иван Иванович\", \"address\": \"ул. Ленина 1\","
+        "  \"city\": \"Новосибирск\", \"postal_code\": \"630099\", \"country\": \"RU\","
+        "  \"inn\": \"500100732259\", \"passport\": {\"series\": \"4509\", \"number\": \"123456\"}},"
+        " \"items\": [{\"description\": \"Кроссовки беговые\", \"hs_code\": \"640411\","
+        "  \"quantity\": 1, \"net_weight_g\": 800, \"value\": 4500, \"currency\": \"CNY\","
+        "  \"origin_country\": \"CN\"}],"
+        " \"gross_weight_g\": 950, \"total_value\": 4500, \"currency\": \"CNY\"}",
+        0, NULL);
+
+    assert_non_null(d);
+    json_object_set_new(d, "parcel_id", json_string(parcel_id));
+    return d;
+}
+
+/* {"declarations": [...]} as text from a NULL-terminated list (stolen). */
+static char *batch(json_t *first, ...)
+{
+    json_t *arr = json_array(), *d, *o;
+    va_list ap;
+    char *s;
+
+    va_start(ap, first);
+    for (d = first; d != NULL; d = va_arg(ap, json_t *))
+        json_array_append_new(arr, d);
+    va_end(ap);
+    o = json_pack("{s:o}", "declarations", arr);
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_non_null(s);
+    return s;
+}
+
+/* How many times parcel_id is in GET /admin/accepted. */
+static int accepted_count(int port, const char *parcel_id)
+{
+    struct resp r;
+    json_t *a;
+    size_t i;
+    int n = 0;
+
+    req(port, "/admin/accepted", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    a = json_object_get(r.json, "accepted");
+    assert_true(json_is_array(a));
+    for (i = 0; i < json_array_size(a); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(a, i), "parcel_id")),
+                   parcel_id) == 0)
+            n++;
+    resp_free(&r);
+    return n;
+}
+
+static long long stat_fault(int port, const char *name)
+{
+    struct resp r;
+    long long v;
+
+    req(port, "/admin/stats", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    v = json_integer_value(json_object_get(json_object_get(r.json, "faults"), name));
+    resp_free(&r);
+    return v;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_auth(void **state)
+{
+    char *body = batch(good_decl("LP00000000000001"), NULL);
+    struct resp r;
+
+    (void)state;
+    req(main_sim.port, "/v1/declarations", NULL, "auth-1", body, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(err_code(&r), "unauthorized");
+    resp_free(&r);
+    req(main_sim.port, "/v1/declarations", "wrong-token", "auth-1", body, &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    req(main_sim.port, "/v1/events", TOKEN "x", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000001"), 0);
+    free(body);
+}
+
+static void test_idempotency_key_required(void **state)
+{
+    char *body = batch(good_decl("LP00000000000002"), NULL);
+    char key[80];
+    struct resp r;
+
+    (void)state;
+    req(main_sim.port, "/v1/declarations", TOKEN, NULL, body, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(err_code(&r), "missing_idempotency_key");
+    resp_free(&r);
+    memset(key, 'k', 65);
+    key[65] = '\0';
+    req(main_sim.port, "/v1/declarations", TOKEN, key, body, &r);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    key[64] = '\0'; /* 64 characters are allowed */
+    req(main_sim.port, "/v1/declarations", TOKEN, key, body, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    free(body);
+}
+
+static const json_t *find_error(const json_t *result, const char *field)
+{
+    const json_t *errs = json_object_get(result, "errors");
+    size_t i;
+
+    for (i = 0; i < json_array_size(errs); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(errs, i), "field")), field) ==
+            0)
+            return json_array_get(errs, i);
+    return NULL;
+}
+
+static void test_accept_and_reject(void **state)
+{
+    json_t *bad_inn = good_decl("RR473124829GB"), *bad_item = good_decl("LP00000000000004");
+    json_t *bad_s10 = good_decl("RB123456786US"), *no_items = good_decl("LP00000000000005");
+    json_t *res, *r0, *r1, *r2, *r3, *r4;
+    const json_t *e;
+    char *body;
+    struct resp r;
+
+    (void)state;
+    json_object_set_new(json_object_get(bad_inn, "recipient"), "inn",
+                        json_string("500100732258"));
+    json_object_set_new(json_array_get(json_object_get(bad_item, "items"), 0), "hs_code",
+                        json_string("6404"));
+    json_object_set_new(json_array_get(json_object_get(bad_item, "items"), 0), "currency",
+                        json_string("cny"));
+    json_object_set_new(no_items, "items", json_array());
+    body = batch(good_decl("LP00000000000003"), bad_inn, bad_item, bad_s10, no_items, NULL);
+    req(main_sim.port, "/v1/declarations", TOKEN, "accept-reject-1", body, &r);
+    assert_int_equal(r.status, 200);
+    res = json_object_get(r.json, "results");
+    assert_int_equal(json_array_size(res), 5);
+    r0 = json_array_get(res, 0);
+    r1 = json_array_get(res, 1);
+    r2 = json_array_get(res, 2);
+    r3 = json_array_get(res, 3);
+    r4 = json_array_get(res, 4);
+    /* One result per declaration, in order. */
+    assert_string_equal(json_string_value(json_object_get(r0, "parcel_id")), "LP00000000000003");
+    assert_string_equal(json_string_value(json_object_get(r0, "status")), "accepted");
+    assert_true(strncmp(json_string_value(json_object_get(r0, "broker_ref")), "BRK-", 4) == 0);
+    assert_string_equal(json_string_value(json_object_get(r1, "parcel_id")), "RR473124829GB");
+    assert_string_equal(json_string_value(json_object_get(r1, "status")), "rejected");
+    e = find_error(r1, "recipient.inn");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "checksum");
+    assert_non_null(json_string_value(json_object_get(e, "message")));
+    assert_int_equal(json_array_size(json_object_get(r1, "errors")), 1);
+    assert_null(json_object_get(r1, "broker_ref"));
+    assert_string_equal(json_string_value(json_object_get(r2, "status")), "rejected");
+    e = find_error(r2, "items[0].hs_code");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "format");
+    assert_non_null(find_error(r2, "items[0].currency"));
+    e = find_error(r3, "parcel_id");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "checksum");
+    e = find_error(r4, "items");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "empty");
+    resp_free(&r);
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000003"), 1);
+    assert_int_equal(accepted_count(main_sim.port, "RR473124829GB"), 0);
+    free(body);
+}
+
+static void test_same_key_replays_other_body_conflicts(void **state)
+{
+    char *body = batch(good_decl("LP00000000000010"), NULL);
+    char *other = batch(good_decl("LP00000000000011"), NULL);
+    struct resp a, b, c;
+
+    (void)state;
+    req(main_sim.port, "/v1/declarations", TOKEN, "replay-1", body, &a);
+    assert_int_equal(a.status, 200);
+    req(main_sim.port, "/v1/declarations", TOKEN, "replay-1", body, &b);
+    assert_int_equal(b.status, 200);
+    assert_string_equal(a.text, b.text);
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000010"), 1);
+    req(main_sim.port, "/v1/declarations", TOKEN, "replay-1", other, &c);
+    assert_int_equal(c.status, 409);
+    assert_string_equal(err_code(&c), "idempotency_conflict");
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000011"), 0);
+    resp_free(&a);
+    resp_free(&b);
+    resp_free(&c);
+    free(body);
+    free(other);
+}
+
+static void batch_of(size_t n, const char *key, long want)
+{
+    json_t *arr = json_array(), *o;
+    char *body;
+    struct resp r;
+    size_t i;
+
+    /* Invalid declarations: cheap, and nothing gets accepted. */
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s}", "parcel_id", "XX"));
+    o = json_pack("{s:o}", "declarations", arr);
+    body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    req(main_sim.port, "/v1/declarations", TOKEN, key, body, &r);
+    assert_int_equal(r.status, want);
+    if (want == 200)
+        assert_int_equal(json_array_size(json_object_get(r.json, "results")), n);
+    else
+        assert_string_equal(err_code(&r), "batch_too_large");
+    resp_free(&r);
+    free(body);
+}
+
+static void test_batch_limit(void **state)
+{
+    (void)state;
+    batch_of(501, "batch-501", 413);
+    batch_of(500, "batch-500", 200);
+}
+
+static void test_malformed_and_invalid_body(void **state)
+{
+    struct resp r;
+
+    (void)state;
+    req(main_sim.port, "/v1/declarations", TOKEN, "malformed-1", "{\"declarations\": [", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(err_code(&r), "malformed");
+    assert_non_null(json_object_get(json_object_get(r.json, "error"), "message"));
+    resp_free(&r);
+    req(main_sim.port, "/v1/declarations", TOKEN, "invalid-1", "{\"decl\": []}", &r);
+    assert_int_equal(r.status, 422);
+    resp_free(&r);
+}
+
+static void test_events_feed(void **state)
+{
+    enum { N = 24 };
+    int seen[N] = {0}, duty = 0, held = 0, released = 0, i, pages = 0;
+    char cursor[32] = "", path[96], pid[32], key[32];
+    unsigned long long last = 0;
+    struct resp r;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        char *body;
+        snprintf(pid, sizeof(pid), "LP%014d", 500 + i);
+        snprintf(key, sizeof(key), "events-%d", i);
+        body = batch(good_decl(pid), NULL);
+        req(main_sim.port, "/v1/declarations", TOKEN, key, body, &r);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        free(body);
+    }
+    /* Page through the whole feed, 5 at a time; bounded. */
+    for (;;) {
+        json_t *ev;
+        size_t k;
+
+        assert_true(++pages < 200);
+        snprintf(path, sizeof(path), "/v1/events?after=%s&limit=5", cursor);
+        req(main_sim.port, path, TOKEN, NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        ev = json_object_get(r.json, "events");
+        assert_true(json_is_array(ev));
+        assert_true(json_array_size(ev) <= 5);
+        if (json_array_size(ev) == 0) {
+            /* At the end the cursor stays where it was. */
+            if (cursor[0] != '\0')
+                assert_string_equal(json_string_value(json_object_get(r.json, "next")), cursor);
+            resp_free(&r);
+            break;
+        }
+        for (k = 0; k < json_array_size(ev); k++) {
+            const json_t *e = json_array_get(ev, k);
+            const char *p = json_string_value(json_object_get(e, "parcel_id"));
+            const char *type = json_string_value(json_object_get(e, "type"));
+            unsigned long long cur =
+                strtoull(json_string_value(json_object_get(e, "cursor")), NULL, 10);
+
+            /* Oldest first, no repeats, no gaps. */
+            assert_int_equal(cur, last + 1);
+            last = cur;
+            assert_non_null(json_string_value(json_object_get(e, "at")));
+            if (strncmp(p, "LP00000000000", 13) != 0 || atoi(p + 2) < 500)
+                continue; /* accepted by another test */
+            if (strcmp(type, "duty_due") == 0) {
+                assert_non_null(json_object_get(json_object_get(e, "duty"), "value"));
+                duty++;
+                continue;
+            }
+            assert_true(strcmp(type, "released") == 0 || strcmp(type, "held") == 0);
+            if (type[0] == 'h')
+                held++;
+            else
+                released++;
+            seen[atoi(p + 2) - 500]++;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", json_string_value(json_object_get(r.json, "next")));
+        assert_int_equal(strtoull(cursor, NULL, 10), last);
+        resp_free(&r);
+    }
+    for (i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    /* --held-share 0.5 with a fixed seed: both kinds, and duty_due events. */
+    assert_true(held > 0);
+    assert_true(released > 0);
+    assert_true(duty > 0);
+    req(main_sim.port, "/v1/events?after=zz", TOKEN, NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+}
+
+static void test_manifest_unknown_parcels(void **state)
+{
+    char *body = batch(good_decl("LP00000000000020"), NULL);
+    const char *man = "{\"manifest_id\": \"HRB-20261122-ZAB-001\", \"route\": \"RU-ZAB-RAIL\","
+                      " \"transport\": \"rail\", \"bags\": [{\"bag_id\": \"B1\","
+                      " \"gross_weight_g\": 18250, \"parcels\": [\"LP00000000000020\","
+                      " \"LP00000000000099\"]}]}";
+    struct resp r;
+    json_t *u;
+
+    (void)state;
+    req(main_sim.port, "/v1/declarations", TOKEN, "man-decl-1", body, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    req(main_sim.port, "/v1/manifests", TOKEN, NULL, man, &r);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(main_sim.port, "/v1/manifests", TOKEN, "man-1", man, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "manifest_id")),
+                        "HRB-20261122-ZAB-001");
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "received");
+    assert_non_null(json_string_value(json_object_get(r.json, "broker_ref")));
+    u = json_object_get(r.json, "unknown_parcels");
+    assert_int_equal(json_array_size(u), 1);
+    assert_string_equal(json_string_value(json_array_get(u, 0)), "LP00000000000099");
+    resp_free(&r);
+    free(body);
+}
+
+/* The token never reaches the log; the record file lists every acceptance. */
+static void test_log_and_record(void **state)
+{
+    FILE *f;
+    char line[1024];
+    int lines = 0;
+    struct resp r;
+    long long count;
+
+    (void)state;
+    req(main_sim.port, "/admin/accepted", NULL, NULL, NULL, &r);
+    count = json_integer_value(json_object_get(r.json, "count"));
+    assert_true(count > 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "duplicates")), 0);
+    resp_free(&r);
+    f = fopen(record_path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(json_string_value(json_object_get(j, "parcel_id")));
+        assert_non_null(json_string_value(json_object_get(j, "key")));
+        json_decref(j);
+        lines++;
+    }
+    fclose(f);
+    assert_int_equal(lines, count);
+    /* Read what the emulator logged so far. */
+    proc_wait_line(&main_sim.p, "no-such-line", 200, line, sizeof(line));
+    assert_null(strstr(main_sim.p.log, TOKEN));
+}
+
+/* Starts an emulator with one fault flag, sends up to 60 requests. */
+static void test_fault_5xx_and_429(void **state)
+{
+    const char *f5[] = {"--seed", "7", "--fail-5xx", "0.5", "--log-level", "warn", NULL};
+    const char *f4[] = {"--seed", "7", "--rate-limit", "0.5", "--retry-after", "3",
+                        "--log-level", "warn", NULL};
+    struct sim s;
+    struct resp r;
+    int i, got = 0, ok = 0;
+
+    (void)state;
+    sim_start(&s, f5);
+    for (i = 0; i < 60 && !(got && ok); i++) {
+        req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+        if (r.status >= 500)
+            got = 1;
+        else if (r.status == 200)
+            ok = 1;
+        else
+            fail_msg("unexpected status %ld", r.status);
+        resp_free(&r);
+    }
+    assert_true(got && ok);
+    assert_true(stat_fault(s.port, "fail_5xx") > 0);
+    sim_stop(&s);
+
+    got = 0;
+    sim_start(&s, f4);
+    for (i = 0; i < 60 && !got; i++) {
+        req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+        if (r.status == 429) {
+            got = 1;
+            assert_string_equal(r.retry_after, " 3\r\n");
+            assert_string_equal(err_code(&r), "rate_limited");
+        }
+        resp_free(&r);
+    }
+    assert_true(got);
+    sim_stop(&s);
+}
+
+static void test_fault_reset_and_malformed(void **state)
+{
+    const char *fr[] = {"--seed", "7", "--reset", "0.5", "--log-level", "warn", NULL};
+    const char *fm[] = {"--seed", "7", "--malformed", "0.5", "--log-level", "warn", NULL};
+    struct sim s;
+    struct resp r;
+    int i, got = 0;
+
+    (void)state;
+    sim_start(&s, fr);
+    for (i = 0; i < 60 && !got; i++) {
+        req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+        if (r.rc != CURLE_OK) {
+            got = 1;
+            assert_int_equal(r.status, 0);
+        } else {
+            assert_int_equal(r.status, 200);
+        }
+        resp_free(&r);
+    }
+    assert_true(got);
+    assert_true(stat_fault(s.port, "reset") > 0);
+    sim_stop(&s);
+
+    got = 0;
+    sim_start(&s, fm);
+    for (i = 0; i < 60 && !got; i++) {
+        req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        if (r.json == NULL)
+            got = 1;
+        resp_free(&r);
+    }
+    assert_true(got);
+    sim_stop(&s);
+}
+
+/* The answer is lost after the broker processed the request (--reset-after,
+ * --malformed): retrying with the same key gets the stored answer and the
+ * declaration is accepted exactly once. */
+static void test_lost_answers_exactly_once(void **state)
+{
+    const char *fr[] = {"--seed", "11", "--reset-after", "0.6", "--malformed", "0.6",
+                        "--log-level", "warn", NULL};
+    char *body = batch(good_decl("LP00000000000777"), NULL);
+    struct sim s;
+    struct resp r;
+    int i, lost = 0, done = 0;
+
+    (void)state;
+    sim_start(&s, fr);
+    for (i = 0; i < 60 && !done; i++) {
+        req(s.port, "/v1/declarations", TOKEN, "lost-1", body, &r);
+        if (r.rc == CURLE_OK && r.status == 200 && r.json != NULL) {
+            done = 1;
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(r.json, "results"), 0),
+                                    "status")),
+                                "accepted");
+        } else {
+            lost++;
+        }
+        resp_free(&r);
+    }
+    assert_true(done);
+    assert_true(lost > 0);
+    assert_true(stat_fault(s.port, "reset_after") + stat_fault(s.port, "malformed") > 0);
+    assert_int_equal(accepted_count(s.port, "LP00000000000777"), 1);
+    sim_stop(&s);
+    free(body);
+}
+
+/* Latency: the answer cannot come before the configured delay (a lower
+ * bound only, never an upper one). */
+static void test_fault_latency(void **state)
+{
+    const char *fl[] = {"--latency-ms", "150", "--log-level", "warn", NULL};
+    struct timespec t0, t1;
+    struct sim s;
+    struct resp r;
+    long long ms;
+
+    (void)state;
+    sim_start(&s, fl);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms >= 150);
+    sim_stop(&s);
+}
+
+/* With --state, a restarted emulator keeps stored responses and acceptances. */
+static void test_state_survives_restart(void **state)
+{
+    char state_path[128];
+    const char *fs[] = {"--state", state_path, "--log-level", "warn", NULL};
+    char *body = batch(good_decl("LP00000000000888"), NULL);
+    struct sim s;
+    struct resp a, b, c;
+
+    (void)state;
+    snprintf(state_path, sizeof(state_path), "%s/state.jsonl", dir);
+    sim_start(&s, fs);
+    req(s.port, "/v1/declarations", TOKEN, "state-1", body, &a);
+    assert_int_equal(a.status, 200);
+    sim_stop(&s);
+    sim_start(&s, fs);
+    req(s.port, "/v1/declarations", TOKEN, "state-1", body, &b);
+    assert_int_equal(b.status, 200);
+    assert_string_equal(a.text, b.text);
+    assert_int_equal(accepted_count(s.port, "LP00000000000888"), 1);
+    req(s.port, "/v1/declarations", TOKEN, "state-1", "{\"declarations\": []}", &c);
+    assert_int_equal(c.status, 409);
+    sim_stop(&s);
+    resp_free(&a);
+    resp_free(&b);
+    resp_free(&c);
+    free(body);
+}
+
+static int group_setup(void **state)
+{
+    const char *extra[] = {"--seed", "42", "--held-share", "0.5", "--duty-share", "0.5",
+                           "--decision-delay-ms", "0", "--record", record_path, NULL};
+    FILE *f;
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(dir, sizeof(dir), "/tmp/test-brokersim-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(token_path, sizeof(token_path), "%s/token", dir);
+    snprintf(record_path, sizeof(record_path), "%s/accepted.jsonl", dir);
+    f = fopen(token_path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%s\n", TOKEN);
+    fclose(f);
+    sim_start(&main_sim, extra);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    if (main_sim.p.pid > 0)
+        sim_stop(&main_sim);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return -1;
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_idempotency_key_required),
+        cmocka_unit_test(test_accept_and_reject),
+        cmocka_unit_test(test_same_key_replays_other_body_conflicts),
+        cmocka_unit_test(test_batch_limit),
+        cmocka_unit_test(test_malformed_and_invalid_body),
+        cmocka_unit_test(test_events_feed),
+        cmocka_unit_test(test_manifest_unknown_parcels),
+        cmocka_unit_test(test_log_and_record),
+        cmocka_unit_test(test_fault_5xx_and_429),
+        cmocka_unit_test(test_fault_reset_and_malformed),
+        cmocka_unit_test(test_lost_answers_exactly_once),
+        cmocka_unit_test(test_fault_latency),
+        cmocka_unit_test(test_state_survives_restart),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
