@@ -46,45 +46,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/iso3166.h"
+
 #define S10_LEN 13
 #define CAINIAO_LEN 16
 #define RUPOST_LEN 14
 #define RECEPTACLE_LEN 29
-
-/*
- * ISO 3166-1 alpha-2 officially assigned codes (249 of them, as published by
- * the ISO 3166 Maintenance Agency), one row per first letter listing the
- * second letters. User-assigned codes (AA, QM-QZ, XA-XZ, ZZ), exceptionally
- * reserved codes (EU, UK, ...) and withdrawn codes (SU, YU) are not in it.
- */
-static const char *const iso3166_rows[26] = {
-    /* A */ "DEFGILMOQRSTUWXZ",
-    /* B */ "ABDEFGHIJLMNOQRSTVWYZ",
-    /* C */ "ACDFGHIKLMNORUVWXYZ",
-    /* D */ "EJKMOZ",
-    /* E */ "CEGHRST",
-    /* F */ "IJKMOR",
-    /* G */ "ABDEFGHILMNPQRSTUWY",
-    /* H */ "KMNRTU",
-    /* I */ "DELMNOQRST",
-    /* J */ "EMOP",
-    /* K */ "EGHIMNPRWYZ",
-    /* L */ "ABCIKRSTUVY",
-    /* M */ "ACDEFGHKLMNOPQRSTUVWXYZ",
-    /* N */ "ACEFGILOPRUZ",
-    /* O */ "M",
-    /* P */ "AEFGHKLMNRSTWY",
-    /* Q */ "A",
-    /* R */ "EOSUW",
-    /* S */ "ABCDEGHIJKLMNORSTVXYZ",
-    /* T */ "CDFGHJKLMNORTVWZ",
-    /* U */ "AGMSYZ",
-    /* V */ "ACEGINU",
-    /* W */ "FS",
-    /* X */ "",
-    /* Y */ "ET",
-    /* Z */ "AMW",
-};
 
 static int is_upper(char c)
 {
@@ -126,14 +93,6 @@ static int first_lower(const char *s, size_t n)
         if (is_lower(s[i]))
             return (int)i;
     return -1;
-}
-
-/* True when c1 c2 (upper case) is an assigned ISO 3166-1 alpha-2 code. */
-static int iso3166_known(char c1, char c2)
-{
-    if (!is_upper(c1) || !is_upper(c2))
-        return 0;
-    return strchr(iso3166_rows[c1 - 'A'], c2) != NULL;
 }
 
 /* Value of n ASCII digits; the caller has checked they are digits. */
@@ -228,7 +187,7 @@ static int check_s10(const char *c, struct scan_code_info *out)
         return fail(out, "lowercase letter '%c' at position %d", c[lower], lower + 1);
     if (strchr("JKSTW", c[0]) != NULL)
         return fail(out, "service indicator %c reserved", c[0]);
-    if (!iso3166_known(c[11], c[12]))
+    if (!iso3166_valid(c[11], c[12]))
         return fail(out, "country %c%c not ISO 3166", c[11], c[12]);
     want = scan_s10_check_digit(c + 2);
     got = c[10] - '0';
@@ -257,7 +216,7 @@ static int check_rupost(const char *c, struct scan_code_info *out)
 /* Checks the office of exchange at c[0..5]; which is "origin"/"destination". */
 static int check_office(const char *c, const char *which, struct scan_code_info *out)
 {
-    if (!iso3166_known(c[0], c[1]))
+    if (!iso3166_valid(c[0], c[1]))
         return fail(out, "%s office %.6s: country %c%c not ISO 3166", which, c, c[0], c[1]);
     return 0;
 }
