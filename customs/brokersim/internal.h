@@ -34,6 +34,7 @@ struct bsim_opts {
     uint64_t seed;              /* --seed: one PRNG for decisions and faults */
     double held_share;          /* --held-share: P(held) per accepted declaration */
     double duty_share;          /* --duty-share: P(duty_due) per released one */
+    double reject_share;        /* --reject-share: P(customs "rejected" event) */
     unsigned decision_delay_ms; /* --decision-delay-ms: acceptance -> event (ms) */
     double fail_5xx;            /* --fail-5xx: P(503 without processing) */
     double rate_limit;          /* --rate-limit: P(429 without processing) */
@@ -51,7 +52,7 @@ struct bsim_opts {
  * required fields and their types, parcel_id (S10 with its check digit, or
  * LP/AP + 14 digits), category, recipient.inn (12 digits, both check
  * digits), passport, items (non-empty, hs_code 6-10 digits, quantity >= 1,
- * currency 3 upper-case letters, countries 2 upper-case letters).
+ * currency 3 upper-case letters, countries ISO 3166 alpha-2).
  * Appends one {"field","code","message"} object per problem to errors (a
  * JSON array the caller owns). Returns the number of problems appended, or
  * -ENOMEM. Pure: no I/O, no state. */
@@ -105,8 +106,8 @@ int cust_bsim_idem_remember(struct bsim_store *s, const char *endpoint, const ch
                             const char *reply);
 
 /* Records an accepted declaration: gives it the next broker_ref
- * ("BRK-000123", written to ref, ref_len >= 16), decides held or released
- * (and maybe duty_due) with the seeded PRNG, queues the events due after the
+ * ("BRK-000123", written to ref, ref_len >= 16), decides rejected, held or
+ * released (and maybe duty_due) with the seeded PRNG, queues the events due after the
  * decision delay, appends to --record and the journal. Returns 0 or
  * -ENOMEM. Lock held. */
 int cust_bsim_accept(struct bsim_store *s, const char *parcel_id, const char *key, char *ref,

@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "  --seed N              PRNG seed for decisions and faults (default 1)\n"
             "  --held-share R        share of accepted declarations held (0..1, default 0.1)\n"
             "  --duty-share R        share of released ones that get duty_due (default 0)\n"
+            "  --reject-share R      share of accepted ones customs later rejects (default 0)\n"
             "  --decision-delay-ms N acceptance -> decision event (default 200)\n"
             "  --fail-5xx R          answer 503 without processing\n"
             "  --rate-limit R        answer 429 with Retry-After without processing\n"
@@ -80,7 +81,7 @@ static int read_token(const char *path, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-    enum { O_PORT = 256, O_TOKEN, O_STATE, O_RECORD, O_SEED, O_HELD, O_DUTY, O_DELAY, O_5XX,
+    enum { O_PORT = 256, O_TOKEN, O_STATE, O_RECORD, O_SEED, O_HELD, O_DUTY, O_REJECT, O_DELAY, O_5XX,
            O_RATE, O_RETRY, O_LAT, O_JIT, O_RESET, O_RESET_AFTER, O_MALFORMED, O_LOG, O_HELP };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, O_PORT},
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, O_SEED},
         {"held-share", required_argument, NULL, O_HELD},
         {"duty-share", required_argument, NULL, O_DUTY},
+        {"reject-share", required_argument, NULL, O_REJECT},
         {"decision-delay-ms", required_argument, NULL, O_DELAY},
         {"fail-5xx", required_argument, NULL, O_5XX},
         {"rate-limit", required_argument, NULL, O_RATE},
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
         case O_SEED: bad |= parse_uint(optarg, UINT64_MAX, &v); o.seed = v; break;
         case O_HELD: bad |= parse_share(optarg, &o.held_share); break;
         case O_DUTY: bad |= parse_share(optarg, &o.duty_share); break;
+        case O_REJECT: bad |= parse_share(optarg, &o.reject_share); break;
         case O_DELAY: bad |= parse_uint(optarg, 86400000, &v); o.decision_delay_ms = (unsigned)v; break;
         case O_5XX: bad |= parse_share(optarg, &o.fail_5xx); break;
         case O_RATE: bad |= parse_share(optarg, &o.rate_limit); break;

@@ -325,12 +325,17 @@ static int ev_add(struct bsim_store *s, uint64_t seq, const char *parcel_id, con
 static int decide(struct bsim_store *s, const char *parcel_id, long long at)
 {
     long long due = at + (long long)s->o->decision_delay_ms;
-    int held = next_random(s) < s->o->held_share;
     int rc;
 
-    rc = ev_add(s, s->nev + 1, parcel_id, held ? "held" : "released",
-                held ? "selected for inspection" : "", 0, due);
-    if (rc == 0 && !held && next_random(s) < s->o->duty_share)
+    /* Draw only for shares above 0, so adding a flag at 0 does not shift
+     * the seeded sequence of the others. */
+    if (s->o->reject_share > 0 && next_random(s) < s->o->reject_share)
+        return ev_add(s, s->nev + 1, parcel_id, "rejected",
+                      "customs: goods description too vague", 0, due);
+    if (next_random(s) < s->o->held_share)
+        return ev_add(s, s->nev + 1, parcel_id, "held", "selected for inspection", 0, due);
+    rc = ev_add(s, s->nev + 1, parcel_id, "released", "", 0, due);
+    if (rc == 0 && s->o->duty_share > 0 && next_random(s) < s->o->duty_share)
         rc = ev_add(s, s->nev + 1, parcel_id, "duty_due", "value above the duty-free threshold",
                     100 + (json_int_t)(next_random(s) * 5000), due);
     return rc;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/iso3166.h"
+
 struct vctx {
     json_t *errors;
     int count;
@@ -142,9 +144,8 @@ static void check_country(struct vctx *v, const json_t *o, const char *prefix, c
     const char *s = need_string(v, o, prefix, name, required);
 
     snprintf(field, sizeof(field), "%s%s", prefix, name);
-    /* Format only: the emulator does not carry the ISO 3166 table. */
-    if (s != NULL && (strlen(s) != 2 || !upper(s[0]) || !upper(s[1])))
-        problem(v, field, "format", "%s: '%s' is not 2 upper-case letters (ISO 3166)", field, s);
+    if (s != NULL && (strlen(s) != 2 || !iso3166_valid(s[0], s[1])))
+        problem(v, field, "format", "%s: '%s' is not an ISO 3166 alpha-2 code", field, s);
 }
 
 static void check_currency(struct vctx *v, const json_t *o, const char *prefix)

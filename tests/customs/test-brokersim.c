@@ -304,6 +304,7 @@ static void test_accept_and_reject(void **state)
     json_object_set_new(json_array_get(json_object_get(bad_item, "items"), 0), "currency",
                         json_string("cny"));
     json_object_set_new(no_items, "items", json_array());
+    json_object_set_new(json_object_get(no_items, "sender"), "country", json_string("XX"));
     body = batch(good_decl("LP00000000000003"), bad_inn, bad_item, bad_s10, no_items, NULL);
     req(main_sim.port, "/v1/declarations", TOKEN, "accept-reject-1", body, &r);
     assert_int_equal(r.status, 200);
@@ -337,6 +338,9 @@ static void test_accept_and_reject(void **state)
     e = find_error(r4, "items");
     assert_non_null(e);
     assert_string_equal(json_string_value(json_object_get(e, "code")), "empty");
+    e = find_error(r4, "sender.country");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "format");
     resp_free(&r);
     assert_int_equal(accepted_count(main_sim.port, "LP00000000000003"), 1);
     assert_int_equal(accepted_count(main_sim.port, "RR473124829GB"), 0);
@@ -415,7 +419,7 @@ static void test_malformed_and_invalid_body(void **state)
 static void test_events_feed(void **state)
 {
     enum { N = 24 };
-    int seen[N] = {0}, duty = 0, held = 0, released = 0, i, pages = 0;
+    int seen[N] = {0}, duty = 0, held = 0, released = 0, rejected = 0, i, pages = 0;
     char cursor[32] = "", path[96], pid[32], key[32];
     unsigned long long last = 0;
     struct resp r;
@@ -468,11 +472,14 @@ static void test_events_feed(void **state)
                 duty++;
                 continue;
             }
-            assert_true(strcmp(type, "released") == 0 || strcmp(type, "held") == 0);
-            if (type[0] == 'h')
+            if (strcmp(type, "held") == 0)
                 held++;
-            else
+            else if (strcmp(type, "released") == 0)
                 released++;
+            else if (strcmp(type, "rejected") == 0)
+                rejected++;
+            else
+                fail_msg("unexpected event type %s", type);
             seen[atoi(p + 2) - 500]++;
         }
         snprintf(cursor, sizeof(cursor), "%s", json_string_value(json_object_get(r.json, "next")));
@@ -481,13 +488,69 @@ static void test_events_feed(void **state)
     }
     for (i = 0; i < N; i++)
         assert_int_equal(seen[i], 1);
-    /* --held-share 0.5 with a fixed seed: both kinds, and duty_due events. */
+    /* Fixed seed and shares: every kind of decision, and duty_due events. */
     assert_true(held > 0);
+    assert_true(rejected > 0);
     assert_true(released > 0);
     assert_true(duty > 0);
     req(main_sim.port, "/v1/events?after=zz", TOKEN, NULL, NULL, &r);
     assert_int_equal(r.status, 400);
     resp_free(&r);
+}
+
+/* Eight requests with one key at the same time: one acceptance, eight
+ * identical answers (the lock spans lookup, processing and storing). */
+static void test_concurrent_same_key(void **state)
+{
+    enum { K = 8 };
+    char *body = batch(good_decl("LP00000000000030"), NULL);
+    CURLM *m = curl_multi_init();
+    CURL *c[K];
+    struct buf b[K];
+    struct curl_slist *h = NULL;
+    char url[128];
+    int i, running = 1, loops = 0;
+
+    (void)state;
+    assert_non_null(m);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/declarations", main_sim.port);
+    h = curl_slist_append(h, "Authorization: Bearer " TOKEN);
+    h = curl_slist_append(h, "Idempotency-Key: concurrent-1");
+    h = curl_slist_append(h, "Expect:");
+    for (i = 0; i < K; i++) {
+        b[i].data = NULL;
+        b[i].len = 0;
+        c[i] = curl_easy_init();
+        curl_easy_setopt(c[i], CURLOPT_URL, url);
+        curl_easy_setopt(c[i], CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c[i], CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c[i], CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c[i], CURLOPT_WRITEDATA, &b[i]);
+        curl_multi_add_handle(m, c[i]);
+    }
+    while (running > 0) {
+        assert_true(++loops < 100000);
+        assert_int_equal(curl_multi_perform(m, &running), CURLM_OK);
+        if (running > 0)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    for (i = 0; i < K; i++) {
+        long status = 0;
+        curl_easy_getinfo(c[i], CURLINFO_RESPONSE_CODE, &status);
+        assert_int_equal(status, 200);
+        assert_non_null(b[i].data);
+        assert_string_equal(b[i].data, b[0].data);
+    }
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000030"), 1);
+    for (i = 0; i < K; i++) {
+        curl_multi_remove_handle(m, c[i]);
+        curl_easy_cleanup(c[i]);
+        free(b[i].data);
+    }
+    curl_multi_cleanup(m);
+    curl_slist_free_all(h);
+    free(body);
 }
 
 static void test_manifest_unknown_parcels(void **state)
@@ -717,7 +780,8 @@ static void test_state_survives_restart(void **state)
 
 static int group_setup(void **state)
 {
-    const char *extra[] = {"--seed", "42", "--held-share", "0.5", "--duty-share", "0.5",
+    const char *extra[] = {"--seed", "42", "--held-share", "0.4", "--duty-share", "0.5",
+                           "--reject-share", "0.2",
                            "--decision-delay-ms", "0", "--record", record_path, NULL};
     FILE *f;
 
@@ -761,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_batch_limit),
         cmocka_unit_test(test_malformed_and_invalid_body),
         cmocka_unit_test(test_events_feed),
+        cmocka_unit_test(test_concurrent_same_key),
         cmocka_unit_test(test_manifest_unknown_parcels),
         cmocka_unit_test(test_log_and_record),
         cmocka_unit_test(test_fault_5xx_and_429),
