@@ -122,6 +122,19 @@ void wcsd_apply_refresh(struct wcsd *d)
             install_plan(d, b->plan, b->plan_version);
             b->plan = NULL;
         }
+        if (b->chute_emptied[0] != '\0') {
+            char detail[64];
+
+            /* A bag was closed: the chute takes parcels again, load from 0. */
+            if (wcs_engine_chute_emptied(d->engine, b->chute_emptied) < 0) {
+                log_warnx("bag closed at %s, which the active sort plan does not have",
+                          b->chute_emptied);
+            } else {
+                log_info("chute %s emptied (bag closed)", b->chute_emptied);
+                snprintf(detail, sizeof(detail), "chute %s emptied", b->chute_emptied);
+                system_event(d, detail);
+            }
+        }
         wcs_refresh_batch_free(b);
     }
 }

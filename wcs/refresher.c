@@ -180,10 +180,32 @@ static int catch_up_plan(struct wcs_refresher *r, PGconn *c)
     return 0;
 }
 
+/* "CH017 emptied" -> a batch telling the loop the chute is empty again. */
+static void chute_note(struct wcs_refresher *r, const char *payload)
+{
+    struct wcs_refresh_batch *b;
+    char chute[21];
+    size_t n = strcspn(payload, " ");
+
+    if (n == 0 || n >= sizeof(chute) || strcmp(payload + n, " emptied") != 0) {
+        log_warnx("ignoring chute notification \"%.40s\"", payload);
+        return;
+    }
+    memcpy(chute, payload, n);
+    chute[n] = '\0';
+    b = batch_new(0);
+    if (b == NULL)
+        return;
+    memcpy(b->chute_emptied, chute, n + 1);
+    b->max_rev = r->rev;
+    queue_batch(r, b);
+}
+
 static PGconn *connect_and_listen(struct wcs_refresher *r)
 {
     static const char *const listen_sql[] = {"LISTEN " WCS_CHANNEL_PARCELS,
-                                             "LISTEN " WCS_CHANNEL_SORTPLAN};
+                                             "LISTEN " WCS_CHANNEL_SORTPLAN,
+                                             "LISTEN " WCS_CHANNEL_CHUTES};
     unsigned backoff_ms = 100;
     PGconn *c = NULL;
     struct err e;
@@ -191,14 +213,14 @@ static PGconn *connect_and_listen(struct wcs_refresher *r)
 
     while (!atomic_load(&r->stopping)) {
         if (wcs_db_connect(r->conninfo, &c, &e) == 0) {
-            for (i = 0; i < 2; i++) {
+            for (i = 0; i < 3; i++) {
                 PGresult *res = PQexec(c, listen_sql[i]);
                 int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
                 PQclear(res);
                 if (!ok)
                     break;
             }
-            if (i == 2)
+            if (i == 3)
                 return c;
             log_warnx("LISTEN failed: %s", PQerrorMessage(c));
             PQfinish(c);
@@ -259,6 +281,8 @@ static void *refresher_main(void *arg)
                     want_parcels = 1;
                 else if (strcmp(note->relname, WCS_CHANNEL_SORTPLAN) == 0)
                     want_plan = 1;
+                else if (strcmp(note->relname, WCS_CHANNEL_CHUTES) == 0)
+                    chute_note(r, note->extra);
                 PQfreemem(note);
             }
         }

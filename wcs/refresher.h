@@ -1,7 +1,8 @@
 /*
  * refresher.h - keeps wcsd's in-memory state fresh from PostgreSQL.
  *
- * A thread with its own connection LISTENs on wcs_parcels and wcs_sortplan.
+ * A thread with its own connection LISTENs on wcs_parcels, wcs_sortplan and
+ * wcs_chutes (bags closed: the chute is empty again).
  * On a notification (and every resync_s seconds anyway, and after every
  * reconnect, so a lost notification only delays, never loses, a change) it
  * fetches parcels changed since the last rev and the active plan if its
@@ -30,6 +31,7 @@ struct wcs_refresh_batch {
     struct wcs_plan *plan;                         /* new active plan, or NULL */
     int plan_version;                              /* version of plan */
     int64_t max_rev;                               /* highest parcel rev in the batch */
+    char chute_emptied[21];                        /* a bag was closed at this chute, "" none */
 };
 
 void wcs_refresh_batch_free(struct wcs_refresh_batch *b);

@@ -5,6 +5,7 @@
  * Notification channels (LISTEN/NOTIFY), one NOTIFY per committed batch:
  *   wcs_parcels   payload: highest parcels.rev committed
  *   wcs_sortplan  payload: version just activated
+ *   wcs_chutes    payload: "CHUTE emptied" when an operator closed its bag
  */
 #ifndef WCS_STORE_H
 #define WCS_STORE_H
@@ -20,6 +21,7 @@
 
 #define WCS_CHANNEL_PARCELS "wcs_parcels"
 #define WCS_CHANNEL_SORTPLAN "wcs_sortplan"
+#define WCS_CHANNEL_CHUTES "wcs_chutes"     /* payload: "CHUTE emptied" (a bag was closed) */
 
 /* Connects (client_encoding UTF8; server notices go to the log); on failure
  * e says why (libpq's message, never the password). The caller owns *out

@@ -424,6 +424,61 @@ static void test_full_chute_gets_nothing(void **state)
     assert_false(locu(r1.destination, CONV_LOC_ACTIVE).duplicate);
 }
 
+/* State and load of chute id in GET /v1/status. */
+static void chute_status(const char *id, char *state, size_t len, long long *load)
+{
+    json_t *j, *c;
+    size_t i;
+
+    assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
+    json_array_foreach(json_object_get(j, "chutes"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0) {
+            snprintf(state, len, "%s", json_string_value(json_object_get(c, "state")));
+            *load = json_integer_value(json_object_get(c, "load"));
+        }
+    }
+    json_decref(j);
+}
+
+static void test_bag_closed_empties_chute(void **state)
+{
+    struct conv_res r;
+    char st[16] = "";
+    long long load = -1;
+    PGconn *c;
+    PGresult *res;
+    struct err e;
+    int tries;
+
+    (void)state;
+    r = request("0000000035", first_code, CONV_BARCODE_CODE);
+    assert_int_equal(r.reason, CONV_REASON_OK);
+    assert_false(locu(r.destination, CONV_LOC_FULL).duplicate);
+    chute_status(r.destination, st, sizeof(st), &load);
+    assert_string_equal(st, "full");
+    assert_true(load >= 1);
+    /* An operator closes the bag (wcsctl bag close notifies wcs_chutes). */
+    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    {
+        char payload[64];
+        const char *params[2] = {"wcs_chutes", payload};
+        snprintf(payload, sizeof(payload), "%s emptied", r.destination);
+        res = PQexecParams(c, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        PQclear(res);
+    }
+    PQfinish(c);
+    for (tries = 0; tries < 250; tries++) {
+        chute_status(r.destination, st, sizeof(st), &load);
+        if (strcmp(st, "active") == 0)
+            break;
+        usleep(20000);
+    }
+    assert_string_equal(st, "active");
+    assert_int_equal(load, 0);
+}
+
 static void test_correlation_with_wcs_scans(void **state)
 {
     struct conv_res r;
@@ -557,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_update_acked_once_durable_and_resend_is_duplicate),
         cmocka_unit_test(test_recirculation_until_limit),
         cmocka_unit_test(test_full_chute_gets_nothing),
+        cmocka_unit_test(test_bag_closed_empties_chute),
         cmocka_unit_test(test_correlation_with_wcs_scans),
         cmocka_unit_test(test_camera_frame_feeds_the_decision),
         cmocka_unit_test(test_telegram_log_and_stop),
