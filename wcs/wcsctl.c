@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "scanners/scanners.h"
+#include "wcs/bags.h"
 #include "wcs/config.h"
 #include "wcs/events.h"
 #include "wcs/import.h"
@@ -861,6 +862,216 @@ static int cmd_decide(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+/* --- bags, dispatches, manifests (wcs/bags.h, docs/bags.md) ------------- */
+
+static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_bag_closed b;
+    const char *chute = argv[0];
+    long weight = -1;
+    char *end;
+    PGconn *c;
+    struct err e;
+    int rc;
+
+    if (argc == 3 && strcmp(argv[1], "--weight-g") == 0) {
+        errno = 0;
+        weight = strtol(argv[2], &end, 10);
+        if (errno != 0 || *end != '\0' || end == argv[2] || weight < 0 || weight > 999949) {
+            fprintf(stderr, "wcsctl: --weight-g %s: give grams, 0-999949\n", argv[2]);
+            return 2;
+        }
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: wcsctl bag close CHUTE [--weight-g N]\n");
+        return 2;
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_bag_close(c, chute, (int)weight, &b, &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    printf("bag %s\tchute %s\troute %s\t%d g (%s)\t%d parcel(s)\n", b.bag_id, chute, b.route,
+           b.weight_g, b.weighed ? "weighed" : "pre-advice", b.parcels);
+    if (b.no_weight > 0)
+        printf("warning: %d parcel(s) without a pre-advised weight\n", b.no_weight);
+    if (b.unknown > 0)
+        printf("warning: %d sorted code(s) without pre-advice are not in the manifest\n",
+               b.unknown);
+    record_operator_event(c, NULL, "bag close %s: %s %d g %d parcels", chute, b.bag_id,
+                          b.weight_g, b.parcels);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
+{
+    const char *transport = NULL, *crossing = "", *departure = NULL;
+    char id[WCS_MANIFEST_ID_MAX];
+    PGconn *c;
+    struct err e;
+    int i, rc;
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--transport") == 0)
+            transport = argv[i + 1];
+        else if (strcmp(argv[i], "--crossing") == 0)
+            crossing = argv[i + 1];
+        else if (strcmp(argv[i], "--departure") == 0)
+            departure = argv[i + 1];
+        else
+            break;
+    }
+    if (i != argc || transport == NULL || departure == NULL) {
+        fprintf(stderr, "usage: wcsctl dispatch open ROUTE --transport air|rail|road "
+                        "[--crossing NAME] --departure ISO8601\n");
+        return 2;
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_dispatch_open(c, argv[0], transport, crossing, departure, id, &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    printf("%s\n", id);
+    record_operator_event(c, NULL, "dispatch open %s route %s", id, argv[0]);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_dispatch_add(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    struct err e;
+    int rc;
+
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_dispatch_add(c, argv[0], (const char *const *)(argv + 1), (size_t)(argc - 1), &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    printf("%s: %d bag(s) added\n", argv[0], argc - 1);
+    record_operator_event(c, NULL, "dispatch add %s: %d bag(s)", argv[0], argc - 1);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_dispatch_close(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    struct err e;
+    int rc;
+
+    (void)argc;
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_dispatch_close(c, argv[0], &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    printf("%s closed; manifest ready for the customs outbox\n", argv[0]);
+    record_operator_event(c, NULL, "dispatch close %s", argv[0]);
+    PQfinish(c);
+    return 0;
+}
+
+static int cmd_dispatch_show(struct ctl *ctl, int argc, char **argv)
+{
+    struct wcs_manifest m;
+    PGconn *c = open_db(ctl);
+    struct err e;
+    size_t i, np = 0;
+    long long w = 0;
+
+    (void)argc;
+    if (c == NULL)
+        return 2;
+    if (wcs_db_manifest_load(c, argv[0], &m, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return e.code == ERR_DB ? 2 : 1;
+    }
+    PQfinish(c);
+    printf("dispatch %s  %s\nroute %s  transport %s  crossing %s  departure %s\n",
+           m.manifest_id, m.status, m.route, m.transport,
+           m.border_crossing[0] ? m.border_crossing : "-", m.departure);
+    printf("%-29s %-8s %10s %7s\n", "BAG", "CHUTE", "WEIGHT_G", "PARCELS");
+    for (i = 0; i < m.nbags; i++) {
+        printf("%-29s %-8s %10d %7zu\n", m.bags[i].bag_id, m.bags[i].chute,
+               m.bags[i].gross_weight_g, m.bags[i].nparcels);
+        np += m.bags[i].nparcels;
+        w += m.bags[i].gross_weight_g;
+    }
+    printf("%zu bag(s), %zu parcel(s), %lld g\n", m.nbags, np, w);
+    wcs_manifest_free(&m);
+    return 0;
+}
+
+static int cmd_manifest_export(struct ctl *ctl, int argc, char **argv)
+{
+    const char *format = "json", *outpath = NULL;
+    struct wcs_manifest m;
+    FILE *f = stdout;
+    PGconn *c;
+    struct err e;
+    int i, rc = 0;
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--format") == 0)
+            format = argv[i + 1];
+        else if (strcmp(argv[i], "--out") == 0)
+            outpath = argv[i + 1];
+        else
+            break;
+    }
+    if (i != argc || (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)) {
+        fprintf(stderr, "usage: wcsctl manifest export DISPATCH --format json|csv [--out FILE]\n");
+        return 2;
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_manifest_load(c, argv[0], &m, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    if (outpath != NULL && (f = fopen(outpath, "w")) == NULL) {
+        fprintf(stderr, "wcsctl: %s: %s\n", outpath, strerror(errno));
+        wcs_manifest_free(&m);
+        return 2;
+    }
+    if (strcmp(format, "json") == 0) {
+        json_t *j = wcs_manifest_json(&m);
+        if (j == NULL || json_dumpf(j, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF) {
+            fprintf(stderr, "wcsctl: manifest: write failed\n");
+            rc = 2;
+        }
+        json_decref(j);
+    } else if (wcs_manifest_csv(&m, f, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        rc = 2;
+    }
+    if (outpath != NULL && fclose(f) != 0 && rc == 0) {
+        fprintf(stderr, "wcsctl: %s: %s\n", outpath, strerror(errno));
+        rc = 2;
+    }
+    wcs_manifest_free(&m);
+    return rc;
+}
+
 static const struct command commands[] = {
     {"migrate", "", "apply pending schema migrations", 0, cmd_migrate},
     {"import", "FILE...", "load pre-advice (CSV with header, or JSON Lines)", 1, cmd_import},
@@ -886,6 +1097,20 @@ static const struct command commands[] = {
     {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},
     {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
      cmd_decide},
+    {"bag close", "CHUTE [--weight-g N]",
+     "close the chute's bag: parcels sorted since its last bag, UPU receptacle id", 1,
+     cmd_bag_close},
+    {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
+     "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open},
+    {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,
+     cmd_dispatch_add},
+    {"dispatch close", "DISPATCH", "close a dispatch; its manifest waits for the customs outbox",
+     1, cmd_dispatch_close},
+    {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
+     cmd_dispatch_show},
+    {"manifest export", "DISPATCH [--format json|csv] [--out FILE]",
+     "the customs manifest: broker JSON body, or CSV one row per parcel", 1,
+     cmd_manifest_export},
 };
 
 static void usage(FILE *f)

@@ -57,7 +57,9 @@ static void test_help_lists_every_command(void **state)
 {
     static const char *const names[] = {"migrate", "import", "code check", "sortplan check", "telegrams", "summary", "scanners",
                                         "sortplan load", "sortplan activate", "sortplan list",
-                                        "sortplan show", "parcel show", "status", "decide"};
+                                        "sortplan show", "parcel show", "status", "decide",
+                                        "bag close", "dispatch open", "dispatch add",
+                                        "dispatch close", "dispatch show", "manifest export"};
     const char *argv[] = {wcsctl_bin, "--help", NULL};
     const char *bad[] = {wcsctl_bin, "frobnicate", NULL};
     struct proc_result r;
