@@ -1,0 +1,64 @@
+/*
+ * outbox.h - the customs submission worker: takes batches of declarations
+ * from the customs outbox (wcs/customs_store.h) and posts them to the
+ * broker's POST /v1/declarations (reference profile v1) over libcurl multi,
+ * storing each declaration's result (docs/customs.md "Submission").
+ */
+#ifndef WCS_CUSTOMS_OUTBOX_H
+#define WCS_CUSTOMS_OUTBOX_H
+
+#include <signal.h>
+
+#include "common/err.h"
+
+struct cust_worker_opts {
+    const char *conninfo;   /* libpq conninfo of the WCS database */
+    const char *broker_url; /* base URL, e.g. "https://broker.example/" (no /v1) */
+    const char *token;      /* bearer token (never logged) */
+    const char *ca_file;    /* CA bundle for TLS verification; NULL = system store */
+    int insecure_http;      /* allow http:// (local emulator only) */
+    int batch;              /* declarations per request, 1..500 */
+    int lease_s;            /* lease of a claimed batch, seconds */
+    int parallel;           /* batches in flight at once, >= 1 */
+    int max_tries;          /* sends of one batch per claim before giving it back */
+    int until_empty;        /* return once the outbox has no unfinished row */
+    int poll_ms;            /* idle wait between looks at the outbox, ms */
+    long backoff_base_ms;   /* first retry delay (before jitter), ms */
+    long backoff_max_ms;    /* retry delay cap, ms */
+};
+
+/* Fills o with the defaults (batch 100, lease 60 s, parallel 2, 8 tries,
+ * poll 500 ms, back-off 200 ms .. 20 s); the caller sets conninfo, URL and
+ * token. */
+void cust_worker_defaults(struct cust_worker_opts *o);
+
+/*
+ * Reads a bearer token: the first line of path, trailing blanks dropped.
+ * *out gets a malloc'd string (caller frees). Returns 0, -errno, or
+ * ERR_CONFIG when the token is empty. The token is never put in e.
+ */
+int cust_token_read(const char *path, char **out, struct err *e);
+
+/*
+ * Runs the worker until *stop becomes non-zero (a signal handler sets it) or,
+ * with until_empty, until every outbox row is finished. Returns 0; ERR_CONFIG
+ * (bad options, or the broker refused the token: 401/403), ERR_DB (database
+ * lost), or -ENOMEM. A broker's error on a batch is never fatal.
+ */
+int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e);
+
+/*
+ * Whether an answer is to be retried (reference profile "Errors"): network
+ * failures (http_status 0), 408, 429 and 5xx are; everything else is final.
+ */
+int cust_http_retryable(long http_status);
+
+/*
+ * Delay before retry number tries (1 = first retry), ms: base * 2^(tries-1)
+ * capped at max, then full jitter from the upper half (r in [0,1)), so
+ * workers that failed together do not return together. retry_after_s > 0
+ * (a 429's Retry-After) is a floor.
+ */
+long cust_backoff_ms(int tries, long base_ms, long max_ms, double r, long retry_after_s);
+
+#endif

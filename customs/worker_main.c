@@ -1,0 +1,111 @@
+/*
+ * worker_main.c - wcs-customs-worker: the customs submission worker as a
+ * process (customs/outbox.h, docs/customs.md "Submission").
+ *
+ *   wcs-customs-worker --db CONNINFO --broker URL --token-file F [--ca-file F]
+ *                      [--insecure-http] [--batch N] [--lease-s S]
+ *                      [--parallel N] [--until-empty] [--log-level L]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/log.h"
+#include "customs/outbox.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: wcs-customs-worker --db CONNINFO --broker URL --token-file F\n"
+                    "       [--ca-file F] [--insecure-http] [--batch N] [--lease-s S]\n"
+                    "       [--parallel N] [--until-empty] [--log-level L]\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cust_worker_opts o;
+    struct err e = {0};
+    enum log_level lvl = LOG_LEVEL_INFO;
+    const char *token_file = NULL;
+    char *token = NULL;
+    struct sigaction sa;
+    int i, rc;
+
+    cust_worker_defaults(&o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+
+        if (strcmp(a, "--insecure-http") == 0) {
+            o.insecure_http = 1;
+            takes = 0;
+        } else if (strcmp(a, "--until-empty") == 0) {
+            o.until_empty = 1;
+            takes = 0;
+        } else if (v == NULL) {
+            usage();
+            return 2;
+        } else if (strcmp(a, "--db") == 0) {
+            o.conninfo = v;
+        } else if (strcmp(a, "--broker") == 0) {
+            o.broker_url = v;
+        } else if (strcmp(a, "--token-file") == 0) {
+            token_file = v;
+        } else if (strcmp(a, "--ca-file") == 0) {
+            o.ca_file = v;
+        } else if (strcmp(a, "--batch") == 0) {
+            o.batch = atoi(v);
+        } else if (strcmp(a, "--lease-s") == 0) {
+            o.lease_s = atoi(v);
+        } else if (strcmp(a, "--parallel") == 0) {
+            o.parallel = atoi(v);
+        } else if (strcmp(a, "--log-level") == 0) {
+            if (log_level_parse(v, &lvl) < 0) {
+                usage();
+                return 2;
+            }
+        } else {
+            usage();
+            return 2;
+        }
+        i += takes;
+    }
+    log_init("wcs-customs-worker", lvl);
+    if (token_file == NULL || o.conninfo == NULL || o.broker_url == NULL) {
+        usage();
+        return 2;
+    }
+    rc = cust_token_read(token_file, &token, &e);
+    if (rc < 0) {
+        log_error("%s", e.msg);
+        return 1;
+    }
+    o.token = token;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("curl_global_init failed");
+        return 1;
+    }
+    rc = cust_worker_run(&o, &stop_flag, &e);
+    if (rc < 0)
+        log_error("%s", e.msg);
+    else
+        log_info("worker done");
+    memset(token, 0, strlen(token));
+    free(token);
+    curl_global_cleanup();
+    return rc < 0 ? 1 : 0;
+}

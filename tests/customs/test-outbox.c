@@ -1,0 +1,392 @@
+/*
+ * test-outbox.c - the customs outbox and the submission worker end to end:
+ * 200 declarations queued in a real PostgreSQL (the "pg" fixture), posted by
+ * wcs-customs-worker processes to wcs-brokersim (a child process) that fails
+ * about a third of the requests; every declaration must be accepted by the
+ * broker exactly once (/admin/accepted), stored as accepted with its
+ * broker_ref, none lost, none duplicated: with one worker, with two at once,
+ * and with a worker killed (SIGKILL) in the middle of a batch whose lease
+ * another worker then takes over.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "customs/declaration.h"
+#include "customs/outbox.h"
+#include "customs/validate.h"
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+#include "wcs/customs_store.h"
+#include "wcs/store.h"
+
+#define TOKEN "outbox-token-h19"
+#define N_DECL 200
+
+static char dir[64];
+static char token_path[128];
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* A UPU S10 id "RR<8 digits><check>CN" for serial n. */
+static void s10(int n, char out[14])
+{
+    static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
+    char d[9];
+    int i, sum = 0, c;
+
+    snprintf(d, sizeof(d), "%08d", 10000000 + n);
+    for (i = 0; i < 8; i++)
+        sum += (d[i] - '0') * w[i];
+    c = 11 - sum % 11;
+    c = c == 10 ? 0 : c == 11 ? 5 : c;
+    snprintf(out, 14, "RR%s%dCN", d, c);
+}
+
+/* Creates database name, migrates it and queues N_DECL valid declarations
+ * built from the codec's seed declaration with new parcel ids. */
+static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
+{
+    char path[512], *seed, *body, id[14];
+    struct err e = {0};
+    struct cust_decl d;
+    PGconn *c;
+    FILE *f;
+    long n;
+    int i;
+
+    testdb_create(name, ci, len);
+    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
+    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
+    testdb_source_path("tests/customs/fuzz/seed-valid.json", path, sizeof(path));
+    f = fopen(path, "r");
+    assert_non_null(f);
+    seed = calloc(1, 8192);
+    n = (long)fread(seed, 1, 8191, f);
+    fclose(f);
+    assert_true(n > 0);
+    for (i = 0; i < N_DECL; i++) {
+        struct cust_problems p = CUST_PROBLEMS_INIT;
+
+        assert_int_equal(cust_decl_decode(seed, (size_t)n, &d, &e), 0);
+        s10(i, id);
+        free(d.parcel_id);
+        d.parcel_id = strdup(id);
+        assert_int_equal(cust_validate(&d, "2026-11-23", &p), 0);
+        cust_problems_free(&p);
+        assert_int_equal(cust_decl_encode(&d, &body, &e), 0);
+        if (wcs_customs_declare(c, id, body, &e) < 0)
+            fail_msg("declare %s: %s", id, e.msg);
+        free(body);
+        cust_decl_free(&d);
+    }
+    free(seed);
+    return c;
+}
+
+static long long count_sql(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long long n;
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+struct sim {
+    struct proc p;
+    int port;
+    char url[64];
+};
+
+static void sim_start(struct sim *s, const char *const extra[])
+{
+    const char *argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
+    size_t n = 5;
+    char line[256], *p;
+
+    while (extra != NULL && *extra != NULL && n < 38)
+        argv[n++] = *extra++;
+    argv[n] = NULL;
+    proc_start(argv, &s->p);
+    if (proc_wait_line(&s->p, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
+        fail_msg("brokersim did not become ready:\n%s", s->p.log ? s->p.log : "");
+    p = strstr(line, "127.0.0.1:");
+    assert_non_null(p);
+    s->port = atoi(p + 10);
+    assert_true(s->port > 0);
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+}
+
+static void sim_stop(struct sim *s)
+{
+    assert_int_equal(proc_stop(&s->p, SIGTERM, 20000), 0);
+    free(s->p.log);
+    s->p.log = NULL;
+}
+
+static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    char **b = ud;
+    size_t old = *b != NULL ? strlen(*b) : 0, n = size * nmemb;
+    char *p = realloc(*b, old + n + 1);
+
+    if (p == NULL)
+        return 0;
+    memcpy(p + old, ptr, n);
+    p[old + n] = '\0';
+    *b = p;
+    return n;
+}
+
+/* Asserts that the broker accepted each of the N_DECL parcels exactly once
+ * and that the database agrees: all accepted with the broker's reference,
+ * nothing left in the outbox. */
+static void assert_exactly_once(struct sim *s, PGconn *c)
+{
+    CURL *h = curl_easy_init();
+    char url[128], *text = NULL, id[14];
+    json_t *j, *acc;
+    size_t i;
+    int k;
+
+    snprintf(url, sizeof(url), "%s/admin/accepted", s->url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    j = json_loads(text, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), N_DECL);
+    assert_int_equal(json_array_size(json_object_get(j, "duplicates")), 0);
+    acc = json_object_get(j, "accepted");
+    for (k = 0; k < N_DECL; k++) {
+        char sql[256];
+        int seen = 0;
+
+        s10(k, id);
+        for (i = 0; i < json_array_size(acc); i++) {
+            json_t *a = json_array_get(acc, i);
+
+            if (strcmp(json_string_value(json_object_get(a, "parcel_id")), id) != 0)
+                continue;
+            seen++;
+            /* The stored reference is the broker's. */
+            snprintf(sql, sizeof(sql),
+                     "SELECT count(*) FROM declarations WHERE parcel_id = '%s'"
+                     " AND status = 'accepted' AND broker_ref = '%s'",
+                     id, json_string_value(json_object_get(a, "broker_ref")));
+            assert_int_equal(count_sql(c, sql), 1);
+        }
+        assert_int_equal(seen, 1);
+    }
+    json_decref(j);
+    free(text);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM declarations WHERE status <> 'accepted'"), 0);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+}
+
+static void worker_start(struct proc *p, const char *ci, const struct sim *s, const char *batch,
+                         const char *lease)
+{
+    const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", token_path,
+                          "--insecure-http", "--batch", batch, "--lease-s", lease,
+                          "--until-empty", NULL};
+
+    proc_start(argv, p);
+}
+
+/* Waits for the worker's "worker done" and its exit status 0. */
+static void worker_finish(struct proc *p)
+{
+    char line[512];
+
+    if (proc_wait_line(p, "worker done", 240000, line, sizeof(line)) < 0)
+        fail_msg("worker did not finish:\n%s", p->log ? p->log : "");
+    assert_int_equal(proc_stop(p, SIGTERM, 20000), 0);
+}
+
+/* About a third of the requests fail, in every way the broker can fail. */
+static const char *const faults[] = {"--seed", "7", "--fail-5xx", "0.15", "--rate-limit", "0.05",
+                                     "--retry-after", "1", "--reset", "0.05", "--reset-after",
+                                     "0.05", "--malformed", "0.05", "--log-level", "warn", NULL};
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void backoff_and_retry_rules(void **state)
+{
+    (void)state;
+    assert_true(cust_http_retryable(0));
+    assert_true(cust_http_retryable(408));
+    assert_true(cust_http_retryable(429));
+    assert_true(cust_http_retryable(503));
+    assert_false(cust_http_retryable(400));
+    assert_false(cust_http_retryable(409));
+    assert_false(cust_http_retryable(422));
+    /* base 200: 100..200, then 200..400, capped at max, Retry-After a floor. */
+    assert_int_equal(cust_backoff_ms(1, 200, 10000, 0.0, 0), 100);
+    assert_int_equal(cust_backoff_ms(1, 200, 10000, 0.999999, 0), 199);
+    assert_int_equal(cust_backoff_ms(2, 200, 10000, 0.0, 0), 200);
+    assert_int_equal(cust_backoff_ms(20, 200, 10000, 0.0, 0), 5000);
+    assert_int_equal(cust_backoff_ms(1, 200, 10000, 0.0, 3), 3000);
+}
+
+static void claim_keeps_batches_whole(void **state)
+{
+    char ci[512];
+    struct err e = {0};
+    struct wcs_customs_batch a, b, a2;
+    PGconn *c = db_with_declarations("cust_outbox_claim", ci, sizeof(ci));
+    PGresult *r;
+
+    (void)state;
+    assert_int_equal(wcs_customs_claim(c, "w1", 60, 30, &a, &e), 0);
+    assert_int_equal(a.n, 30);
+    assert_int_equal(strlen(a.idem_key), 64);
+    assert_int_equal(wcs_customs_claim(c, "w2", 60, 30, &b, &e), 0);
+    assert_int_equal(b.n, 30);
+    assert_string_not_equal(a.batch_key, b.batch_key);
+    assert_string_not_equal(a.idem_key, b.idem_key);
+    /* w1 dies: its lease runs out; the next claim takes the same batch,
+     * same items, same key, before any new batch. */
+    r = PQexec(c, "UPDATE customs_outbox SET lease_until = now() - interval '1 second'"
+                  " WHERE lease_owner = 'w1'");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    assert_int_equal(wcs_customs_claim(c, "w3", 60, 50, &a2, &e), 0);
+    assert_int_equal(a2.n, 30);
+    assert_string_equal(a2.idem_key, a.idem_key);
+    assert_string_equal(a2.items[0].parcel_id, a.items[0].parcel_id);
+    assert_string_equal(a2.items[29].body, a.items[29].body);
+    assert_int_equal(a2.attempts, 2);
+    /* A declaration in a batch being submitted cannot be changed. */
+    assert_int_equal(wcs_customs_declare(c, a.items[0].parcel_id, a.items[0].body, &e), ERR_STATE);
+    wcs_customs_batch_free(&a);
+    wcs_customs_batch_free(&b);
+    wcs_customs_batch_free(&a2);
+    PQfinish(c);
+}
+
+static void one_worker_with_faults(void **state)
+{
+    char ci[512];
+    struct sim s;
+    struct proc w;
+    PGconn *c = db_with_declarations("cust_outbox_one", ci, sizeof(ci));
+
+    (void)state;
+    sim_start(&s, faults);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    /* The faults did happen: some batches were sent more than once. */
+    assert_non_null(strstr(w.log, "retry in"));
+    free(w.log);
+    assert_exactly_once(&s, c);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+static void two_workers_at_once(void **state)
+{
+    char ci[512];
+    struct sim s;
+    struct proc w1, w2;
+    PGconn *c = db_with_declarations("cust_outbox_two", ci, sizeof(ci));
+
+    (void)state;
+    sim_start(&s, faults);
+    worker_start(&w1, ci, &s, "10", "30");
+    worker_start(&w2, ci, &s, "10", "30");
+    worker_finish(&w1);
+    worker_finish(&w2);
+    free(w1.log);
+    free(w2.log);
+    assert_exactly_once(&s, c);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+static void killed_worker_taken_over(void **state)
+{
+    const char *const slow[] = {"--seed", "11", "--latency-ms", "300", "--fail-5xx", "0.2",
+                                "--reset-after", "0.1", "--log-level", "warn", NULL};
+    char ci[512], line[512];
+    struct sim s;
+    struct proc w1, w2;
+    PGconn *c = db_with_declarations("cust_outbox_kill", ci, sizeof(ci));
+
+    (void)state;
+    sim_start(&s, slow);
+    worker_start(&w1, ci, &s, "20", "5");
+    /* Two batches done, the third on the wire: kill it there. */
+    assert_int_equal(proc_wait_line(&w1, "stored 20 results", 120000, line, sizeof(line)), 0);
+    assert_int_equal(proc_wait_line(&w1, "stored 20 results", 120000, line, sizeof(line)), 0);
+    assert_int_equal(proc_wait_line(&w1, "sending 20 declarations", 120000, line, sizeof(line)), 0);
+    assert_int_equal(proc_stop(&w1, SIGKILL, 20000), 128 + SIGKILL);
+    free(w1.log);
+    /* The dead worker's batch is still leased, unfinished. */
+    assert_true(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
+                             " AND lease_until > now()") > 0);
+    worker_start(&w2, ci, &s, "20", "5");
+    worker_finish(&w2);
+    /* w2 took the dead worker's batch over: its second claim. */
+    assert_non_null(strstr(w2.log, "(claim 2)"));
+    free(w2.log);
+    assert_exactly_once(&s, c);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+static int group_setup(void **state)
+{
+    int fd;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/test-outbox-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(token_path, sizeof(token_path), "%s/token", dir);
+    fd = open(token_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, TOKEN "\n", strlen(TOKEN) + 1) < 0)
+        return -1;
+    close(fd);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    unlink(token_path);
+    rmdir(dir);
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(backoff_and_retry_rules),
+        cmocka_unit_test(claim_keeps_batches_whole),
+        cmocka_unit_test(one_worker_with_faults),
+        cmocka_unit_test(two_workers_at_once),
+        cmocka_unit_test(killed_worker_taken_over),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,87 @@
+/*
+ * customs_store.h - the store's customs part (wcs/db_customs.c): customs
+ * declarations and the customs outbox, the durable queue of work for the
+ * customs broker (docs/customs.md "Submission", migration 0004).
+ *
+ * A batch is a set of outbox rows claimed together; its batch_key is fixed at
+ * the first claim, so whoever retries it (the same worker after an error, or
+ * another after the first one's lease ran out) sends the same declarations in
+ * the same order under the same Idempotency-Key.
+ */
+#ifndef WCS_CUSTOMS_STORE_H
+#define WCS_CUSTOMS_STORE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "common/err.h"
+
+/* One declaration of a claimed batch. Strings owned by the batch. */
+struct wcs_customs_item {
+    long long outbox_id;
+    char *parcel_id;
+    char *body; /* the DECLARATION JSON text as stored */
+};
+
+struct wcs_customs_batch {
+    char *batch_key;  /* the outbox batch_key */
+    char *idem_key;   /* Idempotency-Key: sha256 hex (64 chars) of batch_key and sorted parcel ids */
+    int attempts;     /* claims of this batch so far, this one included */
+    struct wcs_customs_item *items; /* items[0..n-1], in outbox id order */
+    size_t n;
+};
+
+/* Per-declaration outcome for wcs_customs_finish(). */
+struct wcs_customs_result {
+    const char *parcel_id;
+    const char *status;      /* "accepted", "rejected" or "invalid" */
+    const char *broker_ref;  /* accepted: the broker's reference; else NULL */
+    const char *errors_json; /* rejected/invalid: a JSON array text; else NULL */
+};
+
+/*
+ * Stores the declaration of parcel_id (body: one DECLARATION JSON object)
+ * with status pending and queues it for the broker, in one transaction. A
+ * declaration not yet sent is replaced (no second outbox row). Returns 0;
+ * ERR_STATE when the parcel's declaration is in a batch now being submitted,
+ * ERR_CONFLICT when it is already accepted (sending it again would declare the
+ * parcel twice), ERR_DB.
+ */
+int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, struct err *e);
+
+/*
+ * Claims one batch for owner for lease_s seconds, in one transaction: first
+ * the oldest unfinished batch that is due and not leased (or whose lease has
+ * run out: a dead worker's batch), whole; else up to max declarations never
+ * claimed, which get a new batch_key. Rows locked by another claimer are
+ * skipped (FOR UPDATE SKIP LOCKED), so concurrent workers never claim one
+ * batch twice. out is filled (caller frees with wcs_customs_batch_free());
+ * out->n == 0 when nothing is due. Returns 0 or ERR_DB.
+ */
+int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
+                      struct wcs_customs_batch *out, struct err *e);
+
+/* Frees what b owns and zeroes it. */
+void wcs_customs_batch_free(struct wcs_customs_batch *b);
+
+/*
+ * Records the outcome of every declaration of batch batch_key (res[0..n-1])
+ * and finishes its outbox rows, in one transaction. A batch already finished
+ * (by a worker that took it over) is left alone: the broker answered both
+ * with the same stored response. Returns 0 or ERR_DB.
+ */
+int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_customs_result *res,
+                       size_t n, struct err *e);
+
+/*
+ * Gives batch batch_key back when owner still holds it, to be retried (same
+ * key) after delay_ms. Returns 0 or ERR_DB.
+ */
+int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, long delay_ms,
+                        struct err *e);
+
+/* Counts unfinished outbox rows into *n. Returns 0 or ERR_DB. */
+int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * db_customs.c - the store's customs statements (wcs/customs_store.h):
+ * declarations and the customs outbox with leased batches.
+ *
+ * DESIGN. A batch is claimed through its head row (the lowest unfinished id
+ * of its batch_key) with FOR UPDATE SKIP LOCKED; only the holder of the head
+ * row updates the other rows, and wcs_customs_finish() locks a batch's rows
+ * in id order, head first, so claimers and finishers never wait on each other
+ * in a cycle. The lease conditions are re-checked by PostgreSQL on the
+ * newest row version after the lock, so two workers never hold one batch's
+ * lease at once; a worker whose lease ran out may still finish the batch,
+ * which is harmless since the broker answers a retried key with the stored
+ * response.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wcs/customs_store.h"
+#include "wcs/db_internal.h"
+
+/* --- statements ------------------------------------------------------- */
+
+static const char SQL_OPEN_ROW[] =
+    "SELECT o.batch_key, d.status FROM declarations d"
+    " LEFT JOIN customs_outbox o ON o.kind = 'declaration' AND o.payload_ref = d.parcel_id"
+    "  AND o.done_at IS NULL"
+    " WHERE d.parcel_id = $1 FOR UPDATE OF d";
+static const char SQL_UPSERT_DECL[] =
+    "INSERT INTO declarations (parcel_id, body, status, broker_ref, errors, updated_at)"
+    " VALUES ($1, $2::json, 'pending', NULL, NULL, now())"
+    " ON CONFLICT (parcel_id) DO UPDATE SET body = EXCLUDED.body, status = 'pending',"
+    "  broker_ref = NULL, errors = NULL, updated_at = now()";
+static const char SQL_ENQUEUE[] =
+    "INSERT INTO customs_outbox (kind, payload_ref)"
+    " SELECT 'declaration', $1 WHERE NOT EXISTS (SELECT 1 FROM customs_outbox"
+    "  WHERE kind = 'declaration' AND payload_ref = $1 AND done_at IS NULL)";
+
+/* The head row of the oldest due, unleased (or lease expired) batch. */
+static const char SQL_CLAIM_OLD_HEAD[] =
+    "SELECT o.batch_key FROM customs_outbox o"
+    " WHERE o.done_at IS NULL AND o.kind = 'declaration' AND o.batch_key IS NOT NULL"
+    "  AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())"
+    "  AND NOT EXISTS (SELECT 1 FROM customs_outbox p WHERE p.batch_key = o.batch_key"
+    "   AND p.id < o.id AND p.done_at IS NULL)"
+    " ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED";
+static const char SQL_LEASE_BATCH[] =
+    "UPDATE customs_outbox SET lease_owner = $2, lease_until = now() + $3::int * interval '1 second',"
+    " attempts = attempts + 1 WHERE batch_key = $1 AND done_at IS NULL";
+static const char SQL_NEW_KEY[] = "SELECT gen_random_uuid()::text";
+static const char SQL_CLAIM_NEW[] =
+    "WITH c AS (SELECT id FROM customs_outbox"
+    "  WHERE done_at IS NULL AND kind = 'declaration' AND batch_key IS NULL"
+    "  AND next_attempt_at <= now() ORDER BY id LIMIT $4::int FOR UPDATE SKIP LOCKED)"
+    " UPDATE customs_outbox o SET batch_key = $1, lease_owner = $2,"
+    "  lease_until = now() + $3::int * interval '1 second', attempts = attempts + 1"
+    " FROM c WHERE o.id = c.id";
+static const char SQL_BATCH_ITEMS[] =
+    "SELECT o.id, d.parcel_id, d.body::text, o.attempts FROM customs_outbox o"
+    " JOIN declarations d ON d.parcel_id = o.payload_ref"
+    " WHERE o.batch_key = $1 AND o.done_at IS NULL ORDER BY o.id";
+/* Every row of the batch, finished or not: the key never changes. */
+static const char SQL_IDEM_KEY[] =
+    "SELECT encode(sha256(convert_to($1 || ':' || string_agg(payload_ref, ',' ORDER BY payload_ref),"
+    " 'UTF8')), 'hex') FROM customs_outbox WHERE batch_key = $1";
+
+static const char SQL_LOCK_BATCH[] =
+    "SELECT id FROM customs_outbox WHERE batch_key = $1 AND done_at IS NULL ORDER BY id FOR UPDATE";
+static const char SQL_SET_RESULT[] =
+    "UPDATE declarations SET status = $2, broker_ref = $3, errors = $4::jsonb, updated_at = now()"
+    " WHERE parcel_id = $1";
+static const char SQL_DONE[] =
+    "UPDATE customs_outbox SET done_at = now(), lease_owner = NULL, lease_until = NULL"
+    " WHERE batch_key = $1 AND done_at IS NULL";
+static const char SQL_RELEASE[] =
+    "UPDATE customs_outbox SET lease_owner = NULL, lease_until = NULL,"
+    " next_attempt_at = now() + $3::bigint * interval '1 millisecond'"
+    " WHERE batch_key = $1 AND lease_owner = $2 AND done_at IS NULL";
+static const char SQL_OPEN_COUNT[] = "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL";
+
+/* --- declare ---------------------------------------------------------- */
+
+int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, struct err *e)
+{
+    const char *p[2] = {parcel_id, body};
+    PGresult *r;
+    int rc;
+
+    rc = wcs_db_begin(c, "customs declare", e);
+    if (rc < 0)
+        return rc;
+    r = wcs_db_query(c, "customs declare: lookup", SQL_OPEN_ROW, 1, p, e);
+    if (r == NULL) {
+        rc = ERR_DB;
+        goto fail;
+    }
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        rc = err_set(e, ERR_STATE, "customs declare: %s: declaration is being submitted", parcel_id);
+        goto fail;
+    }
+    if (PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 1), "accepted") == 0) {
+        PQclear(r);
+        rc = err_set(e, ERR_CONFLICT, "customs declare: %s: already accepted by the broker",
+                     parcel_id);
+        goto fail;
+    }
+    PQclear(r);
+    rc = wcs_db_command(c, "customs declare: declaration", SQL_UPSERT_DECL, 2, p, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_command(c, "customs declare: outbox", SQL_ENQUEUE, 1, p, e);
+    if (rc < 0)
+        goto fail;
+    return wcs_db_commit(c, "customs declare", e);
+fail:
+    wcs_db_rollback(c);
+    return rc;
+}
+
+/* --- claim ------------------------------------------------------------ */
+
+void wcs_customs_batch_free(struct wcs_customs_batch *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        free(b->items[i].parcel_id);
+        free(b->items[i].body);
+    }
+    free(b->items);
+    free(b->batch_key);
+    free(b->idem_key);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Reads the leased batch's rows and its key into out (inside the claim's
+ * transaction, so nobody else can change them). */
+static int load_batch(PGconn *c, const char *key, struct wcs_customs_batch *out, struct err *e)
+{
+    const char *p[1] = {key};
+    PGresult *r;
+    int i, n;
+
+    out->batch_key = strdup(key);
+    if (out->batch_key == NULL)
+        return err_set(e, -ENOMEM, "customs claim: out of memory");
+    r = wcs_db_query(c, "customs claim: key", SQL_IDEM_KEY, 1, p, e);
+    if (r == NULL)
+        return ERR_DB;
+    out->idem_key = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (out->idem_key == NULL)
+        return err_set(e, -ENOMEM, "customs claim: out of memory");
+    r = wcs_db_query(c, "customs claim: items", SQL_BATCH_ITEMS, 1, p, e);
+    if (r == NULL)
+        return ERR_DB;
+    n = PQntuples(r);
+    out->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->items));
+    if (out->items == NULL) {
+        PQclear(r);
+        return err_set(e, -ENOMEM, "customs claim: out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        struct wcs_customs_item *it = &out->items[i];
+
+        it->outbox_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        it->parcel_id = strdup(PQgetvalue(r, i, 1));
+        it->body = strdup(PQgetvalue(r, i, 2));
+        out->n++;
+        if (it->parcel_id == NULL || it->body == NULL) {
+            PQclear(r);
+            return err_set(e, -ENOMEM, "customs claim: out of memory");
+        }
+        out->attempts = atoi(PQgetvalue(r, i, 3));
+    }
+    PQclear(r);
+    return 0;
+}
+
+int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
+                      struct wcs_customs_batch *out, struct err *e)
+{
+    char lease[16], lim[16], key[64];
+    PGresult *r;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(lease, sizeof(lease), "%d", lease_s);
+    snprintf(lim, sizeof(lim), "%d", max);
+    rc = wcs_db_begin(c, "customs claim", e);
+    if (rc < 0)
+        return rc;
+    r = wcs_db_query(c, "customs claim: old batch", SQL_CLAIM_OLD_HEAD, 0, NULL, e);
+    if (r == NULL) {
+        rc = ERR_DB;
+        goto fail;
+    }
+    if (PQntuples(r) > 0) {
+        const char *p[3] = {key, owner, lease};
+
+        snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        rc = wcs_db_command(c, "customs claim: lease", SQL_LEASE_BATCH, 3, p, e);
+        if (rc < 0)
+            goto fail;
+    } else {
+        const char *p[4] = {key, owner, lease, lim};
+
+        PQclear(r);
+        r = wcs_db_query(c, "customs claim: new key", SQL_NEW_KEY, 0, NULL, e);
+        if (r == NULL) {
+            rc = ERR_DB;
+            goto fail;
+        }
+        snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        r = wcs_db_query(c, "customs claim: new batch", SQL_CLAIM_NEW, 4, p, e);
+        if (r == NULL) {
+            rc = ERR_DB;
+            goto fail;
+        }
+        if (strcmp(PQcmdTuples(r), "0") == 0) {
+            PQclear(r);
+            return wcs_db_commit(c, "customs claim", e); /* nothing due */
+        }
+        PQclear(r);
+    }
+    rc = load_batch(c, key, out, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_commit(c, "customs claim", e);
+    if (rc < 0)
+        goto fail;
+    return 0;
+fail:
+    wcs_db_rollback(c);
+    wcs_customs_batch_free(out);
+    return rc;
+}
+
+/* --- results ---------------------------------------------------------- */
+
+int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_customs_result *res,
+                       size_t n, struct err *e)
+{
+    const char *pk[1] = {batch_key};
+    PGresult *r;
+    size_t i;
+    int rc;
+
+    rc = wcs_db_begin(c, "customs finish", e);
+    if (rc < 0)
+        return rc;
+    r = wcs_db_query(c, "customs finish: lock", SQL_LOCK_BATCH, 1, pk, e);
+    if (r == NULL) {
+        rc = ERR_DB;
+        goto fail;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return wcs_db_commit(c, "customs finish", e); /* finished by another worker */
+    }
+    PQclear(r);
+    for (i = 0; i < n; i++) {
+        const char *p[4] = {res[i].parcel_id, res[i].status, res[i].broker_ref,
+                            res[i].errors_json};
+
+        rc = wcs_db_command(c, "customs finish: declaration", SQL_SET_RESULT, 4, p, e);
+        if (rc < 0)
+            goto fail;
+    }
+    rc = wcs_db_command(c, "customs finish: outbox", SQL_DONE, 1, pk, e);
+    if (rc < 0)
+        goto fail;
+    return wcs_db_commit(c, "customs finish", e);
+fail:
+    wcs_db_rollback(c);
+    return rc;
+}
+
+int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, long delay_ms,
+                        struct err *e)
+{
+    char d[24];
+    const char *p[3] = {batch_key, owner, d};
+
+    snprintf(d, sizeof(d), "%ld", delay_ms);
+    return wcs_db_command(c, "customs release", SQL_RELEASE, 3, p, e);
+}
+
+int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "customs open count", SQL_OPEN_COUNT, 0, NULL, e);
+
+    if (r == NULL)
+        return ERR_DB;
+    *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
