@@ -24,10 +24,10 @@ static const struct {
     const char *route;
     const char *office;
 } route_offices[] = {
-    {"RU-MOW-AIR", "RUMOWA"},   {"RU-OVB-AIR", "RUOVBA"},   {"RU-EKB-AIR", "RUOVBA"},
-    {"RU-ZAB-RAIL", "RUOVBA"},  {"RU-ZAB-ROAD", "RUOVBA"},  {"RU-BQS-ROAD", "RUVVOA"},
-    {"RU-POG-ROAD", "RUVVOA"},  {"RU-DNG-ROAD", "RUVVOA"},  {"RU-NLL-RAIL", "RUVVOA"},
-    {"RU-FYJ-RIVER", "RUVVOA"}, {"RU-KZN-AIR", "RUKZNA"},   {"RU-LED-AIR", "RULEDA"},
+    {"RU-MOW-AIR", "RUMOWA"},   {"RU-OVB-AIR", "RUOVBA"},  {"RU-EKB-AIR", "RUOVBA"},
+    {"RU-ZAB-RAIL", "RUOVBA"},  {"RU-ZAB-ROAD", "RUOVBA"}, {"RU-BQS-ROAD", "RUVVOA"},
+    {"RU-POG-ROAD", "RUVVOA"},  {"RU-DNG-ROAD", "RUVVOA"}, {"RU-NLL-RAIL", "RUVVOA"},
+    {"RU-FYJ-RIVER", "RUVVOA"}, {"RU-KZN-AIR", "RUKZNA"},  {"RU-LED-AIR", "RULEDA"},
 };
 
 const char *wcs_bag_dest_office(const char *route)
@@ -81,11 +81,15 @@ int wcs_receptacle_format(const struct wcs_receptacle *r, char out[WCS_RECEPTACL
 
     out[0] = '\0';
     if (!office_ok(r->origin))
-        return err_set(e, ERR_INVALID, "receptacle: origin office \"%s\", expected 6 characters "
-                       "such as CNHRBA", r->origin);
+        return err_set(e, ERR_INVALID,
+                       "receptacle: origin office \"%s\", expected 6 characters "
+                       "such as CNHRBA",
+                       r->origin);
     if (!office_ok(r->dest))
-        return err_set(e, ERR_INVALID, "receptacle: destination office \"%s\", expected 6 "
-                       "characters such as RUMOWA", r->dest);
+        return err_set(e, ERR_INVALID,
+                       "receptacle: destination office \"%s\", expected 6 "
+                       "characters such as RUMOWA",
+                       r->dest);
     if (r->category < 'A' || r->category > 'D')
         return err_set(e, ERR_INVALID, "receptacle: mail category '%c', expected A-D",
                        r->category ? r->category : '?');
@@ -109,8 +113,8 @@ int wcs_receptacle_format(const struct wcs_receptacle *r, char out[WCS_RECEPTACL
         return err_set(e, ERR_INVALID, "receptacle: weight %d g exceeds 999.9 kg", r->weight_g);
     /* Every field was range-checked above, so this is exactly 29 characters;
      * the roomy buffer only keeps the compiler's truncation check quiet. */
-    snprintf(buf, sizeof(buf), "%.6s%.6s%c%.2s%d%04d%03d%d%d%04d", r->origin, r->dest,
-             r->category, r->subclass, r->year % 10, r->dispatch_no, r->serial, r->last ? 1 : 0,
+    snprintf(buf, sizeof(buf), "%.6s%.6s%c%.2s%d%04d%03d%d%d%04d", r->origin, r->dest, r->category,
+             r->subclass, r->year % 10, r->dispatch_no, r->serial, r->last ? 1 : 0,
              r->registered ? 1 : 0, hg);
     memcpy(out, buf, WCS_RECEPTACLE_LEN);
     out[WCS_RECEPTACLE_LEN] = '\0';
@@ -142,8 +146,10 @@ int wcs_departure_check(const char *d, struct err *e)
         goto bad;
     return 0;
 bad:
-    return err_set(e, ERR_INVALID, "departure \"%s\": expected ISO 8601 with an offset, e.g. "
-                   "2026-11-22T18:00:00+08:00", d ? d : "");
+    return err_set(e, ERR_INVALID,
+                   "departure \"%s\": expected ISO 8601 with an offset, e.g. "
+                   "2026-11-22T18:00:00+08:00",
+                   d ? d : "");
 }
 
 int wcs_manifest_id_prefix(const char *route, const char *departure, char *out, size_t len,
@@ -181,9 +187,9 @@ json_t *wcs_manifest_json(const struct wcs_manifest *m)
     json_t *root, *bags;
     size_t i, k;
 
-    root = json_pack("{s:s, s:s, s:s, s:s, s:s}", "manifest_id", m->manifest_id, "route",
-                     m->route, "transport", m->transport, "border_crossing",
-                     m->border_crossing, "departure", m->departure);
+    root = json_pack("{s:s, s:s, s:s, s:s, s:s}", "manifest_id", m->manifest_id, "route", m->route,
+                     "transport", m->transport, "border_crossing", m->border_crossing, "departure",
+                     m->departure);
     bags = json_array();
     if (root == NULL || bags == NULL || json_object_set_new(root, "bags", bags) < 0) {
         json_decref(root);
@@ -192,8 +198,8 @@ json_t *wcs_manifest_json(const struct wcs_manifest *m)
     for (i = 0; i < m->nbags; i++) {
         const struct wcs_manifest_bag *b = &m->bags[i];
         json_t *parcels = json_array();
-        json_t *jb = json_pack("{s:s, s:i}", "bag_id", b->bag_id, "gross_weight_g",
-                               b->gross_weight_g);
+        json_t *jb =
+            json_pack("{s:s, s:i}", "bag_id", b->bag_id, "gross_weight_g", b->gross_weight_g);
 
         if (parcels == NULL || jb == NULL || json_object_set_new(jb, "parcels", parcels) < 0 ||
             json_array_append_new(bags, jb) < 0) {

@@ -38,16 +38,16 @@
 
 /* The fields of a UPU receptacle id (russia-bound facts: 6 + 6 + 1 + 2 + 14). */
 struct wcs_receptacle {
-    char origin[7];      /* origin office of exchange, e.g. CNHRBA */
-    char dest[7];        /* destination office of exchange, e.g. RUMOWA */
-    char category;       /* mail category A-D */
-    char subclass[3];    /* 2 upper-case letters */
-    int year;            /* the full year; only its last digit is written */
-    int dispatch_no;     /* 1..9999 */
-    int serial;          /* receptacle serial in the dispatch, 1..999 */
-    int last;            /* 1 when this is the dispatch's last receptacle */
-    int registered;      /* 1 when it holds registered/insured items */
-    int weight_g;        /* gross weight in grams (written in hectograms) */
+    char origin[7];   /* origin office of exchange, e.g. CNHRBA */
+    char dest[7];     /* destination office of exchange, e.g. RUMOWA */
+    char category;    /* mail category A-D */
+    char subclass[3]; /* 2 upper-case letters */
+    int year;         /* the full year; only its last digit is written */
+    int dispatch_no;  /* 1..9999 */
+    int serial;       /* receptacle serial in the dispatch, 1..999 */
+    int last;         /* 1 when this is the dispatch's last receptacle */
+    int registered;   /* 1 when it holds registered/insured items */
+    int weight_g;     /* gross weight in grams (written in hectograms) */
 };
 
 /* Writes r as its 29-character id into out (NUL-terminated). The weight is
@@ -77,8 +77,8 @@ int wcs_manifest_id_prefix(const char *route, const char *departure, char *out, 
                            struct err *e);
 
 struct wcs_manifest_parcel {
-    char code[33];   /* the parcel's primary code */
-    int weight_g;    /* pre-advised weight, -1 unknown */
+    char code[33]; /* the parcel's primary code */
+    int weight_g;  /* pre-advised weight, -1 unknown */
 };
 
 struct wcs_manifest_bag {
@@ -95,8 +95,8 @@ struct wcs_manifest {
     char route[32];
     char transport[8];
     char border_crossing[64];
-    char departure[40];  /* as the operator gave it */
-    char status[12];     /* open | closed | submitted */
+    char departure[40];            /* as the operator gave it */
+    char status[12];               /* open | closed | submitted */
     struct wcs_manifest_bag *bags; /* owned */
     size_t nbags;
 };
@@ -120,12 +120,12 @@ int wcs_manifest_csv(const struct wcs_manifest *m, FILE *f, struct err *e);
 struct wcs_bag_closed {
     char bag_id[WCS_RECEPTACLE_LEN + 1];
     char route[32];
-    int64_t id;          /* bags.id */
-    int weight_g;        /* recorded gross weight */
-    int weighed;         /* 1: weight given (scale), 0: sum of pre-advice */
-    int parcels;         /* distinct pre-advised parcels in the bag */
-    int unknown;         /* sorted codes without pre-advice (not in the bag) */
-    int no_weight;       /* parcels whose pre-advice has no weight */
+    int64_t id;    /* bags.id */
+    int weight_g;  /* recorded gross weight */
+    int weighed;   /* 1: weight given (scale), 0: sum of pre-advice */
+    int parcels;   /* distinct pre-advised parcels in the bag */
+    int unknown;   /* sorted codes without pre-advice (not in the bag) */
+    int no_weight; /* parcels whose pre-advice has no weight */
 };
 
 /*
@@ -151,9 +151,9 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
  * rail or road. Returns 0, ERR_INVALID (transport, departure, route shape),
  * ERR_NOTFOUND (route), ERR_DB.
  */
-int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport,
-                         const char *crossing, const char *departure,
-                         char manifest_id[WCS_MANIFEST_ID_MAX], struct err *e);
+int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, const char *crossing,
+                         const char *departure, char manifest_id[WCS_MANIFEST_ID_MAX],
+                         struct err *e);
 
 /*
  * Adds n closed bags (receptacle ids) to the open dispatch manifest_id, all

@@ -190,8 +190,10 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
         goto fail;
     office = wcs_bag_dest_office(out->route);
     if (office == NULL) {
-        rc = err_set(e, ERR_INVALID, "bag close: route %s has no known office of exchange "
-                     "(see docs/bags.md)", out->route);
+        rc = err_set(e, ERR_INVALID,
+                     "bag close: route %s has no known office of exchange "
+                     "(see docs/bags.md)",
+                     out->route);
         goto fail;
     }
     cat[0] = wcs_bag_category(mode);
@@ -209,8 +211,10 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     rc = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
     if (rc == 0) {
-        rc = err_set(e, ERR_STATE, "bag close: chute %s is empty: no parcel sorted into it "
-                     "since its last bag was closed", chute);
+        rc = err_set(e, ERR_STATE,
+                     "bag close: chute %s is empty: no parcel sorted into it "
+                     "since its last bag was closed",
+                     chute);
         goto fail;
     }
 
@@ -313,9 +317,9 @@ static const char SQL_DISPATCH_INSERT[] =
     "INSERT INTO dispatches (manifest_id, route, transport, border_crossing, departure,"
     " departure_text) VALUES ($1, $2, $3, $4, $5::timestamptz, $6::text)";
 
-int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport,
-                         const char *crossing, const char *departure,
-                         char manifest_id[WCS_MANIFEST_ID_MAX], struct err *e)
+int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, const char *crossing,
+                         const char *departure, char manifest_id[WCS_MANIFEST_ID_MAX],
+                         struct err *e)
 {
     char prefix[32], cross[64];
     const char *p[6];
@@ -325,8 +329,10 @@ int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport,
     manifest_id[0] = '\0';
     if (strcmp(transport, "air") != 0 && strcmp(transport, "rail") != 0 &&
         strcmp(transport, "road") != 0)
-        return err_set(e, ERR_INVALID, "dispatch open: transport \"%s\", expected air, rail "
-                       "or road", transport);
+        return err_set(e, ERR_INVALID,
+                       "dispatch open: transport \"%s\", expected air, rail "
+                       "or road",
+                       transport);
     rc = wcs_manifest_id_prefix(route, departure, prefix, sizeof(prefix), e);
     if (rc < 0)
         return err_wrap(e, "dispatch open");
@@ -456,8 +462,10 @@ int wcs_db_dispatch_add(PGconn *c, const char *manifest_id, const char *const *b
             goto fail;
         }
         if (strcmp(PQgetvalue(r, 0, 1), route) != 0) {
-            rc = err_set(e, ERR_CONFLICT, "dispatch add: bag %s is for route %s, dispatch %s "
-                         "for %s", bag_ids[i], PQgetvalue(r, 0, 1), manifest_id, route);
+            rc = err_set(e, ERR_CONFLICT,
+                         "dispatch add: bag %s is for route %s, dispatch %s "
+                         "for %s",
+                         bag_ids[i], PQgetvalue(r, 0, 1), manifest_id, route);
             PQclear(r);
             goto fail;
         }
@@ -503,8 +511,8 @@ int wcs_db_dispatch_close(PGconn *c, const char *manifest_id, struct err *e)
     rc = lock_bags(c, "dispatch close: lock", e);
     if (rc < 0)
         goto fail;
-    rc = dispatch_get_open(c, "dispatch close", manifest_id, did, sizeof(did), route,
-                           sizeof(route), e);
+    rc = dispatch_get_open(c, "dispatch close", manifest_id, did, sizeof(did), route, sizeof(route),
+                           e);
     if (rc < 0)
         goto fail;
     /* Inside the transaction, so the manifest is exactly what is closed. */

@@ -99,8 +99,13 @@ static int teardown(void **state)
 
 static void test_receptacle_format(void **state)
 {
-    struct wcs_receptacle r = {.origin = "CNHRBA", .dest = "RUMOWA", .category = 'A',
-                               .subclass = "UN", .year = 2026, .dispatch_no = 12, .serial = 3,
+    struct wcs_receptacle r = {.origin = "CNHRBA",
+                               .dest = "RUMOWA",
+                               .category = 'A',
+                               .subclass = "UN",
+                               .year = 2026,
+                               .dispatch_no = 12,
+                               .serial = 3,
                                .weight_g = 18250};
     char id[WCS_RECEPTACLE_LEN + 1];
     struct scan_code_info info;
@@ -150,8 +155,8 @@ static void test_departure_and_prefix(void **state)
     assert_int_equal(wcs_departure_check("2026-11-22 18:00", &e), ERR_INVALID);
     assert_int_equal(wcs_departure_check("2026-13-22T18:00:00Z", &e), ERR_INVALID);
     assert_int_equal(wcs_departure_check("2026-11-22T18:00:00+0800", &e), ERR_INVALID);
-    assert_int_equal(wcs_manifest_id_prefix("RU-ZAB-RAIL", "2026-11-22T18:00:00+08:00", p,
-                                            sizeof(p), &e), 0);
+    assert_int_equal(
+        wcs_manifest_id_prefix("RU-ZAB-RAIL", "2026-11-22T18:00:00+08:00", p, sizeof(p), &e), 0);
     assert_string_equal(p, "HRB-20261122-ZAB");
     assert_int_equal(wcs_manifest_id_prefix("MOSCOW", "2026-11-22T18:00:00Z", p, sizeof(p), &e),
                      ERR_INVALID);
@@ -161,10 +166,16 @@ static void test_manifest_json_csv(void **state)
 {
     struct wcs_manifest_parcel p1[] = {{"RR473124829CN", 1200}, {"RB123456785CN", -1}};
     struct wcs_manifest_bag bag = {.bag_id = "CNHRBARUOVBACUN60001001001183",
-                                   .gross_weight_g = 18250, .parcels = p1, .nparcels = 2};
-    struct wcs_manifest m = {.manifest_id = "HRB-20261122-ZAB-001", .route = "RU-ZAB-RAIL",
-                             .transport = "rail", .border_crossing = "Manzhouli-Zabaykalsk",
-                             .departure = "2026-11-22T18:00:00+08:00", .bags = &bag, .nbags = 1};
+                                   .gross_weight_g = 18250,
+                                   .parcels = p1,
+                                   .nparcels = 2};
+    struct wcs_manifest m = {.manifest_id = "HRB-20261122-ZAB-001",
+                             .route = "RU-ZAB-RAIL",
+                             .transport = "rail",
+                             .border_crossing = "Manzhouli-Zabaykalsk",
+                             .departure = "2026-11-22T18:00:00+08:00",
+                             .bags = &bag,
+                             .nbags = 1};
     json_t *j = wcs_manifest_json(&m), *b;
     char *csv = NULL;
     size_t len = 0;
@@ -195,12 +206,11 @@ static void test_manifest_json_csv(void **state)
     assert_non_null(f);
     assert_int_equal(wcs_manifest_csv(&m, f, &e), 0);
     fclose(f);
-    assert_string_equal(csv,
-                        "manifest_id,bag_id,bag_gross_weight_g,parcel,parcel_weight_g\n"
-                        "\"HRB-20261122-ZAB-001\",\"CNHRBARUOVBACUN60001001001183\",\"18250\","
-                        "\"RR473124829CN\",\"1200\"\n"
-                        "\"HRB-20261122-ZAB-001\",\"CNHRBARUOVBACUN60001001001183\",\"18250\","
-                        "\"RB123456785CN\",\"\"\n");
+    assert_string_equal(csv, "manifest_id,bag_id,bag_gross_weight_g,parcel,parcel_weight_g\n"
+                             "\"HRB-20261122-ZAB-001\",\"CNHRBARUOVBACUN60001001001183\",\"18250\","
+                             "\"RR473124829CN\",\"1200\"\n"
+                             "\"HRB-20261122-ZAB-001\",\"CNHRBARUOVBACUN60001001001183\",\"18250\","
+                             "\"RB123456785CN\",\"\"\n");
     free(csv);
 }
 
@@ -230,7 +240,8 @@ static const char *wait_notify(PGconn *l)
     return "";
 }
 
-static char bag1[WCS_RECEPTACLE_LEN + 1], bag2[WCS_RECEPTACLE_LEN + 1], bag3[WCS_RECEPTACLE_LEN + 1];
+static char bag1[WCS_RECEPTACLE_LEN + 1], bag2[WCS_RECEPTACLE_LEN + 1],
+    bag3[WCS_RECEPTACLE_LEN + 1];
 
 static void test_bag_close(void **state)
 {
@@ -248,9 +259,9 @@ static void test_bag_close(void **state)
     /* Sorted under its Cainiao id: the bag lists the primary code. */
     sorted("LP00123456789012", "CH001");
     sorted("RB123456785CN", "CH001");
-    sorted("RB123456785CN", "CH001");  /* a repeated confirm counts once */
-    sorted("RR000000025CN", "CH002");  /* another chute of the same route */
-    sorted("XX0000000000", "CH001");   /* no pre-advice */
+    sorted("RB123456785CN", "CH001"); /* a repeated confirm counts once */
+    sorted("RR000000025CN", "CH002"); /* another chute of the same route */
+    sorted("XX0000000000", "CH001");  /* no pre-advice */
 
     assert_int_equal(wcs_db_connect(conninfo, &l, &e), 0);
     PQclear(PQexec(l, "LISTEN " WCS_CHANNEL_CHUTES));
@@ -324,17 +335,20 @@ static void test_dispatch_flow(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(wcs_db_dispatch_open(db, "RU-MOW-AIR", "ship", "", "2026-11-22T18:00:00+08:00",
-                                          id, &e), ERR_INVALID);
+    assert_int_equal(
+        wcs_db_dispatch_open(db, "RU-MOW-AIR", "ship", "", "2026-11-22T18:00:00+08:00", id, &e),
+        ERR_INVALID);
     assert_int_equal(wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "tomorrow", id, &e),
                      ERR_INVALID);
-    assert_int_equal(wcs_db_dispatch_open(db, "RU-XXX-AIR", "air", "", "2026-11-22T18:00:00Z",
-                                          id, &e), ERR_NOTFOUND);
-    assert_int_equal(wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "",
-                                          "2026-11-22T18:00:00+08:00", id, &e), 0);
+    assert_int_equal(
+        wcs_db_dispatch_open(db, "RU-XXX-AIR", "air", "", "2026-11-22T18:00:00Z", id, &e),
+        ERR_NOTFOUND);
+    assert_int_equal(
+        wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "2026-11-22T18:00:00+08:00", id, &e), 0);
     assert_string_equal(id, "HRB-20261122-MOW-001");
-    assert_int_equal(wcs_db_dispatch_open(db, "RU-ZAB-RAIL", "rail", "",
-                                          "2026-11-22T20:00:00+08:00", id2, &e), 0);
+    assert_int_equal(
+        wcs_db_dispatch_open(db, "RU-ZAB-RAIL", "rail", "", "2026-11-22T20:00:00+08:00", id2, &e),
+        0);
     assert_string_equal(id2, "HRB-20261122-ZAB-001");
 
     /* Closing an empty dispatch is refused. */
@@ -398,10 +412,10 @@ static void test_dispatch_flow(void **state)
 
 static void test_wcsctl_commands(void **state)
 {
-    const char *show[] = {wcsctl_bin, "--db", conninfo, "dispatch", "show",
-                          "HRB-20261122-MOW-001", NULL};
-    const char *csv[] = {wcsctl_bin, "--db", conninfo, "manifest", "export",
-                         "HRB-20261122-MOW-001", "--format", "csv", NULL};
+    const char *show[] = {wcsctl_bin, "--db", conninfo, "dispatch", "show", "HRB-20261122-MOW-001",
+                          NULL};
+    const char *csv[] = {wcsctl_bin, "--db", conninfo, "manifest", "export", "HRB-20261122-MOW-001",
+                         "--format", "csv",  NULL};
     const char *empty[] = {wcsctl_bin, "--db", conninfo, "bag", "close", "CH012", NULL};
     const char *help[] = {wcsctl_bin, "--help", NULL};
     struct proc_result r;
@@ -415,7 +429,8 @@ static void test_wcsctl_commands(void **state)
     proc_result_free(&r);
     proc_run(csv, NULL, 60, &r);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "manifest_id,bag_id,bag_gross_weight_g,parcel,parcel_weight_g\n"));
+    assert_non_null(
+        strstr(r.out, "manifest_id,bag_id,bag_gross_weight_g,parcel,parcel_weight_g\n"));
     assert_non_null(strstr(r.out, "\"RR000000011CN\",\"\"\n"));
     proc_result_free(&r);
     proc_run(empty, NULL, 60, &r);
@@ -431,12 +446,9 @@ static void test_wcsctl_commands(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_receptacle_format),
-        cmocka_unit_test(test_departure_and_prefix),
-        cmocka_unit_test(test_manifest_json_csv),
-        cmocka_unit_test(test_bag_close),
-        cmocka_unit_test(test_bag_close_errors),
-        cmocka_unit_test(test_dispatch_flow),
+        cmocka_unit_test(test_receptacle_format), cmocka_unit_test(test_departure_and_prefix),
+        cmocka_unit_test(test_manifest_json_csv), cmocka_unit_test(test_bag_close),
+        cmocka_unit_test(test_bag_close_errors),  cmocka_unit_test(test_dispatch_flow),
         cmocka_unit_test(test_wcsctl_commands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
