@@ -40,10 +40,10 @@ static char token_path[128];
 /* ---- helpers ------------------------------------------------------------ */
 
 /* A UPU S10 id "RR<8 digits><check>CN" for serial n. */
-static void s10(int n, char out[14])
+static void s10(int n, char out[32])
 {
     static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
-    char d[9];
+    char d[16];
     int i, sum = 0, c;
 
     snprintf(d, sizeof(d), "%08d", 10000000 + n);
@@ -51,14 +51,14 @@ static void s10(int n, char out[14])
         sum += (d[i] - '0') * w[i];
     c = 11 - sum % 11;
     c = c == 10 ? 0 : c == 11 ? 5 : c;
-    snprintf(out, 14, "RR%s%dCN", d, c);
+    snprintf(out, 32, "RR%s%dCN", d, c);
 }
 
 /* Creates database name, migrates it and queues N_DECL valid declarations
  * built from the codec's seed declaration with new parcel ids. */
 static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
 {
-    char path[512], *seed, *body, id[14];
+    char path[512], *seed, *body, id[32];
     struct err e = {0};
     struct cust_decl d;
     PGconn *c;
@@ -158,7 +158,7 @@ static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 static void assert_exactly_once(struct sim *s, PGconn *c)
 {
     CURL *h = curl_easy_init();
-    char url[128], *text = NULL, id[14];
+    char url[128], *text = NULL, id[32];
     json_t *j, *acc;
     size_t i;
     int k;
