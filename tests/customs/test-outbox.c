@@ -54,21 +54,16 @@ static void s10(int n, char out[32])
     snprintf(out, 32, "RR%s%dCN", d, c);
 }
 
-/* Creates database name, migrates it and queues N_DECL valid declarations
- * built from the codec's seed declaration with new parcel ids. */
-static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
+/* Declares a valid declaration built from the codec's seed declaration
+ * with parcel id id; inn, when not NULL, replaces the recipient's INN. */
+static void declare_seed(PGconn *c, const char *id, const char *inn)
 {
-    char path[512], *seed, *body, id[32];
+    char path[512], *seed, *body;
     struct err e = {0};
     struct cust_decl d;
-    PGconn *c;
     FILE *f;
     long n;
-    int i;
 
-    testdb_create(name, ci, len);
-    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
-    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
     testdb_source_path("tests/customs/fuzz/seed-valid.json", path, sizeof(path));
     f = fopen(path, "r");
     assert_non_null(f);
@@ -76,22 +71,49 @@ static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
     n = (long)fread(seed, 1, 8191, f);
     fclose(f);
     assert_true(n > 0);
-    for (i = 0; i < N_DECL; i++) {
+    assert_int_equal(cust_decl_decode(seed, (size_t)n, &d, &e), 0);
+    free(d.parcel_id);
+    d.parcel_id = strdup(id);
+    if (inn != NULL) {
+        free(d.inn);
+        d.inn = strdup(inn);
+    } else {
         struct cust_problems p = CUST_PROBLEMS_INIT;
 
-        assert_int_equal(cust_decl_decode(seed, (size_t)n, &d, &e), 0);
-        s10(i, id);
-        free(d.parcel_id);
-        d.parcel_id = strdup(id);
         assert_int_equal(cust_validate(&d, "2026-11-23", &p), 0);
         cust_problems_free(&p);
-        assert_int_equal(cust_decl_encode(&d, &body, &e), 0);
-        if (wcs_customs_declare(c, id, body, &e) < 0)
-            fail_msg("declare %s: %s", id, e.msg);
-        free(body);
-        cust_decl_free(&d);
     }
+    assert_int_equal(cust_decl_encode(&d, &body, &e), 0);
+    if (wcs_customs_declare(c, id, body, &e) < 0)
+        fail_msg("declare %s: %s", id, e.msg);
+    free(body);
+    cust_decl_free(&d);
     free(seed);
+}
+
+/* Creates database name and migrates it. */
+static PGconn *db_fresh(const char *name, char *ci, size_t len)
+{
+    struct err e = {0};
+    PGconn *c;
+
+    testdb_create(name, ci, len);
+    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
+    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
+    return c;
+}
+
+/* Creates database name, migrates it and queues N_DECL valid declarations. */
+static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
+{
+    PGconn *c = db_fresh(name, ci, len);
+    char id[32];
+    int i;
+
+    for (i = 0; i < N_DECL; i++) {
+        s10(i, id);
+        declare_seed(c, id, NULL);
+    }
     return c;
 }
 
@@ -201,14 +223,20 @@ static void assert_exactly_once(struct sim *s, PGconn *c)
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
 }
 
-static void worker_start(struct proc *p, const char *ci, const struct sim *s, const char *batch,
-                         const char *lease)
+static void worker_start_tok(struct proc *p, const char *ci, const struct sim *s, const char *batch,
+                             const char *lease, const char *tok)
 {
-    const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", token_path,
+    const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", tok,
                           "--insecure-http", "--batch", batch, "--lease-s", lease,
                           "--until-empty", NULL};
 
     proc_start(argv, p);
+}
+
+static void worker_start(struct proc *p, const char *ci, const struct sim *s, const char *batch,
+                         const char *lease)
+{
+    worker_start_tok(p, ci, s, batch, lease, token_path);
 }
 
 /* Waits for the worker's "worker done" and its exit status 0. */
@@ -295,6 +323,7 @@ static void one_worker_with_faults(void **state)
     worker_finish(&w);
     /* The faults did happen: some batches were sent more than once. */
     assert_non_null(strstr(w.log, "retry in"));
+    assert_null(strstr(w.log, TOKEN)); /* never logged */
     free(w.log);
     assert_exactly_once(&s, c);
     sim_stop(&s);
@@ -352,6 +381,89 @@ static void killed_worker_taken_over(void **state)
     PQfinish(c);
 }
 
+static long long decl_count(PGconn *c, const char *id, const char *cond)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM declarations WHERE parcel_id = '%s' AND %s",
+             id, cond);
+    return count_sql(c, sql);
+}
+
+static void rejected_declaration_stored(void **state)
+{
+    const char *const quiet[] = {"--log-level", "warn", NULL};
+    char ci[512], good[32], bad[32];
+    struct sim s;
+    struct proc w;
+    struct err e = {0};
+    PGconn *c = db_fresh("cust_outbox_rejected", ci, sizeof(ci));
+
+    (void)state;
+    s10(500, good);
+    s10(501, bad);
+    declare_seed(c, good, NULL);
+    declare_seed(c, bad, "500100732250"); /* check digit wrong */
+    sim_start(&s, quiet);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    free(w.log);
+    assert_int_equal(decl_count(c, good, "status = 'accepted' AND broker_ref IS NOT NULL"), 1);
+    assert_int_equal(decl_count(c, bad, "status = 'rejected' AND broker_ref IS NULL AND"
+                                        " errors @> '[{\"field\": \"recipient.inn\","
+                                        " \"code\": \"checksum\"}]'"), 1);
+    /* Accepted is final; the rejected one may be corrected and queued again. */
+    assert_int_equal(wcs_customs_declare(c, good, "{}", &e), ERR_CONFLICT);
+    declare_seed(c, bad, NULL);
+    assert_int_equal(decl_count(c, bad, "status = 'pending' AND errors IS NULL"), 1);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 1);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+static void wrong_token_and_plain_http(void **state)
+{
+    const char *const quiet[] = {"--log-level", "warn", NULL};
+    char ci[512], id[32], bad_tok[160], line[512];
+    struct sim s;
+    struct proc w;
+    struct proc_result r;
+    FILE *f;
+    PGconn *c = db_fresh("cust_outbox_auth", ci, sizeof(ci));
+
+    (void)state;
+    s10(600, id);
+    declare_seed(c, id, NULL);
+    sim_start(&s, quiet);
+    /* A refused token stops the worker and gives the batch back. */
+    snprintf(bad_tok, sizeof(bad_tok), "%s/bad-token", dir);
+    f = fopen(bad_tok, "w");
+    assert_non_null(f);
+    fputs("not-the-token\n", f);
+    fclose(f);
+    worker_start_tok(&w, ci, &s, "10", "30", bad_tok);
+    assert_int_equal(proc_wait_line(&w, "refused the token", 60000, line, sizeof(line)), 0);
+    assert_int_equal(proc_stop(&w, SIGTERM, 20000), 1);
+    assert_null(strstr(w.log, "not-the-token"));
+    free(w.log);
+    unlink(bad_tok);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
+                                  " AND lease_owner IS NULL"), 1);
+    assert_int_equal(decl_count(c, id, "status = 'pending'"), 1);
+    /* Plain http:// is refused without --insecure-http. */
+    {
+        const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s.url, "--token-file",
+                              token_path, "--until-empty", NULL};
+
+        proc_run(argv, NULL, 60, &r);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, "https://"));
+        proc_result_free(&r);
+    }
+    sim_stop(&s);
+    PQfinish(c);
+}
+
 static int group_setup(void **state)
 {
     int fd;
@@ -383,6 +495,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff_and_retry_rules),
         cmocka_unit_test(claim_keeps_batches_whole),
+        cmocka_unit_test(rejected_declaration_stored),
+        cmocka_unit_test(wrong_token_and_plain_http),
         cmocka_unit_test(one_worker_with_faults),
         cmocka_unit_test(two_workers_at_once),
         cmocka_unit_test(killed_worker_taken_over),
