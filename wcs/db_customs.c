@@ -22,20 +22,22 @@
 
 /* --- statements ------------------------------------------------------- */
 
+static const char SQL_DECL_STATUS[] = "SELECT status FROM declarations WHERE parcel_id = $1 FOR UPDATE";
+/* Locks the parcel's open outbox row, so a claimer skips it until we commit,
+ * or we wait for a claimer and then see its batch_key: a declaration's body
+ * never changes once it is in a batch. Taken before the declaration's row,
+ * in the order wcs_customs_finish() takes them, so the two never deadlock. */
 static const char SQL_OPEN_ROW[] =
-    "SELECT o.batch_key, d.status FROM declarations d"
-    " LEFT JOIN customs_outbox o ON o.kind = 'declaration' AND o.payload_ref = d.parcel_id"
-    "  AND o.done_at IS NULL"
-    " WHERE d.parcel_id = $1 FOR UPDATE OF d";
+    "SELECT batch_key FROM customs_outbox"
+    " WHERE kind = 'declaration' AND payload_ref = $1 AND done_at IS NULL FOR UPDATE";
 static const char SQL_UPSERT_DECL[] =
     "INSERT INTO declarations (parcel_id, body, status, broker_ref, errors, updated_at)"
     " VALUES ($1, $2::json, 'pending', NULL, NULL, now())"
     " ON CONFLICT (parcel_id) DO UPDATE SET body = EXCLUDED.body, status = 'pending',"
     "  broker_ref = NULL, errors = NULL, updated_at = now()";
 static const char SQL_ENQUEUE[] =
-    "INSERT INTO customs_outbox (kind, payload_ref)"
-    " SELECT 'declaration', $1 WHERE NOT EXISTS (SELECT 1 FROM customs_outbox"
-    "  WHERE kind = 'declaration' AND payload_ref = $1 AND done_at IS NULL)";
+    "INSERT INTO customs_outbox (kind, payload_ref) VALUES ('declaration', $1)"
+    " ON CONFLICT (kind, payload_ref) WHERE done_at IS NULL DO NOTHING";
 
 /* The head row of the oldest due, unleased (or lease expired) batch. */
 static const char SQL_CLAIM_OLD_HEAD[] =
@@ -90,7 +92,7 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
     rc = wcs_db_begin(c, "customs declare", e);
     if (rc < 0)
         return rc;
-    r = wcs_db_query(c, "customs declare: lookup", SQL_OPEN_ROW, 1, p, e);
+    r = wcs_db_query(c, "customs declare: outbox", SQL_OPEN_ROW, 1, p, e);
     if (r == NULL) {
         rc = ERR_DB;
         goto fail;
@@ -100,7 +102,13 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
         rc = err_set(e, ERR_STATE, "customs declare: %s: declaration is being submitted", parcel_id);
         goto fail;
     }
-    if (PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 1), "accepted") == 0) {
+    PQclear(r);
+    r = wcs_db_query(c, "customs declare: status", SQL_DECL_STATUS, 1, p, e);
+    if (r == NULL) {
+        rc = ERR_DB;
+        goto fail;
+    }
+    if (PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "accepted") == 0) {
         PQclear(r);
         rc = err_set(e, ERR_CONFLICT, "customs declare: %s: already accepted by the broker",
                      parcel_id);

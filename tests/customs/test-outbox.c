@@ -276,13 +276,18 @@ static void backoff_and_retry_rules(void **state)
 
 static void claim_keeps_batches_whole(void **state)
 {
-    char ci[512];
+    char ci[512], id[32];
     struct err e = {0};
     struct wcs_customs_batch a, b, a2;
     PGconn *c = db_with_declarations("cust_outbox_claim", ci, sizeof(ci));
     PGresult *r;
 
     (void)state;
+    /* Declaring a parcel again before it is sent replaces it: one row. */
+    s10(0, id);
+    declare_seed(c, id, NULL);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"),
+                     N_DECL);
     assert_int_equal(wcs_customs_claim(c, "w1", 60, 30, &a, &e), 0);
     assert_int_equal(a.n, 30);
     assert_int_equal(strlen(a.idem_key), 64);

@@ -30,4 +30,8 @@ CREATE TABLE customs_outbox (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX customs_outbox_open ON customs_outbox (id) WHERE done_at IS NULL;
+-- At most one open row per piece of work: two concurrent declarations of one
+-- parcel queue it once, so no two batches can carry it.
+CREATE UNIQUE INDEX customs_outbox_one_open ON customs_outbox (kind, payload_ref)
+    WHERE done_at IS NULL;
 CREATE INDEX customs_outbox_batch ON customs_outbox (batch_key) WHERE batch_key IS NOT NULL;
