@@ -373,13 +373,12 @@ static void killed_worker_taken_over(void **state)
     assert_int_equal(proc_wait_line(&w1, "sending 20 declarations", 120000, line, sizeof(line)), 0);
     assert_int_equal(proc_stop(&w1, SIGKILL, 20000), 128 + SIGKILL);
     free(w1.log);
-    /* The dead worker's batch is still leased, unfinished. */
+    /* The dead worker left a batch claimed and unfinished (leased or, on a
+     * very slow machine, already expired: either way w2 must take it over). */
     assert_true(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
-                             " AND lease_until > now()") > 0);
+                             " AND lease_owner IS NOT NULL") > 0);
     worker_start(&w2, ci, &s, "20", "5");
     worker_finish(&w2);
-    /* w2 took the dead worker's batch over: its second claim. */
-    assert_non_null(strstr(w2.log, "(claim 2)"));
     free(w2.log);
     assert_exactly_once(&s, c);
     sim_stop(&s);
