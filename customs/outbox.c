@@ -11,6 +11,15 @@
  * batch once however often it is sent, by whichever worker. The slots' easy
  * handles stay with the multi handle's connection cache, so connections to
  * the broker are reused.
+ *
+ * The decision feed (events_ms > 0) is one more slot in the same loop, with
+ * the same easy-handle setup (TLS, timeouts) and Authorization header: a GET
+ * from the cursor held in memory, which is the stored one at start and then
+ * the "next" of each page stored. A page's events, their effect on parcels
+ * and the new cursor are committed together (wcs_customs_feed_store), so a
+ * worker killed at any point restarts from the cursor of the last stored
+ * event. A page that fails (network, 5xx, an unusable answer, the database)
+ * is fetched again from the same cursor after a back-off.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,8 +51,17 @@ struct slot {
     long long due_ms;    /* SLOT_WAITING: when to send again */
 };
 
+struct feed {
+    struct slot s;       /* s.state: SLOT_IDLE (next due at due_ms) or SLOT_INFLIGHT */
+    char *cursor;        /* after=; NULL = from the start */
+    long long due_ms;
+    int failures;        /* consecutive failed pages, for the back-off */
+    char base[1024];     /* ".../v1/events?limit=N" */
+};
+
 struct worker {
     const struct cust_worker_opts *o;
+    struct feed feed;
     PGconn *db;
     CURLM *multi;
     struct slot *slots;
@@ -64,6 +82,8 @@ void cust_worker_defaults(struct cust_worker_opts *o)
     o->poll_ms = 500;
     o->backoff_base_ms = 200;
     o->backoff_max_ms = 20000;
+    o->events_limit = 100;
+    o->broker_name = "default";
 }
 
 int cust_token_read(const char *path, char **out, struct err *e)
@@ -391,6 +411,189 @@ static int on_done(struct worker *w, struct slot *s, CURLcode cc)
     return 0;
 }
 
+/* --- decision feed ---------------------------------------------------- */
+
+static int feed_send(struct worker *w)
+{
+    struct feed *f = &w->feed;
+    char url[2048];
+    char *esc = NULL;
+
+    if (f->cursor != NULL) {
+        esc = curl_easy_escape(f->s.easy, f->cursor, 0);
+        if (esc == NULL)
+            return -ENOMEM;
+    }
+    snprintf(url, sizeof(url), "%s%s%s", f->base, esc != NULL ? "&after=" : "",
+             esc != NULL ? esc : "");
+    curl_free(esc);
+    curl_slist_free_all(f->s.hdr);
+    f->s.hdr = curl_slist_append(NULL, w->auth);
+    if (f->s.hdr == NULL)
+        return -ENOMEM;
+    free(f->s.resp);
+    f->s.resp = NULL;
+    f->s.resp_len = 0;
+    f->s.retry_after_s = 0;
+    curl_easy_setopt(f->s.easy, CURLOPT_URL, url);
+    curl_easy_setopt(f->s.easy, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(f->s.easy, CURLOPT_HTTPHEADER, f->s.hdr);
+    if (curl_multi_add_handle(w->multi, f->s.easy) != CURLM_OK)
+        return -ENOMEM;
+    f->s.state = SLOT_INFLIGHT;
+    return 0;
+}
+
+static void feed_retry(struct worker *w, const char *why)
+{
+    struct feed *f = &w->feed;
+    double r = (double)rand_r(&w->rng) / ((double)RAND_MAX + 1.0);
+    long d;
+
+    f->failures++;
+    d = cust_backoff_ms(f->failures, w->o->backoff_base_ms, w->o->backoff_max_ms, r,
+                        f->s.retry_after_s);
+    log_info("feed: %s; retry in %ld ms", why, d);
+    f->due_ms = now_ms() + d;
+}
+
+/* Stores a 200's page. Returns 0, ERR_PARSE (the answer is not a page:
+ * retried), ERR_DB (retried) or -ENOMEM. */
+static int feed_store_page(struct worker *w, size_t *count, struct err *e)
+{
+    struct feed *f = &w->feed;
+    json_error_t je;
+    json_t *root = json_loadb(f->s.resp != NULL ? f->s.resp : "", f->s.resp_len, 0, &je);
+    json_t *arr = json_object_get(root, "events");
+    const char *next = json_string_value(json_object_get(root, "next"));
+    struct wcs_customs_event *ev = NULL;
+    struct wcs_customs_feed_result res;
+    size_t i, n;
+    char *nc;
+    int rc = 0;
+
+    *count = 0;
+    if (!json_is_array(arr) || next == NULL) {
+        json_decref(root);
+        return err_set(e, ERR_PARSE, "answer has no events array and next cursor");
+    }
+    n = json_array_size(arr);
+    ev = calloc(n > 0 ? n : 1, sizeof(*ev));
+    if (ev == NULL) {
+        rc = err_set(e, -ENOMEM, "feed: out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        json_t *x = json_array_get(arr, i), *duty = json_object_get(x, "duty");
+
+        ev[i].cursor = json_string_value(json_object_get(x, "cursor"));
+        ev[i].parcel_id = json_string_value(json_object_get(x, "parcel_id"));
+        ev[i].type = json_string_value(json_object_get(x, "type"));
+        ev[i].reason = json_string_value(json_object_get(x, "reason"));
+        ev[i].at = json_string_value(json_object_get(x, "at"));
+        if (json_is_object(duty)) {
+            ev[i].duty_value = json_integer_value(json_object_get(duty, "value"));
+            ev[i].duty_currency = json_string_value(json_object_get(duty, "currency"));
+        }
+        if (ev[i].cursor == NULL || ev[i].parcel_id == NULL || ev[i].type == NULL) {
+            rc = err_set(e, ERR_PARSE, "event %zu: cursor, parcel_id and type are required", i);
+            goto out;
+        }
+    }
+    if (n > 0 && strcmp(next, ev[n - 1].cursor) != 0) {
+        rc = err_set(e, ERR_PARSE, "next %s is not the last event's cursor", next);
+        goto out;
+    }
+    if (n == 0)
+        goto out; /* nothing new: the cursor stays */
+    rc = wcs_customs_feed_store(w->db, w->o->broker_name, ev, n, next, &res, e);
+    if (rc < 0)
+        goto out;
+    log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s", n,
+             res.stored, res.applied, res.unknown, next);
+    if (res.repeated > 0)
+        log_warnx("feed: %zu events were stored already", res.repeated);
+    nc = strdup(next);
+    if (nc == NULL) {
+        rc = err_set(e, -ENOMEM, "feed: out of memory");
+        goto out;
+    }
+    free(f->cursor);
+    f->cursor = nc;
+    *count = n;
+out:
+    free(ev);
+    json_decref(root);
+    return rc;
+}
+
+static int feed_done(struct worker *w, CURLcode cc)
+{
+    struct feed *f = &w->feed;
+    struct err e = {0};
+    char why[ERR_MSG_MAX + 64];
+    long status = 0;
+    size_t n;
+    int rc;
+
+    curl_multi_remove_handle(w->multi, f->s.easy);
+    f->s.state = SLOT_IDLE;
+    if (cc != CURLE_OK) {
+        snprintf(why, sizeof(why), "network: %s", curl_easy_strerror(cc));
+        feed_retry(w, why);
+        return 0;
+    }
+    curl_easy_getinfo(f->s.easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 401 || status == 403) {
+        log_error("broker refused the token (HTTP %ld); stopping", status);
+        w->fatal_rc = ERR_CONFIG;
+        return 0;
+    }
+    if (status != 200) {
+        /* Not only 408/429/5xx: a 400 (bad_cursor) cannot be skipped over
+         * without losing events, so it is logged and tried again, slowly. */
+        if (!cust_http_retryable(status))
+            log_error("feed: broker answered HTTP %ld from cursor %s", status,
+                      f->cursor != NULL ? f->cursor : "(start)");
+        snprintf(why, sizeof(why), "HTTP %ld", status);
+        feed_retry(w, why);
+        return 0;
+    }
+    rc = feed_store_page(w, &n, &e);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "page not stored: %s", e.msg);
+        feed_retry(w, why);
+        return 0;
+    }
+    f->failures = 0;
+    /* A full page: more are likely due now. */
+    f->due_ms = n >= (size_t)w->o->events_limit ? now_ms() : now_ms() + w->o->events_ms;
+    return 0;
+}
+
+static int feed_open(struct worker *w, struct err *e)
+{
+    const struct cust_worker_opts *o = w->o;
+    int rc;
+
+    if (o->events_limit < 1 || o->events_limit > 1000 || o->broker_name == NULL)
+        return err_set(e, ERR_CONFIG, "worker: events limit 1..1000 and a broker name");
+    if (o->until_empty)
+        return err_set(e, ERR_CONFIG, "worker: the decision feed has no end: no until_empty");
+    snprintf(w->feed.base, sizeof(w->feed.base), "%s%sv1/events?limit=%d", o->broker_url,
+             o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/", o->events_limit);
+    rc = wcs_customs_feed_cursor(w->db, o->broker_name, &w->feed.cursor, e);
+    if (rc < 0)
+        return rc;
+    if (slot_init(w, &w->feed.s) < 0)
+        return err_set(e, -ENOMEM, "worker: out of memory");
+    log_info("feed: reading %s from cursor %s", w->feed.base,
+             w->feed.cursor != NULL ? w->feed.cursor : "(start)");
+    return 0;
+}
+
 /* --- loop ------------------------------------------------------------- */
 
 static int worker_open(struct worker *w, struct err *e)
@@ -427,7 +630,7 @@ static int worker_open(struct worker *w, struct err *e)
     for (i = 0; i < o->parallel; i++)
         if (slot_init(w, &w->slots[i]) < 0)
             return err_set(e, -ENOMEM, "worker: out of memory");
-    return 0;
+    return o->events_ms > 0 ? feed_open(w, e) : 0;
 }
 
 static void worker_close(struct worker *w)
@@ -446,6 +649,14 @@ static void worker_close(struct worker *w)
         curl_slist_free_all(s->hdr);
     }
     free(w->slots);
+    if (w->feed.s.easy != NULL) {
+        if (w->feed.s.state == SLOT_INFLIGHT)
+            curl_multi_remove_handle(w->multi, w->feed.s.easy);
+        curl_easy_cleanup(w->feed.s.easy);
+    }
+    curl_slist_free_all(w->feed.s.hdr);
+    free(w->feed.s.resp);
+    free(w->feed.cursor);
     if (w->multi != NULL)
         curl_multi_cleanup(w->multi);
     if (w->db != NULL)
@@ -496,6 +707,17 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
             if (s->state != SLOT_IDLE)
                 busy = 1;
         }
+        if (o->events_ms > 0 && w.feed.s.state == SLOT_IDLE) {
+            if (w.feed.due_ms <= t) {
+                rc = feed_send(&w);
+                if (rc < 0) {
+                    err_set(e, rc, "worker: out of memory");
+                    goto out;
+                }
+            } else if (w.feed.due_ms < next) {
+                next = w.feed.due_ms;
+            }
+        }
         if (!busy && o->until_empty) {
             long long open = 0;
 
@@ -516,7 +738,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
             if (m->msg != CURLMSG_DONE)
                 continue;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            rc = on_done(&w, s, m->data.result);
+            rc = s == &w.feed.s ? feed_done(&w, m->data.result) : on_done(&w, s, m->data.result);
             if (rc < 0) {
                 err_set(e, rc, "worker: out of memory");
                 goto out;

@@ -2,7 +2,9 @@
  * outbox.h - the customs submission worker: takes batches of declarations
  * from the customs outbox (wcs/customs_store.h) and posts them to the
  * broker's POST /v1/declarations (reference profile v1) over libcurl multi,
- * storing each declaration's result (docs/customs.md "Submission").
+ * storing each declaration's result (docs/customs.md "Submission"); and,
+ * when asked, reads the broker's decision feed GET /v1/events into the store
+ * over the same HTTP setup (docs/customs.md "Decision feed").
  */
 #ifndef WCS_CUSTOMS_OUTBOX_H
 #define WCS_CUSTOMS_OUTBOX_H
@@ -25,11 +27,14 @@ struct cust_worker_opts {
     int poll_ms;            /* idle wait between looks at the outbox, ms */
     long backoff_base_ms;   /* first retry delay (before jitter), ms */
     long backoff_max_ms;    /* retry delay cap, ms */
+    int events_ms;          /* > 0: also read the decision feed, polling every events_ms */
+    int events_limit;       /* events per feed request, 1..1000 */
+    const char *broker_name; /* key of the feed's stored cursor (customs_feed_cursor) */
 };
 
 /* Fills o with the defaults (batch 100, lease 60 s, parallel 2, 8 tries,
- * poll 500 ms, back-off 200 ms .. 20 s); the caller sets conninfo, URL and
- * token. */
+ * poll 500 ms, back-off 200 ms .. 20 s, no decision feed, 100 events per
+ * page, broker name "default"); the caller sets conninfo, URL and token. */
 void cust_worker_defaults(struct cust_worker_opts *o);
 
 /*
@@ -41,9 +46,12 @@ int cust_token_read(const char *path, char **out, struct err *e);
 
 /*
  * Runs the worker until *stop becomes non-zero (a signal handler sets it) or,
- * with until_empty, until every outbox row is finished. Returns 0; ERR_CONFIG
- * (bad options, or the broker refused the token: 401/403), ERR_DB (database
- * lost), or -ENOMEM. A broker's error on a batch is never fatal.
+ * with until_empty, until every outbox row is finished. With events_ms > 0
+ * it also reads the decision feed from the stored cursor, storing each page
+ * with wcs_customs_feed_store() (until_empty is then refused: the feed has
+ * no end). Returns 0; ERR_CONFIG (bad options, or the broker refused the
+ * token: 401/403), ERR_DB (database lost), or -ENOMEM. A broker's error on a
+ * batch or a feed page is never fatal: it is retried with back-off.
  */
 int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e);
 

@@ -5,6 +5,10 @@
  *   wcs-customs-worker --db CONNINFO --broker URL --token-file F [--ca-file F]
  *                      [--insecure-http] [--batch N] [--lease-s S]
  *                      [--parallel N] [--until-empty] [--log-level L]
+ *                      [--events MS [--events-limit N] [--broker-name NAME]]
+ *
+ * --events MS also reads the broker's decision feed, polling every MS
+ * milliseconds (docs/customs.md "Decision feed").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +32,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: wcs-customs-worker --db CONNINFO --broker URL --token-file F\n"
                     "       [--ca-file F] [--insecure-http] [--batch N] [--lease-s S]\n"
-                    "       [--parallel N] [--until-empty] [--log-level L]\n");
+                    "       [--parallel N] [--until-empty] [--log-level L]\n"
+                    "       [--events MS [--events-limit N] [--broker-name NAME]]\n");
 }
 
 int main(int argc, char **argv)
@@ -69,6 +74,16 @@ int main(int argc, char **argv)
             o.lease_s = atoi(v);
         } else if (strcmp(a, "--parallel") == 0) {
             o.parallel = atoi(v);
+        } else if (strcmp(a, "--events") == 0) {
+            o.events_ms = atoi(v);
+            if (o.events_ms < 1) {
+                usage();
+                return 2;
+            }
+        } else if (strcmp(a, "--events-limit") == 0) {
+            o.events_limit = atoi(v);
+        } else if (strcmp(a, "--broker-name") == 0) {
+            o.broker_name = v;
         } else if (strcmp(a, "--log-level") == 0) {
             if (log_level_parse(v, &lvl) < 0) {
                 usage();

@@ -1,7 +1,8 @@
 /*
  * customs_store.h - the store's customs part (wcs/db_customs.c): customs
  * declarations and the customs outbox, the durable queue of work for the
- * customs broker (docs/customs.md "Submission", migration 0004).
+ * customs broker (docs/customs.md "Submission", migration 0004); and the
+ * broker's decision feed (migration 0006).
  *
  * A batch is a set of outbox rows claimed together; its batch_key is fixed at
  * the first claim, so whoever retries it (the same worker after an error, or
@@ -83,5 +84,48 @@ int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, lon
 
 /* Counts unfinished outbox rows into *n. Returns 0 or ERR_DB. */
 int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
+
+/* --- decision feed (docs/customs.md "Decision feed", migration 0006) --- */
+
+/* One event of the broker's GET /v1/events. Strings borrowed from the
+ * caller; reason, at and duty_currency may be NULL (duty_currency NULL = no
+ * duty). */
+struct wcs_customs_event {
+    const char *cursor;
+    const char *parcel_id;
+    const char *type;   /* "released", "held", "rejected", "duty_due", or what the broker sent */
+    const char *reason;
+    long long duty_value;
+    const char *duty_currency;
+    const char *at;
+};
+
+/* What wcs_customs_feed_store() did with a page. */
+struct wcs_customs_feed_result {
+    size_t stored;   /* events new to the table */
+    size_t repeated; /* events already stored (same cursor): left as they were */
+    size_t applied;  /* held/released events that matched a parcel */
+    size_t unknown;  /* held/released events whose parcel_id matches no parcel */
+};
+
+/*
+ * Reads the stored cursor of broker's feed into *out (malloc'd, caller
+ * frees; NULL when the feed was never read). Returns 0, -ENOMEM or ERR_DB.
+ */
+int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct err *e);
+
+/*
+ * Stores a page of events ev[0..n-1] (oldest first) of broker's feed and
+ * moves its cursor to next, in one transaction: each event is inserted
+ * (an event whose cursor is stored already is left alone), each new held or
+ * released event sets parcels.customs_status of the parcel carrying that code
+ * as wcs_db_parcel_set_customs() does (new rev, NOTIFY), and the cursor is
+ * written last. An event for an unknown parcel is stored and counted in
+ * res->unknown, with each such parcel id logged as a warning. res may be
+ * NULL. Returns 0 or ERR_DB (nothing stored, cursor unchanged).
+ */
+int wcs_customs_feed_store(PGconn *c, const char *broker, const struct wcs_customs_event *ev,
+                           size_t n, const char *next, struct wcs_customs_feed_result *res,
+                           struct err *e);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * db_customs.c - the store's customs statements (wcs/customs_store.h):
- * declarations and the customs outbox with leased batches.
+ * declarations and the customs outbox with leased batches; the broker's
+ * decision feed.
  *
  * DESIGN. A batch is claimed through its head row (the lowest unfinished id
  * of its batch_key) with FOR UPDATE SKIP LOCKED; only the holder of the head
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "wcs/customs_store.h"
 #include "wcs/db_internal.h"
 
@@ -307,4 +309,104 @@ int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
     *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+/* --- decision feed ---------------------------------------------------- */
+
+static const char SQL_FEED_CURSOR[] = "SELECT cursor FROM customs_feed_cursor WHERE broker = $1";
+/* Locks the feed's cursor row first, so two feed readers of one broker
+ * store their pages one after the other. */
+static const char SQL_FEED_LOCK[] =
+    "INSERT INTO customs_feed_cursor (broker, cursor) VALUES ($1, '')"
+    " ON CONFLICT (broker) DO UPDATE SET cursor = customs_feed_cursor.cursor";
+static const char SQL_EVENT_INSERT[] =
+    "INSERT INTO customs_events (cursor, parcel_id, type, reason, duty_value, duty_currency, at)"
+    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7) ON CONFLICT (cursor) DO NOTHING";
+static const char SQL_FEED_SET[] = "UPDATE customs_feed_cursor SET cursor = $2 WHERE broker = $1";
+
+int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct err *e)
+{
+    const char *p[1] = {broker};
+    PGresult *r = wcs_db_query(c, "feed cursor", SQL_FEED_CURSOR, 1, p, e);
+
+    *out = NULL;
+    if (r == NULL)
+        return ERR_DB;
+    if (PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] != '\0') {
+        *out = strdup(PQgetvalue(r, 0, 0));
+        if (*out == NULL) {
+            PQclear(r);
+            return err_set(e, -ENOMEM, "feed cursor: out of memory");
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+int wcs_customs_feed_store(PGconn *c, const char *broker, const struct wcs_customs_event *ev,
+                           size_t n, const char *next, struct wcs_customs_feed_result *res,
+                           struct err *e)
+{
+    struct wcs_customs_feed_result tmp;
+    const char *pb[2] = {broker, next};
+    size_t i;
+    int rc;
+
+    memset(&tmp, 0, sizeof(tmp));
+    rc = wcs_db_begin(c, "feed store", e);
+    if (rc < 0)
+        return rc;
+    rc = wcs_db_command(c, "feed store: lock", SQL_FEED_LOCK, 1, pb, e);
+    if (rc < 0)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        char duty[24];
+        const char *p[7] = {ev[i].cursor, ev[i].parcel_id, ev[i].type, ev[i].reason,
+                            ev[i].duty_currency != NULL ? duty : NULL, ev[i].duty_currency,
+                            ev[i].at};
+        enum cust_status s;
+        PGresult *r;
+
+        snprintf(duty, sizeof(duty), "%lld", ev[i].duty_value);
+        r = wcs_db_query(c, "feed store: event", SQL_EVENT_INSERT, 7, p, e);
+        if (r == NULL) {
+            rc = ERR_DB;
+            goto fail;
+        }
+        if (strcmp(PQcmdTuples(r), "0") == 0) {
+            PQclear(r);
+            tmp.repeated++; /* stored by an earlier page: its effect is applied already */
+            continue;
+        }
+        PQclear(r);
+        tmp.stored++;
+        if (strcmp(ev[i].type, "held") == 0)
+            s = CUST_STATUS_HELD;
+        else if (strcmp(ev[i].type, "released") == 0)
+            s = CUST_STATUS_RELEASED;
+        else
+            continue; /* rejected, duty_due: stored for the operator, no sort effect */
+        rc = wcs_db_parcel_customs_in_tx(c, ev[i].parcel_id, s, e);
+        if (rc == ERR_NOTFOUND) {
+            log_warnx("customs feed: event %s: %s %s: no such parcel (stored)", ev[i].cursor,
+                      ev[i].type, ev[i].parcel_id);
+            tmp.unknown++;
+            continue;
+        }
+        if (rc < 0)
+            goto fail;
+        tmp.applied++;
+    }
+    rc = wcs_db_command(c, "feed store: cursor", SQL_FEED_SET, 2, pb, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_commit(c, "feed store", e);
+    if (rc < 0)
+        goto fail;
+    if (res != NULL)
+        *res = tmp;
+    return 0;
+fail:
+    wcs_db_rollback(c);
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "common/err.h"
+#include "customs/customs.h"
 
 /* Advisory-lock keys of the project (one 64-bit space per database). They
  * only need to differ from each other and from nothing else in the database. */
@@ -44,5 +45,12 @@ int wcs_db_commit(PGconn *c, const char *what, struct err *e);
 /* ROLLBACK when a transaction is open (or failed); errors are ignored since
  * this only runs on a path that already failed. */
 void wcs_db_rollback(PGconn *c);
+
+/* The body of wcs_db_parcel_set_customs() inside the caller's open
+ * transaction (wcs_customs_feed_store applies a page of decisions in its
+ * own): takes the parcel-rev lock, sets the status with a new rev and queues
+ * the NOTIFY when it changes. Returns 0, ERR_NOTFOUND (no parcel has code:
+ * the transaction is still usable), ERR_INVALID or ERR_DB. */
+int wcs_db_parcel_customs_in_tx(PGconn *c, const char *code, enum cust_status s, struct err *e);
 
 #endif

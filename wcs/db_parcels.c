@@ -919,47 +919,51 @@ int wcs_db_parcel_get(PGconn *c, const char *code, struct wcs_preadvice *out, in
     return rc;
 }
 
-int wcs_db_parcel_set_customs(PGconn *c, const char *code, enum cust_status s, struct err *e)
+int wcs_db_parcel_customs_in_tx(PGconn *c, const char *code, enum cust_status s, struct err *e)
 {
     char key[24];
     const char *lp[1] = {key};
     const char *p[2] = {code, cust_status_name(s)};
     const char *np[2] = {WCS_CHANNEL_PARCELS, NULL};
-    PGresult *r = NULL;
-    int rc;
+    PGresult *r;
+    int rc = 0;
 
     if ((unsigned)s >= CUST_STATUS_COUNT)
         return err_set(e, ERR_INVALID, "parcel %s: customs status %d unknown", code, (int)s);
     snprintf(key, sizeof(key), "%lld", (long long)WCS_LOCK_PARCEL_REV);
+    rc = wcs_db_command(c, "set customs: lock", SQL_LOCK_REV, 1, lp, e);
+    if (rc < 0)
+        return rc;
+    r = wcs_db_query(c, "set customs", SQL_SET_CUSTOMS, 2, p, e);
+    if (r == NULL)
+        return ERR_DB;
+    if (strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
+        rc = err_set(e, ERR_NOTFOUND, "parcel %s: not pre-advised", code);
+    } else if (!PQgetisnull(r, 0, 1)) {
+        np[1] = PQgetvalue(r, 0, 1);
+        rc = wcs_db_command(c, "set customs: notify", SQL_NOTIFY, 2, np, e);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int wcs_db_parcel_set_customs(PGconn *c, const char *code, enum cust_status s, struct err *e)
+{
+    int rc;
+
+    if ((unsigned)s >= CUST_STATUS_COUNT)
+        return err_set(e, ERR_INVALID, "parcel %s: customs status %d unknown", code, (int)s);
     rc = wcs_db_begin(c, "set customs", e);
     if (rc < 0)
         return rc;
-    rc = wcs_db_command(c, "set customs: lock", SQL_LOCK_REV, 1, lp, e);
+    rc = wcs_db_parcel_customs_in_tx(c, code, s, e);
     if (rc < 0)
         goto fail;
-    r = wcs_db_query(c, "set customs", SQL_SET_CUSTOMS, 2, p, e);
-    if (r == NULL) {
-        rc = ERR_DB;
-        goto fail;
-    }
-    if (strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
-        rc = err_set(e, ERR_NOTFOUND, "parcel %s: not pre-advised", code);
-        goto fail;
-    }
-    if (!PQgetisnull(r, 0, 1)) {
-        np[1] = PQgetvalue(r, 0, 1);
-        rc = wcs_db_command(c, "set customs: notify", SQL_NOTIFY, 2, np, e);
-        if (rc < 0)
-            goto fail;
-    }
-    PQclear(r);
-    r = NULL;
     rc = wcs_db_commit(c, "set customs: commit", e);
     if (rc < 0)
         goto fail;
     return 0;
 fail:
-    PQclear(r);
     wcs_db_rollback(c);
     return rc;
 }

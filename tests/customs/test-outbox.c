@@ -6,7 +6,10 @@
  * broker exactly once (/admin/accepted), stored as accepted with its
  * broker_ref, none lost, none duplicated: with one worker, with two at once,
  * and with a worker killed (SIGKILL) in the middle of a batch whose lease
- * another worker then takes over.
+ * another worker then takes over. And the decision feed: a worker reading
+ * GET /v1/events, killed (SIGKILL) mid-feed and restarted, stores every
+ * event of the broker once, sets held/released on the parcels and keeps the
+ * last event's cursor.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -468,6 +471,164 @@ static void wrong_token_and_plain_http(void **state)
     PQfinish(c);
 }
 
+/* ---- decision feed ------------------------------------------------------ */
+
+#define N_FEED 40
+
+/* GETs the broker's whole feed from the start (no faults on this emulator). */
+static json_t *broker_feed(const struct sim *s)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
+    char url[128], *text = NULL;
+    json_t *j;
+
+    snprintf(url, sizeof(url), "%s/v1/events?limit=1000", s->url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    j = json_loads(text != NULL ? text : "", 0, NULL);
+    free(text);
+    assert_non_null(j);
+    assert_true(json_is_array(json_object_get(j, "events")));
+    return j;
+}
+
+static char *text_sql(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    char *v;
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
+    v = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static void feed_worker_start(struct proc *p, const char *ci, const struct sim *s)
+{
+    const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", token_path,
+                          "--insecure-http", "--events", "50", "--events-limit", "3",
+                          "--broker-name", "emu", NULL};
+
+    proc_start(argv, p);
+}
+
+static void feed_killed_and_restarted(void **state)
+{
+    const char *const sim_args[] = {"--seed", "5", "--held-share", "0.5", "--decision-delay-ms",
+                                    "50", "--log-level", "warn", NULL};
+    char ci[512], id[32], line[512], sql[512], *cur, *st;
+    struct wcs_preadvice *rows = calloc(N_FEED, sizeof(*rows));
+    struct wcs_upsert_result ur;
+    struct diag d = DIAG_INIT;
+    struct err e = {0};
+    struct sim s;
+    struct proc w;
+    json_t *feed, *evs;
+    size_t i, held = 0, released = 0;
+    int k, decided = 0;
+    PGconn *c = db_fresh("cust_feed", ci, sizeof(ci));
+
+    (void)state;
+    /* N_FEED pre-advised parcels, and one declared parcel the WCS does not
+     * know: its events are stored and reported. */
+    assert_non_null(rows);
+    for (k = 0; k < N_FEED; k++) {
+        s10(1000 + k, rows[k].code);
+        snprintf(rows[k].service, sizeof(rows[k].service), "ECONOMY");
+        snprintf(rows[k].country, sizeof(rows[k].country), "RU");
+        declare_seed(c, rows[k].code, NULL);
+    }
+    if (wcs_db_preadvice_upsert(c, rows, NULL, N_FEED, "feed.csv", &ur, &d, &e) != 0)
+        fail_msg("preadvice: %s", e.msg);
+    assert_int_equal(ur.inserted, N_FEED);
+    diag_free(&d);
+    s10(1999, id);
+    declare_seed(c, id, NULL);
+    sim_start(&s, sim_args);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    free(w.log);
+
+    /* First feed reader: killed after its first stored pages. */
+    feed_worker_start(&w, ci, &s);
+    assert_int_equal(proc_wait_line(&w, "feed: stored", 60000, line, sizeof(line)), 0);
+    assert_int_equal(proc_wait_line(&w, "feed: stored", 60000, line, sizeof(line)), 0);
+    assert_int_equal(proc_stop(&w, SIGKILL, 20000), 128 + SIGKILL);
+    assert_null(strstr(w.log, "stored already"));
+    assert_null(strstr(w.log, TOKEN));
+    free(w.log);
+    assert_true(count_sql(c, "SELECT count(*) FROM customs_events") > 0);
+    /* The stored cursor is the last stored event's. */
+    cur = text_sql(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
+    st = text_sql(c, "SELECT max(cursor::bigint)::text FROM customs_events");
+    assert_string_equal(cur, st);
+    free(st);
+
+    /* The second starts where the first stopped and reads to the end. */
+    feed_worker_start(&w, ci, &s);
+    snprintf(sql, sizeof(sql), "from cursor %s", cur);
+    assert_int_equal(proc_wait_line(&w, sql, 60000, line, sizeof(line)), 0);
+    free(cur);
+    for (k = 0; k < 1200 && !decided; k++) {
+        usleep(100000);
+        decided = count_sql(c, "SELECT count(DISTINCT parcel_id) FROM customs_events"
+                               " WHERE type IN ('held', 'released', 'rejected')") == N_FEED + 1;
+    }
+    assert_true(decided);
+    /* Every decision is due now; the feed ends with them or their duty_due. */
+    feed = broker_feed(&s);
+    evs = json_object_get(feed, "events");
+    for (k = 0; k < 1200; k++) {
+        snprintf(sql, sizeof(sql), "SELECT count(*) = %zu AND (SELECT cursor FROM customs_feed_cursor"
+                 " WHERE broker = 'emu') = '%s' FROM customs_events", json_array_size(evs),
+                 json_string_value(json_object_get(feed, "next")));
+        st = text_sql(c, sql);
+        decided = strcmp(st, "t") == 0;
+        free(st);
+        if (decided)
+            break;
+        usleep(100000);
+    }
+    assert_true(decided);
+    assert_int_equal(proc_stop(&w, SIGTERM, 20000), 0);
+    assert_null(strstr(w.log, "stored already"));
+    assert_non_null(strstr(w.log, "no such parcel"));
+    assert_non_null(strstr(w.log, id));
+    free(w.log);
+    /* The same events as the broker's, once each; parcels carry the decision. */
+    for (i = 0; i < json_array_size(evs); i++) {
+        json_t *x = json_array_get(evs, i);
+        const char *type = json_string_value(json_object_get(x, "type"));
+        const char *pid = json_string_value(json_object_get(x, "parcel_id"));
+
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM customs_events WHERE cursor = '%s'"
+                 " AND parcel_id = '%s' AND type = '%s'",
+                 json_string_value(json_object_get(x, "cursor")), pid, type);
+        assert_int_equal(count_sql(c, sql), 1);
+        if (strcmp(pid, id) == 0 || (strcmp(type, "held") != 0 && strcmp(type, "released") != 0))
+            continue;
+        held += strcmp(type, "held") == 0;
+        released += strcmp(type, "released") == 0;
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM parcels WHERE code = '%s'"
+                 " AND customs_status = '%s'", pid, type);
+        assert_int_equal(count_sql(c, sql), 1);
+    }
+    assert_int_equal(held + released, N_FEED);
+    assert_true(held > 0 && released > 0);
+    json_decref(feed);
+    free(rows);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
 static int group_setup(void **state)
 {
     int fd;
@@ -504,6 +665,7 @@ int main(void)
         cmocka_unit_test(one_worker_with_faults),
         cmocka_unit_test(two_workers_at_once),
         cmocka_unit_test(killed_worker_taken_over),
+        cmocka_unit_test(feed_killed_and_restarted),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
