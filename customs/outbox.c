@@ -506,7 +506,7 @@ static int feed_store_page(struct worker *w, size_t *count, struct err *e)
     }
     if (n == 0)
         goto out; /* nothing new: the cursor stays */
-    rc = wcs_customs_feed_store(w->db, w->o->broker_name, ev, n, next, &res, e);
+    rc = wcs_customs_feed_store(w->db, w->o->broker_name, f->cursor, ev, n, next, &res, e);
     if (rc < 0)
         goto out;
     log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s", n,
@@ -562,6 +562,21 @@ static int feed_done(struct worker *w, CURLcode cc)
     rc = feed_store_page(w, &n, &e);
     if (rc == -ENOMEM)
         return rc;
+    if (rc == ERR_CONFLICT) {
+        /* Another reader stored past our cursor: continue from its cursor. */
+        char *cur = NULL;
+
+        log_warnx("feed: %s; reading the stored cursor", e.msg);
+        rc = wcs_customs_feed_cursor(w->db, w->o->broker_name, &cur, &e);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc == 0) {
+            free(f->cursor);
+            f->cursor = cur;
+            f->due_ms = now_ms();
+            return 0;
+        }
+    }
     if (rc < 0) {
         snprintf(why, sizeof(why), "page not stored: %s", e.msg);
         feed_retry(w, why);

@@ -115,17 +115,20 @@ struct wcs_customs_feed_result {
 int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct err *e);
 
 /*
- * Stores a page of events ev[0..n-1] (oldest first) of broker's feed and
- * moves its cursor to next, in one transaction: each event is inserted
+ * Stores a page of events ev[0..n-1] (oldest first) of broker's feed, read
+ * from cursor after (NULL = from the start), and moves its cursor to next,
+ * in one transaction: each event is inserted
  * (an event whose cursor is stored already is left alone), each new held or
  * released event sets parcels.customs_status of the parcel carrying that code
  * as wcs_db_parcel_set_customs() does (new rev, NOTIFY), and the cursor is
  * written last. An event for an unknown parcel is stored and counted in
  * res->unknown, with each such parcel id logged as a warning. res may be
- * NULL. Returns 0 or ERR_DB (nothing stored, cursor unchanged).
+ * NULL. Returns 0; ERR_CONFLICT when the stored cursor is no longer after
+ * (another reader moved it: re-read it with wcs_customs_feed_cursor()), or
+ * ERR_DB; on error nothing is stored and the cursor is unchanged.
  */
-int wcs_customs_feed_store(PGconn *c, const char *broker, const struct wcs_customs_event *ev,
-                           size_t n, const char *next, struct wcs_customs_feed_result *res,
-                           struct err *e);
+int wcs_customs_feed_store(PGconn *c, const char *broker, const char *after,
+                           const struct wcs_customs_event *ev, size_t n, const char *next,
+                           struct wcs_customs_feed_result *res, struct err *e);
 
 #endif

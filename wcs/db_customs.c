@@ -314,11 +314,12 @@ int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
 /* --- decision feed ---------------------------------------------------- */
 
 static const char SQL_FEED_CURSOR[] = "SELECT cursor FROM customs_feed_cursor WHERE broker = $1";
-/* Locks the feed's cursor row first, so two feed readers of one broker
- * store their pages one after the other. */
+/* Locks the feed's cursor row first and returns the cursor, so two feed
+ * readers of one broker store their pages one after the other and the second
+ * sees that its page was read from a cursor that is no longer the stored one. */
 static const char SQL_FEED_LOCK[] =
     "INSERT INTO customs_feed_cursor (broker, cursor) VALUES ($1, '')"
-    " ON CONFLICT (broker) DO UPDATE SET cursor = customs_feed_cursor.cursor";
+    " ON CONFLICT (broker) DO UPDATE SET cursor = customs_feed_cursor.cursor RETURNING cursor";
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO customs_events (cursor, parcel_id, type, reason, duty_value, duty_currency, at)"
     " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7) ON CONFLICT (cursor) DO NOTHING";
@@ -343,12 +344,13 @@ int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct er
     return 0;
 }
 
-int wcs_customs_feed_store(PGconn *c, const char *broker, const struct wcs_customs_event *ev,
-                           size_t n, const char *next, struct wcs_customs_feed_result *res,
-                           struct err *e)
+int wcs_customs_feed_store(PGconn *c, const char *broker, const char *after,
+                           const struct wcs_customs_event *ev, size_t n, const char *next,
+                           struct wcs_customs_feed_result *res, struct err *e)
 {
     struct wcs_customs_feed_result tmp;
     const char *pb[2] = {broker, next};
+    PGresult *lr;
     size_t i;
     int rc;
 
@@ -356,9 +358,18 @@ int wcs_customs_feed_store(PGconn *c, const char *broker, const struct wcs_custo
     rc = wcs_db_begin(c, "feed store", e);
     if (rc < 0)
         return rc;
-    rc = wcs_db_command(c, "feed store: lock", SQL_FEED_LOCK, 1, pb, e);
-    if (rc < 0)
+    lr = wcs_db_query(c, "feed store: lock", SQL_FEED_LOCK, 1, pb, e);
+    if (lr == NULL) {
+        rc = ERR_DB;
         goto fail;
+    }
+    if (strcmp(PQgetvalue(lr, 0, 0), after != NULL ? after : "") != 0) {
+        rc = err_set(e, ERR_CONFLICT, "feed store: %s: cursor moved to %s since the page was read",
+                     broker, PQgetvalue(lr, 0, 0));
+        PQclear(lr);
+        goto fail;
+    }
+    PQclear(lr);
     for (i = 0; i < n; i++) {
         char duty[24];
         const char *p[7] = {ev[i].cursor, ev[i].parcel_id, ev[i].type, ev[i].reason,

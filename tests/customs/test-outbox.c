@@ -623,6 +623,20 @@ static void feed_killed_and_restarted(void **state)
     }
     assert_int_equal(held + released, N_FEED);
     assert_true(held > 0 && released > 0);
+    /* A page read from a cursor that is no longer the stored one (a second
+     * reader) is refused whole: nothing stored, the cursor stays. */
+    {
+        const struct wcs_customs_event late = {"999999", "RR999999999CN", "held", NULL, 0, NULL,
+                                               NULL};
+
+        assert_int_equal(wcs_customs_feed_store(c, "emu", "1", &late, 1, "999999", NULL, &e),
+                         ERR_CONFLICT);
+        assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_events"),
+                         (long long)json_array_size(evs));
+        cur = text_sql(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
+        assert_string_equal(cur, json_string_value(json_object_get(feed, "next")));
+        free(cur);
+    }
     json_decref(feed);
     free(rows);
     sim_stop(&s);
