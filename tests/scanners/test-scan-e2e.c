@@ -39,11 +39,10 @@
 #include "scanners/hid.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
 #include "tests/scanners/usb-mock.h"
 
-#define WATCHDOG_MS 20000 /* bound of every wait */
-#define KEEP 256
 
 #define KBD_VID 0x0C2E
 #define KBD_PID 0x0B61
@@ -58,89 +57,22 @@ static struct mock_dev *kbd;
 
 /* --- the test's PLC ------------------------------------------------------ */
 
-static uv_loop_t loop;
-static uv_timer_t watchdog, tick;
-static bool timed_out;
+static struct tplc T; /* loop, recorder, bounded waits (tests/common/testplc.h) */
 static struct conv_link *plc;
 static bool plc_up;
-static struct conv_telegram got[KEEP];
-static int ngot;
 
-static void watchdog_cb(uv_timer_t *t)
-{
-    (void)t;
-    timed_out = true;
-}
 
-static void tick_cb(uv_timer_t *t)
-{
-    (void)t;
-}
 
-/* Runs the loop until cond or the watchdog. A 10 ms tick keeps the loop
- * turning while cond waits on something outside it (wcsd over HTTP). */
-#define RUN_UNTIL(cond)                                                                            \
-    do {                                                                                           \
-        uv_timer_start(&watchdog, watchdog_cb, WATCHDOG_MS, 0);                                    \
-        uv_timer_start(&tick, tick_cb, 10, 10);                                                    \
-        timed_out = false;                                                                         \
-        while (!(cond)) {                                                                          \
-            if (timed_out)                                                                         \
-                fail_msg("watchdog: still waiting for %s", #cond);                                 \
-            uv_run(&loop, UV_RUN_ONCE);                                                            \
-        }                                                                                          \
-        uv_timer_stop(&tick);                                                                      \
-        uv_timer_stop(&watchdog);                                                                  \
-    } while (0)
 
-static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
-                            void *arg)
-{
-    (void)l;
-    (void)raw;
-    (void)arg;
-    if (ngot < KEEP)
-        got[ngot++] = *t;
-}
 
-static void plc_state_cb(struct conv_link *l, bool up, void *arg)
-{
-    (void)l;
-    (void)arg;
-    plc_up = up;
-}
 
-/* Index of the first RES_ for tracking at or after index from, or -1. */
-static int find_res(int from, const char *tracking)
-{
-    for (int i = from; i < ngot; i++)
-        if (got[i].type == CONV_TG_RES && strcmp(got[i].u.res.tracking, tracking) == 0)
-            return i;
-    return -1;
-}
 
 /* Sends a REQ_ at SCAN01 (barcode NULL: 20 '*', no PLC reader) and waits
  * for its RES_. */
 static struct conv_res request(const char *tracking, const char *barcode)
 {
-    struct conv_telegram t;
-    struct err e;
-    int from = ngot, i;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_REQ;
-    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "%s", tracking);
-    snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN01");
-    t.u.req.barcode_kind = barcode ? CONV_BARCODE_CODE : CONV_BARCODE_ABSENT;
-    if (barcode)
-        snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", barcode);
-    t.u.req.weight_g = -1;
-    t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
-    conv_tg_time(1795000000, t.u.req.time);
-    if (conv_link_send(plc, &t, NULL, &e) < 0)
-        fail_msg("send: %s", e.msg);
-    RUN_UNTIL((i = find_res(from, tracking)) >= 0);
-    return got[i].u.res;
+    return tplc_request(&T, plc, tracking, "SCAN01", barcode,
+                        barcode ? CONV_BARCODE_CODE : CONV_BARCODE_ABSENT);
 }
 
 /* --- wcsd's view of the scanner ------------------------------------------ */
@@ -256,32 +188,17 @@ static int setup(void **state)
              conninfo, tmpdir, plc_port = proc_free_port(), KBD_VID, KBD_PID);
     tu_write_text(cfg_path, yaml);
 
-    assert_int_equal(uv_loop_init(&loop), 0);
-    uv_timer_init(&loop, &watchdog);
-    uv_timer_init(&loop, &tick);
+    tplc_init(&T);
     return 0;
 }
 
-static void closed_cb(void *arg)
-{
-    *(bool *)arg = true;
-}
 
 static int teardown(void **state)
 {
-    bool closed = false;
     char cmd[256];
 
     (void)state;
-    if (plc)
-        conv_link_stop(plc, closed_cb, &closed);
-    else
-        closed = true;
-    uv_close((uv_handle_t *)&watchdog, NULL);
-    uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_true(closed);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    tplc_done(&T);
     /* wcsd first: it holds the emulated device open. */
     if (daemon_proc.pid > 0)
         proc_stop(&daemon_proc, SIGKILL, 5000);
@@ -302,11 +219,8 @@ static int teardown(void **state)
  * group setup, so that a failure still reaches teardown, which stops wcsd. */
 static void start_wcsd_and_plc(void)
 {
-    struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
-    struct conv_link_config lc;
     const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
     char line[1024], *p;
-    struct err e;
 
     proc_start(argv, &daemon_proc);
     if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
@@ -316,16 +230,8 @@ static void start_wcsd_and_plc(void)
     http_port = atoi(p + strlen("http 127.0.0.1:"));
     assert_non_null(strstr(line, "1 scanner(s)"));
 
-    conv_link_config_defaults(&lc);
-    snprintf(lc.name, sizeof(lc.name), "test-plc");
-    snprintf(lc.local_id, sizeof(lc.local_id), "PLC01");
-    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
-    lc.mode = CONV_LINK_CLIENT;
-    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
-    lc.port = plc_port;
-    lc.life_interval_ms = 1000;
-    assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
-    RUN_UNTIL(plc_up);
+    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, plc_port, 1000, &plc_up);
+    TPLC_RUN_UNTIL(&T, plc_up);
 }
 
 static void test_claimed_from_config(void **state)
@@ -335,7 +241,7 @@ static void test_claimed_from_config(void **state)
 
     (void)state;
     start_wcsd_and_plc();
-    RUN_UNTIL(view_connected(true));
+    TPLC_RUN_UNTIL(&T, view_connected(true));
     /* wcsd took the interface from usbhid and set the boot protocol: the
      * requests crossed from the wcsd process to this one's emulation. */
     usb_mock_stats(kbd, &ms);
@@ -358,7 +264,7 @@ static void test_scan_answers_request_without_barcode(void **state)
 
     (void)state;
     type_code(first_code);
-    RUN_UNTIL(view_reads(1));
+    TPLC_RUN_UNTIL(&T, view_reads(1));
     v = scanner_view();
     assert_int_equal(v.reads, 1);
     assert_string_equal(v.last_code, first_code);
@@ -383,7 +289,7 @@ static void test_unplug_and_plug_back(void **state)
 
     (void)state;
     usb_mock_unplug(kbd);
-    RUN_UNTIL(view_connected(false));
+    TPLC_RUN_UNTIL(&T, view_connected(false));
     usb_mock_remove(kbd);
     v = scanner_view();
     assert_int_equal(v.detaches, 1);
@@ -402,9 +308,9 @@ static void test_unplug_and_plug_back(void **state)
 
     /* Back in: picked up by hotplug, and a new scan answers the next REQ_. */
     assert_int_equal(usb_mock_replug(kbd), 0);
-    RUN_UNTIL(view_connected(true));
+    TPLC_RUN_UNTIL(&T, view_connected(true));
     type_code(second_code);
-    RUN_UNTIL(view_reads(2));
+    TPLC_RUN_UNTIL(&T, view_reads(2));
     r = request("0000000106", NULL);
     assert_int_equal(r.reason, CONV_REASON_OK);
     assert_string_equal(r.barcode, second_code);

@@ -29,11 +29,10 @@
 #include "conveyor/telegram.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
 #include "wcs/store.h"
 
-#define WATCHDOG_MS 20000
-#define KEEP 256
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
 static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
@@ -43,101 +42,26 @@ static char sorted_destination[21]; /* where tracking 0000000010 was sorted */
 
 /* --- the test's PLC ------------------------------------------------------ */
 
-static uv_loop_t loop;
-static uv_timer_t watchdog;
-static bool timed_out;
+static struct tplc T; /* loop, recorder, bounded waits (tests/common/testplc.h) */
 static struct conv_link *plc;
 static bool plc_up;
 /* A second sorter, PLC02, in the other mode: it listens, wcsd connects. */
 static struct conv_link *plc2;
 static bool plc2_up;
 static int plc2_port;
-static struct conv_telegram got[KEEP];
-static int ngot;
 
-static void watchdog_cb(uv_timer_t *t)
-{
-    (void)t;
-    timed_out = true;
-}
 
-#define RUN_UNTIL(cond)                                                                            \
-    do {                                                                                           \
-        uv_timer_start(&watchdog, watchdog_cb, WATCHDOG_MS, 0);                                    \
-        timed_out = false;                                                                         \
-        while (!(cond)) {                                                                          \
-            if (timed_out)                                                                         \
-                fail_msg("watchdog: still waiting for %s", #cond);                                 \
-            uv_run(&loop, UV_RUN_ONCE);                                                            \
-        }                                                                                          \
-        uv_timer_stop(&watchdog);                                                                  \
-    } while (0)
 
-static void plc_telegram_cb(struct conv_link *l, const struct conv_telegram *t, const char *raw,
-                            void *arg)
-{
-    (void)l;
-    (void)raw;
-    (void)arg;
-    if (ngot < KEEP)
-        got[ngot++] = *t;
-}
 
-static void plc_state_cb(struct conv_link *l, bool up, void *arg)
-{
-    (void)l;
-    *(arg ? (bool *)arg : &plc_up) = up;
-}
 
-/* Index of the first telegram of type after index from with tracking (RES_)
- * or acked seq (ACK_), or -1. */
-static int find_got(int from, enum conv_tg_type type, const char *tracking, uint32_t acked_seq)
-{
-    int i;
 
-    for (i = from; i < ngot; i++) {
-        if (got[i].type != type)
-            continue;
-        if (type == CONV_TG_RES && strcmp(got[i].u.res.tracking, tracking) == 0)
-            return i;
-        if (type == CONV_TG_ACK && got[i].u.ack.acked_seq == acked_seq)
-            return i;
-    }
-    return -1;
-}
 
-static uint32_t send_tg(struct conv_telegram *t)
-{
-    uint32_t seq = 0;
-    struct err e;
-
-    if (conv_link_send(plc, t, &seq, &e) < 0)
-        fail_msg("send: %s", e.msg);
-    return seq;
-}
-
-/* Sends a REQ_ and waits for its RES_; returns the RES_. */
+/* Sends a REQ_ from PLC01 at SCAN01 and waits for its RES_. */
 static struct conv_res request(const char *tracking, const char *barcode, enum conv_barcode kind)
 {
-    struct conv_telegram t;
-    int from = ngot, i;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_REQ;
-    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "%s", tracking);
-    snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN01");
-    t.u.req.barcode_kind = kind;
-    if (kind == CONV_BARCODE_CODE)
-        snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", barcode);
-    t.u.req.weight_g = -1;
-    t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
-    conv_tg_time(1795000000, t.u.req.time);
-    send_tg(&t);
-    RUN_UNTIL((i = find_got(from, CONV_TG_RES, tracking, 0)) >= 0);
-    return got[i].u.res;
+    return tplc_request(&T, plc, tracking, "SCAN01", barcode, kind);
 }
 
-/* Sends an UPD_ (or resends the same content) and waits for its ACK_. */
 /* Sends an UPD_ stamped `when` (a real PLC stamps each event anew; the same
  * stamp and fields again is a resend) and waits for its ACK_. */
 static struct conv_ack update(const char *tracking, const char *location,
@@ -145,7 +69,7 @@ static struct conv_ack update(const char *tracking, const char *location,
 {
     struct conv_telegram t;
     uint32_t seq;
-    int from = ngot, i;
+    int from = T.ngot, i;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_UPD;
@@ -154,26 +78,26 @@ static struct conv_ack update(const char *tracking, const char *location,
     t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
     t.u.upd.event = event;
     conv_tg_time(when, t.u.upd.time);
-    seq = send_tg(&t);
-    RUN_UNTIL((i = find_got(from, CONV_TG_ACK, NULL, seq)) >= 0);
-    assert_int_equal(got[i].u.ack.acked_type, CONV_TG_UPD);
-    return got[i].u.ack;
+    seq = tplc_send(plc, &t);
+    TPLC_RUN_UNTIL(&T, (i = tplc_find(&T, from, CONV_TG_ACK, NULL, seq)) >= 0);
+    assert_int_equal(T.got[i].u.ack.acked_type, CONV_TG_UPD);
+    return T.got[i].u.ack;
 }
 
 static struct conv_ack locu(const char *chute, enum conv_loc_state st)
 {
     struct conv_telegram t;
     uint32_t seq;
-    int from = ngot, i;
+    int from = T.ngot, i;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_LOCU;
     snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
     t.u.locu.state = st;
     conv_tg_time(1795000002 + st, t.u.locu.time);
-    seq = send_tg(&t);
-    RUN_UNTIL((i = find_got(from, CONV_TG_ACK, NULL, seq)) >= 0);
-    return got[i].u.ack;
+    seq = tplc_send(plc, &t);
+    TPLC_RUN_UNTIL(&T, (i = tplc_find(&T, from, CONV_TG_ACK, NULL, seq)) >= 0);
+    return T.got[i].u.ack;
 }
 
 
@@ -209,11 +133,8 @@ static void start_daemon(void)
 
 static int setup(void **state)
 {
-    struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
-    struct conv_link_config lc;
     char yaml[1024], line[1024];
     FILE *f;
-    struct err e;
 
     (void)state;
     signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
@@ -253,60 +174,22 @@ static int setup(void **state)
     tu_write_text(cfg_path, yaml);
 
     /* PLC02 listens before wcsd starts; wcsd connects to it. */
-    assert_int_equal(uv_loop_init(&loop), 0);
-    uv_timer_init(&loop, &watchdog);
-    conv_link_config_defaults(&lc);
-    snprintf(lc.name, sizeof(lc.name), "test-plc2");
-    snprintf(lc.local_id, sizeof(lc.local_id), "PLC02");
-    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
-    lc.mode = CONV_LINK_SERVER;
-    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
-    lc.port = plc2_port;
-    lc.life_interval_ms = 1000;
-    assert_int_equal(conv_link_start(&loop, &lc, &cbs, &plc2_up, &plc2, &e), 0);
+    tplc_init(&T);
+    plc2 = tplc_link(&T, "PLC02", CONV_LINK_SERVER, plc2_port, 1000, &plc2_up);
     start_daemon();
-
-    conv_link_config_defaults(&lc);
-    snprintf(lc.name, sizeof(lc.name), "test-plc");
-    snprintf(lc.local_id, sizeof(lc.local_id), "PLC01");
-    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
-    lc.mode = CONV_LINK_CLIENT;
-    snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
-    lc.port = plc_port;
-    lc.life_interval_ms = 1000;
-    assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
-    RUN_UNTIL(plc_up);
-    RUN_UNTIL(plc2_up);
+    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, plc_port, 1000, &plc_up);
+    TPLC_RUN_UNTIL(&T, plc_up);
+    TPLC_RUN_UNTIL(&T, plc2_up);
     return 0;
 }
 
-static void closed_cb(void *arg)
-{
-    *(bool *)arg = true;
-}
 
 static int teardown(void **state)
 {
-    bool closed = false;
     char cmd[256];
 
     (void)state;
-    bool closed2 = false;
-
-    /* After a failed setup a link may not exist: count it as closed. */
-    if (plc)
-        conv_link_stop(plc, closed_cb, &closed);
-    else
-        closed = true;
-    if (plc2)
-        conv_link_stop(plc2, closed_cb, &closed2);
-    else
-        closed2 = true;
-    uv_close((uv_handle_t *)&watchdog, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_true(closed);
-    assert_true(closed2);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    tplc_done(&T);
     if (daemon_proc.pid > 0)
         proc_stop(&daemon_proc, SIGKILL, 5000);
     free(daemon_proc.log);
@@ -345,7 +228,7 @@ static void test_second_plc_in_client_mode(void **state)
 {
     struct conv_telegram t;
     struct err e;
-    int from = ngot, i;
+    int from = T.ngot, i;
 
     (void)state;
     /* wcsd connected to PLC02 by itself; PLC02 asks on its own link. */
@@ -358,9 +241,9 @@ static void test_second_plc_in_client_mode(void **state)
     t.u.req.weight_g = t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
     if (conv_link_send(plc2, &t, NULL, &e) < 0)
         fail_msg("send: %s", e.msg);
-    RUN_UNTIL((i = find_got(from, CONV_TG_RES, "2000000001", 0)) >= 0);
-    assert_int_equal(got[i].u.res.reason, CONV_REASON_OK);
-    assert_string_equal(got[i].u.res.location, "SCAN02");
+    TPLC_RUN_UNTIL(&T, (i = tplc_find(&T, from, CONV_TG_RES, "2000000001", 0)) >= 0);
+    assert_int_equal(T.got[i].u.res.reason, CONV_REASON_OK);
+    assert_string_equal(T.got[i].u.res.location, "SCAN02");
     assert_true(plc_up); /* the other PLC is unaffected */
 }
 
@@ -594,9 +477,9 @@ static void test_restart_still_recognises_resend(void **state)
     (void)state;
     /* wcsd comes back on the same port; the PLC's link reconnects and
      * resends the telegram it had sent before: still a duplicate. */
-    RUN_UNTIL(!plc_up);
+    TPLC_RUN_UNTIL(&T, !plc_up);
     start_daemon();
-    RUN_UNTIL(plc_up);
+    TPLC_RUN_UNTIL(&T, plc_up);
     a = update("0000000010", sorted_destination, CONV_UPD_SORTED, 1795000100);
     assert_true(a.duplicate);
     assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
