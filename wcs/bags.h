@@ -166,9 +166,9 @@ int wcs_db_dispatch_add(PGconn *c, const char *manifest_id, const char *const *b
 
 /*
  * Closes the open dispatch manifest_id: status closed, the manifest JSON body
- * stored in dispatches.manifest_json for the customs outbox, and the
- * receptacle series of its bags closed (the next bags get a new dispatch
- * number). Returns 0, ERR_NOTFOUND, ERR_STATE (not open, or no bags), ERR_DB.
+ * stored in dispatches.manifest_json and queued in the customs outbox (kind
+ * 'manifest'), and the receptacle series of its bags closed (the next bags
+ * get a new dispatch number), in one transaction. Returns 0, ERR_NOTFOUND, ERR_STATE (not open, or no bags), ERR_DB.
  */
 int wcs_db_dispatch_close(PGconn *c, const char *manifest_id, struct err *e);
 

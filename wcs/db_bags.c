@@ -496,6 +496,11 @@ static const char SQL_DISPATCH_SERIES_CLOSE[] =
     " AND s.category = b.category AND s.dispatch_no = b.upu_dispatch"
     " AND s.year = b.upu_year";
 
+/* The manifest's unit of work for the customs worker, in the transaction that
+ * closes the dispatch (docs/customs.md "Submission"). */
+static const char SQL_DISPATCH_MANIFEST_QUEUE[] =
+    "INSERT INTO customs_outbox (kind, payload_ref) VALUES ('manifest', $1)";
+
 int wcs_db_dispatch_close(PGconn *c, const char *manifest_id, struct err *e)
 {
     struct wcs_manifest m;
@@ -536,6 +541,10 @@ int wcs_db_dispatch_close(PGconn *c, const char *manifest_id, struct err *e)
     if (rc < 0)
         goto fail;
     rc = wcs_db_command(c, "dispatch close: series", SQL_DISPATCH_SERIES_CLOSE, 1, p, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_command(c, "dispatch close: queue manifest", SQL_DISPATCH_MANIFEST_QUEUE, 1,
+                        &manifest_id, e);
     if (rc < 0)
         goto fail;
     rc = wcs_db_commit(c, "dispatch close", e);
