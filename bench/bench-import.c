@@ -276,7 +276,7 @@ static double run_import(PGconn *c, const char *path, struct wcs_import_summary 
     struct diag d = DIAG_INIT;
     struct err e = {0};
     double t0 = now_s(), t;
-    int rc = wcs_import_file(c, path, s, &d, &e);
+    int rc = wcs_import_file(c, path, NULL, s, &d, &e);
 
     t = now_s() - t0;
     if (rc != 0) {

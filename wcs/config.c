@@ -204,6 +204,9 @@ static const struct key_def top_keys[] = {
     {"events.spool_path", KEY_STRING, OFF(spool_path), SZ(spool_path), 1, 255, 0},
     {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
      1099511627776LL, 0},
+    {"customs", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"customs.duty_rules", KEY_STRING, OFF(customs_duty_rules), SZ(customs_duty_rules), 1, 255, 0},
+    {"customs.exchange_rates", KEY_STRING, OFF(customs_rates), SZ(customs_rates), 1, 255, 0},
     {"plcs", KEY_PLCS, 0, 0, 0, 0, 0},
     {"scanners", KEY_SCANNERS, 0, 0, 0, 0, 0},
 };

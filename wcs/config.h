@@ -50,6 +50,8 @@ struct wcs_config {
     unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
     struct wcs_event_writer_opts events;
     char spool_path[256];            /* durable local spool for outages, "" = none */
+    char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */
+    char customs_rates[256];         /* exchange rates CSV, "" = none */
     size_t spool_max_bytes;
     struct wcs_plc_config plcs[WCS_PLC_MAX];
     int nplcs;

@@ -39,6 +39,7 @@
 
 #include "common/log.h"
 #include "wcs/db_internal.h"
+#include "wcs/declare.h"
 #include "wcs/store.h"
 
 /* --- statements ------------------------------------------------------- */
@@ -63,7 +64,16 @@ static const char SQL_STAGE_SETUP[] =
     " pid bigint,"      /* target parcel, NULL = new */
     " nnew integer,"    /* codes of the row no parcel owns yet */
     " state char(1),"   /* NULL accepted (so far), x rejected */
-    " cls char(1)"      /* i insert, u update, = unchanged */
+    " cls char(1),"     /* i insert, u update, = unchanged */
+    /* the declaration built from the row (wcs/declare.h); NULL when the
+     * parcel is not declared (not bound for RU) */
+    " decl_body text, decl_status text, decl_errors text, decl_warnings text,"
+    " duty_cents bigint, duty_note text,"
+    " decl_skip boolean"  /* true: a declaration was already sent, keep it */
+    ") ON COMMIT DELETE ROWS;"
+    /* Stored declarations under a code of a declaring row (step D1). */
+    "CREATE TEMP TABLE IF NOT EXISTS wcs_stage_decl ("
+    " seq integer NOT NULL, old text NOT NULL, sent boolean NOT NULL"
     ") ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS wcs_stage_codes ("
     " seq integer NOT NULL, pos integer NOT NULL, code text NOT NULL, kind text NOT NULL"
@@ -78,7 +88,8 @@ static const char SQL_STAGE_SETUP[] =
     "SET LOCAL random_page_cost = 1.1";
 
 static const char SQL_COPY_STAGE[] =
-    "COPY wcs_stage (seq, line, " PARCEL_DATA_COLS ") FROM STDIN";
+    "COPY wcs_stage (seq, line, " PARCEL_DATA_COLS ", decl_body, decl_status, decl_errors,"
+    " decl_warnings, duty_cents, duty_note) FROM STDIN";
 static const char SQL_COPY_CODES[] = "COPY wcs_stage_codes (seq, pos, code, kind) FROM STDIN";
 
 /* Step 1: a code repeated in a later row of the batch supersedes this row. */
@@ -130,6 +141,12 @@ static const char SQL_MATCH[] =
     "     (s.code, s.service, s.recipient_country, s.postal_code, s.recipient_name,"
     "      s.recipient_city, s.recipient_address, s.recipient_phone, s.weight_g, s.length_mm,"
     "      s.width_mm, s.height_mm, s.declared_value, s.currency, s.item_description, s.hs_code))"
+    /* or its declaration is not stored as built now (and not accepted:
+     * an accepted one is never replaced, so it is no change) */
+    "     OR (s.decl_body IS NOT NULL AND NOT EXISTS (SELECT 1 FROM declarations d"
+    "      WHERE (d.body::text = s.decl_body OR d.status = 'accepted') AND d.parcel_id IN ("
+    "       SELECT k.code FROM wcs_stage_codes k WHERE k.seq = s.seq"
+    "       UNION ALL SELECT i.code FROM parcel_ids i WHERE i.parcel_id = x.pid)))"
     "    THEN 'u' ELSE '=' END"
     "  FROM (SELECT s2.seq, t.pid, coalesce(t.nnew, 0) AS nnew"
     "        FROM wcs_stage s2 LEFT JOIN t ON t.seq = s2.seq WHERE s2.state IS NULL) x"
@@ -221,6 +238,77 @@ static const char SQL_ADD_IDS[] =
 #define OTHER_CODES_EXPR                                                                           \
     "array_to_string(ARRAY(SELECT o.code FROM parcel_ids o"                                        \
     " WHERE o.parcel_id = p.id AND o.code <> p.code ORDER BY o.code), ' ')"
+
+/* --- declarations built on import (docs/customs.md) -------------------- *
+ * A row declares when its parcel is bound for RU (decl_body set) and it
+ * inserts or changes the parcel. Its declaration replaces those stored under
+ * any code of the parcel, unless one of them was already sent to the broker
+ * (accepted, or in a batch being submitted): declaring a parcel twice is
+ * worse than a stale declaration, so the change is reported, not sent. */
+#define DECLARING "s.state IS NULL AND s.decl_body IS NOT NULL AND coalesce(s.cls, 'i') <> '='"
+#define DECLARING_CODES                                                                            \
+    "SELECT k.code FROM wcs_stage s JOIN wcs_stage_codes k ON k.seq = s.seq WHERE " DECLARING     \
+    " UNION SELECT i.code FROM wcs_stage s JOIN parcel_ids i ON i.parcel_id = s.pid WHERE "        \
+    DECLARING
+
+/* D0: the open outbox rows of those declarations, locked so that no worker
+ * claims one between the look (D1) and the replacement (D3); a claim
+ * committed meanwhile is seen by D1 (read committed: a new snapshot). */
+static const char SQL_DECL_LOCK[] =
+    "SELECT 1 FROM customs_outbox o WHERE o.kind = 'declaration' AND o.done_at IS NULL"
+    " AND o.payload_ref IN (" DECLARING_CODES ") ORDER BY o.id FOR UPDATE";
+
+/* D1: the stored declarations each declaring row replaces, and whether each
+ * was already sent. */
+static const char SQL_DECL_OLD[] =
+    "INSERT INTO wcs_stage_decl (seq, old, sent)"
+    " SELECT DISTINCT s.seq, d.parcel_id, d.status = 'accepted' OR EXISTS ("
+    "  SELECT 1 FROM customs_outbox o WHERE o.kind = 'declaration' AND o.payload_ref = d.parcel_id"
+    "  AND o.done_at IS NULL AND o.batch_key IS NOT NULL)"
+    " FROM wcs_stage s JOIN LATERAL ("
+    "  SELECT k.code FROM wcs_stage_codes k WHERE k.seq = s.seq"
+    "  UNION SELECT i.code FROM parcel_ids i WHERE i.parcel_id = s.pid) c ON true"
+    " JOIN declarations d ON d.parcel_id = c.code WHERE " DECLARING;
+
+/* D2: rows whose parcel has a declaration already sent keep it; the ones
+ * that would change it are listed. */
+static const char SQL_DECL_KEPT[] =
+    "WITH k AS (SELECT DISTINCT seq FROM wcs_stage_decl WHERE sent),"
+    " upd AS (UPDATE wcs_stage s SET decl_skip = true FROM k WHERE s.seq = k.seq)"
+    " SELECT s.line, s.code, x.old, d.status FROM wcs_stage_decl x"
+    " JOIN wcs_stage s ON s.seq = x.seq JOIN declarations d ON d.parcel_id = x.old"
+    " WHERE x.sent AND d.body::text IS DISTINCT FROM s.decl_body ORDER BY s.seq, x.old";
+
+/* D3: the replaced declarations and their unsent outbox rows go. */
+static const char SQL_DECL_WITHDRAW[] =
+    "WITH w AS (SELECT x.old FROM wcs_stage_decl x JOIN wcs_stage s ON s.seq = x.seq"
+    "           WHERE NOT x.sent AND s.decl_skip IS NOT TRUE),"
+    " o AS (DELETE FROM customs_outbox o USING w WHERE o.kind = 'declaration'"
+    "       AND o.payload_ref = w.old AND o.done_at IS NULL)"
+    " DELETE FROM declarations d USING w WHERE d.parcel_id = w.old";
+
+/* D4: the new declarations, the valid ones queued for the broker, and the
+ * parcels' customs status (blocked while invalid): one statement, so the
+ * counts come back together. Returns queued, blocked, max(rev). */
+static const char SQL_DECL_STORE[] =
+    "WITH n AS ("
+    "  SELECT s.code, s.decl_body, s.decl_status, s.decl_errors, s.decl_warnings, s.duty_cents,"
+    "   s.duty_note, CASE s.decl_status WHEN 'invalid' THEN 'blocked' ELSE 'pending' END AS cs"
+    "  FROM wcs_stage s WHERE " DECLARING " AND s.decl_skip IS NOT TRUE"
+    "), d AS ("
+    "  INSERT INTO declarations (parcel_id, body, status, errors, warnings, duty_cents, duty_note)"
+    "  SELECT code, decl_body::json, decl_status, decl_errors::jsonb, decl_warnings::jsonb,"
+    "   duty_cents, duty_note FROM n RETURNING status"
+    "), q AS ("
+    "  INSERT INTO customs_outbox (kind, payload_ref)"
+    "  SELECT 'declaration', code FROM n WHERE decl_status = 'pending'"
+    "), u AS ("
+    "  UPDATE parcels p SET customs_status = n.cs, rev = nextval('parcel_rev_seq'),"
+    "   updated_at = now() FROM n WHERE p.code = n.code AND p.customs_status <> n.cs"
+    "  RETURNING p.rev"
+    ")"
+    " SELECT (SELECT count(*) FROM d WHERE status = 'pending'),"
+    " (SELECT count(*) FROM d WHERE status = 'invalid'), (SELECT max(rev) FROM u)";
 
 static const char SQL_SINCE_DECLARE[] =
     "DECLARE wcs_since NO SCROLL CURSOR FOR"
@@ -371,8 +459,34 @@ static int row_line(const int *lines, size_t i)
     return lines != NULL ? lines[i] : (int)i + 1;
 }
 
+/* The declaration columns of a row: built here, on the client, so the
+ * customs rules stay in C (customs/validate.c), one place for the import and
+ * for anything else that declares. */
+static int copy_declaration(struct copybuf *b, const struct wcs_preadvice *a,
+                            const struct wcs_declare_ctx *cx, struct err *e)
+{
+    struct wcs_declaration dc;
+    int rc;
+
+    if (!wcs_preadvice_declared(a)) {
+        cb_raw(b, "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n", 18);
+        return 0;
+    }
+    rc = wcs_declaration_build(a, cx, &dc, e);
+    if (rc < 0)
+        return rc;
+    cb_text(b, dc.body, '\t');
+    cb_text(b, dc.valid ? "pending" : "invalid", '\t');
+    cb_text(b, dc.errors ? dc.errors : "", '\t');
+    cb_text(b, dc.warnings ? dc.warnings : "", '\t');
+    cb_num(b, dc.duty_known ? dc.duty_cents : -1, '\t');
+    cb_text(b, dc.duty_note, '\n');
+    wcs_declaration_free(&dc);
+    return 0;
+}
+
 static int copy_rows(PGconn *c, const struct wcs_preadvice *rows, const int *lines, size_t n,
-                     struct copybuf *b, struct err *e)
+                     const struct wcs_declare_ctx *cx, struct copybuf *b, struct err *e)
 {
     static const char what[] = "upsert: copy rows";
     size_t i;
@@ -401,8 +515,9 @@ static int copy_rows(PGconn *c, const struct wcs_preadvice *rows, const int *lin
         cb_num(b, a->declared_value, '\t');
         cb_text(b, a->currency, '\t');
         cb_text(b, a->item_description, '\t');
-        cb_text(b, a->hs_code, '\n');
-        if (b->len >= COPY_FLUSH)
+        cb_text(b, a->hs_code, '\t');
+        rc = copy_declaration(b, a, cx, e);
+        if (rc == 0 && b->len >= COPY_FLUSH)
             rc = cb_flush(c, b, what, e);
     }
     if (rc == 0)
@@ -610,9 +725,52 @@ static int write_step(PGconn *c, const char *what, const char *sql, size_t *coun
     return 0;
 }
 
+/* Steps D0-D4 (see the statements): the declarations of the rows that
+ * insert or change a parcel bound for RU. Adds the rev of status changes to
+ * *max_rev. */
+static int declare_steps(PGconn *c, const char *source, struct wcs_upsert_result *res,
+                         int64_t *max_rev, struct diag *d, struct err *e)
+{
+    PGresult *r;
+    int i, nt;
+
+    if (wcs_db_command(c, "upsert: declarations: lock", SQL_DECL_LOCK, 0, NULL, e) < 0 ||
+        wcs_db_command(c, "upsert: declarations: stored", SQL_DECL_OLD, 0, NULL, e) < 0)
+        return ERR_DB;
+    r = wcs_db_query(c, "upsert: declarations: sent", SQL_DECL_KEPT, 0, NULL, e);
+    if (r == NULL)
+        return ERR_DB;
+    nt = PQntuples(r);
+    for (i = 0; i < nt; i++)
+        diag_add(d,
+                 "%s:%s: declaration: %s was already %s as %s; this change is not sent (amend the"
+                 " declaration with the broker)",
+                 source, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                 strcmp(PQgetvalue(r, i, 3), "accepted") == 0 ? "accepted by the broker"
+                                                              : "sent to the broker",
+                 PQgetvalue(r, i, 2));
+    res->decl_kept += (size_t)nt;
+    PQclear(r);
+    if (wcs_db_command(c, "upsert: declarations: withdraw", SQL_DECL_WITHDRAW, 0, NULL, e) < 0)
+        return ERR_DB;
+    r = wcs_db_query(c, "upsert: declarations: store", SQL_DECL_STORE, 0, NULL, e);
+    if (r == NULL)
+        return ERR_DB;
+    res->decl_queued = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    res->decl_blocked = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    if (!PQgetisnull(r, 0, 2)) {
+        int64_t rev = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+
+        if (rev > *max_rev)
+            *max_rev = rev;
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lines, size_t n,
-                     const char *source, struct wcs_upsert_result *res, struct diag *d,
-                     struct err *e)
+                     const char *source, const struct wcs_declare_ctx *cx,
+                     struct wcs_upsert_result *res, struct diag *d, struct err *e)
 {
     struct copybuf b = {0};
     char key[24], revs[24];
@@ -635,7 +793,7 @@ static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lin
         return wcs_db_fail(c, r, "upsert: staging tables", e);
     PQclear(r);
 
-    rc = copy_rows(c, rows, lines, n, &b, e);
+    rc = copy_rows(c, rows, lines, n, cx, &b, e);
     if (rc == 0)
         rc = copy_codes(c, rows, n, &b, e);
     free(b.p);
@@ -686,6 +844,9 @@ static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lin
         return err_set(e, ERR_DB, "upsert: %zu rows written, %zu expected", written,
                        res->inserted + res->updated);
     if (written > 0) {
+        rc = declare_steps(c, source, res, &max_rev, d, e);
+        if (rc < 0)
+            return rc;
         /* Delivered to listeners on COMMIT only, so never for a rolled back batch. */
         snprintf(revs, sizeof(revs), "%" PRId64, max_rev);
         if (wcs_db_command(c, "upsert: notify", SQL_NOTIFY, 2, np, e) < 0)
@@ -695,12 +856,17 @@ static int upsert_tx(PGconn *c, const struct wcs_preadvice *rows, const int *lin
 }
 
 int wcs_db_preadvice_upsert(PGconn *c, const struct wcs_preadvice *rows, const int *lines,
-                            size_t n, const char *source, struct wcs_upsert_result *res,
-                            struct diag *d, struct err *e)
+                            size_t n, const char *source, const struct wcs_declare_ctx *cx,
+                            struct wcs_upsert_result *res, struct diag *d, struct err *e)
 {
     struct wcs_upsert_result tmp = {0};
+    struct wcs_declare_ctx local;
     int rc;
 
+    if (cx == NULL) {
+        wcs_declare_ctx_init(&local);
+        cx = &local;
+    }
     memset(res, 0, sizeof(*res));
     if (n == 0)
         return 0;
@@ -709,7 +875,7 @@ int wcs_db_preadvice_upsert(PGconn *c, const struct wcs_preadvice *rows, const i
     rc = wcs_db_begin(c, "upsert", e);
     if (rc < 0)
         return rc;
-    rc = upsert_tx(c, rows, lines, n, source != NULL ? source : "upsert", &tmp, d, e);
+    rc = upsert_tx(c, rows, lines, n, source != NULL ? source : "upsert", cx, &tmp, d, e);
     if (rc == 0)
         rc = wcs_db_commit(c, "upsert: commit", e);
     if (rc < 0) {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,14 @@
 #define WEIGHT_MAX_G 1000000      /* a tonne: the sort plan's own weight bound */
 #define DIM_MAX_MM 65535          /* the compact parcel record keeps 16 bits */
 #define VALUE_MAX 1000000000000LL /* minor units; anything above is a typo */
+#define QUANTITY_MAX 100000       /* pieces of one item in one parcel */
 
 enum col {
     C_CODE, C_OTHER_IDS, C_SERVICE, C_COUNTRY, C_POSTAL, C_NAME, C_CITY, C_ADDRESS, C_PHONE,
-    C_WEIGHT, C_LENGTH, C_WIDTH, C_HEIGHT, C_VALUE, C_CURRENCY, C_DESC, C_HS, NCOL
+    C_WEIGHT, C_LENGTH, C_WIDTH, C_HEIGHT, C_VALUE, C_CURRENCY, C_DESC, C_HS,
+    /* customs data (optional) */
+    C_REGION, C_S_NAME, C_S_ADDRESS, C_S_CITY, C_S_POSTAL, C_S_COUNTRY, C_S_PHONE, C_CATEGORY,
+    C_QUANTITY, C_NET_WEIGHT, C_ORIGIN, C_PP_SERIES, C_PP_NUMBER, C_PP_ISSUED, C_INN, NCOL
 };
 
 static const char *const col_names[NCOL] = {
@@ -49,7 +54,13 @@ static const char *const col_names[NCOL] = {
     [C_CITY] = "city", [C_ADDRESS] = "address", [C_PHONE] = "phone",
     [C_WEIGHT] = "weight_g", [C_LENGTH] = "length_mm", [C_WIDTH] = "width_mm",
     [C_HEIGHT] = "height_mm", [C_VALUE] = "declared_value", [C_CURRENCY] = "currency",
-    [C_DESC] = "item_description", [C_HS] = "hs_code",
+    [C_DESC] = "item_description", [C_HS] = "hs_code", [C_REGION] = "region",
+    [C_S_NAME] = "sender_name", [C_S_ADDRESS] = "sender_address", [C_S_CITY] = "sender_city",
+    [C_S_POSTAL] = "sender_postal_code", [C_S_COUNTRY] = "sender_country",
+    [C_S_PHONE] = "sender_phone", [C_CATEGORY] = "category", [C_QUANTITY] = "quantity",
+    [C_NET_WEIGHT] = "net_weight_g", [C_ORIGIN] = "origin_country",
+    [C_PP_SERIES] = "passport_series", [C_PP_NUMBER] = "passport_number",
+    [C_PP_ISSUED] = "passport_issued", [C_INN] = "inn",
 };
 
 /* Columns a CSV header must name; a JSON object must hold the same keys
@@ -69,7 +80,7 @@ struct where {
     int line;
     struct diag *d;
     int problems;
-    unsigned reported; /* columns already reported, so one problem is said once */
+    uint64_t reported; /* columns already reported (bit per enum col), so one problem is said once */
 };
 
 static void problem(struct where *w, enum col c, const char *fmt, ...)
@@ -85,7 +96,7 @@ static void problem(struct where *w, enum col c, const char *fmt, ...)
     va_end(ap);
     diag_add(w->d, "%s:%d: %s: %s", w->file, w->line, col_names[c], why);
     w->problems++;
-    w->reported |= 1u << c;
+    w->reported |= UINT64_C(1) << c;
 }
 
 static bool is_upper(char ch)
@@ -186,7 +197,7 @@ static void validate(const struct wcs_preadvice *a, struct where *w)
     size_t i, n;
     int j, k;
 
-#define SKIP(c) (w->reported & (1u << (c)))
+#define SKIP(c) (w->reported & (UINT64_C(1) << (c)))
     if (!SKIP(C_CODE)) {
         if (!terminated(a->code, sizeof(a->code)))
             problem(w, C_CODE, "not NUL-terminated");
@@ -261,6 +272,40 @@ static void validate(const struct wcs_preadvice *a, struct where *w)
         TEXT_OK(w, C_ADDRESS, a->address);
     if (!SKIP(C_DESC))
         TEXT_OK(w, C_DESC, a->item_description);
+    /* Customs columns: text sanity only. Their customs rules (formats,
+     * checksums) are the declaration's: a parcel whose declaration breaks
+     * them is still registered, and blocked (docs/customs.md). */
+    if (!SKIP(C_REGION))
+        TEXT_OK(w, C_REGION, a->region);
+    if (!SKIP(C_S_NAME))
+        TEXT_OK(w, C_S_NAME, a->sender_name);
+    if (!SKIP(C_S_ADDRESS))
+        TEXT_OK(w, C_S_ADDRESS, a->sender_address);
+    if (!SKIP(C_S_CITY))
+        TEXT_OK(w, C_S_CITY, a->sender_city);
+    if (!SKIP(C_S_POSTAL))
+        TEXT_OK(w, C_S_POSTAL, a->sender_postal_code);
+    if (!SKIP(C_S_PHONE))
+        TEXT_OK(w, C_S_PHONE, a->sender_phone);
+    if (!SKIP(C_CATEGORY))
+        TEXT_OK(w, C_CATEGORY, a->category);
+    if (!SKIP(C_PP_SERIES))
+        TEXT_OK(w, C_PP_SERIES, a->passport_series);
+    if (!SKIP(C_PP_NUMBER))
+        TEXT_OK(w, C_PP_NUMBER, a->passport_number);
+    if (!SKIP(C_PP_ISSUED))
+        TEXT_OK(w, C_PP_ISSUED, a->passport_issued);
+    if (!SKIP(C_INN))
+        TEXT_OK(w, C_INN, a->inn);
+    if (!SKIP(C_S_COUNTRY))
+        TEXT_OK(w, C_S_COUNTRY, a->sender_country);
+    if (!SKIP(C_ORIGIN))
+        TEXT_OK(w, C_ORIGIN, a->origin_country);
+    if (!SKIP(C_QUANTITY) && a->quantity != -1 && (a->quantity < 1 || a->quantity > QUANTITY_MAX))
+        problem(w, C_QUANTITY, "%d is outside 1-%d", (int)a->quantity, QUANTITY_MAX);
+    if (!SKIP(C_NET_WEIGHT) && a->net_weight_g != -1 &&
+        (a->net_weight_g < 1 || a->net_weight_g > WEIGHT_MAX_G))
+        problem(w, C_NET_WEIGHT, "%d is outside 1-%d grams", (int)a->net_weight_g, WEIGHT_MAX_G);
     if (!SKIP(C_PHONE)) {
         n = strnlen(a->phone, sizeof(a->phone));
         if (n >= sizeof(a->phone))
@@ -416,6 +461,24 @@ static void raw_to_row(const struct raw *r, struct where *w, struct wcs_preadvic
              r->len[C_DESC]);
     set_text(w, C_HS, a->hs_code, sizeof(a->hs_code), r->v[C_HS], r->len[C_HS]);
     a->customs = CUST_STATUS_NONE;
+#define TEXT(c, field) set_text(w, c, a->field, sizeof(a->field), r->v[c], r->len[c])
+    TEXT(C_REGION, region);
+    TEXT(C_S_NAME, sender_name);
+    TEXT(C_S_ADDRESS, sender_address);
+    TEXT(C_S_CITY, sender_city);
+    TEXT(C_S_POSTAL, sender_postal_code);
+    TEXT(C_S_COUNTRY, sender_country);
+    TEXT(C_S_PHONE, sender_phone);
+    TEXT(C_CATEGORY, category);
+    TEXT(C_ORIGIN, origin_country);
+    TEXT(C_PP_SERIES, passport_series);
+    TEXT(C_PP_NUMBER, passport_number);
+    TEXT(C_PP_ISSUED, passport_issued);
+    TEXT(C_INN, inn);
+#undef TEXT
+    a->quantity = (int32_t)set_num(w, C_QUANTITY, r->v[C_QUANTITY], r->len[C_QUANTITY], QUANTITY_MAX);
+    a->net_weight_g = (int32_t)set_num(w, C_NET_WEIGHT, r->v[C_NET_WEIGHT], r->len[C_NET_WEIGHT],
+                                       WEIGHT_MAX_G);
 }
 
 /* --- the reader ------------------------------------------------------- */
@@ -442,7 +505,7 @@ struct reader {
 };
 
 /* Handles one data record; bad rows are reported and skipped. */
-static void take_row(struct reader *rd, const struct raw *raw, int line, unsigned reported,
+static void take_row(struct reader *rd, const struct raw *raw, int line, uint64_t reported,
                      int problems)
 {
     struct wcs_preadvice a;
@@ -775,7 +838,7 @@ static void json_record(struct reader *rd, const char *text, size_t len, int lin
             raw.v[c] = ids;
             raw.len[c] = ids_len;
         } else if (c == C_WEIGHT || c == C_LENGTH || c == C_WIDTH || c == C_HEIGHT ||
-                   c == C_VALUE) {
+                   c == C_VALUE || c == C_QUANTITY || c == C_NET_WEIGHT) {
             if (!json_is_integer(v)) {
                 problem(&w, (enum col)c, "must be a whole number");
                 continue;
@@ -872,6 +935,7 @@ struct batcher {
     struct wcs_preadvice *rows;
     int *lines;
     size_t n;
+    const struct wcs_declare_ctx *cx;
     struct wcs_import_summary *s;
     struct diag *d;
     struct err *e;
@@ -884,7 +948,7 @@ static int flush(struct batcher *b)
 
     if (b->n == 0)
         return 0;
-    rc = wcs_db_preadvice_upsert(b->c, b->rows, b->lines, b->n, b->path, &res, b->d, b->e);
+    rc = wcs_db_preadvice_upsert(b->c, b->rows, b->lines, b->n, b->path, b->cx, &res, b->d, b->e);
     b->n = 0;
     if (rc < 0)
         return rc;
@@ -892,6 +956,9 @@ static int flush(struct batcher *b)
     b->s->updated += res.updated;
     b->s->unchanged += res.unchanged;
     b->s->rejected += res.rejected;
+    b->s->decl_queued += res.decl_queued;
+    b->s->decl_blocked += res.decl_blocked;
+    b->s->decl_kept += res.decl_kept;
     return 0;
 }
 
@@ -905,10 +972,10 @@ static int batch_cb(void *arg, const struct wcs_preadvice *row, int line)
     return b->n == BATCH_ROWS ? flush(b) : 0;
 }
 
-int wcs_import_file(PGconn *c, const char *path, struct wcs_import_summary *s, struct diag *d,
-                    struct err *e)
+int wcs_import_file(PGconn *c, const char *path, const struct wcs_declare_ctx *cx,
+                    struct wcs_import_summary *s, struct diag *d, struct err *e)
 {
-    struct batcher b = {c, path, NULL, NULL, 0, s, d, e};
+    struct batcher b = {c, path, NULL, NULL, 0, cx, s, d, e};
     int rc;
 
     memset(s, 0, sizeof(*s));
@@ -925,8 +992,9 @@ int wcs_import_file(PGconn *c, const char *path, struct wcs_import_summary *s, s
     free(b.rows);
     free(b.lines);
     if (rc == 0)
-        log_info("%s: %zu rows, %zu bad; %zu inserted, %zu updated, %zu unchanged, %zu rejected",
+        log_info("%s: %zu rows, %zu bad; %zu inserted, %zu updated, %zu unchanged, %zu rejected;"
+                 " declarations: %zu queued, %zu blocked, %zu kept",
                  path, s->counts.rows, s->counts.bad, s->inserted, s->updated, s->unchanged,
-                 s->rejected);
+                 s->rejected, s->decl_queued, s->decl_blocked, s->decl_kept);
     return rc;
 }

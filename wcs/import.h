@@ -9,6 +9,11 @@
  *   code,other_ids,service,country,postal_code,recipient_name,city,address,
  *   phone,weight_g,length_mm,width_mm,height_mm,declared_value,currency,
  *   item_description,hs_code
+ * and, optional, the customs data the declaration needs (docs/customs.md
+ * "Declarations from pre-advice"):
+ *   region,sender_name,sender_address,sender_city,sender_postal_code,
+ *   sender_country,sender_phone,category,quantity,net_weight_g,
+ *   origin_country,passport_series,passport_number,passport_issued,inn
  * other_ids: codes separated by spaces or ';'. declared_value: minor units.
  * Required columns: code, service, country, weight_g (postal_code may be left
  * out of a file with no Russian parcel). An empty field is an absent value.
@@ -23,7 +28,10 @@
  * length/width/height_mm 0-65535; declared_value 0-10^12 with a currency of
  * 3 upper-case letters; hs_code 6-10 digits; text valid UTF-8 without control
  * characters (tab and line breaks allowed), within the struct's buffer (too
- * long is an error, never cut). CSV records with the wrong number of fields
+ * long is an error, never cut); quantity 1-100000, net_weight_g 1-1000000.
+ * The customs columns' own rules (INN checksum, E.164 sender phone, ...) are
+ * the declaration's: breaking them does not refuse the row, it blocks the
+ * parcel (its declaration is stored invalid). CSV records with the wrong number of fields
  * and stray quotes are refused. LINE is the physical line where the record
  * starts.
  */
@@ -64,14 +72,18 @@ int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
 struct wcs_import_summary {
     struct wcs_import_counts counts;
     size_t inserted, updated, unchanged, rejected;
+    size_t decl_queued, decl_blocked, decl_kept; /* see struct wcs_upsert_result */
 };
 
-/* Reads path and upserts its good rows through wcs_db_preadvice_upsert() in
+/* Reads path and upserts its good rows through wcs_db_preadvice_upsert()
+ * (with cx: declaration date and duty rules; NULL = today, no duty) in
  * batches of 5000 rows, each its own transaction. Returns 0 (bad rows are not
  * an error: see summary and d), or an error when the file cannot be read, its
  * header is broken (nothing stored) or the database fails (the failing batch
  * is not stored, earlier batches are). */
-int wcs_import_file(PGconn *c, const char *path, struct wcs_import_summary *s, struct diag *d,
-                    struct err *e);
+struct wcs_declare_ctx;
+
+int wcs_import_file(PGconn *c, const char *path, const struct wcs_declare_ctx *cx,
+                    struct wcs_import_summary *s, struct diag *d, struct err *e);
 
 #endif

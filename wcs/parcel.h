@@ -35,6 +35,24 @@ struct wcs_preadvice {
     char item_description[192];
     char hs_code[11];
     enum cust_status customs;
+
+    /* Customs data, only for the declaration built on import (docs/customs.md
+     * "Declarations from pre-advice"); not kept in parcels. */
+    char region[96];                               /* recipient's oblast, krai, republic */
+    char sender_name[128];
+    char sender_address[192];
+    char sender_city[64];
+    char sender_postal_code[12];
+    char sender_country[3];
+    char sender_phone[24];
+    char category[24];                             /* "" = sale_of_goods */
+    int32_t quantity;                              /* pieces; -1 = 1 */
+    int32_t net_weight_g;                          /* item's net weight; -1 = weight_g */
+    char origin_country[3];                        /* "" = sender_country */
+    char passport_series[8];
+    char passport_number[12];
+    char passport_issued[12];                      /* YYYY-MM-DD */
+    char inn[16];
 };
 
 /* What the decision engine needs of a parcel; 40 bytes, kept for millions. */

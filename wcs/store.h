@@ -45,6 +45,9 @@ struct wcs_upsert_result {
     size_t updated;    /* existing parcels whose data changed */
     size_t unchanged;  /* identical to what was stored */
     size_t rejected;   /* rows refused by the database checks (reported in d) */
+    size_t decl_queued;  /* declarations built valid and queued for the broker */
+    size_t decl_blocked; /* declarations built invalid: their parcels are blocked */
+    size_t decl_kept;    /* changes not declared: the parcel's declaration was already sent */
 };
 
 /*
@@ -55,7 +58,7 @@ struct wcs_upsert_result {
  * number and later under its S10 with the LP as other id is one parcel; it
  * then takes the row's primary code as parcels.code and keeps every code
  * ever seen. Rows identical to the stored parcel change nothing (rev and
- * updated_at stay). Customs status is not pre-advice and is left alone.
+ * updated_at stay).
  * Rejected rows (counted in res->rejected, one message each in d, "SOURCE"
  * is source and LINE is lines[i], or i + 1 when lines is NULL):
  *   - codes owned by two parcels: "SOURCE:LINE: other_ids: CODE belongs to
@@ -64,15 +67,28 @@ struct wcs_upsert_result {
  *     a code with a later one ("CODE is pre-advised again at line M; the
  *     later row wins"), or reaching the same parcel through other codes;
  *   - a parcel that would carry more than WCS_MAX_IDS codes.
+ * Declarations (docs/customs.md "Declarations from pre-advice"): every row
+ * that inserts or changes a parcel bound for RU gets its declaration built
+ * (wcs/declare.h; cx gives the date and duty rules, NULL = today, no duty)
+ * and stored in the same transaction: a valid one with status pending and
+ * an outbox row for the broker, the parcel's customs status pending; an
+ * invalid one with status invalid and its errors, the parcel blocked. It
+ * replaces the declarations stored under any of the parcel's codes unless
+ * one was already sent to the broker: that one is kept and the row is
+ * reported in d ("SOURCE:LINE: declaration: ... not sent"), the parcel data
+ * still updated. A row also counts as changed when its declaration differs
+ * from the stored one.
  * Changed parcels get rev = nextval('parcel_rev_seq'); one NOTIFY
  * wcs_parcels (payload: the batch's highest rev) is sent on commit when
  * anything changed. The connection must not be inside a transaction.
  * Returns 0 (res filled, counts exact) or ERR_DB/ERR_STATE/-ENOMEM, and then
  * nothing of the batch is stored and res is all zero.
  */
+struct wcs_declare_ctx;
+
 int wcs_db_preadvice_upsert(PGconn *c, const struct wcs_preadvice *rows, const int *lines,
-                            size_t n, const char *source, struct wcs_upsert_result *res,
-                            struct diag *d, struct err *e);
+                            size_t n, const char *source, const struct wcs_declare_ctx *cx,
+                            struct wcs_upsert_result *res, struct diag *d, struct err *e);
 
 /* Called per parcel by wcs_db_parcels_since(); codes[0] is the primary code.
  * A non-zero return stops the scan and is returned. */

@@ -22,6 +22,8 @@
 #include "scanners/scanners.h"
 #include "wcs/bags.h"
 #include "wcs/config.h"
+#include "wcs/ctl_customs.h"
+#include "wcs/declare.h"
 #include "wcs/events.h"
 #include "wcs/import.h"
 #include "wcs/sortplan.h"
@@ -242,13 +244,56 @@ static int cmd_code_check(struct ctl *ctl, int argc, char **argv)
     return all_valid ? 0 : 1;
 }
 
+/* The declaration context of an import: today, and the duty rules and
+ * exchange rates named by the config (customs.duty_rules,
+ * customs.exchange_rates), loaded into rules/rates. Returns 0 or -1 (told). */
+static int declare_ctx(struct ctl *ctl, struct wcs_declare_ctx *cx, struct cust_duty_rules *rules,
+                       struct cust_rates *rates)
+{
+    struct diag d = DIAG_INIT;
+    struct err e;
+
+    wcs_declare_ctx_init(cx);
+    if (load_config(ctl) < 0)
+        return -1;
+    if (!ctl->have_cfg || (!ctl->cfg.customs_duty_rules[0] && !ctl->cfg.customs_rates[0]))
+        return 0;
+    if (!ctl->cfg.customs_duty_rules[0] || !ctl->cfg.customs_rates[0]) {
+        fprintf(stderr, "wcsctl: %s: customs: duty_rules and exchange_rates go together\n",
+                ctl->cfg.path);
+        return -1;
+    }
+    if (cust_duty_rules_load(ctl->cfg.customs_duty_rules, rules, &d, &e) < 0 ||
+        cust_rates_load(ctl->cfg.customs_rates, rates, &d, &e) < 0) {
+        diag_print(&d, stderr);
+        if (d.n == 0)
+            fprintf(stderr, "wcsctl: %s\n", e.msg);
+        diag_free(&d);
+        cust_duty_rules_free(rules);
+        return -1;
+    }
+    diag_free(&d);
+    cx->rules = rules;
+    cx->rates = rates;
+    return 0;
+}
+
 static int cmd_import(struct ctl *ctl, int argc, char **argv)
 {
-    PGconn *c = open_db(ctl);
+    struct cust_duty_rules rules = {0};
+    struct cust_rates rates = {0};
+    struct wcs_declare_ctx cx;
+    PGconn *c;
     int i, result = 0;
 
-    if (c == NULL)
+    if (declare_ctx(ctl, &cx, &rules, &rates) < 0)
         return 2;
+    c = open_db(ctl);
+    if (c == NULL) {
+        cust_duty_rules_free(&rules);
+        cust_rates_free(&rates);
+        return 2;
+    }
     for (i = 0; i < argc; i++) {
         struct wcs_import_summary s;
         struct diag d = DIAG_INIT;
@@ -257,7 +302,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 
         memset(&s, 0, sizeof(s));
         err_clear(&e);
-        rc = wcs_import_file(c, argv[i], &s, &d, &e);
+        rc = wcs_import_file(c, argv[i], &cx, &s, &d, &e);
         diag_print(&d, stderr);
         diag_free(&d);
         if (rc < 0) {
@@ -268,13 +313,43 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
         printf("%s: %zu row(s): %zu loaded (%zu new, %zu updated, %zu unchanged), %zu refused\n",
                argv[i], s.counts.rows, s.inserted + s.updated + s.unchanged, s.inserted,
                s.updated, s.unchanged, s.counts.bad + s.rejected);
+        if (s.decl_queued + s.decl_blocked + s.decl_kept > 0)
+            printf("%s: declarations: %zu queued for the broker, %zu invalid (parcels blocked:"
+                   " wcsctl customs problems), %zu already sent and kept\n",
+                   argv[i], s.decl_queued, s.decl_blocked, s.decl_kept);
         record_operator_event(c, NULL, "import %.60s: %zu new, %zu updated, %zu refused",
                               argv[i], s.inserted, s.updated, s.counts.bad + s.rejected);
-        if ((s.counts.bad + s.rejected) > 0 && result == 0)
+        if ((s.counts.bad + s.rejected + s.decl_blocked + s.decl_kept) > 0 && result == 0)
             result = 1;
     }
     PQfinish(c);
+    cust_duty_rules_free(&rules);
+    cust_rates_free(&rates);
     return result;
+}
+
+static int cmd_customs_problems(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    int rc;
+
+    if (c == NULL)
+        return 2;
+    rc = wcsctl_customs_problems(c, argc, argv);
+    PQfinish(c);
+    return rc;
+}
+
+static int cmd_customs_show(struct ctl *ctl, int argc, char **argv)
+{
+    PGconn *c = open_db(ctl);
+    int rc;
+
+    if (c == NULL)
+        return 2;
+    rc = wcsctl_customs_show(c, argc, argv);
+    PQfinish(c);
+    return rc;
 }
 
 /* Reads a whole file (or a pipe such as /dev/stdin) into a NUL-terminated
@@ -1108,6 +1183,12 @@ static const struct command commands[] = {
      1, cmd_dispatch_close},
     {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
      cmd_dispatch_show},
+    {"customs problems", "[--kind K[,K...]] [--json]",
+     "declarations invalid (parcel blocked) or rejected, held parcels, manifest answers with"
+     " unknown parcels, duty over the limit, warnings",
+     0, cmd_customs_problems},
+    {"customs show", "CODE", "a parcel's declaration: status, errors, duty, outbox, broker events",
+     1, cmd_customs_show},
     {"manifest export", "DISPATCH [--format json|csv] [--out FILE]",
      "the customs manifest: broker JSON body, or CSV one row per parcel", 1,
      cmd_manifest_export},

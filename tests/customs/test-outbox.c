@@ -546,7 +546,7 @@ static void feed_killed_and_restarted(void **state)
         snprintf(rows[k].country, sizeof(rows[k].country), "RU");
         declare_seed(c, rows[k].code, NULL);
     }
-    if (wcs_db_preadvice_upsert(c, rows, NULL, N_FEED, "feed.csv", &ur, &d, &e) != 0)
+    if (wcs_db_preadvice_upsert(c, rows, NULL, N_FEED, "feed.csv", NULL, &ur, &d, &e) != 0)
         fail_msg("preadvice: %s", e.msg);
     assert_int_equal(ur.inserted, N_FEED);
     diag_free(&d);

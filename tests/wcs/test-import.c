@@ -243,7 +243,7 @@ static void test_import_into_store(void **state)
     assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
 
     testdb_source_path("tests/data/preadvice-mixed.csv", path, sizeof(path));
-    if (wcs_import_file(c, path, &s, &d, &e) != 0)
+    if (wcs_import_file(c, path, NULL, &s, &d, &e) != 0)
         fail_msg("import: %s", e.msg);
     assert_int_equal(s.counts.rows, 11);
     assert_int_equal(s.counts.good, 4);
@@ -257,21 +257,21 @@ static void test_import_into_store(void **state)
     assert_string_equal(got.recipient_name, "Anna Smirnova");
 
     /* The same file again: all unchanged, rev untouched. */
-    if (wcs_import_file(c, path, &s, &d, &e) != 0)
+    if (wcs_import_file(c, path, NULL, &s, &d, &e) != 0)
         fail_msg("re-import: %s", e.msg);
     assert_int_equal(s.unchanged, 4);
     assert_int_equal(s.inserted + s.updated + s.rejected, 0);
     diag_free(&d);
 
     testdb_source_path("tests/data/preadvice.jsonl", path, sizeof(path));
-    assert_int_equal(wcs_import_file(c, path, &s, &d, &e), 0);
+    assert_int_equal(wcs_import_file(c, path, NULL, &s, &d, &e), 0);
     assert_int_equal(s.inserted, 2);
     assert_int_equal(s.counts.bad, 4);
     diag_free(&d);
 
     /* A broken header loads nothing. */
     testdb_source_path("tests/data/preadvice-bad-header.csv", path, sizeof(path));
-    assert_int_equal(wcs_import_file(c, path, &s, &d, &e), ERR_PARSE);
+    assert_int_equal(wcs_import_file(c, path, NULL, &s, &d, &e), ERR_PARSE);
     assert_int_equal(s.inserted, 0);
     assert_int_equal(wcs_db_parcel_get(c, "LP00000000000021", &got, NULL, &e), ERR_NOTFOUND);
     diag_free(&d);
@@ -303,7 +303,7 @@ static void test_import_samples(void **state)
             print_message("no %s: not run\n", path);
             continue;
         }
-        if (wcs_import_file(c, path, &s, &d, &e) != 0)
+        if (wcs_import_file(c, path, NULL, &s, &d, &e) != 0)
             fail_msg("import %s: %s", path, e.msg);
         if (d.n > 0)
             fail_msg("%s: %zu problems, first: %s", path, diag_count(&d), d.msgs[0]);
@@ -345,7 +345,7 @@ static void test_import_speed(void **state)
     assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
     for (i = 0; i < 2; i++) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        assert_int_equal(wcs_import_file(c, path, &s, &d, &e), 0);
+        assert_int_equal(wcs_import_file(c, path, NULL, &s, &d, &e), 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         print_message("import %d rows (%s): %.2f s, %.0f rows/s; inserted %zu unchanged %zu\n",

@@ -82,7 +82,7 @@ static void upsert_ok(PGconn *c, const struct wcs_preadvice *rows, const int *li
 {
     struct err e = {0};
 
-    if (wcs_db_preadvice_upsert(c, rows, lines, n, "src.csv", res, d, &e) != 0)
+    if (wcs_db_preadvice_upsert(c, rows, lines, n, "src.csv", NULL, res, d, &e) != 0)
         fail_msg("upsert: %s", e.msg);
 }
 
@@ -174,6 +174,11 @@ static void test_upsert_counts(void **state)
     assert_int_equal(res.updated + res.unchanged + res.rejected, 0);
     assert_int_equal(diag_count(&d), 0);
     assert_int_equal(scalar(c, "SELECT count(*) FROM parcel_ids"), 3);
+    /* Bound for RU without sender, region or item: declared invalid, blocked. */
+    assert_int_equal(res.decl_blocked, 2);
+    assert_int_equal(res.decl_queued, 0);
+    assert_int_equal(scalar(c, "SELECT count(*) FROM declarations WHERE status = 'invalid'"), 2);
+    assert_int_equal(scalar(c, "SELECT count(*) FROM customs_outbox"), 0);
 
     /* Every field comes back as stored, escapes included. */
     assert_int_equal(wcs_db_parcel_get(c, LP2, &got, &id1, &e), 0);
@@ -187,7 +192,7 @@ static void test_upsert_counts(void **state)
     assert_int_equal(got.length_mm, 300);
     assert_int_equal(got.width_mm, -1);
     assert_int_equal(got.declared_value, -1);
-    assert_int_equal(got.customs, CUST_STATUS_NONE);
+    assert_int_equal(got.customs, CUST_STATUS_BLOCKED);
 
     /* Same data again: nothing moves. */
     rev_before = scalar(c, "SELECT max(rev) FROM parcels");
@@ -365,7 +370,7 @@ static void test_upsert_db_error_stores_nothing(void **state)
 {
     PGconn *c = fresh_db("wcs_store_dberror");
     struct wcs_preadvice rows[2], got;
-    struct wcs_upsert_result res = {7, 7, 7, 7};
+    struct wcs_upsert_result res = {7, 7, 7, 7, 7, 7, 7};
     struct diag d = DIAG_INIT;
     struct err e = {0};
     long long seq_before;
@@ -374,7 +379,7 @@ static void test_upsert_db_error_stores_nothing(void **state)
     row(&rows[0], LP1, NULL, 500);
     row(&rows[1], LP2, NULL, -5); /* parcels.weight_g CHECK (weight_g >= 0) */
     seq_before = scalar(c, "SELECT count(*) FROM parcel_ids");
-    assert_int_equal(wcs_db_preadvice_upsert(c, rows, NULL, 2, "src.csv", &res, &d, &e), ERR_DB);
+    assert_int_equal(wcs_db_preadvice_upsert(c, rows, NULL, 2, "src.csv", NULL, &res, &d, &e), ERR_DB);
     assert_non_null(strstr(e.msg, "check constraint"));
     assert_int_equal(res.inserted + res.updated + res.unchanged + res.rejected, 0);
     assert_int_equal(wcs_db_parcel_get(c, LP1, &got, NULL, &e), ERR_NOTFOUND);

@@ -77,7 +77,8 @@ static int setup(void **state)
 
     tu_wcsctl(conninfo, 0, "migrate", NULL);
     tu_wcsctl(conninfo, 0, "sortplan", "load", sample_plan, "--activate", NULL);
-    tu_wcsctl(conninfo, 0, "import", sample_csv, NULL);
+    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
+    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
 
     snprintf(yaml, sizeof(yaml),
              "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
@@ -178,7 +179,7 @@ static void test_new_preadvice_seen_without_restart(void **state)
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,630099,1200\n", code);
     tu_write_text(csv, text);
-    tu_wcsctl(conninfo, 0, "import", csv, NULL);
+    tu_wcsctl(conninfo, 1, "import", csv, NULL); /* 1: its declaration is invalid */
     t0 = now_ms();
     /* Bounded wait: the claim is "within a second"; allow far more here and
      * print what was measured, so a slow CI machine does not fail the test. */
@@ -197,14 +198,32 @@ static void test_new_preadvice_seen_without_restart(void **state)
     json_decref(j);
 }
 
+/* Polls wcsd's dry-run decision for code until its reason is (want_hold)
+ * or is not (!want_hold) CUSTHOLD; bounded. Returns 1 when reached. */
+static int wait_custhold(const char *code, int want_hold)
+{
+    char path[128];
+    long long t0 = now_ms();
+    json_t *j = NULL;
+    int held = !want_hold;
+
+    snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
+    while (now_ms() - t0 < 15000) {
+        assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
+        held = strcmp(jstr(j, "reason"), "CUSTHOLD") == 0;
+        json_decref(j);
+        if (held == want_hold)
+            return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
 static void test_customs_hold_seen_without_restart(void **state)
 {
-    char path[128], code[16], csv[256], text[256];
+    char code[16], csv[256], text[256];
     PGconn *c;
     struct err e;
-    long long t0;
-    json_t *j = NULL;
-    int held = 0;
 
     (void)state;
     make_s10(code, 77000002);
@@ -212,20 +231,16 @@ static void test_customs_hold_seen_without_restart(void **state)
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,101000,800\n", code);
     tu_write_text(csv, text);
-    tu_wcsctl(conninfo, 0, "import", csv, NULL);
+    /* No customs data: the declaration is invalid, the parcel blocked (exit 1). */
+    tu_wcsctl(conninfo, 1, "import", csv, NULL);
+    assert_true(wait_custhold(code, 1));
+    /* Released, then held by the broker: each seen without a restart. */
     assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    assert_int_equal(wcs_db_parcel_set_customs(c, code, CUST_STATUS_RELEASED, &e), 0);
+    assert_true(wait_custhold(code, 0));
     assert_int_equal(wcs_db_parcel_set_customs(c, code, CUST_STATUS_HELD, &e), 0);
     PQfinish(c);
-    snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
-    t0 = now_ms();
-    while (now_ms() - t0 < 15000 && !held) {
-        assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
-        held = strcmp(jstr(j, "reason"), "CUSTHOLD") == 0;
-        json_decref(j);
-        if (!held)
-            usleep(20000);
-    }
-    assert_true(held);
+    assert_true(wait_custhold(code, 1));
 }
 
 static void test_plan_activation_switches_running_daemon(void **state)

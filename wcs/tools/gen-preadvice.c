@@ -126,6 +126,28 @@ static int rng_logrange(struct rng *r, int lo, int hi)
         }                                                                                          \
     } while (0)
 
+/* ---- senders: shops shipping through the Harbin hub (invented) ---- */
+
+struct sender {
+    const char *name, *address, *city, *postal, *phone;
+    unsigned weight;
+};
+
+static const struct sender senders[] = {
+    {"Harbin Beiguo E-Commerce Co., Ltd.", "No. 18 Hongqi Street, Daoli District", "Harbin",
+     "150010", "+8645186601234", 30},
+    {"Heilongjiang Longjiang Trade Co., Ltd.", "No. 77 Xuefu Road, Nangang District", "Harbin",
+     "150080", "+8645155507788", 20},
+    {"Yiwu Jinhua Export Trading Co., Ltd.", "Building 5, Futian Market District 2", "Yiwu",
+     "322000", "+8657985551200", 15},
+    {"Shenzhen Mingda Electronics Co., Ltd.", "Room 1203, Huaqiang North Road 1019", "Shenzhen",
+     "518031", "+8675583331450", 15},
+    {"Guangzhou Baiyun Apparel Co., Ltd.", "No. 233 Jichang Road, Baiyun District", "Guangzhou",
+     "510405", "+862086662390", 12},
+    {"Suifenhe Border Trade Co., Ltd.", "No. 9 Tongtian Road", "Suifenhe", "157300",
+     "+864533921180", 8},
+};
+
 /* ---- destinations ---- */
 
 /* A city and the postal indices drawn for it: first three digits in
@@ -133,100 +155,101 @@ static int rng_logrange(struct rng *r, int lo, int hi)
  * share of parcels. */
 struct city {
     const char *name;
+    const char *region; /* oblast, krai, republic or federal city */
     int p_lo, p_hi;
     int s_lo, s_hi;
     unsigned weight;
 };
 
 static const struct city cities[] = {
-    {"Москва", 101, 129, 0, 599, 220},
+    {"Москва", "г. Москва", 101, 129, 0, 599, 220},
     /* Moscow oblast 140-144 */
-    {"Балашиха", 143, 143, 900, 989, 12},
-    {"Подольск", 142, 142, 100, 119, 10},
-    {"Химки", 141, 141, 400, 431, 10},
-    {"Мытищи", 141, 141, 0, 35, 8},
-    {"Королёв", 141, 141, 60, 92, 7},
-    {"Люберцы", 140, 140, 0, 14, 8},
-    {"Одинцово", 143, 143, 0, 9, 6},
-    {"Красногорск", 143, 143, 400, 409, 6},
-    {"Коломна", 140, 140, 400, 415, 4},
-    {"Электросталь", 144, 144, 0, 11, 4},
-    {"Сергиев Посад", 141, 141, 300, 315, 3},
-    {"Серпухов", 142, 142, 200, 214, 3},
+    {"Балашиха", "Московская обл.", 143, 143, 900, 989, 12},
+    {"Подольск", "Московская обл.", 142, 142, 100, 119, 10},
+    {"Химки", "Московская обл.", 141, 141, 400, 431, 10},
+    {"Мытищи", "Московская обл.", 141, 141, 0, 35, 8},
+    {"Королёв", "Московская обл.", 141, 141, 60, 92, 7},
+    {"Люберцы", "Московская обл.", 140, 140, 0, 14, 8},
+    {"Одинцово", "Московская обл.", 143, 143, 0, 9, 6},
+    {"Красногорск", "Московская обл.", 143, 143, 400, 409, 6},
+    {"Коломна", "Московская обл.", 140, 140, 400, 415, 4},
+    {"Электросталь", "Московская обл.", 144, 144, 0, 11, 4},
+    {"Сергиев Посад", "Московская обл.", 141, 141, 300, 315, 3},
+    {"Серпухов", "Московская обл.", 142, 142, 200, 214, 3},
     /* St Petersburg 190-199, Leningrad oblast 187-188 */
-    {"Санкт-Петербург", 190, 199, 0, 299, 100},
-    {"Гатчина", 188, 188, 300, 310, 3},
-    {"Всеволожск", 188, 188, 640, 645, 3},
-    {"Выборг", 188, 188, 800, 820, 2},
+    {"Санкт-Петербург", "г. Санкт-Петербург", 190, 199, 0, 299, 100},
+    {"Гатчина", "Ленинградская обл.", 188, 188, 300, 310, 3},
+    {"Всеволожск", "Ленинградская обл.", 188, 188, 640, 645, 3},
+    {"Выборг", "Ленинградская обл.", 188, 188, 800, 820, 2},
     /* Novosibirsk 630-633 */
-    {"Новосибирск", 630, 630, 0, 132, 45},
-    {"Бердск", 633, 633, 0, 11, 4},
-    {"Искитим", 633, 633, 200, 210, 2},
+    {"Новосибирск", "Новосибирская обл.", 630, 630, 0, 132, 45},
+    {"Бердск", "Новосибирская обл.", 633, 633, 0, 11, 4},
+    {"Искитим", "Новосибирская обл.", 633, 633, 200, 210, 2},
     /* Sverdlovsk 620-624 */
-    {"Екатеринбург", 620, 620, 0, 150, 45},
-    {"Нижний Тагил", 622, 622, 0, 52, 6},
-    {"Каменск-Уральский", 623, 623, 400, 439, 3},
+    {"Екатеринбург", "Свердловская обл.", 620, 620, 0, 150, 45},
+    {"Нижний Тагил", "Свердловская обл.", 622, 622, 0, 52, 6},
+    {"Каменск-Уральский", "Свердловская обл.", 623, 623, 400, 439, 3},
     /* Krasnodar 350-354 */
-    {"Краснодар", 350, 350, 0, 89, 30},
-    {"Сочи", 354, 354, 0, 80, 12},
-    {"Новороссийск", 353, 353, 900, 925, 6},
-    {"Армавир", 352, 352, 900, 940, 3},
+    {"Краснодар", "Краснодарский край", 350, 350, 0, 89, 30},
+    {"Сочи", "Краснодарский край", 354, 354, 0, 80, 12},
+    {"Новороссийск", "Краснодарский край", 353, 353, 900, 925, 6},
+    {"Армавир", "Краснодарский край", 352, 352, 900, 940, 3},
     /* Primorye 690-692 */
-    {"Владивосток", 690, 690, 0, 109, 28},
-    {"Уссурийск", 692, 692, 500, 527, 8},
-    {"Находка", 692, 692, 900, 930, 5},
-    {"Артём", 692, 692, 760, 779, 3},
+    {"Владивосток", "Приморский край", 690, 690, 0, 109, 28},
+    {"Уссурийск", "Приморский край", 692, 692, 500, 527, 8},
+    {"Находка", "Приморский край", 692, 692, 900, 930, 5},
+    {"Артём", "Приморский край", 692, 692, 760, 779, 3},
     /* Khabarovsk krai 680-682 */
-    {"Хабаровск", 680, 680, 0, 54, 22},
-    {"Комсомольск-на-Амуре", 681, 681, 0, 35, 7},
+    {"Хабаровск", "Хабаровский край", 680, 680, 0, 54, 22},
+    {"Комсомольск-на-Амуре", "Хабаровский край", 681, 681, 0, 35, 7},
     /* Amur 675-676 */
-    {"Благовещенск", 675, 675, 0, 30, 14},
-    {"Свободный", 676, 676, 450, 470, 3},
-    {"Белогорск", 676, 676, 850, 870, 2},
+    {"Благовещенск", "Амурская обл.", 675, 675, 0, 30, 14},
+    {"Свободный", "Амурская обл.", 676, 676, 450, 470, 3},
+    {"Белогорск", "Амурская обл.", 676, 676, 850, 870, 2},
     /* Irkutsk 664-666 */
-    {"Иркутск", 664, 664, 0, 82, 18},
-    {"Ангарск", 665, 665, 800, 840, 5},
-    {"Братск", 665, 665, 700, 732, 4},
+    {"Иркутск", "Иркутская обл.", 664, 664, 0, 82, 18},
+    {"Ангарск", "Иркутская обл.", 665, 665, 800, 840, 5},
+    {"Братск", "Иркутская обл.", 665, 665, 700, 732, 4},
     /* Other regions of the reference table */
-    {"Калининград", 236, 236, 0, 40, 8},
-    {"Ростов-на-Дону", 344, 344, 0, 116, 25},
-    {"Таганрог", 347, 347, 900, 942, 4},
-    {"Ставрополь", 355, 355, 0, 47, 8},
-    {"Пятигорск", 357, 357, 500, 538, 4},
-    {"Воронеж", 394, 394, 0, 94, 15},
-    {"Волгоград", 400, 400, 1, 138, 15},
-    {"Волжский", 404, 404, 100, 133, 4},
-    {"Казань", 420, 420, 0, 141, 25},
-    {"Набережные Челны", 423, 423, 800, 834, 8},
-    {"Самара", 443, 443, 0, 125, 18},
-    {"Тольятти", 445, 445, 0, 57, 10},
-    {"Уфа", 450, 450, 0, 112, 18},
-    {"Стерлитамак", 453, 453, 100, 130, 4},
-    {"Челябинск", 454, 454, 0, 139, 20},
-    {"Магнитогорск", 455, 455, 0, 51, 6},
-    {"Нижний Новгород", 603, 603, 0, 163, 20},
-    {"Дзержинск", 606, 606, 0, 44, 4},
-    {"Пермь", 614, 614, 0, 113, 15},
-    {"Березники", 618, 618, 400, 426, 3},
-    {"Тюмень", 625, 625, 0, 63, 12},
-    {"Тобольск", 626, 626, 150, 159, 2},
-    {"Томск", 634, 634, 0, 69, 8},
-    {"Омск", 644, 644, 0, 123, 14},
-    {"Кемерово", 650, 650, 0, 71, 8},
-    {"Новокузнецк", 654, 654, 0, 104, 8},
-    {"Барнаул", 656, 656, 0, 69, 10},
-    {"Бийск", 659, 659, 300, 336, 3},
-    {"Красноярск", 660, 660, 0, 135, 18},
-    {"Норильск", 663, 663, 300, 341, 3},
-    {"Улан-Удэ", 670, 670, 0, 50, 8},
-    {"Чита", 672, 672, 0, 49, 9},
-    {"Якутск", 677, 677, 0, 29, 6},
-    {"Биробиджан", 679, 679, 0, 16, 3},
-    {"Петропавловск-Камчатский", 683, 683, 0, 49, 4},
-    {"Магадан", 685, 685, 0, 31, 2},
-    {"Южно-Сахалинск", 693, 693, 0, 23, 5},
-    {"Симферополь", 295, 295, 0, 53, 5},
-    {"Севастополь", 299, 299, 0, 59, 4},
+    {"Калининград", "Калининградская обл.", 236, 236, 0, 40, 8},
+    {"Ростов-на-Дону", "Ростовская обл.", 344, 344, 0, 116, 25},
+    {"Таганрог", "Ростовская обл.", 347, 347, 900, 942, 4},
+    {"Ставрополь", "Ставропольский край", 355, 355, 0, 47, 8},
+    {"Пятигорск", "Ставропольский край", 357, 357, 500, 538, 4},
+    {"Воронеж", "Воронежская обл.", 394, 394, 0, 94, 15},
+    {"Волгоград", "Волгоградская обл.", 400, 400, 1, 138, 15},
+    {"Волжский", "Волгоградская обл.", 404, 404, 100, 133, 4},
+    {"Казань", "Республика Татарстан", 420, 420, 0, 141, 25},
+    {"Набережные Челны", "Республика Татарстан", 423, 423, 800, 834, 8},
+    {"Самара", "Самарская обл.", 443, 443, 0, 125, 18},
+    {"Тольятти", "Самарская обл.", 445, 445, 0, 57, 10},
+    {"Уфа", "Республика Башкортостан", 450, 450, 0, 112, 18},
+    {"Стерлитамак", "Республика Башкортостан", 453, 453, 100, 130, 4},
+    {"Челябинск", "Челябинская обл.", 454, 454, 0, 139, 20},
+    {"Магнитогорск", "Челябинская обл.", 455, 455, 0, 51, 6},
+    {"Нижний Новгород", "Нижегородская обл.", 603, 603, 0, 163, 20},
+    {"Дзержинск", "Нижегородская обл.", 606, 606, 0, 44, 4},
+    {"Пермь", "Пермский край", 614, 614, 0, 113, 15},
+    {"Березники", "Пермский край", 618, 618, 400, 426, 3},
+    {"Тюмень", "Тюменская обл.", 625, 625, 0, 63, 12},
+    {"Тобольск", "Тюменская обл.", 626, 626, 150, 159, 2},
+    {"Томск", "Томская обл.", 634, 634, 0, 69, 8},
+    {"Омск", "Омская обл.", 644, 644, 0, 123, 14},
+    {"Кемерово", "Кемеровская обл.", 650, 650, 0, 71, 8},
+    {"Новокузнецк", "Кемеровская обл.", 654, 654, 0, 104, 8},
+    {"Барнаул", "Алтайский край", 656, 656, 0, 69, 10},
+    {"Бийск", "Алтайский край", 659, 659, 300, 336, 3},
+    {"Красноярск", "Красноярский край", 660, 660, 0, 135, 18},
+    {"Норильск", "Красноярский край", 663, 663, 300, 341, 3},
+    {"Улан-Удэ", "Республика Бурятия", 670, 670, 0, 50, 8},
+    {"Чита", "Забайкальский край", 672, 672, 0, 49, 9},
+    {"Якутск", "Республика Саха (Якутия)", 677, 677, 0, 29, 6},
+    {"Биробиджан", "Еврейская автономная обл.", 679, 679, 0, 16, 3},
+    {"Петропавловск-Камчатский", "Камчатский край", 683, 683, 0, 49, 4},
+    {"Магадан", "Магаданская обл.", 685, 685, 0, 31, 2},
+    {"Южно-Сахалинск", "Сахалинская обл.", 693, 693, 0, 23, 5},
+    {"Симферополь", "Республика Крым", 295, 295, 0, 53, 5},
+    {"Севастополь", "г. Севастополь", 299, 299, 0, 59, 4},
 };
 
 static const char *const streets[] = {
@@ -430,9 +453,10 @@ static const char *const s10_economy[] = {"LA", "LB", "UA", "UA", "RL"};
 
 struct gen {
     struct rng rng;
+    struct rng customs_rng; /* customs columns: own stream, so the others stay as they were */
     uint64_t s10_a, s10_b; /* serial(i) = (a + i*b) mod 10^8 */
     uint64_t lp_a, lp_b;   /* lp(i) = (a + i*b) mod 10^12 */
-    uint64_t city_total, item_total;
+    uint64_t city_total, item_total, sender_total;
 };
 
 /* Odd and not a multiple of 5, hence coprime to 10^k. */
@@ -449,6 +473,7 @@ static void gen_init(struct gen *g, uint64_t seed)
 {
     memset(g, 0, sizeof(*g));
     rng_seed(&g->rng, seed);
+    rng_seed(&g->customs_rng, seed ^ 0x637573746f6d73ULL); /* "customs" */
     g->s10_a = rng_below(&g->rng, S10_SERIALS);
     g->s10_b = coprime_stride(&g->rng, S10_SERIALS);
     g->lp_a = rng_below(&g->rng, LP_SERIALS);
@@ -457,6 +482,8 @@ static void gen_init(struct gen *g, uint64_t seed)
         g->city_total += cities[i].weight;
     for (size_t i = 0; i < NELEM(items); i++)
         g->item_total += items[i].weight;
+    for (size_t i = 0; i < NELEM(senders); i++)
+        g->sender_total += senders[i].weight;
 }
 
 /* One generated parcel; strings point into buffers or static tables. */
@@ -473,6 +500,10 @@ struct row {
     long long declared_value; /* fen */
     char desc[160];
     const char *hs;
+    const char *region;
+    const struct sender *sender;
+    char passport_series[5], passport_number[7], passport_issued[11]; /* "" when none */
+    char inn[13];                                                     /* "" when none */
 };
 
 static void make_s10(struct gen *g, uint64_t i, const char *letters, char *out, size_t outsz)
@@ -531,6 +562,29 @@ static void make_dims(struct gen *g, struct row *row)
         row->height_mm = 8;
     if (row->height_mm > row->width_mm)
         row->height_mm = row->width_mm;
+}
+
+/* An individual's INN: 10 random digits and the two check digits
+ * (weights as the Federal Tax Service publishes them). */
+static void make_inn(struct rng *r, char out[13])
+{
+    static const int w11[10] = {7, 2, 4, 10, 3, 5, 9, 4, 6, 8};
+    static const int w12[11] = {3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8};
+    int d[12], s11 = 0, s12 = 0, k;
+
+    d[0] = rng_range(r, 0, 8);
+    d[1] = rng_range(r, 1, 9);
+    for (k = 2; k < 10; k++)
+        d[k] = rng_range(r, 0, 9);
+    for (k = 0; k < 10; k++)
+        s11 += d[k] * w11[k];
+    d[10] = s11 % 11 % 10;
+    for (k = 0; k < 11; k++)
+        s12 += d[k] * w12[k];
+    d[11] = s12 % 11 % 10;
+    for (k = 0; k < 12; k++)
+        out[k] = (char)('0' + d[k]);
+    out[12] = '\0';
 }
 
 static void make_row(struct gen *g, uint64_t i, struct row *row)
@@ -617,13 +671,37 @@ static void make_row(struct gen *g, uint64_t i, struct row *row)
     snprintf(row->address, sizeof(row->address), "ул. %s, д. %d, кв. %d", PICK(r, streets),
              rng_logrange(r, 1, 150), rng_range(r, 1, 320));
     snprintf(row->phone, sizeof(row->phone), "+79%09" PRIu64, rng_below(r, 1000000000ULL));
+
+    /* Customs data, from their own stream so that the columns above stay
+     * as earlier versions of the generator wrote them for a seed. */
+    r = &g->customs_rng;
+    row->region = city->region;
+    PICK_WEIGHTED(r, senders, g->sender_total, ci);
+    row->sender = &senders[ci];
+    row->passport_series[0] = row->passport_number[0] = row->passport_issued[0] = '\0';
+    row->inn[0] = '\0';
+    pick = rng_below(r, 100);
+    if (pick < 30) {
+        /* Some shops collect the passport; series = region code + year. */
+        snprintf(row->passport_series, sizeof(row->passport_series), "%02d%02d",
+                 rng_range(r, 1, 99), rng_range(r, 0, 24));
+        snprintf(row->passport_number, sizeof(row->passport_number), "%06d",
+                 rng_range(r, 0, 999999));
+        snprintf(row->passport_issued, sizeof(row->passport_issued), "%04d-%02d-%02d",
+                 rng_range(r, 2005, 2025), rng_range(r, 1, 12), rng_range(r, 1, 28));
+    }
+    if (pick >= 20 && pick < 35)
+        make_inn(r, row->inn);
 }
 
 /* ---- output ---- */
 
 static const char csv_header[] = "code,other_ids,service,country,postal_code,recipient_name,city,"
                                  "address,phone,weight_g,length_mm,width_mm,height_mm,"
-                                 "declared_value,currency,item_description,hs_code\n";
+                                 "declared_value,currency,item_description,hs_code,region,"
+                                 "sender_name,sender_address,sender_city,sender_postal_code,"
+                                 "sender_country,sender_phone,passport_series,passport_number,"
+                                 "passport_issued,inn\n";
 
 /* Writes one CSV text field followed by sep; libcsv quotes and escapes the
  * fields that need it, the rest go out bare. Returns 0 or -1. */
@@ -651,7 +729,13 @@ static int write_csv(FILE *fp, const struct row *w)
     if (fprintf(fp, "%d,%d,%d,%d,%lld,CNY,", w->weight_g, w->length_mm, w->width_mm, w->height_mm,
                 w->declared_value) < 0)
         return -1;
-    if (csv_field(fp, w->desc, ',') < 0 || csv_field(fp, w->hs, '\n') < 0)
+    if (csv_field(fp, w->desc, ',') < 0 || csv_field(fp, w->hs, ',') < 0 ||
+        csv_field(fp, w->region, ',') < 0 || csv_field(fp, w->sender->name, ',') < 0 ||
+        csv_field(fp, w->sender->address, ',') < 0 || csv_field(fp, w->sender->city, ',') < 0 ||
+        csv_field(fp, w->sender->postal, ',') < 0 || fputs("CN,", fp) == EOF ||
+        csv_field(fp, w->sender->phone, ',') < 0 || csv_field(fp, w->passport_series, ',') < 0 ||
+        csv_field(fp, w->passport_number, ',') < 0 ||
+        csv_field(fp, w->passport_issued, ',') < 0 || csv_field(fp, w->inn, '\n') < 0)
         return -1;
     return 0;
 }
@@ -668,6 +752,7 @@ struct jsonl {
     json_t *obj, *ids;
     json_t *code, *service, *postal, *name, *city, *address, *phone;
     json_t *weight, *length, *width, *height, *value, *desc, *hs;
+    json_t *region, *s_name, *s_address, *s_city, *s_postal, *s_phone;
 };
 
 /* Adds key with value v (a new reference) to o and returns v, borrowed. */
@@ -703,7 +788,14 @@ static int jsonl_init(struct jsonl *j)
         (j->value = jsonl_add(o, "declared_value", json_integer(0))) == NULL ||
         jsonl_add(o, "currency", json_string("CNY")) == NULL ||
         (j->desc = jsonl_add(o, "item_description", json_string(""))) == NULL ||
-        (j->hs = jsonl_add(o, "hs_code", json_string(""))) == NULL) {
+        (j->hs = jsonl_add(o, "hs_code", json_string(""))) == NULL ||
+        (j->region = jsonl_add(o, "region", json_string(""))) == NULL ||
+        (j->s_name = jsonl_add(o, "sender_name", json_string(""))) == NULL ||
+        (j->s_address = jsonl_add(o, "sender_address", json_string(""))) == NULL ||
+        (j->s_city = jsonl_add(o, "sender_city", json_string(""))) == NULL ||
+        (j->s_postal = jsonl_add(o, "sender_postal_code", json_string(""))) == NULL ||
+        jsonl_add(o, "sender_country", json_string("CN")) == NULL ||
+        (j->s_phone = jsonl_add(o, "sender_phone", json_string(""))) == NULL) {
         json_decref(o);
         j->obj = NULL;
         return -1;
@@ -732,7 +824,25 @@ static int write_jsonl(FILE *fp, struct jsonl *j, const struct row *w)
         json_integer_set(j->width, w->width_mm) < 0 ||
         json_integer_set(j->height, w->height_mm) < 0 ||
         json_integer_set(j->value, w->declared_value) < 0 ||
-        json_string_set(j->desc, w->desc) < 0 || json_string_set(j->hs, w->hs) < 0)
+        json_string_set(j->desc, w->desc) < 0 || json_string_set(j->hs, w->hs) < 0 ||
+        json_string_set(j->region, w->region) < 0 ||
+        json_string_set(j->s_name, w->sender->name) < 0 ||
+        json_string_set(j->s_address, w->sender->address) < 0 ||
+        json_string_set(j->s_city, w->sender->city) < 0 ||
+        json_string_set(j->s_postal, w->sender->postal) < 0 ||
+        json_string_set(j->s_phone, w->sender->phone) < 0)
+        return -1;
+    /* Passport and INN only when the row has them (absent keys, not ""). */
+    json_object_del(j->obj, "passport_series");
+    json_object_del(j->obj, "passport_number");
+    json_object_del(j->obj, "passport_issued");
+    json_object_del(j->obj, "inn");
+    if (w->passport_series[0] != '\0' &&
+        (json_object_set_new(j->obj, "passport_series", json_string(w->passport_series)) < 0 ||
+         json_object_set_new(j->obj, "passport_number", json_string(w->passport_number)) < 0 ||
+         json_object_set_new(j->obj, "passport_issued", json_string(w->passport_issued)) < 0))
+        return -1;
+    if (w->inn[0] != '\0' && json_object_set_new(j->obj, "inn", json_string(w->inn)) < 0)
         return -1;
     n = json_dumpb(j->obj, j->buf, sizeof(j->buf) - 1, JSON_COMPACT);
     if (n == 0 || n >= sizeof(j->buf))
