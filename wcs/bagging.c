@@ -180,6 +180,8 @@ void wcs_manifest_free(struct wcs_manifest *m)
     free(m->bags);
     m->bags = NULL;
     m->nbags = 0;
+    free(m->unknown_parcels);
+    m->unknown_parcels = NULL;
 }
 
 json_t *wcs_manifest_json(const struct wcs_manifest *m)

@@ -99,6 +99,12 @@ struct wcs_manifest {
     char status[12];               /* open | closed | submitted */
     struct wcs_manifest_bag *bags; /* owned */
     size_t nbags;
+    /* The broker's answer (wcs_db_manifest_load only; "" / NULL = none yet). */
+    char submission[96];           /* "queued", "attempt N", "received", "refused" */
+    char broker_ref[64];
+    char *unknown_parcels;         /* JSON array text of unknown_parcels; owned */
+    char manifest_error[256];      /* a final refusal */
+    char answered_at[24];          /* "YYYY-MM-DD HH:MM:SS" UTC */
 };
 
 /* Frees what m owns (not m itself); m may be NULL. */

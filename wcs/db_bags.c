@@ -562,8 +562,16 @@ fail:
 
 static const char SQL_MANIFEST_HEAD[] =
     "SELECT id, route, transport, border_crossing, coalesce(departure_text,"
-    " to_char(departure AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), status"
-    " FROM dispatches WHERE manifest_id = $1";
+    " to_char(departure AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), status,"
+    " coalesce(manifest_ref, ''), manifest_unknown::text, coalesce(manifest_error, ''),"
+    " coalesce(to_char(manifest_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), ''),"
+    " CASE WHEN manifest_ref IS NOT NULL THEN 'received'"
+    "  WHEN manifest_error IS NOT NULL THEN 'refused'"
+    "  ELSE (SELECT CASE WHEN o.attempts = 0 THEN 'queued'"
+    "   ELSE 'being sent, attempt ' || o.attempts END FROM customs_outbox o"
+    "   WHERE o.kind = 'manifest' AND o.payload_ref = d.manifest_id AND o.done_at IS NULL"
+    "   ORDER BY o.id DESC LIMIT 1) END"
+    " FROM dispatches d WHERE manifest_id = $1";
 
 static const char SQL_MANIFEST_BAGS[] =
     "SELECT b.id, b.bag_id, b.chute, coalesce(b.weight_g, 0) FROM bags b"
@@ -599,6 +607,14 @@ int wcs_db_manifest_load(PGconn *c, const char *manifest_id, struct wcs_manifest
     snprintf(out->border_crossing, sizeof(out->border_crossing), "%s", PQgetvalue(r, 0, 3));
     snprintf(out->departure, sizeof(out->departure), "%s", PQgetvalue(r, 0, 4));
     snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(r, 0, 5));
+    snprintf(out->broker_ref, sizeof(out->broker_ref), "%s", PQgetvalue(r, 0, 6));
+    if (!PQgetisnull(r, 0, 7) && (out->unknown_parcels = strdup(PQgetvalue(r, 0, 7))) == NULL) {
+        PQclear(r);
+        return err_set(e, -ENOMEM, "manifest: out of memory");
+    }
+    snprintf(out->manifest_error, sizeof(out->manifest_error), "%s", PQgetvalue(r, 0, 8));
+    snprintf(out->answered_at, sizeof(out->answered_at), "%s", PQgetvalue(r, 0, 9));
+    snprintf(out->submission, sizeof(out->submission), "%s", PQgetvalue(r, 0, 10));
     PQclear(r);
 
     p[0] = did;

@@ -1068,6 +1068,8 @@ static int cmd_dispatch_show(struct ctl *ctl, int argc, char **argv)
     struct err e;
     size_t i, np = 0;
     long long w = 0;
+    json_t *unknown;
+    int rc = 0;
 
     (void)argc;
     if (c == NULL)
@@ -1089,8 +1091,25 @@ static int cmd_dispatch_show(struct ctl *ctl, int argc, char **argv)
         w += m.bags[i].gross_weight_g;
     }
     printf("%zu bag(s), %zu parcel(s), %lld g\n", m.nbags, np, w);
+    if (m.submission[0] != '\0')
+        printf("manifest to the broker: %s%s%s%s%s\n", m.submission,
+               m.broker_ref[0] ? ", broker reference " : "", m.broker_ref,
+               m.answered_at[0] ? ", at " : "", m.answered_at);
+    if (m.manifest_error[0] != '\0')
+        printf("refused: %s\n", m.manifest_error);
+    unknown = m.unknown_parcels ? json_loads(m.unknown_parcels, 0, NULL) : NULL;
+    if (json_array_size(unknown) > 0) {
+        /* The broker has no accepted declaration for these: customs will
+         * stop them at the border unless they are declared or taken out. */
+        printf("%zu parcel(s) unknown to the broker (no accepted declaration):\n",
+               json_array_size(unknown));
+        for (i = 0; i < json_array_size(unknown); i++)
+            printf("  %s\n", json_string_value(json_array_get(unknown, i)));
+        rc = 1;
+    }
+    json_decref(unknown);
     wcs_manifest_free(&m);
-    return 0;
+    return rc;
 }
 
 static int cmd_manifest_export(struct ctl *ctl, int argc, char **argv)

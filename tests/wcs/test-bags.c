@@ -376,6 +376,12 @@ static void test_dispatch_flow(void **state)
         assert_int_equal(wcs_db_dispatch_add(db, id, one, 1, &e), ERR_STATE);
     }
 
+    /* Closing queued the manifest for the customs worker, once. */
+    r = PQexec(db, "SELECT count(*) FROM customs_outbox WHERE kind = 'manifest'"
+                   " AND payload_ref = 'HRB-20261122-MOW-001' AND done_at IS NULL");
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+
     /* The stored body is the broker's manifest. */
     r = PQexec(db, "SELECT status, manifest_json FROM dispatches"
                    " WHERE manifest_id = 'HRB-20261122-MOW-001'");
@@ -426,7 +432,41 @@ static void test_wcsctl_commands(void **state)
     assert_non_null(strstr(r.out, "dispatch HRB-20261122-MOW-001  closed"));
     assert_non_null(strstr(r.out, bag1));
     assert_non_null(strstr(r.out, "2 bag(s), 3 parcel(s), 7173 g"));
+    assert_non_null(strstr(r.out, "manifest to the broker: queued"));
     proc_result_free(&r);
+    /* The broker's answer as the customs worker stores it: shown, and
+     * parcels unknown to the broker make the command report a problem. */
+    {
+        PGconn *c = NULL;
+        struct err e;
+        PGresult *q;
+
+        assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+        q = PQexec(c, "UPDATE dispatches SET manifest_ref = 'BRM-1', manifest_at = now(),"
+                      " status = 'submitted', manifest_unknown = '[\"RR000000011CN\"]'"
+                      " WHERE manifest_id = 'HRB-20261122-MOW-001'");
+        assert_int_equal(PQresultStatus(q), PGRES_COMMAND_OK);
+        PQclear(q);
+        PQfinish(c);
+    }
+    proc_run(show, NULL, 60, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "dispatch HRB-20261122-MOW-001  submitted"));
+    assert_non_null(strstr(r.out, "manifest to the broker: received, broker reference BRM-1"));
+    assert_non_null(strstr(r.out, "1 parcel(s) unknown to the broker (no accepted declaration):\n"
+                                  "  RR000000011CN\n"));
+    proc_result_free(&r);
+    {
+        const char *problems[] = {wcsctl_bin, "--db", conninfo, "customs", "problems",
+                                  "--kind", "manifest", NULL};
+
+        proc_run(problems, NULL, 60, &r);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.out, "manifest  HRB-20261122-MOW-001"));
+        assert_non_null(strstr(r.out, "1 parcel(s) without an accepted declaration:\n"
+                                      "      RR000000011CN\n"));
+        proc_result_free(&r);
+    }
     proc_run(csv, NULL, 60, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(
