@@ -58,15 +58,6 @@ struct bsim_opts {
  * -ENOMEM. Pure: no I/O, no state. */
 int cust_bsim_validate(const json_t *decl, json_t *errors);
 
-/* True when s is a 12-digit INN of an individual with both check digits
- * right (weights 7,2,4,10,3,5,9,4,6,8 and 3,7,2,4,10,3,5,9,4,6,8, sum mod 11
- * mod 10). Pure. */
-int cust_bsim_inn12_valid(const char *s);
-
-/* True when s is a UPU S10 id (2 letters, 8 digits, check digit, 2
- * letters) whose check digit is right. Pure. */
-int cust_bsim_s10_valid(const char *s);
-
 /* ---- store (store.c) ---------------------------------------------------- */
 
 struct bsim_store;

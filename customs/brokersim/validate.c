@@ -1,9 +1,10 @@
 /*
  * validate.c - wcs-brokersim: the broker's checks of one declaration. Pure:
  * JSON in, a list of {"field","code","message"} problems out. The rules are
- * the emulator's own, basic and self-contained (see docs/brokersim.md); a
- * real broker checks more, but these are enough to exercise the WCS's
- * handling of per-item rejections.
+ * the emulator's own, basic (see docs/brokersim.md); a real broker checks
+ * more, but these are enough to exercise the WCS's handling of per-item
+ * rejections. Check digits (S10, INN) are the project's one implementation
+ * (scanners/, customs/validate.h).
  */
 #include "customs/brokersim/internal.h"
 
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "common/iso3166.h"
+#include "customs/validate.h"
+#include "scanners/scanners.h"
 
 struct vctx {
     json_t *errors;
@@ -51,42 +54,6 @@ static int all_digits(const char *s, size_t n)
 static int upper(char c)
 {
     return c >= 'A' && c <= 'Z';
-}
-
-int cust_bsim_inn12_valid(const char *s)
-{
-    static const int w1[10] = {7, 2, 4, 10, 3, 5, 9, 4, 6, 8};
-    static const int w2[11] = {3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8};
-    int i, sum = 0;
-
-    if (strlen(s) != 12 || !all_digits(s, 12))
-        return 0;
-    for (i = 0; i < 10; i++)
-        sum += w1[i] * (s[i] - '0');
-    if (sum % 11 % 10 != s[10] - '0')
-        return 0;
-    sum = 0;
-    for (i = 0; i < 11; i++)
-        sum += w2[i] * (s[i] - '0');
-    return sum % 11 % 10 == s[11] - '0';
-}
-
-int cust_bsim_s10_valid(const char *s)
-{
-    static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
-    int i, sum = 0, c;
-
-    if (strlen(s) != 13 || !upper(s[0]) || !upper(s[1]) || !all_digits(s + 2, 9) ||
-        !upper(s[11]) || !upper(s[12]))
-        return 0;
-    for (i = 0; i < 8; i++)
-        sum += w[i] * (s[2 + i] - '0');
-    c = 11 - sum % 11;
-    if (c == 10)
-        c = 0;
-    else if (c == 11)
-        c = 5;
-    return c == s[10] - '0';
 }
 
 /* The string member name of o, or NULL after recording why not. */
@@ -168,7 +135,7 @@ static void check_parcel_id(struct vctx *v, const json_t *d)
     n = strlen(s);
     if (n == 13 && upper(s[0]) && upper(s[1]) && all_digits(s + 2, 9) && upper(s[11]) &&
         upper(s[12])) {
-        if (!cust_bsim_s10_valid(s))
+        if (scan_s10_check_digit(s + 2) != s[10] - '0')
             problem(v, "parcel_id", "checksum", "parcel_id %s: S10 check digit is wrong", s);
         return;
     }
@@ -242,7 +209,7 @@ static void check_recipient(struct vctx *v, const json_t *d)
     if (s != NULL) {
         if (strlen(s) != 12 || !all_digits(s, 12))
             problem(v, "recipient.inn", "format", "recipient.inn must be 12 digits");
-        else if (!cust_bsim_inn12_valid(s))
+        else if (!cust_inn_valid(s))
             problem(v, "recipient.inn", "checksum", "recipient.inn %s: check digits are wrong", s);
     }
     pp = json_object_get(o, "passport");
