@@ -11,8 +11,10 @@
  * rows into a temporary file, removed at the end. Phases:
  *   parse   the reader alone, no database (the floor of every phase)
  *   raw     parse, then per batch of IMPORT_BATCH rows: BEGIN; COPY parcels
- *           (ids assigned by the client); COPY parcel_ids; COMMIT - what
- *           storing the rows costs with no matching at all
+ *           (ids assigned by the client); COPY parcel_ids; COPY declarations
+ *           (each built by wcs_declaration_build, as the import does); COPY
+ *           customs_outbox; COMMIT - what storing the rows and their
+ *           declarations costs with no matching at all
  *   new     TRUNCATE, then wcs_import_file (every row inserted)
  *   again   wcs_import_file of the same file (every row unchanged)
  * Prints rows/s for each and the ratios import/raw (goal >= 0.4).
@@ -29,6 +31,7 @@
 
 #include "common/log.h"
 #include "scanners/scanners.h"
+#include "wcs/declare.h"
 #include "wcs/import.h"
 #include "wcs/store.h"
 
@@ -58,7 +61,8 @@ static int exec_ok(PGconn *c, const char *sql)
  * pages or a pending checkpoint from the one before. */
 static int fresh(PGconn *c)
 {
-    if (exec_ok(c, "TRUNCATE parcels, parcel_ids RESTART IDENTITY CASCADE") < 0)
+    if (exec_ok(c, "TRUNCATE parcels, parcel_ids, declarations, customs_outbox RESTART IDENTITY"
+                   " CASCADE") < 0)
         return -1;
     return exec_ok(c, "CHECKPOINT");
 }
@@ -119,7 +123,8 @@ static int put_num(struct buf *b, int64_t v, char sep)
 
 struct raw {
     PGconn *c;
-    struct buf parcels, ids;
+    struct wcs_declare_ctx cx;
+    struct buf parcels, ids, decls, outbox;
     size_t n;        /* rows in the current batch */
     int64_t next_id; /* parcels.id of the next row */
     int failed;
@@ -161,9 +166,14 @@ static int raw_flush(struct raw *w)
                       &w->parcels);
     if (rc == 0)
         rc = copy_one(w->c, "COPY parcel_ids (code, parcel_id, kind) FROM STDIN", &w->ids);
+    if (rc == 0 && w->decls.len > 0)
+        rc = copy_one(w->c, "COPY declarations (parcel_id, body, status, errors, warnings)"
+                            " FROM STDIN", &w->decls);
+    if (rc == 0 && w->outbox.len > 0)
+        rc = copy_one(w->c, "COPY customs_outbox (kind, payload_ref) FROM STDIN", &w->outbox);
     if (rc == 0)
         rc = exec_ok(w->c, "COMMIT");
-    w->parcels.len = w->ids.len = 0;
+    w->parcels.len = w->ids.len = w->decls.len = w->outbox.len = 0;
     w->n = 0;
     return rc;
 }
@@ -193,6 +203,25 @@ static int raw_cb(void *arg, const struct wcs_preadvice *a, int line)
     rc |= put_text(b, a->currency, '\t');
     rc |= put_text(b, a->item_description, '\t');
     rc |= put_text(b, a->hs_code, '\n');
+    if (wcs_preadvice_declared(a)) {
+        struct wcs_declaration dc;
+        struct err e = {0};
+
+        if (wcs_declaration_build(a, &w->cx, &dc, &e) < 0) {
+            rc = -1;
+        } else {
+            rc |= put_text(&w->decls, a->code, '\t');
+            rc |= put_text(&w->decls, dc.body, '\t');
+            rc |= put_text(&w->decls, dc.valid ? "pending" : "invalid", '\t');
+            rc |= put_text(&w->decls, dc.errors ? dc.errors : "", '\t');
+            rc |= put_text(&w->decls, dc.warnings ? dc.warnings : "", '\n');
+            if (dc.valid) {
+                rc |= put_text(&w->outbox, "declaration", '\t');
+                rc |= put_text(&w->outbox, a->code, '\n');
+            }
+            wcs_declaration_free(&dc);
+        }
+    }
     for (i = -1; i < a->n_other_ids; i++) {
         const char *code = i < 0 ? a->code : a->other_ids[i];
         struct scan_code_info info;
@@ -221,15 +250,19 @@ static double run_raw(PGconn *c, const char *path, size_t *rows)
     struct wcs_import_counts counts;
     struct diag d = DIAG_INIT;
     struct err e = {0};
-    double t0 = now_s(), t;
+    double t0, t;
     int rc;
 
+    wcs_declare_ctx_init(&w.cx);
+    t0 = now_s();
     rc = wcs_preadvice_read_file(path, raw_cb, &w, &counts, &d, &e);
     if (rc == 0 && raw_flush(&w) < 0)
         rc = -1;
     t = now_s() - t0;
     free(w.parcels.p);
     free(w.ids.p);
+    free(w.decls.p);
+    free(w.outbox.p);
     diag_free(&d);
     if (rc != 0) {
         if (!w.failed)

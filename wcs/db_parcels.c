@@ -131,6 +131,16 @@ static const char SQL_MATCH[] =
     "), bad AS ("
     "  SELECT m.seq, m.pos, m.code, m.parcel_id FROM m JOIN t ON t.seq = m.seq"
     "  JOIN wcs_stage s ON s.seq = m.seq WHERE s.state IS NULL AND m.parcel_id <> t.pid"
+    /* rows whose declaration is stored as built now, or accepted (an
+     * accepted one is never replaced, so it is no change), under any code
+     * of the row or of its parcel; set-based (hash joins), as
+     * wcs_stage_codes has no index to probe per row */
+    "), dk AS ("
+    "  SELECT DISTINCT c.seq FROM ("
+    "   SELECT m.seq, m.code FROM m"
+    "   UNION ALL SELECT t.seq, i.code FROM t JOIN parcel_ids i ON i.parcel_id = t.pid"
+    "  ) c JOIN declarations d ON d.parcel_id = c.code JOIN wcs_stage s3 ON s3.seq = c.seq"
+    "  WHERE s3.decl_body IS NOT NULL AND (d.status = 'accepted' OR d.body::text = s3.decl_body)"
     "), upd AS ("
     "  UPDATE wcs_stage s SET pid = x.pid, nnew = x.nnew,"
     "   state = CASE WHEN s.seq IN (SELECT seq FROM bad) THEN 'x' END,"
@@ -141,15 +151,12 @@ static const char SQL_MATCH[] =
     "     (s.code, s.service, s.recipient_country, s.postal_code, s.recipient_name,"
     "      s.recipient_city, s.recipient_address, s.recipient_phone, s.weight_g, s.length_mm,"
     "      s.width_mm, s.height_mm, s.declared_value, s.currency, s.item_description, s.hs_code))"
-    /* or its declaration is not stored as built now (and not accepted:
-     * an accepted one is never replaced, so it is no change) */
-    "     OR (s.decl_body IS NOT NULL AND NOT EXISTS (SELECT 1 FROM declarations d"
-    "      WHERE (d.body::text = s.decl_body OR d.status = 'accepted') AND d.parcel_id IN ("
-    "       SELECT k.code FROM wcs_stage_codes k WHERE k.seq = s.seq"
-    "       UNION ALL SELECT i.code FROM parcel_ids i WHERE i.parcel_id = x.pid)))"
+    /* or its declaration differs from the stored one (dk) */
+    "     OR (s.decl_body IS NOT NULL AND NOT x.decl_same)"
     "    THEN 'u' ELSE '=' END"
-    "  FROM (SELECT s2.seq, t.pid, coalesce(t.nnew, 0) AS nnew"
-    "        FROM wcs_stage s2 LEFT JOIN t ON t.seq = s2.seq WHERE s2.state IS NULL) x"
+    "  FROM (SELECT s2.seq, t.pid, coalesce(t.nnew, 0) AS nnew, dk.seq IS NOT NULL AS decl_same"
+    "        FROM wcs_stage s2 LEFT JOIN t ON t.seq = s2.seq LEFT JOIN dk ON dk.seq = s2.seq"
+    "        WHERE s2.state IS NULL) x"
     "  WHERE s.seq = x.seq"
     ")"
     " SELECT s.line, bad.seq, bad.pos, bad.code, p.code"
@@ -194,10 +201,16 @@ static const char SQL_COUNTS[] =
  * staging table): the inserted rows are found again by their primary code,
  * unique among accepted rows since step 1. Returns the count and highest
  * rev. cond picks the accepted new rows. */
+/* A new parcel's customs status from its declaration (step D4 would set the
+ * same; setting it here saves updating every new parcel a second time). */
+#define NEW_CUSTOMS_STATUS                                                                         \
+    "CASE WHEN s.decl_body IS NULL THEN 'none' WHEN s.decl_status = 'invalid' THEN 'blocked'"     \
+    " ELSE 'pending' END"
 #define SQL_INSERT_WHERE(cond)                                                                     \
     "WITH ins AS ("                                                                                \
-    "  INSERT INTO parcels (" PARCEL_DATA_COLS ")"                                                 \
-    "  SELECT " PARCEL_DATA_COLS " FROM wcs_stage s WHERE " cond " ORDER BY seq"                  \
+    "  INSERT INTO parcels (" PARCEL_DATA_COLS ", customs_status)"                                \
+    "  SELECT " PARCEL_DATA_COLS ", " NEW_CUSTOMS_STATUS " FROM wcs_stage s WHERE " cond          \
+    "  ORDER BY seq"                                                                               \
     "  RETURNING id, code, rev"                                                                    \
     "), ids AS ("                                                                                  \
     "  INSERT INTO parcel_ids (code, parcel_id, kind)"                                             \
@@ -265,9 +278,9 @@ static const char SQL_DECL_OLD[] =
     " SELECT DISTINCT s.seq, d.parcel_id, d.status = 'accepted' OR EXISTS ("
     "  SELECT 1 FROM customs_outbox o WHERE o.kind = 'declaration' AND o.payload_ref = d.parcel_id"
     "  AND o.done_at IS NULL AND o.batch_key IS NOT NULL)"
-    " FROM wcs_stage s JOIN LATERAL ("
-    "  SELECT k.code FROM wcs_stage_codes k WHERE k.seq = s.seq"
-    "  UNION SELECT i.code FROM parcel_ids i WHERE i.parcel_id = s.pid) c ON true"
+    " FROM (SELECT k.seq, k.code FROM wcs_stage_codes k"
+    "       UNION SELECT s2.seq, i.code FROM wcs_stage s2 JOIN parcel_ids i ON i.parcel_id = s2.pid"
+    "      ) c JOIN wcs_stage s ON s.seq = c.seq"
     " JOIN declarations d ON d.parcel_id = c.code WHERE " DECLARING;
 
 /* D2: rows whose parcel has a declaration already sent keep it; the ones
