@@ -1,16 +1,32 @@
 /*
  * outbox.c - the customs submission worker (customs/outbox.h).
  *
- * DESIGN. One process, one thread, one loop around curl_multi_poll(): the
- * worker's only event sources are its HTTP transfers and timers for retries,
- * and its database calls (claim, finish) are short blocking libpq
- * statements, so a libuv loop would add a second event system without
- * serving anything. Each slot holds one claimed batch: its request body is
- * built once from the stored declaration texts and is re-sent byte for byte
- * under the batch's Idempotency-Key on every retry, so the broker processes a
- * batch once however often it is sent, by whichever worker. The slots' easy
- * handles stay with the multi handle's connection cache, so connections to
- * the broker are reused.
+ * DESIGN. Two threads, each with its own PostgreSQL connection. The loop
+ * thread runs curl_multi_poll() over the HTTP transfers and the retry timers
+ * (a libuv loop would add a second event system without serving anything);
+ * the store thread ([store]) runs every claim, result and give-back of a
+ * batch, one job at a time from a queue, and wakes the loop with
+ * curl_multi_wakeup() when one is done. So while PostgreSQL works no
+ * transfer waits, and the next batches are claimed while the current ones
+ * are on the wire: there are 2 x parallel slots, at most parallel of them
+ * in flight, the others claimed ahead (prefetched) and ready to go.
+ *
+ * A slot belongs to one thread at a time: to the store thread from the
+ * moment its job is queued until the job is handed back, to the loop
+ * otherwise; the queues' mutex is the hand-over. A request is only sent
+ * from a slot whose claim the store thread has committed (durably), so its
+ * batch_key and Idempotency-Key are in the database before the broker can
+ * see them. Each slot holds one claimed batch: its request body is built
+ * once from the stored texts and is re-sent byte for byte under the batch's
+ * Idempotency-Key on every retry, so the broker processes a batch once
+ * however often it is sent, by whichever worker. The slots' easy handles
+ * stay with the multi handle's connection cache, so connections to the
+ * broker are reused.
+ *
+ * A batch is either declarations (POST /v1/declarations) or one dispatch's
+ * manifest (POST /v1/manifests); both follow the same claim, key, lease,
+ * retry and takeover rules, and only the URL and the reading of the answer
+ * differ.
  *
  * The decision feed (events_ms > 0) is one more slot in the same loop, with
  * the same easy-handle setup (TLS, timeouts) and Authorization header: a GET
@@ -19,9 +35,11 @@
  * and the new cursor are committed together (wcs_customs_feed_store), so a
  * worker killed at any point restarts from the cursor of the last stored
  * event. A page that fails (network, 5xx, an unusable answer, the database)
- * is fetched again from the same cursor after a back-off.
+ * is fetched again from the same cursor after a back-off. The feed uses the
+ * loop thread's own connection (a page at most every events_ms).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +54,21 @@
 #include "wcs/customs_store.h"
 #include "wcs/store.h"
 
-enum slot_state { SLOT_IDLE, SLOT_WAITING, SLOT_INFLIGHT };
+enum slot_state {
+    SLOT_IDLE,     /* no batch */
+    SLOT_STORE,    /* the store thread has it: its job is queued or running */
+    SLOT_READY,    /* claimed (committed), body built, not sent yet */
+    SLOT_WAITING,  /* sent and failed: to be sent again at due_ms */
+    SLOT_INFLIGHT, /* on the wire */
+};
+
+/* What the store thread is to do with a slot. */
+enum job {
+    JOB_CLAIM,   /* claim a batch into the slot and build its body */
+    JOB_ANSWER,  /* read a 200's answer and store it */
+    JOB_REFUSAL, /* store a final refusal (http_status) */
+    JOB_RELEASE, /* give the batch back, to be retried after delay_ms */
+};
 
 struct slot {
     enum slot_state state;
@@ -49,6 +81,13 @@ struct slot {
     long retry_after_s;  /* from a 429's Retry-After, 0 if none */
     int tries;           /* sends of this claim */
     long long due_ms;    /* SLOT_WAITING: when to send again */
+    /* The store thread's job (SLOT_STORE). */
+    enum job job;
+    long http_status;    /* JOB_REFUSAL: the answer's status (0: nothing could be sent) */
+    long delay_ms;       /* JOB_RELEASE: retry delay, ms */
+    int job_rc;          /* the job's outcome, 0 or a negative code */
+    struct err job_err;  /* its detail */
+    struct slot *qnext;  /* in the todo or done queue */
 };
 
 struct feed {
@@ -59,14 +98,32 @@ struct feed {
     char base[1024];     /* ".../v1/events?limit=N" */
 };
 
+/* The store thread and its two queues (mu guards both and quit). */
+struct store {
+    pthread_t th;
+    int started;
+    PGconn *db;          /* the store thread's own connection */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* todo got a job, or quit */
+    struct slot *todo, **todo_tail;
+    struct slot *done, **done_tail;
+    int quit;            /* stop once todo is empty */
+};
+
 struct worker {
     const struct cust_worker_opts *o;
     struct feed feed;
-    PGconn *db;
+    struct store st;
+    PGconn *db;          /* the loop thread's connection: feed, open count */
     CURLM *multi;
     struct slot *slots;
+    int nslots;          /* 2 x parallel: in flight and claimed ahead */
+    int jobs;            /* slots in SLOT_STORE */
+    int none_due;        /* the last claim found nothing */
+    long long idle_until; /* after an empty claim: no claim before this, ms */
     char owner[128];
-    char url[1024];
+    char url[1024];      /* .../v1/declarations */
+    char url_manifest[1024]; /* .../v1/manifests */
     char auth[1024];
     unsigned rng;
     int fatal_rc;
@@ -172,12 +229,17 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* Builds {"declarations":[...]} from the stored texts, in batch order. */
+/* Builds the request body once per claim: {"declarations":[...]} from the
+ * stored texts in batch order, or the stored manifest as it is. */
 static int build_body(struct slot *s)
 {
     size_t i, len = 32;
     char *p;
 
+    if (s->b.kind == WCS_CUSTOMS_MANIFEST) {
+        s->body = strdup(s->b.items[0].body);
+        return s->body != NULL ? 0 : -ENOMEM;
+    }
     for (i = 0; i < s->b.n; i++)
         len += strlen(s->b.items[i].body) + 1;
     s->body = malloc(len);
@@ -209,12 +271,18 @@ static int send_slot(struct worker *w, struct slot *s)
     s->resp = NULL;
     s->resp_len = 0;
     s->retry_after_s = 0;
+    curl_easy_setopt(s->easy, CURLOPT_URL,
+                     s->b.kind == WCS_CUSTOMS_MANIFEST ? w->url_manifest : w->url);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdr);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->body));
     s->tries++;
-    log_info("batch %.8s: sending %zu declarations, attempt %d (claim %d)", s->b.idem_key, s->b.n,
-             s->tries, s->b.attempts);
+    if (s->b.kind == WCS_CUSTOMS_MANIFEST)
+        log_info("manifest %s (batch %.8s): sending, attempt %d (claim %d)",
+                 s->b.items[0].parcel_id, s->b.idem_key, s->tries, s->b.attempts);
+    else
+        log_info("batch %.8s: sending %zu declarations, attempt %d (claim %d)", s->b.idem_key,
+                 s->b.n, s->tries, s->b.attempts);
     if (curl_multi_add_handle(w->multi, s->easy) != CURLM_OK)
         return -ENOMEM;
     s->state = SLOT_INFLIGHT;
@@ -257,7 +325,7 @@ static void slot_clear(struct slot *s)
     s->state = SLOT_IDLE;
 }
 
-/* --- results ---------------------------------------------------------- */
+/* --- results (store thread) ------------------------------------------- */
 
 /* Stores a 200's results. Returns 0, ERR_PARSE when the answer does not
  * match the batch (retried: the key replays the stored answer), or ERR_DB. */
@@ -299,7 +367,7 @@ static int store_results(struct worker *w, struct slot *s, struct err *e)
             goto out;
         }
     }
-    rc = wcs_customs_finish(w->db, s->b.batch_key, res, s->b.n, e);
+    rc = wcs_customs_finish(w->st.db, s->b.batch_key, res, s->b.n, e);
     if (rc == 0)
         log_info("batch %.8s: stored %zu results", s->b.idem_key, s->b.n);
 out:
@@ -311,32 +379,126 @@ out:
     return rc;
 }
 
-/* A final refusal of the whole batch (400, 409, 413, 422, ...): every
- * declaration becomes invalid with the broker's error. */
-static int store_refusal(struct worker *w, struct slot *s, long status, struct err *e)
+/*
+ * Stores a 200's answer to a manifest. A 200 that is not the answer the
+ * reference profile describes (not JSON, no broker_ref string, no
+ * unknown_parcels array of strings) is ERR_PARSE and is retried like a 5xx:
+ * the broker processed the request and stored its real answer under the
+ * key, so asking again reads that answer, while recording an error here
+ * would mark a manifest the broker has received as refused. If the broker
+ * keeps answering garbage the tries run out, the manifest is given back
+ * and stays open (and logged) for an operator, which is the honest state.
+ * Returns 0, ERR_PARSE, -ENOMEM or ERR_DB.
+ */
+static int store_manifest(struct worker *w, struct slot *s, struct err *e)
 {
+    const char *mid = s->b.items[0].parcel_id;
     json_error_t je;
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
-    json_t *er = json_object_get(root, "error");
-    json_t *errs = json_pack("[{s:s, s:s, s:s}]", "field", "", "code",
-                             json_string_value(json_object_get(er, "code")) ?: "http",
-                             "message", json_string_value(json_object_get(er, "message")) ?: "");
-    char *txt = errs != NULL ? json_dumps(errs, JSON_COMPACT) : NULL;
-    struct wcs_customs_result *res = calloc(s->b.n ? s->b.n : 1, sizeof(*res));
+    json_t *unk = json_object_get(root, "unknown_parcels"), *x;
+    const char *ref = json_string_value(json_object_get(root, "broker_ref"));
+    struct wcs_customs_manifest_result res = {0};
+    char *text = NULL;
     size_t i;
     int rc;
 
+    if (root == NULL) {
+        rc = err_set(e, ERR_PARSE, "manifest %s: answer is not JSON: %s", mid, je.text);
+        goto out;
+    }
+    if (ref == NULL || ref[0] == '\0' || !json_is_array(unk)) {
+        rc = err_set(e, ERR_PARSE, "manifest %s: answer lacks broker_ref or unknown_parcels", mid);
+        goto out;
+    }
+    json_array_foreach(unk, i, x)
+        if (!json_is_string(x)) {
+            rc = err_set(e, ERR_PARSE, "manifest %s: unknown_parcels[%zu] is not a string", mid, i);
+            goto out;
+        }
+    text = json_dumps(unk, JSON_COMPACT);
+    if (text == NULL) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    res.broker_ref = ref;
+    res.unknown_json = text;
+    rc = wcs_customs_finish_manifest(w->st.db, s->b.batch_key, mid, &res, e);
+    if (rc == 0)
+        log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid, ref,
+                 json_array_size(unk));
+    if (rc == 0 && json_array_size(unk) > 0)
+        log_warnx("manifest %s: the broker has no accepted declaration for %zu parcels: %s", mid,
+                  json_array_size(unk), text);
+out:
+    free(text);
+    json_decref(root);
+    return rc;
+}
+
+/* A final refusal of a manifest (400, 409, 422, ...), or a manifest that
+ * cannot be sent (http_status 0: its dispatch has no stored body): the
+ * dispatch keeps status closed and gets manifest_error. */
+static int store_manifest_refusal(struct worker *w, struct slot *s, struct err *e)
+{
+    const char *mid = s->b.items[0].parcel_id;
+    json_error_t je;
+    json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
+    json_t *er = json_object_get(root, "error");
+    const char *code = json_string_value(json_object_get(er, "code"));
+    const char *msg = json_string_value(json_object_get(er, "message"));
+    struct wcs_customs_manifest_result res = {0};
+    char text[1024];
+    int rc;
+
+    if (s->http_status == 0)
+        snprintf(text, sizeof(text), "not sent: the dispatch has no stored manifest");
+    else if (code != NULL && msg != NULL)
+        snprintf(text, sizeof(text), "%ld %s: %s", s->http_status, code, msg);
+    else if (root == NULL)
+        snprintf(text, sizeof(text), "%ld: the answer is not JSON (%zu bytes)", s->http_status,
+                 s->resp_len);
+    else
+        snprintf(text, sizeof(text), "%ld: the answer has no error.code and error.message",
+                 s->http_status);
+    json_decref(root);
+    log_warnx("manifest %s: refused: %s", mid, text);
+    res.error = text;
+    rc = wcs_customs_finish_manifest(w->st.db, s->b.batch_key, mid, &res, e);
+    return rc;
+}
+
+/* A final refusal of the whole batch (400, 409, 413, 422, ...): every
+ * declaration becomes invalid with the broker's error. */
+static int store_refusal(struct worker *w, struct slot *s, struct err *e)
+{
+    json_error_t je;
+    json_t *root, *er, *errs;
+    char *txt;
+    struct wcs_customs_result *res;
+    size_t i;
+    int rc;
+
+    if (s->b.kind == WCS_CUSTOMS_MANIFEST)
+        return store_manifest_refusal(w, s, e);
+    root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
+    er = json_object_get(root, "error");
+    errs = json_pack("[{s:s, s:s, s:s}]", "field", "", "code",
+                     json_string_value(json_object_get(er, "code")) ?: "http", "message",
+                     json_string_value(json_object_get(er, "message")) ?: "");
+    txt = errs != NULL ? json_dumps(errs, JSON_COMPACT) : NULL;
+    res = calloc(s->b.n ? s->b.n : 1, sizeof(*res));
     if (txt == NULL || res == NULL) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    log_warnx("batch %.8s: broker refused the batch with HTTP %ld: %s", s->b.idem_key, status, txt);
+    log_warnx("batch %.8s: broker refused the batch with HTTP %ld: %s", s->b.idem_key,
+              s->http_status, txt);
     for (i = 0; i < s->b.n; i++) {
         res[i].parcel_id = s->b.items[i].parcel_id;
         res[i].status = "invalid";
         res[i].errors_json = txt;
     }
-    rc = wcs_customs_finish(w->db, s->b.batch_key, res, s->b.n, e);
+    rc = wcs_customs_finish(w->st.db, s->b.batch_key, res, s->b.n, e);
 out:
     free(res);
     free(txt);
@@ -345,19 +507,105 @@ out:
     return rc;
 }
 
+/* --- store thread ----------------------------------------------------- */
+
+static void job_run(struct worker *w, struct slot *s)
+{
+    const struct cust_worker_opts *o = w->o;
+    int rc = 0;
+
+    switch (s->job) {
+    case JOB_CLAIM:
+        rc = wcs_customs_claim(w->st.db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
+        if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL && build_body(s) < 0)
+            rc = err_set(&s->job_err, -ENOMEM, "worker: out of memory");
+        break;
+    case JOB_ANSWER:
+        rc = s->b.kind == WCS_CUSTOMS_MANIFEST ? store_manifest(w, s, &s->job_err)
+                                               : store_results(w, s, &s->job_err);
+        break;
+    case JOB_REFUSAL:
+        rc = store_refusal(w, s, &s->job_err);
+        break;
+    case JOB_RELEASE:
+        rc = wcs_customs_release(w->st.db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
+        break;
+    }
+    s->job_rc = rc;
+}
+
+static void *store_main(void *arg)
+{
+    struct worker *w = arg;
+    struct store *st = &w->st;
+    struct slot *s;
+
+    log_set_tag("store");
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->todo == NULL && !st->quit)
+            pthread_cond_wait(&st->cv, &st->mu);
+        s = st->todo;
+        if (s == NULL)
+            break; /* quit, and every queued job is done */
+        st->todo = s->qnext;
+        if (st->todo == NULL)
+            st->todo_tail = &st->todo;
+        pthread_mutex_unlock(&st->mu);
+        job_run(w, s);
+        pthread_mutex_lock(&st->mu);
+        s->qnext = NULL;
+        *st->done_tail = s;
+        st->done_tail = &s->qnext;
+        curl_multi_wakeup(w->multi); /* the loop takes it from the done queue */
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* Hands s to the store thread for job j. */
+static void job_queue(struct worker *w, struct slot *s, enum job j)
+{
+    struct store *st = &w->st;
+
+    s->job = j;
+    s->job_rc = 0;
+    err_clear(&s->job_err);
+    s->state = SLOT_STORE;
+    s->qnext = NULL;
+    w->jobs++;
+    pthread_mutex_lock(&st->mu);
+    *st->todo_tail = s;
+    st->todo_tail = &s->qnext;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Takes the done queue (the slots come back to the loop thread). */
+static struct slot *jobs_take(struct worker *w)
+{
+    struct store *st = &w->st;
+    struct slot *list;
+
+    pthread_mutex_lock(&st->mu);
+    list = st->done;
+    st->done = NULL;
+    st->done_tail = &st->done;
+    pthread_mutex_unlock(&st->mu);
+    return list;
+}
+
 /* Schedules a retry, or gives the batch back after max_tries. */
 static int retry_later(struct worker *w, struct slot *s, const char *why)
 {
-    struct err e = {0};
     double r = (double)rand_r(&w->rng) / ((double)RAND_MAX + 1.0);
     long d = cust_backoff_ms(s->tries, w->o->backoff_base_ms, w->o->backoff_max_ms, r,
                              s->retry_after_s);
 
     if (s->tries >= w->o->max_tries) {
         log_warnx("batch %.8s: %s; giving it back after %d tries", s->b.idem_key, why, s->tries);
-        if (wcs_customs_release(w->db, s->b.batch_key, w->owner, d, &e) < 0)
-            log_warnx("batch %.8s: %s", s->b.idem_key, e.msg); /* the lease runs out anyway */
-        slot_clear(s);
+        s->delay_ms = d;
+        job_queue(w, s, JOB_RELEASE);
         return 0;
     }
     log_info("batch %.8s: %s; retry in %ld ms", s->b.idem_key, why, d);
@@ -366,12 +614,66 @@ static int retry_later(struct worker *w, struct slot *s, const char *why)
     return 0;
 }
 
+/* A job handed back. Returns 0, or a code that stops the worker (the
+ * database lost on a claim, out of memory) with e set. */
+static int job_done(struct worker *w, struct slot *s, struct err *e)
+{
+    char why[ERR_MSG_MAX + 64];
+
+    w->jobs--;
+    switch (s->job) {
+    case JOB_CLAIM:
+        if (s->job_rc < 0) {
+            s->state = SLOT_IDLE;
+            return err_set(e, s->job_rc, "%s", s->job_err.msg);
+        }
+        if (s->b.n == 0) {
+            s->state = SLOT_IDLE;
+            w->none_due = 1;
+            w->idle_until = now_ms() + w->o->poll_ms;
+            return 0;
+        }
+        w->none_due = 0;
+        s->tries = 0;
+        if (s->body == NULL) { /* a manifest with no stored body: cannot be sent */
+            s->http_status = 0;
+            job_queue(w, s, JOB_REFUSAL);
+            return 0;
+        }
+        s->state = SLOT_READY;
+        return 0;
+    case JOB_ANSWER:
+        if (s->job_rc == ERR_PARSE) {
+            s->state = SLOT_WAITING;
+            snprintf(why, sizeof(why), "unusable answer: %s", s->job_err.msg);
+            return retry_later(w, s, why);
+        }
+        if (s->job_rc == -ENOMEM) {
+            s->state = SLOT_IDLE;
+            return err_set(e, s->job_rc, "worker: out of memory");
+        }
+        if (s->job_rc < 0) /* the lease runs out and the batch is sent again, same key */
+            log_error("batch %.8s: %s", s->b.idem_key, s->job_err.msg);
+        slot_clear(s);
+        return 0;
+    case JOB_REFUSAL:
+        if (s->job_rc < 0)
+            log_error("batch %.8s: %s", s->b.idem_key, s->job_err.msg);
+        slot_clear(s);
+        return 0;
+    case JOB_RELEASE:
+        if (s->job_rc < 0) /* the lease runs out anyway */
+            log_warnx("batch %.8s: %s", s->b.idem_key, s->job_err.msg);
+        slot_clear(s);
+        return 0;
+    }
+    return 0;
+}
+
 static int on_done(struct worker *w, struct slot *s, CURLcode cc)
 {
-    struct err e = {0};
     long status = 0;
     char why[ERR_MSG_MAX + 64];
-    int rc;
 
     curl_multi_remove_handle(w->multi, s->easy);
     if (cc != CURLE_OK) {
@@ -380,17 +682,7 @@ static int on_done(struct worker *w, struct slot *s, CURLcode cc)
     }
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200) {
-        rc = store_results(w, s, &e);
-        if (rc == ERR_PARSE) {
-            snprintf(why, sizeof(why), "unusable answer: %s", e.msg);
-            return retry_later(w, s, why);
-        }
-        if (rc < 0) {
-            log_error("batch %.8s: %s", s->b.idem_key, e.msg);
-            slot_clear(s); /* the lease runs out and the batch is sent again, same key */
-            return rc == ERR_DB ? 0 : rc;
-        }
-        slot_clear(s);
+        job_queue(w, s, JOB_ANSWER);
         return 0;
     }
     if (cust_http_retryable(status)) {
@@ -399,15 +691,13 @@ static int on_done(struct worker *w, struct slot *s, CURLcode cc)
     }
     if (status == 401 || status == 403) {
         log_error("broker refused the token (HTTP %ld); stopping", status);
-        wcs_customs_release(w->db, s->b.batch_key, w->owner, 0, NULL);
-        slot_clear(s);
+        s->delay_ms = 0;
+        job_queue(w, s, JOB_RELEASE);
         w->fatal_rc = ERR_CONFIG;
         return 0;
     }
-    rc = store_refusal(w, s, status, &e);
-    if (rc < 0)
-        log_error("batch %.8s: %s", s->b.idem_key, e.msg);
-    slot_clear(s);
+    s->http_status = status;
+    job_queue(w, s, JOB_REFUSAL);
     return 0;
 }
 
@@ -611,21 +901,70 @@ static int feed_open(struct worker *w, struct err *e)
 
 /* --- loop ------------------------------------------------------------- */
 
+static int store_start(struct worker *w, struct err *e)
+{
+    struct store *st = &w->st;
+    int rc;
+
+    st->todo_tail = &st->todo;
+    st->done_tail = &st->done;
+    rc = wcs_db_connect(w->o->conninfo, &st->db, e);
+    if (rc < 0)
+        return rc;
+    if (pthread_mutex_init(&st->mu, NULL) != 0 || pthread_cond_init(&st->cv, NULL) != 0)
+        return err_set(e, -ENOMEM, "worker: store thread: out of memory");
+    rc = pthread_create(&st->th, NULL, store_main, w);
+    if (rc != 0)
+        return err_set(e, -rc, "worker: store thread: %s", strerror(rc));
+    st->started = 1;
+    return 0;
+}
+
+/* Lets the store thread finish its queued jobs, then joins it; the slots
+ * are all the loop thread's again. */
+static void store_stop(struct worker *w)
+{
+    struct store *st = &w->st;
+    struct slot *s, *next;
+
+    if (!st->started)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->quit = 1;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->th, NULL);
+    st->started = 0;
+    for (s = jobs_take(w); s != NULL; s = next) {
+        next = s->qnext;
+        /* Stored or given back already: nothing more to give back. */
+        if (s->job == JOB_RELEASE || (s->job != JOB_CLAIM && s->job_rc == 0))
+            slot_clear(s);
+        else
+            s->state = SLOT_READY;
+    }
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+}
+
 static int worker_open(struct worker *w, struct err *e)
 {
     const struct cust_worker_opts *o = w->o;
+    const char *sep;
     char host[64];
     int i, rc;
 
     if (o->conninfo == NULL || o->broker_url == NULL || o->token == NULL)
         return err_set(e, ERR_CONFIG, "worker: database, broker URL and token are required");
-    if (o->batch < 1 || o->batch > 500 || o->lease_s < 1 || o->parallel < 1 || o->max_tries < 1)
-        return err_set(e, ERR_CONFIG, "worker: batch 1..500, lease, parallel and tries >= 1");
+    if (o->batch < 1 || o->batch > 500 || o->lease_s < 1 || o->parallel < 1 || o->max_tries < 1 ||
+        o->parallel > 64)
+        return err_set(e, ERR_CONFIG, "worker: batch 1..500, parallel 1..64, lease and tries >= 1");
     if (strncmp(o->broker_url, "https://", 8) != 0 &&
         !(o->insecure_http && strncmp(o->broker_url, "http://", 7) == 0))
         return err_set(e, ERR_CONFIG, "worker: broker URL must be https:// (http:// only with insecure_http)");
-    snprintf(w->url, sizeof(w->url), "%s%sv1/declarations", o->broker_url,
-             o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/");
+    sep = o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/";
+    snprintf(w->url, sizeof(w->url), "%s%sv1/declarations", o->broker_url, sep);
+    snprintf(w->url_manifest, sizeof(w->url_manifest), "%s%sv1/manifests", o->broker_url, sep);
     if ((size_t)snprintf(w->auth, sizeof(w->auth), "Authorization: Bearer %s", o->token) >=
         sizeof(w->auth))
         return err_set(e, ERR_CONFIG, "worker: token too long");
@@ -638,13 +977,17 @@ static int worker_open(struct worker *w, struct err *e)
     if (rc < 0)
         return rc;
     w->multi = curl_multi_init();
-    w->slots = calloc((size_t)o->parallel, sizeof(*w->slots));
+    w->nslots = 2 * o->parallel;
+    w->slots = calloc((size_t)w->nslots, sizeof(*w->slots));
     if (w->multi == NULL || w->slots == NULL)
         return err_set(e, -ENOMEM, "worker: out of memory");
-    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)o->parallel);
-    for (i = 0; i < o->parallel; i++)
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)o->parallel + 1);
+    for (i = 0; i < w->nslots; i++)
         if (slot_init(w, &w->slots[i]) < 0)
             return err_set(e, -ENOMEM, "worker: out of memory");
+    rc = store_start(w, e);
+    if (rc < 0)
+        return rc;
     return o->events_ms > 0 ? feed_open(w, e) : 0;
 }
 
@@ -652,13 +995,15 @@ static void worker_close(struct worker *w)
 {
     int i;
 
-    for (i = 0; w->slots != NULL && i < w->o->parallel; i++) {
+    store_stop(w);
+    for (i = 0; w->slots != NULL && i < w->nslots; i++) {
         struct slot *s = &w->slots[i];
 
         if (s->state == SLOT_INFLIGHT)
             curl_multi_remove_handle(w->multi, s->easy);
-        if (s->state != SLOT_IDLE && w->db != NULL)
-            wcs_customs_release(w->db, s->b.batch_key, w->owner, 0, NULL);
+        /* Batches held are given back at once (SIGTERM, a refused token). */
+        if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st.db != NULL)
+            wcs_customs_release(w->st.db, s->b.batch_key, w->owner, 0, NULL);
         slot_clear(s);
         curl_easy_cleanup(s->easy);
         curl_slist_free_all(s->hdr);
@@ -674,9 +1019,60 @@ static void worker_close(struct worker *w)
     free(w->feed.cursor);
     if (w->multi != NULL)
         curl_multi_cleanup(w->multi);
+    if (w->st.db != NULL)
+        PQfinish(w->st.db);
     if (w->db != NULL)
         PQfinish(w->db);
     memset(w->auth, 0, sizeof(w->auth));
+}
+
+/* One turn's slot work: hand back finished jobs, send what may be sent
+ * (retries due first, then claimed batches, up to parallel on the wire),
+ * claim ahead into idle slots. *next is lowered to the next timer. */
+static int slots_turn(struct worker *w, long long t, long long *next, struct err *e)
+{
+    const struct cust_worker_opts *o = w->o;
+    struct slot *s, *list;
+    int i, rc, inflight = 0;
+
+    for (list = jobs_take(w); list != NULL; list = s) {
+        struct slot *x = list;
+
+        s = x->qnext;
+        rc = job_done(w, x, e);
+        if (rc < 0)
+            return rc;
+    }
+    for (i = 0; i < w->nslots; i++)
+        inflight += w->slots[i].state == SLOT_INFLIGHT;
+    for (i = 0; i < w->nslots && inflight < o->parallel; i++) {
+        s = &w->slots[i];
+        if (s->state == SLOT_WAITING && s->due_ms <= t) {
+            if (send_slot(w, s) < 0)
+                return err_set(e, -ENOMEM, "worker: out of memory");
+            inflight++;
+        }
+    }
+    for (i = 0; i < w->nslots && inflight < o->parallel; i++) {
+        s = &w->slots[i];
+        if (s->state == SLOT_READY) {
+            if (send_slot(w, s) < 0)
+                return err_set(e, -ENOMEM, "worker: out of memory");
+            inflight++;
+        }
+    }
+    for (i = 0; i < w->nslots; i++) {
+        s = &w->slots[i];
+        if (s->state == SLOT_IDLE && w->fatal_rc == 0) {
+            if (w->idle_until <= t)
+                job_queue(w, s, JOB_CLAIM);
+            else if (w->idle_until < *next)
+                *next = w->idle_until;
+        }
+        if (s->state == SLOT_WAITING && s->due_ms < *next)
+            *next = s->due_ms;
+    }
+    return 0;
 }
 
 int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e)
@@ -689,39 +1085,16 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     rc = worker_open(&w, e);
     if (rc < 0)
         goto out;
-    log_info("worker %s: posting to %s, batch %d, lease %d s", w.owner, w.url, o->batch, o->lease_s);
+    log_info("worker %s: posting to %s, batch %d, lease %d s, %d in flight", w.owner, w.url,
+             o->batch, o->lease_s, o->parallel);
     while (!*stop && w.fatal_rc == 0) {
         long long t = now_ms(), next = t + o->poll_ms;
-        int busy = 0, claimed_none = 0;
         CURLMsg *m;
-        int left;
+        int left, idle = 1;
 
-        for (i = 0; i < o->parallel; i++) {
-            struct slot *s = &w.slots[i];
-
-            if (s->state == SLOT_IDLE && !claimed_none) {
-                rc = wcs_customs_claim(w.db, w.owner, o->lease_s, o->batch, &s->b, e);
-                if (rc < 0)
-                    goto out;
-                if (s->b.n == 0) {
-                    claimed_none = 1;
-                    wcs_customs_batch_free(&s->b);
-                } else if ((rc = build_body(s)) < 0 || (rc = send_slot(&w, s)) < 0) {
-                    err_set(e, rc, "worker: out of memory");
-                    goto out;
-                }
-            } else if (s->state == SLOT_WAITING && s->due_ms <= t) {
-                rc = send_slot(&w, s);
-                if (rc < 0) {
-                    err_set(e, rc, "worker: out of memory");
-                    goto out;
-                }
-            }
-            if (s->state == SLOT_WAITING && s->due_ms < next)
-                next = s->due_ms;
-            if (s->state != SLOT_IDLE)
-                busy = 1;
-        }
+        rc = slots_turn(&w, t, &next, e);
+        if (rc < 0)
+            goto out;
         if (o->events_ms > 0 && w.feed.s.state == SLOT_IDLE) {
             if (w.feed.due_ms <= t) {
                 rc = feed_send(&w);
@@ -733,7 +1106,9 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
                 next = w.feed.due_ms;
             }
         }
-        if (!busy && o->until_empty) {
+        for (i = 0; i < w.nslots; i++)
+            idle = idle && w.slots[i].state == SLOT_IDLE;
+        if (idle && w.jobs == 0 && w.none_due && o->until_empty) {
             long long open = 0;
 
             rc = wcs_customs_open_count(w.db, &open, e);
@@ -742,8 +1117,6 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
             if (open == 0)
                 break;
         }
-        if (!claimed_none && !busy)
-            next = t; /* a slot is free and there may be more work */
         curl_multi_perform(w.multi, &running);
         curl_multi_poll(w.multi, NULL, 0, next > t ? (int)(next - t) : 0, NULL);
         curl_multi_perform(w.multi, &running);

@@ -18,18 +18,28 @@
 
 #include "common/err.h"
 
-/* One declaration of a claimed batch. Strings owned by the batch. */
+/* What a claimed batch carries (customs_outbox.kind). */
+enum wcs_customs_kind {
+    WCS_CUSTOMS_DECLARATIONS = 0, /* up to max declarations: POST /v1/declarations */
+    WCS_CUSTOMS_MANIFEST = 1,     /* one dispatch's manifest: POST /v1/manifests */
+};
+
+/* One piece of work of a claimed batch. Strings owned by the batch. */
 struct wcs_customs_item {
     long long outbox_id;
-    char *parcel_id;
-    char *body; /* the DECLARATION JSON text as stored */
+    char *parcel_id; /* the parcel id; for a manifest, the manifest id */
+    char *body;      /* the DECLARATION JSON text as stored; for a manifest the
+                      * POST /v1/manifests body (dispatches.manifest_json), or
+                      * NULL when the dispatch has none */
 };
 
 struct wcs_customs_batch {
+    enum wcs_customs_kind kind;
     char *batch_key;  /* the outbox batch_key */
-    char *idem_key;   /* Idempotency-Key: sha256 hex (64 chars) of batch_key and sorted parcel ids */
+    char *idem_key;   /* Idempotency-Key: sha256 hex (64 chars) of batch_key and sorted parcel
+                       * ids (for a manifest: of batch_key and the manifest id) */
     int attempts;     /* claims of this batch so far, this one included */
-    struct wcs_customs_item *items; /* items[0..n-1], in outbox id order */
+    struct wcs_customs_item *items; /* items[0..n-1], in outbox id order; n == 1 for a manifest */
     size_t n;
 };
 
@@ -53,12 +63,16 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
 
 /*
  * Claims one batch for owner for lease_s seconds, in one transaction: first
- * the oldest unfinished batch that is due and not leased (or whose lease has
- * run out: a dead worker's batch), whole; else up to max declarations never
- * claimed, which get a new batch_key. Rows locked by another claimer are
- * skipped (FOR UPDATE SKIP LOCKED), so concurrent workers never claim one
- * batch twice. out is filled (caller frees with wcs_customs_batch_free());
- * out->n == 0 when nothing is due. Returns 0 or ERR_DB.
+ * the oldest unfinished batch of either kind that is due and not leased (or
+ * whose lease has run out: a dead worker's batch), whole; else the oldest
+ * manifest never claimed whose dispatch's declarations had their chance (no
+ * declaration queued before it is still open), alone; else up to max
+ * declarations never claimed. New batches get a new batch_key. Rows locked
+ * by another claimer are skipped (FOR UPDATE SKIP LOCKED), so concurrent
+ * workers never claim one batch twice. The claim is committed durably before
+ * this returns, so a request may be sent under its key. out is filled
+ * (caller frees with wcs_customs_batch_free()); out->n == 0 when nothing is
+ * due. Returns 0, -ENOMEM or ERR_DB.
  */
 int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
                       struct wcs_customs_batch *out, struct err *e);
@@ -70,10 +84,34 @@ void wcs_customs_batch_free(struct wcs_customs_batch *b);
  * Records the outcome of every declaration of batch batch_key (res[0..n-1])
  * and finishes its outbox rows, in one transaction. A batch already finished
  * (by a worker that took it over) is left alone: the broker answered both
- * with the same stored response. Returns 0 or ERR_DB.
+ * with the same stored response. The commit is asynchronous
+ * (synchronous_commit off): a finish lost in a database crash leaves the
+ * batch open under its key, and sending it again gets the broker's stored
+ * answer, so no durability is needed here. Returns 0, -ENOMEM or ERR_DB.
  */
 int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_customs_result *res,
                        size_t n, struct err *e);
+
+/* The broker's answer to a manifest, for wcs_customs_finish_manifest().
+ * Exactly one of broker_ref (received) and error (finally refused) is set.
+ * Strings borrowed from the caller. */
+struct wcs_customs_manifest_result {
+    const char *broker_ref;   /* received: the broker's reference */
+    const char *unknown_json; /* received: unknown_parcels as a JSON array text ("[]" if none) */
+    const char *error;        /* refused: "<http status> <error.code>: <error.message>" */
+};
+
+/*
+ * Records the answer to manifest manifest_id of batch batch_key and finishes
+ * its outbox row, in one transaction (asynchronous commit, as
+ * wcs_customs_finish()): received sets dispatches.manifest_ref,
+ * manifest_unknown, manifest_at = now(), status 'submitted' and clears
+ * manifest_error; refused sets manifest_error and manifest_at, the status
+ * stays. A batch already finished is left alone. Returns 0, ERR_INVALID
+ * (r sets neither or both, or unknown_json is not a JSON array) or ERR_DB.
+ */
+int wcs_customs_finish_manifest(PGconn *c, const char *batch_key, const char *manifest_id,
+                                const struct wcs_customs_manifest_result *r, struct err *e);
 
 /*
  * Gives batch batch_key back when owner still holds it, to be retried (same
@@ -82,7 +120,7 @@ int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_custom
 int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, long delay_ms,
                         struct err *e);
 
-/* Counts unfinished outbox rows into *n. Returns 0 or ERR_DB. */
+/* Counts unfinished outbox rows of every kind into *n. Returns 0 or ERR_DB. */
 int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
 
 /* --- decision feed (docs/customs.md "Decision feed", migration 0006) --- */

@@ -12,6 +12,12 @@
  * lease at once; a worker whose lease ran out may still finish the batch,
  * which is harmless since the broker answers a retried key with the stored
  * response.
+ *
+ * A new batch is claimed in one statement (rows locked, leased and returned
+ * with their bodies and key), and finishes commit asynchronously: the worker
+ * runs these on a thread of their own while its transfers go on, and the
+ * fewer round trips and fsyncs, the sooner the next batch is on the wire.
+ * Manifests (kind 'manifest') are batches of one, keyed and leased alike.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -42,10 +48,11 @@ static const char SQL_ENQUEUE[] =
     "INSERT INTO customs_outbox (kind, payload_ref) VALUES ('declaration', $1)"
     " ON CONFLICT (kind, payload_ref) WHERE done_at IS NULL DO NOTHING";
 
-/* The head row of the oldest due, unleased (or lease expired) batch. */
+/* The head row of the oldest due, unleased (or lease expired) batch, of
+ * either kind. */
 static const char SQL_CLAIM_OLD_HEAD[] =
-    "SELECT o.batch_key FROM customs_outbox o"
-    " WHERE o.done_at IS NULL AND o.kind = 'declaration' AND o.batch_key IS NOT NULL"
+    "SELECT o.batch_key, o.kind FROM customs_outbox o"
+    " WHERE o.done_at IS NULL AND o.batch_key IS NOT NULL"
     "  AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())"
     "  AND NOT EXISTS (SELECT 1 FROM customs_outbox p WHERE p.batch_key = o.batch_key"
     "   AND p.id < o.id AND p.done_at IS NULL)"
@@ -53,23 +60,60 @@ static const char SQL_CLAIM_OLD_HEAD[] =
 static const char SQL_LEASE_BATCH[] =
     "UPDATE customs_outbox SET lease_owner = $2, lease_until = now() + $3::int * interval '1 second',"
     " attempts = attempts + 1 WHERE batch_key = $1 AND done_at IS NULL";
-static const char SQL_NEW_KEY[] = "SELECT gen_random_uuid()::text";
+/* The Idempotency-Key of a new batch, $1 its rows as the claim returned
+ * them: the formula of SQL_IDEM_KEY, so a batch taken over gets the key its
+ * first claimer sent. */
+#define IDEM_OF_NEW(u)                                                                             \
+    "(SELECT encode(sha256(convert_to(min(batch_key) || ':' ||"                                    \
+    " string_agg(payload_ref, ',' ORDER BY payload_ref), 'UTF8')), 'hex') FROM " u ")"
+/* A new batch of up to $3 declarations never claimed, in one statement:
+ * rows locked and leased under a fresh key, returned with their bodies and
+ * the batch's Idempotency-Key (one round trip instead of four: the claim
+ * runs while transfers wait for it). */
 static const char SQL_CLAIM_NEW[] =
     "WITH c AS (SELECT id FROM customs_outbox"
     "  WHERE done_at IS NULL AND kind = 'declaration' AND batch_key IS NULL"
-    "  AND next_attempt_at <= now() ORDER BY id LIMIT $4::int FOR UPDATE SKIP LOCKED)"
-    " UPDATE customs_outbox o SET batch_key = $1, lease_owner = $2,"
-    "  lease_until = now() + $3::int * interval '1 second', attempts = attempts + 1"
-    " FROM c WHERE o.id = c.id";
+    "  AND next_attempt_at <= now() ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED),"
+    " k AS (SELECT gen_random_uuid()::text AS key),"
+    " u AS (UPDATE customs_outbox o SET batch_key = k.key, lease_owner = $1,"
+    "  lease_until = now() + $2::int * interval '1 second', attempts = attempts + 1"
+    "  FROM c, k WHERE o.id = c.id RETURNING o.id, o.payload_ref, o.batch_key, o.attempts)"
+    " SELECT u.id, u.payload_ref, d.body::text, u.attempts, u.batch_key, " IDEM_OF_NEW("u")
+    " FROM u JOIN declarations d ON d.parcel_id = u.payload_ref ORDER BY u.id";
+/* The oldest manifest never claimed, alone, once no declaration queued
+ * before it is open: the broker then knows every declaration the WCS had
+ * for the dispatch's parcels, and unknown_parcels means what it says.
+ * (Uses the (kind, payload_ref) open index: no scan of open declarations.) */
+static const char SQL_CLAIM_MANIFEST[] =
+    "WITH c AS (SELECT m.id FROM customs_outbox m"
+    "  WHERE m.done_at IS NULL AND m.kind = 'manifest' AND m.batch_key IS NULL"
+    "  AND m.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM customs_outbox d"
+    "   WHERE d.done_at IS NULL AND d.kind = 'declaration' AND d.id < m.id)"
+    "  ORDER BY m.id LIMIT 1 FOR UPDATE OF m SKIP LOCKED),"
+    " k AS (SELECT gen_random_uuid()::text AS key),"
+    " u AS (UPDATE customs_outbox o SET batch_key = k.key, lease_owner = $1,"
+    "  lease_until = now() + $2::int * interval '1 second', attempts = attempts + 1"
+    "  FROM c, k WHERE o.id = c.id RETURNING o.id, o.payload_ref, o.batch_key, o.attempts)"
+    " SELECT u.id, u.payload_ref, d.manifest_json, u.attempts, u.batch_key, " IDEM_OF_NEW("u")
+    " FROM u LEFT JOIN dispatches d ON d.manifest_id = u.payload_ref";
 static const char SQL_BATCH_ITEMS[] =
     "SELECT o.id, d.parcel_id, d.body::text, o.attempts FROM customs_outbox o"
     " JOIN declarations d ON d.parcel_id = o.payload_ref"
+    " WHERE o.batch_key = $1 AND o.done_at IS NULL ORDER BY o.id";
+static const char SQL_MANIFEST_ITEM[] =
+    "SELECT o.id, o.payload_ref, d.manifest_json, o.attempts FROM customs_outbox o"
+    " LEFT JOIN dispatches d ON d.manifest_id = o.payload_ref"
     " WHERE o.batch_key = $1 AND o.done_at IS NULL ORDER BY o.id";
 /* Every row of the batch, finished or not: the key never changes. */
 static const char SQL_IDEM_KEY[] =
     "SELECT encode(sha256(convert_to($1 || ':' || string_agg(payload_ref, ',' ORDER BY payload_ref),"
     " 'UTF8')), 'hex') FROM customs_outbox WHERE batch_key = $1";
 
+/* A lost finish only makes the batch be sent again under its key, and the
+ * broker answers that with its stored response: the finish need not wait
+ * for its WAL to reach the disk. (The claim must: a claim lost after its
+ * request went out would be claimed again under a new key.) */
+static const char SQL_ASYNC_COMMIT[] = "SET LOCAL synchronous_commit = off";
 static const char SQL_LOCK_BATCH[] =
     "SELECT id FROM customs_outbox WHERE batch_key = $1 AND done_at IS NULL ORDER BY id FOR UPDATE";
 /* A whole batch's results in one statement: $1 is a JSON array of
@@ -88,6 +132,11 @@ static const char SQL_RELEASE[] =
     "UPDATE customs_outbox SET lease_owner = NULL, lease_until = NULL,"
     " next_attempt_at = now() + $3::bigint * interval '1 millisecond'"
     " WHERE batch_key = $1 AND lease_owner = $2 AND done_at IS NULL";
+static const char SQL_MANIFEST_RECEIVED[] =
+    "UPDATE dispatches SET manifest_ref = $2, manifest_unknown = $3::jsonb, manifest_error = NULL,"
+    " manifest_at = now(), status = 'submitted' WHERE manifest_id = $1";
+static const char SQL_MANIFEST_REFUSED[] =
+    "UPDATE dispatches SET manifest_error = $2, manifest_at = now() WHERE manifest_id = $1";
 static const char SQL_OPEN_COUNT[] = "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL";
 
 /* --- declare ---------------------------------------------------------- */
@@ -152,13 +201,36 @@ void wcs_customs_batch_free(struct wcs_customs_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* Copies the claim rows of r into out: id, payload ref, body (NULL kept:
+ * a manifest whose dispatch has none), attempts. */
+static int take_items(PGresult *r, struct wcs_customs_batch *out, struct err *e)
+{
+    int i, n = PQntuples(r);
+
+    out->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->items));
+    if (out->items == NULL)
+        return err_set(e, -ENOMEM, "customs claim: out of memory");
+    for (i = 0; i < n; i++) {
+        struct wcs_customs_item *it = &out->items[i];
+
+        it->outbox_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        it->parcel_id = strdup(PQgetvalue(r, i, 1));
+        it->body = PQgetisnull(r, i, 2) ? NULL : strdup(PQgetvalue(r, i, 2));
+        out->n++;
+        if (it->parcel_id == NULL || (it->body == NULL && !PQgetisnull(r, i, 2)))
+            return err_set(e, -ENOMEM, "customs claim: out of memory");
+        out->attempts = atoi(PQgetvalue(r, i, 3));
+    }
+    return 0;
+}
+
 /* Reads the leased batch's rows and its key into out (inside the claim's
  * transaction, so nobody else can change them). */
 static int load_batch(PGconn *c, const char *key, struct wcs_customs_batch *out, struct err *e)
 {
     const char *p[1] = {key};
     PGresult *r;
-    int i, n;
+    int rc;
 
     out->batch_key = strdup(key);
     if (out->batch_key == NULL)
@@ -170,36 +242,46 @@ static int load_batch(PGconn *c, const char *key, struct wcs_customs_batch *out,
     PQclear(r);
     if (out->idem_key == NULL)
         return err_set(e, -ENOMEM, "customs claim: out of memory");
-    r = wcs_db_query(c, "customs claim: items", SQL_BATCH_ITEMS, 1, p, e);
+    r = wcs_db_query(c, "customs claim: items",
+                     out->kind == WCS_CUSTOMS_MANIFEST ? SQL_MANIFEST_ITEM : SQL_BATCH_ITEMS, 1, p,
+                     e);
     if (r == NULL)
         return ERR_DB;
-    n = PQntuples(r);
-    out->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->items));
-    if (out->items == NULL) {
+    rc = take_items(r, out, e);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs a new-batch claim statement (SQL_CLAIM_NEW or SQL_CLAIM_MANIFEST):
+ * out->n == 0 when it found nothing. */
+static int claim_new(PGconn *c, const char *sql, const char *const *p, int np,
+                     struct wcs_customs_batch *out, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "customs claim: new batch", sql, np, p, e);
+    int rc;
+
+    if (r == NULL)
+        return ERR_DB;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    out->batch_key = strdup(PQgetvalue(r, 0, 4));
+    out->idem_key = strdup(PQgetvalue(r, 0, 5));
+    if (out->batch_key == NULL || out->idem_key == NULL) {
         PQclear(r);
         return err_set(e, -ENOMEM, "customs claim: out of memory");
     }
-    for (i = 0; i < n; i++) {
-        struct wcs_customs_item *it = &out->items[i];
-
-        it->outbox_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        it->parcel_id = strdup(PQgetvalue(r, i, 1));
-        it->body = strdup(PQgetvalue(r, i, 2));
-        out->n++;
-        if (it->parcel_id == NULL || it->body == NULL) {
-            PQclear(r);
-            return err_set(e, -ENOMEM, "customs claim: out of memory");
-        }
-        out->attempts = atoi(PQgetvalue(r, i, 3));
-    }
+    rc = take_items(r, out, e);
     PQclear(r);
-    return 0;
+    return rc;
 }
 
 int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
                       struct wcs_customs_batch *out, struct err *e)
 {
     char lease[16], lim[16], key[64];
+    const char *pn[3] = {owner, lease, lim};
     PGresult *r;
     int rc;
 
@@ -218,38 +300,29 @@ int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
         const char *p[3] = {key, owner, lease};
 
         snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
+        out->kind = strcmp(PQgetvalue(r, 0, 1), "manifest") == 0 ? WCS_CUSTOMS_MANIFEST
+                                                                  : WCS_CUSTOMS_DECLARATIONS;
         PQclear(r);
         rc = wcs_db_command(c, "customs claim: lease", SQL_LEASE_BATCH, 3, p, e);
         if (rc < 0)
             goto fail;
+        rc = load_batch(c, key, out, e);
     } else {
-        const char *p[4] = {key, owner, lease, lim};
-
         PQclear(r);
-        r = wcs_db_query(c, "customs claim: new key", SQL_NEW_KEY, 0, NULL, e);
-        if (r == NULL) {
-            rc = ERR_DB;
-            goto fail;
+        out->kind = WCS_CUSTOMS_MANIFEST;
+        rc = claim_new(c, SQL_CLAIM_MANIFEST, pn, 2, out, e);
+        if (rc == 0 && out->n == 0) {
+            out->kind = WCS_CUSTOMS_DECLARATIONS;
+            rc = claim_new(c, SQL_CLAIM_NEW, pn, 3, out, e);
         }
-        snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
-        r = wcs_db_query(c, "customs claim: new batch", SQL_CLAIM_NEW, 4, p, e);
-        if (r == NULL) {
-            rc = ERR_DB;
-            goto fail;
-        }
-        if (strcmp(PQcmdTuples(r), "0") == 0) {
-            PQclear(r);
-            return wcs_db_commit(c, "customs claim", e); /* nothing due */
-        }
-        PQclear(r);
     }
-    rc = load_batch(c, key, out, e);
     if (rc < 0)
         goto fail;
     rc = wcs_db_commit(c, "customs claim", e);
     if (rc < 0)
         goto fail;
+    if (out->n == 0)
+        wcs_customs_batch_free(out); /* nothing due */
     return 0;
 fail:
     wcs_db_rollback(c);
@@ -272,6 +345,9 @@ int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_custom
     rc = wcs_db_begin(c, "customs finish", e);
     if (rc < 0)
         return rc;
+    rc = wcs_db_command(c, "customs finish: async commit", SQL_ASYNC_COMMIT, 0, NULL, e);
+    if (rc < 0)
+        goto fail;
     r = wcs_db_query(c, "customs finish: lock", SQL_LOCK_BATCH, 1, pk, e);
     if (r == NULL) {
         rc = ERR_DB;
@@ -312,6 +388,58 @@ int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_custom
     if (rc < 0)
         goto fail;
     return wcs_db_commit(c, "customs finish", e);
+fail:
+    wcs_db_rollback(c);
+    return rc;
+}
+
+int wcs_customs_finish_manifest(PGconn *c, const char *batch_key, const char *manifest_id,
+                                const struct wcs_customs_manifest_result *res, struct err *e)
+{
+    const char *pk[1] = {batch_key};
+    const char *pr[3] = {manifest_id, res->broker_ref, res->unknown_json};
+    const char *pf[2] = {manifest_id, res->error};
+    json_t *unk;
+    PGresult *r;
+    int rc;
+
+    if ((res->broker_ref != NULL) == (res->error != NULL))
+        return err_set(e, ERR_INVALID, "manifest %s: an answer is a reference or an error",
+                       manifest_id);
+    if (res->broker_ref != NULL) {
+        unk = json_loads(res->unknown_json != NULL ? res->unknown_json : "", 0, NULL);
+        rc = json_is_array(unk);
+        json_decref(unk);
+        if (!rc)
+            return err_set(e, ERR_INVALID, "manifest %s: unknown parcels are not a JSON array",
+                           manifest_id);
+    }
+    rc = wcs_db_begin(c, "manifest finish", e);
+    if (rc < 0)
+        return rc;
+    rc = wcs_db_command(c, "manifest finish: async commit", SQL_ASYNC_COMMIT, 0, NULL, e);
+    if (rc < 0)
+        goto fail;
+    r = wcs_db_query(c, "manifest finish: lock", SQL_LOCK_BATCH, 1, pk, e);
+    if (r == NULL) {
+        rc = ERR_DB;
+        goto fail;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return wcs_db_commit(c, "manifest finish", e); /* finished by another worker */
+    }
+    PQclear(r);
+    if (res->broker_ref != NULL)
+        rc = wcs_db_command(c, "manifest finish: dispatch", SQL_MANIFEST_RECEIVED, 3, pr, e);
+    else
+        rc = wcs_db_command(c, "manifest finish: dispatch", SQL_MANIFEST_REFUSED, 2, pf, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_command(c, "manifest finish: outbox", SQL_DONE, 1, pk, e);
+    if (rc < 0)
+        goto fail;
+    return wcs_db_commit(c, "manifest finish", e);
 fail:
     wcs_db_rollback(c);
     return rc;

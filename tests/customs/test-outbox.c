@@ -9,7 +9,10 @@
  * another worker then takes over. And the decision feed: a worker reading
  * GET /v1/events, killed (SIGKILL) mid-feed and restarted, stores every
  * event of the broker once, sets held/released on the parcels and keeps the
- * last event's cursor.
+ * last event's cursor. And manifests: a closed dispatch's manifest sent
+ * once, after the declarations queued before it, the broker's reference and
+ * unknown parcels stored; three manifests through a failing broker each
+ * received once; a refused manifest's error stored.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -538,18 +541,22 @@ static void feed_killed_and_restarted(void **state)
 
     (void)state;
     /* N_FEED pre-advised parcels, and one declared parcel the WCS does not
-     * know: its events are stored and reported. */
+     * know: its events are stored and reported. Pre-advice first: importing
+     * it builds each RU parcel's declaration from the pre-advice (here too
+     * sparse to be valid), which the full declarations then replace, as
+     * they may since none was sent. */
     assert_non_null(rows);
     for (k = 0; k < N_FEED; k++) {
         s10(1000 + k, rows[k].code);
         snprintf(rows[k].service, sizeof(rows[k].service), "ECONOMY");
         snprintf(rows[k].country, sizeof(rows[k].country), "RU");
-        declare_seed(c, rows[k].code, NULL);
     }
     if (wcs_db_preadvice_upsert(c, rows, NULL, N_FEED, "feed.csv", NULL, &ur, &d, &e) != 0)
         fail_msg("preadvice: %s", e.msg);
     assert_int_equal(ur.inserted, N_FEED);
     diag_free(&d);
+    for (k = 0; k < N_FEED; k++)
+        declare_seed(c, rows[k].code, NULL);
     s10(1999, id);
     declare_seed(c, id, NULL);
     sim_start(&s, sim_args);
@@ -643,6 +650,204 @@ static void feed_killed_and_restarted(void **state)
     PQfinish(c);
 }
 
+/* ---- manifests ---------------------------------------------------------- */
+
+/* GET path of the emulator's admin API as JSON (admin sees no faults). */
+static json_t *admin_json(const struct sim *s, const char *path)
+{
+    CURL *h = curl_easy_init();
+    char url[128], *text = NULL;
+    json_t *j;
+
+    snprintf(url, sizeof(url), "%s%s", s->url, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    j = json_loads(text != NULL ? text : "", 0, NULL);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/*
+ * A closed dispatch with its manifest queued, as wcs_db_dispatch_close()
+ * leaves it, written with SQL directly (the test is about the outbox, not
+ * about bags): dispatches.manifest_json = body (NULL: none stored) and a
+ * customs_outbox row of kind manifest, in one transaction.
+ */
+static void queue_manifest(PGconn *c, const char *mid, const char *body)
+{
+    const char *p[2] = {mid, body};
+    PGresult *r = PQexecParams(
+        c,
+        "WITH d AS (INSERT INTO dispatches (manifest_id, route, transport, border_crossing,"
+        " status, closed_at, manifest_json) VALUES ($1, 'RU-ZAB-RAIL', 'rail',"
+        " 'Manzhouli-Zabaykalsk', 'closed', now(), $2) RETURNING manifest_id)"
+        " INSERT INTO customs_outbox (kind, payload_ref) SELECT 'manifest', manifest_id FROM d",
+        2, NULL, p, NULL, NULL, 0);
+
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+/* A manifest body: one bag with the given parcels. */
+static char *manifest_body(const char *mid, const char *const *parcels, size_t n)
+{
+    json_t *ps = json_array(), *j;
+    char *text;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(ps, json_string(parcels[i]));
+    j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:i,s:o}]}", "manifest_id", mid, "route",
+                  "RU-ZAB-RAIL", "transport", "rail", "border_crossing", "Manzhouli-Zabaykalsk",
+                  "departure", "2026-11-22T18:00:00+08:00", "bags", "bag_id",
+                  "CNHRBARUMOWAAC60001001000180", "gross_weight_g", 18250, "parcels", ps);
+    assert_non_null(j);
+    text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return text;
+}
+
+static long long dispatch_count(PGconn *c, const char *mid, const char *cond)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM dispatches WHERE manifest_id = '%s' AND %s",
+             mid, cond);
+    return count_sql(c, sql);
+}
+
+/* Declarations and a manifest queued after them: the manifest goes once the
+ * declarations are done, once; the broker's reference and its unknown
+ * parcels (the two never declared, in manifest order) are stored. */
+static void manifest_submitted_once(void **state)
+{
+    const char *const quiet[] = {"--log-level", "warn", NULL};
+    const char *mid = "HRB-20261122-ZAB-001";
+    char ci[512], ids[5][32], sql[512];
+    const char *parcels[5];
+    char *body, *ref;
+    struct sim s;
+    struct proc w;
+    json_t *st;
+    int k;
+    PGconn *c = db_fresh("cust_manifest_once", ci, sizeof(ci));
+
+    (void)state;
+    for (k = 0; k < 5; k++) {
+        s10(3000 + k, ids[k]);
+        parcels[k] = ids[k];
+        if (k < 3)
+            declare_seed(c, ids[k], NULL);
+    }
+    body = manifest_body(mid, parcels, 5);
+    queue_manifest(c, mid, body);
+    sim_start(&s, quiet);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    assert_non_null(strstr(w.log, "received by the broker"));
+    free(w.log);
+    st = admin_json(&s, "/admin/stats");
+    assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 1);
+    assert_int_equal(json_integer_value(json_object_get(st, "accepted")), 3);
+    json_decref(st);
+    snprintf(sql, sizeof(sql), "manifest_unknown = '[\"%s\", \"%s\"]'::jsonb", ids[3], ids[4]);
+    assert_int_equal(dispatch_count(c, mid, sql), 1);
+    assert_int_equal(dispatch_count(c, mid, "status = 'submitted' AND manifest_ref = 'MAN-000001'"
+                                            " AND manifest_error IS NULL AND manifest_at IS NOT NULL"),
+                     1);
+    ref = text_sql(c, "SELECT manifest_json FROM dispatches");
+    assert_string_equal(ref, body); /* sent as stored */
+    free(ref);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    free(body);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+/* Three manifests through an emulator failing more than half the requests
+ * (5xx, lost and truncated answers): each received exactly once. */
+static void manifests_with_faults(void **state)
+{
+    const char *const flaky[] = {"--seed", "3", "--fail-5xx", "0.3", "--reset-after", "0.2",
+                                 "--malformed", "0.2", "--log-level", "warn", NULL};
+    char ci[512], id[32], mid[32], sql[256], *body;
+    const char *parcels[1] = {id};
+    struct sim s;
+    struct proc w;
+    json_t *st, *f;
+    long long nfaults;
+    int k;
+    PGconn *c = db_fresh("cust_manifest_faults", ci, sizeof(ci));
+
+    (void)state;
+    s10(3100, id);
+    for (k = 0; k < 3; k++) {
+        snprintf(mid, sizeof(mid), "HRB-20261122-ZAB-%03d", k + 1);
+        body = manifest_body(mid, parcels, 1);
+        queue_manifest(c, mid, body);
+        free(body);
+    }
+    sim_start(&s, flaky);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    free(w.log);
+    st = admin_json(&s, "/admin/stats");
+    f = json_object_get(st, "faults");
+    nfaults = json_integer_value(json_object_get(f, "fail_5xx")) +
+             json_integer_value(json_object_get(f, "reset_after")) +
+             json_integer_value(json_object_get(f, "malformed"));
+    assert_true(nfaults > 0); /* the faults did happen */
+    assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 3);
+    json_decref(st);
+    assert_int_equal(count_sql(c, "SELECT count(DISTINCT manifest_ref) FROM dispatches"
+                                  " WHERE status = 'submitted' AND manifest_ref LIKE 'MAN-%'"),
+                     3);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM dispatches WHERE manifest_unknown = '[\"%s\"]'",
+             id);
+    assert_int_equal(count_sql(c, sql), 3);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
+/* A manifest the broker refuses (422: no bags) and one that has no stored
+ * body: both finished with their error, the dispatch still closed. */
+static void manifest_refused(void **state)
+{
+    const char *const quiet[] = {"--log-level", "warn", NULL};
+    char ci[512], *err;
+    struct sim s;
+    struct proc w;
+    json_t *st;
+    PGconn *c = db_fresh("cust_manifest_refused", ci, sizeof(ci));
+
+    (void)state;
+    queue_manifest(c, "HRB-20261122-ZAB-001", "{\"manifest_id\":\"HRB-20261122-ZAB-001\"}");
+    queue_manifest(c, "HRB-20261122-ZAB-002", NULL);
+    sim_start(&s, quiet);
+    worker_start(&w, ci, &s, "10", "30");
+    worker_finish(&w);
+    free(w.log);
+    err = text_sql(c, "SELECT manifest_error FROM dispatches WHERE manifest_id = 'HRB-20261122-ZAB-001'"
+                      " AND status = 'closed' AND manifest_ref IS NULL");
+    assert_string_equal(err, "422 invalid: the body must carry manifest_id and bags");
+    free(err);
+    assert_int_equal(dispatch_count(c, "HRB-20261122-ZAB-002",
+                                    "status = 'closed' AND manifest_error LIKE 'not sent%'"),
+                     1);
+    st = admin_json(&s, "/admin/stats");
+    assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 0);
+    json_decref(st);
+    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    sim_stop(&s);
+    PQfinish(c);
+}
+
 static int group_setup(void **state)
 {
     int fd;
@@ -680,6 +885,9 @@ int main(void)
         cmocka_unit_test(two_workers_at_once),
         cmocka_unit_test(killed_worker_taken_over),
         cmocka_unit_test(feed_killed_and_restarted),
+        cmocka_unit_test(manifest_submitted_once),
+        cmocka_unit_test(manifests_with_faults),
+        cmocka_unit_test(manifest_refused),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
