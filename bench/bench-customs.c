@@ -6,7 +6,7 @@
  * same run.
  *
  *   bench-customs --db CONNINFO --broker URL --token-file F --seed-decl F
- *                 [--count N] [--batch B] [--parallel P] [--worker-first]
+ *                 [--count N] [--batch B] [--parallel P] [--worker-first] [--verbose]
  *
  * The database must be migrated and its customs outbox empty (bench/
  * run-customs.sh makes one). Phases, each timed on its own:
@@ -52,6 +52,7 @@ struct opts {
     const char *conninfo, *broker, *token_file, *seed;
     int count, batch, parallel;
     int worker_first; /* run the worker before the baseline */
+    int verbose;      /* the worker logs at info (per batch; its store thread's totals) */
 };
 
 struct buf {
@@ -328,7 +329,7 @@ static int run_baseline(const struct opts *o, const char *token, char **bodies, 
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-customs --db CONNINFO --broker URL --token-file F --seed-decl F\n"
-                    "       [--count N] [--batch B] [--parallel P] [--worker-first]\n");
+                    "       [--count N] [--batch B] [--parallel P] [--worker-first] [--verbose]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -344,6 +345,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
         if (strcmp(a, "--worker-first") == 0) {
             o->worker_first = 1;
+            i--;
+        } else if (strcmp(a, "--verbose") == 0) {
+            o->verbose = 1;
             i--;
         } else if (v == NULL)
             return -1;
@@ -388,7 +392,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    log_init("bench-customs", LOG_LEVEL_WARN);
+    log_init("bench-customs", o.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);
     if (cust_token_read(o.token_file, &token, &e) < 0) {
         fprintf(stderr, "bench-customs: %s\n", e.msg);
         return 1;

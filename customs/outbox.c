@@ -87,6 +87,7 @@ struct slot {
     long delay_ms;       /* JOB_RELEASE: retry delay, ms */
     int job_rc;          /* the job's outcome, 0 or a negative code */
     struct err job_err;  /* its detail */
+    struct store *st;    /* the store thread that runs it */
     struct slot *qnext;  /* in the todo or done queue */
 };
 
@@ -98,8 +99,10 @@ struct feed {
     char base[1024];     /* ".../v1/events?limit=N" */
 };
 
-/* The store thread and its two queues (mu guards both and quit). */
+/* A store thread and its two queues (mu guards both and quit). */
 struct store {
+    struct worker *w;
+    const char *tag;     /* log tag of the thread */
     pthread_t th;
     int started;
     PGconn *db;          /* the store thread's own connection */
@@ -108,12 +111,23 @@ struct store {
     struct slot *todo, **todo_tail;
     struct slot *done, **done_tail;
     int quit;            /* stop once todo is empty */
+    /* Store thread only: */
+    long long old_due_ms; /* next claim to look for old batches first */
+    long long n_job[4];   /* jobs run, per enum job */
+    long long ms_job[4];  /* their time, ms */
 };
+
+/* How often a busy worker looks for old batches (a dead worker's, or one
+ * given back after its tries): the look scans every open outbox row, and a
+ * lease is a minute, so once a second is plenty. */
+#define OLD_LOOK_MS 1000
 
 struct worker {
     const struct cust_worker_opts *o;
     struct feed feed;
-    struct store st;
+    /* Two store threads, so a claim never waits behind a finish: st[0]
+     * claims, st[1] stores answers and gives batches back. */
+    struct store st[2];
     PGconn *db;          /* the loop thread's connection: feed, open count */
     CURLM *multi;
     struct slot *slots;
@@ -329,7 +343,7 @@ static void slot_clear(struct slot *s)
 
 /* Stores a 200's results. Returns 0, ERR_PARSE when the answer does not
  * match the batch (retried: the key replays the stored answer), or ERR_DB. */
-static int store_results(struct worker *w, struct slot *s, struct err *e)
+static int store_results(struct slot *s, struct err *e)
 {
     json_error_t je;
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
@@ -367,7 +381,7 @@ static int store_results(struct worker *w, struct slot *s, struct err *e)
             goto out;
         }
     }
-    rc = wcs_customs_finish(w->st.db, s->b.batch_key, res, s->b.n, e);
+    rc = wcs_customs_finish(s->st->db, s->b.batch_key, res, s->b.n, e);
     if (rc == 0)
         log_info("batch %.8s: stored %zu results", s->b.idem_key, s->b.n);
 out:
@@ -390,7 +404,7 @@ out:
  * and stays open (and logged) for an operator, which is the honest state.
  * Returns 0, ERR_PARSE, -ENOMEM or ERR_DB.
  */
-static int store_manifest(struct worker *w, struct slot *s, struct err *e)
+static int store_manifest(struct slot *s, struct err *e)
 {
     const char *mid = s->b.items[0].parcel_id;
     json_error_t je;
@@ -422,7 +436,7 @@ static int store_manifest(struct worker *w, struct slot *s, struct err *e)
     }
     res.broker_ref = ref;
     res.unknown_json = text;
-    rc = wcs_customs_finish_manifest(w->st.db, s->b.batch_key, mid, &res, e);
+    rc = wcs_customs_finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
     if (rc == 0)
         log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid, ref,
                  json_array_size(unk));
@@ -438,7 +452,7 @@ out:
 /* A final refusal of a manifest (400, 409, 422, ...), or a manifest that
  * cannot be sent (http_status 0: its dispatch has no stored body): the
  * dispatch keeps status closed and gets manifest_error. */
-static int store_manifest_refusal(struct worker *w, struct slot *s, struct err *e)
+static int store_manifest_refusal(struct slot *s, struct err *e)
 {
     const char *mid = s->b.items[0].parcel_id;
     json_error_t je;
@@ -463,13 +477,13 @@ static int store_manifest_refusal(struct worker *w, struct slot *s, struct err *
     json_decref(root);
     log_warnx("manifest %s: refused: %s", mid, text);
     res.error = text;
-    rc = wcs_customs_finish_manifest(w->st.db, s->b.batch_key, mid, &res, e);
+    rc = wcs_customs_finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
     return rc;
 }
 
 /* A final refusal of the whole batch (400, 409, 413, 422, ...): every
  * declaration becomes invalid with the broker's error. */
-static int store_refusal(struct worker *w, struct slot *s, struct err *e)
+static int store_refusal(struct slot *s, struct err *e)
 {
     json_error_t je;
     json_t *root, *er, *errs;
@@ -479,7 +493,7 @@ static int store_refusal(struct worker *w, struct slot *s, struct err *e)
     int rc;
 
     if (s->b.kind == WCS_CUSTOMS_MANIFEST)
-        return store_manifest_refusal(w, s, e);
+        return store_manifest_refusal(s, e);
     root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     er = json_object_get(root, "error");
     errs = json_pack("[{s:s, s:s, s:s}]", "field", "", "code",
@@ -498,7 +512,7 @@ static int store_refusal(struct worker *w, struct slot *s, struct err *e)
         res[i].status = "invalid";
         res[i].errors_json = txt;
     }
-    rc = wcs_customs_finish(w->st.db, s->b.batch_key, res, s->b.n, e);
+    rc = wcs_customs_finish(s->st->db, s->b.batch_key, res, s->b.n, e);
 out:
     free(res);
     free(txt);
@@ -514,33 +528,48 @@ static void job_run(struct worker *w, struct slot *s)
     const struct cust_worker_opts *o = w->o;
     int rc = 0;
 
+    long long t0 = now_ms();
+
     switch (s->job) {
     case JOB_CLAIM:
-        rc = wcs_customs_claim(w->st.db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
+        /* Old batches first when the look is due, and whenever no new work
+         * is; while looks find old batches, keep looking. */
+        if (t0 < s->st->old_due_ms) {
+            rc = wcs_customs_claim_new(s->st->db, w->owner, o->lease_s, o->batch, &s->b,
+                                       &s->job_err);
+            if (rc == 0 && s->b.n == 0)
+                s->st->old_due_ms = 0;
+        }
+        if (t0 >= s->st->old_due_ms) {
+            rc = wcs_customs_claim(s->st->db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
+            s->st->old_due_ms = rc == 0 && s->b.attempts > 1 ? 0 : t0 + OLD_LOOK_MS;
+        }
         if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL && build_body(s) < 0)
             rc = err_set(&s->job_err, -ENOMEM, "worker: out of memory");
         break;
     case JOB_ANSWER:
-        rc = s->b.kind == WCS_CUSTOMS_MANIFEST ? store_manifest(w, s, &s->job_err)
-                                               : store_results(w, s, &s->job_err);
+        rc = s->b.kind == WCS_CUSTOMS_MANIFEST ? store_manifest(s, &s->job_err)
+                                               : store_results(s, &s->job_err);
         break;
     case JOB_REFUSAL:
-        rc = store_refusal(w, s, &s->job_err);
+        rc = store_refusal(s, &s->job_err);
         break;
     case JOB_RELEASE:
-        rc = wcs_customs_release(w->st.db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
+        rc = wcs_customs_release(s->st->db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
         break;
     }
     s->job_rc = rc;
+    s->st->n_job[s->job]++;
+    s->st->ms_job[s->job] += now_ms() - t0;
 }
 
 static void *store_main(void *arg)
 {
-    struct worker *w = arg;
-    struct store *st = &w->st;
+    struct store *st = arg;
+    struct worker *w = st->w;
     struct slot *s;
 
-    log_set_tag("store");
+    log_set_tag(st->tag);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (st->todo == NULL && !st->quit)
@@ -566,12 +595,13 @@ static void *store_main(void *arg)
 /* Hands s to the store thread for job j. */
 static void job_queue(struct worker *w, struct slot *s, enum job j)
 {
-    struct store *st = &w->st;
+    struct store *st = &w->st[j == JOB_CLAIM ? 0 : 1];
 
     s->job = j;
     s->job_rc = 0;
     err_clear(&s->job_err);
     s->state = SLOT_STORE;
+    s->st = st;
     s->qnext = NULL;
     w->jobs++;
     pthread_mutex_lock(&st->mu);
@@ -581,10 +611,9 @@ static void job_queue(struct worker *w, struct slot *s, enum job j)
     pthread_mutex_unlock(&st->mu);
 }
 
-/* Takes the done queue (the slots come back to the loop thread). */
-static struct slot *jobs_take(struct worker *w)
+/* Takes st's done queue (the slots come back to the loop thread). */
+static struct slot *jobs_take(struct store *st)
 {
-    struct store *st = &w->st;
     struct slot *list;
 
     pthread_mutex_lock(&st->mu);
@@ -901,11 +930,12 @@ static int feed_open(struct worker *w, struct err *e)
 
 /* --- loop ------------------------------------------------------------- */
 
-static int store_start(struct worker *w, struct err *e)
+static int store_start(struct worker *w, struct store *st, const char *tag, struct err *e)
 {
-    struct store *st = &w->st;
     int rc;
 
+    st->w = w;
+    st->tag = tag;
     st->todo_tail = &st->todo;
     st->done_tail = &st->done;
     rc = wcs_db_connect(w->o->conninfo, &st->db, e);
@@ -913,18 +943,17 @@ static int store_start(struct worker *w, struct err *e)
         return rc;
     if (pthread_mutex_init(&st->mu, NULL) != 0 || pthread_cond_init(&st->cv, NULL) != 0)
         return err_set(e, -ENOMEM, "worker: store thread: out of memory");
-    rc = pthread_create(&st->th, NULL, store_main, w);
+    rc = pthread_create(&st->th, NULL, store_main, st);
     if (rc != 0)
         return err_set(e, -rc, "worker: store thread: %s", strerror(rc));
     st->started = 1;
     return 0;
 }
 
-/* Lets the store thread finish its queued jobs, then joins it; the slots
- * are all the loop thread's again. */
-static void store_stop(struct worker *w)
+/* Lets a store thread finish its queued jobs, then joins it; its slots are
+ * the loop thread's again. */
+static void store_stop(struct store *st)
 {
-    struct store *st = &w->st;
     struct slot *s, *next;
 
     if (!st->started)
@@ -935,7 +964,14 @@ static void store_stop(struct worker *w)
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->th, NULL);
     st->started = 0;
-    for (s = jobs_take(w); s != NULL; s = next) {
+    if (st->n_job[JOB_CLAIM] > 0)
+        log_info("%s: %lld claims in %lld ms", st->tag, st->n_job[JOB_CLAIM],
+                 st->ms_job[JOB_CLAIM]);
+    else
+        log_info("%s: %lld answers stored in %lld ms, %lld refusals, %lld given back", st->tag,
+                 st->n_job[JOB_ANSWER], st->ms_job[JOB_ANSWER], st->n_job[JOB_REFUSAL],
+                 st->n_job[JOB_RELEASE]);
+    for (s = jobs_take(st); s != NULL; s = next) {
         next = s->qnext;
         /* Stored or given back already: nothing more to give back. */
         if (s->job == JOB_RELEASE || (s->job != JOB_CLAIM && s->job_rc == 0))
@@ -985,7 +1021,9 @@ static int worker_open(struct worker *w, struct err *e)
     for (i = 0; i < w->nslots; i++)
         if (slot_init(w, &w->slots[i]) < 0)
             return err_set(e, -ENOMEM, "worker: out of memory");
-    rc = store_start(w, e);
+    rc = store_start(w, &w->st[0], "claim", e);
+    if (rc == 0)
+        rc = store_start(w, &w->st[1], "results", e);
     if (rc < 0)
         return rc;
     return o->events_ms > 0 ? feed_open(w, e) : 0;
@@ -995,15 +1033,16 @@ static void worker_close(struct worker *w)
 {
     int i;
 
-    store_stop(w);
+    store_stop(&w->st[0]);
+    store_stop(&w->st[1]);
     for (i = 0; w->slots != NULL && i < w->nslots; i++) {
         struct slot *s = &w->slots[i];
 
         if (s->state == SLOT_INFLIGHT)
             curl_multi_remove_handle(w->multi, s->easy);
         /* Batches held are given back at once (SIGTERM, a refused token). */
-        if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st.db != NULL)
-            wcs_customs_release(w->st.db, s->b.batch_key, w->owner, 0, NULL);
+        if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st[1].db != NULL)
+            wcs_customs_release(w->st[1].db, s->b.batch_key, w->owner, 0, NULL);
         slot_clear(s);
         curl_easy_cleanup(s->easy);
         curl_slist_free_all(s->hdr);
@@ -1019,8 +1058,9 @@ static void worker_close(struct worker *w)
     free(w->feed.cursor);
     if (w->multi != NULL)
         curl_multi_cleanup(w->multi);
-    if (w->st.db != NULL)
-        PQfinish(w->st.db);
+    for (i = 0; i < 2; i++)
+        if (w->st[i].db != NULL)
+            PQfinish(w->st[i].db);
     if (w->db != NULL)
         PQfinish(w->db);
     memset(w->auth, 0, sizeof(w->auth));
@@ -1035,14 +1075,15 @@ static int slots_turn(struct worker *w, long long t, long long *next, struct err
     struct slot *s, *list;
     int i, rc, inflight = 0;
 
-    for (list = jobs_take(w); list != NULL; list = s) {
-        struct slot *x = list;
+    for (i = 0; i < 2; i++)
+        for (list = jobs_take(&w->st[i]); list != NULL; list = s) {
+            struct slot *x = list;
 
-        s = x->qnext;
-        rc = job_done(w, x, e);
-        if (rc < 0)
-            return rc;
-    }
+            s = x->qnext;
+            rc = job_done(w, x, e);
+            if (rc < 0)
+                return rc;
+        }
     for (i = 0; i < w->nslots; i++)
         inflight += w->slots[i].state == SLOT_INFLIGHT;
     for (i = 0; i < w->nslots && inflight < o->parallel; i++) {

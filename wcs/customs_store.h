@@ -77,6 +77,18 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
 int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
                       struct wcs_customs_batch *out, struct err *e);
 
+/*
+ * As wcs_customs_claim() without the look for an old batch: only new work
+ * (a manifest, else declarations). That look scans every open outbox row
+ * (no index serves "claimed, unfinished, lease run out"), so a worker that
+ * claims many batches a second makes it only now and then (see
+ * customs/outbox.c); old batches wait at most that long, against leases of
+ * a minute. Returns 0, -ENOMEM or ERR_DB; out->n == 0 when no new work is
+ * due.
+ */
+int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
+                          struct wcs_customs_batch *out, struct err *e);
+
 /* Frees what b owns and zeroes it. */
 void wcs_customs_batch_free(struct wcs_customs_batch *b);
 

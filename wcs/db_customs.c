@@ -277,8 +277,10 @@ static int claim_new(PGconn *c, const char *sql, const char *const *p, int np,
     return rc;
 }
 
-int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
-                      struct wcs_customs_batch *out, struct err *e)
+/* wcs_customs_claim() (old: look for an old batch first) and
+ * wcs_customs_claim_new(). */
+static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
+                 struct wcs_customs_batch *out, struct err *e)
 {
     char lease[16], lim[16], key[64];
     const char *pn[3] = {owner, lease, lim};
@@ -291,31 +293,34 @@ int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
     rc = wcs_db_begin(c, "customs claim", e);
     if (rc < 0)
         return rc;
-    r = wcs_db_query(c, "customs claim: old batch", SQL_CLAIM_OLD_HEAD, 0, NULL, e);
-    if (r == NULL) {
-        rc = ERR_DB;
-        goto fail;
-    }
-    if (PQntuples(r) > 0) {
-        const char *p[3] = {key, owner, lease};
-
-        snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
-        out->kind = strcmp(PQgetvalue(r, 0, 1), "manifest") == 0 ? WCS_CUSTOMS_MANIFEST
-                                                                  : WCS_CUSTOMS_DECLARATIONS;
-        PQclear(r);
-        rc = wcs_db_command(c, "customs claim: lease", SQL_LEASE_BATCH, 3, p, e);
-        if (rc < 0)
+    if (old) {
+        r = wcs_db_query(c, "customs claim: old batch", SQL_CLAIM_OLD_HEAD, 0, NULL, e);
+        if (r == NULL) {
+            rc = ERR_DB;
             goto fail;
-        rc = load_batch(c, key, out, e);
-    } else {
-        PQclear(r);
-        out->kind = WCS_CUSTOMS_MANIFEST;
-        rc = claim_new(c, SQL_CLAIM_MANIFEST, pn, 2, out, e);
-        if (rc == 0 && out->n == 0) {
-            out->kind = WCS_CUSTOMS_DECLARATIONS;
-            rc = claim_new(c, SQL_CLAIM_NEW, pn, 3, out, e);
         }
+        if (PQntuples(r) > 0) {
+            const char *p[3] = {key, owner, lease};
+
+            snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
+            out->kind = strcmp(PQgetvalue(r, 0, 1), "manifest") == 0 ? WCS_CUSTOMS_MANIFEST
+                                                                      : WCS_CUSTOMS_DECLARATIONS;
+            PQclear(r);
+            rc = wcs_db_command(c, "customs claim: lease", SQL_LEASE_BATCH, 3, p, e);
+            if (rc < 0)
+                goto fail;
+            rc = load_batch(c, key, out, e);
+            goto done;
+        }
+        PQclear(r);
     }
+    out->kind = WCS_CUSTOMS_MANIFEST;
+    rc = claim_new(c, SQL_CLAIM_MANIFEST, pn, 2, out, e);
+    if (rc == 0 && out->n == 0) {
+        out->kind = WCS_CUSTOMS_DECLARATIONS;
+        rc = claim_new(c, SQL_CLAIM_NEW, pn, 3, out, e);
+    }
+done:
     if (rc < 0)
         goto fail;
     rc = wcs_db_commit(c, "customs claim", e);
@@ -328,6 +333,18 @@ fail:
     wcs_db_rollback(c);
     wcs_customs_batch_free(out);
     return rc;
+}
+
+int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
+                      struct wcs_customs_batch *out, struct err *e)
+{
+    return claim(c, owner, lease_s, max, 1, out, e);
+}
+
+int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
+                          struct wcs_customs_batch *out, struct err *e)
+{
+    return claim(c, owner, lease_s, max, 0, out, e);
 }
 
 /* --- results ---------------------------------------------------------- */
