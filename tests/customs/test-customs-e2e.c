@@ -1,0 +1,286 @@
+/*
+ * test-customs-e2e.c - customs from pre-advice to the sort decision, on a
+ * real PostgreSQL (the "pg" fixture) with wcs-brokersim and
+ * wcs-customs-worker as child processes, the emulator failing about a third
+ * of ALL requests (submission and decision feed alike: 5xx, 429, resets,
+ * lost answers, truncated answers):
+ *   - pre-advice imported (declarations built and queued in the import's
+ *     transaction), one row invalid;
+ *   - one worker submits and reads the feed;
+ *   - every valid declaration is accepted exactly once by the broker, the
+ *     invalid one is never sent and its parcel stays blocked;
+ *   - every event of the broker's feed is stored once, the cursor is its
+ *     last, and each parcel carries its decision (held or released).
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "scanners/scanners.h"
+#include "tests/common/proc.h"
+#include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
+#include "wcs/store.h"
+
+#define TOKEN "e2e-token-5q7"
+#define N_PARCELS 60
+
+static char dir[64], token_path[128];
+/* The children, file-level so that the group teardown kills what a failed
+ * assertion left running (a live child would keep ctest waiting). */
+static struct proc sim, worker;
+
+static void s10(int n, char out[16])
+{
+    char serial[9];
+
+    snprintf(serial, sizeof(serial), "%08d", 31000000 + n);
+    snprintf(out, 16, "RR%s%dCN", serial, scan_s10_check_digit(serial));
+}
+
+static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    char **b = ud;
+    size_t old = *b != NULL ? strlen(*b) : 0, n = size * nmemb;
+    char *p = realloc(*b, old + n + 1);
+
+    if (p == NULL)
+        return 0;
+    memcpy(p + old, ptr, n);
+    p[old + n] = '\0';
+    *b = p;
+    return n;
+}
+
+/* GET url (with the token); retried while the emulator's faults answer
+ * anything but a 200 with JSON (bounded). */
+static json_t *get_json(const char *url)
+{
+    struct curl_slist *hdr = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
+    json_t *j = NULL;
+    int k;
+
+    for (k = 0; k < 200 && j == NULL; k++) {
+        CURL *h = curl_easy_init();
+        char *text = NULL;
+        long status = 0;
+
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+        if (curl_easy_perform(h) == CURLE_OK &&
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
+            j = json_loads(text != NULL ? text : "", 0, NULL);
+        curl_easy_cleanup(h);
+        free(text);
+        if (j == NULL)
+            usleep(50000);
+    }
+    curl_slist_free_all(hdr);
+    assert_non_null(j);
+    return j;
+}
+
+/* Pre-advice CSV of N_PARCELS complete rows; row `bad` has a vague item. */
+static void write_preadvice(const char *path, int bad)
+{
+    FILE *f = fopen(path, "w");
+    char code[16];
+    int i;
+
+    assert_non_null(f);
+    fputs("code,service,country,postal_code,recipient_name,city,address,region,phone,weight_g,"
+          "declared_value,currency,item_description,hs_code,sender_name,sender_address,"
+          "sender_city,sender_postal_code,sender_country,sender_phone\n", f);
+    for (i = 0; i < N_PARCELS; i++) {
+        s10(i, code);
+        fprintf(f,
+                "%s,STANDARD,RU,6300%02d,Иванова Анна Петровна,Новосибирск,\"ул. Ленина, д. %d\","
+                "Новосибирская обл.,+7913123%04d,%d,%d,CNY,%s,640411,Harbin Beiguo Trade Co.,"
+                "No. 18 Hongqi Street,Harbin,150010,CN,+8645186601234\n",
+                code, i % 100, i + 1, i, 300 + i, 2000 + 10 * i,
+                i == bad ? "Подарок" : "Кроссовки беговые");
+    }
+    fclose(f);
+}
+
+static void decisions_reach_parcels_under_faults(void **state)
+{
+    static const char *const sim_extra[] = {
+        "--seed", "11", "--held-share", "0.4", "--decision-delay-ms", "20",
+        "--fail-5xx", "0.12", "--rate-limit", "0.04", "--retry-after", "1", "--reset", "0.05",
+        "--reset-after", "0.06", "--malformed", "0.06", "--log-level", "warn", NULL};
+    const char *sim_argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
+    char ci[512], csv[160], line[256], url[128], sql[512], bad_code[16], *p;
+    json_t *acc, *feed, *evs;
+    PGconn *c;
+    struct err e = {0};
+    size_t i, n = 5, held = 0, released = 0;
+    int k, done = 0;
+
+    (void)state;
+    for (i = 0; sim_extra[i] != NULL; i++)
+        sim_argv[n++] = sim_extra[i];
+    testdb_create("cust_e2e", ci, sizeof(ci));
+    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
+    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
+
+    snprintf(csv, sizeof(csv), "%s/preadvice.csv", dir);
+    write_preadvice(csv, 7);
+    s10(7, bad_code);
+    tu_wcsctl(ci, 1, "import", csv, NULL); /* 1: the one invalid declaration */
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM customs_outbox"), N_PARCELS - 1);
+
+    proc_start(sim_argv, &sim);
+    if (proc_wait_line(&sim, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
+        fail_msg("brokersim did not become ready:\n%s", sim.log ? sim.log : "");
+    p = strstr(line, "http://");
+    assert_non_null(p);
+    p[strcspn(p, " \r\n")] = '\0';
+    snprintf(url, sizeof(url), "%s", p);
+    {
+        const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", url, "--token-file", token_path,
+                              "--insecure-http", "--batch", "7", "--events", "50",
+                              "--events-limit", "9", "--broker-name", "e2e", NULL};
+
+        proc_start(argv, &worker);
+    }
+    /* Bounded: every declared parcel decided (the invalid one stays blocked). */
+    for (k = 0; k < 1800 && !done; k++) {
+        done = tu_db_count(ci, "SELECT count(*) FROM parcels WHERE customs_status IN"
+                               " ('held', 'released')") == N_PARCELS - 1;
+        if (!done)
+            usleep(100000);
+    }
+    if (!done)
+        fail_msg("not every parcel decided; worker log:\n%s", worker.log ? worker.log : "");
+
+    /* Exactly once at the broker; the invalid one never sent. */
+    snprintf(sql, sizeof(sql), "%s/admin/accepted", url);
+    acc = get_json(sql);
+    assert_int_equal(json_integer_value(json_object_get(acc, "count")), N_PARCELS - 1);
+    assert_int_equal(json_array_size(json_object_get(acc, "duplicates")), 0);
+    for (i = 0; i < json_array_size(json_object_get(acc, "accepted")); i++)
+        assert_string_not_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(acc, "accepted"), i),
+                                    "parcel_id")),
+                                bad_code);
+    json_decref(acc);
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM declarations WHERE status = 'accepted'"),
+                     N_PARCELS - 1);
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM parcels WHERE code = '%s'"
+                                     " AND customs_status = 'blocked'", bad_code), 1);
+
+    /* The whole feed stored once, the cursor at its end (bounded wait: the
+     * last page may still be on its way). */
+    snprintf(sql, sizeof(sql), "%s/v1/events?limit=1000", url);
+    feed = get_json(sql);
+    evs = json_object_get(feed, "events");
+    assert_true(json_array_size(evs) >= (size_t)(N_PARCELS - 1));
+    for (k = 0, done = 0; k < 600 && !done; k++) {
+        done = tu_db_count(ci, "SELECT count(*) FROM customs_events") ==
+                   (long long)json_array_size(evs) &&
+               tu_db_count(ci, "SELECT count(*) FROM customs_feed_cursor WHERE broker = 'e2e'"
+                               " AND cursor = '%s'",
+                           json_string_value(json_object_get(feed, "next"))) == 1;
+        if (!done)
+            usleep(100000);
+    }
+    assert_true(done);
+    for (i = 0; i < json_array_size(evs); i++) {
+        json_t *x = json_array_get(evs, i);
+        const char *type = json_string_value(json_object_get(x, "type"));
+        const char *pid = json_string_value(json_object_get(x, "parcel_id"));
+
+        assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM customs_events WHERE cursor = '%s'"
+                                         " AND parcel_id = '%s' AND type = '%s'",
+                                     json_string_value(json_object_get(x, "cursor")), pid, type),
+                         1);
+        if (strcmp(type, "held") != 0 && strcmp(type, "released") != 0)
+            continue;
+        held += strcmp(type, "held") == 0;
+        released += strcmp(type, "released") == 0;
+        assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM parcels WHERE code = '%s'"
+                                         " AND customs_status = '%s'", pid, type), 1);
+    }
+    assert_int_equal(held + released, N_PARCELS - 1);
+    assert_true(held > 0 && released > 0);
+    json_decref(feed);
+
+    assert_int_equal(proc_stop(&worker, SIGTERM, 20000), 0);
+    assert_null(strstr(worker.log, "stored already"));
+    assert_null(strstr(worker.log, TOKEN));
+    free(worker.log);
+    worker.log = NULL;
+    /* The emulator did fail requests (which ones depends on timing). */
+    snprintf(sql, sizeof(sql), "%s/admin/stats", url);
+    {
+        json_t *st = get_json(sql), *f = json_object_get(st, "faults"), *v;
+        const char *name;
+        long long faults = 0;
+
+        json_object_foreach(f, name, v)
+            faults += json_integer_value(v);
+        print_message("emulator: %lld requests, %lld faults injected\n",
+                      (long long)json_integer_value(json_object_get(st, "requests")), faults);
+        assert_true(faults > 0);
+        json_decref(st);
+    }
+    assert_int_equal(proc_stop(&sim, SIGTERM, 20000), 0);
+    free(sim.log);
+    sim.log = NULL;
+    PQfinish(c);
+    remove(csv);
+}
+
+static int group_setup(void **state)
+{
+    int fd;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/test-customs-e2e-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(token_path, sizeof(token_path), "%s/token", dir);
+    fd = open(token_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, TOKEN "\n", strlen(TOKEN) + 1) < 0)
+        return -1;
+    close(fd);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (worker.pid > 0 && kill(worker.pid, 0) == 0)
+        proc_stop(&worker, SIGKILL, 10000);
+    if (sim.pid > 0 && kill(sim.pid, 0) == 0)
+        proc_stop(&sim, SIGKILL, 10000);
+    unlink(token_path);
+    rmdir(dir);
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decisions_reach_parcels_under_faults),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
