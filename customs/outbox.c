@@ -1,19 +1,21 @@
 /*
  * outbox.c - the customs submission worker (customs/outbox.h).
  *
- * DESIGN. Two threads, each with its own PostgreSQL connection. The loop
+ * DESIGN. Three threads, each with its own PostgreSQL connection. The loop
  * thread runs curl_multi_poll() over the HTTP transfers and the retry timers
  * (a libuv loop would add a second event system without serving anything);
- * the store thread ([store]) runs every claim, result and give-back of a
- * batch, one job at a time from a queue, and wakes the loop with
- * curl_multi_wakeup() when one is done. So while PostgreSQL works no
- * transfer waits, and the next batches are claimed while the current ones
- * are on the wire: there are 2 x parallel slots, at most parallel of them
- * in flight, the others claimed ahead (prefetched) and ready to go.
+ * two store threads run the database work of batches, one job at a time
+ * from a queue each: [claim] claims (and builds request bodies), [results]
+ * stores answers and gives batches back, so a claim never waits behind a
+ * finish. A store thread wakes the loop with curl_multi_wakeup() when a job
+ * is done. So while PostgreSQL works no transfer waits, and the next batches
+ * are claimed while the current ones are on the wire: there are 2 x parallel
+ * slots, at most parallel of them in flight, the others claimed ahead and
+ * ready to go.
  *
  * A slot belongs to one thread at a time: to the store thread from the
  * moment its job is queued until the job is handed back, to the loop
- * otherwise; the queues' mutex is the hand-over. A request is only sent
+ * otherwise; the queue's mutex is the hand-over. A request is only sent
  * from a slot whose claim the store thread has committed (durably), so its
  * batch_key and Idempotency-Key are in the database before the broker can
  * see them. Each slot holds one claimed batch: its request body is built

@@ -1,8 +1,9 @@
 /*
  * outbox.h - the customs submission worker: takes batches of declarations
- * from the customs outbox (wcs/customs_store.h) and posts them to the
- * broker's POST /v1/declarations (reference profile v1) over libcurl multi,
- * storing each declaration's result (docs/customs.md "Submission"); and,
+ * and dispatch manifests from the customs outbox (wcs/customs_store.h) and
+ * posts them to the broker's POST /v1/declarations and POST /v1/manifests
+ * (reference profile v1) over libcurl multi, storing each declaration's
+ * result and each manifest's answer (docs/customs.md "Submission"); and,
  * when asked, reads the broker's decision feed GET /v1/events into the store
  * over the same HTTP setup (docs/customs.md "Decision feed").
  */
@@ -21,7 +22,7 @@ struct cust_worker_opts {
     int insecure_http;      /* allow http:// (local emulator only) */
     int batch;              /* declarations per request, 1..500 */
     int lease_s;            /* lease of a claimed batch, seconds */
-    int parallel;           /* batches in flight at once, >= 1 */
+    int parallel;           /* batches in flight at once, 1..64; as many more are claimed ahead */
     int max_tries;          /* sends of one batch per claim before giving it back */
     int until_empty;        /* return once the outbox has no unfinished row */
     int poll_ms;            /* idle wait between looks at the outbox, ms */
@@ -49,7 +50,9 @@ int cust_token_read(const char *path, char **out, struct err *e);
  * with until_empty, until every outbox row is finished. With events_ms > 0
  * it also reads the decision feed from the stored cursor, storing each page
  * with wcs_customs_feed_store() (until_empty is then refused: the feed has
- * no end). Returns 0; ERR_CONFIG (bad options, or the broker refused the
+ * no end). Database work runs on two threads of its own, each with its own
+ * connection (three connections in all). Returns 0; ERR_CONFIG (bad
+ * options, or the broker refused the
  * token: 401/403), ERR_DB (database lost), or -ENOMEM. A broker's error on a
  * batch or a feed page is never fatal: it is retried with back-off.
  */

@@ -1,6 +1,7 @@
 /*
  * worker_main.c - wcs-customs-worker: the customs submission worker as a
- * process (customs/outbox.h, docs/customs.md "Submission").
+ * process (customs/outbox.h, docs/customs.md "Submission"): sends the
+ * outbox's declarations and dispatch manifests to the broker.
  *
  *   wcs-customs-worker --db CONNINFO --broker URL --token-file F [--ca-file F]
  *                      [--insecure-http] [--batch N] [--lease-s S]
