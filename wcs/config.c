@@ -463,7 +463,11 @@ static void walk_map(struct ctx *x, const struct node *m, const char *prefix,
             bad(x, kn, prefix[0] ? prefix : "(top level)", "keys must be plain words");
             continue;
         }
-        snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", kn->value);
+        if (snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", kn->value) >=
+            (int)sizeof(name)) {
+            bad(x, kn, prefix[0] ? prefix : "(top level)", "key longer than any known key");
+            continue;
+        }
         k = find_key(keys, nkeys, keys == top_keys ? name : kn->value);
         if (k == NULL) {
             bad(x, kn, name, "unknown key");
