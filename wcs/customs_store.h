@@ -93,8 +93,10 @@ int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
 void wcs_customs_batch_free(struct wcs_customs_batch *b);
 
 /*
- * Records the outcome of every declaration of batch batch_key (res[0..n-1])
- * and finishes its outbox rows, in one transaction. A batch already finished
+ * Records the outcome of every declaration of batch batch_key (res[0..n-1],
+ * every declaration of the batch) and finishes its outbox rows (they are
+ * deleted: the declarations keep the outcome), in one transaction. A batch
+ * already finished
  * (by a worker that took it over) is left alone: the broker answered both
  * with the same stored response. The commit is asynchronous
  * (synchronous_commit off): a finish lost in a database crash leaves the
@@ -115,7 +117,7 @@ struct wcs_customs_manifest_result {
 
 /*
  * Records the answer to manifest manifest_id of batch batch_key and finishes
- * its outbox row, in one transaction (asynchronous commit, as
+ * its outbox row (deleted: the dispatch keeps the answer), in one transaction (asynchronous commit, as
  * wcs_customs_finish()): received sets dispatches.manifest_ref,
  * manifest_unknown, manifest_at = now(), status 'submitted' and clears
  * manifest_error; refused sets manifest_error and manifest_at, the status
