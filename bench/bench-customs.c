@@ -339,7 +339,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     memset(o, 0, sizeof(*o));
     o->count = 100000;
     o->batch = 500;
-    o->parallel = 4;
+    o->parallel = 8;
     for (i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 

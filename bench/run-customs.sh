@@ -7,7 +7,7 @@
 # BUILD_DIR defaults to the current directory when it holds
 # bench/bench-customs, else build/ in the checkout. Options go to
 # bench-customs (--count N, default 100000; --batch B, default 500;
-# --parallel P, default 4). Environment: WCS_BENCH_DIR (state, default
+# --parallel P, default 8). Environment: WCS_BENCH_DIR (state, default
 # /tmp/wcs-bench-customs).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -150,7 +150,7 @@ void cust_worker_defaults(struct cust_worker_opts *o)
     memset(o, 0, sizeof(*o));
     o->batch = 100;
     o->lease_s = 60;
-    o->parallel = 4;
+    o->parallel = 8;
     o->max_tries = 8;
     o->poll_ms = 500;
     o->backoff_base_ms = 200;

@@ -33,7 +33,7 @@ struct cust_worker_opts {
     const char *broker_name; /* key of the feed's stored cursor (customs_feed_cursor) */
 };
 
-/* Fills o with the defaults (batch 100, lease 60 s, parallel 4, 8 tries,
+/* Fills o with the defaults (batch 100, lease 60 s, parallel 8, 8 tries,
  * poll 500 ms, back-off 200 ms .. 20 s, no decision feed, 100 events per
  * page, broker name "default"); the caller sets conninfo, URL and token. */
 void cust_worker_defaults(struct cust_worker_opts *o);
