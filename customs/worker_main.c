@@ -3,10 +3,16 @@
  * process (customs/outbox.h, docs/customs.md "Submission"): sends the
  * outbox's declarations and dispatch manifests to the broker.
  *
- *   wcs-customs-worker --db CONNINFO --broker URL --token-file F [--ca-file F]
+ *   wcs-customs-worker [--config wcsd.yaml] --db CONNINFO --broker URL
+ *                      --token-file F [--ca-file F]
  *                      [--insecure-http] [--batch N] [--lease-s S]
  *                      [--parallel N] [--until-empty] [--log-level L]
  *                      [--events MS [--events-limit N] [--broker-name NAME]]
+ *
+ * --config reads the database and the `customs:` keys (broker_url,
+ * token_file, ca_file, insecure_http, broker_name, events_ms, batch,
+ * parallel) from wcsd's YAML through the one config loader (wcs/config.h);
+ * flags given on the command line win.
  *
  * --events MS also reads the broker's decision feed, polling every MS
  * milliseconds (docs/customs.md "Decision feed").
@@ -18,8 +24,10 @@
 
 #include <curl/curl.h>
 
+#include "common/diag.h"
 #include "common/log.h"
 #include "customs/outbox.h"
+#include "wcs/config.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -31,14 +39,58 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: wcs-customs-worker --db CONNINFO --broker URL --token-file F\n"
+    fprintf(stderr, "usage: wcs-customs-worker [--config wcsd.yaml] --db CONNINFO --broker URL"
+                    " --token-file F\n"
                     "       [--ca-file F] [--insecure-http] [--batch N] [--lease-s S]\n"
                     "       [--parallel N] [--until-empty] [--log-level L]\n"
                     "       [--events MS [--events-limit N] [--broker-name NAME]]\n");
 }
 
+/* Seeds o (and *token_file) from wcsd's config file: the database (with
+ * its password file: conninfo then holds a secret) and the customs keys that
+ * are set. Returns 0, or 2 after printing every problem. */
+static int from_config(const char *path, struct wcs_config *cfg, char *conninfo, size_t len,
+                       struct cust_worker_opts *o, const char **token_file)
+{
+    struct diag d = DIAG_INIT;
+    struct err e = {0};
+
+    if (wcs_config_load(path, cfg, &d, &e) < 0) {
+        diag_print(&d, stderr);
+        if (d.n == 0)
+            fprintf(stderr, "wcs-customs-worker: %s\n", e.msg);
+        diag_free(&d);
+        return 2;
+    }
+    diag_free(&d);
+    if (wcs_config_db_conninfo(cfg, conninfo, len, &e) < 0) {
+        fprintf(stderr, "wcs-customs-worker: %s\n", e.msg);
+        return 2;
+    }
+    o->conninfo = conninfo;
+    if (cfg->customs.broker_url[0])
+        o->broker_url = cfg->customs.broker_url;
+    if (cfg->customs.token_file[0])
+        *token_file = cfg->customs.token_file;
+    if (cfg->customs.ca_file[0])
+        o->ca_file = cfg->customs.ca_file;
+    if (cfg->customs.insecure_http)
+        o->insecure_http = 1;
+    if (cfg->customs.broker_name[0])
+        o->broker_name = cfg->customs.broker_name;
+    if (cfg->customs.events_ms > 0)
+        o->events_ms = cfg->customs.events_ms;
+    if (cfg->customs.batch > 0)
+        o->batch = cfg->customs.batch;
+    if (cfg->customs.parallel > 0)
+        o->parallel = cfg->customs.parallel;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    static struct wcs_config cfg;
+    static char conninfo[1024];
     struct cust_worker_opts o;
     struct err e = {0};
     enum log_level lvl = LOG_LEVEL_INFO;
@@ -48,6 +100,14 @@ int main(int argc, char **argv)
     int i, rc;
 
     cust_worker_defaults(&o);
+    /* The config first, so that any flag, wherever it stands, wins. */
+    for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0) {
+            rc = from_config(argv[i + 1], &cfg, conninfo, sizeof(conninfo), &o, &token_file);
+            if (rc != 0)
+                return rc;
+            break;
+        }
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
@@ -61,6 +121,8 @@ int main(int argc, char **argv)
         } else if (v == NULL) {
             usage();
             return 2;
+        } else if (strcmp(a, "--config") == 0) {
+            /* read above */
         } else if (strcmp(a, "--db") == 0) {
             o.conninfo = v;
         } else if (strcmp(a, "--broker") == 0) {

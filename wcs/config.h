@@ -7,6 +7,7 @@
 #ifndef WCS_CONFIG_H
 #define WCS_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/diag.h"
@@ -37,6 +38,19 @@ struct wcs_plc_config {
     int nlocations;
 };
 
+/* The `customs:` keys wcs-customs-worker reads (docs/config.md); 0 / "" =
+ * not set, the worker's own default applies. */
+struct wcs_customs_config {
+    char broker_url[256];   /* https://... (http:// only with insecure_http) */
+    char token_file[256];   /* bearer token: first line of this file; never logged */
+    char ca_file[256];      /* CA bundle for TLS verification; "" = system store */
+    bool insecure_http;     /* allow http:// (a local emulator) */
+    char broker_name[64];   /* key of the decision feed's stored cursor */
+    int events_ms;          /* > 0: read the decision feed, polling this often */
+    int batch;              /* declarations per request */
+    int parallel;           /* requests in flight */
+};
+
 struct wcs_config {
     char path[256];                 /* file it was read from */
     char node[6];                   /* this WCS's id in telegrams, 5 chars, e.g. "WCS01" */
@@ -52,6 +66,7 @@ struct wcs_config {
     char spool_path[256];            /* durable local spool for outages, "" = none */
     char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */
     char customs_rates[256];         /* exchange rates CSV, "" = none */
+    struct wcs_customs_config customs; /* wcs-customs-worker's settings */
     size_t spool_max_bytes;
     struct wcs_plc_config plcs[WCS_PLC_MAX];
     int nplcs;

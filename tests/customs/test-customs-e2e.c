@@ -6,7 +6,7 @@
  * lost answers, truncated answers):
  *   - pre-advice imported (declarations built and queued in the import's
  *     transaction), one row invalid;
- *   - one worker submits and reads the feed;
+ *   - one worker, configured by wcsd's YAML, submits and reads the feed;
  *   - every valid declaration is accepted exactly once by the broker, the
  *     invalid one is never sent and its parcel stays blocked;
  *   - every event of the broker's feed is stored once, the cursor is its
@@ -152,10 +152,18 @@ static void decisions_reach_parcels_under_faults(void **state)
     p[strcspn(p, " \r\n")] = '\0';
     snprintf(url, sizeof(url), "%s", p);
     {
-        const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", url, "--token-file", token_path,
-                              "--insecure-http", "--batch", "7", "--events", "50",
-                              "--events-limit", "9", "--broker-name", "e2e", NULL};
+        /* The worker takes its settings from wcsd's YAML (the one config
+         * loader), one flag on top. */
+        char yaml[160], text[2048];
+        const char *argv[] = {WORKER_BIN, "--config", yaml, "--events-limit", "9", NULL};
 
+        snprintf(yaml, sizeof(yaml), "%s/wcsd.yaml", dir);
+        snprintf(text, sizeof(text),
+                 "database:\n  conninfo: \"%s\"\n"
+                 "customs:\n  broker_url: %s\n  token_file: %s\n  insecure_http: true\n"
+                 "  broker_name: e2e\n  events_ms: 50\n  batch: 7\n",
+                 ci, url, token_path);
+        tu_write_text(yaml, text);
         proc_start(argv, &worker);
     }
     /* Bounded: every declared parcel decided (the invalid one stays blocked)
@@ -248,6 +256,8 @@ static void decisions_reach_parcels_under_faults(void **state)
     free(sim.log);
     sim.log = NULL;
     PQfinish(c);
+    remove(csv);
+    snprintf(csv, sizeof(csv), "%s/wcsd.yaml", dir);
     remove(csv);
 }
 

@@ -93,6 +93,45 @@ static void test_full_file(void **state)
     assert_int_equal(c.events.flush_interval_ms, 5);
 }
 
+static void test_customs_section(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "customs:\n"
+                          "  duty_rules: /usr/share/wcs/duty-rules.csv\n"
+                          "  exchange_rates: /var/lib/wcs/rates.csv\n"
+                          "  broker_url: https://broker.example.ru\n"
+                          "  token_file: /etc/wcs/broker.token\n"
+                          "  insecure_http: false\n"
+                          "  broker_name: reference\n"
+                          "  events_ms: 1000\n"
+                          "  batch: 250\n"
+                          "  parallel: 6\n",
+                          &c, &d),
+                     0);
+    assert_string_equal(c.customs_duty_rules, "/usr/share/wcs/duty-rules.csv");
+    assert_string_equal(c.customs.broker_url, "https://broker.example.ru");
+    assert_string_equal(c.customs.token_file, "/etc/wcs/broker.token");
+    assert_false(c.customs.insecure_http);
+    assert_string_equal(c.customs.broker_name, "reference");
+    assert_int_equal(c.customs.events_ms, 1000);
+    assert_int_equal(c.customs.batch, 250);
+    assert_int_equal(c.customs.parallel, 6);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "customs:\n"
+                          "  batch: 501\n"
+                          "  insecure_http: maybe\n"
+                          "  token: secret\n",
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: customs.batch: 501 is out of range 1..500"));
+    assert_true(has_msg(&d, "5: customs.insecure_http: \"maybe\" is not true or false"));
+    assert_true(has_msg(&d, "6: customs.token: unknown key"));
+    diag_free(&d);
+}
+
 static void test_every_problem_reported_with_line(void **state)
 {
     struct wcs_config c;
@@ -295,6 +334,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_minimal_file_gets_defaults, teardown),
         cmocka_unit_test_teardown(test_full_file, teardown),
+        cmocka_unit_test_teardown(test_customs_section, teardown),
         cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
         cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
         cmocka_unit_test_teardown(test_plcs, teardown),
