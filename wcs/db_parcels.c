@@ -720,20 +720,27 @@ static int reject_steps(PGconn *c, const char *source, size_t *rejected, struct 
 
 /* Runs an INSERT/UPDATE statement returning (count, max rev); adds the
  * count to *count and raises *max_rev. */
+/* Raises *max_rev to the rev in column col of r's first row (NULL: none). */
+static void take_rev(PGresult *r, int col, int64_t *max_rev)
+{
+    int64_t rev;
+
+    if (PQgetisnull(r, 0, col))
+        return;
+    rev = strtoll(PQgetvalue(r, 0, col), NULL, 10);
+    if (rev > *max_rev)
+        *max_rev = rev;
+}
+
 static int write_step(PGconn *c, const char *what, const char *sql, size_t *count,
                       int64_t *max_rev, struct err *e)
 {
     PGresult *r = wcs_db_query(c, what, sql, 0, NULL, e);
-    int64_t rev;
 
     if (r == NULL)
         return ERR_DB;
     *count += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    if (!PQgetisnull(r, 0, 1)) {
-        rev = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-        if (rev > *max_rev)
-            *max_rev = rev;
-    }
+    take_rev(r, 1, max_rev);
     PQclear(r);
     return 0;
 }
@@ -771,12 +778,7 @@ static int declare_steps(PGconn *c, const char *source, struct wcs_upsert_result
         return ERR_DB;
     res->decl_queued = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     res->decl_blocked = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-    if (!PQgetisnull(r, 0, 2)) {
-        int64_t rev = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-
-        if (rev > *max_rev)
-            *max_rev = rev;
-    }
+    take_rev(r, 2, max_rev);
     PQclear(r);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "tests/common/proc.h"
+#include "tests/common/testbroker.h"
 
 #define TOKEN "s3cret-token-h18"
 
@@ -28,39 +29,13 @@ static char dir[64];
 static char token_path[128];
 static char record_path[128];
 
-struct sim {
-    struct proc p;
-    int port;
-};
-
-static struct sim main_sim;
+static struct tb_sim main_sim;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void sim_start(struct sim *s, const char *const extra[])
+static void sim_start(struct tb_sim *s, const char *const extra[])
 {
-    const char *argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
-    size_t n = 5;
-    char line[256], *p;
-
-    while (extra != NULL && *extra != NULL && n < 38)
-        argv[n++] = *extra++;
-    argv[n] = NULL;
-    proc_start(argv, &s->p);
-    if (proc_wait_line(&s->p, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
-        fail_msg("brokersim did not become ready:\n%s", s->p.log ? s->p.log : "");
-    p = strstr(line, "127.0.0.1:");
-    assert_non_null(p);
-    s->port = atoi(p + 10);
-    assert_true(s->port > 0);
-}
-
-static void sim_stop(struct sim *s)
-{
-    /* A clean stop on SIGTERM exits 0. */
-    assert_int_equal(proc_stop(&s->p, SIGTERM, 20000), 0);
-    free(s->p.log);
-    s->p.log = NULL;
+    tb_sim_start(s, BROKERSIM_BIN, token_path, extra);
 }
 
 struct buf {
@@ -620,7 +595,7 @@ static void test_fault_5xx_and_429(void **state)
     const char *f5[] = {"--seed", "7", "--fail-5xx", "0.5", "--log-level", "warn", NULL};
     const char *f4[] = {"--seed", "7", "--rate-limit", "0.5", "--retry-after", "3",
                         "--log-level", "warn", NULL};
-    struct sim s;
+    struct tb_sim s;
     struct resp r;
     int i, got = 0, ok = 0;
 
@@ -638,7 +613,7 @@ static void test_fault_5xx_and_429(void **state)
     }
     assert_true(got && ok);
     assert_true(stat_fault(s.port, "fail_5xx") > 0);
-    sim_stop(&s);
+    tb_sim_stop(&s);
 
     got = 0;
     sim_start(&s, f4);
@@ -652,14 +627,14 @@ static void test_fault_5xx_and_429(void **state)
         resp_free(&r);
     }
     assert_true(got);
-    sim_stop(&s);
+    tb_sim_stop(&s);
 }
 
 static void test_fault_reset_and_malformed(void **state)
 {
     const char *fr[] = {"--seed", "7", "--reset", "0.5", "--log-level", "warn", NULL};
     const char *fm[] = {"--seed", "7", "--malformed", "0.5", "--log-level", "warn", NULL};
-    struct sim s;
+    struct tb_sim s;
     struct resp r;
     int i, got = 0;
 
@@ -677,7 +652,7 @@ static void test_fault_reset_and_malformed(void **state)
     }
     assert_true(got);
     assert_true(stat_fault(s.port, "reset") > 0);
-    sim_stop(&s);
+    tb_sim_stop(&s);
 
     got = 0;
     sim_start(&s, fm);
@@ -689,7 +664,7 @@ static void test_fault_reset_and_malformed(void **state)
         resp_free(&r);
     }
     assert_true(got);
-    sim_stop(&s);
+    tb_sim_stop(&s);
 }
 
 /* The answer is lost after the broker processed the request (--reset-after,
@@ -700,7 +675,7 @@ static void test_lost_answers_exactly_once(void **state)
     const char *fr[] = {"--seed", "11", "--reset-after", "0.6", "--malformed", "0.6",
                         "--log-level", "warn", NULL};
     char *body = batch(good_decl("LP00000000000777"), NULL);
-    struct sim s;
+    struct tb_sim s;
     struct resp r;
     int i, lost = 0, done = 0;
 
@@ -723,7 +698,7 @@ static void test_lost_answers_exactly_once(void **state)
     assert_true(lost > 0);
     assert_true(stat_fault(s.port, "reset_after") + stat_fault(s.port, "malformed") > 0);
     assert_int_equal(accepted_count(s.port, "LP00000000000777"), 1);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     free(body);
 }
 
@@ -733,7 +708,7 @@ static void test_fault_latency(void **state)
 {
     const char *fl[] = {"--latency-ms", "150", "--log-level", "warn", NULL};
     struct timespec t0, t1;
-    struct sim s;
+    struct tb_sim s;
     struct resp r;
     long long ms;
 
@@ -746,7 +721,7 @@ static void test_fault_latency(void **state)
     resp_free(&r);
     ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(ms >= 150);
-    sim_stop(&s);
+    tb_sim_stop(&s);
 }
 
 /* With --state, a restarted emulator keeps stored responses and acceptances. */
@@ -755,7 +730,7 @@ static void test_state_survives_restart(void **state)
     char state_path[128];
     const char *fs[] = {"--state", state_path, "--log-level", "warn", NULL};
     char *body = batch(good_decl("LP00000000000888"), NULL);
-    struct sim s;
+    struct tb_sim s;
     struct resp a, b, c;
 
     (void)state;
@@ -763,7 +738,7 @@ static void test_state_survives_restart(void **state)
     sim_start(&s, fs);
     req(s.port, "/v1/declarations", TOKEN, "state-1", body, &a);
     assert_int_equal(a.status, 200);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     sim_start(&s, fs);
     req(s.port, "/v1/declarations", TOKEN, "state-1", body, &b);
     assert_int_equal(b.status, 200);
@@ -771,7 +746,7 @@ static void test_state_survives_restart(void **state)
     assert_int_equal(accepted_count(s.port, "LP00000000000888"), 1);
     req(s.port, "/v1/declarations", TOKEN, "state-1", "{\"declarations\": []}", &c);
     assert_int_equal(c.status, 409);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     resp_free(&a);
     resp_free(&b);
     resp_free(&c);
@@ -783,20 +758,12 @@ static int group_setup(void **state)
     const char *extra[] = {"--seed", "42", "--held-share", "0.4", "--duty-share", "0.5",
                            "--reject-share", "0.2",
                            "--decision-delay-ms", "0", "--record", record_path, NULL};
-    FILE *f;
 
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(dir, sizeof(dir), "/tmp/test-brokersim-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tb_token_dir("test-brokersim", TOKEN, dir, sizeof(dir), token_path, sizeof(token_path)) < 0)
         return -1;
-    snprintf(token_path, sizeof(token_path), "%s/token", dir);
     snprintf(record_path, sizeof(record_path), "%s/accepted.jsonl", dir);
-    f = fopen(token_path, "w");
-    if (f == NULL)
-        return -1;
-    fprintf(f, "%s\n", TOKEN);
-    fclose(f);
     sim_start(&main_sim, extra);
     return 0;
 }
@@ -807,7 +774,7 @@ static int group_teardown(void **state)
 
     (void)state;
     if (main_sim.p.pid > 0)
-        sim_stop(&main_sim);
+        tb_sim_stop(&main_sim);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         return -1;

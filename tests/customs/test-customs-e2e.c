@@ -12,7 +12,6 @@
  *   - every event of the broker's feed is stored once, the cursor is its
  *     last, and each parcel carries its decision (held or released).
  */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +28,7 @@
 
 #include "scanners/scanners.h"
 #include "tests/common/proc.h"
+#include "tests/common/testbroker.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
 #include "wcs/store.h"
@@ -39,7 +39,8 @@
 static char dir[64], token_path[128];
 /* The children, file-level so that the group teardown kills what a failed
  * assertion left running (a live child would keep ctest waiting). */
-static struct proc sim, worker;
+static struct tb_sim sim;
+static struct proc worker;
 
 static void s10(int n, char out[16])
 {
@@ -47,20 +48,6 @@ static void s10(int n, char out[16])
 
     snprintf(serial, sizeof(serial), "%08d", 31000000 + n);
     snprintf(out, 16, "RR%s%dCN", serial, scan_s10_check_digit(serial));
-}
-
-static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    char **b = ud;
-    size_t old = *b != NULL ? strlen(*b) : 0, n = size * nmemb;
-    char *p = realloc(*b, old + n + 1);
-
-    if (p == NULL)
-        return 0;
-    memcpy(p + old, ptr, n);
-    p[old + n] = '\0';
-    *b = p;
-    return n;
 }
 
 /* GET url (with the token); retried while the emulator's faults answer
@@ -78,7 +65,7 @@ static json_t *get_json(const char *url)
 
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
         curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
         if (curl_easy_perform(h) == CURLE_OK &&
@@ -123,17 +110,14 @@ static void decisions_reach_parcels_under_faults(void **state)
         "--seed", "11", "--held-share", "0.4", "--decision-delay-ms", "20",
         "--fail-5xx", "0.12", "--rate-limit", "0.04", "--retry-after", "1", "--reset", "0.05",
         "--reset-after", "0.06", "--malformed", "0.06", "--log-level", "warn", NULL};
-    const char *sim_argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
-    char ci[512], csv[160], line[256], url[128], sql[512], bad_code[16], *p;
+    char ci[512], csv[160], url[128], sql[512], bad_code[16];
     json_t *acc, *feed, *evs;
     PGconn *c;
     struct err e = {0};
-    size_t i, n = 5, held = 0, released = 0;
+    size_t i, held = 0, released = 0;
     int k, done = 0;
 
     (void)state;
-    for (i = 0; sim_extra[i] != NULL; i++)
-        sim_argv[n++] = sim_extra[i];
     testdb_create("cust_e2e", ci, sizeof(ci));
     assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
     assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
@@ -144,13 +128,8 @@ static void decisions_reach_parcels_under_faults(void **state)
     tu_wcsctl(ci, 1, "import", csv, NULL); /* 1: the one invalid declaration */
     assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM customs_outbox"), N_PARCELS - 1);
 
-    proc_start(sim_argv, &sim);
-    if (proc_wait_line(&sim, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
-        fail_msg("brokersim did not become ready:\n%s", sim.log ? sim.log : "");
-    p = strstr(line, "http://");
-    assert_non_null(p);
-    p[strcspn(p, " \r\n")] = '\0';
-    snprintf(url, sizeof(url), "%s", p);
+    tb_sim_start(&sim, BROKERSIM_BIN, token_path, sim_extra);
+    snprintf(url, sizeof(url), "%s", sim.url);
     {
         /* The worker takes its settings from wcsd's YAML (the one config
          * loader), one flag on top. */
@@ -252,9 +231,7 @@ static void decisions_reach_parcels_under_faults(void **state)
         assert_true(faults > 0);
         json_decref(st);
     }
-    assert_int_equal(proc_stop(&sim, SIGTERM, 20000), 0);
-    free(sim.log);
-    sim.log = NULL;
+    tb_sim_stop(&sim);
     PQfinish(c);
     remove(csv);
     snprintf(csv, sizeof(csv), "%s/wcsd.yaml", dir);
@@ -263,17 +240,10 @@ static void decisions_reach_parcels_under_faults(void **state)
 
 static int group_setup(void **state)
 {
-    int fd;
-
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/test-customs-e2e-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tb_token_dir("test-customs-e2e", TOKEN, dir, sizeof(dir), token_path,
+                     sizeof(token_path)) < 0)
         return -1;
-    snprintf(token_path, sizeof(token_path), "%s/token", dir);
-    fd = open(token_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, TOKEN "\n", strlen(TOKEN) + 1) < 0)
-        return -1;
-    close(fd);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
 }
@@ -283,10 +253,9 @@ static int group_teardown(void **state)
     (void)state;
     if (worker.pid > 0 && kill(worker.pid, 0) == 0)
         proc_stop(&worker, SIGKILL, 10000);
-    if (sim.pid > 0 && kill(sim.pid, 0) == 0)
-        proc_stop(&sim, SIGKILL, 10000);
-    unlink(token_path);
-    rmdir(dir);
+    if (sim.p.pid > 0 && kill(sim.p.pid, 0) == 0)
+        proc_stop(&sim.p, SIGKILL, 10000);
+    tb_token_dir_remove(dir, token_path);
     curl_global_cleanup();
     return 0;
 }

@@ -14,7 +14,6 @@
  * unknown parcels stored; three manifests through a failing broker each
  * received once; a refused manifest's error stored.
  */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,6 +32,7 @@
 #include "customs/outbox.h"
 #include "customs/validate.h"
 #include "tests/common/proc.h"
+#include "tests/common/testbroker.h"
 #include "tests/common/testdb.h"
 #include "wcs/customs_store.h"
 #include "wcs/store.h"
@@ -134,56 +134,15 @@ static long long count_sql(PGconn *c, const char *sql)
     return n;
 }
 
-struct sim {
-    struct proc p;
-    int port;
-    char url[64];
-};
-
-static void sim_start(struct sim *s, const char *const extra[])
+static void sim_start(struct tb_sim *s, const char *const extra[])
 {
-    const char *argv[40] = {BROKERSIM_BIN, "--token-file", token_path, "--port", "0"};
-    size_t n = 5;
-    char line[256], *p;
-
-    while (extra != NULL && *extra != NULL && n < 38)
-        argv[n++] = *extra++;
-    argv[n] = NULL;
-    proc_start(argv, &s->p);
-    if (proc_wait_line(&s->p, "brokersim ready http://127.0.0.1:", 20000, line, sizeof(line)) < 0)
-        fail_msg("brokersim did not become ready:\n%s", s->p.log ? s->p.log : "");
-    p = strstr(line, "127.0.0.1:");
-    assert_non_null(p);
-    s->port = atoi(p + 10);
-    assert_true(s->port > 0);
-    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
-}
-
-static void sim_stop(struct sim *s)
-{
-    assert_int_equal(proc_stop(&s->p, SIGTERM, 20000), 0);
-    free(s->p.log);
-    s->p.log = NULL;
-}
-
-static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    char **b = ud;
-    size_t old = *b != NULL ? strlen(*b) : 0, n = size * nmemb;
-    char *p = realloc(*b, old + n + 1);
-
-    if (p == NULL)
-        return 0;
-    memcpy(p + old, ptr, n);
-    p[old + n] = '\0';
-    *b = p;
-    return n;
+    tb_sim_start(s, BROKERSIM_BIN, token_path, extra);
 }
 
 /* Asserts that the broker accepted each of the N_DECL parcels exactly once
  * and that the database agrees: all accepted with the broker's reference,
  * nothing left in the outbox. */
-static void assert_exactly_once(struct sim *s, PGconn *c)
+static void assert_exactly_once(struct tb_sim *s, PGconn *c)
 {
     CURL *h = curl_easy_init();
     char url[128], *text = NULL, id[32];
@@ -193,7 +152,7 @@ static void assert_exactly_once(struct sim *s, PGconn *c)
 
     snprintf(url, sizeof(url), "%s/admin/accepted", s->url);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
@@ -229,7 +188,7 @@ static void assert_exactly_once(struct sim *s, PGconn *c)
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
 }
 
-static void worker_start_tok(struct proc *p, const char *ci, const struct sim *s, const char *batch,
+static void worker_start_tok(struct proc *p, const char *ci, const struct tb_sim *s, const char *batch,
                              const char *lease, const char *tok)
 {
     const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", tok,
@@ -239,7 +198,7 @@ static void worker_start_tok(struct proc *p, const char *ci, const struct sim *s
     proc_start(argv, p);
 }
 
-static void worker_start(struct proc *p, const char *ci, const struct sim *s, const char *batch,
+static void worker_start(struct proc *p, const char *ci, const struct tb_sim *s, const char *batch,
                          const char *lease)
 {
     worker_start_tok(p, ci, s, batch, lease, token_path);
@@ -324,7 +283,7 @@ static void claim_keeps_batches_whole(void **state)
 static void one_worker_with_faults(void **state)
 {
     char ci[512];
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     PGconn *c = db_with_declarations("cust_outbox_one", ci, sizeof(ci));
 
@@ -337,14 +296,14 @@ static void one_worker_with_faults(void **state)
     assert_null(strstr(w.log, TOKEN)); /* never logged */
     free(w.log);
     assert_exactly_once(&s, c);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
 static void two_workers_at_once(void **state)
 {
     char ci[512];
-    struct sim s;
+    struct tb_sim s;
     struct proc w1, w2;
     PGconn *c = db_with_declarations("cust_outbox_two", ci, sizeof(ci));
 
@@ -357,7 +316,7 @@ static void two_workers_at_once(void **state)
     free(w1.log);
     free(w2.log);
     assert_exactly_once(&s, c);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -366,7 +325,7 @@ static void killed_worker_taken_over(void **state)
     const char *const slow[] = {"--seed", "11", "--latency-ms", "300", "--fail-5xx", "0.2",
                                 "--reset-after", "0.1", "--log-level", "warn", NULL};
     char ci[512], line[512];
-    struct sim s;
+    struct tb_sim s;
     struct proc w1, w2;
     PGconn *c = db_with_declarations("cust_outbox_kill", ci, sizeof(ci));
 
@@ -387,7 +346,7 @@ static void killed_worker_taken_over(void **state)
     worker_finish(&w2);
     free(w2.log);
     assert_exactly_once(&s, c);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -404,7 +363,7 @@ static void rejected_declaration_stored(void **state)
 {
     const char *const quiet[] = {"--log-level", "warn", NULL};
     char ci[512], good[32], bad[32];
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     struct err e = {0};
     PGconn *c = db_fresh("cust_outbox_rejected", ci, sizeof(ci));
@@ -427,7 +386,7 @@ static void rejected_declaration_stored(void **state)
     declare_seed(c, bad, NULL);
     assert_int_equal(decl_count(c, bad, "status = 'pending' AND errors IS NULL"), 1);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 1);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -435,7 +394,7 @@ static void wrong_token_and_plain_http(void **state)
 {
     const char *const quiet[] = {"--log-level", "warn", NULL};
     char ci[512], id[32], bad_tok[160], line[512];
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     struct proc_result r;
     FILE *f;
@@ -470,7 +429,7 @@ static void wrong_token_and_plain_http(void **state)
         assert_non_null(strstr(r.err, "https://"));
         proc_result_free(&r);
     }
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -479,7 +438,7 @@ static void wrong_token_and_plain_http(void **state)
 #define N_FEED 40
 
 /* GETs the broker's whole feed from the start (no faults on this emulator). */
-static json_t *broker_feed(const struct sim *s)
+static json_t *broker_feed(const struct tb_sim *s)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
@@ -489,7 +448,7 @@ static json_t *broker_feed(const struct sim *s)
     snprintf(url, sizeof(url), "%s/v1/events?limit=1000", s->url);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
@@ -514,7 +473,7 @@ static char *text_sql(PGconn *c, const char *sql)
     return v;
 }
 
-static void feed_worker_start(struct proc *p, const char *ci, const struct sim *s)
+static void feed_worker_start(struct proc *p, const char *ci, const struct tb_sim *s)
 {
     const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", token_path,
                           "--insecure-http", "--events", "50", "--events-limit", "3",
@@ -532,7 +491,7 @@ static void feed_killed_and_restarted(void **state)
     struct wcs_upsert_result ur;
     struct diag d = DIAG_INIT;
     struct err e = {0};
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     json_t *feed, *evs;
     size_t i, held = 0, released = 0;
@@ -646,14 +605,14 @@ static void feed_killed_and_restarted(void **state)
     }
     json_decref(feed);
     free(rows);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
 /* ---- manifests ---------------------------------------------------------- */
 
 /* GET path of the emulator's admin API as JSON (admin sees no faults). */
-static json_t *admin_json(const struct sim *s, const char *path)
+static json_t *admin_json(const struct tb_sim *s, const char *path)
 {
     CURL *h = curl_easy_init();
     char url[128], *text = NULL;
@@ -661,7 +620,7 @@ static json_t *admin_json(const struct sim *s, const char *path)
 
     snprintf(url, sizeof(url), "%s%s", s->url, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
@@ -731,7 +690,7 @@ static void manifest_submitted_once(void **state)
     char ci[512], ids[5][32], sql[512];
     const char *parcels[5];
     char *body, *ref;
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     json_t *st;
     int k;
@@ -765,7 +724,7 @@ static void manifest_submitted_once(void **state)
     free(ref);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
     free(body);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -777,7 +736,7 @@ static void manifests_with_faults(void **state)
                                  "--malformed", "0.2", "--log-level", "warn", NULL};
     char ci[512], id[32], mid[32], sql[256], *body;
     const char *parcels[1] = {id};
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     json_t *st, *f;
     long long nfaults;
@@ -811,7 +770,7 @@ static void manifests_with_faults(void **state)
              id);
     assert_int_equal(count_sql(c, sql), 3);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
@@ -821,7 +780,7 @@ static void manifest_refused(void **state)
 {
     const char *const quiet[] = {"--log-level", "warn", NULL};
     char ci[512], *err;
-    struct sim s;
+    struct tb_sim s;
     struct proc w;
     json_t *st;
     PGconn *c = db_fresh("cust_manifest_refused", ci, sizeof(ci));
@@ -844,23 +803,15 @@ static void manifest_refused(void **state)
     assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 0);
     json_decref(st);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
-    sim_stop(&s);
+    tb_sim_stop(&s);
     PQfinish(c);
 }
 
 static int group_setup(void **state)
 {
-    int fd;
-
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/test-outbox-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tb_token_dir("test-outbox", TOKEN, dir, sizeof(dir), token_path, sizeof(token_path)) < 0)
         return -1;
-    snprintf(token_path, sizeof(token_path), "%s/token", dir);
-    fd = open(token_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, TOKEN "\n", strlen(TOKEN) + 1) < 0)
-        return -1;
-    close(fd);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
 }
@@ -868,8 +819,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    unlink(token_path);
-    rmdir(dir);
+    tb_token_dir_remove(dir, token_path);
     curl_global_cleanup();
     return 0;
 }
