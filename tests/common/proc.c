@@ -138,6 +138,40 @@ void proc_result_free(struct proc_result *r)
     r->out = r->err = NULL;
 }
 
+/* Children started and not yet stopped: a failed assertion skips the test's
+ * own stop, and a child left running would keep ctest waiting on the output
+ * it inherited until the test's timeout. They are killed at exit. */
+#define LIVE_MAX 64
+static pid_t live[LIVE_MAX];
+
+static void kill_live(void)
+{
+    int i, st;
+
+    for (i = 0; i < LIVE_MAX; i++)
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], &st, 0);
+            live[i] = 0;
+        }
+}
+
+static void live_set(pid_t old, pid_t now)
+{
+    static int registered;
+    int i;
+
+    if (!registered) {
+        atexit(kill_live);
+        registered = 1;
+    }
+    for (i = 0; i < LIVE_MAX; i++)
+        if (live[i] == old) {
+            live[i] = now;
+            return;
+        }
+}
+
 void proc_start(const char *const argv[], struct proc *p)
 {
     int err[2];
@@ -153,6 +187,7 @@ void proc_start(const char *const argv[], struct proc *p)
         exec_argv(argv);
     }
     close(err[1]);
+    live_set(0, p->pid);
     p->err_fd = err[0];
     fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
     append(&p->log, &p->len, "", 0);
@@ -212,6 +247,7 @@ int proc_stop(struct proc *p, int sig, unsigned timeout_ms)
         if (now_ms() > deadline) {
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &st, 0);
+            live_set(p->pid, 0);
             p->pid = -1;
             return -1;
         }
@@ -227,6 +263,7 @@ int proc_stop(struct proc *p, int sig, unsigned timeout_ms)
         }
     }
     close(p->err_fd);
+    live_set(p->pid, 0);
     p->pid = -1;
     return decode_status(st);
 }

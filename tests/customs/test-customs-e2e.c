@@ -37,8 +37,7 @@
 #define N_PARCELS 60
 
 static char dir[64], token_path[128];
-/* The children, file-level so that the group teardown kills what a failed
- * assertion left running (a live child would keep ctest waiting). */
+/* The children (tests/common/proc.c kills any a failed assertion leaves). */
 static struct tb_sim sim;
 static struct proc worker;
 
@@ -251,10 +250,6 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    if (worker.pid > 0 && kill(worker.pid, 0) == 0)
-        proc_stop(&worker, SIGKILL, 10000);
-    if (sim.p.pid > 0 && kill(sim.p.pid, 0) == 0)
-        proc_stop(&sim.p, SIGKILL, 10000);
     tb_token_dir_remove(dir, token_path);
     curl_global_cleanup();
     return 0;

@@ -193,6 +193,9 @@ static void worker_start_tok(struct proc *p, const char *ci, const struct tb_sim
 {
     const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", tok,
                           "--insecure-http", "--batch", batch, "--lease-s", lease,
+                          /* 2 in flight: the kill test waits for a batch on the wire
+                           * after two stored ones, which 8 claimed ahead can skip */
+                          "--parallel", "2",
                           "--until-empty", NULL};
 
     proc_start(argv, p);
