@@ -45,8 +45,8 @@
 #include "common/log.h"
 #include "customs/declaration.h"
 #include "customs/outbox.h"
-#include "wcs/customs_store.h"
-#include "wcs/store.h"
+#include "wcs/store/customs_store.h"
+#include "wcs/store/store.h"
 
 struct opts {
     const char *conninfo, *broker, *token_file, *seed;

@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include "common/diag.h"
-#include "wcs/engine.h"
-#include "wcs/registry.h"
+#include "wcs/core/engine.h"
+#include "wcs/core/registry.h"
 
 #define NPARCELS 1000000u
 #define NUNKNOWN 10000u

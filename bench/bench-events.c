@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "wcs/events.h"
-#include "wcs/store.h"
+#include "wcs/store/events.h"
+#include "wcs/store/store.h"
 
 static double now_s(void)
 {

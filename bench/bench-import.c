@@ -31,9 +31,9 @@
 
 #include "common/log.h"
 #include "scanners/scanners.h"
-#include "wcs/declare.h"
-#include "wcs/import.h"
-#include "wcs/store.h"
+#include "wcs/core/declare.h"
+#include "wcs/store/import.h"
+#include "wcs/store/store.h"
 
 /* The raw phase commits as often as the import does (wcs/import.c). */
 #define IMPORT_BATCH 5000
@@ -331,7 +331,7 @@ static int generate(const char *argv0, unsigned long n, char *path, size_t len)
     int status;
 
     snprintf(self, sizeof(self), "%s", argv0);
-    snprintf(tool, sizeof(tool), "%s/../wcs/tools/wcs-gen-preadvice", dirname(self));
+    snprintf(tool, sizeof(tool), "%s/../bin/wcs-gen-preadvice", dirname(self));
     snprintf(count, sizeof(count), "%lu", n);
     snprintf(path, len, "/tmp/bench-import-%ld.csv", (long)getpid());
     pid = fork();

@@ -19,7 +19,7 @@ elif [ -x bench/bench-customs ]; then
 else
     build=$top/build
 fi
-for b in wcs/wcsctl customs/brokersim/wcs-brokersim bench/bench-customs; do
+for b in bin/wcsctl bin/wcs-brokersim bench/bench-customs; do
     [ -x "$build/$b" ] || { echo "run-customs: $build/$b missing (build it first)" >&2; exit 2; }
 done
 
@@ -41,7 +41,7 @@ base=$("$top/scripts/pg-test.sh" conninfo "$dir")
 psql "$base dbname=postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
 psql "$base dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
 export WCS_DB="$base dbname=$db"
-"$build/wcs/wcsctl" migrate
+"$build/bin/wcsctl" migrate
 
 # A private token, readable only by us.
 umask 077
@@ -50,7 +50,7 @@ head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token_file"
 echo >>"$token_file"
 
 echo "== wcs-brokersim (no faults)"
-"$build/customs/brokersim/wcs-brokersim" --token-file "$token_file" --port 0 \
+"$build/bin/wcs-brokersim" --token-file "$token_file" --port 0 \
     --log-level warn >"$dir/brokersim.out" 2>"$dir/brokersim.log" &
 pid=$!
 ready=

@@ -15,12 +15,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
     build=$(cd "$1" && pwd)
     shift
-elif [ -x wcs/wcsd ]; then
+elif [ -x bin/wcsd ]; then
     build=$(pwd)
 else
     build=$top/build
 fi
-for b in wcs/wcsd wcs/wcsctl wcs/tools/wcs-gen-preadvice bench/bench-roundtrip; do
+for b in bin/wcsd bin/wcsctl bin/wcs-gen-preadvice bench/bench-roundtrip; do
     [ -x "$build/$b" ] || { echo "run-roundtrip: $build/$b missing (build it first)" >&2; exit 2; }
 done
 
@@ -52,14 +52,14 @@ psql "$base dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
 export WCS_DB="$base dbname=$db"
 
 echo "== schema, sort plan, pre-advice"
-"$build/wcs/wcsctl" migrate
-"$build/wcs/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate
-"$build/wcs/wcsctl" import "$top/data/preadvice-sample.csv"
+"$build/bin/wcsctl" migrate
+"$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate
+"$build/bin/wcsctl" import "$top/data/preadvice-sample.csv"
 codes=$top/data/preadvice-sample.csv
 if [ "$nparcels" -gt 0 ]; then
     codes=$dir/preadvice-gen.csv
-    "$build/wcs/tools/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
-    "$build/wcs/wcsctl" import "$codes"
+    "$build/bin/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
+    "$build/bin/wcsctl" import "$codes"
 fi
 
 rm -rf "$dir/spool"
@@ -82,10 +82,10 @@ plcs:
     port: $plc_port
     locations: [SCAN01]
 YAML
-"$build/wcs/wcsd" --config "$dir/wcsd.yaml" -n
+"$build/bin/wcsd" --config "$dir/wcsd.yaml" -n
 
 echo "== wcsd"
-"$build/wcs/wcsd" --config "$dir/wcsd.yaml" >"$dir/wcsd.log" 2>&1 &
+"$build/bin/wcsd" --config "$dir/wcsd.yaml" >"$dir/wcsd.log" 2>&1 &
 pid=$!
 ready=
 for _ in $(seq 1 600); do

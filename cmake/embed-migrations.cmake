@@ -4,7 +4,7 @@
 file(GLOB files RELATIVE ${SRC_DIR} ${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
 list(SORT files)
 set(body "/* Generated from the SQL files in wcs/migrations by cmake/embed-migrations.cmake. */\n")
-string(APPEND body "#include \"wcs/migrations.h\"\n\nconst struct wcs_migration wcs_migrations[] = {\n")
+string(APPEND body "#include \"wcs/store/migrations.h\"\n\nconst struct wcs_migration wcs_migrations[] = {\n")
 set(count 0)
 foreach(f ${files})
   string(REGEX MATCH "^([0-9]+)_(.*)\\.sql$" _ ${f})

@@ -53,8 +53,8 @@
 
 #include "common/log.h"
 #include "customs/outbox.h"
-#include "wcs/customs_store.h"
-#include "wcs/store.h"
+#include "wcs/store/customs_store.h"
+#include "wcs/store/store.h"
 
 enum slot_state {
     SLOT_IDLE,     /* no batch */

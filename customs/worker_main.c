@@ -27,7 +27,7 @@
 #include "common/diag.h"
 #include "common/log.h"
 #include "customs/outbox.h"
-#include "wcs/config.h"
+#include "wcs/config/config.h"
 
 static volatile sig_atomic_t stop_flag;
 

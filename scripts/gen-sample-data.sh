@@ -7,7 +7,7 @@
 # committed files byte for byte (git diff shows nothing).
 set -euo pipefail
 build=${1:?usage: gen-sample-data.sh BUILD_DIR}
-gen=$build/wcs/tools/wcs-gen-preadvice
+gen=$build/bin/wcs-gen-preadvice
 data=$(cd "$(dirname "$0")/.." && pwd)/data
 if [ ! -x "$gen" ]; then
     echo "gen-sample-data.sh: $gen not found; build the wcs-gen-preadvice target first" >&2

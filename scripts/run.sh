@@ -23,7 +23,7 @@ once=0
 [ "$(id -u)" = 0 ] && scripts/deps.sh
 echo "== build"
 scripts/build.sh "$top/build" >/dev/null
-bin="$top/build/wcs"
+bin="$top/build/bin"
 
 state=${WCS_STATE_DIR:-$top/var}
 mkdir -p "$state"
@@ -113,7 +113,7 @@ echo "== customs: broker emulator and customs worker"
 # A fresh token per run, readable by us only; never printed.
 token="$state/broker.token"
 (umask 077 && head -c 24 /dev/urandom | base64 >"$token")
-"$top/build/customs/brokersim/wcs-brokersim" --token-file "$token" --port 0 \
+"$bin/wcs-brokersim" --token-file "$token" --port 0 \
     --state "$state/brokersim.journal" --held-share 0.03 --duty-share 0.02 \
     --decision-delay-ms 100 --seed 1 >"$state/brokersim.log" 2>&1 &
 broker_pid=$!
@@ -126,7 +126,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$broker_url" ] || { echo "wcs-brokersim did not start" >&2; exit 1; }
 echo "broker emulator at $broker_url"
-"$top/build/customs/wcs-customs-worker" --db "$WCS_DB" --broker "$broker_url" \
+"$bin/wcs-customs-worker" --db "$WCS_DB" --broker "$broker_url" \
     --token-file "$token" --insecure-http --events 250 --broker-name demo \
     >"$state/customs-worker.log" 2>&1 &
 worker_pid=$!
@@ -154,7 +154,7 @@ done
 
 echo "== sorting: wcs-linesim plays the sorter PLC (36,000 parcels/h, x$speed time)"
 started=$(date -u +%Y-%m-%dT%H:%M:%S)
-"$top/build/conveyor/linesim/wcs-linesim" --connect 127.0.0.1:${WCS_PLC_PORT:-2001} \
+"$bin/wcs-linesim" --connect 127.0.0.1:${WCS_PLC_PORT:-2001} \
     --preadvice data/preadvice-sample.csv --count 2000 --rate 36000 --speed "$speed" --seed 1 \
     --plc-timeout-ms $((150 * speed)) \
     --noread 0.02 --unreadable 0.01 --divert-fail 0.01 --capacity 150 --empty-ms 30000 \

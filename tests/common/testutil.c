@@ -34,7 +34,7 @@ void tu_wcsctl(const char *conninfo, int want_status, ...)
     va_list ap;
     const char *a;
 
-    testdb_binary_path("wcs/wcsctl", bin, sizeof(bin));
+    testdb_binary_path("bin/wcsctl", bin, sizeof(bin));
     argv[n++] = bin;
     argv[n++] = "--db";
     argv[n++] = conninfo;

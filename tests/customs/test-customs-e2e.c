@@ -31,7 +31,7 @@
 #include "tests/common/testbroker.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/store.h"
+#include "wcs/store/store.h"
 
 #define TOKEN "e2e-token-5q7"
 #define N_PARCELS 60

@@ -34,8 +34,8 @@
 #include "tests/common/proc.h"
 #include "tests/common/testbroker.h"
 #include "tests/common/testdb.h"
-#include "wcs/customs_store.h"
-#include "wcs/store.h"
+#include "wcs/store/customs_store.h"
+#include "wcs/store/store.h"
 
 #define TOKEN "outbox-token-h19"
 #define N_DECL 200

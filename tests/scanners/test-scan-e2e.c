@@ -158,8 +158,8 @@ static int setup(void **state)
     signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     testdb_create("wcs_test_scan_e2e", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
     testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-scan-e2e-%d", (int)getpid());

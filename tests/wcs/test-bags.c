@@ -20,9 +20,9 @@
 #include "scanners/scanners.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
-#include "wcs/bags.h"
-#include "wcs/events.h"
-#include "wcs/store.h"
+#include "wcs/store/bags.h"
+#include "wcs/store/events.h"
+#include "wcs/store/store.h"
 
 static char conninfo[512], wcsctl_bin[512];
 static PGconn *db;
@@ -75,7 +75,7 @@ static int setup(void **state)
 
     (void)state;
     testdb_create("wcs_test_bags", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     if (wcs_db_connect(conninfo, &db, &e) < 0 || wcs_db_migrate(db, NULL, &e) < 0)
         fail_msg("%s", e.msg);
     exec_ok("INSERT INTO sortplan_versions (version, source_name, source_text, sha256, active)"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "wcs/config.h"
+#include "wcs/config/config.h"
 
 static char path[64];
 

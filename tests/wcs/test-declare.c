@@ -23,8 +23,8 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/declare.h"
-#include "wcs/store.h"
+#include "wcs/core/declare.h"
+#include "wcs/store/store.h"
 
 #define LP "LP00000000000077"
 
@@ -405,7 +405,7 @@ static void test_wcsctl_customs_problems(void **state)
 
     (void)state;
     PQfinish(c);
-    testdb_binary_path("wcs/wcsctl", wcsctl, sizeof(wcsctl));
+    testdb_binary_path("bin/wcsctl", wcsctl, sizeof(wcsctl));
     snprintf(csv, sizeof(csv), "/tmp/wcs-test-declare-%d.csv", (int)getpid());
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,recipient_name,city,address,region,phone,"

@@ -15,7 +15,7 @@
 
 #include "common/diag.h"
 #include "tests/common/testdb.h"
-#include "wcs/engine.h"
+#include "wcs/core/engine.h"
 
 #define HEADER                                                                                   \
     "kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,priority,chutes,"   \

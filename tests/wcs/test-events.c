@@ -24,8 +24,8 @@
 
 #include "common/log.h"
 #include "tests/common/testdb.h"
-#include "wcs/events.h"
-#include "wcs/store.h"
+#include "wcs/store/events.h"
+#include "wcs/store/store.h"
 
 /* --- helpers ------------------------------------------------------------ */
 

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "tests/common/testdb.h"
-#include "wcs/import.h"
-#include "wcs/store.h"
+#include "wcs/store/import.h"
+#include "wcs/store/store.h"
 
 struct got {
     int n;

@@ -23,7 +23,7 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/store.h"
+#include "wcs/store/store.h"
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], linesim_bin[512];
 static char plan_csv[512], sample_csv[512], tmpdir[128], cfg_path[256], report_path[256];
@@ -41,9 +41,9 @@ static int setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN);
     testdb_create("wcs_test_line", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
-    testdb_binary_path("conveyor/linesim/wcs-linesim", linesim_bin, sizeof(linesim_bin));
+    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcs-linesim", linesim_bin, sizeof(linesim_bin));
     testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
     testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-line-%d", (int)getpid());

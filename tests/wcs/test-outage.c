@@ -40,7 +40,7 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/store.h"
+#include "wcs/store/store.h"
 
 #define WATCHDOG_MS 20000     /* one answer, one reconnect */
 #define SLOW_WATCHDOG_MS 120000 /* a cluster start or stop, a drain under ASan */
@@ -589,8 +589,8 @@ static int group_setup(void **state)
 
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
     testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     testdb_source_path("scripts/pg-test.sh", pg_script, sizeof(pg_script));

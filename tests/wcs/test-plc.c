@@ -31,7 +31,7 @@
 #include "tests/common/testdb.h"
 #include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
-#include "wcs/store.h"
+#include "wcs/store/store.h"
 
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
@@ -140,8 +140,8 @@ static int setup(void **state)
     signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     testdb_create("wcs_test_plc", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
     testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-plc-%d", (int)getpid());
@@ -411,7 +411,7 @@ static void test_camera_frame_feeds_the_decision(void **state)
              second_code, png);
     if (system(cmd) != 0)
         fail_msg("zint failed: is it installed (scripts/deps.sh)?");
-    testdb_binary_path("scanners/wcs-scan", bin, sizeof(bin));
+    testdb_binary_path("bin/wcs-scan", bin, sizeof(bin));
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/scans", http_port);
     proc_run(argv, NULL, 60, &pr);
     if (pr.status != 0)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "wcs/registry.h"
+#include "wcs/core/registry.h"
 
 static struct wcs_parcel parcel(int64_t id, uint32_t postal)
 {

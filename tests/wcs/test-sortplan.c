@@ -15,7 +15,7 @@
 
 #include "common/diag.h"
 #include "tests/common/testdb.h"
-#include "wcs/sortplan.h"
+#include "wcs/core/sortplan.h"
 
 #define HEADER                                                                                   \
     "kind,id,route,prefix_from,prefix_to,services,weight_min_g,weight_max_g,priority,chutes,"   \

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "wcs/spool.h"
+#include "wcs/store/spool.h"
 
 struct dir {
     char path[256];

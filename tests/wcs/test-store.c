@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "tests/common/testdb.h"
-#include "wcs/migrations.h"
-#include "wcs/store.h"
+#include "wcs/store/migrations.h"
+#include "wcs/store/store.h"
 
 /* Valid codes (check digits computed per UPU S10 and Russian Post rules). */
 #define LP1 "LP00000000000001"

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "wcs/track.h"
+#include "wcs/core/track.h"
 
 static void test_add_find(void **state)
 {

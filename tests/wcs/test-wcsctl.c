@@ -17,8 +17,8 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/events.h"
-#include "wcs/store.h"
+#include "wcs/store/events.h"
+#include "wcs/store/store.h"
 
 static char conninfo[512], wcsctl_bin[512], sample_plan[512], tmpdir[128];
 
@@ -37,7 +37,7 @@ static int setup(void **state)
 {
     (void)state;
     testdb_create("wcs_test_wcsctl", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     testdb_source_path("data/sortplan-sample.csv", sample_plan, sizeof(sample_plan));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-wcsctl-%d", (int)getpid());
     assert_int_equal(mkdir(tmpdir, 0700), 0);

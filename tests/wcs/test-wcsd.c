@@ -23,7 +23,7 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
-#include "wcs/store.h"
+#include "wcs/store/store.h"
 
 static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], sample_plan[512], sample_csv[512];
 static char cfg_path[256], tmpdir[128];
@@ -67,8 +67,8 @@ static int setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     testdb_create("wcs_test_wcsd", conninfo, sizeof(conninfo));
-    testdb_binary_path("wcs/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("wcs/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
     testdb_source_path("data/sortplan-sample.csv", sample_plan, sizeof(sample_plan));
     testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-wcsd-%d", (int)getpid());

@@ -1,0 +1,641 @@
+/*
+ * config.c - the one config loader: libyaml events -> a small node tree with
+ * line numbers -> table-driven validation into struct wcs_config.
+ *
+ * DESIGN: the tree keeps every node's line so each message names the line
+ * of the offending key; validation walks the tree against key tables (one
+ * for the top level with dotted section keys, one for the items of the
+ * `plcs:` list). Those tables are the single place a new setting is added.
+ */
+#include "wcs/config/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* --- YAML -> tree ------------------------------------------------------ */
+
+enum node_type { NODE_SCALAR, NODE_MAP, NODE_SEQ };
+
+struct node {
+    enum node_type type;
+    int line;
+    char *value;            /* scalar text */
+    struct node **kids;     /* map: key, value, key, value...; seq: items */
+    size_t n, cap;
+};
+
+static void node_free(struct node *n)
+{
+    size_t i;
+
+    if (n == NULL)
+        return;
+    for (i = 0; i < n->n; i++)
+        node_free(n->kids[i]);
+    free(n->kids);
+    free(n->value);
+    free(n);
+}
+
+static int node_add(struct node *parent, struct node *kid)
+{
+    if (parent->n == parent->cap) {
+        size_t cap = parent->cap ? parent->cap * 2 : 8;
+        struct node **k = realloc(parent->kids, cap * sizeof(*k));
+        if (k == NULL)
+            return -ENOMEM;
+        parent->kids = k;
+        parent->cap = cap;
+    }
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+/* Builds the node that starts with event ev (already parsed); consumes the
+ * events up to its end. Returns NULL on a YAML error (reported in d). */
+static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, struct diag *d)
+{
+    struct node *n = calloc(1, sizeof(*n));
+    yaml_event_type_t end;
+
+    if (n == NULL)
+        return NULL;
+    n->line = (int)ev->start_mark.line + 1;
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        n->type = NODE_SCALAR;
+        n->value = strdup((const char *)ev->data.scalar.value);
+        return n;
+    case YAML_MAPPING_START_EVENT:
+        n->type = NODE_MAP;
+        end = YAML_MAPPING_END_EVENT;
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+        n->type = NODE_SEQ;
+        end = YAML_SEQUENCE_END_EVENT;
+        break;
+    case YAML_ALIAS_EVENT:
+        diag_add(d, "%s:%d: (alias): aliases are not accepted", path, n->line);
+        free(n);
+        return NULL;
+    default:
+        free(n);
+        return NULL;
+    }
+    for (;;) {
+        yaml_event_t kid_ev;
+        struct node *kid;
+
+        if (!yaml_parser_parse(p, &kid_ev)) {
+            diag_add(d, "%s:%zu: %s: %s", path, p->problem_mark.line + 1,
+                     p->context ? p->context : "syntax",
+                     p->problem ? p->problem : "invalid YAML");
+            node_free(n);
+            return NULL;
+        }
+        if (kid_ev.type == end) {
+            yaml_event_delete(&kid_ev);
+            return n;
+        }
+        kid = build(p, &kid_ev, path, d);
+        yaml_event_delete(&kid_ev);
+        if (kid == NULL || node_add(n, kid) < 0) {
+            node_free(kid);
+            node_free(n);
+            return NULL;
+        }
+    }
+}
+
+/* Parses the file into a tree; NULL root for an empty file. */
+static int parse_file(FILE *f, const char *path, struct node **root, struct diag *d)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    int rc = 0, done = 0;
+
+    *root = NULL;
+    if (!yaml_parser_initialize(&p))
+        return -ENOMEM;
+    yaml_parser_set_input_file(&p, f);
+    while (!done) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            diag_add(d, "%s:%zu: %s: %s", path, p.problem_mark.line + 1,
+                     p.context ? p.context : "syntax", p.problem ? p.problem : "invalid YAML");
+            rc = ERR_CONFIG;
+            break;
+        }
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_ALIAS_EVENT:
+            if (*root != NULL) {
+                diag_add(d, "%s:%zu: (document): only one document is accepted", path,
+                         ev.start_mark.line + 1);
+                rc = ERR_CONFIG;
+                done = 1;
+                break;
+            }
+            *root = build(&p, &ev, path, d);
+            if (*root == NULL) {
+                rc = ERR_CONFIG;
+                done = 1;
+            }
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+/* --- schema ------------------------------------------------------------ */
+
+enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
+                KEY_LOCATIONS, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
+                KEY_U32 };
+
+struct key_def {
+    const char *name;
+    enum key_type type;
+    size_t offset;  /* into the struct being filled */
+    size_t size;    /* string buffer size, or integer width */
+    long long min, max;
+    int required;
+};
+
+#define OFF(f) offsetof(struct wcs_config, f)
+#define SZ(f) sizeof(((struct wcs_config *)0)->f)
+#define POFF(f) offsetof(struct wcs_plc_config, f)
+#define PSZ(f) sizeof(((struct wcs_plc_config *)0)->f)
+
+static const struct key_def top_keys[] = {
+    {"node", KEY_STRING, OFF(node), SZ(node), 5, 5, 0},
+    {"log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, 0, 0},
+    {"database", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"database.conninfo", KEY_STRING, OFF(db_conninfo), SZ(db_conninfo), 1, 511, 1},
+    {"database.password_file", KEY_STRING, OFF(db_password_file), SZ(db_password_file), 1, 255, 0},
+    {"database.connect_wait_s", KEY_INT, OFF(db_connect_wait_s), SZ(db_connect_wait_s), 0, 86400, 0},
+    {"http", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"http.listen", KEY_STRING, OFF(http_listen), SZ(http_listen), 0, 63, 0},
+    {"http.port", KEY_INT, OFF(http_port), SZ(http_port), 0, 65535, 0},
+    {"registry", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"registry.expected_parcels", KEY_SIZE, OFF(registry_expected), SZ(registry_expected), 1,
+     100000000, 0},
+    {"registry.resync_s", KEY_INT, OFF(registry_resync_s), SZ(registry_resync_s), 1, 86400, 0},
+    {"events", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"events.queue_capacity", KEY_SIZE, OFF(events.queue_capacity), SZ(events.queue_capacity),
+     1024, 16777216, 0},
+    {"events.batch_max", KEY_SIZE, OFF(events.batch_max), SZ(events.batch_max), 1, 100000, 0},
+    {"events.flush_interval_ms", KEY_INT, OFF(events.flush_interval_ms),
+     SZ(events.flush_interval_ms), 1, 10000, 0},
+    {"events.spool_path", KEY_STRING, OFF(spool_path), SZ(spool_path), 1, 255, 0},
+    {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
+     1099511627776LL, 0},
+    {"customs", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"customs.duty_rules", KEY_STRING, OFF(customs_duty_rules), SZ(customs_duty_rules), 1, 255, 0},
+    {"customs.exchange_rates", KEY_STRING, OFF(customs_rates), SZ(customs_rates), 1, 255, 0},
+    {"customs.broker_url", KEY_STRING, OFF(customs.broker_url), SZ(customs.broker_url), 8, 255, 0},
+    {"customs.token_file", KEY_STRING, OFF(customs.token_file), SZ(customs.token_file), 1, 255, 0},
+    {"customs.ca_file", KEY_STRING, OFF(customs.ca_file), SZ(customs.ca_file), 1, 255, 0},
+    {"customs.insecure_http", KEY_BOOL, OFF(customs.insecure_http), 0, 0, 0, 0},
+    {"customs.broker_name", KEY_STRING, OFF(customs.broker_name), SZ(customs.broker_name), 1, 63, 0},
+    {"customs.events_ms", KEY_INT, OFF(customs.events_ms), SZ(customs.events_ms), 0, 3600000, 0},
+    {"customs.batch", KEY_INT, OFF(customs.batch), SZ(customs.batch), 1, 500, 0},
+    {"customs.parallel", KEY_INT, OFF(customs.parallel), SZ(customs.parallel), 1, 64, 0},
+    {"plcs", KEY_PLCS, 0, 0, 0, 0, 0},
+    {"scanners", KEY_SCANNERS, 0, 0, 0, 0, 0},
+};
+
+#define SOFF(f) offsetof(struct scan_usb_cfg, f)
+#define SSZ(f) sizeof(((struct scan_usb_cfg *)0)->f)
+
+static const struct key_def scanner_keys[] = {
+    {"id", KEY_STRING, SOFF(id), SSZ(id), 1, SCAN_ID_MAX, 1},
+    {"location", KEY_STRING, SOFF(location), SSZ(location), 1, SCAN_ID_MAX, 1},
+    {"kind", KEY_SCAN_KIND, SOFF(kind), 0, 0, 0, 1},
+    {"vid", KEY_HEX16, SOFF(vid), 0, 0, 0xFFFF, 0},
+    {"pid", KEY_HEX16, SOFF(pid), 0, 0, 0xFFFF, 0},
+    {"serial", KEY_STRING, SOFF(serial), SSZ(serial), 1, SCAN_SERIAL_MAX, 0},
+    {"interface_class", KEY_INT, SOFF(interface_class), SSZ(interface_class), 0, 255, 0},
+    {"layout", KEY_LAYOUT, SOFF(layout), 0, 0, 0, 0},
+    {"tab_terminates", KEY_BOOL, SOFF(tab_terminates), 0, 0, 0, 0},
+    {"char_timeout_ms", KEY_U32, SOFF(char_timeout_ms), 0, 0, 60000, 0},
+    {"tty", KEY_STRING, SOFF(tty_path), SSZ(tty_path), 1, SCAN_PATH_MAX, 0},
+    {"tty_retry_ms", KEY_U32, SOFF(tty_retry_ms), 0, 0, 600000, 0},
+};
+
+static const struct key_def plc_keys[] = {
+    {"id", KEY_STRING, POFF(id), PSZ(id), 5, 5, 1},
+    {"mode", KEY_PLC_MODE, POFF(mode), PSZ(mode), 0, 0, 0},
+    {"host", KEY_STRING, POFF(host), PSZ(host), 1, 63, 0},
+    {"port", KEY_INT, POFF(port), PSZ(port), 0, 65535, 1},
+    {"telegram_len", KEY_INT, POFF(telegram_len), PSZ(telegram_len), 128, 1024, 0},
+    {"life_interval_ms", KEY_INT, POFF(life_interval_ms), PSZ(life_interval_ms), 50, 600000, 0},
+    {"decision_deadline_ms", KEY_INT, POFF(decision_deadline_ms), PSZ(decision_deadline_ms), 1,
+     10000, 0},
+    {"read_window_before_ms", KEY_INT, POFF(read_window_before_ms), PSZ(read_window_before_ms), 0,
+     10000, 0},
+    {"read_window_after_ms", KEY_INT, POFF(read_window_after_ms), PSZ(read_window_after_ms), 0,
+     10000, 0},
+    {"locations", KEY_LOCATIONS, POFF(locations), 0, 1, WCS_PLC_LOCATIONS_MAX, 0},
+};
+
+#define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
+#define NPLC (sizeof(plc_keys) / sizeof(plc_keys[0]))
+#define NSCAN (sizeof(scanner_keys) / sizeof(scanner_keys[0]))
+
+void wcs_plc_config_defaults(struct wcs_plc_config *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->mode = WCS_PLC_SERVER;
+    strcpy(p->host, "0.0.0.0");
+    p->telegram_len = 160;
+    p->life_interval_ms = 5000;
+    p->decision_deadline_ms = 150;
+    p->read_window_before_ms = 400;
+    p->read_window_after_ms = 100;
+}
+
+void wcs_config_defaults(struct wcs_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->node, "WCS01");
+    c->log_level = LOG_LEVEL_INFO;
+    strcpy(c->http_listen, "127.0.0.1");
+    c->http_port = 8080;
+    c->registry_expected = 100000;
+    c->registry_resync_s = 60;
+    c->events.queue_capacity = 65536;
+    c->events.batch_max = 2000;
+    c->events.flush_interval_ms = 20;
+    c->spool_max_bytes = 1024ull * 1024 * 1024;
+}
+
+struct ctx {
+    struct wcs_config *c;
+    struct diag *d;
+};
+
+static const char *type_name(const struct node *n)
+{
+    return n->type == NODE_MAP ? "a mapping" : n->type == NODE_SEQ ? "a list" : "a single value";
+}
+
+static void bad(struct ctx *x, const struct node *at, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void bad(struct ctx *x, const struct node *at, const char *key, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    diag_add(x->d, "%s:%d: %s: %s", x->c->path, at->line, key, why);
+}
+
+static void plc_entry(struct ctx *x, const struct node *item, const char *name, int index);
+static void scanner_entry(struct ctx *x, const struct node *item, const char *name, int index);
+
+/* Stores the value node v of key k (full name `name`, key node at) into base. */
+static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, const char *name,
+                      const struct node *at, const struct node *v)
+{
+    char *base = (char *)base_ptr + k->offset, *end;
+    long long num;
+    size_t len, i;
+
+    if (k->type == KEY_PLCS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of PLC entries, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            plc_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_SCANNERS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of scanners, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            scanner_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_LOCATIONS) {
+        struct wcs_plc_config *p = base_ptr;
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of location ids, found %s", type_name(v));
+            return;
+        }
+        if (v->n < (size_t)k->min || v->n > (size_t)k->max) {
+            bad(x, at, name, "%zu locations, expected %lld to %lld", v->n, k->min, k->max);
+            return;
+        }
+        for (i = 0; i < v->n; i++) {
+            const struct node *it = v->kids[i];
+            if (it->type != NODE_SCALAR || strlen(it->value) == 0 || strlen(it->value) > 20) {
+                bad(x, it, name, "a location id is 1 to 20 characters");
+                continue;
+            }
+            snprintf(p->locations[p->nlocations++], sizeof(p->locations[0]), "%s", it->value);
+        }
+        return;
+    }
+    if (k->type == KEY_SECTION) {
+        bad(x, at, name, "is a section; expected a mapping of keys, found %s", type_name(v));
+        return;
+    }
+    if (v->type != NODE_SCALAR) {
+        bad(x, at, name, "expected a single value, found %s", type_name(v));
+        return;
+    }
+    len = strlen(v->value);
+    switch (k->type) {
+    case KEY_STRING:
+        if ((long long)len < k->min || (long long)len > k->max) {
+            if (k->min == k->max)
+                bad(x, at, name, "must be exactly %lld characters", k->min);
+            else
+                bad(x, at, name, "must be %lld to %lld characters", k->min, k->max);
+            return;
+        }
+        memcpy(base, v->value, len + 1);
+        return;
+    case KEY_INT:
+    case KEY_SIZE:
+        errno = 0;
+        num = strtoll(v->value, &end, 10);
+        if (len == 0 || *end != '\0' || errno != 0) {
+            bad(x, at, name, "\"%s\" is not a whole number", v->value);
+            return;
+        }
+        if (num < k->min || num > k->max) {
+            bad(x, at, name, "%lld is out of range %lld..%lld", num, k->min, k->max);
+            return;
+        }
+        if (k->type == KEY_SIZE)
+            *(size_t *)(void *)base = (size_t)num;
+        else
+            *(int *)(void *)base = (int)num;
+        return;
+    case KEY_LOGLEVEL:
+        if (log_level_parse(v->value, (enum log_level *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not one of error, warn, info, debug", v->value);
+        return;
+    case KEY_SCAN_KIND:
+        if (scan_source_kind_parse(v->value, (enum scan_source_kind *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not keyboard, pos or tty", v->value);
+        return;
+    case KEY_LAYOUT:
+        if (scan_layout_parse(v->value, (enum scan_layout *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not a keyboard layout (us, de)", v->value);
+        return;
+    case KEY_HEX16:
+        errno = 0;
+        num = strtoll(v->value, &end, 16);
+        if (len != 4 || *end != '\0' || errno != 0 || num < 0 || num > 0xFFFF) {
+            bad(x, at, name, "\"%s\" is not 4 hex digits (e.g. 0C2E)", v->value);
+            return;
+        }
+        *(uint16_t *)(void *)base = (uint16_t)num;
+        return;
+    case KEY_U32:
+        errno = 0;
+        num = strtoll(v->value, &end, 10);
+        if (len == 0 || *end != '\0' || errno != 0 || num < k->min || num > k->max) {
+            bad(x, at, name, "\"%s\" is not a whole number %lld..%lld", v->value, k->min, k->max);
+            return;
+        }
+        *(uint32_t *)(void *)base = (uint32_t)num;
+        return;
+    case KEY_BOOL:
+        if (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0)
+            *(bool *)(void *)base = true;
+        else if (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0)
+            *(bool *)(void *)base = false;
+        else
+            bad(x, at, name, "\"%s\" is not true or false", v->value);
+        return;
+    case KEY_PLC_MODE:
+        if (strcmp(v->value, "server") == 0)
+            *(int *)(void *)base = WCS_PLC_SERVER;
+        else if (strcmp(v->value, "client") == 0)
+            *(int *)(void *)base = WCS_PLC_CLIENT;
+        else
+            bad(x, at, name, "\"%s\" is not server or client", v->value);
+        return;
+    default:
+        return;
+    }
+}
+
+static const struct key_def *find_key(const struct key_def *keys, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* Walks mapping m against keys (prefix "" or "section"), filling base. seen[]
+ * records the line each key was set on. */
+static void walk_map(struct ctx *x, const struct node *m, const char *prefix,
+                     const struct key_def *keys, size_t nkeys, void *base, int *seen)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < m->n; i += 2) {
+        const struct node *kn = m->kids[i], *vn = m->kids[i + 1];
+        const struct key_def *k;
+        char name[160];
+
+        if (kn->type != NODE_SCALAR) {
+            bad(x, kn, prefix[0] ? prefix : "(top level)", "keys must be plain words");
+            continue;
+        }
+        if (snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", kn->value) >=
+            (int)sizeof(name)) {
+            bad(x, kn, prefix[0] ? prefix : "(top level)", "key longer than any known key");
+            continue;
+        }
+        k = find_key(keys, nkeys, keys == top_keys ? name : kn->value);
+        if (k == NULL) {
+            bad(x, kn, name, "unknown key");
+            continue;
+        }
+        if (seen[k - keys]) {
+            bad(x, kn, name, "given twice (first at line %d)", seen[k - keys]);
+            continue;
+        }
+        seen[k - keys] = kn->line;
+        if (k->type == KEY_SECTION && vn->type == NODE_MAP)
+            walk_map(x, vn, name, keys, nkeys, base, seen);
+        else
+            set_value(x, base, k, name, kn, vn);
+    }
+}
+
+static void plc_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_config *c = x->c;
+    struct wcs_plc_config *p;
+    int seen[NPLC] = {0}, i;
+    size_t k;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (id, mode, host, port...), found %s",
+            type_name(item));
+        return;
+    }
+    if (c->nplcs == WCS_PLC_MAX) {
+        bad(x, item, name, "more than %d PLCs", WCS_PLC_MAX);
+        return;
+    }
+    p = &c->plcs[c->nplcs];
+    wcs_plc_config_defaults(p);
+    p->line = item->line;
+    walk_map(x, item, name, plc_keys, NPLC, p, seen);
+    for (k = 0; k < NPLC; k++)
+        if (plc_keys[k].required && !seen[k])
+            bad(x, item, name, "%s: required key missing", plc_keys[k].name);
+    if (p->read_window_after_ms >= p->decision_deadline_ms)
+        bad(x, item, name,
+            "read_window_after_ms (%d) must be below decision_deadline_ms (%d): the answer "
+            "waits for late scans",
+            p->read_window_after_ms, p->decision_deadline_ms);
+    for (i = 0; i < c->nplcs; i++) {
+        if (strcmp(c->plcs[i].id, p->id) == 0)
+            bad(x, item, name, "id %s already used at line %d", p->id, c->plcs[i].line);
+        else if (p->mode == WCS_PLC_SERVER && c->plcs[i].mode == WCS_PLC_SERVER && p->port != 0 &&
+                 p->port == c->plcs[i].port)
+            bad(x, item, name, "port %d already used by %s at line %d", p->port, c->plcs[i].id,
+                c->plcs[i].line);
+    }
+    if (p->mode == WCS_PLC_CLIENT && p->port == 0)
+        bad(x, item, name, "a client link needs the PLC's port");
+    c->nplcs++;
+}
+
+static void scanner_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_config *c = x->c;
+    struct scan_usb_cfg *s;
+    int seen[NSCAN] = {0}, i;
+    size_t k;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (id, location, kind...), found %s", type_name(item));
+        return;
+    }
+    if (c->nscanners == WCS_SCANNER_MAX) {
+        bad(x, item, name, "more than %d scanners", WCS_SCANNER_MAX);
+        return;
+    }
+    s = &c->scanners[c->nscanners];
+    scan_usb_cfg_defaults(s);
+    walk_map(x, item, name, scanner_keys, NSCAN, s, seen);
+    for (k = 0; k < NSCAN; k++)
+        if (scanner_keys[k].required && !seen[k])
+            bad(x, item, name, "%s: required key missing", scanner_keys[k].name);
+    if (s->kind == SCAN_SRC_TTY && s->tty_path[0] == '\0')
+        bad(x, item, name, "a tty scanner needs `tty` (its device path)");
+    if (s->kind != SCAN_SRC_TTY && s->tty_path[0] != '\0')
+        bad(x, item, name, "`tty` is only for kind tty");
+    if (s->kind != SCAN_SRC_TTY && s->vid == 0 && s->serial[0] == '\0')
+        bad(x, item, name, "a USB scanner needs vid (and pid) or serial to be found");
+    for (i = 0; i < c->nscanners; i++)
+        if (strcmp(c->scanners[i].id, s->id) == 0)
+            bad(x, item, name, "id %s already used", s->id);
+    c->nscanners++;
+}
+
+int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e)
+{
+    struct node *root = NULL;
+    struct ctx x = {c, d};
+    int seen[NTOP] = {0}, rc;
+    size_t before = diag_count(d), i;
+    FILE *f;
+
+    wcs_config_defaults(c);
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+    rc = parse_file(f, path, &root, d);
+    fclose(f);
+    if (rc == -ENOMEM)
+        return err_set(e, rc, "%s: out of memory", path);
+    if (rc == 0) {
+        if (root == NULL || root->type != NODE_MAP)
+            diag_add(d, "%s:%d: (top level): expected a mapping of keys", path,
+                     root ? root->line : 1);
+        else
+            walk_map(&x, root, "", top_keys, NTOP, c, seen);
+        for (i = 0; i < NTOP; i++)
+            if (top_keys[i].required && !seen[i])
+                diag_add(d, "%s:1: %s: required key missing", path, top_keys[i].name);
+    }
+    node_free(root);
+    if (diag_count(d) > before)
+        return err_set(e, ERR_CONFIG, "%s: %zu problem(s)", path, diag_count(d) - before);
+    return 0;
+}
+
+int wcs_config_db_conninfo(const struct wcs_config *c, char *buf, size_t len, struct err *e)
+{
+    char pw[256], esc[600];
+    size_t n, i, j = 0;
+    FILE *f;
+
+    if (c->db_password_file[0] == '\0') {
+        if ((size_t)snprintf(buf, len, "%s", c->db_conninfo) >= len)
+            return err_set(e, ERR_CONFIG, "database.conninfo: too long");
+        return 0;
+    }
+    f = fopen(c->db_password_file, "r");
+    if (f == NULL)
+        return err_set(e, -errno, "database.password_file: cannot open %s: %s",
+                       c->db_password_file, strerror(errno));
+    n = fread(pw, 1, sizeof(pw) - 1, f);
+    fclose(f);
+    pw[n] = '\0';
+    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+        pw[--n] = '\0';
+    if (n == 0)
+        return err_set(e, ERR_CONFIG, "database.password_file: %s is empty", c->db_password_file);
+    /* conninfo quoting: single quotes around, backslash before ' and \. */
+    for (i = 0; i < n && j < sizeof(esc) - 3; i++) {
+        if (pw[i] == '\'' || pw[i] == '\\')
+            esc[j++] = '\\';
+        esc[j++] = pw[i];
+    }
+    esc[j] = '\0';
+    if ((size_t)snprintf(buf, len, "%s password='%s'", c->db_conninfo, esc) >= len)
+        return err_set(e, ERR_CONFIG, "database.conninfo: too long with the password");
+    memset(pw, 0, sizeof(pw));
+    memset(esc, 0, sizeof(esc));
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * config.h - wcsd's configuration: one YAML file, validated whole before
+ * anything starts. Every problem is reported as "FILE:LINE: key: reason"
+ * (all of them, not just the first). Keys are documented in docs/config.md
+ * and in deploy/wcsd.yaml.
+ */
+#ifndef WCS_CONFIG_H
+#define WCS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/diag.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "scanners/usb.h"
+#include "wcs/store/events.h"
+
+#define WCS_PLC_MAX 16
+#define WCS_SCANNER_MAX 32
+#define WCS_PLC_LOCATIONS_MAX 8
+
+enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
+
+/* One sorter PLC link (the `plcs:` list). */
+struct wcs_plc_config {
+    int line;                        /* config line of the entry, for messages */
+    char id[6];                      /* the PLC's 5-char id, e.g. "PLC01" */
+    int mode;                        /* enum wcs_plc_mode: wcsd listens or connects */
+    char host[64];                   /* server: bind address; client: PLC address */
+    int port;                        /* TCP port (server: 0 = any free port) */
+    int telegram_len;                /* L, characters */
+    int life_interval_ms;            /* LIFE when idle this long; dead after 3x */
+    int decision_deadline_ms;        /* RES_ within this after REQ_ */
+    int read_window_before_ms;       /* WCS scans this long before a REQ_ count */
+    int read_window_after_ms;        /* ... and this long after it */
+    char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line */
+    int nlocations;
+};
+
+/* The `customs:` keys wcs-customs-worker reads (docs/config.md); 0 / "" =
+ * not set, the worker's own default applies. */
+struct wcs_customs_config {
+    char broker_url[256];   /* https://... (http:// only with insecure_http) */
+    char token_file[256];   /* bearer token: first line of this file; never logged */
+    char ca_file[256];      /* CA bundle for TLS verification; "" = system store */
+    bool insecure_http;     /* allow http:// (a local emulator) */
+    char broker_name[64];   /* key of the decision feed's stored cursor */
+    int events_ms;          /* > 0: read the decision feed, polling this often */
+    int batch;              /* declarations per request */
+    int parallel;           /* requests in flight */
+};
+
+struct wcs_config {
+    char path[256];                 /* file it was read from */
+    char node[6];                   /* this WCS's id in telegrams, 5 chars, e.g. "WCS01" */
+    enum log_level log_level;
+    char db_conninfo[512];          /* libpq conninfo without the password */
+    char db_password_file[256];     /* "" = none; read at connect time, never logged */
+    int db_connect_wait_s;          /* keep retrying at start this long, 0 = fail at once */
+    char http_listen[64];           /* operator HTTP API address, "" = disabled */
+    int http_port;                  /* 0 = any free port (reported in the ready line) */
+    size_t registry_expected;       /* parcels to size the index for */
+    unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
+    struct wcs_event_writer_opts events;
+    char spool_path[256];            /* durable local spool for outages, "" = none */
+    char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */
+    char customs_rates[256];         /* exchange rates CSV, "" = none */
+    struct wcs_customs_config customs; /* wcs-customs-worker's settings */
+    size_t spool_max_bytes;
+    struct wcs_plc_config plcs[WCS_PLC_MAX];
+    int nplcs;
+    struct scan_usb_cfg scanners[WCS_SCANNER_MAX]; /* the `scanners:` list */
+    int nscanners;
+};
+
+/* Fills the documented defaults of one PLC entry. */
+void wcs_plc_config_defaults(struct wcs_plc_config *p);
+
+/* Fills the documented defaults. */
+void wcs_config_defaults(struct wcs_config *c);
+
+/*
+ * Reads and validates path into *c (defaults first). Unknown keys, wrong
+ * types, out-of-range values and missing required keys each add one
+ * "FILE:LINE: key: reason" to d. Returns 0, ERR_CONFIG (see d), or -errno
+ * when the file cannot be read (e says why).
+ */
+int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e);
+
+/*
+ * Builds the libpq conninfo to use, adding the password read from
+ * db_password_file when set. The result holds a secret: never log it.
+ * Returns 0, or -errno / ERR_CONFIG with e set.
+ */
+int wcs_config_db_conninfo(const struct wcs_config *c, char *buf, size_t len, struct err *e);
+
+#endif

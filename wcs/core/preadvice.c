@@ -1,0 +1,925 @@
+/*
+ * preadvice.c - pre-advice files (CSV with a header, or JSON Lines) read into
+ * validated struct wcs_preadvice rows (see preadvice.h).
+ *
+ * DESIGN. Reading is pure and streaming: the file is read one physical line
+ * at a time (getline), each line is fed to libcsv (CSV) or json_loadb (JSON
+ * Lines), so memory holds one line, one record and one batch. Line numbers
+ * are physical lines; a CSV record whose quoted field spans lines is reported
+ * at its first line. Both formats turn a record into the same intermediate
+ * form (one text value per column), then one converter fills the struct and
+ * one validator checks it, so CSV and JSON rows obey the same rules and
+ * produce the same messages: one "FILE:LINE: field: reason" per problem.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+#include <jansson.h>
+
+#include "wcs/core/preadvice.h"
+
+#define FIELD_MAX 65536     /* bytes libcsv may buffer for one field */
+#define RECORD_FIELDS_MAX 64
+/* Strict: a stray quote is reported, not read as text; STRICT_FINI: an
+ * unclosed quote at the end of the file too; APPEND_NULL: fields arrive
+ * NUL-terminated (an embedded NUL then shows as a short string). */
+#define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
+
+/* Limits of numeric fields; see import.h. */
+#define WEIGHT_MAX_G 1000000      /* a tonne: the sort plan's own weight bound */
+#define DIM_MAX_MM 65535          /* the compact parcel record keeps 16 bits */
+#define VALUE_MAX 1000000000000LL /* minor units; anything above is a typo */
+#define QUANTITY_MAX 100000       /* pieces of one item in one parcel */
+
+enum col {
+    C_CODE, C_OTHER_IDS, C_SERVICE, C_COUNTRY, C_POSTAL, C_NAME, C_CITY, C_ADDRESS, C_PHONE,
+    C_WEIGHT, C_LENGTH, C_WIDTH, C_HEIGHT, C_VALUE, C_CURRENCY, C_DESC, C_HS,
+    /* customs data (optional) */
+    C_REGION, C_S_NAME, C_S_ADDRESS, C_S_CITY, C_S_POSTAL, C_S_COUNTRY, C_S_PHONE, C_CATEGORY,
+    C_QUANTITY, C_NET_WEIGHT, C_ORIGIN, C_PP_SERIES, C_PP_NUMBER, C_PP_ISSUED, C_INN, NCOL
+};
+
+static const char *const col_names[NCOL] = {
+    [C_CODE] = "code", [C_OTHER_IDS] = "other_ids", [C_SERVICE] = "service",
+    [C_COUNTRY] = "country", [C_POSTAL] = "postal_code", [C_NAME] = "recipient_name",
+    [C_CITY] = "city", [C_ADDRESS] = "address", [C_PHONE] = "phone",
+    [C_WEIGHT] = "weight_g", [C_LENGTH] = "length_mm", [C_WIDTH] = "width_mm",
+    [C_HEIGHT] = "height_mm", [C_VALUE] = "declared_value", [C_CURRENCY] = "currency",
+    [C_DESC] = "item_description", [C_HS] = "hs_code", [C_REGION] = "region",
+    [C_S_NAME] = "sender_name", [C_S_ADDRESS] = "sender_address", [C_S_CITY] = "sender_city",
+    [C_S_POSTAL] = "sender_postal_code", [C_S_COUNTRY] = "sender_country",
+    [C_S_PHONE] = "sender_phone", [C_CATEGORY] = "category", [C_QUANTITY] = "quantity",
+    [C_NET_WEIGHT] = "net_weight_g", [C_ORIGIN] = "origin_country",
+    [C_PP_SERIES] = "passport_series", [C_PP_NUMBER] = "passport_number",
+    [C_PP_ISSUED] = "passport_issued", [C_INN] = "inn",
+};
+
+/* Columns a CSV header must name; a JSON object must hold the same keys
+ * (checked per row as "required" by the validator). */
+static const enum col required_cols[] = {C_CODE, C_SERVICE, C_COUNTRY, C_WEIGHT};
+
+/* One record as text per column: v[i] NULL when absent. */
+struct raw {
+    const char *v[NCOL];
+    size_t len[NCOL];
+};
+
+/* --- validation ------------------------------------------------------- */
+
+struct where {
+    const char *file;
+    int line;
+    struct diag *d;
+    int problems;
+    uint64_t reported; /* columns already reported (bit per enum col), so one problem is said once */
+};
+
+static void problem(struct where *w, enum col c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(struct where *w, enum col c, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    diag_add(w->d, "%s:%d: %s: %s", w->file, w->line, col_names[c], why);
+    w->problems++;
+    w->reported |= UINT64_C(1) << c;
+}
+
+static bool is_upper(char ch)
+{
+    return ch >= 'A' && ch <= 'Z';
+}
+
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!is_digit(s[i]))
+            return false;
+    return true;
+}
+
+/* Checks UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF) and
+ * refuses control characters other than tab and line breaks. Returns NULL or
+ * the reason. */
+static const char *text_problem(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        unsigned cp;
+        size_t k, need;
+
+        if (b < 0x80) {
+            if ((b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f)
+                return b == 0 ? "contains a NUL byte" : "contains a control character";
+            i++;
+            continue;
+        }
+        if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+            cp = b & 0x1F;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            need = 2;
+            cp = b & 0x0F;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            need = 3;
+            cp = b & 0x07;
+        } else {
+            return "not valid UTF-8";
+        }
+        if (i + need >= n) /* truncated sequence */
+            return "not valid UTF-8";
+        for (k = 1; k <= need; k++) {
+            unsigned char cb = (unsigned char)s[i + k];
+
+            if ((cb & 0xC0) != 0x80)
+                return "not valid UTF-8";
+            cp = (cp << 6) | (cb & 0x3F);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return "not valid UTF-8";
+        i += need + 1;
+    }
+    return NULL;
+}
+
+static void check_code(struct where *w, enum col c, const char *code)
+{
+    struct scan_code_info info;
+
+    if (scan_code_check(code, strlen(code), &info) < 0)
+        problem(w, c, "%s is not a valid parcel code (%s %s)", code,
+                scan_code_kind_name(info.kind), info.reason);
+    else if (!scan_code_is_parcel(info.kind))
+        problem(w, c, "%s is a %s code, not a parcel code", code, scan_code_kind_name(info.kind));
+}
+
+/* True when buf holds a NUL within size bytes (a well-formed C string). */
+static bool terminated(const char *buf, size_t size)
+{
+    return memchr(buf, '\0', size) != NULL;
+}
+
+#define TEXT_OK(w, c, field)                                                                       \
+    do {                                                                                           \
+        const char *why_;                                                                          \
+        if (!terminated((field), sizeof(field)))                                                   \
+            problem((w), (c), "not NUL-terminated");                                               \
+        else if ((why_ = text_problem((field), strlen(field))) != NULL)                            \
+            problem((w), (c), "%s", why_);                                                         \
+    } while (0)
+
+static void validate(const struct wcs_preadvice *a, struct where *w)
+{
+    size_t i, n;
+    int j, k;
+
+#define SKIP(c) (w->reported & (UINT64_C(1) << (c)))
+    if (!SKIP(C_CODE)) {
+        if (!terminated(a->code, sizeof(a->code)))
+            problem(w, C_CODE, "not NUL-terminated");
+        else if (a->code[0] == '\0')
+            problem(w, C_CODE, "required");
+        else
+            check_code(w, C_CODE, a->code);
+    }
+    if (!SKIP(C_OTHER_IDS)) {
+        if (a->n_other_ids < 0 || a->n_other_ids > WCS_MAX_IDS - 1) {
+            problem(w, C_OTHER_IDS, "%d other ids, at most %d", a->n_other_ids, WCS_MAX_IDS - 1);
+        } else {
+            for (j = 0; j < a->n_other_ids; j++) {
+                const char *id = a->other_ids[j];
+
+                if (!terminated(id, sizeof(a->other_ids[j]))) {
+                    problem(w, C_OTHER_IDS, "not NUL-terminated");
+                    continue;
+                }
+                check_code(w, C_OTHER_IDS, id);
+                if (strcmp(id, a->code) == 0)
+                    problem(w, C_OTHER_IDS, "%s repeats the primary code", id);
+                for (k = 0; k < j; k++)
+                    if (strcmp(id, a->other_ids[k]) == 0)
+                        problem(w, C_OTHER_IDS, "%s is listed twice", id);
+            }
+        }
+    }
+    if (!SKIP(C_SERVICE)) {
+        n = strnlen(a->service, sizeof(a->service));
+        if (n == 0)
+            problem(w, C_SERVICE, "required");
+        else if (n >= sizeof(a->service))
+            problem(w, C_SERVICE, "longer than %d characters", WCS_SERVICE_MAX);
+        else
+            for (i = 0; i < n; i++)
+                if (!is_upper(a->service[i]) && !is_digit(a->service[i]) && a->service[i] != '_') {
+                    problem(w, C_SERVICE, "'%s' has characters other than A-Z, 0-9 and _",
+                            a->service);
+                    break;
+                }
+    }
+    if (!SKIP(C_COUNTRY)) {
+        if (a->country[0] == '\0')
+            problem(w, C_COUNTRY, "required");
+        else if (!is_upper(a->country[0]) || !is_upper(a->country[1]) || a->country[2] != '\0')
+            problem(w, C_COUNTRY, "'%.3s' is not 2 upper-case letters (ISO 3166 alpha-2)",
+                    a->country);
+    }
+    if (!SKIP(C_POSTAL)) {
+        n = strnlen(a->postal_code, sizeof(a->postal_code));
+        if (n >= sizeof(a->postal_code))
+            problem(w, C_POSTAL, "not NUL-terminated");
+        else if (strcmp(a->country, "RU") == 0 && n == 0)
+            problem(w, C_POSTAL, "required for RU");
+        else if (strcmp(a->country, "RU") == 0 && (n != 6 || !all_digits(a->postal_code, n)))
+            problem(w, C_POSTAL, "'%s' is not a 6-digit Russian postal code", a->postal_code);
+        else
+            for (i = 0; i < n; i++)
+                if (!is_upper(a->postal_code[i]) && !is_digit(a->postal_code[i]) &&
+                    a->postal_code[i] != ' ' && a->postal_code[i] != '-') {
+                    problem(w, C_POSTAL, "'%s' has characters other than A-Z, 0-9, space and -",
+                            a->postal_code);
+                    break;
+                }
+    }
+    if (!SKIP(C_NAME))
+        TEXT_OK(w, C_NAME, a->recipient_name);
+    if (!SKIP(C_CITY))
+        TEXT_OK(w, C_CITY, a->city);
+    if (!SKIP(C_ADDRESS))
+        TEXT_OK(w, C_ADDRESS, a->address);
+    if (!SKIP(C_DESC))
+        TEXT_OK(w, C_DESC, a->item_description);
+    /* Customs columns: text sanity only. Their customs rules (formats,
+     * checksums) are the declaration's: a parcel whose declaration breaks
+     * them is still registered, and blocked (docs/customs.md). */
+    if (!SKIP(C_REGION))
+        TEXT_OK(w, C_REGION, a->region);
+    if (!SKIP(C_S_NAME))
+        TEXT_OK(w, C_S_NAME, a->sender_name);
+    if (!SKIP(C_S_ADDRESS))
+        TEXT_OK(w, C_S_ADDRESS, a->sender_address);
+    if (!SKIP(C_S_CITY))
+        TEXT_OK(w, C_S_CITY, a->sender_city);
+    if (!SKIP(C_S_POSTAL))
+        TEXT_OK(w, C_S_POSTAL, a->sender_postal_code);
+    if (!SKIP(C_S_PHONE))
+        TEXT_OK(w, C_S_PHONE, a->sender_phone);
+    if (!SKIP(C_CATEGORY))
+        TEXT_OK(w, C_CATEGORY, a->category);
+    if (!SKIP(C_PP_SERIES))
+        TEXT_OK(w, C_PP_SERIES, a->passport_series);
+    if (!SKIP(C_PP_NUMBER))
+        TEXT_OK(w, C_PP_NUMBER, a->passport_number);
+    if (!SKIP(C_PP_ISSUED))
+        TEXT_OK(w, C_PP_ISSUED, a->passport_issued);
+    if (!SKIP(C_INN))
+        TEXT_OK(w, C_INN, a->inn);
+    if (!SKIP(C_S_COUNTRY))
+        TEXT_OK(w, C_S_COUNTRY, a->sender_country);
+    if (!SKIP(C_ORIGIN))
+        TEXT_OK(w, C_ORIGIN, a->origin_country);
+    if (!SKIP(C_QUANTITY) && a->quantity != -1 && (a->quantity < 1 || a->quantity > QUANTITY_MAX))
+        problem(w, C_QUANTITY, "%d is outside 1-%d", (int)a->quantity, QUANTITY_MAX);
+    if (!SKIP(C_NET_WEIGHT) && a->net_weight_g != -1 &&
+        (a->net_weight_g < 1 || a->net_weight_g > WEIGHT_MAX_G))
+        problem(w, C_NET_WEIGHT, "%d is outside 1-%d grams", (int)a->net_weight_g, WEIGHT_MAX_G);
+    if (!SKIP(C_PHONE)) {
+        n = strnlen(a->phone, sizeof(a->phone));
+        if (n >= sizeof(a->phone))
+            problem(w, C_PHONE, "not NUL-terminated");
+        else if (n > 0 && (a->phone[0] != '+' || n < 8 || n > 16 || !all_digits(a->phone + 1, n - 1)))
+            problem(w, C_PHONE, "'%s' is not '+' and 7-15 digits (E.164)", a->phone);
+    }
+    if (!SKIP(C_WEIGHT)) {
+        if (a->weight_g == -1)
+            problem(w, C_WEIGHT, "required");
+        else if (a->weight_g < 1 || a->weight_g > WEIGHT_MAX_G)
+            problem(w, C_WEIGHT, "%d is outside 1-%d grams", (int)a->weight_g, WEIGHT_MAX_G);
+    }
+    if (!SKIP(C_LENGTH) && a->length_mm != -1 && (a->length_mm < 0 || a->length_mm > DIM_MAX_MM))
+        problem(w, C_LENGTH, "%d is outside 0-%d mm", (int)a->length_mm, DIM_MAX_MM);
+    if (!SKIP(C_WIDTH) && a->width_mm != -1 && (a->width_mm < 0 || a->width_mm > DIM_MAX_MM))
+        problem(w, C_WIDTH, "%d is outside 0-%d mm", (int)a->width_mm, DIM_MAX_MM);
+    if (!SKIP(C_HEIGHT) && a->height_mm != -1 && (a->height_mm < 0 || a->height_mm > DIM_MAX_MM))
+        problem(w, C_HEIGHT, "%d is outside 0-%d mm", (int)a->height_mm, DIM_MAX_MM);
+    if (!SKIP(C_VALUE) && a->declared_value != -1 &&
+        (a->declared_value < 0 || a->declared_value > VALUE_MAX))
+        problem(w, C_VALUE, "%lld is outside 0-%lld", (long long)a->declared_value, VALUE_MAX);
+    if (!SKIP(C_CURRENCY)) {
+        if (a->currency[0] == '\0') {
+            if (a->declared_value != -1 && !SKIP(C_VALUE))
+                problem(w, C_CURRENCY, "required with declared_value");
+        } else if (!is_upper(a->currency[0]) || !is_upper(a->currency[1]) ||
+                   !is_upper(a->currency[2]) || a->currency[3] != '\0') {
+            problem(w, C_CURRENCY, "'%.4s' is not 3 upper-case letters (ISO 4217)", a->currency);
+        }
+    }
+    if (!SKIP(C_HS)) {
+        n = strnlen(a->hs_code, sizeof(a->hs_code));
+        if (n >= sizeof(a->hs_code))
+            problem(w, C_HS, "not NUL-terminated");
+        else if (n > 0 && (n < 6 || !all_digits(a->hs_code, n)))
+            problem(w, C_HS, "'%s' is not 6-10 digits", a->hs_code);
+    }
+#undef SKIP
+}
+
+int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int line,
+                           struct diag *d)
+{
+    struct where w = {file, line, d, 0, 0};
+
+    validate(a, &w);
+    return w.problems > 0 ? ERR_INVALID : 0;
+}
+
+/* --- raw record -> struct --------------------------------------------- */
+
+/* Copies a text value; too long is a problem, never a silent truncation. */
+static void set_text(struct where *w, enum col c, char *dst, size_t size, const char *v,
+                     size_t len)
+{
+    dst[0] = '\0';
+    if (v == NULL)
+        return;
+    if (memchr(v, '\0', len) != NULL) {
+        problem(w, c, "contains a NUL byte");
+        return;
+    }
+    if (len >= size) {
+        problem(w, c, "%zu bytes, at most %zu", len, size - 1);
+        return;
+    }
+    memcpy(dst, v, len);
+    dst[len] = '\0';
+}
+
+/* Parses a non-negative whole number; absent gives -1. */
+static int64_t set_num(struct where *w, enum col c, const char *v, size_t len, int64_t max)
+{
+    int64_t x = 0;
+    size_t i;
+
+    if (v == NULL || len == 0)
+        return -1;
+    if (v[0] == '-' && len > 1 && all_digits(v + 1, len - 1)) {
+        problem(w, c, "%.*s is negative", (int)len, v);
+        return -1;
+    }
+    if (!all_digits(v, len)) {
+        problem(w, c, "'%.*s' is not a whole number", (int)(len > 40 ? 40 : len), v);
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if (x > (max - (v[i] - '0')) / 10) {
+            problem(w, c, "%.*s is above %lld", (int)(len > 40 ? 40 : len), v, (long long)max);
+            return -1;
+        }
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+/* other_ids: codes separated by spaces or ';'. */
+static void set_other_ids(struct where *w, struct wcs_preadvice *a, const char *v, size_t len)
+{
+    size_t i = 0;
+
+    a->n_other_ids = 0;
+    if (v == NULL)
+        return;
+    while (i < len) {
+        size_t start, n;
+
+        while (i < len && (v[i] == ' ' || v[i] == ';' || v[i] == '\t'))
+            i++;
+        if (i >= len)
+            break;
+        start = i;
+        while (i < len && v[i] != ' ' && v[i] != ';' && v[i] != '\t')
+            i++;
+        n = i - start;
+        if (a->n_other_ids == WCS_MAX_IDS - 1) {
+            problem(w, C_OTHER_IDS, "more than %d other ids", WCS_MAX_IDS - 1);
+            return;
+        }
+        if (n > WCS_CODE_MAX) {
+            problem(w, C_OTHER_IDS, "an id is longer than %d characters", WCS_CODE_MAX);
+            return;
+        }
+        memcpy(a->other_ids[a->n_other_ids], v + start, n);
+        a->other_ids[a->n_other_ids][n] = '\0';
+        a->n_other_ids++;
+    }
+}
+
+static void raw_to_row(const struct raw *r, struct where *w, struct wcs_preadvice *a)
+{
+    memset(a, 0, sizeof(*a));
+    set_text(w, C_CODE, a->code, sizeof(a->code), r->v[C_CODE], r->len[C_CODE]);
+    set_other_ids(w, a, r->v[C_OTHER_IDS], r->len[C_OTHER_IDS]);
+    set_text(w, C_SERVICE, a->service, sizeof(a->service), r->v[C_SERVICE], r->len[C_SERVICE]);
+    set_text(w, C_COUNTRY, a->country, sizeof(a->country), r->v[C_COUNTRY], r->len[C_COUNTRY]);
+    set_text(w, C_POSTAL, a->postal_code, sizeof(a->postal_code), r->v[C_POSTAL],
+             r->len[C_POSTAL]);
+    set_text(w, C_NAME, a->recipient_name, sizeof(a->recipient_name), r->v[C_NAME],
+             r->len[C_NAME]);
+    set_text(w, C_CITY, a->city, sizeof(a->city), r->v[C_CITY], r->len[C_CITY]);
+    set_text(w, C_ADDRESS, a->address, sizeof(a->address), r->v[C_ADDRESS], r->len[C_ADDRESS]);
+    set_text(w, C_PHONE, a->phone, sizeof(a->phone), r->v[C_PHONE], r->len[C_PHONE]);
+    a->weight_g = (int32_t)set_num(w, C_WEIGHT, r->v[C_WEIGHT], r->len[C_WEIGHT], WEIGHT_MAX_G);
+    a->length_mm = (int32_t)set_num(w, C_LENGTH, r->v[C_LENGTH], r->len[C_LENGTH], DIM_MAX_MM);
+    a->width_mm = (int32_t)set_num(w, C_WIDTH, r->v[C_WIDTH], r->len[C_WIDTH], DIM_MAX_MM);
+    a->height_mm = (int32_t)set_num(w, C_HEIGHT, r->v[C_HEIGHT], r->len[C_HEIGHT], DIM_MAX_MM);
+    a->declared_value = set_num(w, C_VALUE, r->v[C_VALUE], r->len[C_VALUE], VALUE_MAX);
+    set_text(w, C_CURRENCY, a->currency, sizeof(a->currency), r->v[C_CURRENCY],
+             r->len[C_CURRENCY]);
+    set_text(w, C_DESC, a->item_description, sizeof(a->item_description), r->v[C_DESC],
+             r->len[C_DESC]);
+    set_text(w, C_HS, a->hs_code, sizeof(a->hs_code), r->v[C_HS], r->len[C_HS]);
+    a->customs = CUST_STATUS_NONE;
+#define TEXT(c, field) set_text(w, c, a->field, sizeof(a->field), r->v[c], r->len[c])
+    TEXT(C_REGION, region);
+    TEXT(C_S_NAME, sender_name);
+    TEXT(C_S_ADDRESS, sender_address);
+    TEXT(C_S_CITY, sender_city);
+    TEXT(C_S_POSTAL, sender_postal_code);
+    TEXT(C_S_COUNTRY, sender_country);
+    TEXT(C_S_PHONE, sender_phone);
+    TEXT(C_CATEGORY, category);
+    TEXT(C_ORIGIN, origin_country);
+    TEXT(C_PP_SERIES, passport_series);
+    TEXT(C_PP_NUMBER, passport_number);
+    TEXT(C_PP_ISSUED, passport_issued);
+    TEXT(C_INN, inn);
+#undef TEXT
+    a->quantity = (int32_t)set_num(w, C_QUANTITY, r->v[C_QUANTITY], r->len[C_QUANTITY], QUANTITY_MAX);
+    a->net_weight_g = (int32_t)set_num(w, C_NET_WEIGHT, r->v[C_NET_WEIGHT], r->len[C_NET_WEIGHT],
+                                       WEIGHT_MAX_G);
+}
+
+/* --- the reader ------------------------------------------------------- */
+
+struct reader {
+    const char *path;
+    wcs_preadvice_cb cb;
+    void *arg;
+    struct wcs_import_counts *counts;
+    struct diag *d;
+    struct err *e;
+    int rc;                  /* first stopping error, or cb's value */
+
+    /* CSV */
+    bool header_done;
+    int colpos[NCOL];        /* field index of each column, -1 absent */
+    size_t ncols;            /* fields per record, from the header */
+    char **f;                /* the current record's fields */
+    size_t *flen;
+    size_t nf, fcap[RECORD_FIELDS_MAX];
+    size_t nf_seen;          /* fields in the record, kept or not */
+    int rec_start;           /* first line of the current record, 0 none yet */
+    int cur_line, ended;
+};
+
+/* Handles one data record; bad rows are reported and skipped. */
+static void take_row(struct reader *rd, const struct raw *raw, int line, uint64_t reported,
+                     int problems)
+{
+    struct wcs_preadvice a;
+    struct where w = {rd->path, line, rd->d, problems, reported};
+    int rc;
+
+    rd->counts->rows++;
+    raw_to_row(raw, &w, &a);
+    validate(&a, &w);
+    if (w.problems > 0) {
+        rd->counts->bad++;
+        return;
+    }
+    rd->counts->good++;
+    rc = rd->cb(rd->arg, &a, line);
+    if (rc != 0)
+        rd->rc = rc;
+}
+
+static void *limited_realloc(void *p, size_t n)
+{
+    /* Bounds a field (an unterminated quote would swallow the file). */
+    if (n > FIELD_MAX)
+        return NULL;
+    return realloc(p, n);
+}
+
+static int header_record(struct reader *rd)
+{
+    size_t i, k;
+    int bad = 0;
+    char msg[ERR_MSG_MAX];
+
+    for (k = 0; k < NCOL; k++)
+        rd->colpos[k] = -1;
+    if (rd->nf_seen > RECORD_FIELDS_MAX) {
+        snprintf(msg, sizeof(msg), "%s:%d: header: %zu columns, at most %d", rd->path,
+                 rd->rec_start, rd->nf_seen, RECORD_FIELDS_MAX);
+        diag_add(rd->d, "%s", msg);
+        return err_set(rd->e, ERR_PARSE, "%s", msg);
+    }
+    for (i = 0; i < rd->nf; i++) {
+        const char *name = rd->f[i];
+        int found = -1;
+
+        /* A UTF-8 byte-order mark (spreadsheet exports) is not part of the name. */
+        if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0)
+            name += 3;
+        for (k = 0; k < NCOL; k++)
+            if (strcmp(name, col_names[k]) == 0)
+                found = (int)k;
+        msg[0] = '\0';
+        if (found < 0)
+            snprintf(msg, sizeof(msg), "%s:%d: header: unknown column %.64s", rd->path,
+                     rd->rec_start, name);
+        else if (rd->colpos[found] >= 0)
+            snprintf(msg, sizeof(msg), "%s:%d: header: column %s given twice", rd->path,
+                     rd->rec_start, name);
+        else
+            rd->colpos[found] = (int)i;
+        if (msg[0] != '\0') {
+            diag_add(rd->d, "%s", msg);
+            if (bad++ == 0)
+                err_set(rd->e, ERR_PARSE, "%s", msg);
+        }
+    }
+    for (k = 0; k < sizeof(required_cols) / sizeof(required_cols[0]); k++) {
+        if (rd->colpos[required_cols[k]] >= 0)
+            continue;
+        snprintf(msg, sizeof(msg), "%s:%d: header: missing required column %s", rd->path,
+                 rd->rec_start, col_names[required_cols[k]]);
+        diag_add(rd->d, "%s", msg);
+        if (bad++ == 0)
+            err_set(rd->e, ERR_PARSE, "%s", msg);
+    }
+    rd->ncols = rd->nf;
+    rd->header_done = true;
+    return bad > 0 ? ERR_PARSE : 0;
+}
+
+static void csv_field_cb(void *s, size_t len, void *data)
+{
+    struct reader *rd = data;
+    size_t i = rd->nf;
+
+    if (rd->rec_start == 0)
+        rd->rec_start = rd->cur_line;
+    rd->nf_seen++;
+    if (i >= RECORD_FIELDS_MAX)
+        return;
+    if (len + 1 > rd->fcap[i]) {
+        char *np = realloc(rd->f[i], len + 1);
+
+        if (np == NULL) {
+            rd->rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
+            return;
+        }
+        rd->f[i] = np;
+        rd->fcap[i] = len + 1;
+    }
+    memcpy(rd->f[i], s != NULL ? s : "", len);
+    rd->f[i][len] = '\0';
+    rd->flen[i] = len;
+    rd->nf++;
+}
+
+static void csv_record_cb(int term, void *data)
+{
+    struct reader *rd = data;
+    int line = rd->rec_start ? rd->rec_start : rd->cur_line;
+    struct raw raw;
+    size_t k;
+
+    (void)term;
+    rd->ended = 1;
+    if (rd->rc != 0)
+        goto done;
+    if (!rd->header_done) {
+        rd->rec_start = line;
+        rd->rc = header_record(rd);
+        goto done;
+    }
+    if (rd->nf_seen != rd->ncols) {
+        rd->counts->rows++;
+        rd->counts->bad++;
+        diag_add(rd->d, "%s:%d: row: %zu fields, expected %zu", rd->path, line, rd->nf_seen,
+                 rd->ncols);
+        goto done;
+    }
+    memset(&raw, 0, sizeof(raw));
+    for (k = 0; k < NCOL; k++) {
+        int i = rd->colpos[k];
+
+        /* An empty CSV field is an absent value. */
+        if (i >= 0 && rd->flen[i] > 0) {
+            raw.v[k] = rd->f[i];
+            raw.len[k] = rd->flen[i];
+        }
+    }
+    take_row(rd, &raw, line, 0, 0);
+done:
+    rd->nf = 0;
+    rd->nf_seen = 0;
+    rd->rec_start = 0;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+static int read_csv(struct reader *rd, FILE *fp, char **line, size_t *cap, ssize_t first_len)
+{
+    struct csv_parser p;
+    ssize_t n = first_len;
+    int rc = 0;
+
+    if (csv_init(&p, CSV_OPTIONS) != 0)
+        return err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
+    csv_set_realloc_func(&p, limited_realloc);
+    rd->f = calloc(RECORD_FIELDS_MAX, sizeof(*rd->f));
+    rd->flen = calloc(RECORD_FIELDS_MAX, sizeof(*rd->flen));
+    if (rd->f == NULL || rd->flen == NULL) {
+        rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
+        goto out;
+    }
+    rd->cur_line = 0;
+    while (n >= 0 && rd->rc == 0) {
+        rd->cur_line++;
+        rd->ended = 0;
+        if (csv_parse(&p, *line, (size_t)n, csv_field_cb, csv_record_cb, rd) != (size_t)n) {
+            int line_no = rd->rec_start ? rd->rec_start : rd->cur_line;
+
+            if (csv_error(&p) == CSV_EPARSE && rd->header_done) {
+                /* Strict mode caught a stray quote. The record is dropped
+                 * and reading resumes with a fresh parser at the next line. */
+                rd->counts->rows++;
+                rd->counts->bad++;
+                diag_add(rd->d, "%s:%d: row: malformed quoting (a quote inside an unquoted "
+                         "field, or text after a closing quote)", rd->path, line_no);
+                csv_free(&p);
+                if (csv_init(&p, CSV_OPTIONS) != 0) {
+                    rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
+                    goto out;
+                }
+                csv_set_realloc_func(&p, limited_realloc);
+                rd->nf = 0;
+                rd->nf_seen = 0;
+                rd->rec_start = 0;
+                n = getline(line, cap, fp);
+                continue;
+            }
+            if (csv_error(&p) == CSV_EPARSE) {
+                diag_add(rd->d, "%s:%d: header: malformed quoting", rd->path, line_no);
+                rc = err_set(rd->e, ERR_PARSE, "%s:%d: header: malformed quoting", rd->path,
+                             line_no);
+                goto out;
+            }
+            /* A field over FIELD_MAX (or no memory): what follows cannot be
+             * split into records reliably, so the file stops here. */
+            diag_add(rd->d, "%s:%d: row: %s (a field longer than %d bytes, or an unclosed quote)",
+                     rd->path, line_no, csv_strerror(csv_error(&p)), FIELD_MAX);
+            rc = err_set(rd->e, ERR_PARSE, "%s:%d: row: field too long or unclosed quote",
+                         rd->path, line_no);
+            goto out;
+        }
+        /* A record still open at the end of a non-blank line started here
+         * (unless a field already ended earlier in it). */
+        if (!rd->ended && rd->rec_start == 0 && !blank(*line, (size_t)n))
+            rd->rec_start = rd->cur_line;
+        n = getline(line, cap, fp);
+    }
+    if (rd->rc != 0) {
+        rc = rd->rc;
+        goto out;
+    }
+    if (ferror(fp)) {
+        rc = err_set(rd->e, -errno, "%s: read: %s", rd->path, strerror(errno));
+        goto out;
+    }
+    if (csv_fini(&p, csv_field_cb, csv_record_cb, rd) != 0) {
+        int line_no = rd->rec_start ? rd->rec_start : rd->cur_line;
+
+        rd->counts->rows++;
+        rd->counts->bad++;
+        diag_add(rd->d, "%s:%d: row: unclosed quote at the end of the file", rd->path, line_no);
+    }
+    rc = rd->rc;
+    if (rc == 0 && !rd->header_done) {
+        diag_add(rd->d, "%s:1: header: missing (empty file)", rd->path);
+        rc = err_set(rd->e, ERR_PARSE, "%s:1: header: missing (empty file)", rd->path);
+    }
+out:
+    csv_free(&p);
+    if (rd->f != NULL) {
+        size_t i;
+
+        for (i = 0; i < RECORD_FIELDS_MAX; i++)
+            free(rd->f[i]);
+    }
+    free(rd->f);
+    free(rd->flen);
+    rd->f = NULL;
+    rd->flen = NULL;
+    return rc;
+}
+
+/* --- JSON Lines -------------------------------------------------------- */
+
+static void json_record(struct reader *rd, const char *text, size_t len, int line)
+{
+    struct where w = {rd->path, line, rd->d, 0, 0};
+    char nums[NCOL][24];
+    char *ids = NULL;
+    size_t ids_len = 0;
+    struct raw raw;
+    json_error_t jerr;
+    json_t *o, *v;
+    const char *key;
+    int k;
+
+    o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (o == NULL) {
+        rd->counts->rows++;
+        rd->counts->bad++;
+        diag_add(rd->d, "%s:%d: row: invalid JSON at column %d: %s", rd->path, line, jerr.column,
+                 jerr.text);
+        return;
+    }
+    if (!json_is_object(o)) {
+        rd->counts->rows++;
+        rd->counts->bad++;
+        diag_add(rd->d, "%s:%d: row: not a JSON object", rd->path, line);
+        json_decref(o);
+        return;
+    }
+    memset(&raw, 0, sizeof(raw));
+    json_object_foreach(o, key, v) {
+        int c = -1;
+
+        for (k = 0; k < NCOL; k++)
+            if (strcmp(key, col_names[k]) == 0)
+                c = k;
+        if (c < 0) {
+            diag_add(rd->d, "%s:%d: %.64s: unknown field", rd->path, line, key);
+            w.problems++;
+            continue;
+        }
+        if (json_is_null(v))
+            continue;
+        if (c == C_OTHER_IDS) {
+            size_t i;
+            json_t *it;
+
+            if (!json_is_array(v)) {
+                problem(&w, C_OTHER_IDS, "must be an array of strings");
+                continue;
+            }
+            free(ids);
+            ids = NULL;
+            ids_len = 0;
+            json_array_foreach(v, i, it) {
+                size_t l;
+                char *np;
+
+                if (!json_is_string(it)) {
+                    problem(&w, C_OTHER_IDS, "must be an array of strings");
+                    break;
+                }
+                l = json_string_length(it);
+                np = realloc(ids, ids_len + l + 2);
+                if (np == NULL) {
+                    problem(&w, C_OTHER_IDS, "out of memory");
+                    break;
+                }
+                ids = np;
+                /* Joined by ';' and split again like the CSV column; a
+                 * space or ';' inside an id makes it invalid either way. */
+                if (ids_len > 0)
+                    ids[ids_len++] = ';';
+                memcpy(ids + ids_len, json_string_value(it), l);
+                ids_len += l;
+                ids[ids_len] = '\0';
+            }
+            raw.v[c] = ids;
+            raw.len[c] = ids_len;
+        } else if (c == C_WEIGHT || c == C_LENGTH || c == C_WIDTH || c == C_HEIGHT ||
+                   c == C_VALUE || c == C_QUANTITY || c == C_NET_WEIGHT) {
+            if (!json_is_integer(v)) {
+                problem(&w, (enum col)c, "must be a whole number");
+                continue;
+            }
+            raw.len[c] = (size_t)snprintf(nums[c], sizeof(nums[c]), "%" JSON_INTEGER_FORMAT,
+                                          json_integer_value(v));
+            raw.v[c] = nums[c];
+        } else {
+            if (!json_is_string(v)) {
+                problem(&w, (enum col)c, "must be a string");
+                continue;
+            }
+            raw.v[c] = json_string_value(v);
+            raw.len[c] = json_string_length(v);
+        }
+    }
+    take_row(rd, &raw, line, w.reported, w.problems);
+    free(ids);
+    json_decref(o);
+}
+
+static int read_jsonl(struct reader *rd, FILE *fp, char **line, size_t *cap, ssize_t first_len)
+{
+    ssize_t n = first_len;
+    int line_no = 0;
+
+    while (n >= 0 && rd->rc == 0) {
+        line_no++;
+        if (!blank(*line, (size_t)n))
+            json_record(rd, *line, (size_t)n, line_no);
+        n = getline(line, cap, fp);
+    }
+    if (rd->rc == 0 && ferror(fp))
+        return err_set(rd->e, -errno, "%s: read: %s", rd->path, strerror(errno));
+    return rd->rc;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
+                            struct wcs_import_counts *counts, struct diag *d, struct err *e)
+{
+    struct wcs_import_counts tmp;
+    struct reader rd;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    FILE *fp;
+    int rc, jsonl;
+
+    if (counts == NULL)
+        counts = &tmp;
+    memset(counts, 0, sizeof(*counts));
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
+    memset(&rd, 0, sizeof(rd));
+    rd.path = path;
+    rd.cb = cb;
+    rd.arg = arg;
+    rd.counts = counts;
+    rd.d = d;
+    rd.e = e;
+    errno = 0;
+    n = getline(&line, &cap, fp);
+    if (n < 0 && ferror(fp)) {
+        rc = err_set(e, -errno, "%s: read: %s", path, strerror(errno));
+        goto out;
+    }
+    jsonl = ends_with(path, ".jsonl") || ends_with(path, ".ndjson") ||
+            (n > 0 && (line[0] == '{' || (n > 3 && strncmp(line, "\xEF\xBB\xBF{", 4) == 0)));
+    if (jsonl && n > 3 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        memset(line, ' ', 3); /* the BOM is not JSON; blanks keep the columns */
+    if (jsonl)
+        rc = read_jsonl(&rd, fp, &line, &cap, n);
+    else
+        rc = read_csv(&rd, fp, &line, &cap, n);
+out:
+    free(line);
+    fclose(fp);
+    return rc;
+}

@@ -1,0 +1,447 @@
+/*
+ * daemon.c - wcsd's start-up, loop and shutdown (see daemon.h).
+ *
+ * DESIGN: start-up is synchronous and may be slow (connect, migrate, load
+ * 1M parcels); once the loop runs, only memory is touched on it. Changes
+ * arrive from the refresher thread as whole batches through an async handle,
+ * so a plan swap or a parcel update is applied between two decisions, never
+ * during one.
+ */
+#include "wcs/daemon/daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "scanners/scanners.h"
+#include "conveyor/correlate.h"
+#include "scanners/usb.h"
+#include "wcs/daemon/http_api.h"
+#include "wcs/daemon/plc.h"
+#include "wcs/store/store.h"
+
+/* Longest start-up waits for a crash's spool to reach the database (about
+ * 3 million records at the measured drain rate, docs/events.md). */
+#define SPOOL_DRAIN_WAIT_MS 60000
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Records a system event (start, stop, plan swap); never blocks. */
+static void system_event(struct wcsd *d, const char *detail)
+{
+    struct wcs_event ev;
+
+    if (d->writer == NULL)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.at_us = now_us();
+    ev.kind = WCS_EVENT_SYSTEM;
+    snprintf(ev.source, sizeof(ev.source), "%s", d->cfg.node);
+    snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
+    if (wcs_event_writer_push(d->writer, &ev) < 0)
+        log_warnx("event queue full: system event \"%s\" not recorded", detail);
+}
+
+static int connect_with_wait(struct wcsd *d, PGconn **c, struct err *e)
+{
+    unsigned backoff_ms = 250;
+    uint64_t deadline = uv_hrtime() + (uint64_t)d->cfg.db_connect_wait_s * 1000000000ull;
+    int rc;
+
+    for (;;) {
+        rc = wcs_db_connect(d->conninfo, c, e);
+        if (rc == 0)
+            return 0;
+        if (d->cfg.db_connect_wait_s == 0 || uv_hrtime() >= deadline)
+            return err_wrap(e, "database unreachable");
+        log_warnx("database unreachable, retrying in %u ms: %s", backoff_ms, e->msg);
+        usleep(backoff_ms * 1000);
+        if (backoff_ms < 8000)
+            backoff_ms *= 2;
+    }
+}
+
+static int load_parcel_cb(void *arg, const struct wcs_parcel *p, const char *const *codes,
+                          size_t ncodes)
+{
+    struct wcsd *d = arg;
+
+    return wcs_registry_put(d->registry, p, codes, ncodes, NULL);
+}
+
+static void install_plan(struct wcsd *d, struct wcs_plan *plan, int version)
+{
+    const struct wcs_plan *old = wcs_engine_set_plan(d->engine, plan);
+    char detail[96];
+
+    /* The engine only ever pointed at d->plan, so the old plan is ours to free. */
+    (void)old;
+    wcs_plan_free(d->plan);
+    d->plan = plan;
+    d->plan_version = version;
+    d->counters.plan_swaps++;
+    log_info("sort plan v%d active: %zu chutes, %zu routes, %zu rules", version,
+             wcs_plan_nchutes(plan), wcs_plan_nroutes(plan), wcs_plan_nrules(plan));
+    snprintf(detail, sizeof(detail), "sort plan v%d activated", version);
+    system_event(d, detail);
+}
+
+void wcsd_apply_refresh(struct wcsd *d)
+{
+    struct wcs_refresh_batch *b;
+    size_t i, k;
+
+    while ((b = wcs_refresher_take(d->refresher)) != NULL) {
+        for (i = 0; i < b->n; i++) {
+            const char *codes[WCS_MAX_IDS];
+            struct err e;
+
+            for (k = 0; k < b->ncodes[i]; k++)
+                codes[k] = b->codes[i][k];
+            if (wcs_registry_put(d->registry, &b->parcels[i], codes, b->ncodes[i], &e) < 0)
+                log_warnx("parcel %s not indexed: %s", codes[0], e.msg);
+        }
+        d->counters.parcels_applied += b->n;
+        if (b->max_rev > d->parcel_rev)
+            d->parcel_rev = b->max_rev;
+        if (b->n > 0)
+            log_info("%zu parcel(s) updated from the database (rev %lld, %zu indexed)", b->n,
+                     (long long)d->parcel_rev, wcs_registry_count(d->registry));
+        if (b->plan != NULL) {
+            install_plan(d, b->plan, b->plan_version);
+            b->plan = NULL;
+        }
+        if (b->chute_emptied[0] != '\0') {
+            char detail[64];
+
+            /* A bag was closed: the chute takes parcels again, load from 0. */
+            if (wcs_engine_chute_emptied(d->engine, b->chute_emptied) < 0) {
+                log_warnx("bag closed at %s, which the active sort plan does not have",
+                          b->chute_emptied);
+            } else {
+                log_info("chute %s emptied (bag closed)", b->chute_emptied);
+                snprintf(detail, sizeof(detail), "chute %s emptied", b->chute_emptied);
+                system_event(d, detail);
+            }
+        }
+        wcs_refresh_batch_free(b);
+    }
+}
+
+static void refresh_async_cb(uv_async_t *h)
+{
+    wcsd_apply_refresh(h->data);
+}
+
+/* Called on the refresher thread: only wakes the loop. */
+static void refresh_notify_cb(void *arg)
+{
+    struct wcsd *d = arg;
+
+    uv_async_send(&d->refresh_async);
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* A code read by one of the WCS's own scanners: into the correlation. */
+static void usb_scan_cb(const struct scan_event *ev, void *arg)
+{
+    struct wcsd *d = arg;
+    struct conv_scan s;
+    struct err e;
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.location, sizeof(s.location), "%s", ev->location);
+    snprintf(s.code, sizeof(s.code), "%.*s", (int)ev->len, ev->code);
+    snprintf(s.source, sizeof(s.source), "%s", ev->scanner_id);
+    snprintf(s.symbology, sizeof(s.symbology), "%s", ev->symbology);
+    s.at_us = ev->at_us;
+    if (wcs_plcs_scan(d, &s, &e) < 0)
+        log_warnx("scanner %s: %s", ev->scanner_id, e.msg);
+}
+
+/* Closes every handle on the loop so uv_run returns (loop thread). */
+static void close_loop_handles(struct wcsd *d)
+{
+    d->stopping = true;
+    if (d->usb != NULL)
+        scan_usb_stop(d->usb, NULL, NULL);
+    d->usb = NULL;
+    wcs_plcs_stop(d);
+    wcs_http_stop(d->http);
+    d->http = NULL;
+    pthread_mutex_lock(&d->durable_mu);
+    d->durable_open = false;
+    pthread_mutex_unlock(&d->durable_mu);
+    uv_close((uv_handle_t *)&d->durable_async, close_cb);
+    uv_close((uv_handle_t *)&d->sigterm, close_cb);
+    uv_close((uv_handle_t *)&d->sigint, close_cb);
+    uv_close((uv_handle_t *)&d->refresh_async, close_cb);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    struct wcsd *d = h->data;
+
+    if (d->stopping)
+        return;
+    log_info("signal %d: stopping", signum);
+    close_loop_handles(d);
+}
+
+static void durable_async_cb(uv_async_t *h)
+{
+    wcs_plcs_durable(h->data);
+}
+
+/* Called on the store thread when more records are durable: wake the loop,
+ * unless it is shutting down (the async handle may be closed then). */
+static void durable_cb(void *arg)
+{
+    struct wcsd *d = arg;
+
+    pthread_mutex_lock(&d->durable_mu);
+    if (d->durable_open)
+        uv_async_send(&d->durable_async);
+    pthread_mutex_unlock(&d->durable_mu);
+}
+
+int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
+{
+    struct wcsd *d = calloc(1, sizeof(*d));
+    struct wcs_refresher_opts ro;
+    struct wcs_event_writer_opts wo;
+    struct wcs_plan *plan = NULL;
+    PGconn *c = NULL;
+    double t0 = (double)uv_hrtime() / 1e9;
+    int rc, applied = 0, version = 0;
+
+    if (d == NULL)
+        return err_set(e, -ENOMEM, "out of memory");
+    pthread_mutex_init(&d->durable_mu, NULL);
+    d->cfg = *cfg;
+    d->started_us = uv_hrtime() / 1000;
+    rc = wcs_config_db_conninfo(cfg, d->conninfo, sizeof(d->conninfo), e);
+    if (rc < 0)
+        goto fail;
+    rc = connect_with_wait(d, &c, e);
+    if (rc < 0)
+        goto fail;
+    rc = wcs_db_migrate(c, &applied, e);
+    if (rc < 0)
+        goto fail;
+    if (applied > 0)
+        log_info("applied %d schema migration(s)", applied);
+
+    d->registry = wcs_registry_new(cfg->registry_expected);
+    d->engine = wcs_engine_new();
+    if (d->registry == NULL || d->engine == NULL) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = wcs_db_plan_load(c, 0, &plan, &version, e);
+    if (rc == ERR_NOTFOUND) {
+        log_warnx("no active sort plan: requests go nowhere until one is activated "
+                  "(wcsctl sortplan load FILE --activate)");
+        version = 0;
+    } else if (rc < 0) {
+        goto fail;
+    }
+    /* Writers of parcels serialise on an advisory lock while they take revs
+     * (store), so revs become visible in order and "rev > high-water mark"
+     * never skips a change committed during this load. */
+    rc = wcs_db_parcels_since(c, 0, load_parcel_cb, d, &d->parcel_rev, e);
+    if (rc < 0)
+        goto fail;
+
+    if (uv_loop_init(&d->loop) != 0) {
+        rc = err_set(e, -ENOMEM, "cannot create the event loop");
+        goto fail;
+    }
+    uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb);
+    uv_async_init(&d->loop, &d->durable_async, durable_async_cb);
+    d->refresh_async.data = d->durable_async.data = d;
+    d->durable_open = true;
+    uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sigint);
+    d->sigterm.data = d->sigint.data = d;
+    uv_signal_start(&d->sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&d->sigint, signal_cb, SIGINT);
+
+    wo = cfg->events;
+    wo.spool_path = cfg->spool_path[0] ? cfg->spool_path : NULL;
+    wo.spool_max_bytes = cfg->spool_max_bytes;
+    wo.durable_cb = durable_cb;
+    wo.durable_arg = d;
+    rc = wcs_event_writer_start(d->conninfo, &wo, &d->writer, e);
+    if (rc < 0)
+        goto fail_loop;
+    if (plan != NULL)
+        install_plan(d, plan, version);
+    plan = NULL;
+
+    memset(&ro, 0, sizeof(ro));
+    ro.conninfo = d->conninfo;
+    ro.since_rev = d->parcel_rev;
+    ro.plan_version = d->plan_version;
+    ro.resync_s = cfg->registry_resync_s;
+    ro.notify_cb = refresh_notify_cb;
+    ro.notify_arg = d;
+    rc = wcs_refresher_start(&ro, &d->refresher, e);
+    if (rc < 0)
+        goto fail_loop;
+    if (cfg->http_listen[0] != '\0') {
+        rc = wcs_http_start(d, cfg->http_listen, cfg->http_port, &d->http, &d->http_port, e);
+        if (rc < 0)
+            goto fail_loop;
+    }
+    /* A spool left by a crash may hold telegrams that the PLC will resend
+     * (updates it never got an ACK_ for, though they were durable). They
+     * must be in the database before wcs_plcs_start() reads the last hour
+     * of telegrams, or such a resend would be applied a second time instead
+     * of answered DUPLIC__. New records are written only after the spool,
+     * so flushing one marks the end of the drain. Bounded: past the bound
+     * the links start anyway, with a warning. */
+    {
+        struct wcs_event_writer_stats ws;
+
+        wcs_event_writer_stats(d->writer, &ws);
+        if (ws.spool_records > 0) {
+            system_event(d, "event spool of an earlier run drained before the PLC links start");
+            if (wcs_event_writer_flush(d->writer, SPOOL_DRAIN_WAIT_MS) < 0)
+                log_warnx("event spool not drained within %d s: a PLC resend of an update "
+                          "still in the spool may be applied twice",
+                          SPOOL_DRAIN_WAIT_MS / 1000);
+        }
+    }
+    rc = wcs_plcs_start(d, c, e);
+    if (rc < 0)
+        goto fail_loop;
+    if (cfg->nscanners > 0) {
+        rc = scan_usb_start(&d->loop, cfg->scanners, (size_t)cfg->nscanners, usb_scan_cb, d,
+                            &d->usb, e);
+        if (rc < 0)
+            goto fail_loop;
+    }
+    PQfinish(c);
+    c = NULL;
+    system_event(d, "wcsd started");
+    log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
+             "%d PLC link(s), %d scanner(s), started in %.2f s",
+             cfg->node, d->plan_version, wcs_registry_count(d->registry),
+             (double)wcs_registry_memory(d->registry) / (1024.0 * 1024.0),
+             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port, d->nplcs, cfg->nscanners,
+             (double)uv_hrtime() / 1e9 - t0);
+    *out = d;
+    return 0;
+
+fail_loop:
+    /* Handles exist: close them and let the loop run their callbacks. */
+    PQfinish(c);
+    wcs_plan_free(plan);
+    plan = NULL;
+    close_loop_handles(d);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d->loop);
+    wcs_refresher_stop(d->refresher);
+    d->refresher = NULL;
+    wcsd_free(d);
+    return rc;
+fail:
+    if (c)
+        PQfinish(c);
+    wcs_plan_free(plan);
+    wcs_event_writer_stop(d->writer);
+    d->writer = NULL;
+    wcs_engine_free(d->engine);
+    wcs_registry_free(d->registry);
+    memset(d->conninfo, 0, sizeof(d->conninfo));
+    pthread_mutex_destroy(&d->durable_mu);
+    free(d);
+    return rc;
+}
+
+int wcsd_run(struct wcsd *d)
+{
+    int rc;
+
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    wcs_refresher_stop(d->refresher);
+    d->refresher = NULL;
+    system_event(d, "wcsd stopped");
+    wcs_event_writer_stop(d->writer);
+    d->writer = NULL;
+    rc = uv_loop_close(&d->loop);
+    if (rc != 0)
+        log_warnx("event loop closed with handles still open: %s", uv_strerror(rc));
+    log_info("stopped");
+    return rc == 0 ? 0 : -1;
+}
+
+void wcsd_free(struct wcsd *d)
+{
+    if (d == NULL)
+        return;
+    wcs_refresher_stop(d->refresher);
+    wcs_event_writer_stop(d->writer);
+    wcs_engine_free(d->engine);
+    wcs_plan_free(d->plan);
+    wcs_registry_free(d->registry);
+    conv_corr_free(d->scans);
+    pthread_mutex_destroy(&d->durable_mu);
+    memset(d->conninfo, 0, sizeof(d->conninfo));
+    free(d);
+}
+
+int wcsd_decide(struct wcsd *d, const char *const *codes, size_t ncodes,
+                const struct wcs_decide_input *m, bool commit, struct wcs_decision *out,
+                struct err *e)
+{
+    struct wcs_read reads[8];
+    struct wcs_decide_input in;
+    size_t i;
+    int rc;
+
+    if (d->plan == NULL)
+        return err_set(e, ERR_STATE, "no sort plan is active");
+    if (ncodes > sizeof(reads) / sizeof(reads[0]))
+        ncodes = sizeof(reads) / sizeof(reads[0]);
+    for (i = 0; i < ncodes; i++) {
+        struct scan_code_info info;
+        size_t len = strlen(codes[i]);
+
+        scan_code_check(codes[i], len, &info);
+        reads[i].code = codes[i];
+        reads[i].len = len;
+        reads[i].valid = info.valid && scan_code_is_parcel(info.kind);
+        reads[i].parcel = reads[i].valid ? wcs_registry_find(d->registry, codes[i], len) : NULL;
+    }
+    if (m != NULL)
+        in = *m;
+    else
+        memset(&in, 0, sizeof(in));
+    in.reads = reads;
+    in.nreads = ncodes;
+    rc = wcs_engine_decide(d->engine, &in, commit, out);
+    if (rc < 0)
+        return err_set(e, rc, "decision failed: %s", err_text(rc));
+    if (commit)
+        d->counters.decisions++;
+    else
+        d->counters.dry_runs++;
+    return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * db_telegrams.c - reading the telegram log (table telegrams, written by the
+ * event writer through wcs_db_telegrams_copy()): the query behind
+ * `wcsctl telegrams [--plc ID] [--since T] [--limit N]`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wcs/store/events.h"
+
+/* Copies column col of row i into dst (size bytes, NUL-terminated, cut). */
+static size_t copy_col(char *dst, size_t size, const PGresult *r, int i, int col)
+{
+    size_t n = (size_t)PQgetlength(r, i, col);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, PQgetvalue(r, i, col), n);
+    dst[n] = '\0';
+    return n;
+}
+
+int wcs_db_telegrams_list(PGconn *c, const char *plc, int64_t since_us, size_t limit,
+                          wcs_telegram_cb cb, void *arg, struct err *e)
+{
+    /* The time bound is built from an integer so no float rounding moves
+     * it by a microsecond; LIMIT NULL is no limit. With a plc the index
+     * (plc, at) gives the order without a sort. */
+    static const char sql[] =
+        "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, plc, direction, type, seq, raw,"
+        " refused FROM telegrams"
+        " WHERE ($1::text IS NULL OR plc = $1)"
+        " AND at >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
+        " ORDER BY at, id LIMIT $3::bigint";
+    char since[24], lim[24];
+    const char *params[3] = {plc != NULL && plc[0] != '\0' ? plc : NULL, since,
+                             limit > 0 ? lim : NULL};
+    struct wcs_telegram_rec *tg;
+    PGresult *r;
+    int rc = 0, stopped = 0;
+
+    if (since_us < 0 || since_us > WCS_EVENT_AT_US_MAX)
+        return err_set(e, ERR_INVALID, "telegrams: since %lld out of range", (long long)since_us);
+    snprintf(since, sizeof(since), "%lld", (long long)since_us);
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    tg = malloc(sizeof(*tg));
+    if (tg == NULL)
+        return err_set(e, -ENOMEM, "telegrams: out of memory");
+    /* Single-row mode streams the rows: a listing of a whole day must not
+     * be held in memory at once. */
+    if (!PQsendQueryParams(c, sql, 3, NULL, params, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+        free(tg);
+        return err_set(e, ERR_DB, "telegrams: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+                       PQerrorMessage(c));
+    }
+    while ((r = PQgetResult(c)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+
+        if (st == PGRES_SINGLE_TUPLE && rc == 0 && !stopped) {
+            memset(tg, 0, sizeof(*tg));
+            tg->id = atoll(PQgetvalue(r, 0, 0));
+            tg->at_us = atoll(PQgetvalue(r, 0, 1));
+            copy_col(tg->plc, sizeof(tg->plc), r, 0, 2);
+            tg->direction = PQgetvalue(r, 0, 3)[0];
+            copy_col(tg->type, sizeof(tg->type), r, 0, 4);
+            tg->seq = (uint32_t)strtoul(PQgetvalue(r, 0, 5), NULL, 10);
+            tg->raw_len = copy_col(tg->raw, sizeof(tg->raw), r, 0, 6);
+            tg->refused = PQgetvalue(r, 0, 7)[0] == 't';
+            /* After a stop the remaining rows are still read, so the
+             * connection is ready for the next command. */
+            if (cb(arg, tg) != 0)
+                stopped = 1;
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+            rc = err_set(e, ERR_DB, "telegrams: %.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+                         PQresultErrorMessage(r));
+        }
+        PQclear(r);
+    }
+    free(tg);
+    return rc;
+}

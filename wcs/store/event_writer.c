@@ -1,0 +1,1270 @@
+/*
+ * event_writer.c - the batching writer of the event and telegram logs:
+ * producers queue records, one store thread with its own connection writes
+ * them in batches, and with a spool keeps them durable on local disk while
+ * the database is down.
+ *
+ * DESIGN. The queue is a ring of queue_capacity slots under one mutex; a
+ * slot holds an event or a telegram's fixed fields (~270 bytes), and a
+ * telegram's raw text goes to a second FIFO byte ring (raw_capacity bytes)
+ * so slots stay small although a telegram may be 1024 bytes. Positions
+ * (head <= sent <= tail) count records since start and never wrap; a
+ * record lives in slot pos % capacity and its ticket is pos + 1. push()
+ * copies the record into slot `tail` and moves tail on: a short copy under
+ * the mutex, no allocation, no I/O, and a condition-variable signal only
+ * when the store thread sleeps waiting for a first record or a full batch,
+ * so a producer (wcsd's loop) never waits for the database or the disk.
+ *
+ * The store thread takes [sent, sent + k) (k <= batch_max, never wrapping
+ * around the ring end), makes it durable outside the lock - straight from
+ * the ring, producers only write free slots - then moves head: head is the
+ * durability point (wcs_event_writer_durable()), and durable_cb is called.
+ * A batch is made durable in one of two ways:
+ *  - committed: BEGIN; COPY events; COPY telegrams; COMMIT (one
+ *    transaction, so one durability point covers both kinds);
+ *  - spooled: when the database fails (connect or any statement, COMMIT
+ *    included) and a spool is configured, the batch is appended to the
+ *    spool file and fsync'd (wcs/spool.h).
+ * Once the spool holds anything, every later batch is appended behind it
+ * without trying the database, so the spool stays in push order; the
+ * database is retried with exponential back-off (100 ms doubling to 5 s) by
+ * draining: the oldest spooled records are read back, written through the
+ * idempotent staging path (a drain after a crash may repeat a batch that
+ * was committed just before), and the file is emptied when everything in
+ * it is in the database. Only then do batches go to the database directly
+ * again. Without a spool a failed batch simply stays in the ring and is
+ * retried with the same back-off; queue_capacity bounds memory and push()
+ * answers ERR_FULL once it is used up. The same happens with a spool that
+ * is full or failing.
+ *
+ * Ids are fixed before the first attempt, so a re-send after a COMMIT
+ * whose answer was lost (the commit may have happened) goes through the
+ * staging tables (INSERT .. ON CONFLICT (id) DO NOTHING) and cannot store a
+ * record twice. Plain COPY is kept for every first attempt because it is
+ * the fast path (see docs/events.md); a unique violation on a first attempt
+ * (an id collision with a row written by someone else) also falls back to
+ * the staging path, which then skips and counts those duplicates.
+ *
+ * The store thread waits up to flush_interval_ms for a batch to fill,
+ * measured from the first record it saw after sleeping, or from the
+ * previous batch's start when records arrived while that batch was being
+ * written. flush() and stop() cut the wait short.
+ */
+#include "wcs/store/events.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "wcs/store/spool.h"
+
+#define DEFAULT_QUEUE_CAPACITY 65536
+#define DEFAULT_BATCH_MAX 2000
+#define DEFAULT_FLUSH_INTERVAL_MS 20
+#define DEFAULT_DRAIN_TIMEOUT_MS 5000
+#define DEFAULT_RAW_PER_SLOT 160 /* CONV_TG_LEN_DEFAULT */
+#define MIN_RAW_CAPACITY 4096    /* two telegrams of the largest size, and more */
+#define DEFAULT_SPOOL_MAX_BYTES (UINT64_C(1) << 30)
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* A drain runs at most this long before the thread looks at the ring
+ * again, so new records keep being spooled (made durable) meanwhile. */
+#define DRAIN_SLICE_MS 200
+/* stop() cancels the statement in flight when the drain deadline is this
+ * far behind and the thread has still not exited. */
+#define CANCEL_GRACE_MS 1000
+#define APPLICATION_NAME "wcs-event-writer"
+
+enum { REC_EVENT = 'E', REC_TELEGRAM = 'T' };
+
+/* A telegram in the ring; its raw text is in the raw ring. */
+struct tg_slot {
+    int64_t id;
+    int64_t at_us;
+    uint64_t raw_pos; /* position in the raw ring (never wraps) */
+    uint32_t seq;
+    uint16_t raw_len;
+    char plc[6];
+    char type[5];
+    char direction;
+    bool refused;
+};
+
+struct slot {
+    uint64_t raw_end; /* raw ring tail after this record was pushed */
+    uint8_t tag;      /* REC_EVENT, REC_TELEGRAM */
+    union {
+        struct wcs_event ev;
+        struct tg_slot tg;
+    } u;
+};
+
+/* Largest spool payload: a telegram with all fields full. */
+#define PAYLOAD_MAX (1 + 8 + 8 + 1 + 1 + 4 + 1 + 5 + 1 + 4 + 2 + WCS_TELEGRAM_RAW_MAX)
+
+struct wcs_event_writer {
+    struct wcs_event_writer_opts o; /* defaults filled in */
+    char *conninfo;
+    char *spool_path;  /* NULL = no spool */
+    struct slot *ring; /* o.queue_capacity slots */
+    char *raw;         /* o.raw_capacity bytes */
+    pthread_t thread;
+
+    pthread_mutex_t mu;  /* guards everything down to conn */
+    pthread_cond_t work; /* store thread waits: records, flush, stop, timers */
+    pthread_cond_t done; /* flush()/stop() wait: batch stored, thread exited */
+    uint64_t head;       /* first record not yet durable */
+    uint64_t sent;       /* first record not yet taken into a batch */
+    uint64_t tail;       /* next free position */
+    uint64_t db_pos;     /* records before this are in the database */
+    uint64_t raw_head;   /* raw ring: first byte still in use */
+    uint64_t raw_tail;   /* raw ring: next free byte */
+    int idle;            /* store thread sleeps until the first record */
+    int filling;         /* store thread sleeps until batch_max records */
+    unsigned flushers;   /* flush() calls waiting */
+    int stopping;
+    int exited;
+    struct timespec drain_deadline; /* CLOCK_MONOTONIC; moves on with each commit */
+    PGcancel *cancel;               /* of the store connection, for stop() */
+    struct wcs_event_writer_stats st;
+
+    PGconn *conn; /* store thread's own; NULL while disconnected */
+
+    /* Store thread only. */
+    struct wcs_spool *spool;
+    uint64_t recovered_left;      /* records of an earlier run still in the spool */
+    unsigned alarm_step;          /* last spool fill step warned about (tenths) */
+    int full_logged;              /* "spool full" logged for this episode */
+    unsigned backoff;             /* ms before the next database attempt */
+    int db_failing;               /* the last database attempt failed */
+    struct timespec db_retry_at;  /* no database attempt before */
+    struct timespec retry_at;     /* a batch that could not be stored waits */
+    uint64_t retry_pos;           /* that batch's first position ... */
+    int retry_maybe_committed;    /* ... its COMMIT went out unanswered */
+    int retry_staged;             /* ... it hit a unique violation */
+    struct wcs_event *bev;        /* batch_max events of the batch */
+    struct wcs_telegram_rec *btg; /* batch_max telegrams of the batch */
+    size_t nev, ntg;
+    size_t nbad; /* spool records that could not be decoded, this peek */
+    unsigned char payload[PAYLOAD_MAX];
+};
+
+/* --- time --------------------------------------------------------------- */
+
+static void now_mono(struct timespec *t)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static void ts_add_ms(struct timespec *t, unsigned ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* --- connection ---------------------------------------------------------- */
+
+static void notice_cb(void *arg, const char *msg)
+{
+    (void)arg;
+    log_debug("server: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/* Connects with the writer's fixed application_name (so operators and tests
+ * can find its backend) and a default connect_timeout that the conninfo may
+ * override. */
+static int writer_connect(const char *conninfo, PGconn **out, struct err *e)
+{
+    /* Later keywords override earlier ones, and the expanded conninfo takes
+     * the place of dbname. */
+    const char *const keys[] = {"connect_timeout", "dbname", "application_name", NULL};
+    const char *const vals[] = {"10", conninfo, APPLICATION_NAME, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    int rc;
+
+    if (c == NULL)
+        return err_set(e, -ENOMEM, "event writer: connect: out of memory");
+    if (PQstatus(c) != CONNECTION_OK) {
+        rc = err_set(e, ERR_DB, "event writer: connect: %.*s",
+                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+        PQfinish(c);
+        return rc;
+    }
+    PQsetNoticeProcessor(c, notice_cb, NULL);
+    *out = c;
+    return 0;
+}
+
+/* Store thread: publishes w->conn and its cancel handle. */
+static void attach_conn(struct wcs_event_writer *w, PGconn *c)
+{
+    PGcancel *cancel = PQgetCancel(c);
+
+    pthread_mutex_lock(&w->mu);
+    w->conn = c;
+    w->cancel = cancel;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void drop_conn(struct wcs_event_writer *w)
+{
+    PGcancel *cancel;
+    PGconn *c;
+
+    pthread_mutex_lock(&w->mu);
+    cancel = w->cancel;
+    c = w->conn;
+    w->cancel = NULL;
+    w->conn = NULL;
+    pthread_mutex_unlock(&w->mu);
+    if (cancel != NULL)
+        PQfreeCancel(cancel);
+    if (c != NULL)
+        PQfinish(c);
+}
+
+/* --- one batch -------------------------------------------------------- */
+
+static int exec_cmd(PGconn *c, const char *sql, struct err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = err_set(e, ERR_DB, "%s: %.*s", sql, (int)strcspn(PQerrorMessage(c), "\n"),
+                     PQerrorMessage(c));
+    /* COMMIT of an aborted transaction "succeeds" as ROLLBACK. */
+    else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = err_set(e, ERR_DB, "COMMIT answered %s", PQcmdStatus(r));
+    PQclear(r);
+    return rc;
+}
+
+/* --- spool payloads ------------------------------------------------------
+ *
+ * One record per spool frame, little-endian:
+ *   event:    'E' id(8) at_us(8) kind(1), then parcel_code, location, chute,
+ *             reason, source, detail, each as len(1) + bytes
+ *   telegram: 'T' id(8) at_us(8) direction(1) refused(1) seq(4),
+ *             plc and type as len(1) + bytes, raw as len(2) + bytes
+ */
+
+static unsigned char *put_u64(unsigned char *p, uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+static unsigned char *put_str(unsigned char *p, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+
+    *p++ = (unsigned char)n;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static size_t encode_event(unsigned char *buf, const struct wcs_event *ev)
+{
+    unsigned char *p = buf;
+
+    *p++ = REC_EVENT;
+    p = put_u64(p, (uint64_t)ev->id);
+    p = put_u64(p, (uint64_t)ev->at_us);
+    *p++ = ev->kind;
+    p = put_str(p, ev->parcel_code, sizeof(ev->parcel_code));
+    p = put_str(p, ev->location, sizeof(ev->location));
+    p = put_str(p, ev->chute, sizeof(ev->chute));
+    p = put_str(p, ev->reason, sizeof(ev->reason));
+    p = put_str(p, ev->source, sizeof(ev->source));
+    p = put_str(p, ev->detail, sizeof(ev->detail));
+    return (size_t)(p - buf);
+}
+
+static size_t encode_telegram(unsigned char *buf, const struct tg_slot *t, const char *raw)
+{
+    unsigned char *p = buf;
+    int i;
+
+    *p++ = REC_TELEGRAM;
+    p = put_u64(p, (uint64_t)t->id);
+    p = put_u64(p, (uint64_t)t->at_us);
+    *p++ = (unsigned char)t->direction;
+    *p++ = t->refused ? 1 : 0;
+    for (i = 0; i < 4; i++)
+        *p++ = (unsigned char)(t->seq >> (8 * i));
+    p = put_str(p, t->plc, sizeof(t->plc));
+    p = put_str(p, t->type, sizeof(t->type));
+    *p++ = (unsigned char)t->raw_len;
+    *p++ = (unsigned char)(t->raw_len >> 8);
+    memcpy(p, raw, t->raw_len);
+    return (size_t)(p - buf) + t->raw_len;
+}
+
+/* A bounds-checked reader over one payload. */
+struct rd {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t get_uint(struct rd *r, int bytes)
+{
+    uint64_t v = 0;
+    int i;
+
+    if (r->end - r->p < bytes) {
+        r->bad = 1;
+        return 0;
+    }
+    for (i = 0; i < bytes; i++)
+        v |= (uint64_t)*r->p++ << (8 * i);
+    return v;
+}
+
+static void get_str(struct rd *r, char *dst, size_t size)
+{
+    size_t n = (size_t)get_uint(r, 1);
+
+    dst[0] = '\0';
+    if (r->bad || n >= size || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return;
+    }
+    memcpy(dst, r->p, n);
+    dst[n] = '\0';
+    r->p += n;
+}
+
+/* wcs_spool_peek() callback: decodes one record into the batch arrays. A
+ * record that does not decode (it passed its CRC, so it was written so: a
+ * newer format or a bug) is logged and skipped rather than stalling the
+ * drain forever. */
+static int decode_cb(void *arg, const void *payload, size_t len)
+{
+    struct wcs_event_writer *w = arg;
+    struct rd r = {payload, (const unsigned char *)payload + len, 0};
+    int tag = (int)get_uint(&r, 1);
+    size_t n;
+
+    if (tag == REC_EVENT) {
+        struct wcs_event *ev = &w->bev[w->nev];
+
+        memset(ev, 0, sizeof(*ev));
+        ev->id = (int64_t)get_uint(&r, 8);
+        ev->at_us = (int64_t)get_uint(&r, 8);
+        ev->kind = (uint8_t)get_uint(&r, 1);
+        get_str(&r, ev->parcel_code, sizeof(ev->parcel_code));
+        get_str(&r, ev->location, sizeof(ev->location));
+        get_str(&r, ev->chute, sizeof(ev->chute));
+        get_str(&r, ev->reason, sizeof(ev->reason));
+        get_str(&r, ev->source, sizeof(ev->source));
+        get_str(&r, ev->detail, sizeof(ev->detail));
+        if (!r.bad && r.p == r.end && wcs_event_check(ev, 0, NULL) == 0) {
+            w->nev++;
+            return 0;
+        }
+    } else if (tag == REC_TELEGRAM) {
+        struct wcs_telegram_rec *tg = &w->btg[w->ntg];
+
+        tg->id = (int64_t)get_uint(&r, 8);
+        tg->at_us = (int64_t)get_uint(&r, 8);
+        tg->direction = (char)get_uint(&r, 1);
+        tg->refused = get_uint(&r, 1) != 0;
+        tg->seq = (uint32_t)get_uint(&r, 4);
+        get_str(&r, tg->plc, sizeof(tg->plc));
+        get_str(&r, tg->type, sizeof(tg->type));
+        n = (size_t)get_uint(&r, 2);
+        if (!r.bad && n <= WCS_TELEGRAM_RAW_MAX && (size_t)(r.end - r.p) == n) {
+            memcpy(tg->raw, r.p, n);
+            tg->raw[n] = '\0';
+            tg->raw_len = n;
+            if (wcs_telegram_check(tg, 0, NULL) == 0) {
+                w->ntg++;
+                return 0;
+            }
+        }
+    }
+    log_error("spool: a record of %zu bytes (type 0x%02x) cannot be decoded; skipped", len,
+              (unsigned)tag & 0xFF);
+    w->nbad++;
+    return 0;
+}
+
+/* --- batches ------------------------------------------------------------- */
+
+/* Copies ring slots [pos, pos + k) into the batch arrays. */
+static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
+{
+    size_t i, cap = w->o.queue_capacity, rcap = w->o.raw_capacity;
+
+    w->nev = 0;
+    w->ntg = 0;
+    for (i = 0; i < k; i++) {
+        const struct slot *s = &w->ring[(pos + i) % cap];
+
+        if (s->tag == REC_EVENT) {
+            w->bev[w->nev++] = s->u.ev;
+        } else {
+            const struct tg_slot *t = &s->u.tg;
+            struct wcs_telegram_rec *tg = &w->btg[w->ntg++];
+
+            tg->id = t->id;
+            tg->at_us = t->at_us;
+            memcpy(tg->plc, t->plc, sizeof(tg->plc));
+            tg->direction = t->direction;
+            memcpy(tg->type, t->type, sizeof(tg->type));
+            tg->seq = t->seq;
+            tg->refused = t->refused;
+            memcpy(tg->raw, w->raw + t->raw_pos % rcap, t->raw_len);
+            tg->raw[t->raw_len] = '\0';
+            tg->raw_len = t->raw_len;
+        }
+    }
+}
+
+/* One attempt at the batch arrays: BEGIN; COPY events; COPY telegrams
+ * (plain or staged); COMMIT. *commit_sent tells whether the COMMIT went
+ * out, i.e. whether a failure leaves the outcome unknown. */
+static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, size_t *inserted,
+                     int *commit_sent, struct err *e)
+{
+    size_t ins_ev = w->nev, ins_tg = w->ntg;
+    int rc;
+
+    *commit_sent = 0;
+    *inserted = w->nev + w->ntg;
+    rc = exec_cmd(c, "BEGIN", e);
+    if (rc < 0)
+        return rc;
+    if (staged) {
+        rc = wcs_db_events_copy_idempotent(c, w->bev, w->nev, &ins_ev, e);
+        if (rc == 0)
+            rc = wcs_db_telegrams_copy_idempotent(c, w->btg, w->ntg, &ins_tg, e);
+    } else {
+        rc = wcs_db_events_copy(c, w->bev, w->nev, e);
+        if (rc == 0)
+            rc = wcs_db_telegrams_copy(c, w->btg, w->ntg, e);
+    }
+    if (rc < 0)
+        return rc;
+    *inserted = ins_ev + ins_tg;
+    *commit_sent = 1;
+    return exec_cmd(c, "COMMIT", e);
+}
+
+static void count_db_error(struct wcs_event_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->st.db_errors++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* After a failed attempt: leaves the connection idle, or drops it. */
+static void reset_conn(struct wcs_event_writer *w)
+{
+    if (w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK) {
+        if (PQtransactionStatus(w->conn) != PQTRANS_IDLE && exec_cmd(w->conn, "ROLLBACK", NULL) < 0)
+            drop_conn(w);
+    } else if (w->conn != NULL) {
+        drop_conn(w);
+    }
+}
+
+static int ensure_conn(struct wcs_event_writer *w, struct err *e)
+{
+    PGconn *c = NULL;
+    int rc;
+
+    if (w->conn != NULL)
+        return 0;
+    rc = writer_connect(w->conninfo, &c, e);
+    if (rc < 0)
+        return rc;
+    attach_conn(w, c);
+    log_info("connected to the database");
+    return 0;
+}
+
+/* The database failed: wait before the next attempt, longer each time. */
+static void db_failed(struct wcs_event_writer *w, size_t n, const char *what, const char *msg)
+{
+    struct timespec now;
+
+    now_mono(&now);
+    w->db_retry_at = now;
+    ts_add_ms(&w->db_retry_at, w->backoff);
+    log_warnx("%s of %zu records: %s; retrying in %u ms", what, n, msg, w->backoff);
+    w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
+    w->db_failing = 1;
+}
+
+static void db_succeeded(struct wcs_event_writer *w)
+{
+    if (w->db_failing)
+        log_info("the database is writable again");
+    w->db_failing = 0;
+    w->backoff = BACKOFF_MIN_MS;
+}
+
+/*
+ * Writes the gathered batch to the database: a first attempt, and at once a
+ * second through the staging path after a unique violation. maybe_committed
+ * and staged carry over from earlier attempts at the same records. Returns
+ * 0 with *written and *dups set, or a negative code (the database failed;
+ * *maybe_committed updated).
+ */
+static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *staged,
+                    uint64_t *written, uint64_t *dups)
+{
+    size_t n = w->nev + w->ntg, inserted;
+    int commit_sent, rc;
+    struct err e = {0};
+
+    for (;;) {
+        commit_sent = 0;
+        rc = ensure_conn(w, &e);
+        if (rc == 0)
+            rc = try_batch(w->conn, w, *staged || *maybe_committed, &inserted, &commit_sent, &e);
+        if (rc == 0)
+            break;
+        if (commit_sent)
+            *maybe_committed = 1;
+        count_db_error(w);
+        reset_conn(w);
+        if (rc == ERR_CONFLICT && !*staged) {
+            /* Not an outage: re-send at once through the staging table. */
+            *staged = 1;
+            log_warnx("batch of %zu records: %s; re-sending, skipping stored ids", n, e.msg);
+            continue;
+        }
+        db_failed(w, n, "batch", e.msg);
+        return rc;
+    }
+    db_succeeded(w);
+    if (*staged && !*maybe_committed) {
+        /* Nothing of ours can be there: every skipped id was stored by
+         * someone else, and this record is lost. */
+        *written = inserted;
+        *dups = n - inserted;
+        if (*dups > 0)
+            log_warnx("%llu records not stored: their ids were already in the table",
+                      (unsigned long long)*dups);
+    } else {
+        /* After an unknown commit outcome the skipped rows are our own
+         * first attempt. */
+        *written = n;
+        *dups = 0;
+    }
+    return 0;
+}
+
+/* Publishes the spool's size in the stats and warns as it fills: once per
+ * 10% step from 80% on, and once when it is back under 80%. */
+static void spool_stats(struct wcs_event_writer *w)
+{
+    uint64_t bytes = wcs_spool_bytes(w->spool), max = w->o.spool_max_bytes;
+    unsigned step = (unsigned)(bytes * 10 / max);
+
+    if (step >= 8 && step > w->alarm_step)
+        log_warnx("ALARM: event spool %s is %llu%% full (%llu of %llu bytes): the database has "
+                  "been unwritable for a while; at 100%% records are refused",
+                  w->spool_path, (unsigned long long)(bytes * 100 / max), (unsigned long long)bytes,
+                  (unsigned long long)max);
+    else if (step < 8 && w->alarm_step >= 8)
+        log_info("event spool %s back under 80%% (%llu bytes)", w->spool_path,
+                 (unsigned long long)bytes);
+    w->alarm_step = step;
+    pthread_mutex_lock(&w->mu);
+    w->st.spool_bytes = bytes;
+    w->st.spool_records = wcs_spool_unread(w->spool);
+    w->st.spool_alarm = step >= 8;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Appends ring slots [pos, pos + k) to the spool in push order and fsyncs.
+ * Returns 0 or the spool's error (ERR_FULL, -errno). */
+static int spool_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
+{
+    size_t i, len, cap = w->o.queue_capacity, rcap = w->o.raw_capacity;
+    struct err e = {0};
+    int rc = 0;
+
+    for (i = 0; i < k && rc == 0; i++) {
+        const struct slot *s = &w->ring[(pos + i) % cap];
+
+        if (s->tag == REC_EVENT)
+            len = encode_event(w->payload, &s->u.ev);
+        else
+            len = encode_telegram(w->payload, &s->u.tg, w->raw + s->u.tg.raw_pos % rcap);
+        rc = wcs_spool_add(w->spool, w->payload, len, &e);
+    }
+    if (rc == 0)
+        rc = wcs_spool_commit(w->spool, &e);
+    else
+        wcs_spool_discard(w->spool);
+    if (rc < 0) {
+        pthread_mutex_lock(&w->mu);
+        w->st.spool_errors++;
+        w->st.spool_refused += k;
+        pthread_mutex_unlock(&w->mu);
+        if (!w->full_logged)
+            log_error("ALARM: event spool refuses records: %s; they stay queued, and pushes "
+                      "fail with ERR_FULL once the queue is full",
+                      e.msg);
+        w->full_logged = 1;
+        return rc;
+    }
+    if (w->full_logged)
+        log_info("event spool accepts records again");
+    w->full_logged = 0;
+    spool_stats(w);
+    return 0;
+}
+
+/* Outcome of store_batch(). */
+enum { STORED_DB, STORED_SPOOL, NOT_STORED };
+
+/*
+ * Makes ring slots [pos, pos + k) durable: behind the spool when it holds
+ * anything (order), else in the database, else (database failing) in the
+ * spool. Returns STORED_DB with written and dups set, STORED_SPOOL, or NOT_STORED
+ * (nothing counted; the caller retries later).
+ */
+static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint64_t *written,
+                       uint64_t *dups)
+{
+    struct timespec now;
+    int maybe_committed = 0, staged = 0;
+
+    if (w->spool != NULL && wcs_spool_unread(w->spool) > 0)
+        return spool_batch(w, pos, k) == 0 ? STORED_SPOOL : NOT_STORED;
+    if (pos == w->retry_pos) {
+        maybe_committed = w->retry_maybe_committed;
+        staged = w->retry_staged;
+    }
+    now_mono(&now);
+    if (w->spool == NULL || !w->db_failing || !ts_before(&now, &w->db_retry_at)) {
+        gather(w, pos, k);
+        if (write_db(w, &maybe_committed, &staged, written, dups) == 0)
+            return STORED_DB;
+    }
+    /* What a spooled batch committed unseen is skipped by the drain's
+     * staging path, so the spool may take it whatever the outcome. */
+    if (w->spool != NULL && spool_batch(w, pos, k) == 0)
+        return STORED_SPOOL;
+    w->retry_pos = pos;
+    w->retry_maybe_committed = maybe_committed;
+    w->retry_staged = staged;
+    return NOT_STORED;
+}
+
+/* Counts records that reached the database from the spool: those of an
+ * earlier run first, then this run's, which move db_pos on. */
+static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t bad)
+{
+    uint64_t old = n + bad < w->recovered_left ? n + bad : w->recovered_left;
+
+    w->recovered_left -= old;
+    pthread_mutex_lock(&w->mu);
+    w->st.written += n;
+    w->st.drained += n;
+    w->st.spool_bad += bad;
+    w->st.batches++;
+    w->db_pos += n + bad - old;
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Moves the oldest spooled records to the database, batch by batch, until
+ * the spool is empty, DRAIN_SLICE_MS has passed, or the database fails.
+ * Every batch goes through the staging path: after a crash the spool may
+ * still hold records an earlier drain committed. Returns 0 or -1 (the
+ * database failed: back-off set).
+ */
+static int drain(struct wcs_event_writer *w)
+{
+    struct timespec until, now;
+    size_t n, inserted;
+    int commit_sent, rc;
+    struct err e = {0};
+
+    now_mono(&until);
+    ts_add_ms(&until, DRAIN_SLICE_MS);
+    while (wcs_spool_unread(w->spool) > 0) {
+        w->nev = w->ntg = w->nbad = 0;
+        rc = wcs_spool_peek(w->spool, w->o.batch_max, decode_cb, w, &n, &e);
+        if (rc < 0) {
+            /* The file changed under us (disk fault): nothing is consumed;
+             * retried with back-off, and logged every time. */
+            log_error("event spool: %s", e.msg);
+            db_failed(w, 0, "spool read", e.msg);
+            return -1;
+        }
+        rc = ensure_conn(w, &e);
+        if (rc == 0)
+            rc = try_batch(w->conn, w, 1, &inserted, &commit_sent, &e);
+        if (rc < 0) {
+            count_db_error(w);
+            reset_conn(w);
+            db_failed(w, n, "spool drain", e.msg);
+            return -1;
+        }
+        db_succeeded(w);
+        rc = wcs_spool_consume(w->spool, &e);
+        if (rc < 0)
+            log_error("event spool: %s", e.msg);
+        count_drained(w, w->nev + w->ntg, w->nbad);
+        spool_stats(w);
+        if (wcs_spool_unread(w->spool) == 0) {
+            log_info("event spool drained: every spooled record is in the database");
+            break;
+        }
+        now_mono(&now);
+        if (!ts_before(&now, &until))
+            break;
+    }
+    return 0;
+}
+
+/* --- the store thread --------------------------------------------------- */
+
+static const struct timespec *earlier(const struct timespec *a, const struct timespec *b)
+{
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    return ts_before(a, b) ? a : b;
+}
+
+/* What the store thread does next; decided under the lock. */
+struct next {
+    int take; /* take a batch from the ring */
+    int drain;
+    int quit;
+};
+
+/* Waits (under w->mu) until there is something to do. */
+static struct next wait_work(struct wcs_event_writer *w, int *final_drain)
+{
+    struct next nx = {0, 0, 0};
+    const struct timespec *wake;
+    struct timespec now;
+    int spooled, have;
+
+    for (;;) {
+        now_mono(&now);
+        spooled = w->spool != NULL && wcs_spool_unread(w->spool) > 0;
+        have = w->tail != w->sent;
+        if (w->stopping && spooled && *final_drain == 0) {
+            /* One last try at emptying the spool, whatever the back-off;
+             * a failure ends it (the records are safe in the spool). */
+            *final_drain = 1;
+            w->db_retry_at = now;
+        }
+        nx.take = have && !ts_before(&now, &w->retry_at);
+        nx.drain = spooled && !ts_before(&now, &w->db_retry_at) &&
+                   (!w->stopping || (*final_drain == 1 && ts_before(&now, &w->drain_deadline)));
+        if (nx.take || nx.drain)
+            return nx;
+        if (w->stopping && (!have || !ts_before(&now, &w->drain_deadline))) {
+            nx.quit = 1;
+            return nx;
+        }
+        wake = NULL;
+        if (have)
+            wake = &w->retry_at;
+        if (spooled)
+            wake = earlier(wake, &w->db_retry_at);
+        if (w->stopping)
+            wake = earlier(wake, &w->drain_deadline);
+        w->idle = !have;
+        if (wake != NULL)
+            pthread_cond_timedwait(&w->work, &w->mu, wake);
+        else
+            pthread_cond_wait(&w->work, &w->mu);
+        w->idle = 0;
+    }
+}
+
+static void *store_main(void *arg)
+{
+    struct wcs_event_writer *w = arg;
+    struct timespec fill_since, last_take = {0}, deadline, now;
+    uint64_t start, k, written, dups, lost;
+    size_t cap = w->o.queue_capacity;
+    int final_drain = 0, was_idle, outcome;
+    struct next nx;
+
+    log_set_tag("store");
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        was_idle = w->tail == w->sent;
+        nx = wait_work(w, &final_drain);
+        if (nx.quit)
+            break;
+        k = 0;
+        if (nx.take) {
+            if (was_idle)
+                now_mono(&fill_since);
+            else
+                fill_since = last_take; /* these arrived during the last write */
+            deadline = fill_since;
+            ts_add_ms(&deadline, w->o.flush_interval_ms);
+            while (!w->stopping && w->flushers == 0 && w->tail - w->sent < w->o.batch_max) {
+                now_mono(&now);
+                if (!ts_before(&now, &deadline))
+                    break;
+                w->filling = 1;
+                pthread_cond_timedwait(&w->work, &w->mu, &deadline);
+                w->filling = 0;
+            }
+            start = w->sent;
+            k = w->tail - w->sent;
+            if (k > w->o.batch_max)
+                k = w->o.batch_max;
+            if (k > cap - start % cap)
+                k = cap - start % cap; /* the rest is sent right after, from slot 0 */
+            w->sent += k;
+            now_mono(&last_take);
+        }
+        pthread_mutex_unlock(&w->mu);
+
+        /* The spool first: its records are older than any in the ring. */
+        if (nx.drain && drain(w) < 0 && final_drain == 1)
+            final_drain = 2;
+        outcome = NOT_STORED;
+        written = dups = 0;
+        if (k > 0)
+            outcome = store_batch(w, start, (size_t)k, &written, &dups);
+
+        pthread_mutex_lock(&w->mu);
+        if (k == 0)
+            continue;
+        if (outcome == NOT_STORED) {
+            /* Back into the ring, retried after the back-off. */
+            w->sent = start;
+            now_mono(&w->retry_at);
+            ts_add_ms(&w->retry_at, w->backoff);
+            continue;
+        }
+        w->head += k;
+        w->raw_head = w->ring[(w->head - 1) % cap].raw_end;
+        if (outcome == STORED_DB) {
+            w->st.written += written;
+            w->st.duplicates += dups;
+            w->st.batches++;
+            w->db_pos = w->head;
+        } else {
+            w->st.spooled += k;
+        }
+        w->st.durable = w->head;
+        w->retry_pos = UINT64_MAX;
+        if (w->stopping) {
+            now_mono(&w->drain_deadline);
+            ts_add_ms(&w->drain_deadline, w->o.drain_timeout_ms);
+        }
+        pthread_cond_broadcast(&w->done);
+        if (w->o.durable_cb != NULL) {
+            pthread_mutex_unlock(&w->mu);
+            w->o.durable_cb(w->o.durable_arg);
+            pthread_mutex_lock(&w->mu);
+        }
+    }
+    lost = w->tail - w->head;
+    pthread_mutex_unlock(&w->mu);
+
+    if (lost > 0)
+        log_error("stopping with the database failing: %llu records not written",
+                  (unsigned long long)lost);
+    if (w->spool != NULL && wcs_spool_unread(w->spool) > 0)
+        log_warnx("stopping with %llu records in the event spool %s: they are kept there and "
+                  "written at the next start",
+                  (unsigned long long)wcs_spool_unread(w->spool), w->spool_path);
+    drop_conn(w);
+    pthread_mutex_lock(&w->mu);
+    w->exited = 1;
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* --- public ------------------------------------------------------------ */
+
+static int init_sync(struct wcs_event_writer *w)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    rc = pthread_mutex_init(&w->mu, NULL);
+    if (rc != 0)
+        return -rc;
+    rc = pthread_condattr_init(&ca);
+    if (rc == 0)
+        rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = pthread_cond_init(&w->work, &ca);
+        if (rc == 0) {
+            rc = pthread_cond_init(&w->done, &ca);
+            if (rc != 0)
+                pthread_cond_destroy(&w->work);
+        }
+        pthread_condattr_destroy(&ca);
+    }
+    if (rc != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return -rc;
+    }
+    return 0;
+}
+
+static void destroy_sync(struct wcs_event_writer *w)
+{
+    pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->work);
+    pthread_mutex_destroy(&w->mu);
+}
+
+static void free_writer(struct wcs_event_writer *w)
+{
+    wcs_spool_close(w->spool);
+    free(w->bev);
+    free(w->btg);
+    free(w->ring);
+    free(w->raw);
+    free(w->spool_path);
+    free(w->conninfo);
+    free(w);
+}
+
+/* Opens the spool and accounts for what an earlier run left in it. */
+static int open_spool(struct wcs_event_writer *w, struct err *e)
+{
+    struct wcs_spool_scan scan;
+    int rc;
+
+    rc = wcs_spool_open(w->spool_path, w->o.spool_max_bytes, &w->spool, &scan, e);
+    if (rc < 0)
+        return err_wrap(e, "event writer");
+    w->recovered_left = scan.records;
+    w->st.recovered = scan.records;
+    w->st.spool_torn_bytes = scan.bad_bytes;
+    w->st.spool_records = scan.records;
+    w->st.spool_bytes = scan.bytes;
+    if (scan.records > 0)
+        log_warnx("event spool %s holds %llu records from an earlier run; writing them to the "
+                  "database before anything new",
+                  w->spool_path, (unsigned long long)scan.records);
+    return 0;
+}
+
+int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_opts *opts,
+                           struct wcs_event_writer **out, struct err *e)
+{
+    struct wcs_event_writer *w;
+    PGconn *c = NULL;
+    struct err ce = {0};
+    int rc;
+
+    *out = NULL;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return err_set(e, -ENOMEM, "event writer: out of memory");
+    if (opts != NULL)
+        w->o = *opts;
+    if (w->o.queue_capacity == 0)
+        w->o.queue_capacity = DEFAULT_QUEUE_CAPACITY;
+    if (w->o.batch_max == 0)
+        w->o.batch_max =
+            w->o.queue_capacity < DEFAULT_BATCH_MAX ? w->o.queue_capacity : DEFAULT_BATCH_MAX;
+    if (w->o.flush_interval_ms == 0)
+        w->o.flush_interval_ms = DEFAULT_FLUSH_INTERVAL_MS;
+    if (w->o.drain_timeout_ms == 0)
+        w->o.drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
+    if (w->o.raw_capacity == 0)
+        w->o.raw_capacity = w->o.queue_capacity * DEFAULT_RAW_PER_SLOT;
+    if (w->o.raw_capacity < MIN_RAW_CAPACITY)
+        w->o.raw_capacity = MIN_RAW_CAPACITY;
+    if (w->o.spool_max_bytes == 0)
+        w->o.spool_max_bytes = DEFAULT_SPOOL_MAX_BYTES;
+    w->o.spool_path = NULL; /* the caller's string; w->spool_path is ours */
+    if (w->o.batch_max > w->o.queue_capacity) {
+        rc = err_set(e, ERR_INVALID, "event writer: batch_max %zu > queue_capacity %zu",
+                     w->o.batch_max, w->o.queue_capacity);
+        free(w);
+        return rc;
+    }
+    w->backoff = BACKOFF_MIN_MS;
+    w->retry_pos = UINT64_MAX;
+    w->conninfo = strdup(conninfo);
+    if (opts != NULL && opts->spool_path != NULL && opts->spool_path[0] != '\0')
+        w->spool_path = strdup(opts->spool_path);
+    /* malloc, not calloc: slots are written before they are read, and the
+     * pages of an idle queue need not be touched. */
+    w->ring = malloc(w->o.queue_capacity * sizeof(*w->ring));
+    w->raw = malloc(w->o.raw_capacity);
+    w->bev = malloc(w->o.batch_max * sizeof(*w->bev));
+    w->btg = malloc(w->o.batch_max * sizeof(*w->btg));
+    if (w->conninfo == NULL || w->ring == NULL || w->raw == NULL || w->bev == NULL ||
+        w->btg == NULL ||
+        (opts != NULL && opts->spool_path != NULL && opts->spool_path[0] != '\0' &&
+         w->spool_path == NULL)) {
+        rc =
+            err_set(e, -ENOMEM, "event writer: out of memory for %zu records", w->o.queue_capacity);
+        free_writer(w);
+        return rc;
+    }
+    if (w->spool_path != NULL) {
+        rc = open_spool(w, e);
+        if (rc < 0) {
+            free_writer(w);
+            return rc;
+        }
+    }
+    rc = init_sync(w);
+    if (rc < 0) {
+        err_set(e, rc, "event writer: pthread init: %s", strerror(-rc));
+        free_writer(w);
+        return rc;
+    }
+    rc = writer_connect(conninfo, &c, w->spool != NULL ? &ce : e);
+    if (rc < 0 && w->spool == NULL)
+        goto fail_sync;
+    if (rc < 0) {
+        /* With a spool the database is not needed to start: records go to
+         * the spool until it can be reached. */
+        log_warnx("%s; records go to the event spool %s until it can be reached", ce.msg,
+                  w->spool_path);
+        w->db_failing = 1;
+    } else {
+        w->conn = c;
+        w->cancel = PQgetCancel(c);
+    }
+    rc = pthread_create(&w->thread, NULL, store_main, w);
+    if (rc != 0) {
+        rc = err_set(e, -rc, "event writer: thread: %s", strerror(rc));
+        if (w->cancel != NULL)
+            PQfreeCancel(w->cancel);
+        if (c != NULL)
+            PQfinish(c);
+        goto fail_sync;
+    }
+    *out = w;
+    return 0;
+
+fail_sync:
+    destroy_sync(w);
+    free_writer(w);
+    return rc;
+}
+
+/* Takes the next slot (w->mu held): ERR_STATE, ERR_FULL, or 0 with *slot. */
+static int take_slot(struct wcs_event_writer *w, struct slot **slot)
+{
+    if (w->stopping)
+        return ERR_STATE;
+    if (w->tail - w->head >= w->o.queue_capacity) {
+        w->st.dropped++;
+        return ERR_FULL;
+    }
+    *slot = &w->ring[w->tail % w->o.queue_capacity];
+    return 0;
+}
+
+/* Publishes the slot just filled (w->mu held); returns whether to wake the
+ * store thread. */
+static int commit_slot(struct wcs_event_writer *w, struct slot *s, uint64_t *ticket)
+{
+    s->raw_end = w->raw_tail;
+    w->tail++;
+    w->st.pushed++;
+    if (ticket != NULL)
+        *ticket = w->tail;
+    return w->idle || (w->filling && w->tail - w->sent >= w->o.batch_max);
+}
+
+int wcs_event_writer_push_t(struct wcs_event_writer *w, const struct wcs_event *ev,
+                            uint64_t *ticket)
+{
+    struct slot *slot;
+    int rc, wake;
+
+    rc = wcs_event_check(ev, 1, NULL);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    rc = take_slot(w, &slot);
+    if (rc < 0) {
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    slot->tag = REC_EVENT;
+    slot->u.ev = *ev;
+    /* Assigned under the lock so ids also rise in queue order. */
+    if (slot->u.ev.id == 0)
+        slot->u.ev.id = wcs_event_id_next();
+    if (slot->u.ev.at_us == 0)
+        slot->u.ev.at_us = now_us();
+    wake = commit_slot(w, slot, ticket);
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        pthread_cond_signal(&w->work);
+    return 0;
+}
+
+int wcs_event_writer_push(struct wcs_event_writer *w, const struct wcs_event *ev)
+{
+    return wcs_event_writer_push_t(w, ev, NULL);
+}
+
+int wcs_event_writer_push_telegram(struct wcs_event_writer *w, const struct wcs_telegram_rec *tg,
+                                   uint64_t *ticket)
+{
+    size_t rcap = w->o.raw_capacity;
+    struct tg_slot *t;
+    struct slot *slot;
+    uint64_t pos;
+    int rc, wake;
+
+    rc = wcs_telegram_check(tg, 1, NULL);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    rc = take_slot(w, &slot);
+    if (rc < 0) {
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    /* The raw text is stored contiguously: when it does not fit before the
+     * raw ring's end, the rest of the ring is skipped. */
+    pos = w->raw_tail;
+    if (pos % rcap + tg->raw_len > rcap)
+        pos += rcap - pos % rcap;
+    if (pos + tg->raw_len - w->raw_head > rcap) {
+        w->st.dropped++;
+        pthread_mutex_unlock(&w->mu);
+        return ERR_FULL;
+    }
+    memcpy(w->raw + pos % rcap, tg->raw, tg->raw_len);
+    w->raw_tail = pos + tg->raw_len;
+    slot->tag = REC_TELEGRAM;
+    t = &slot->u.tg;
+    t->id = tg->id != 0 ? tg->id : wcs_event_id_next();
+    t->at_us = tg->at_us != 0 ? tg->at_us : now_us();
+    t->raw_pos = pos;
+    t->raw_len = (uint16_t)tg->raw_len;
+    t->seq = tg->seq;
+    memcpy(t->plc, tg->plc, sizeof(t->plc));
+    t->plc[sizeof(t->plc) - 1] = '\0';
+    memcpy(t->type, tg->type, sizeof(t->type));
+    t->type[sizeof(t->type) - 1] = '\0';
+    t->direction = tg->direction;
+    t->refused = tg->refused;
+    w->st.telegrams++;
+    wake = commit_slot(w, slot, ticket);
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        pthread_cond_signal(&w->work);
+    return 0;
+}
+
+uint64_t wcs_event_writer_durable(struct wcs_event_writer *w)
+{
+    uint64_t d;
+
+    pthread_mutex_lock(&w->mu);
+    d = w->head;
+    pthread_mutex_unlock(&w->mu);
+    return d;
+}
+
+int wcs_event_writer_flush(struct wcs_event_writer *w, unsigned timeout_ms)
+{
+    struct timespec deadline;
+    uint64_t target;
+    int rc = 0;
+
+    now_mono(&deadline);
+    ts_add_ms(&deadline, timeout_ms);
+    pthread_mutex_lock(&w->mu);
+    target = w->tail;
+    if (w->db_pos < target) {
+        w->flushers++;
+        pthread_cond_signal(&w->work); /* stop waiting for the batch to fill */
+        while (w->db_pos < target && rc == 0) {
+            if (pthread_cond_timedwait(&w->done, &w->mu, &deadline) == ETIMEDOUT &&
+                w->db_pos < target)
+                rc = -ETIMEDOUT;
+        }
+        w->flushers--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void wcs_event_writer_stats(struct wcs_event_writer *w, struct wcs_event_writer_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->st;
+    out->queued = (size_t)(w->tail - w->head);
+    out->durable = w->head;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wcs_event_writer_stop(struct wcs_event_writer *w)
+{
+    struct timespec limit, now;
+    char errbuf[256];
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    now_mono(&w->drain_deadline);
+    ts_add_ms(&w->drain_deadline, w->o.drain_timeout_ms);
+    pthread_cond_broadcast(&w->work);
+    while (!w->exited) {
+        limit = w->drain_deadline;
+        ts_add_ms(&limit, CANCEL_GRACE_MS);
+        now_mono(&now);
+        if (ts_before(&now, &limit)) {
+            pthread_cond_timedwait(&w->done, &w->mu, &limit);
+            continue;
+        }
+        /* The thread is stuck in a statement (a lock, a hung server): cancel
+         * it, so the failure path sees the deadline and gives up. */
+        if (w->cancel != NULL && !PQcancel(w->cancel, errbuf, sizeof(errbuf)))
+            log_warnx("event writer: cancel: %s", errbuf);
+        now_mono(&limit);
+        ts_add_ms(&limit, CANCEL_GRACE_MS);
+        pthread_cond_timedwait(&w->done, &w->mu, &limit);
+    }
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    destroy_sync(w);
+    free_writer(w);
+}
