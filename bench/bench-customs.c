@@ -435,7 +435,8 @@ int main(int argc, char **argv)
 
     /* (b) the outbox worker, in-process */
     cust_worker_defaults(&wo);
-    wo.conninfo = o.conninfo;
+    wo.store = &wcs_customs_store_ops;
+    wo.store_arg = o.conninfo;
     wo.broker_url = o.broker;
     wo.token = token;
     wo.insecure_http = 1;

@@ -1,10 +1,11 @@
 /*
  * outbox.c - the customs submission worker (customs/outbox.h).
  *
- * DESIGN. Three threads, each with its own PostgreSQL connection. The loop
- * thread runs curl_multi_poll() over the HTTP transfers and the retry timers
- * (a libuv loop would add a second event system without serving anything);
- * two store threads run the database work of batches, one job at a time
+ * DESIGN. Three threads, each with its own store session (customs/store.h;
+ * for wcs, a PostgreSQL connection). The loop thread runs curl_multi_poll()
+ * over the HTTP transfers and the retry timers (a libuv loop would add a
+ * second event system without serving anything); two store threads run the
+ * store work of batches, one job at a time
  * from a queue each: [claim] claims (and builds request bodies), [results]
  * stores answers and gives batches back, so a claim never waits behind a
  * finish. A store thread wakes the loop with curl_multi_wakeup() when a job
@@ -34,7 +35,7 @@
  * the same easy-handle setup (TLS, timeouts) and Authorization header: a GET
  * from the cursor held in memory, which is the stored one at start and then
  * the "next" of each page stored. A page's events, their effect on parcels
- * and the new cursor are committed together (wcs_customs_feed_store), so a
+ * and the new cursor are committed together (the store's feed_store), so a
  * worker killed at any point restarts from the cursor of the last stored
  * event. A page that fails (network, 5xx, an unusable answer, the database)
  * is fetched again from the same cursor after a back-off. The feed uses the
@@ -53,8 +54,7 @@
 
 #include "common/log.h"
 #include "customs/outbox.h"
-#include "wcs/store/customs_store.h"
-#include "wcs/store/store.h"
+#include "customs/store.h"
 
 enum slot_state {
     SLOT_IDLE,     /* no batch */
@@ -74,7 +74,7 @@ enum job {
 
 struct slot {
     enum slot_state state;
-    struct wcs_customs_batch b;
+    struct cust_batch b;
     CURL *easy;
     struct curl_slist *hdr;
     char *body;          /* request body, built once per claim */
@@ -107,7 +107,7 @@ struct store {
     const char *tag;     /* log tag of the thread */
     pthread_t th;
     int started;
-    PGconn *db;          /* the store thread's own connection */
+    void *db;            /* the store thread's own store session */
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* todo got a job, or quit */
     struct slot *todo, **todo_tail;
@@ -130,7 +130,8 @@ struct worker {
     /* Two store threads, so a claim never waits behind a finish: st[0]
      * claims, st[1] stores answers and gives batches back. */
     struct store st[2];
-    PGconn *db;          /* the loop thread's connection: feed, open count */
+    void *db;            /* the loop thread's store session: feed, open count */
+    const struct cust_store_ops *ops; /* o->store */
     CURLM *multi;
     struct slot *slots;
     int nslots;          /* 2 x parallel: in flight and claimed ahead */
@@ -252,7 +253,7 @@ static int build_body(struct slot *s)
     size_t i, len = 32;
     char *p;
 
-    if (s->b.kind == WCS_CUSTOMS_MANIFEST) {
+    if (s->b.kind == CUST_BATCH_MANIFEST) {
         s->body = strdup(s->b.items[0].body);
         return s->body != NULL ? 0 : -ENOMEM;
     }
@@ -288,12 +289,12 @@ static int send_slot(struct worker *w, struct slot *s)
     s->resp_len = 0;
     s->retry_after_s = 0;
     curl_easy_setopt(s->easy, CURLOPT_URL,
-                     s->b.kind == WCS_CUSTOMS_MANIFEST ? w->url_manifest : w->url);
+                     s->b.kind == CUST_BATCH_MANIFEST ? w->url_manifest : w->url);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdr);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->body));
     s->tries++;
-    if (s->b.kind == WCS_CUSTOMS_MANIFEST)
+    if (s->b.kind == CUST_BATCH_MANIFEST)
         log_info("manifest %s (batch %.8s): sending, attempt %d (claim %d)",
                  s->b.items[0].parcel_id, s->b.idem_key, s->tries, s->b.attempts);
     else
@@ -331,7 +332,7 @@ static int slot_init(struct worker *w, struct slot *s)
 
 static void slot_clear(struct slot *s)
 {
-    wcs_customs_batch_free(&s->b);
+    cust_batch_free(&s->b);
     free(s->body);
     free(s->resp);
     s->body = NULL;
@@ -350,7 +351,7 @@ static int store_results(struct slot *s, struct err *e)
     json_error_t je;
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     json_t *arr = json_object_get(root, "results");
-    struct wcs_customs_result *res = NULL;
+    struct cust_result *res = NULL;
     char **errs = NULL;
     size_t i;
     int rc = 0;
@@ -383,7 +384,7 @@ static int store_results(struct slot *s, struct err *e)
             goto out;
         }
     }
-    rc = wcs_customs_finish(s->st->db, s->b.batch_key, res, s->b.n, e);
+    rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, res, s->b.n, e);
     if (rc == 0)
         log_info("batch %.8s: stored %zu results", s->b.idem_key, s->b.n);
 out:
@@ -413,7 +414,7 @@ static int store_manifest(struct slot *s, struct err *e)
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     json_t *unk = json_object_get(root, "unknown_parcels"), *x;
     const char *ref = json_string_value(json_object_get(root, "broker_ref"));
-    struct wcs_customs_manifest_result res = {0};
+    struct cust_manifest_result res = {0};
     char *text = NULL;
     size_t i;
     int rc;
@@ -438,7 +439,7 @@ static int store_manifest(struct slot *s, struct err *e)
     }
     res.broker_ref = ref;
     res.unknown_json = text;
-    rc = wcs_customs_finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
+    rc = s->st->w->ops->finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
     if (rc == 0)
         log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid, ref,
                  json_array_size(unk));
@@ -462,7 +463,7 @@ static int store_manifest_refusal(struct slot *s, struct err *e)
     json_t *er = json_object_get(root, "error");
     const char *code = json_string_value(json_object_get(er, "code"));
     const char *msg = json_string_value(json_object_get(er, "message"));
-    struct wcs_customs_manifest_result res = {0};
+    struct cust_manifest_result res = {0};
     char text[1024];
     int rc;
 
@@ -479,7 +480,7 @@ static int store_manifest_refusal(struct slot *s, struct err *e)
     json_decref(root);
     log_warnx("manifest %s: refused: %s", mid, text);
     res.error = text;
-    rc = wcs_customs_finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
+    rc = s->st->w->ops->finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
     return rc;
 }
 
@@ -490,11 +491,11 @@ static int store_refusal(struct slot *s, struct err *e)
     json_error_t je;
     json_t *root, *er, *errs;
     char *txt;
-    struct wcs_customs_result *res;
+    struct cust_result *res;
     size_t i;
     int rc;
 
-    if (s->b.kind == WCS_CUSTOMS_MANIFEST)
+    if (s->b.kind == CUST_BATCH_MANIFEST)
         return store_manifest_refusal(s, e);
     root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     er = json_object_get(root, "error");
@@ -514,7 +515,7 @@ static int store_refusal(struct slot *s, struct err *e)
         res[i].status = "invalid";
         res[i].errors_json = txt;
     }
-    rc = wcs_customs_finish(s->st->db, s->b.batch_key, res, s->b.n, e);
+    rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, res, s->b.n, e);
 out:
     free(res);
     free(txt);
@@ -537,27 +538,27 @@ static void job_run(struct worker *w, struct slot *s)
         /* Old batches first when the look is due, and whenever no new work
          * is; while looks find old batches, keep looking. */
         if (t0 < s->st->old_due_ms) {
-            rc = wcs_customs_claim_new(s->st->db, w->owner, o->lease_s, o->batch, &s->b,
+            rc = w->ops->claim_new(s->st->db, w->owner, o->lease_s, o->batch, &s->b,
                                        &s->job_err);
             if (rc == 0 && s->b.n == 0)
                 s->st->old_due_ms = 0;
         }
         if (t0 >= s->st->old_due_ms) {
-            rc = wcs_customs_claim(s->st->db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
+            rc = w->ops->claim(s->st->db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
             s->st->old_due_ms = rc == 0 && s->b.attempts > 1 ? 0 : t0 + OLD_LOOK_MS;
         }
         if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL && build_body(s) < 0)
             rc = err_set(&s->job_err, -ENOMEM, "worker: out of memory");
         break;
     case JOB_ANSWER:
-        rc = s->b.kind == WCS_CUSTOMS_MANIFEST ? store_manifest(s, &s->job_err)
+        rc = s->b.kind == CUST_BATCH_MANIFEST ? store_manifest(s, &s->job_err)
                                                : store_results(s, &s->job_err);
         break;
     case JOB_REFUSAL:
         rc = store_refusal(s, &s->job_err);
         break;
     case JOB_RELEASE:
-        rc = wcs_customs_release(s->st->db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
+        rc = w->ops->release(s->st->db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
         break;
     }
     s->job_rc = rc;
@@ -787,8 +788,8 @@ static int feed_store_page(struct worker *w, size_t *count, struct err *e)
     json_t *root = json_loadb(f->s.resp != NULL ? f->s.resp : "", f->s.resp_len, 0, &je);
     json_t *arr = json_object_get(root, "events");
     const char *next = json_string_value(json_object_get(root, "next"));
-    struct wcs_customs_event *ev = NULL;
-    struct wcs_customs_feed_result res;
+    struct cust_feed_event *ev = NULL;
+    struct cust_feed_result res;
     size_t i, n;
     char *nc;
     int rc = 0;
@@ -827,7 +828,7 @@ static int feed_store_page(struct worker *w, size_t *count, struct err *e)
     }
     if (n == 0)
         goto out; /* nothing new: the cursor stays */
-    rc = wcs_customs_feed_store(w->db, w->o->broker_name, f->cursor, ev, n, next, &res, e);
+    rc = w->ops->feed_store(w->db, w->o->broker_name, f->cursor, ev, n, next, &res, e);
     if (rc < 0)
         goto out;
     log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s", n,
@@ -888,7 +889,7 @@ static int feed_done(struct worker *w, CURLcode cc)
         char *cur = NULL;
 
         log_warnx("feed: %s; reading the stored cursor", e.msg);
-        rc = wcs_customs_feed_cursor(w->db, w->o->broker_name, &cur, &e);
+        rc = w->ops->feed_cursor(w->db, w->o->broker_name, &cur, &e);
         if (rc == -ENOMEM)
             return rc;
         if (rc == 0) {
@@ -920,7 +921,7 @@ static int feed_open(struct worker *w, struct err *e)
         return err_set(e, ERR_CONFIG, "worker: the decision feed has no end: no until_empty");
     snprintf(w->feed.base, sizeof(w->feed.base), "%s%sv1/events?limit=%d", o->broker_url,
              o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/", o->events_limit);
-    rc = wcs_customs_feed_cursor(w->db, o->broker_name, &w->feed.cursor, e);
+    rc = w->ops->feed_cursor(w->db, o->broker_name, &w->feed.cursor, e);
     if (rc < 0)
         return rc;
     if (slot_init(w, &w->feed.s) < 0)
@@ -940,7 +941,7 @@ static int store_start(struct worker *w, struct store *st, const char *tag, stru
     st->tag = tag;
     st->todo_tail = &st->todo;
     st->done_tail = &st->done;
-    rc = wcs_db_connect(w->o->conninfo, &st->db, e);
+    rc = w->ops->open(w->o->store_arg, &st->db, e);
     if (rc < 0)
         return rc;
     if (pthread_mutex_init(&st->mu, NULL) != 0 || pthread_cond_init(&st->cv, NULL) != 0)
@@ -992,8 +993,8 @@ static int worker_open(struct worker *w, struct err *e)
     char host[64];
     int i, rc;
 
-    if (o->conninfo == NULL || o->broker_url == NULL || o->token == NULL)
-        return err_set(e, ERR_CONFIG, "worker: database, broker URL and token are required");
+    if (o->store == NULL || o->broker_url == NULL || o->token == NULL)
+        return err_set(e, ERR_CONFIG, "worker: store, broker URL and token are required");
     if (o->batch < 1 || o->batch > 500 || o->lease_s < 1 || o->parallel < 1 || o->max_tries < 1 ||
         o->parallel > 64)
         return err_set(e, ERR_CONFIG, "worker: batch 1..500, parallel 1..64, lease and tries >= 1");
@@ -1011,7 +1012,8 @@ static int worker_open(struct worker *w, struct err *e)
     host[sizeof(host) - 1] = '\0';
     snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
     w->rng = (unsigned)getpid() ^ (unsigned)now_ms();
-    rc = wcs_db_connect(o->conninfo, &w->db, e);
+    w->ops = o->store;
+    rc = w->ops->open(o->store_arg, &w->db, e);
     if (rc < 0)
         return rc;
     w->multi = curl_multi_init();
@@ -1044,7 +1046,7 @@ static void worker_close(struct worker *w)
             curl_multi_remove_handle(w->multi, s->easy);
         /* Batches held are given back at once (SIGTERM, a refused token). */
         if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st[1].db != NULL)
-            wcs_customs_release(w->st[1].db, s->b.batch_key, w->owner, 0, NULL);
+            w->ops->release(w->st[1].db, s->b.batch_key, w->owner, 0, NULL);
         slot_clear(s);
         curl_easy_cleanup(s->easy);
         curl_slist_free_all(s->hdr);
@@ -1062,9 +1064,9 @@ static void worker_close(struct worker *w)
         curl_multi_cleanup(w->multi);
     for (i = 0; i < 2; i++)
         if (w->st[i].db != NULL)
-            PQfinish(w->st[i].db);
+            w->ops->close(w->st[i].db);
     if (w->db != NULL)
-        PQfinish(w->db);
+        w->ops->close(w->db);
     memset(w->auth, 0, sizeof(w->auth));
 }
 
@@ -1154,7 +1156,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
         if (idle && w.jobs == 0 && w.none_due && o->until_empty) {
             long long open = 0;
 
-            rc = wcs_customs_open_count(w.db, &open, e);
+            rc = w.ops->open_count(w.db, &open, e);
             if (rc < 0)
                 goto out;
             if (open == 0)

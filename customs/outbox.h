@@ -1,6 +1,7 @@
 /*
  * outbox.h - the customs submission worker: takes batches of declarations
- * and dispatch manifests from the customs outbox (wcs/customs_store.h) and
+ * and dispatch manifests from the customs outbox (a store the application
+ * hands in as an ops table, customs/store.h) and
  * posts them to the broker's POST /v1/declarations and POST /v1/manifests
  * (reference profile v1) over libcurl multi, storing each declaration's
  * result and each manifest's answer (docs/customs.md "Submission"); and,
@@ -13,9 +14,11 @@
 #include <signal.h>
 
 #include "common/err.h"
+#include "customs/store.h"
 
 struct cust_worker_opts {
-    const char *conninfo;   /* libpq conninfo of the WCS database */
+    const struct cust_store_ops *store; /* the outbox and the feed's cursor */
+    const void *store_arg;  /* store->open()'s argument (wcs: a conninfo) */
     const char *broker_url; /* base URL, e.g. "https://broker.example/" (no /v1) */
     const char *token;      /* bearer token (never logged) */
     const char *ca_file;    /* CA bundle for TLS verification; NULL = system store */
@@ -35,7 +38,7 @@ struct cust_worker_opts {
 
 /* Fills o with the defaults (batch 100, lease 60 s, parallel 8, 8 tries,
  * poll 500 ms, back-off 200 ms .. 20 s, no decision feed, 100 events per
- * page, broker name "default"); the caller sets conninfo, URL and token. */
+ * page, broker name "default"); the caller sets the store, URL and token. */
 void cust_worker_defaults(struct cust_worker_opts *o);
 
 /*
@@ -49,11 +52,11 @@ int cust_token_read(const char *path, char **out, struct err *e);
  * Runs the worker until *stop becomes non-zero (a signal handler sets it) or,
  * with until_empty, until every outbox row is finished. With events_ms > 0
  * it also reads the decision feed from the stored cursor, storing each page
- * with wcs_customs_feed_store() (until_empty is then refused: the feed has
- * no end). Database work runs on two threads of its own, each with its own
- * connection (three connections in all). Returns 0; ERR_CONFIG (bad
- * options, or the broker refused the
- * token: 401/403), ERR_DB (database lost), or -ENOMEM. A broker's error on a
+ * with the store's feed_store() (until_empty is then refused: the feed has
+ * no end). Store work runs on two threads of its own, each with its own
+ * store session (three sessions in all). Returns 0; ERR_CONFIG (bad
+ * options, or the broker refused the token: 401/403), the store's error
+ * (e.g. ERR_DB: database lost), or -ENOMEM. A broker's error on a
  * batch or a feed page is never fatal: it is retried with back-off.
  */
 int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e);

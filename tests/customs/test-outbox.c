@@ -246,7 +246,7 @@ static void claim_keeps_batches_whole(void **state)
 {
     char ci[512], id[32];
     struct err e = {0};
-    struct wcs_customs_batch a, b, a2;
+    struct cust_batch a, b, a2;
     PGconn *c = db_with_declarations("cust_outbox_claim", ci, sizeof(ci));
     PGresult *r;
 
@@ -277,9 +277,9 @@ static void claim_keeps_batches_whole(void **state)
     assert_int_equal(a2.attempts, 2);
     /* A declaration in a batch being submitted cannot be changed. */
     assert_int_equal(wcs_customs_declare(c, a.items[0].parcel_id, a.items[0].body, &e), ERR_STATE);
-    wcs_customs_batch_free(&a);
-    wcs_customs_batch_free(&b);
-    wcs_customs_batch_free(&a2);
+    cust_batch_free(&a);
+    cust_batch_free(&b);
+    cust_batch_free(&a2);
     PQfinish(c);
 }
 
@@ -595,7 +595,7 @@ static void feed_killed_and_restarted(void **state)
     /* A page read from a cursor that is no longer the stored one (a second
      * reader) is refused whole: nothing stored, the cursor stays. */
     {
-        const struct wcs_customs_event late = {"999999", "RR999999999CN", "held", NULL, 0, NULL,
+        const struct cust_feed_event late = {"999999", "RR999999999CN", "held", NULL, 0, NULL,
                                                NULL};
 
         assert_int_equal(wcs_customs_feed_store(c, "emu", "1", &late, 1, "999999", NULL, &e),

@@ -1,55 +1,25 @@
 /*
- * customs_store.h - the store's customs part (wcs/db_customs.c): customs
- * declarations and the customs outbox, the durable queue of work for the
- * customs broker (docs/customs.md "Submission", migration 0004); and the
- * broker's decision feed (migration 0006).
- *
- * A batch is a set of outbox rows claimed together; its batch_key is fixed at
- * the first claim, so whoever retries it (the same worker after an error, or
- * another after the first one's lease ran out) sends the same declarations in
- * the same order under the same Idempotency-Key.
+ * customs_store.h - the store's customs part (wcs/store/db_customs.c):
+ * customs declarations and the customs outbox, the durable queue of work for
+ * the customs broker (docs/customs.md "Submission", migration 0004); and the
+ * broker's decision feed (migration 0006). These are the operations of the
+ * customs worker's store interface (customs/store.h, whose types they use),
+ * on PostgreSQL; wcs_customs_store_ops hands them to the worker.
  */
-#ifndef WCS_CUSTOMS_STORE_H
-#define WCS_CUSTOMS_STORE_H
+#ifndef WCS_STORE_CUSTOMS_STORE_H
+#define WCS_STORE_CUSTOMS_STORE_H
 
 #include <stddef.h>
 
 #include <libpq-fe.h>
 
 #include "common/err.h"
+#include "customs/store.h"
 
-/* What a claimed batch carries (customs_outbox.kind). */
-enum wcs_customs_kind {
-    WCS_CUSTOMS_DECLARATIONS = 0, /* up to max declarations: POST /v1/declarations */
-    WCS_CUSTOMS_MANIFEST = 1,     /* one dispatch's manifest: POST /v1/manifests */
-};
-
-/* One piece of work of a claimed batch. Strings owned by the batch. */
-struct wcs_customs_item {
-    long long outbox_id;
-    char *parcel_id; /* the parcel id; for a manifest, the manifest id */
-    char *body;      /* the DECLARATION JSON text as stored; for a manifest the
-                      * POST /v1/manifests body (dispatches.manifest_json), or
-                      * NULL when the dispatch has none */
-};
-
-struct wcs_customs_batch {
-    enum wcs_customs_kind kind;
-    char *batch_key;  /* the outbox batch_key */
-    char *idem_key;   /* Idempotency-Key: sha256 hex (64 chars) of batch_key and sorted parcel
-                       * ids (for a manifest: of batch_key and the manifest id) */
-    int attempts;     /* claims of this batch so far, this one included */
-    struct wcs_customs_item *items; /* items[0..n-1], in outbox id order; n == 1 for a manifest */
-    size_t n;
-};
-
-/* Per-declaration outcome for wcs_customs_finish(). */
-struct wcs_customs_result {
-    const char *parcel_id;
-    const char *status;      /* "accepted", "rejected" or "invalid" */
-    const char *broker_ref;  /* accepted: the broker's reference; else NULL */
-    const char *errors_json; /* rejected/invalid: a JSON array text; else NULL */
-};
+/* The worker's store interface (customs/store.h) on PostgreSQL: open's arg
+ * is a libpq conninfo (const char *), each session one connection, and the
+ * ops are the functions below. */
+extern const struct cust_store_ops wcs_customs_store_ops;
 
 /*
  * Stores the declaration of parcel_id (body: one DECLARATION JSON object)
@@ -71,11 +41,11 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
  * by another claimer are skipped (FOR UPDATE SKIP LOCKED), so concurrent
  * workers never claim one batch twice. The claim is committed durably before
  * this returns, so a request may be sent under its key. out is filled
- * (caller frees with wcs_customs_batch_free()); out->n == 0 when nothing is
+ * (caller frees with cust_batch_free()); out->n == 0 when nothing is
  * due. Returns 0, -ENOMEM or ERR_DB.
  */
 int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
-                      struct wcs_customs_batch *out, struct err *e);
+                      struct cust_batch *out, struct err *e);
 
 /*
  * As wcs_customs_claim() without the look for an old batch: only new work
@@ -87,10 +57,7 @@ int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
  * due.
  */
 int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
-                          struct wcs_customs_batch *out, struct err *e);
-
-/* Frees what b owns and zeroes it. */
-void wcs_customs_batch_free(struct wcs_customs_batch *b);
+                          struct cust_batch *out, struct err *e);
 
 /*
  * Records the outcome of every declaration of batch batch_key (res[0..n-1],
@@ -103,17 +70,8 @@ void wcs_customs_batch_free(struct wcs_customs_batch *b);
  * batch open under its key, and sending it again gets the broker's stored
  * answer, so no durability is needed here. Returns 0, -ENOMEM or ERR_DB.
  */
-int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_customs_result *res,
+int wcs_customs_finish(PGconn *c, const char *batch_key, const struct cust_result *res,
                        size_t n, struct err *e);
-
-/* The broker's answer to a manifest, for wcs_customs_finish_manifest().
- * Exactly one of broker_ref (received) and error (finally refused) is set.
- * Strings borrowed from the caller. */
-struct wcs_customs_manifest_result {
-    const char *broker_ref;   /* received: the broker's reference */
-    const char *unknown_json; /* received: unknown_parcels as a JSON array text ("[]" if none) */
-    const char *error;        /* refused: "<http status> <error.code>: <error.message>" */
-};
 
 /*
  * Records the answer to manifest manifest_id of batch batch_key and finishes
@@ -125,7 +83,7 @@ struct wcs_customs_manifest_result {
  * (r sets neither or both, or unknown_json is not a JSON array) or ERR_DB.
  */
 int wcs_customs_finish_manifest(PGconn *c, const char *batch_key, const char *manifest_id,
-                                const struct wcs_customs_manifest_result *r, struct err *e);
+                                const struct cust_manifest_result *r, struct err *e);
 
 /*
  * Gives batch batch_key back when owner still holds it, to be retried (same
@@ -138,27 +96,6 @@ int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, lon
 int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
 
 /* --- decision feed (docs/customs.md "Decision feed", migration 0006) --- */
-
-/* One event of the broker's GET /v1/events. Strings borrowed from the
- * caller; reason, at and duty_currency may be NULL (duty_currency NULL = no
- * duty). */
-struct wcs_customs_event {
-    const char *cursor;
-    const char *parcel_id;
-    const char *type;   /* "released", "held", "rejected", "duty_due", or what the broker sent */
-    const char *reason;
-    long long duty_value;
-    const char *duty_currency;
-    const char *at;
-};
-
-/* What wcs_customs_feed_store() did with a page. */
-struct wcs_customs_feed_result {
-    size_t stored;   /* events new to the table */
-    size_t repeated; /* events already stored (same cursor): left as they were */
-    size_t applied;  /* held/released events that matched a parcel */
-    size_t unknown;  /* held/released events whose parcel_id matches no parcel */
-};
 
 /*
  * Reads the stored cursor of broker's feed into *out (malloc'd, caller
@@ -180,7 +117,7 @@ int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct er
  * ERR_DB; on error nothing is stored and the cursor is unchanged.
  */
 int wcs_customs_feed_store(PGconn *c, const char *broker, const char *after,
-                           const struct wcs_customs_event *ev, size_t n, const char *next,
-                           struct wcs_customs_feed_result *res, struct err *e);
+                           const struct cust_feed_event *ev, size_t n, const char *next,
+                           struct cust_feed_result *res, struct err *e);
 
 #endif

@@ -216,23 +216,9 @@ fail:
 
 /* --- claim ------------------------------------------------------------ */
 
-void wcs_customs_batch_free(struct wcs_customs_batch *b)
-{
-    size_t i;
-
-    for (i = 0; i < b->n; i++) {
-        free(b->items[i].parcel_id);
-        free(b->items[i].body);
-    }
-    free(b->items);
-    free(b->batch_key);
-    free(b->idem_key);
-    memset(b, 0, sizeof(*b));
-}
-
 /* Copies the claim rows of r into out: id, payload ref, body (NULL kept:
  * a manifest whose dispatch has none), attempts. */
-static int take_items(PGresult *r, struct wcs_customs_batch *out, struct err *e)
+static int take_items(PGresult *r, struct cust_batch *out, struct err *e)
 {
     int i, n = PQntuples(r);
 
@@ -240,7 +226,7 @@ static int take_items(PGresult *r, struct wcs_customs_batch *out, struct err *e)
     if (out->items == NULL)
         return err_set(e, -ENOMEM, "customs claim: out of memory");
     for (i = 0; i < n; i++) {
-        struct wcs_customs_item *it = &out->items[i];
+        struct cust_batch_item *it = &out->items[i];
 
         it->outbox_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         it->parcel_id = strdup(PQgetvalue(r, i, 1));
@@ -256,7 +242,7 @@ static int take_items(PGresult *r, struct wcs_customs_batch *out, struct err *e)
 /* Runs a claim statement (SQL_CLAIM_NEW, SQL_CLAIM_MANIFEST or
  * SQL_LEASE_OLD*): out->n == 0 when it found nothing. */
 static int claim_new(PGconn *c, const char *sql, const char *const *p, int np,
-                     struct wcs_customs_batch *out, struct err *e)
+                     struct cust_batch *out, struct err *e)
 {
     PGresult *r = wcs_db_query(c, "customs claim: new batch", sql, np, p, e);
     int rc;
@@ -281,7 +267,7 @@ static int claim_new(PGconn *c, const char *sql, const char *const *p, int np,
 /* wcs_customs_claim() (old: look for an old batch first) and
  * wcs_customs_claim_new(). */
 static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
-                 struct wcs_customs_batch *out, struct err *e)
+                 struct cust_batch *out, struct err *e)
 {
     char lease[16], lim[16], key[64];
     const char *pn[3] = {owner, lease, lim};
@@ -304,20 +290,20 @@ static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
             const char *p[3] = {key, owner, lease};
 
             snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
-            out->kind = strcmp(PQgetvalue(r, 0, 1), "manifest") == 0 ? WCS_CUSTOMS_MANIFEST
-                                                                      : WCS_CUSTOMS_DECLARATIONS;
+            out->kind = strcmp(PQgetvalue(r, 0, 1), "manifest") == 0 ? CUST_BATCH_MANIFEST
+                                                                      : CUST_BATCH_DECLARATIONS;
             PQclear(r);
-            rc = claim_new(c, out->kind == WCS_CUSTOMS_MANIFEST ? SQL_LEASE_OLD_MANIFEST
+            rc = claim_new(c, out->kind == CUST_BATCH_MANIFEST ? SQL_LEASE_OLD_MANIFEST
                                                                  : SQL_LEASE_OLD,
                            p, 3, out, e);
             goto done;
         }
         PQclear(r);
     }
-    out->kind = WCS_CUSTOMS_MANIFEST;
+    out->kind = CUST_BATCH_MANIFEST;
     rc = claim_new(c, SQL_CLAIM_MANIFEST, pn, 2, out, e);
     if (rc == 0 && out->n == 0) {
-        out->kind = WCS_CUSTOMS_DECLARATIONS;
+        out->kind = CUST_BATCH_DECLARATIONS;
         rc = claim_new(c, SQL_CLAIM_NEW, pn, 3, out, e);
     }
 done:
@@ -327,29 +313,29 @@ done:
     if (rc < 0)
         goto fail;
     if (out->n == 0)
-        wcs_customs_batch_free(out); /* nothing due */
+        cust_batch_free(out); /* nothing due */
     return 0;
 fail:
     wcs_db_rollback(c);
-    wcs_customs_batch_free(out);
+    cust_batch_free(out);
     return rc;
 }
 
 int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
-                      struct wcs_customs_batch *out, struct err *e)
+                      struct cust_batch *out, struct err *e)
 {
     return claim(c, owner, lease_s, max, 1, out, e);
 }
 
 int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
-                          struct wcs_customs_batch *out, struct err *e)
+                          struct cust_batch *out, struct err *e)
 {
     return claim(c, owner, lease_s, max, 0, out, e);
 }
 
 /* --- results ---------------------------------------------------------- */
 
-int wcs_customs_finish(PGconn *c, const char *batch_key, const struct wcs_customs_result *res,
+int wcs_customs_finish(PGconn *c, const char *batch_key, const struct cust_result *res,
                        size_t n, struct err *e)
 {
     json_t *rows;
@@ -412,7 +398,7 @@ fail:
 }
 
 int wcs_customs_finish_manifest(PGconn *c, const char *batch_key, const char *manifest_id,
-                                const struct wcs_customs_manifest_result *res, struct err *e)
+                                const struct cust_manifest_result *res, struct err *e)
 {
     const char *pk[2] = {batch_key, manifest_id};
     const char *pr[3] = {manifest_id, res->broker_ref, res->unknown_json};
@@ -515,10 +501,10 @@ int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct er
 }
 
 int wcs_customs_feed_store(PGconn *c, const char *broker, const char *after,
-                           const struct wcs_customs_event *ev, size_t n, const char *next,
-                           struct wcs_customs_feed_result *res, struct err *e)
+                           const struct cust_feed_event *ev, size_t n, const char *next,
+                           struct cust_feed_result *res, struct err *e)
 {
-    struct wcs_customs_feed_result tmp;
+    struct cust_feed_result tmp;
     const char *pb[2] = {broker, next};
     PGresult *lr;
     size_t i;

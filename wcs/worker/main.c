@@ -1,7 +1,9 @@
 /*
- * worker_main.c - wcs-customs-worker: the customs submission worker as a
- * process (customs/outbox.h, docs/customs.md "Submission"): sends the
- * outbox's declarations and dispatch manifests to the broker.
+ * main.c - wcs-customs-worker: the customs submission worker
+ * (customs/outbox.h, docs/customs.md "Submission") as a process on the WCS
+ * database: its store is wcs_customs_store_ops (wcs/store/customs_store.h)
+ * on the conninfo of --db or the config. It sends the outbox's declarations
+ * and dispatch manifests to the broker.
  *
  *   wcs-customs-worker [--config wcsd.yaml] --db CONNINFO --broker URL
  *                      --token-file F [--ca-file F]
@@ -11,7 +13,7 @@
  *
  * --config reads the database and the `customs:` keys (broker_url,
  * token_file, ca_file, insecure_http, broker_name, events_ms, batch,
- * parallel) from wcsd's YAML through the one config loader (wcs/config.h);
+ * parallel) from wcsd's YAML through the one config loader (wcs/config/config.h);
  * flags given on the command line win.
  *
  * --events MS also reads the broker's decision feed, polling every MS
@@ -28,6 +30,7 @@
 #include "common/log.h"
 #include "customs/outbox.h"
 #include "wcs/config/config.h"
+#include "wcs/store/customs_store.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -50,7 +53,7 @@ static void usage(void)
  * its password file: conninfo then holds a secret) and the customs keys that
  * are set. Returns 0, or 2 after printing every problem. */
 static int from_config(const char *path, struct wcs_config *cfg, char *conninfo, size_t len,
-                       struct cust_worker_opts *o, const char **token_file)
+                       const char **db, struct cust_worker_opts *o, const char **token_file)
 {
     struct diag d = DIAG_INIT;
     struct err e = {0};
@@ -67,7 +70,7 @@ static int from_config(const char *path, struct wcs_config *cfg, char *conninfo,
         fprintf(stderr, "wcs-customs-worker: %s\n", e.msg);
         return 2;
     }
-    o->conninfo = conninfo;
+    *db = conninfo;
     if (cfg->customs.broker_url[0])
         o->broker_url = cfg->customs.broker_url;
     if (cfg->customs.token_file[0])
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
     struct cust_worker_opts o;
     struct err e = {0};
     enum log_level lvl = LOG_LEVEL_INFO;
-    const char *token_file = NULL;
+    const char *token_file = NULL, *db = NULL;
     char *token = NULL;
     struct sigaction sa;
     int i, rc;
@@ -103,7 +106,8 @@ int main(int argc, char **argv)
     /* The config first, so that any flag, wherever it stands, wins. */
     for (i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--config") == 0) {
-            rc = from_config(argv[i + 1], &cfg, conninfo, sizeof(conninfo), &o, &token_file);
+            rc = from_config(argv[i + 1], &cfg, conninfo, sizeof(conninfo), &db, &o,
+                             &token_file);
             if (rc != 0)
                 return rc;
             break;
@@ -124,7 +128,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--config") == 0) {
             /* read above */
         } else if (strcmp(a, "--db") == 0) {
-            o.conninfo = v;
+            db = v;
         } else if (strcmp(a, "--broker") == 0) {
             o.broker_url = v;
         } else if (strcmp(a, "--token-file") == 0) {
@@ -159,7 +163,7 @@ int main(int argc, char **argv)
         i += takes;
     }
     log_init("wcs-customs-worker", lvl);
-    if (token_file == NULL || o.conninfo == NULL || o.broker_url == NULL) {
+    if (token_file == NULL || db == NULL || o.broker_url == NULL) {
         usage();
         return 2;
     }
@@ -169,6 +173,8 @@ int main(int argc, char **argv)
         return 1;
     }
     o.token = token;
+    o.store = &wcs_customs_store_ops;
+    o.store_arg = db;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
