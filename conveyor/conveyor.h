@@ -2,13 +2,22 @@
  * conveyor.h - public interface of the conveyor (sorter PLC) module.
  *
  * This part: the reason codes a destination answer (RES_) carries, as defined
- * by the PLC telegram specification (docs/plc-protocol.md, section "RES_").
- * The decision engine in wcs/ produces them; the telegram codec writes them.
+ * by the PLC telegram specification (docs/plc-protocol.md, section "RES_"),
+ * and how many codes a decision considers. The application's decision engine
+ * produces the reasons; the telegram codec writes them. The rest of the
+ * module: telegram.h (codec, framer), correlate.h (WCS scans by location),
+ * track.h (parcels in flight), link.h (a PLC link on libuv), station.h (the
+ * protocol's session rules on a link), linesim/ (the line emulator).
  */
 #ifndef WCS_CONVEYOR_H
 #define WCS_CONVEYOR_H
 
 #include <stddef.h>
+
+/* Most codes one decision considers for a parcel (a PLC barcode, or the WCS
+ * scans of its read window): two distinct parcel codes already make a
+ * multi-read, so more tell nothing new. */
+#define CONV_READS_MAX 8
 
 /* Width of the reason field in RES_ (8 characters, underscores included). */
 #define CONV_REASON_LEN 8

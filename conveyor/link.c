@@ -200,9 +200,10 @@ static void write_done(uv_write_t *req, int status)
 /* Queues len bytes on the connection; never blocks (libuv writes at once
  * what the socket takes and keeps the rest). Returns 0, -ENOMEM, a libuv
  * error, or ERR_FULL when the peer has stopped reading; on the last two the
- * connection is closed as lost. A telegram counts in tx_telegrams once
- * libuv has taken it. */
-static int conn_write(struct conn *c, const char *bytes, size_t len, bool telegram, struct err *e)
+ * connection is closed as lost. t is the telegram the bytes are (NULL for
+ * raw bytes); it counts in tx_telegrams once libuv has taken it. */
+static int conn_write(struct conn *c, const char *bytes, size_t len, const struct conv_telegram *t,
+                      struct err *e)
 {
     struct conv_link *l = c->link;
     struct wreq *w = malloc(sizeof(*w) + len);
@@ -219,10 +220,17 @@ static int conn_write(struct conn *c, const char *bytes, size_t len, bool telegr
         conn_lost(c, false, uv_strerror(rc));
         return rc;
     }
-    if (telegram)
+    if (t)
         l->stats.tx_telegrams++;
-    if (l->cbs.wire_cb)
-        l->cbs.wire_cb(l, true, bytes, len, l->arg);
+    if (l->cbs.wire_cb) {
+        struct conv_wire wire = {.outgoing = true, .raw = bytes, .len = len,
+                                 .type = t ? t->type : CONV_TG_TYPE_COUNT,
+                                 .seq = t ? t->seq : 0};
+
+        if (t)
+            memcpy(wire.type_text, conv_tg_type_name(t->type), 4);
+        l->cbs.wire_cb(l, &wire, l->arg);
+    }
     if (c->closing) /* wire_cb dropped or stopped the link */
         return 0;
     size_t pending = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
@@ -257,7 +265,7 @@ static int conn_send_tg(struct conn *c, struct conv_telegram *t, uint32_t *seq, 
     c->seq_last = next;
     if (seq)
         *seq = next;
-    return conn_write(c, buf, l->cfg.telegram_len, true, e);
+    return conn_write(c, buf, l->cfg.telegram_len, t, e);
 }
 
 static void life_cb(uv_timer_t *t)
@@ -332,7 +340,8 @@ static void restart_dead_timer(struct conn *c)
                    (uint64_t)c->link->cfg.life_interval_ms * CONV_LINK_DEAD_FACTOR, 0);
 }
 
-/* One complete frame of L bytes from the framer. */
+/* One complete frame of L bytes from the framer: parsed, reported to the
+ * wire log, then refused with ERR_ or handed up. */
 static void on_frame(struct conn *c, const char *frame)
 {
     struct conv_link *l = c->link;
@@ -340,14 +349,23 @@ static void on_frame(struct conn *c, const char *frame)
     struct conv_telegram tg;
     struct conv_tg_refusal why;
     struct err e;
+    int rc;
 
-    if (l->cbs.wire_cb)
-        l->cbs.wire_cb(l, false, frame, L, l->arg);
-    if (c->closing)
-        return;
     memset(&why, 0, sizeof(why));
     err_clear(&e);
-    if (conv_tg_parse(frame, L, L, &tg, &why, &e) < 0) {
+    rc = conv_tg_parse(frame, L, L, &tg, &why, &e);
+    if (l->cbs.wire_cb) {
+        struct conv_wire wire = {.outgoing = false, .raw = frame, .len = L,
+                                 .type = rc == 0 ? tg.type : CONV_TG_TYPE_COUNT,
+                                 .seq = rc == 0 ? tg.seq : why.seq, .refused = rc < 0};
+
+        snprintf(wire.type_text, sizeof(wire.type_text), "%s",
+                 rc == 0 ? conv_tg_type_name(tg.type) : why.type);
+        l->cbs.wire_cb(l, &wire, l->arg);
+        if (c->closing)
+            return;
+    }
+    if (rc < 0) {
         l->stats.rx_refused++;
         log_warnx("%s: refused telegram (ERR_ %s): %s", l->cfg.name, why.code, e.msg);
         send_err(c, &why, 0);
@@ -722,7 +740,7 @@ int conv_link_send_raw(struct conv_link *l, const char *bytes, size_t len, struc
         return err_set(e, ERR_STATE, "%s: not connected", l->cfg.name);
     if (len == 0)
         return 0;
-    return conn_write(l->conn, bytes, len, false, e);
+    return conn_write(l->conn, bytes, len, NULL, e);
 }
 
 void conv_link_drop(struct conv_link *l)

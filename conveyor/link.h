@@ -57,19 +57,31 @@ struct conv_link_stats {
     uint64_t connect_failures;     /* client mode: connection attempts that failed */
 };
 
+/* One frame on the wire, for the telegram log (wire_cb). */
+struct conv_wire {
+    bool outgoing;          /* written by us (else received from the peer) */
+    const char *raw;        /* the bytes: L for a telegram, as given for send_raw */
+    size_t len;
+    enum conv_tg_type type; /* parsed type; CONV_TG_TYPE_COUNT when not a telegram we
+                             * could read (raw bytes, a refused frame's unknown type) */
+    char type_text[5];      /* the type field as on the wire ("" when unreadable) */
+    uint32_t seq;           /* the header's seq, 0 when unreadable */
+    bool refused;           /* received and answered with ERR_ */
+};
+
 struct conv_link_callbacks {
     /* A telegram parsed from the PLC (not LIFE). raw[0..L-1] is the wire
-     * form, for the telegram log. Called on the loop thread. */
+     * form. Called on the loop thread. */
     void (*telegram_cb)(struct conv_link *l, const struct conv_telegram *t, const char *raw,
                         void *arg);
     /* The connection came up (up = true) or went down. */
     void (*state_cb)(struct conv_link *l, bool up, void *arg);
     /* Optional, for the telegram log: every telegram frame received
-     * (outgoing = false, len = L; accepted, LIFE and refused alike) and
-     * everything written (outgoing = true: each telegram, our LIFE and ERR_
-     * included, and conv_link_send_raw bytes as given). Skipped garbage is
-     * not reported here (see rx_skipped_bytes). */
-    void (*wire_cb)(struct conv_link *l, bool outgoing, const char *raw, size_t len, void *arg);
+     * (accepted, LIFE and refused alike; before telegram_cb, and before a
+     * refusal's ERR_ goes out) and everything written (each telegram, our
+     * LIFE and ERR_ included, and conv_link_send_raw bytes as given).
+     * Skipped garbage is not reported here (see rx_skipped_bytes). */
+    void (*wire_cb)(struct conv_link *l, const struct conv_wire *w, void *arg);
 };
 
 /* Fills defaults (L 160, LIFE 5 s, back-off 200 ms .. 10 s). */

@@ -86,6 +86,20 @@ const char *conv_line_state_name(enum conv_line_state s)
     return line_state_names[s];
 }
 
+uint64_t conv_tg_content_hash(const char *raw, size_t L)
+{
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+
+    /* From the type field (offset 23) on: sender, receiver and seq of the
+     * header are left out. */
+    for (i = CONV_TG_HEADER_LEN - 4; i < L; i++) {
+        h ^= (unsigned char)raw[i];
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
 uint32_t conv_tg_seq_next(uint32_t seq)
 {
     /* Spec "Header": 99999 wraps to 00001; 00000 is never used, so anything

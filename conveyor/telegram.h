@@ -201,6 +201,11 @@ const char *conv_upd_event_name(enum conv_upd_event e);     /* "SORTED__" ... */
 const char *conv_loc_state_name(enum conv_loc_state s);     /* "ACTIVE__" ... */
 const char *conv_line_state_name(enum conv_line_state s);   /* "RUNNING_" ... */
 
+/* A 64-bit hash (FNV-1a, never 0) of a telegram's type and body, the bytes
+ * raw[23..L-1]: what a resend repeats (spec "Resends"), while its header's
+ * sequence number differs. raw holds L >= CONV_TG_HEADER_LEN bytes. */
+uint64_t conv_tg_content_hash(const char *raw, size_t L);
+
 /* Next sequence number after seq: +1, 99999 wraps to 1. */
 uint32_t conv_tg_seq_next(uint32_t seq);
 

@@ -82,7 +82,7 @@ struct rec {
     uint32_t last_seq;                 /* seq of the last telegram_cb telegram */
     int seq_errors;                    /* telegrams whose seq was not expect_seq */
     uint32_t expect_seq;               /* 0: do not check */
-    int wire_in, wire_out, wire_in_life, wire_out_life;
+    int wire_in, wire_out, wire_in_life, wire_out_life, wire_in_refused, wire_header_errors;
     uint32_t last_life_seq_out;
     int life_seq_errors; /* outgoing LIFE seqs that did not follow */
     bool closed;
@@ -133,24 +133,30 @@ static void rec_state_cb(struct conv_link *l, bool up, void *arg)
     }
 }
 
-static void rec_wire_cb(struct conv_link *l, bool outgoing, const char *raw, size_t len, void *arg)
+static void rec_wire_cb(struct conv_link *l, const struct conv_wire *w, void *arg)
 {
     struct rec *r = arg;
     (void)l;
-    bool life = len == L && memcmp(raw + 23, "LIFE", 4) == 0;
-    if (outgoing) {
+    bool life = w->type == CONV_TG_LIFE;
+    /* The parsed header agrees with the bytes (a refused frame has none). */
+    if (w->len == L && !w->refused && w->type != CONV_TG_TYPE_COUNT) {
+        uint32_t seq = (uint32_t)strtoul(
+            (char[6]){w->raw[18], w->raw[19], w->raw[20], w->raw[21], w->raw[22], 0}, NULL, 10);
+        if (seq != w->seq || memcmp(w->raw + 23, w->type_text, 4) != 0)
+            r->wire_header_errors++;
+    }
+    if (w->outgoing) {
         r->wire_out++;
         if (life) {
-            uint32_t seq = (uint32_t)strtoul(
-                (char[6]){raw[18], raw[19], raw[20], raw[21], raw[22], 0}, NULL, 10);
-            if (r->last_life_seq_out && seq <= r->last_life_seq_out)
+            if (r->last_life_seq_out && w->seq <= r->last_life_seq_out)
                 r->life_seq_errors++;
-            r->last_life_seq_out = seq;
+            r->last_life_seq_out = w->seq;
             r->wire_out_life++;
         }
     } else {
         r->wire_in++;
         r->wire_in_life += life;
+        r->wire_in_refused += w->refused;
     }
 }
 
@@ -660,8 +666,10 @@ static void refusal_case(char *broken, const char *code, const char *refused_typ
     assert_int_equal(s.rx_refused, 1);
     assert_int_equal(s.rx_telegrams, 1);
     assert_int_equal(s.rx_skipped_bytes, 0);
-    assert_int_equal(srv.wire_in, 2); /* the refused frame is logged too */
+    assert_int_equal(srv.wire_in, 2); /* the refused frame is logged too, */
+    assert_int_equal(srv.wire_in_refused, 1); /* marked refused */
     assert_int_equal(srv.wire_out, 1);
+    assert_int_equal(srv.wire_header_errors, 0);
     assert_true(srv.up);
     assert_int_equal(srv.downs, 0);
 
@@ -712,6 +720,8 @@ static void test_life(void **state)
     assert_int_equal(srv.ntg, 0); /* LIFE is absorbed */
     assert_int_equal(cli.ntg, 0);
     assert_int_equal(srv.life_seq_errors, 0);
+    assert_int_equal(srv.wire_header_errors, 0);
+    assert_int_equal(cli.wire_header_errors, 0);
     assert_int_equal(srv.downs, 0);
     assert_int_equal(cli.downs, 0);
     struct conv_link_stats s = stats_of(&srv);

@@ -5,7 +5,9 @@
  * 1M parcels); once the loop runs, only memory is touched on it. Changes
  * arrive from the refresher thread as whole batches through an async handle,
  * so a plan swap or a parcel update is applied between two decisions, never
- * during one.
+ * during one. The daemon owns the parts and wires them; each part gets only
+ * the parts it uses (the PLC stations: the sorter and the writer; the HTTP
+ * API: what it shows), never this struct.
  */
 #include "wcs/daemon/daemon.h"
 
@@ -17,17 +19,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "common/log.h"
-#include "scanners/scanners.h"
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
+#include "wcs/core/sorter.h"
 #include "wcs/daemon/http_api.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/store/events.h"
+#include "wcs/store/refresher.h"
 #include "wcs/store/store.h"
 
 /* Longest start-up waits for a crash's spool to reach the database (about
  * 3 million records at the measured drain rate, docs/events.md). */
 #define SPOOL_DRAIN_WAIT_MS 60000
+
+struct wcsd {
+    struct wcs_config cfg;
+    char conninfo[1024];       /* holds the password when configured: never logged */
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    uv_async_t refresh_async;  /* the refresher queued a batch */
+    uv_async_t durable_async;  /* the writer made more records durable */
+    pthread_mutex_t durable_mu; /* guards durable_open against the store thread */
+    bool durable_open;         /* durable_async may be sent to */
+    struct wcs_sorter *sorter; /* registry + plan + engine */
+    int64_t parcel_rev;        /* highest parcel rev applied */
+    struct wcs_event_writer *writer;
+    struct wcs_refresher *refresher;
+    struct wcs_plcs *plcs;     /* the PLC stations and the WCS's scans */
+    struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
+    struct wcs_http *http;
+    int http_port;             /* bound port, 0 when disabled */
+    uint64_t started_us;       /* uv_hrtime()/1000 at start */
+    bool stopping;
+};
 
 static int64_t now_us(void)
 {
@@ -77,27 +104,22 @@ static int load_parcel_cb(void *arg, const struct wcs_parcel *p, const char *con
 {
     struct wcsd *d = arg;
 
-    return wcs_registry_put(d->registry, p, codes, ncodes, NULL);
+    return wcs_sorter_put_parcel(d->sorter, p, codes, ncodes, NULL);
 }
 
 static void install_plan(struct wcsd *d, struct wcs_plan *plan, int version)
 {
-    const struct wcs_plan *old = wcs_engine_set_plan(d->engine, plan);
     char detail[96];
 
-    /* The engine only ever pointed at d->plan, so the old plan is ours to free. */
-    (void)old;
-    wcs_plan_free(d->plan);
-    d->plan = plan;
-    d->plan_version = version;
-    d->counters.plan_swaps++;
+    wcs_sorter_set_plan(d->sorter, plan, version);
     log_info("sort plan v%d active: %zu chutes, %zu routes, %zu rules", version,
              wcs_plan_nchutes(plan), wcs_plan_nroutes(plan), wcs_plan_nrules(plan));
     snprintf(detail, sizeof(detail), "sort plan v%d activated", version);
     system_event(d, detail);
 }
 
-void wcsd_apply_refresh(struct wcsd *d)
+/* Applies every batch the refresher has queued (loop thread). */
+static void apply_refresh(struct wcsd *d)
 {
     struct wcs_refresh_batch *b;
     size_t i, k;
@@ -109,15 +131,15 @@ void wcsd_apply_refresh(struct wcsd *d)
 
             for (k = 0; k < b->ncodes[i]; k++)
                 codes[k] = b->codes[i][k];
-            if (wcs_registry_put(d->registry, &b->parcels[i], codes, b->ncodes[i], &e) < 0)
+            if (wcs_sorter_put_parcel(d->sorter, &b->parcels[i], codes, b->ncodes[i], &e) < 0)
                 log_warnx("parcel %s not indexed: %s", codes[0], e.msg);
         }
-        d->counters.parcels_applied += b->n;
         if (b->max_rev > d->parcel_rev)
             d->parcel_rev = b->max_rev;
         if (b->n > 0)
             log_info("%zu parcel(s) updated from the database (rev %lld, %zu indexed)", b->n,
-                     (long long)d->parcel_rev, wcs_registry_count(d->registry));
+                     (long long)d->parcel_rev,
+                     wcs_registry_count(wcs_sorter_registry(d->sorter)));
         if (b->plan != NULL) {
             install_plan(d, b->plan, b->plan_version);
             b->plan = NULL;
@@ -126,7 +148,7 @@ void wcsd_apply_refresh(struct wcsd *d)
             char detail[64];
 
             /* A bag was closed: the chute takes parcels again, load from 0. */
-            if (wcs_engine_chute_emptied(d->engine, b->chute_emptied) < 0) {
+            if (wcs_engine_chute_emptied(wcs_sorter_engine(d->sorter), b->chute_emptied) < 0) {
                 log_warnx("bag closed at %s, which the active sort plan does not have",
                           b->chute_emptied);
             } else {
@@ -141,7 +163,7 @@ void wcsd_apply_refresh(struct wcsd *d)
 
 static void refresh_async_cb(uv_async_t *h)
 {
-    wcsd_apply_refresh(h->data);
+    apply_refresh(h->data);
 }
 
 /* Called on the refresher thread: only wakes the loop. */
@@ -157,7 +179,7 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
-/* A code read by one of the WCS's own scanners: into the correlation. */
+/* A code read by one of the WCS's own scanners: into the read windows. */
 static void usb_scan_cb(const struct scan_event *ev, void *arg)
 {
     struct wcsd *d = arg;
@@ -170,7 +192,7 @@ static void usb_scan_cb(const struct scan_event *ev, void *arg)
     snprintf(s.source, sizeof(s.source), "%s", ev->scanner_id);
     snprintf(s.symbology, sizeof(s.symbology), "%s", ev->symbology);
     s.at_us = ev->at_us;
-    if (wcs_plcs_scan(d, &s, &e) < 0)
+    if (wcs_plcs_scan(d->plcs, &s, &e) < 0)
         log_warnx("scanner %s: %s", ev->scanner_id, e.msg);
 }
 
@@ -178,12 +200,13 @@ static void usb_scan_cb(const struct scan_event *ev, void *arg)
 static void close_loop_handles(struct wcsd *d)
 {
     d->stopping = true;
+    wcs_http_stop(d->http);
+    d->http = NULL;
     if (d->usb != NULL)
         scan_usb_stop(d->usb, NULL, NULL);
     d->usb = NULL;
-    wcs_plcs_stop(d);
-    wcs_http_stop(d->http);
-    d->http = NULL;
+    wcs_plcs_stop(d->plcs);
+    d->plcs = NULL;
     pthread_mutex_lock(&d->durable_mu);
     d->durable_open = false;
     pthread_mutex_unlock(&d->durable_mu);
@@ -205,7 +228,10 @@ static void signal_cb(uv_signal_t *h, int signum)
 
 static void durable_async_cb(uv_async_t *h)
 {
-    wcs_plcs_durable(h->data);
+    struct wcsd *d = h->data;
+
+    if (d->plcs != NULL)
+        wcs_plcs_durable(d->plcs);
 }
 
 /* Called on the store thread when more records are durable: wake the loop,
@@ -218,6 +244,75 @@ static void durable_cb(void *arg)
     if (d->durable_open)
         uv_async_send(&d->durable_async);
     pthread_mutex_unlock(&d->durable_mu);
+}
+
+/* The loop's own handles: wake-ups from the two threads and the signals.
+ * On a failure the handles already made are closed (the caller runs the
+ * loop to finish that) and e says which failed. */
+static int loop_handles_init(struct wcsd *d, struct err *e)
+{
+    uv_handle_t *made[] = {(uv_handle_t *)&d->refresh_async, (uv_handle_t *)&d->durable_async,
+                           (uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint};
+    size_t n = 0;
+    int rc;
+
+    if ((rc = uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb)) < 0 ||
+        (n++, rc = uv_async_init(&d->loop, &d->durable_async, durable_async_cb)) < 0 ||
+        (n++, rc = uv_signal_init(&d->loop, &d->sigterm)) < 0 ||
+        (n++, rc = uv_signal_init(&d->loop, &d->sigint)) < 0)
+        goto fail;
+    n++;
+    d->refresh_async.data = d->durable_async.data = d;
+    d->sigterm.data = d->sigint.data = d;
+    if ((rc = uv_signal_start(&d->sigterm, signal_cb, SIGTERM)) < 0 ||
+        (rc = uv_signal_start(&d->sigint, signal_cb, SIGINT)) < 0)
+        goto fail;
+    d->durable_open = true;
+    return 0;
+fail:
+    while (n > 0)
+        uv_close(made[--n], close_cb);
+    return err_set(e, rc, "event loop handles: %s", uv_strerror(rc));
+}
+
+/* A spool left by a crash may hold telegrams that the PLC will resend
+ * (updates it never got an ACK_ for, though they were durable). They must
+ * be in the database before the PLC stations read the last hour of
+ * telegrams, or such a resend would be applied a second time instead of
+ * answered DUPLIC__. New records are written only after the spool, so
+ * flushing one marks the end of the drain. Bounded: past the bound the
+ * stations start anyway, with a warning. */
+static void drain_old_spool(struct wcsd *d)
+{
+    struct wcs_event_writer_stats ws;
+
+    wcs_event_writer_stats(d->writer, &ws);
+    if (ws.spool_records == 0)
+        return;
+    system_event(d, "event spool of an earlier run drained before the PLC links start");
+    if (wcs_event_writer_flush(d->writer, SPOOL_DRAIN_WAIT_MS) < 0)
+        log_warnx("event spool not drained within %d s: a PLC resend of an update still in "
+                  "the spool may be applied twice",
+                  SPOOL_DRAIN_WAIT_MS / 1000);
+}
+
+static int start_http(struct wcsd *d, struct err *e)
+{
+    struct wcs_http_sources src = {
+        .node = d->cfg.node,
+        .started_us = d->started_us,
+        .sorter = d->sorter,
+        .parcel_rev = &d->parcel_rev,
+        .plcs = d->plcs,
+        .writer = d->writer,
+        .refresher = d->refresher,
+        .usb = d->usb,
+    };
+
+    if (d->cfg.http_listen[0] == '\0')
+        return 0;
+    return wcs_http_start(&d->loop, &src, d->cfg.http_listen, d->cfg.http_port, &d->http,
+                          &d->http_port, e);
 }
 
 int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
@@ -247,9 +342,8 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     if (applied > 0)
         log_info("applied %d schema migration(s)", applied);
 
-    d->registry = wcs_registry_new(cfg->registry_expected);
-    d->engine = wcs_engine_new();
-    if (d->registry == NULL || d->engine == NULL) {
+    d->sorter = wcs_sorter_new(cfg->registry_expected);
+    if (d->sorter == NULL) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -268,19 +362,17 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     if (rc < 0)
         goto fail;
 
-    if (uv_loop_init(&d->loop) != 0) {
-        rc = err_set(e, -ENOMEM, "cannot create the event loop");
+    rc = uv_loop_init(&d->loop);
+    if (rc < 0) {
+        err_set(e, rc, "cannot create the event loop: %s", uv_strerror(rc));
         goto fail;
     }
-    uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb);
-    uv_async_init(&d->loop, &d->durable_async, durable_async_cb);
-    d->refresh_async.data = d->durable_async.data = d;
-    d->durable_open = true;
-    uv_signal_init(&d->loop, &d->sigterm);
-    uv_signal_init(&d->loop, &d->sigint);
-    d->sigterm.data = d->sigint.data = d;
-    uv_signal_start(&d->sigterm, signal_cb, SIGTERM);
-    uv_signal_start(&d->sigint, signal_cb, SIGINT);
+    rc = loop_handles_init(d, e);
+    if (rc < 0) {
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->loop);
+        goto fail;
+    }
 
     wo = cfg->events;
     wo.spool_path = cfg->spool_path[0] ? cfg->spool_path : NULL;
@@ -297,55 +389,36 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     memset(&ro, 0, sizeof(ro));
     ro.conninfo = d->conninfo;
     ro.since_rev = d->parcel_rev;
-    ro.plan_version = d->plan_version;
+    ro.plan_version = wcs_sorter_plan_version(d->sorter);
     ro.resync_s = cfg->registry_resync_s;
     ro.notify_cb = refresh_notify_cb;
     ro.notify_arg = d;
     rc = wcs_refresher_start(&ro, &d->refresher, e);
     if (rc < 0)
         goto fail_loop;
-    if (cfg->http_listen[0] != '\0') {
-        rc = wcs_http_start(d, cfg->http_listen, cfg->http_port, &d->http, &d->http_port, e);
-        if (rc < 0)
-            goto fail_loop;
-    }
-    /* A spool left by a crash may hold telegrams that the PLC will resend
-     * (updates it never got an ACK_ for, though they were durable). They
-     * must be in the database before wcs_plcs_start() reads the last hour
-     * of telegrams, or such a resend would be applied a second time instead
-     * of answered DUPLIC__. New records are written only after the spool,
-     * so flushing one marks the end of the drain. Bounded: past the bound
-     * the links start anyway, with a warning. */
-    {
-        struct wcs_event_writer_stats ws;
-
-        wcs_event_writer_stats(d->writer, &ws);
-        if (ws.spool_records > 0) {
-            system_event(d, "event spool of an earlier run drained before the PLC links start");
-            if (wcs_event_writer_flush(d->writer, SPOOL_DRAIN_WAIT_MS) < 0)
-                log_warnx("event spool not drained within %d s: a PLC resend of an update "
-                          "still in the spool may be applied twice",
-                          SPOOL_DRAIN_WAIT_MS / 1000);
-        }
-    }
-    rc = wcs_plcs_start(d, c, e);
+    drain_old_spool(d);
+    rc = wcs_plcs_start(&d->loop, &d->cfg, d->sorter, d->writer, c, &d->plcs, e);
     if (rc < 0)
         goto fail_loop;
     if (cfg->nscanners > 0) {
-        rc = scan_usb_start(&d->loop, cfg->scanners, (size_t)cfg->nscanners, usb_scan_cb, d,
+        rc = scan_usb_start(&d->loop, d->cfg.scanners, (size_t)cfg->nscanners, usb_scan_cb, d,
                             &d->usb, e);
         if (rc < 0)
             goto fail_loop;
     }
+    rc = start_http(d, e);
+    if (rc < 0)
+        goto fail_loop;
     PQfinish(c);
     c = NULL;
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
              "%d PLC link(s), %d scanner(s), started in %.2f s",
-             cfg->node, d->plan_version, wcs_registry_count(d->registry),
-             (double)wcs_registry_memory(d->registry) / (1024.0 * 1024.0),
-             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port, d->nplcs, cfg->nscanners,
-             (double)uv_hrtime() / 1e9 - t0);
+             cfg->node, wcs_sorter_plan_version(d->sorter),
+             wcs_registry_count(wcs_sorter_registry(d->sorter)),
+             (double)wcs_registry_memory(wcs_sorter_registry(d->sorter)) / (1024.0 * 1024.0),
+             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port,
+             (int)wcs_plcs_count(d->plcs), cfg->nscanners, (double)uv_hrtime() / 1e9 - t0);
     *out = d;
     return 0;
 
@@ -365,13 +438,7 @@ fail:
     if (c)
         PQfinish(c);
     wcs_plan_free(plan);
-    wcs_event_writer_stop(d->writer);
-    d->writer = NULL;
-    wcs_engine_free(d->engine);
-    wcs_registry_free(d->registry);
-    memset(d->conninfo, 0, sizeof(d->conninfo));
-    pthread_mutex_destroy(&d->durable_mu);
-    free(d);
+    wcsd_free(d);
     return rc;
 }
 
@@ -398,50 +465,8 @@ void wcsd_free(struct wcsd *d)
         return;
     wcs_refresher_stop(d->refresher);
     wcs_event_writer_stop(d->writer);
-    wcs_engine_free(d->engine);
-    wcs_plan_free(d->plan);
-    wcs_registry_free(d->registry);
-    conv_corr_free(d->scans);
+    wcs_sorter_free(d->sorter);
     pthread_mutex_destroy(&d->durable_mu);
     memset(d->conninfo, 0, sizeof(d->conninfo));
     free(d);
-}
-
-int wcsd_decide(struct wcsd *d, const char *const *codes, size_t ncodes,
-                const struct wcs_decide_input *m, bool commit, struct wcs_decision *out,
-                struct err *e)
-{
-    struct wcs_read reads[8];
-    struct wcs_decide_input in;
-    size_t i;
-    int rc;
-
-    if (d->plan == NULL)
-        return err_set(e, ERR_STATE, "no sort plan is active");
-    if (ncodes > sizeof(reads) / sizeof(reads[0]))
-        ncodes = sizeof(reads) / sizeof(reads[0]);
-    for (i = 0; i < ncodes; i++) {
-        struct scan_code_info info;
-        size_t len = strlen(codes[i]);
-
-        scan_code_check(codes[i], len, &info);
-        reads[i].code = codes[i];
-        reads[i].len = len;
-        reads[i].valid = info.valid && scan_code_is_parcel(info.kind);
-        reads[i].parcel = reads[i].valid ? wcs_registry_find(d->registry, codes[i], len) : NULL;
-    }
-    if (m != NULL)
-        in = *m;
-    else
-        memset(&in, 0, sizeof(in));
-    in.reads = reads;
-    in.nreads = ncodes;
-    rc = wcs_engine_decide(d->engine, &in, commit, out);
-    if (rc < 0)
-        return err_set(e, rc, "decision failed: %s", err_text(rc));
-    if (commit)
-        d->counters.decisions++;
-    else
-        d->counters.dry_runs++;
-    return 0;
 }

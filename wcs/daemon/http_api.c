@@ -17,10 +17,10 @@
 #include "common/log.h"
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
-#include "wcs/daemon/daemon.h"
+#include "wcs/core/sorter.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/store/refresher.h"
 
-#define DECIDE_MAX_CODES 8
 #define POST_BODY_MAX 65536
 
 /* Body of a POST being received. */
@@ -31,7 +31,7 @@ struct post_body {
 };
 
 struct wcs_http {
-    struct wcsd *d;
+    struct wcs_http_sources src;
     struct MHD_Daemon *mhd;
     uv_poll_t poll;     /* MHD's epoll fd */
     uv_timer_t timer;   /* MHD's own timeouts */
@@ -113,64 +113,73 @@ static json_t *parcel_json(const struct wcs_parcel *p)
                      cust_status_name((enum cust_status)p->customs));
 }
 
+static json_t *plcs_json(const struct wcs_plcs *plcs)
+{
+    json_t *a = json_array();
+    size_t k;
+
+    for (k = 0; k < wcs_plcs_count(plcs); k++) {
+        const struct conv_station *p = wcs_plcs_station(plcs, k);
+        struct conv_station_stats ps;
+
+        conv_station_get_stats(p, &ps);
+        json_array_append_new(
+            a, json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id",
+                         conv_station_name(p), "connected", conv_station_connected(p), "port",
+                         conv_station_port(p), "line_state", conv_station_line_state(p),
+                         "in_flight", (json_int_t)conv_station_in_flight(p), "requests",
+                         (json_int_t)ps.requests, "repeated", (json_int_t)ps.repeated,
+                         "recirculations", (json_int_t)ps.recirculations, "answers",
+                         (json_int_t)ps.answers, "late", (json_int_t)ps.late, "updates",
+                         (json_int_t)ps.updates, "duplicates", (json_int_t)ps.duplicates,
+                         "acks", (json_int_t)ps.acks, "log_dropped", (json_int_t)ps.log_dropped));
+    }
+    return a;
+}
+
 static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *conn)
 {
-    struct wcsd *d = h->d;
+    const struct wcs_http_sources *src = &h->src;
+    struct wcs_sorter *sorter = src->sorter;
+    const struct wcs_plan *plan = wcs_sorter_plan(sorter);
+    const struct wcs_registry *reg = wcs_sorter_registry(sorter);
     struct wcs_event_writer_stats ws;
+    struct wcs_sorter_stats ss;
     json_t *chutes = json_array(), *j;
-    size_t i, n = d->plan ? wcs_plan_nchutes(d->plan) : 0;
+    size_t i, n = plan ? wcs_plan_nchutes(plan) : 0;
 
     memset(&ws, 0, sizeof(ws));
-    if (d->writer)
-        wcs_event_writer_stats(d->writer, &ws);
+    if (src->writer)
+        wcs_event_writer_stats(src->writer, &ws);
+    wcs_sorter_get_stats(sorter, &ss);
     for (i = 0; i < n; i++) {
-        const struct wcs_chute_status *cs = wcs_engine_chute(d->engine, i);
+        const struct wcs_chute_status *cs = wcs_engine_chute(wcs_sorter_engine(sorter), i);
         json_array_append_new(chutes, json_pack("{s:s,s:s,s:i}", "id", cs->id, "state",
                                                 wcs_chute_state_name(cs->state), "load",
                                                 (int)cs->load));
     }
-    json_t *plcs = json_array();
-    int k;
-
-    for (k = 0; k < d->nplcs; k++) {
-        struct wcs_plc *p = wcs_plcs_get(d, k);
-        struct wcs_plc_stats ps;
-
-        wcs_plc_get_stats(p, &ps);
-        json_array_append_new(
-            plcs, json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id",
-                            wcs_plc_id(p), "connected", wcs_plc_connected(p), "port",
-                            wcs_plc_port(p), "line_state", wcs_plc_line_state(p), "in_flight",
-                            (json_int_t)wcs_plc_in_flight(p), "requests",
-                            (json_int_t)ps.requests, "repeated", (json_int_t)ps.repeated,
-                            "recirculations", (json_int_t)ps.recirculations, "answers",
-                            (json_int_t)ps.answers, "late", (json_int_t)ps.late, "updates",
-                            (json_int_t)ps.updates, "duplicates", (json_int_t)ps.duplicates,
-                            "acks", (json_int_t)ps.acks, "log_dropped",
-                            (json_int_t)ps.log_dropped));
-    }
     j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},"
                   "s:I,s:I,s:f,s:o,s:o}",
-                  "node", d->cfg.node, "ready", 1, "plan_version", d->plan_version, "plan_source",
-                  d->plan ? wcs_plan_source(d->plan) : "", "parcels",
-                  (json_int_t)wcs_registry_count(d->registry), "registry_bytes",
-                  (json_int_t)wcs_registry_memory(d->registry), "parcel_rev",
-                  (json_int_t)d->parcel_rev, "refresher_connected",
-                  d->refresher ? wcs_refresher_connected(d->refresher) : 0, "events", "pushed",
-                  (json_int_t)ws.pushed, "written", (json_int_t)ws.written, "queued",
+                  "node", src->node, "ready", 1, "plan_version", wcs_sorter_plan_version(sorter),
+                  "plan_source", plan ? wcs_plan_source(plan) : "", "parcels",
+                  (json_int_t)wcs_registry_count(reg), "registry_bytes",
+                  (json_int_t)wcs_registry_memory(reg), "parcel_rev",
+                  (json_int_t)*src->parcel_rev, "refresher_connected",
+                  src->refresher ? wcs_refresher_connected(src->refresher) : 0, "events",
+                  "pushed", (json_int_t)ws.pushed, "written", (json_int_t)ws.written, "queued",
                   (json_int_t)ws.queued, "dropped", (json_int_t)ws.dropped, "db_errors",
                   (json_int_t)ws.db_errors, "durable", (json_int_t)ws.durable, "spooled",
                   (json_int_t)ws.spooled, "drained", (json_int_t)ws.drained, "spool_records",
                   (json_int_t)ws.spool_records, "spool_bytes", (json_int_t)ws.spool_bytes,
-                  "spool_alarm", ws.spool_alarm, "decisions", (json_int_t)d->counters.decisions,
-                  "dry_runs", (json_int_t)d->counters.dry_runs, "uptime_s",
-                  (double)(uv_hrtime() / 1000 - d->started_us) / 1e6, "chutes", chutes, "plcs",
-                  plcs);
+                  "spool_alarm", ws.spool_alarm, "decisions", (json_int_t)ss.decisions,
+                  "dry_runs", (json_int_t)ss.dry_runs, "uptime_s",
+                  (double)(uv_hrtime() / 1000 - src->started_us) / 1e6, "chutes", chutes,
+                  "plcs", plcs_json(src->plcs));
     return reply_json(conn, MHD_HTTP_OK, j);
 }
 
 struct decide_args {
-    const char *codes[DECIDE_MAX_CODES];
+    const char *codes[CONV_READS_MAX];
     size_t ncodes;
     struct wcs_decide_input m;
     char bad[96];
@@ -199,7 +208,7 @@ static enum MHD_Result decide_arg_cb(void *cls, enum MHD_ValueKind kind, const c
 
     (void)kind;
     if (strcmp(key, "code") == 0) {
-        if (value != NULL && *value != '\0' && a->ncodes < DECIDE_MAX_CODES)
+        if (value != NULL && *value != '\0' && a->ncodes < CONV_READS_MAX)
             a->codes[a->ncodes++] = value;
         return MHD_YES;
     }
@@ -220,7 +229,7 @@ static enum MHD_Result decide_arg_cb(void *cls, enum MHD_ValueKind kind, const c
 
 static enum MHD_Result handle_decide(struct wcs_http *h, struct MHD_Connection *conn)
 {
-    struct wcsd *d = h->d;
+    struct wcs_sorter *sorter = h->src.sorter;
     struct decide_args a;
     struct wcs_decision dec;
     struct err e;
@@ -231,15 +240,15 @@ static enum MHD_Result handle_decide(struct wcs_http *h, struct MHD_Connection *
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, decide_arg_cb, &a);
     if (a.bad[0])
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", a.bad);
-    if (wcsd_decide(d, a.codes, a.ncodes, &a.m, false, &dec, &e) < 0)
+    if (wcs_sorter_decide(sorter, a.codes, a.ncodes, &a.m, false, &dec, &e) < 0)
         return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no_plan", e.msg);
     codes = json_array();
     for (i = 0; i < a.ncodes; i++)
         json_array_append_new(codes, json_string(a.codes[i]));
     j = json_pack("{s:o,s:s,s:s,s:i}", "codes", codes, "destination", dec.destination, "reason",
-                  conv_reason_code(dec.reason), "plan_version", d->plan_version);
+                  conv_reason_code(dec.reason), "plan_version", wcs_sorter_plan_version(sorter));
     json_object_set_new(j, "route",
-                        dec.route >= 0 ? json_string(wcs_plan_route(d->plan, (size_t)dec.route)->id)
+                        dec.route >= 0 ? json_string(wcs_sorter_route_id(sorter, dec.route))
                                        : json_null());
     json_object_set_new(j, "decided_code",
                         dec.read >= 0 ? json_string(a.codes[dec.read]) : json_null());
@@ -250,7 +259,7 @@ static enum MHD_Result handle_decide(struct wcs_http *h, struct MHD_Connection *
 static enum MHD_Result handle_parcel(struct wcs_http *h, struct MHD_Connection *conn,
                                      const char *code)
 {
-    const struct wcs_parcel *p = wcs_registry_find(h->d->registry, code, strlen(code));
+    const struct wcs_parcel *p = wcs_sorter_find(h->src.sorter, code);
 
     if (p == NULL)
         return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
@@ -291,7 +300,6 @@ static int scan_from_json(json_t *o, struct conv_scan *s, char *why, size_t len)
 static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *conn,
                                     struct post_body *b)
 {
-    struct wcsd *d = h->d;
     json_error_t je;
     json_t *root, *items;
     struct conv_scan s;
@@ -323,7 +331,7 @@ static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *c
         if (s.source[0] == '\0')
             snprintf(s.source, sizeof(s.source), "http");
         s.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        if (wcs_plcs_scan(d, &s, &e) == 0)
+        if (wcs_plcs_scan(h->src.plcs, &s, &e) == 0)
             accepted++;
         else
             log_warnx("%s", e.msg);
@@ -332,11 +340,11 @@ static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *c
     return reply_json(conn, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "accepted", (json_int_t)accepted));
 }
 
-static json_t *scanners_json(struct wcsd *d)
+static json_t *scanners_json(struct scan_usb *usb)
 {
     struct scan_usb_status st[WCS_SCANNER_MAX];
     json_t *a = json_array();
-    size_t i, n = d->usb ? scan_usb_status(d->usb, st, WCS_SCANNER_MAX) : 0;
+    size_t i, n = usb ? scan_usb_status(usb, st, WCS_SCANNER_MAX) : 0;
 
     for (i = 0; i < n; i++) {
         char vidpid[16];
@@ -355,13 +363,16 @@ static json_t *scanners_json(struct wcsd *d)
 
 static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection *conn)
 {
-    struct wcsd *d = h->d;
+    const struct wcs_http_sources *src = &h->src;
+    const struct wcs_registry *reg = wcs_sorter_registry(src->sorter);
     struct wcs_event_writer_stats ws;
+    struct wcs_sorter_stats ss;
     char *body = NULL;
 
     memset(&ws, 0, sizeof(ws));
-    if (d->writer)
-        wcs_event_writer_stats(d->writer, &ws);
+    if (src->writer)
+        wcs_event_writer_stats(src->writer, &ws);
+    wcs_sorter_get_stats(src->sorter, &ss);
     if (asprintf(&body,
                  "# TYPE wcs_parcels_indexed gauge\nwcs_parcels_indexed %zu\n"
                  "# TYPE wcs_registry_bytes gauge\nwcs_registry_bytes %zu\n"
@@ -373,11 +384,11 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
                  "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total %llu\n"
                  "# TYPE wcs_events_queued gauge\nwcs_events_queued %zu\n"
                  "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected %d\n",
-                 wcs_registry_count(d->registry), wcs_registry_memory(d->registry),
-                 d->plan_version, (unsigned long long)d->counters.decisions,
-                 (unsigned long long)d->counters.dry_runs, (unsigned long long)ws.pushed,
+                 wcs_registry_count(reg), wcs_registry_memory(reg),
+                 wcs_sorter_plan_version(src->sorter), (unsigned long long)ss.decisions,
+                 (unsigned long long)ss.dry_runs, (unsigned long long)ws.pushed,
                  (unsigned long long)ws.written, (unsigned long long)ws.dropped, ws.queued,
-                 d->refresher ? wcs_refresher_connected(d->refresher) : 0) < 0)
+                 src->refresher ? wcs_refresher_connected(src->refresher) : 0) < 0)
         return MHD_NO;
     return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", body);
 }
@@ -430,7 +441,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (strcmp(url, "/metrics") == 0)
         return handle_metrics(h, conn);
     if (strcmp(url, "/v1/scanners") == 0)
-        return reply_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "scanners", scanners_json(h->d)));
+        return reply_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "scanners", scanners_json(h->src.usb)));
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
 
@@ -449,8 +460,8 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
     }
 }
 
-int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http **out,
-                   int *bound_port, struct err *e)
+int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src, const char *addr,
+                   int port, struct wcs_http **out, int *bound_port, struct err *e)
 {
     struct wcs_http *h = calloc(1, sizeof(*h));
     struct sockaddr_in sa;
@@ -465,7 +476,7 @@ int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http *
         free(h);
         return err_set(e, ERR_CONFIG, "http.listen: %s is not an IPv4 address", addr);
     }
-    h->d = d;
+    h->src = *src;
     h->mhd = MHD_start_daemon(MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, access_cb, h,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -479,8 +490,8 @@ int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http *
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : port;
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    uv_poll_init(&d->loop, &h->poll, info->epoll_fd);
-    uv_timer_init(&d->loop, &h->timer);
+    uv_poll_init(loop, &h->poll, info->epoll_fd);
+    uv_timer_init(loop, &h->timer);
     h->poll.data = h->timer.data = h;
     h->open_handles = 2;
     uv_poll_start(&h->poll, UV_READABLE, poll_cb);

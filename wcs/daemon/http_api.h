@@ -4,25 +4,51 @@
  * epoll fd, so handlers run on the loop thread and read loop-owned state
  * without locks. Handlers only read memory and answer; they never block.
  *
- *   GET /health              200 "ready" once started
- *   GET /v1/status           JSON: plan, registry, counters, writer, chutes
- *   GET /v1/decide?code=C[&code=C2][&weight_g=N][&length_mm=..][&recirc=N]
+ *   GET  /health             200 "ready" once started
+ *   GET  /v1/status          JSON: plan, registry, counters, writer, chutes, PLCs
+ *   GET  /v1/decide?code=C[&code=C2][&weight_g=N][&length_mm=..][&recirc=N]
  *                            JSON dry-run decision (changes nothing)
- *   GET /v1/parcels/CODE     JSON: the parcel as the decision engine sees it
- *   GET /metrics             Prometheus text format
+ *   GET  /v1/parcels/CODE    JSON: the parcel as the decision engine sees it
+ *   POST /v1/scans           a scan or a JSON array of scans ({location, code,
+ *                            source?, symbology?}) from a WCS scanner: 202
+ *   GET  /v1/scanners        JSON: the WCS's own scanners, connected or not
+ *   GET  /metrics            Prometheus text format
+ *
+ * The server reads what it shows through the narrow things it is handed
+ * (struct wcs_http_sources), never the daemon's own state.
  */
 #ifndef WCS_HTTP_API_H
 #define WCS_HTTP_API_H
 
+#include <stdint.h>
+#include <uv.h>
+
 #include "common/err.h"
 
-struct wcsd;
+struct scan_usb;
+struct wcs_event_writer;
 struct wcs_http;
+struct wcs_plcs;
+struct wcs_refresher;
+struct wcs_sorter;
 
-/* Starts listening on addr:port (port 0 = any free port) on d's loop.
- * *bound_port gets the port. Returns 0, -errno or ERR_CONFIG. */
-int wcs_http_start(struct wcsd *d, const char *addr, int port, struct wcs_http **out,
-                   int *bound_port, struct err *e);
+/* What the API shows and acts on; none owned, each must outlive the
+ * server (wcs_http_stop() first). usb and refresher may be NULL. */
+struct wcs_http_sources {
+    const char *node;                /* this WCS's id */
+    uint64_t started_us;             /* uv_hrtime() / 1000 at the daemon's start */
+    struct wcs_sorter *sorter;       /* decisions (dry runs), parcels, plan, chutes */
+    const int64_t *parcel_rev;       /* highest parcel revision the sorter holds */
+    struct wcs_plcs *plcs;           /* PLC stations' status; scans in */
+    struct wcs_event_writer *writer; /* its counters */
+    struct wcs_refresher *refresher; /* connected or not */
+    struct scan_usb *usb;            /* the WCS's own scanners */
+};
+
+/* Starts listening on addr:port (port 0 = any free port) on loop; src is
+ * copied. *bound_port gets the port. Returns 0, -errno or ERR_CONFIG. */
+int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src, const char *addr,
+                   int port, struct wcs_http **out, int *bound_port, struct err *e);
 
 /* Stops accepting, closes connections and the loop handles (asynchronously;
  * the memory goes when the handles' close callbacks have run). */

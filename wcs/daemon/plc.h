@@ -1,68 +1,64 @@
 /*
- * plc.h - wcsd's side of the sorter PLCs: one conveyor link per configured
- * PLC, and what the telegrams mean for the WCS.
+ * plc.h - wcsd's sorter PLCs: one PLC station (conveyor/station.h: the
+ * protocol's session rules) per configured PLC, and what the telegrams mean
+ * for the WCS, as the stations' ops:
  *
- *   REQ_ -> (wait for late WCS scans when the PLC sent no barcode) -> decision
- *           engine -> RES_ within decision_deadline_ms; a repeated REQ_ gets
- *           the same answer; a REQ_ after RECIRC__ counts a recirculation.
- *   UPD_ -> parcel state and chute load;  LOCU -> chute state;  SYSU -> line
- *           state. Each is ACK_ed only once its event is durable (database or
- *           local spool); a resent telegram (same type and content) is
- *           answered DUPLIC__ and not applied twice.
- *   Every telegram in and out goes to the telegram log.
- * Everything here runs on the daemon's loop thread.
+ *   decide  REQ_ -> the sorter (measurements from the REQ_, recirculations)
+ *           -> chute and reason; the chosen chute's load counts the parcel.
+ *   apply   UPD_ -> a confirmation event; a parcel that did not reach its
+ *           chute (recirculated, divert failed, lost...) leaves its load.
+ *           LOCU -> the chute's state in the engine; SYSU -> a line event.
+ *   record  every telegram in and out (the telegram log) and every decision
+ *           go to the event writer.
+ *   durable the writer's durability ticket releases the ACK_s.
+ *
+ * It also keeps the WCS's own scans (USB, camera, HTTP) by location for the
+ * stations' read windows, and logs each as a scan event. Everything here
+ * runs on the daemon's loop thread.
  */
-#ifndef WCS_PLC_H
-#define WCS_PLC_H
+#ifndef WCS_DAEMON_PLC_H
+#define WCS_DAEMON_PLC_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
+#include <uv.h>
 
 #include "common/err.h"
 #include "conveyor/correlate.h"
+#include "conveyor/station.h"
 #include "wcs/config/config.h"
+#include "wcs/core/sorter.h"
+#include "wcs/store/events.h"
 
-struct wcsd;
-struct wcs_plc;
+struct wcs_plcs;
 
-struct wcs_plc_stats {
-    uint64_t requests;       /* REQ_ received */
-    uint64_t repeated;       /* REQ_ answered from the in-flight table */
-    uint64_t recirculations; /* REQ_ after RECIRC__/NODIVERT */
-    uint64_t answers;        /* RES_ sent */
-    uint64_t late;           /* RES_ sent after decision_deadline_ms */
-    uint64_t updates;        /* UPD_/LOCU/SYSU applied */
-    uint64_t duplicates;     /* resends answered DUPLIC__ */
-    uint64_t acks;           /* ACK_ sent */
-    uint64_t acks_dropped;   /* ACK_ not sent: the connection was gone when durable */
-    uint64_t log_dropped;    /* events/telegrams the writer refused (queue full) */
-};
+/*
+ * Starts a station for every PLC of cfg on loop, deciding with sorter and
+ * recording to writer (neither owned; both must outlive the stations). c
+ * (may be NULL) is read for the telegrams received in the last hour, so a
+ * telegram resent after a wcsd restart is still recognised as a resend.
+ * *out is set first, so that on an error (e says which PLC) the stations
+ * already started are left for wcs_plcs_stop(). Returns 0, -ENOMEM or a
+ * station's error.
+ */
+int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sorter *sorter,
+                   struct wcs_event_writer *writer, PGconn *c, struct wcs_plcs **out,
+                   struct err *e);
 
-/* Starts every PLC link of d->cfg. c (may be NULL) is read for the
- * telegrams received in the last hour, so a telegram resent after a wcsd
- * restart is still recognised as a resend. Returns 0 or the first error (e
- * says which PLC); the links already started are then left for
- * wcs_plcs_stop(). */
-int wcs_plcs_start(struct wcsd *d, PGconn *c, struct err *e);
-
-/* Closes every link (asynchronously; the loop ends when they are closed). */
-void wcs_plcs_stop(struct wcsd *d);
+/* Closes every station (asynchronously: the loop ends when they are closed;
+ * then p is freed). NULL is a no-op. */
+void wcs_plcs_stop(struct wcs_plcs *p);
 
 /* The event writer made more records durable: send the ACK_s waiting for them. */
-void wcs_plcs_durable(struct wcsd *d);
+void wcs_plcs_durable(struct wcs_plcs *p);
 
-/* A scan from a WCS scanner (USB, camera, HTTP): kept for correlation and logged. */
-int wcs_plcs_scan(struct wcsd *d, const struct conv_scan *s, struct err *e);
+/* A scan from a WCS scanner (USB, camera, HTTP): kept for the read windows
+ * and logged. Returns 0, or ERR_FULL / ERR_INVALID (the correlator's). */
+int wcs_plcs_scan(struct wcs_plcs *p, const struct conv_scan *s, struct err *e);
 
-/* For status pages: PLC i (0..cfg.nplcs-1). */
-struct wcs_plc *wcs_plcs_get(struct wcsd *d, int i);
-const char *wcs_plc_id(const struct wcs_plc *p);
-bool wcs_plc_connected(const struct wcs_plc *p);
-int wcs_plc_port(const struct wcs_plc *p);
-const char *wcs_plc_line_state(const struct wcs_plc *p);
-size_t wcs_plc_in_flight(const struct wcs_plc *p);
-void wcs_plc_get_stats(const struct wcs_plc *p, struct wcs_plc_stats *out);
+/* For status pages: the stations, 0..count-1. */
+size_t wcs_plcs_count(const struct wcs_plcs *p);
+const struct conv_station *wcs_plcs_station(const struct wcs_plcs *p, size_t i);
 
 #endif

@@ -2,13 +2,13 @@
  * track.c - ring of in-flight parcels with an open-addressing index
  * (linear probing, backward-shift deletion, so no tombstones pile up).
  */
-#include "wcs/core/track.h"
+#include "conveyor/track.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct wcs_tracks {
-    struct wcs_track *ring;  /* [cap] in arrival order from head */
+struct conv_tracks {
+    struct conv_track *ring;  /* [cap] in arrival order from head */
     size_t cap, head, n;
     uint32_t *index;         /* ring slot + 1, 0 = empty; [mask + 1] */
     size_t mask;
@@ -25,9 +25,9 @@ static uint64_t hash(const char *s)
     return h;
 }
 
-struct wcs_tracks *wcs_tracks_new(size_t capacity)
+struct conv_tracks *conv_tracks_new(size_t capacity)
 {
-    struct wcs_tracks *t = calloc(1, sizeof(*t));
+    struct conv_tracks *t = calloc(1, sizeof(*t));
     size_t slots = 16;
 
     if (t == NULL)
@@ -41,13 +41,13 @@ struct wcs_tracks *wcs_tracks_new(size_t capacity)
     t->index = calloc(slots, sizeof(*t->index));
     t->mask = slots - 1;
     if (t->ring == NULL || t->index == NULL) {
-        wcs_tracks_free(t);
+        conv_tracks_free(t);
         return NULL;
     }
     return t;
 }
 
-void wcs_tracks_free(struct wcs_tracks *t)
+void conv_tracks_free(struct conv_tracks *t)
 {
     if (t == NULL)
         return;
@@ -56,7 +56,7 @@ void wcs_tracks_free(struct wcs_tracks *t)
     free(t);
 }
 
-static size_t find_slot(const struct wcs_tracks *t, const char *tracking)
+static size_t find_slot(const struct conv_tracks *t, const char *tracking)
 {
     size_t i = (size_t)hash(tracking) & t->mask;
 
@@ -68,7 +68,7 @@ static size_t find_slot(const struct wcs_tracks *t, const char *tracking)
     return i; /* empty slot where it would go */
 }
 
-struct wcs_track *wcs_tracks_find(struct wcs_tracks *t, const char *tracking)
+struct conv_track *conv_tracks_find(struct conv_tracks *t, const char *tracking)
 {
     size_t i = find_slot(t, tracking);
 
@@ -76,7 +76,7 @@ struct wcs_track *wcs_tracks_find(struct wcs_tracks *t, const char *tracking)
 }
 
 /* Removes index slot i and shifts the following cluster back. */
-static void index_delete(struct wcs_tracks *t, size_t i)
+static void index_delete(struct conv_tracks *t, size_t i)
 {
     size_t j = i;
 
@@ -97,9 +97,9 @@ static void index_delete(struct wcs_tracks *t, size_t i)
     }
 }
 
-static void drop_oldest(struct wcs_tracks *t)
+static void drop_oldest(struct conv_tracks *t)
 {
-    struct wcs_track *old = &t->ring[t->head];
+    struct conv_track *old = &t->ring[t->head];
 
     index_delete(t, find_slot(t, old->tracking));
     memset(old, 0, sizeof(*old));
@@ -107,9 +107,9 @@ static void drop_oldest(struct wcs_tracks *t)
     t->n--;
 }
 
-struct wcs_track *wcs_tracks_add(struct wcs_tracks *t, const char *tracking, int64_t now_us)
+struct conv_track *conv_tracks_add(struct conv_tracks *t, const char *tracking, int64_t now_us)
 {
-    struct wcs_track *e;
+    struct conv_track *e;
     size_t pos, i;
 
     if (t->n == t->cap)
@@ -118,7 +118,7 @@ struct wcs_track *wcs_tracks_add(struct wcs_tracks *t, const char *tracking, int
     e = &t->ring[pos];
     memset(e, 0, sizeof(*e));
     strncpy(e->tracking, tracking, sizeof(e->tracking) - 1);
-    e->chute = -1;
+    e->ref = -1;
     e->first_us = e->last_us = now_us;
     i = find_slot(t, e->tracking);
     t->index[i] = (uint32_t)pos + 1;
@@ -126,7 +126,7 @@ struct wcs_track *wcs_tracks_add(struct wcs_tracks *t, const char *tracking, int
     return e;
 }
 
-size_t wcs_tracks_expire(struct wcs_tracks *t, int64_t now_us, int64_t max_age_us)
+size_t conv_tracks_expire(struct conv_tracks *t, int64_t now_us, int64_t max_age_us)
 {
     size_t dropped = 0;
 
@@ -137,7 +137,7 @@ size_t wcs_tracks_expire(struct wcs_tracks *t, int64_t now_us, int64_t max_age_u
     return dropped;
 }
 
-size_t wcs_tracks_count(const struct wcs_tracks *t)
+size_t conv_tracks_count(const struct conv_tracks *t)
 {
     return t->n;
 }
