@@ -11,15 +11,9 @@ static const struct {
     const char *name;
     const char *text;
 } domain_errors[] = {
-    {ERR_INVALID, "ERR_INVALID", "invalid value"},
-    {ERR_PARSE, "ERR_PARSE", "cannot parse input"},
-    {ERR_NOTFOUND, "ERR_NOTFOUND", "not found"},
-    {ERR_CONFLICT, "ERR_CONFLICT", "conflicts with existing data"},
-    {ERR_DB, "ERR_DB", "database error"},
-    {ERR_CONFIG, "ERR_CONFIG", "configuration error"},
-    {ERR_FULL, "ERR_FULL", "resource full"},
-    {ERR_STATE, "ERR_STATE", "not allowed in the current state"},
-    {ERR_HTTP, "ERR_HTTP", "HTTP peer error"},
+#define ERR_TABLE_ITEM(name, code, text) {name, #name, text},
+    ERR_MAP(ERR_TABLE_ITEM)
+#undef ERR_TABLE_ITEM
 };
 
 int err_set(struct err *e, int code, const char *fmt, ...)
@@ -43,13 +37,14 @@ void err_clear(struct err *e)
     e->msg[0] = '\0';
 }
 
-int err_wrap(struct err *e, const char *fmt, ...)
+int err_wrap(struct err *e, int code, const char *fmt, ...)
 {
     char prefix[ERR_MSG_MAX], old[ERR_MSG_MAX];
     va_list ap;
 
     if (e == NULL)
-        return ERR_INVALID;
+        return code;
+    e->code = code;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
@@ -57,7 +52,7 @@ int err_wrap(struct err *e, const char *fmt, ...)
     /* Truncation is acceptable: the message is for people, bounded on purpose. */
     if (snprintf(e->msg, sizeof(e->msg), "%.255s: %.254s", prefix, old) < 0)
         e->msg[0] = '\0';
-    return e->code;
+    return code;
 }
 
 const char *err_name(int code)

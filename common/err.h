@@ -13,17 +13,24 @@
 
 #include <stddef.h>
 
-/* Domain error codes; far below any -errno value. */
+/* Domain error codes, far below any -errno value: one list, from which the
+ * enum and the name/text table (err.c) are both made, so they cannot drift.
+ *   XX(name, code, text)                                                   */
+#define ERR_MAP(XX)                                                                     \
+    XX(ERR_INVALID, -10001, "invalid value")          /* a value breaks a rule */       \
+    XX(ERR_PARSE, -10002, "cannot parse input")       /* CSV, JSON, YAML, telegram */   \
+    XX(ERR_NOTFOUND, -10003, "not found")             /* the named thing is absent */   \
+    XX(ERR_CONFLICT, -10004, "conflicts with existing data")                            \
+    XX(ERR_DB, -10005, "database error")              /* refused or unreachable */      \
+    XX(ERR_CONFIG, -10006, "configuration error")                                       \
+    XX(ERR_FULL, -10007, "resource full")             /* a bounded resource */          \
+    XX(ERR_STATE, -10008, "not allowed in the current state")                           \
+    XX(ERR_HTTP, -10009, "HTTP peer error")           /* failed or answered badly */
+
 enum {
-    ERR_INVALID = -10001,  /* a value breaks a rule (bad code, bad field) */
-    ERR_PARSE = -10002,    /* input cannot be parsed (CSV, JSON, YAML, telegram) */
-    ERR_NOTFOUND = -10003, /* the named thing does not exist */
-    ERR_CONFLICT = -10004, /* the thing exists and differs */
-    ERR_DB = -10005,       /* the database refused or is unreachable */
-    ERR_CONFIG = -10006,   /* configuration is wrong */
-    ERR_FULL = -10007,     /* a bounded resource is full */
-    ERR_STATE = -10008,    /* operation not valid in the current state */
-    ERR_HTTP = -10009,     /* an HTTP peer failed or answered badly */
+#define ERR_ENUM_ITEM(name, code, text) name = (code),
+    ERR_MAP(ERR_ENUM_ITEM)
+#undef ERR_ENUM_ITEM
 };
 
 #define ERR_MSG_MAX 512
@@ -40,9 +47,11 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 /* Clears e (if not NULL). */
 void err_clear(struct err *e);
 
-/* Prefixes the message already in e with a formatted context + ": ";
- * returns e->code (or ERR_INVALID when e is NULL). */
-int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the message already in e (if not NULL) with a formatted context
+ * + ": " and records code; returns code, so the caller's real code survives
+ * whether or not there is a struct to carry the detail:
+ *   if ((rc = f(..., e)) < 0) return err_wrap(e, rc, "plan %d", version);  */
+int err_wrap(struct err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Short symbolic name of a code ("ERR_PARSE", "ENOENT"). Never NULL. */
 const char *err_name(int code);

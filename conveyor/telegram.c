@@ -791,7 +791,7 @@ int conv_tg_format(const struct conv_telegram *t, size_t L, char *buf, struct er
         for (i = 0; i < type_fields[t->type].n; i++) {
             rc = format_field(&fields[i], buf + pos, (const char *)&copy, e);
             if (rc < 0)
-                return err_wrap(e, "%s", type_names[t->type]);
+                return err_wrap(e, rc, "%s", type_names[t->type]);
             pos += fields[i].width;
         }
         return 0;
@@ -799,7 +799,7 @@ int conv_tg_format(const struct conv_telegram *t, size_t L, char *buf, struct er
     for (i = 0; i < type_fields[t->type].n; i++) {
         rc = format_field(&fields[i], buf + pos, (const char *)&t->u, e);
         if (rc < 0)
-            return err_wrap(e, "%s", type_names[t->type]);
+            return err_wrap(e, rc, "%s", type_names[t->type]);
         pos += fields[i].width;
     }
     return 0;

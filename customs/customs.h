@@ -1,9 +1,12 @@
 /*
  * customs.h - public interface of the customs module.
  *
- * This part: the customs status of a parcel as the sort decision sees it.
- * Declarations, duty rules, broker submission and manifests join this header
- * in later work.
+ * This header: the customs status of a parcel as the sort decision sees it.
+ * The rest of the module has narrow headers of its own: declaration.h (the
+ * declaration and its JSON), validate.h (Russian import rules), duty.h (duty
+ * estimates from dated rule tables), currency.h, store.h (the store the
+ * worker needs, as an ops table), outbox.h (the submission worker: the
+ * broker protocol), and brokersim/ (the broker emulator).
  */
 #ifndef WCS_CUSTOMS_H
 #define WCS_CUSTOMS_H

@@ -1,7 +1,8 @@
 /*
  * scanners.h - public interface of the scanners module.
  *
- * This part: parcel-code recognition and validation (pure, no I/O).
+ * This header: parcel-code recognition and validation (pure, no I/O; the
+ * wcs_codes library, which the application's core links alone).
  * Recognised kinds:
  *   - UPU S10 item ids: 2 service letters, 8-digit serial, check digit, ISO 3166
  *     alpha-2 country of the issuer (UPU S10 standard; weights 8 6 4 2 3 5 9 7,
@@ -10,8 +11,9 @@
  *   - Russian Post domestic ids: 14 digits (office index 6, month 2, serial 5,
  *     check digit 1).
  *   - UPU receptacle (bag) ids: 29 characters (UPU S9 / CN 35 layout).
- * Scanner hardware (USB HID, HID POS, tty) and camera decoding join this header
- * in later work.
+ * The rest of the module has narrow headers of its own: hid.h (keyboard-wedge
+ * and HID POS report decoding), usb.h (USB and tty scanners on libuv, with
+ * hotplug), camera.h (camera frames through ZBar).
  */
 #ifndef WCS_SCANNERS_H
 #define WCS_SCANNERS_H

@@ -1105,7 +1105,7 @@ int scan_usb_start(uv_loop_t *loop, const struct scan_usb_cfg *cfg, size_t n, sc
         if (sc->ops->start) {
             rc = sc->ops->start(sc, e);
             if (rc < 0) {
-                err_wrap(e, "scanner %s", sc->cfg.id);
+                err_wrap(e, rc, "scanner %s", sc->cfg.id);
                 goto fail;
             }
         }

@@ -19,8 +19,12 @@ static void test_err_set_returns_code(void **state)
     assert_string_equal(e.msg, "a.csv:3: bad");
     assert_int_equal(e.code, ERR_PARSE);
     assert_int_equal(err_set(NULL, ERR_DB, "ignored"), ERR_DB);
-    assert_int_equal(err_wrap(&e, "import"), ERR_PARSE);
+    assert_int_equal(err_wrap(&e, ERR_PARSE, "import"), ERR_PARSE);
     assert_string_equal(e.msg, "import: a.csv:3: bad");
+    /* Without a struct the caller's code still comes back. */
+    assert_int_equal(err_wrap(NULL, -ENOENT, "open"), -ENOENT);
+    assert_int_equal(err_wrap(&e, ERR_DB, "store"), ERR_DB);
+    assert_int_equal(e.code, ERR_DB);
 }
 
 static void test_err_names(void **state)
@@ -30,6 +34,15 @@ static void test_err_names(void **state)
     assert_string_equal(err_name(-ENOENT), "ENOENT");
     assert_string_equal(err_text(ERR_NOTFOUND), "not found");
     assert_string_equal(err_name(12345), "ERR_UNKNOWN");
+    /* Every domain code has its own name and text (the one list). */
+    assert_string_equal(err_name(ERR_HTTP), "ERR_HTTP");
+    assert_string_equal(err_text(ERR_STATE), "not allowed in the current state");
+#define CHECK_ITEM(name, code, text)                                                               \
+    assert_int_equal(name, code);                                                                  \
+    assert_string_equal(err_name(code), #name);                                                    \
+    assert_string_equal(err_text(code), text);
+    ERR_MAP(CHECK_ITEM)
+#undef CHECK_ITEM
 }
 
 static void test_diag_bounded(void **state)

@@ -91,7 +91,7 @@ static int connect_with_wait(struct wcsd *d, PGconn **c, struct err *e)
         if (rc == 0)
             return 0;
         if (d->cfg.db_connect_wait_s == 0 || uv_hrtime() >= deadline)
-            return err_wrap(e, "database unreachable");
+            return err_wrap(e, rc, "database unreachable");
         log_warnx("database unreachable, retrying in %u ms: %s", backoff_ms, e->msg);
         usleep(backoff_ms * 1000);
         if (backoff_ms < 8000)

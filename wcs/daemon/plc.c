@@ -273,10 +273,11 @@ int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sor
             return rc;
         all->n++;
         all->open++;
-        if (c != NULL &&
-            wcs_db_telegrams_list(c, pc->id, now_us() - RESEND_MEMORY_US, 0, remember_cb, p, e) <
-                0)
-            return err_wrap(e, "PLC %s: recent telegrams", pc->id);
+        rc = c != NULL ? wcs_db_telegrams_list(c, pc->id, now_us() - RESEND_MEMORY_US, 0,
+                                               remember_cb, p, e)
+                       : 0;
+        if (rc < 0)
+            return err_wrap(e, rc, "PLC %s: recent telegrams", pc->id);
         log_info("%s: %s %s:%d, L=%d, deadline %d ms", pc->id,
                  pc->mode == WCS_PLC_CLIENT ? "connecting to" : "listening on", pc->host,
                  conv_station_port(p->station), pc->telegram_len, pc->decision_deadline_ms);

@@ -274,7 +274,7 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     rec.weight_g = out->weight_g;
     rc = wcs_receptacle_format(&rec, out->bag_id, e);
     if (rc < 0) {
-        err_wrap(e, "bag close");
+        err_wrap(e, rc, "bag close");
         goto fail;
     }
     snprintf(ws, sizeof(ws), "%d", out->weight_g);
@@ -335,7 +335,7 @@ int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, co
                        transport);
     rc = wcs_manifest_id_prefix(route, departure, prefix, sizeof(prefix), e);
     if (rc < 0)
-        return err_wrap(e, "dispatch open");
+        return err_wrap(e, rc, "dispatch open");
     rc = wcs_db_begin(c, "dispatch open", e);
     if (rc < 0)
         return rc;

@@ -334,7 +334,7 @@ fail:
 static int load_fail(struct err *e, int rc, const char *ver, const char *what)
 {
     if (e != NULL && e->code == rc)
-        return err_wrap(e, "plan load: version %s: %s", ver, what);
+        return err_wrap(e, rc, "plan load: version %s: %s", ver, what);
     return err_set(e, rc, "plan load: version %s: %s", ver, what);
 }
 

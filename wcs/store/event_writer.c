@@ -969,7 +969,7 @@ static int open_spool(struct wcs_event_writer *w, struct err *e)
 
     rc = wcs_spool_open(w->spool_path, w->o.spool_max_bytes, &w->spool, &scan, e);
     if (rc < 0)
-        return err_wrap(e, "event writer");
+        return err_wrap(e, rc, "event writer");
     w->recovered_left = scan.records;
     w->st.recovered = scan.records;
     w->st.spool_torn_bytes = scan.bad_bytes;

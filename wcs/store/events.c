@@ -342,7 +342,7 @@ static int check_all(const struct row_kind *k, const void *rows, size_t n, struc
     for (i = 0; i < n; i++) {
         rc = k->check((const char *)rows + i * k->size, e);
         if (rc < 0)
-            return err_wrap(e, "%s: row %zu of %zu", k->what, i, n);
+            return err_wrap(e, rc, "%s: row %zu of %zu", k->what, i, n);
     }
     return 0;
 }
