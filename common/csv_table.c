@@ -298,7 +298,7 @@ static void record_cb(int term, void *data)
 
 /* --- feeding ------------------------------------------------------------ */
 
-static bool blank(const char *s, size_t n)
+bool csv_table_blank(const char *s, size_t n)
 {
     size_t i;
 
@@ -361,7 +361,7 @@ int csv_table_feed(struct csv_table *t, const char *line, size_t len)
                 t->rc = broken(t);
             break;
         }
-        if (!t->ended && !t->open && !blank(a, n))
+        if (!t->ended && !t->open && !csv_table_blank(a, n))
             start_record(t);
         pos += n;
     }

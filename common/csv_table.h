@@ -117,6 +117,10 @@ int csv_table_read_text(struct csv_table *t, const char *text, size_t len);
  * A file that cannot be opened is -errno ("NAME: reason" in f->e). */
 int csv_table_read_path(const struct csv_table_spec *spec, struct diag_file *f);
 
+/* True when the n bytes of s are only blanks (space, tab, CR, LF): such a
+ * line between records is no record (JSON Lines readers skip it too). */
+bool csv_table_blank(const char *s, size_t n);
+
 /* Records refused by the reader itself (wrong number of fields, broken
  * quoting with CSV_TABLE_KEEP_GOING), each reported in f. */
 size_t csv_table_refused(const struct csv_table *t);

@@ -30,6 +30,29 @@ static void opt_num(struct diag_file *f, int line, const char *col, const char *
     *out = (int32_t)v;
 }
 
+/* Reads a CSV input of the emulator from fp: its columns by name, the ones
+ * it does not need ignored (any pre-advice file wcsctl takes is fine). */
+static int csv_read(FILE *fp, const struct csv_table_column *cols, size_t ncols,
+                    csv_table_record_cb cb, void *arg, struct diag_file *f)
+{
+    const struct csv_table_spec spec = {
+        .cols = cols,
+        .ncols = ncols,
+        .flags = CSV_TABLE_UNKNOWN_OK,
+        .missing = "no column '%s'",
+        .record_cb = cb,
+        .arg = arg,
+    };
+    struct csv_table *t;
+    int rc = csv_table_new(&spec, f, &t);
+
+    if (rc < 0)
+        return err_set(f->e, rc, "%s: out of memory", f->name);
+    rc = csv_table_read_file(t, fp);
+    csv_table_free(t);
+    return rc;
+}
+
 /* --- pre-advice --------------------------------------------------------------- */
 
 enum pcol { P_CODE, P_WEIGHT, P_LENGTH, P_WIDTH, P_HEIGHT, P_NCOL };
@@ -95,27 +118,6 @@ static int preadvice_record_cb(struct csv_table *t, void *arg)
     for (k = 0; k < P_NCOL; k++)
         vals[k] = csv_table_field(t, (size_t)k);
     return items_add(arg, csv_table_line(t), vals);
-}
-
-/* Reads CSV: columns by name, the ones the emulator does not need ignored. */
-static int csv_read(FILE *f, struct items *it)
-{
-    const struct csv_table_spec spec = {
-        .cols = pcols,
-        .ncols = P_NCOL,
-        .flags = CSV_TABLE_UNKNOWN_OK,
-        .missing = "no column '%s'",
-        .record_cb = preadvice_record_cb,
-        .arg = it,
-    };
-    struct csv_table *t;
-    int rc = csv_table_new(&spec, &it->f, &t);
-
-    if (rc < 0)
-        return err_set(it->f.e, rc, "%s: out of memory", it->f.name);
-    rc = csv_table_read_file(t, f);
-    csv_table_free(t);
-    return rc;
 }
 
 static int jsonl_read(FILE *f, struct items *it)
@@ -195,7 +197,7 @@ int conv_sim_load_preadvice(const char *path, struct conv_sim_item **items, size
     if (is_jsonl(path, f))
         rc = jsonl_read(f, &it);
     else
-        rc = csv_read(f, &it);
+        rc = csv_read(f, pcols, P_NCOL, preadvice_record_cb, &it, &it.f);
     fclose(f);
     if (rc == 0 && it.n == 0)
         rc = err_set(e, ERR_PARSE, "%s: no usable parcel row", path);
@@ -262,17 +264,14 @@ int conv_sim_load_layout(const char *path, struct conv_sim_config *c, struct dia
     struct conv_sim_config tmp = *c;
     struct layout l = {.c = &tmp};
     struct diag_file f = {path, d, e, 0};
-    const struct csv_table_spec spec = {
-        .cols = lcols,
-        .ncols = L_NCOL,
-        .flags = CSV_TABLE_UNKNOWN_OK,
-        .missing = "no column '%s'",
-        .record_cb = layout_record_cb,
-        .arg = &l,
-    };
+    FILE *fp;
     int rc;
 
-    rc = csv_table_read_path(&spec, &f);
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
+    rc = csv_read(fp, lcols, L_NCOL, layout_record_cb, &l, &f);
+    fclose(fp);
     if (rc == 0 && l.problems)
         rc = err_set(e, ERR_PARSE, "%s: %d bad row(s)", path, l.problems);
     if (rc == 0 && l.n == 0)

@@ -549,16 +549,6 @@ static int read_csv(struct reader *rd, FILE *fp, const char *line, ssize_t first
 
 /* --- JSON Lines -------------------------------------------------------- */
 
-static bool blank(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
-}
-
 static void json_record(struct reader *rd, const char *text, size_t len, int line)
 {
     struct where w = {&rd->f, line, 0, 0};
@@ -667,7 +657,7 @@ static int read_jsonl(struct reader *rd, FILE *fp, char **line, size_t *cap, ssi
 
     while (n >= 0 && rd->rc == 0) {
         line_no++;
-        if (!blank(*line, (size_t)n))
+        if (!csv_table_blank(*line, (size_t)n))
             json_record(rd, *line, (size_t)n, line_no);
         n = getline(line, cap, fp);
     }
