@@ -96,6 +96,7 @@ struct csv_table_spec {
 /* Makes a reader; problems go to f (kept by the reader, owned by the
  * caller). Returns 0, -ENOMEM, or -EINVAL for a spec it cannot follow. */
 int csv_table_new(const struct csv_table_spec *spec, struct diag_file *f, struct csv_table **out);
+/* Frees t and its buffers; NULL allowed. */
 void csv_table_free(struct csv_table *t);
 
 /* Feeds one physical line: no '\n' but its last byte (the file's last line
@@ -133,6 +134,7 @@ int csv_table_line(const struct csv_table *t);
  * header lacks the column or the record stops early. Valid until the
  * callback returns. A field may hold a NUL byte: compare with the length. */
 const char *csv_table_field(const struct csv_table *t, size_t col);
+/* Bytes of that text (0 when absent). */
 size_t csv_table_field_len(const struct csv_table *t, size_t col);
 /* Reports "FILE:LINE: column: reason" for column col of the current record.
  * Returns ERR_PARSE. */

@@ -45,7 +45,8 @@ struct diag_file {
     const char *name;   /* the input's name as messages show it */
     struct diag *d;     /* receives every problem; NULL allowed */
     struct err *e;      /* receives the first problem (ERR_PARSE), or the one that
-                         * stopped the read (diag_stop); NULL allowed */
+                         * stopped the read (diag_stop); NULL allowed. Also set
+                         * when the call then succeeds: read it on failure only */
     size_t problems;    /* problems reported so far */
 };
 
