@@ -1,7 +1,8 @@
-/* diag.c - bounded list of diagnostic messages. */
+/* diag.c - bounded list of diagnostic messages, and the reporter of one input file's problems. */
 #include "common/diag.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -65,4 +66,45 @@ void diag_free(struct diag *d)
     free(d->msgs);
     d->msgs = NULL;
     d->n = d->cap = d->dropped = 0;
+}
+
+static int report(struct diag_file *f, bool stop, int line, const char *field, const char *fmt,
+                  va_list ap)
+{
+    char why[DIAG_REASON_MAX], where[32] = "";
+
+    vsnprintf(why, sizeof(why), fmt, ap);
+    if (line > 0)
+        snprintf(where, sizeof(where), ":%d", line);
+    diag_add(f->d, "%s%s: %s: %s", f->name, where, field, why);
+    if (f->problems++ == 0 || stop)
+        err_set(f->e, ERR_PARSE, "%s%s: %s: %s", f->name, where, field, why);
+    return ERR_PARSE;
+}
+
+int diag_vreport(struct diag_file *f, int line, const char *field, const char *fmt, va_list ap)
+{
+    return report(f, false, line, field, fmt, ap);
+}
+
+int diag_report(struct diag_file *f, int line, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = report(f, false, line, field, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int diag_stop(struct diag_file *f, int line, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = report(f, true, line, field, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -9,8 +9,11 @@
 #ifndef WCS_COMMON_DIAG_H
 #define WCS_COMMON_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "common/err.h"
 
 #define DIAG_MAX 1000
 
@@ -32,5 +35,34 @@ size_t diag_count(const struct diag *d);
 void diag_print(const struct diag *d, FILE *f);
 /* Frees all messages and resets d to empty. */
 void diag_free(struct diag *d);
+
+/*
+ * The one reporter of problems found in an input file: every CSV or JSON
+ * Lines reader of the project words its problems "NAME:LINE: field: reason"
+ * through it, so a person sees one shape of message whatever the file.
+ */
+struct diag_file {
+    const char *name;   /* the input's name as messages show it */
+    struct diag *d;     /* receives every problem; NULL allowed */
+    struct err *e;      /* receives the first problem (ERR_PARSE), or the one that
+                         * stopped the read (diag_stop); NULL allowed. Also set
+                         * when the call then succeeds: read it on failure only */
+    size_t problems;    /* problems reported so far */
+};
+
+/* Longest reason kept, in bytes: a reason quoting a huge field is cut. */
+#define DIAG_REASON_MAX 400
+
+/* Reports "NAME:LINE: field: reason" (just "NAME: field: reason" when line
+ * <= 0, a problem of the file as a whole) into f->d, and into f->e when it
+ * is the first problem. Returns ERR_PARSE. */
+int diag_report(struct diag_file *f, int line, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int diag_vreport(struct diag_file *f, int line, const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+/* Like diag_report, for the problem that ends the read: it goes into f->e
+ * even after earlier problems, so e always says why the call failed. */
+int diag_stop(struct diag_file *f, int line, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

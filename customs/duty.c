@@ -1,9 +1,9 @@
 /*
  * duty.c - duty rules and exchange rates from CSV, and the duty estimate.
  *
- * DESIGN: both files are read with libcsv into rows tagged with their line
- * numbers, then each row is checked field by field, so one run reports every
- * bad line ("duty-rules.csv:7: rate_percent: \"15%\" is not a number").
+ * DESIGN: both files are read with the table reader (common/csv_table.h),
+ * each row checked field by field as it comes, so one run reports every bad
+ * line ("duty-rules.csv:7: rate_percent: \"15%\" is not a number").
  * Columns are found by the header's names, not by position, so a column can
  * be added to the data without breaking older readers. All money is integer
  * (EUR cents, millionths of a EUR for rates): no floating point near duty.
@@ -15,177 +15,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
-
+#include "common/csv_table.h"
 #include "customs/currency.h"
 
-/* ---- CSV rows ---- */
+/* ---- reading a table ---- */
 
-struct row {
-    char **f; /* fields, malloc'd */
-    size_t n;
-    int line; /* line the row starts on */
-};
-
-struct table {
-    struct row *rows;
+/* Rows of one file as they are read: the checked values, n of them. */
+struct loader {
+    void *v; /* array of `size`-byte values */
     size_t n, cap;
-    struct row cur; /* row being assembled */
-    int line;       /* line being fed to the parser */
-    int row_done;   /* the last callback ended a row */
-    int nomem;
+    size_t size;
+    int (*row)(struct csv_table *t, void *out); /* checks one row into out; <0 when bad */
 };
 
-static void free_row(struct row *r)
+static int loader_record_cb(struct csv_table *t, void *arg)
 {
-    for (size_t i = 0; i < r->n; i++)
-        free(r->f[i]);
-    free(r->f);
-    memset(r, 0, sizeof(*r));
+    struct loader *l = arg;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        void *nv = realloc(l->v, cap * l->size);
+
+        if (nv == NULL)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    if (l->row(t, (char *)l->v + l->n * l->size) == 0)
+        l->n++;
+    return 0;
 }
 
-static void free_table(struct table *t)
+/* Reads f->name through l->row(): columns by name (unknown ones ignored),
+ * '#' lines are comments, a broken quote stops the read. Returns 0 when the
+ * whole file was read (bad rows are reported in f and left out of l), or
+ * what stopped the read (reported in f too); l holds the good rows read. */
+static int load_table(struct diag_file *f, const struct csv_table_column *cols, size_t ncols,
+                      struct loader *l)
 {
-    for (size_t i = 0; i < t->n; i++)
-        free_row(&t->rows[i]);
-    free(t->rows);
-    free_row(&t->cur);
-    memset(t, 0, sizeof(*t));
-}
+    const struct csv_table_spec spec = {
+        .cols = cols,
+        .ncols = ncols,
+        .flags = CSV_TABLE_UNKNOWN_OK | CSV_TABLE_COMMENTS,
+        .missing = "column %s is missing",
+        .empty = "file is empty",
+        .record_cb = loader_record_cb,
+        .arg = l,
+    };
+    int rc = csv_table_read_path(&spec, f);
 
-static void field_cb(void *s, size_t len, void *data)
-{
-    struct table *t = data;
-    char **f, *copy;
-
-    if (t->nomem)
-        return;
-    if (t->cur.n == 0)
-        t->cur.line = t->line;
-    t->row_done = 0;
-    f = realloc(t->cur.f, (t->cur.n + 1) * sizeof(*f));
-    copy = malloc(len + 1);
-    if (f == NULL || copy == NULL) {
-        free(copy);
-        if (f != NULL)
-            t->cur.f = f;
-        t->nomem = 1;
-        return;
-    }
-    t->cur.f = f;
-    if (len > 0)
-        memcpy(copy, s, len);
-    copy[len] = '\0';
-    t->cur.f[t->cur.n++] = copy;
-}
-
-static void row_cb(int c, void *data)
-{
-    struct table *t = data;
-
-    (void)c;
-    t->row_done = 1;
-    if (t->nomem)
-        return;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct row *r = realloc(t->rows, cap * sizeof(*r));
-
-        if (r == NULL) {
-            t->nomem = 1;
-            return;
-        }
-        t->rows = r;
-        t->cap = cap;
-    }
-    t->rows[t->n++] = t->cur;
-    memset(&t->cur, 0, sizeof(t->cur));
-}
-
-/* Reads path into t: comment lines ('#' first) and blank lines are skipped
- * but counted, so line numbers match what an editor shows. */
-static int read_table(const char *path, struct table *t, struct err *e)
-{
-    struct csv_parser p;
-    FILE *fp;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0, at_row_start = 1;
-
-    memset(t, 0, sizeof(*t));
-    fp = fopen(path, "r");
-    if (fp == NULL)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-        fclose(fp);
-        return err_set(e, -ENOMEM, "%s: csv_init failed", path);
-    }
-    while ((len = getline(&line, &cap, fp)) >= 0) {
-        t->line++;
-        /* '#' or an empty line is a comment only between rows: inside a
-         * quoted field that spans lines it is data. A line fed to the parser
-         * ends between rows exactly when its last callback ended a row. */
-        if (at_row_start && (line[0] == '#' || line[0] == '\n' || line[0] == '\r'))
-            continue;
-        t->row_done = 0;
-        if (csv_parse(&p, line, (size_t)len, field_cb, row_cb, t) != (size_t)len) {
-            rc = err_set(e, ERR_PARSE, "%s:%d: %s", path, t->line, csv_strerror(csv_error(&p)));
-            goto out;
-        }
-        at_row_start = t->row_done;
-    }
-    if (ferror(fp)) {
-        rc = err_set(e, -EIO, "%s: read error", path);
-        goto out;
-    }
-    if (csv_fini(&p, field_cb, row_cb, t) != 0) {
-        rc = err_set(e, ERR_PARSE, "%s:%d: %s", path, t->line, csv_strerror(csv_error(&p)));
-        goto out;
-    }
-    if (t->nomem)
-        rc = err_set(e, -ENOMEM, "%s: out of memory", path);
-out:
-    free(line);
-    csv_free(&p);
-    fclose(fp);
-    if (rc < 0)
-        free_table(t);
+    if (rc == -ENOMEM)
+        rc = err_set(f->e, rc, "%s: out of memory", f->name);
+    if (rc < 0 && f->problems == 0)
+        diag_add(f->d, "%s", f->e != NULL ? f->e->msg : f->name); /* cannot open or read */
     return rc;
-}
-
-/* Maps the wanted column names to their positions in the header row. Fills
- * col[i] (-1 for an optional column not present). */
-static int map_columns(const char *path, const struct table *t, const char *const *names,
-                       const int *required, size_t n, int *col, struct diag *d, struct err *e)
-{
-    int bad = 0;
-
-    if (t->n == 0) {
-        diag_add(d, "%s:1: header: file is empty", path);
-        return err_set(e, ERR_PARSE, "%s:1: header: file is empty", path);
-    }
-    for (size_t i = 0; i < n; i++) {
-        col[i] = -1;
-        for (size_t j = 0; j < t->rows[0].n; j++)
-            if (strcmp(t->rows[0].f[j], names[i]) == 0)
-                col[i] = (int)j;
-        if (col[i] < 0 && required[i]) {
-            diag_add(d, "%s:%d: header: column %s is missing", path, t->rows[0].line, names[i]);
-            if (!bad)
-                err_set(e, ERR_PARSE, "%s:%d: header: column %s is missing", path,
-                        t->rows[0].line, names[i]);
-            bad = 1;
-        }
-    }
-    return bad ? ERR_PARSE : 0;
-}
-
-static const char *cell(const struct row *r, int col)
-{
-    if (col < 0 || (size_t)col >= r->n)
-        return "";
-    return r->f[col];
 }
 
 /* ---- value parsers ---- */
@@ -253,11 +136,12 @@ static int parse_base(const char *s, enum cust_duty_base *out)
 /* ---- duty rules ---- */
 
 enum { R_FROM, R_TO, R_TVAL, R_TCUR, R_TWEIGHT, R_RATE, R_RBASE, R_MIN, R_MBASE, R_NOTE, R_N };
-static const char *const rule_cols[R_N] = {
-    "from", "to", "threshold_value", "threshold_currency", "threshold_weight_g",
-    "rate_percent", "rate_base", "min_per_kg", "min_base", "note",
+static const struct csv_table_column rule_cols[R_N] = {
+    {"from", true},         {"to", true},         {"threshold_value", true},
+    {"threshold_currency", true},                 {"threshold_weight_g", true},
+    {"rate_percent", true}, {"rate_base", true},  {"min_per_kg", true},
+    {"min_base", true},     {"note", false},
 };
-static const int rule_required[R_N] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
 
 static int cmp_rule(const void *a, const void *b)
 {
@@ -266,104 +150,81 @@ static int cmp_rule(const void *a, const void *b)
     return (x->from > y->from) - (x->from < y->from);
 }
 
-/* Records one problem: diag line, and the first one also in e. */
-#define BAD(...)                                                                                   \
-    do {                                                                                           \
-        diag_add(d, __VA_ARGS__);                                                                  \
-        if (nbad++ == 0)                                                                           \
-            err_set(e, ERR_PARSE, __VA_ARGS__);                                                    \
-    } while (0)
+/* Reports a problem of column c of the row being checked; remembers it. */
+#define BAD(c, ...) (bad = csv_table_report(t, (c), __VA_ARGS__))
 
-static int rule_row(const char *path, const struct row *r, const int *col,
-                    struct cust_duty_rule *out, struct diag *d, struct err *e)
+static int rule_row(struct csv_table *t, void *o)
 {
+    struct cust_duty_rule *out = o;
     const char *s;
-    int nbad = 0;
+    int bad = 0;
 
     memset(out, 0, sizeof(*out));
-    out->line = r->line;
-    if (cust_date_parse(cell(r, col[R_FROM]), &out->from) < 0)
-        BAD("%s:%d: from: \"%s\" is not a date YYYY-MM-DD", path, r->line, cell(r, col[R_FROM]));
-    s = cell(r, col[R_TO]);
+    out->line = csv_table_line(t);
+    s = csv_table_field(t, R_FROM);
+    if (cust_date_parse(s, &out->from) < 0)
+        BAD(R_FROM, "\"%s\" is not a date YYYY-MM-DD", s);
+    s = csv_table_field(t, R_TO);
     if (*s != '\0' && cust_date_parse(s, &out->to) < 0)
-        BAD("%s:%d: to: \"%s\" is not a date YYYY-MM-DD (empty = open-ended)", path, r->line, s);
+        BAD(R_TO, "\"%s\" is not a date YYYY-MM-DD (empty = open-ended)", s);
     else if (out->to != 0 && out->from != 0 && out->to < out->from)
-        BAD("%s:%d: to: %s is before from", path, r->line, s);
-    s = cell(r, col[R_TVAL]);
+        BAD(R_TO, "%s is before from", s);
+    s = csv_table_field(t, R_TVAL);
     if (parse_fixed(s, 2, &out->threshold_cents) < 0)
-        BAD("%s:%d: threshold_value: \"%s\" is not an amount (e.g. 200 or 200.00)", path, r->line,
-            s);
-    s = cell(r, col[R_TCUR]);
+        BAD(R_TVAL, "\"%s\" is not an amount (e.g. 200 or 200.00)", s);
+    s = csv_table_field(t, R_TCUR);
     if (strcmp(s, "EUR") != 0)
-        BAD("%s:%d: threshold_currency: \"%s\": the EAEU limits are set in EUR", path, r->line, s);
-    s = cell(r, col[R_TWEIGHT]);
+        BAD(R_TCUR, "\"%s\": the EAEU limits are set in EUR", s);
+    s = csv_table_field(t, R_TWEIGHT);
     if (*s != '\0' && parse_fixed(s, 0, &out->threshold_weight_g) < 0)
-        BAD("%s:%d: threshold_weight_g: \"%s\" is not whole grams (empty = no limit)", path,
-            r->line, s);
+        BAD(R_TWEIGHT, "\"%s\" is not whole grams (empty = no limit)", s);
     {
         int64_t bp = 0;
 
-        s = cell(r, col[R_RATE]);
+        s = csv_table_field(t, R_RATE);
         if (parse_fixed(s, 2, &bp) < 0 || bp > 10000)
-            BAD("%s:%d: rate_percent: \"%s\" is not a percentage 0-100", path, r->line, s);
+            BAD(R_RATE, "\"%s\" is not a percentage 0-100", s);
         out->rate_bp = (int)bp;
     }
-    s = cell(r, col[R_RBASE]);
+    s = csv_table_field(t, R_RBASE);
     if (parse_base(s, &out->rate_base) < 0)
-        BAD("%s:%d: rate_base: \"%s\": expected excess or whole", path, r->line, s);
-    s = cell(r, col[R_MIN]);
+        BAD(R_RBASE, "\"%s\": expected excess or whole", s);
+    s = csv_table_field(t, R_MIN);
     if (parse_fixed(s, 2, &out->min_per_kg_cents) < 0)
-        BAD("%s:%d: min_per_kg: \"%s\" is not an amount in EUR", path, r->line, s);
-    s = cell(r, col[R_MBASE]);
+        BAD(R_MIN, "\"%s\" is not an amount in EUR", s);
+    s = csv_table_field(t, R_MBASE);
     if (parse_base(s, &out->min_base) < 0)
-        BAD("%s:%d: min_base: \"%s\": expected excess or whole", path, r->line, s);
-    snprintf(out->note, sizeof(out->note), "%s", cell(r, col[R_NOTE]));
-    return nbad ? ERR_PARSE : 0;
+        BAD(R_MBASE, "\"%s\": expected excess or whole", s);
+    snprintf(out->note, sizeof(out->note), "%s", csv_table_field(t, R_NOTE));
+    return bad;
 }
 
 int cust_duty_rules_load(const char *path, struct cust_duty_rules *out, struct diag *d,
                          struct err *e)
 {
-    struct table t;
-    int col[R_N], rc, nbad = 0;
+    struct diag_file f = {path, d, e, 0};
+    struct loader l = {.size = sizeof(*out->v), .row = rule_row};
+    int rc;
     size_t i;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = read_table(path, &t, e)) < 0) {
-        diag_add(d, "%s", e != NULL ? e->msg : path);
-        return rc;
-    }
-    if ((rc = map_columns(path, &t, rule_cols, rule_required, R_N, col, d, e)) < 0)
+    rc = load_table(&f, rule_cols, R_N, &l);
+    out->v = l.v;
+    out->n = l.n;
+    if (rc < 0)
         goto out;
-    out->v = calloc(t.n, sizeof(*out->v));
-    if (out->v == NULL) {
-        rc = err_set(e, -ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (i = 1; i < t.n; i++) {
-        struct err e1;
-
-        if (rule_row(path, &t.rows[i], col, &out->v[out->n], d, nbad ? &e1 : e) < 0)
-            nbad++;
-        else
-            out->n++;
-    }
-    qsort(out->v, out->n, sizeof(*out->v), cmp_rule);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_rule);
     /* Two rules in force on the same day would make the answer depend on
      * the order of lines: refuse. */
     for (i = 0; i + 1 < out->n; i++) {
         const struct cust_duty_rule *a = &out->v[i], *b = &out->v[i + 1];
 
-        if (a->to == 0 || a->to >= b->from) {
-            diag_add(d, "%s:%d: from: period overlaps the rule on line %d", path, b->line, a->line);
-            if (nbad++ == 0)
-                err_set(e, ERR_PARSE, "%s:%d: from: period overlaps the rule on line %d", path,
-                        b->line, a->line);
-        }
+        if (a->to == 0 || a->to >= b->from)
+            diag_report(&f, b->line, "from", "period overlaps the rule on line %d", a->line);
     }
-    rc = nbad ? ERR_PARSE : 0;
+    rc = f.problems > 0 ? ERR_PARSE : 0;
 out:
-    free_table(&t);
     if (rc < 0)
         cust_duty_rules_free(out);
     return rc;
@@ -378,8 +239,8 @@ void cust_duty_rules_free(struct cust_duty_rules *r)
 /* ---- exchange rates ---- */
 
 enum { X_DATE, X_CUR, X_UNITS, X_EUR, X_N };
-static const char *const rate_cols[X_N] = {"date", "currency", "units", "eur"};
-static const int rate_required[X_N] = {1, 1, 1, 1};
+static const struct csv_table_column rate_cols[X_N] = {
+    {"date", true}, {"currency", true}, {"units", true}, {"eur", true}};
 
 static int cmp_rate(const void *a, const void *b)
 {
@@ -389,70 +250,53 @@ static int cmp_rate(const void *a, const void *b)
     return c != 0 ? c : (x->date > y->date) - (x->date < y->date);
 }
 
-static int rate_row(const char *path, const struct row *r, const int *col, struct cust_rate *out,
-                    struct diag *d, struct err *e)
+static int rate_row(struct csv_table *t, void *o)
 {
+    struct cust_rate *out = o;
     const char *s;
-    int nbad = 0;
+    int bad = 0;
 
     memset(out, 0, sizeof(*out));
-    if (cust_date_parse(cell(r, col[X_DATE]), &out->date) < 0)
-        BAD("%s:%d: date: \"%s\" is not a date YYYY-MM-DD", path, r->line, cell(r, col[X_DATE]));
-    s = cell(r, col[X_CUR]);
+    s = csv_table_field(t, X_DATE);
+    if (cust_date_parse(s, &out->date) < 0)
+        BAD(X_DATE, "\"%s\" is not a date YYYY-MM-DD", s);
+    s = csv_table_field(t, X_CUR);
     if (cust_currency_exponent(s) < 0)
-        BAD("%s:%d: currency: \"%s\" is not an active ISO 4217 code", path, r->line, s);
+        BAD(X_CUR, "\"%s\" is not an active ISO 4217 code", s);
     else
         snprintf(out->currency, sizeof(out->currency), "%s", s);
-    s = cell(r, col[X_UNITS]);
+    s = csv_table_field(t, X_UNITS);
     if (parse_fixed(s, 0, &out->units) < 0 || out->units < 1 || out->units > 1000000)
-        BAD("%s:%d: units: \"%s\": expected a whole number 1-1000000", path, r->line, s);
-    s = cell(r, col[X_EUR]);
+        BAD(X_UNITS, "\"%s\": expected a whole number 1-1000000", s);
+    s = csv_table_field(t, X_EUR);
     if (parse_fixed(s, 6, &out->eur_micro) < 0 || out->eur_micro == 0 ||
         out->eur_micro > 1000000000000LL)
-        BAD("%s:%d: eur: \"%s\": expected a positive EUR amount, at most 6 decimals", path,
-            r->line, s);
-    return nbad ? ERR_PARSE : 0;
+        BAD(X_EUR, "\"%s\": expected a positive EUR amount, at most 6 decimals", s);
+    return bad;
 }
 
 int cust_rates_load(const char *path, struct cust_rates *out, struct diag *d, struct err *e)
 {
-    struct table t;
-    int col[X_N], rc, nbad = 0;
+    struct diag_file f = {path, d, e, 0};
+    struct loader l = {.size = sizeof(*out->v), .row = rate_row};
+    int rc;
     size_t i;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = read_table(path, &t, e)) < 0) {
-        diag_add(d, "%s", e != NULL ? e->msg : path);
-        return rc;
-    }
-    if ((rc = map_columns(path, &t, rate_cols, rate_required, X_N, col, d, e)) < 0)
+    rc = load_table(&f, rate_cols, X_N, &l);
+    out->v = l.v;
+    out->n = l.n;
+    if (rc < 0)
         goto out;
-    out->v = calloc(t.n, sizeof(*out->v));
-    if (out->v == NULL) {
-        rc = err_set(e, -ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (i = 1; i < t.n; i++) {
-        struct err e1;
-
-        if (rate_row(path, &t.rows[i], col, &out->v[out->n], d, nbad ? &e1 : e) < 0)
-            nbad++;
-        else
-            out->n++;
-    }
-    qsort(out->v, out->n, sizeof(*out->v), cmp_rate);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_rate);
     for (i = 0; i + 1 < out->n; i++) {
-        if (cmp_rate(&out->v[i], &out->v[i + 1]) == 0) {
-            diag_add(d, "%s: date: two rates for %s on %d", path, out->v[i].currency,
-                     out->v[i].date);
-            if (nbad++ == 0)
-                err_set(e, ERR_PARSE, "%s: date: two rates for %s on %d", path,
-                        out->v[i].currency, out->v[i].date);
-        }
+        if (cmp_rate(&out->v[i], &out->v[i + 1]) == 0)
+            diag_report(&f, 0, "date", "two rates for %s on %d", out->v[i].currency,
+                        out->v[i].date);
     }
-    rc = nbad ? ERR_PARSE : 0;
+    rc = f.problems > 0 ? ERR_PARSE : 0;
 out:
-    free_table(&t);
     if (rc < 0)
         cust_rates_free(out);
     return rc;

@@ -5,9 +5,9 @@
  *
  * The emulator needs only a parcel's code and, when given, its weight and
  * dimensions (they travel in REQ_); every other column is ignored, so any
- * file wcsctl imports is also a valid input here. Files are read one
- * physical line at a time (getline) and each line is fed to libcsv or
- * json_loadb, so line numbers in messages are physical lines.
+ * file wcsctl imports is also a valid input here. CSV goes through the
+ * table reader (common/csv_table.h), JSON Lines one line at a time through
+ * json_loadb; both report "FILE:LINE: field: reason" with physical lines.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,162 +15,61 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
 #include <jansson.h>
 
+#include "common/csv_table.h"
 #include "conveyor/linesim/sim.h"
 
-#define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
-#define FIELDS_MAX 64
-
-/* One CSV record being collected by the libcsv callbacks. */
-struct rec {
-    char *v[FIELDS_MAX];
-    size_t n;
-    bool overflow;
-};
-
-/* What a reader does with each complete record. */
-struct csvread {
-    const char *path;
-    long line;     /* physical line being fed */
-    long rec_line; /* line where the current record started */
-    struct rec rec;
-    bool header_done;
-    int (*row)(struct csvread *r, struct rec *rec);
-    void *arg;
-    int rc; /* first hard error from row() */
-    struct diag *d;
-    struct err *e;
-};
-
-static void rec_clear(struct rec *r)
+/* Numbers are whole and not negative; absent is -1. */
+static void opt_num(struct diag_file *f, int line, const char *col, const char *txt, long long max,
+                    int32_t *out)
 {
-    size_t i;
+    long long v;
 
-    for (i = 0; i < r->n; i++)
-        free(r->v[i]);
-    r->n = 0;
-    r->overflow = false;
-}
-
-static void field_cb(void *data, size_t len, void *arg)
-{
-    struct csvread *r = arg;
-    char *copy;
-
-    if (r->rec.n == 0 && r->rec_line == 0)
-        r->rec_line = r->line;
-    if (r->rec.n >= FIELDS_MAX) {
-        r->rec.overflow = true;
-        return;
-    }
-    copy = malloc(len + 1);
-    if (copy == NULL) {
-        r->rc = -ENOMEM;
-        return;
-    }
-    memcpy(copy, data, len);
-    copy[len] = '\0';
-    r->rec.v[r->rec.n++] = copy;
-}
-
-static void record_cb(int c, void *arg)
-{
-    struct csvread *r = arg;
-    int rc;
-
-    (void)c;
-    if (r->rec_line == 0)
-        r->rec_line = r->line;
-    if (r->rc == 0) {
-        if (r->rec.overflow)
-            diag_add(r->d, "%s:%ld: more than %d columns", r->path, r->rec_line, FIELDS_MAX);
-        rc = r->row(r, &r->rec);
-        if (rc < 0)
-            r->rc = rc;
-    }
-    rec_clear(&r->rec);
-    r->rec_line = 0;
-}
-
-/* Reads the whole CSV file through r->row. Returns 0, -errno or ERR_PARSE. */
-static int csv_read_file(FILE *f, struct csvread *r)
-{
-    struct csv_parser p;
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0;
-
-    if (csv_init(&p, CSV_OPTIONS) != 0)
-        return err_set(r->e, -ENOMEM, "%s: csv_init failed", r->path);
-    while ((len = getline(&buf, &cap, f)) > 0) {
-        r->line++;
-        if (csv_parse(&p, buf, (size_t)len, field_cb, record_cb, r) != (size_t)len) {
-            rc = err_set(r->e, ERR_PARSE, "%s:%ld: %s", r->path, r->line,
-                         csv_strerror(csv_error(&p)));
-            diag_add(r->d, "%s", r->e ? r->e->msg : "CSV syntax error");
-            goto out;
-        }
-        if (r->rc < 0) {
-            rc = r->rc;
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        rc = err_set(r->e, -errno, "%s: %s", r->path, strerror(errno));
-        goto out;
-    }
-    if (csv_fini(&p, field_cb, record_cb, r) != 0) {
-        rc = err_set(r->e, ERR_PARSE, "%s:%ld: %s", r->path, r->line, csv_strerror(csv_error(&p)));
-        diag_add(r->d, "%s", r->e ? r->e->msg : "CSV syntax error");
-        goto out;
-    }
-    rc = r->rc;
-out:
-    rec_clear(&r->rec);
-    csv_free(&p);
-    free(buf);
-    return rc;
-}
-
-/* Parses an optional non-negative integer column; -1 when empty. Returns
- * false (and reports) when the text is not a number. */
-static bool opt_num(struct csvread *r, const char *col, const char *txt, long max, int32_t *out)
-{
-    char *end;
-    long v;
-
-    *out = -1;
-    if (txt == NULL || *txt == '\0')
-        return true;
-    errno = 0;
-    v = strtol(txt, &end, 10);
-    if (errno || *end != '\0' || v < 0 || v > max) {
-        diag_add(r->d, "%s:%ld: %s: '%s' is not a number in 0..%ld", r->path, r->rec_line, col, txt,
-                 max);
-        return false;
-    }
+    csv_table_parse_int(f, line, col, txt != NULL ? txt : "", 0, max, -1, &v);
     *out = (int32_t)v;
-    return true;
+}
+
+/* Reads a CSV input of the emulator from fp: its columns by name, the ones
+ * it does not need ignored (any pre-advice file wcsctl takes is fine). */
+static int csv_read(FILE *fp, const struct csv_table_column *cols, size_t ncols,
+                    csv_table_record_cb cb, void *arg, struct diag_file *f)
+{
+    const struct csv_table_spec spec = {
+        .cols = cols,
+        .ncols = ncols,
+        .flags = CSV_TABLE_UNKNOWN_OK,
+        .missing = "no column '%s'",
+        .record_cb = cb,
+        .arg = arg,
+    };
+    struct csv_table *t;
+    int rc = csv_table_new(&spec, f, &t);
+
+    if (rc < 0)
+        return err_set(f->e, rc, "%s: out of memory", f->name);
+    rc = csv_table_read_file(t, fp);
+    csv_table_free(t);
+    return rc;
 }
 
 /* --- pre-advice --------------------------------------------------------------- */
 
 enum pcol { P_CODE, P_WEIGHT, P_LENGTH, P_WIDTH, P_HEIGHT, P_NCOL };
-static const char *const pcol_names[P_NCOL] = {"code", "weight_g", "length_mm", "width_mm",
-                                               "height_mm"};
+static const struct csv_table_column pcols[P_NCOL] = {
+    {"code", true},      {"weight_g", false},  {"length_mm", false},
+    {"width_mm", false}, {"height_mm", false},
+};
 /* Field widths in REQ_ (spec "REQ_"): weight 6 digits, dimensions 4. */
-static const long pcol_max[P_NCOL] = {0, 999999, 9999, 9999, 9999};
+static const long long pcol_max[P_NCOL] = {0, 999999, 9999, 9999, 9999};
 
 struct items {
     struct conv_sim_item *v;
     size_t n, cap;
-    int colidx[P_NCOL]; /* CSV column of each field, -1 absent */
+    struct diag_file f;
 };
 
-static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread *r)
+static int items_add(struct items *it, int line, const char *vals[P_NCOL])
 {
     struct conv_sim_item x;
     int32_t *nums[P_NCOL] = {NULL, &x.weight_g, &x.length_mm, &x.width_mm, &x.height_mm};
@@ -179,16 +78,16 @@ static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread 
 
     memset(&x, 0, sizeof(x));
     if (len == 0 || len > CONV_SIM_ID_MAX) {
-        diag_add(r->d, "%s:%ld: code: %s", r->path, r->rec_line,
-                 len == 0 ? "empty" : "longer than 20 characters (REQ_ barcode field)");
+        diag_report(&it->f, line, "code", "%s",
+                    len == 0 ? "empty" : "longer than 20 characters (REQ_ barcode field)");
         return 0;
     }
     for (i = 0; i < (int)len; i++) {
         unsigned char ch = (unsigned char)vals[P_CODE][i];
 
         if (ch < 0x21 || ch > 0x7e || ch == '*' || ch == '?') {
-            diag_add(r->d, "%s:%ld: code: '%s' has characters a telegram cannot carry", r->path,
-                     r->rec_line, vals[P_CODE]);
+            diag_report(&it->f, line, "code", "'%s' has characters a telegram cannot carry",
+                        vals[P_CODE]);
             return 0;
         }
     }
@@ -197,7 +96,7 @@ static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread 
      * inducted with the value absent: the emulator stands in for the line's
      * scale, and a real line carries such parcels too. */
     for (i = P_WEIGHT; i < P_NCOL; i++)
-        (void)opt_num(r, pcol_names[i], vals[i], pcol_max[i], nums[i]);
+        opt_num(&it->f, line, pcols[i].name, vals[i], pcol_max[i], nums[i]);
     if (it->n == it->cap) {
         size_t ncap = it->cap ? it->cap * 2 : 256;
         struct conv_sim_item *nv = realloc(it->v, ncap * sizeof(*nv));
@@ -211,62 +110,41 @@ static int items_add(struct items *it, const char *vals[P_NCOL], struct csvread 
     return 0;
 }
 
-static int preadvice_row(struct csvread *r, struct rec *rec)
+static int preadvice_record_cb(struct csv_table *t, void *arg)
 {
-    struct items *it = r->arg;
     const char *vals[P_NCOL];
-    size_t i;
     int k;
 
-    if (!r->header_done) {
-        r->header_done = true;
-        for (k = 0; k < P_NCOL; k++)
-            it->colidx[k] = -1;
-        for (i = 0; i < rec->n; i++)
-            for (k = 0; k < P_NCOL; k++)
-                if (strcmp(rec->v[i], pcol_names[k]) == 0)
-                    it->colidx[k] = (int)i;
-        if (it->colidx[P_CODE] < 0) {
-            diag_add(r->d, "%s:%ld: header: no column 'code'", r->path, r->rec_line);
-            return err_set(r->e, ERR_PARSE, "%s:%ld: header: no column 'code'", r->path,
-                           r->rec_line);
-        }
-        return 0;
-    }
-    if (rec->n == 1 && rec->v[0][0] == '\0')
-        return 0; /* blank line */
     for (k = 0; k < P_NCOL; k++)
-        vals[k] =
-            it->colidx[k] >= 0 && (size_t)it->colidx[k] < rec->n ? rec->v[it->colidx[k]] : NULL;
-    return items_add(it, vals, r);
+        vals[k] = csv_table_field(t, (size_t)k);
+    return items_add(arg, csv_table_line(t), vals);
 }
 
-static int jsonl_read(FILE *f, struct csvread *r, struct items *it)
+static int jsonl_read(FILE *f, struct items *it)
 {
     char *buf = NULL, numbuf[P_NCOL][32];
     size_t cap = 0;
     ssize_t len;
-    int rc = 0, k;
+    int rc = 0, k, line = 0;
 
     while ((len = getline(&buf, &cap, f)) > 0) {
         json_t *o;
         json_error_t je;
         const char *vals[P_NCOL];
 
-        r->line++;
-        r->rec_line = r->line;
+        line++;
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
             len--;
         if (len == 0)
             continue;
         o = json_loadb(buf, (size_t)len, 0, &je);
         if (o == NULL || !json_is_object(o)) {
-            diag_add(r->d, "%s:%ld: %s", r->path, r->line, o ? "not a JSON object" : je.text);
+            diag_report(&it->f, line, "row", "%s", o ? "not a JSON object" : je.text);
             json_decref(o);
             continue;
         }
         for (k = 0; k < P_NCOL; k++) {
-            json_t *v = json_object_get(o, pcol_names[k]);
+            json_t *v = json_object_get(o, pcols[k].name);
 
             vals[k] = NULL;
             if (json_is_string(v)) {
@@ -276,17 +154,16 @@ static int jsonl_read(FILE *f, struct csvread *r, struct items *it)
                          json_integer_value(v));
                 vals[k] = numbuf[k];
             } else if (v && !json_is_null(v)) {
-                diag_add(r->d, "%s:%ld: %s: not a string or an integer", r->path, r->line,
-                         pcol_names[k]);
+                diag_report(&it->f, line, pcols[k].name, "not a string or an integer");
             }
         }
-        rc = items_add(it, vals, r);
+        rc = items_add(it, line, vals);
         json_decref(o);
         if (rc < 0)
             break;
     }
     if (rc == 0 && ferror(f))
-        rc = err_set(r->e, -errno, "%s: %s", r->path, strerror(errno));
+        rc = err_set(it->f.e, -errno, "%s: %s", it->f.name, strerror(errno));
     free(buf);
     return rc;
 }
@@ -308,8 +185,7 @@ static bool is_jsonl(const char *path, FILE *f)
 int conv_sim_load_preadvice(const char *path, struct conv_sim_item **items, size_t *n,
                             struct diag *d, struct err *e)
 {
-    struct items it = {0};
-    struct csvread r = {.path = path, .row = preadvice_row, .arg = &it, .d = d, .e = e};
+    struct items it = {.f = {path, d, e, 0}};
     FILE *f;
     int rc;
 
@@ -319,9 +195,9 @@ int conv_sim_load_preadvice(const char *path, struct conv_sim_item **items, size
     if (f == NULL)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
     if (is_jsonl(path, f))
-        rc = jsonl_read(f, &r, &it);
+        rc = jsonl_read(f, &it);
     else
-        rc = csv_read_file(f, &r);
+        rc = csv_read(f, pcols, P_NCOL, preadvice_record_cb, &it, &it.f);
     fclose(f);
     if (rc == 0 && it.n == 0)
         rc = err_set(e, ERR_PARSE, "%s: no usable parcel row", path);
@@ -337,63 +213,38 @@ int conv_sim_load_preadvice(const char *path, struct conv_sim_item **items, size
 /* --- layout ----------------------------------------------------------------- */
 
 enum lcol { L_ID, L_DIST, L_CAP, L_EMPTY, L_NCOL };
-static const char *const lcol_names[L_NCOL] = {"id", "distance_mm", "capacity", "empty_ms"};
+static const struct csv_table_column lcols[L_NCOL] = {
+    {"id", true}, {"distance_mm", true}, {"capacity", true}, {"empty_ms", true}};
 
 struct layout {
     struct conv_sim_config *c;
-    int colidx[L_NCOL];
     size_t n;
-    int problems;
+    int problems; /* bad rows */
 };
 
-static int layout_row(struct csvread *r, struct rec *rec)
+static int layout_record_cb(struct csv_table *t, void *arg)
 {
-    struct layout *l = r->arg;
+    struct layout *l = arg;
     struct conv_sim_chute_config *ch;
-    const char *v[L_NCOL];
-    int32_t num[L_NCOL];
-    size_t i;
+    const char *id = csv_table_field(t, L_ID);
+    long long num[L_NCOL];
     int k;
     bool ok = true;
 
-    if (!r->header_done) {
-        r->header_done = true;
-        for (k = 0; k < L_NCOL; k++)
-            l->colidx[k] = -1;
-        for (i = 0; i < rec->n; i++)
-            for (k = 0; k < L_NCOL; k++)
-                if (strcmp(rec->v[i], lcol_names[k]) == 0)
-                    l->colidx[k] = (int)i;
-        for (k = 0; k < L_NCOL; k++) {
-            if (l->colidx[k] < 0) {
-                diag_add(r->d, "%s:%ld: header: no column '%s'", r->path, r->rec_line,
-                         lcol_names[k]);
-                l->problems++;
-            }
-        }
-        if (l->problems)
-            return err_set(r->e, ERR_PARSE, "%s: header lacks layout columns", r->path);
-        return 0;
-    }
-    if (rec->n == 1 && rec->v[0][0] == '\0')
-        return 0;
-    for (k = 0; k < L_NCOL; k++)
-        v[k] = (size_t)l->colidx[k] < rec->n ? rec->v[l->colidx[k]] : "";
-    if (v[L_ID][0] == '\0' || strlen(v[L_ID]) > CONV_SIM_ID_MAX) {
-        diag_add(r->d, "%s:%ld: id: %s", r->path, r->rec_line,
-                 v[L_ID][0] ? "longer than 20 characters" : "empty");
+    if (id[0] == '\0' || strlen(id) > CONV_SIM_ID_MAX) {
+        csv_table_report(t, L_ID, "%s", id[0] ? "longer than 20 characters" : "empty");
         ok = false;
     }
     for (k = L_DIST; k < L_NCOL; k++) {
-        if (!opt_num(r, lcol_names[k], v[k], 2000000000L, &num[k]))
+        if (csv_table_int(t, (size_t)k, 0, 2000000000, -1, &num[k]) < 0) {
             ok = false;
-        else if (num[k] < 0 && k == L_DIST) {
-            diag_add(r->d, "%s:%ld: distance_mm: required", r->path, r->rec_line);
+        } else if (num[k] < 0 && k == L_DIST) {
+            csv_table_report(t, L_DIST, "required");
             ok = false;
         }
     }
     if (l->n >= CONV_SIM_CHUTES_MAX) {
-        diag_add(r->d, "%s:%ld: more than %d chutes", r->path, r->rec_line, CONV_SIM_CHUTES_MAX);
+        csv_table_report(t, L_ID, "more than %d chutes", CONV_SIM_CHUTES_MAX);
         ok = false;
     }
     if (!ok) {
@@ -401,7 +252,7 @@ static int layout_row(struct csvread *r, struct rec *rec)
         return 0;
     }
     ch = &l->c->chutes[l->n++];
-    snprintf(ch->id, sizeof(ch->id), "%s", v[L_ID]);
+    snprintf(ch->id, sizeof(ch->id), "%s", id);
     ch->distance_mm = (uint32_t)num[L_DIST];
     ch->capacity = num[L_CAP] < 0 ? 0 : (uint32_t)num[L_CAP];
     ch->empty_ms = num[L_EMPTY] < 0 ? 0 : (uint32_t)num[L_EMPTY];
@@ -412,15 +263,15 @@ int conv_sim_load_layout(const char *path, struct conv_sim_config *c, struct dia
 {
     struct conv_sim_config tmp = *c;
     struct layout l = {.c = &tmp};
-    struct csvread r = {.path = path, .row = layout_row, .arg = &l, .d = d, .e = e};
-    FILE *f;
+    struct diag_file f = {path, d, e, 0};
+    FILE *fp;
     int rc;
 
-    f = fopen(path, "r");
-    if (f == NULL)
+    fp = fopen(path, "r");
+    if (fp == NULL)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    rc = csv_read_file(f, &r);
-    fclose(f);
+    rc = csv_read(fp, lcols, L_NCOL, layout_record_cb, &l, &f);
+    fclose(fp);
     if (rc == 0 && l.problems)
         rc = err_set(e, ERR_PARSE, "%s: %d bad row(s)", path, l.problems);
     if (rc == 0 && l.n == 0)

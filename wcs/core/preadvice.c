@@ -3,13 +3,15 @@
  * validated struct wcs_preadvice rows (see preadvice.h).
  *
  * DESIGN. Reading is pure and streaming: the file is read one physical line
- * at a time (getline), each line is fed to libcsv (CSV) or json_loadb (JSON
- * Lines), so memory holds one line, one record and one batch. Line numbers
- * are physical lines; a CSV record whose quoted field spans lines is reported
- * at its first line. Both formats turn a record into the same intermediate
- * form (one text value per column), then one converter fills the struct and
- * one validator checks it, so CSV and JSON rows obey the same rules and
- * produce the same messages: one "FILE:LINE: field: reason" per problem.
+ * at a time (getline), each line is fed to the table reader
+ * (common/csv_table.h, CSV) or json_loadb (JSON Lines), so memory holds one
+ * line, one record and one batch. Line numbers are physical lines; a CSV
+ * record whose quoted field spans lines is reported at its first line. Both
+ * formats turn a record into the same intermediate form (one text value per
+ * column), then one converter fills the struct and one validator checks it,
+ * so CSV and JSON rows obey the same rules and produce the same messages:
+ * one "FILE:LINE: field: reason" per problem, through the one reporter
+ * (common/diag.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,17 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
 #include <jansson.h>
 
+#include "common/csv_table.h"
 #include "wcs/core/preadvice.h"
-
-#define FIELD_MAX 65536     /* bytes libcsv may buffer for one field */
-#define RECORD_FIELDS_MAX 64
-/* Strict: a stray quote is reported, not read as text; STRICT_FINI: an
- * unclosed quote at the end of the file too; APPEND_NULL: fields arrive
- * NUL-terminated (an embedded NUL then shows as a short string). */
-#define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
 
 /* Limits of numeric fields; see import.h. */
 #define WEIGHT_MAX_G 1000000      /* a tonne: the sort plan's own weight bound */
@@ -45,24 +40,26 @@ enum col {
     C_QUANTITY, C_NET_WEIGHT, C_ORIGIN, C_PP_SERIES, C_PP_NUMBER, C_PP_ISSUED, C_INN, NCOL
 };
 
-static const char *const col_names[NCOL] = {
-    [C_CODE] = "code", [C_OTHER_IDS] = "other_ids", [C_SERVICE] = "service",
-    [C_COUNTRY] = "country", [C_POSTAL] = "postal_code", [C_NAME] = "recipient_name",
-    [C_CITY] = "city", [C_ADDRESS] = "address", [C_PHONE] = "phone",
-    [C_WEIGHT] = "weight_g", [C_LENGTH] = "length_mm", [C_WIDTH] = "width_mm",
-    [C_HEIGHT] = "height_mm", [C_VALUE] = "declared_value", [C_CURRENCY] = "currency",
-    [C_DESC] = "item_description", [C_HS] = "hs_code", [C_REGION] = "region",
-    [C_S_NAME] = "sender_name", [C_S_ADDRESS] = "sender_address", [C_S_CITY] = "sender_city",
-    [C_S_POSTAL] = "sender_postal_code", [C_S_COUNTRY] = "sender_country",
-    [C_S_PHONE] = "sender_phone", [C_CATEGORY] = "category", [C_QUANTITY] = "quantity",
-    [C_NET_WEIGHT] = "net_weight_g", [C_ORIGIN] = "origin_country",
-    [C_PP_SERIES] = "passport_series", [C_PP_NUMBER] = "passport_number",
-    [C_PP_ISSUED] = "passport_issued", [C_INN] = "inn",
+/* Columns a CSV header must name are required; a JSON object must hold
+ * the same keys (checked per row as "required" by the validator). */
+static const struct csv_table_column cols[NCOL] = {
+    [C_CODE] = {"code", true}, [C_OTHER_IDS] = {"other_ids", false},
+    [C_SERVICE] = {"service", true}, [C_COUNTRY] = {"country", true},
+    [C_POSTAL] = {"postal_code", false}, [C_NAME] = {"recipient_name", false},
+    [C_CITY] = {"city", false}, [C_ADDRESS] = {"address", false}, [C_PHONE] = {"phone", false},
+    [C_WEIGHT] = {"weight_g", true}, [C_LENGTH] = {"length_mm", false},
+    [C_WIDTH] = {"width_mm", false}, [C_HEIGHT] = {"height_mm", false},
+    [C_VALUE] = {"declared_value", false}, [C_CURRENCY] = {"currency", false},
+    [C_DESC] = {"item_description", false}, [C_HS] = {"hs_code", false},
+    [C_REGION] = {"region", false}, [C_S_NAME] = {"sender_name", false},
+    [C_S_ADDRESS] = {"sender_address", false}, [C_S_CITY] = {"sender_city", false},
+    [C_S_POSTAL] = {"sender_postal_code", false}, [C_S_COUNTRY] = {"sender_country", false},
+    [C_S_PHONE] = {"sender_phone", false}, [C_CATEGORY] = {"category", false},
+    [C_QUANTITY] = {"quantity", false}, [C_NET_WEIGHT] = {"net_weight_g", false},
+    [C_ORIGIN] = {"origin_country", false}, [C_PP_SERIES] = {"passport_series", false},
+    [C_PP_NUMBER] = {"passport_number", false}, [C_PP_ISSUED] = {"passport_issued", false},
+    [C_INN] = {"inn", false},
 };
-
-/* Columns a CSV header must name; a JSON object must hold the same keys
- * (checked per row as "required" by the validator). */
-static const enum col required_cols[] = {C_CODE, C_SERVICE, C_COUNTRY, C_WEIGHT};
 
 /* One record as text per column: v[i] NULL when absent. */
 struct raw {
@@ -73,27 +70,30 @@ struct raw {
 /* --- validation ------------------------------------------------------- */
 
 struct where {
-    const char *file;
+    struct diag_file *f;
     int line;
-    struct diag *d;
-    int problems;
+    int problems;      /* problems of this row */
     uint64_t reported; /* columns already reported (bit per enum col), so one problem is said once */
 };
+
+/* Notes that column c of the row has been reported. */
+static void mark(struct where *w, enum col c)
+{
+    w->problems++;
+    w->reported |= UINT64_C(1) << c;
+}
 
 static void problem(struct where *w, enum col c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void problem(struct where *w, enum col c, const char *fmt, ...)
 {
-    char why[256];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    diag_vreport(w->f, w->line, cols[c].name, fmt, ap);
     va_end(ap);
-    diag_add(w->d, "%s:%d: %s: %s", w->file, w->line, col_names[c], why);
-    w->problems++;
-    w->reported |= UINT64_C(1) << c;
+    mark(w, c);
 }
 
 static bool is_upper(char ch)
@@ -347,7 +347,8 @@ static void validate(const struct wcs_preadvice *a, struct where *w)
 int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int line,
                            struct diag *d)
 {
-    struct where w = {file, line, d, 0, 0};
+    struct diag_file f = {file, d, NULL, 0};
+    struct where w = {&f, line, 0, 0};
 
     validate(a, &w);
     return w.problems > 0 ? ERR_INVALID : 0;
@@ -359,19 +360,8 @@ int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int 
 static void set_text(struct where *w, enum col c, char *dst, size_t size, const char *v,
                      size_t len)
 {
-    dst[0] = '\0';
-    if (v == NULL)
-        return;
-    if (memchr(v, '\0', len) != NULL) {
-        problem(w, c, "contains a NUL byte");
-        return;
-    }
-    if (len >= size) {
-        problem(w, c, "%zu bytes, at most %zu", len, size - 1);
-        return;
-    }
-    memcpy(dst, v, len);
-    dst[len] = '\0';
+    if (csv_table_copy_text(w->f, w->line, cols[c].name, v, len, dst, size) < 0)
+        mark(w, c);
 }
 
 /* Parses a non-negative whole number; absent gives -1. */
@@ -481,24 +471,11 @@ static void raw_to_row(const struct raw *r, struct where *w, struct wcs_preadvic
 /* --- the reader ------------------------------------------------------- */
 
 struct reader {
-    const char *path;
+    struct diag_file f;      /* the path, d and e */
     wcs_preadvice_cb cb;
     void *arg;
     struct wcs_import_counts *counts;
-    struct diag *d;
-    struct err *e;
-    int rc;                  /* first stopping error, or cb's value */
-
-    /* CSV */
-    bool header_done;
-    int colpos[NCOL];        /* field index of each column, -1 absent */
-    size_t ncols;            /* fields per record, from the header */
-    char **f;                /* the current record's fields */
-    size_t *flen;
-    size_t nf, fcap[RECORD_FIELDS_MAX];
-    size_t nf_seen;          /* fields in the record, kept or not */
-    int rec_start;           /* first line of the current record, 0 none yet */
-    int cur_line, ended;
+    int rc;                  /* cb's value when it stopped the read */
 };
 
 /* Handles one data record; bad rows are reported and skipped. */
@@ -506,7 +483,7 @@ static void take_row(struct reader *rd, const struct raw *raw, int line, uint64_
                      int problems)
 {
     struct wcs_preadvice a;
-    struct where w = {rd->path, line, rd->d, problems, reported};
+    struct where w = {&rd->f, line, problems, reported};
     int rc;
 
     rd->counts->rows++;
@@ -522,236 +499,51 @@ static void take_row(struct reader *rd, const struct raw *raw, int line, uint64_
         rd->rc = rc;
 }
 
-static void *limited_realloc(void *p, size_t n)
+static int csv_record_cb(struct csv_table *t, void *arg)
 {
-    /* Bounds a field (an unterminated quote would swallow the file). */
-    if (n > FIELD_MAX)
-        return NULL;
-    return realloc(p, n);
-}
-
-static int header_record(struct reader *rd)
-{
-    size_t i, k;
-    int bad = 0;
-    char msg[ERR_MSG_MAX];
-
-    for (k = 0; k < NCOL; k++)
-        rd->colpos[k] = -1;
-    if (rd->nf_seen > RECORD_FIELDS_MAX) {
-        snprintf(msg, sizeof(msg), "%s:%d: header: %zu columns, at most %d", rd->path,
-                 rd->rec_start, rd->nf_seen, RECORD_FIELDS_MAX);
-        diag_add(rd->d, "%s", msg);
-        return err_set(rd->e, ERR_PARSE, "%s", msg);
-    }
-    for (i = 0; i < rd->nf; i++) {
-        const char *name = rd->f[i];
-        int found = -1;
-
-        /* A UTF-8 byte-order mark (spreadsheet exports) is not part of the name. */
-        if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0)
-            name += 3;
-        for (k = 0; k < NCOL; k++)
-            if (strcmp(name, col_names[k]) == 0)
-                found = (int)k;
-        msg[0] = '\0';
-        if (found < 0)
-            snprintf(msg, sizeof(msg), "%s:%d: header: unknown column %.64s", rd->path,
-                     rd->rec_start, name);
-        else if (rd->colpos[found] >= 0)
-            snprintf(msg, sizeof(msg), "%s:%d: header: column %s given twice", rd->path,
-                     rd->rec_start, name);
-        else
-            rd->colpos[found] = (int)i;
-        if (msg[0] != '\0') {
-            diag_add(rd->d, "%s", msg);
-            if (bad++ == 0)
-                err_set(rd->e, ERR_PARSE, "%s", msg);
-        }
-    }
-    for (k = 0; k < sizeof(required_cols) / sizeof(required_cols[0]); k++) {
-        if (rd->colpos[required_cols[k]] >= 0)
-            continue;
-        snprintf(msg, sizeof(msg), "%s:%d: header: missing required column %s", rd->path,
-                 rd->rec_start, col_names[required_cols[k]]);
-        diag_add(rd->d, "%s", msg);
-        if (bad++ == 0)
-            err_set(rd->e, ERR_PARSE, "%s", msg);
-    }
-    rd->ncols = rd->nf;
-    rd->header_done = true;
-    return bad > 0 ? ERR_PARSE : 0;
-}
-
-static void csv_field_cb(void *s, size_t len, void *data)
-{
-    struct reader *rd = data;
-    size_t i = rd->nf;
-
-    if (rd->rec_start == 0)
-        rd->rec_start = rd->cur_line;
-    rd->nf_seen++;
-    if (i >= RECORD_FIELDS_MAX)
-        return;
-    if (len + 1 > rd->fcap[i]) {
-        char *np = realloc(rd->f[i], len + 1);
-
-        if (np == NULL) {
-            rd->rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
-            return;
-        }
-        rd->f[i] = np;
-        rd->fcap[i] = len + 1;
-    }
-    memcpy(rd->f[i], s != NULL ? s : "", len);
-    rd->f[i][len] = '\0';
-    rd->flen[i] = len;
-    rd->nf++;
-}
-
-static void csv_record_cb(int term, void *data)
-{
-    struct reader *rd = data;
-    int line = rd->rec_start ? rd->rec_start : rd->cur_line;
+    struct reader *rd = arg;
     struct raw raw;
     size_t k;
 
-    (void)term;
-    rd->ended = 1;
-    if (rd->rc != 0)
-        goto done;
-    if (!rd->header_done) {
-        rd->rec_start = line;
-        rd->rc = header_record(rd);
-        goto done;
-    }
-    if (rd->nf_seen != rd->ncols) {
-        rd->counts->rows++;
-        rd->counts->bad++;
-        diag_add(rd->d, "%s:%d: row: %zu fields, expected %zu", rd->path, line, rd->nf_seen,
-                 rd->ncols);
-        goto done;
-    }
     memset(&raw, 0, sizeof(raw));
     for (k = 0; k < NCOL; k++) {
-        int i = rd->colpos[k];
-
         /* An empty CSV field is an absent value. */
-        if (i >= 0 && rd->flen[i] > 0) {
-            raw.v[k] = rd->f[i];
-            raw.len[k] = rd->flen[i];
+        if (csv_table_field_len(t, k) > 0) {
+            raw.v[k] = csv_table_field(t, k);
+            raw.len[k] = csv_table_field_len(t, k);
         }
     }
-    take_row(rd, &raw, line, 0, 0);
-done:
-    rd->nf = 0;
-    rd->nf_seen = 0;
-    rd->rec_start = 0;
+    take_row(rd, &raw, csv_table_line(t), 0, 0);
+    return rd->rc;
 }
 
-static bool blank(const char *s, size_t n)
+/* Reads the CSV whose first line (first_len bytes, -1 at end of file) is
+ * already in line. */
+static int read_csv(struct reader *rd, FILE *fp, const char *line, ssize_t first_len)
 {
-    size_t i;
+    /* Columns by name in any order, unknown ones refused; every record as
+     * wide as the header; a record with broken quoting is refused and the
+     * read goes on, so one bad row of a million does not stop the import. */
+    const struct csv_table_spec spec = {
+        .cols = cols,
+        .ncols = NCOL,
+        .flags = CSV_TABLE_SAME_WIDTH | CSV_TABLE_KEEP_GOING,
+        .empty = "missing (empty file)",
+        .record_cb = csv_record_cb,
+        .arg = rd,
+    };
+    struct csv_table *t;
+    int rc;
 
-    for (i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
-}
-
-static int read_csv(struct reader *rd, FILE *fp, char **line, size_t *cap, ssize_t first_len)
-{
-    struct csv_parser p;
-    ssize_t n = first_len;
-    int rc = 0;
-
-    if (csv_init(&p, CSV_OPTIONS) != 0)
-        return err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
-    csv_set_realloc_func(&p, limited_realloc);
-    rd->f = calloc(RECORD_FIELDS_MAX, sizeof(*rd->f));
-    rd->flen = calloc(RECORD_FIELDS_MAX, sizeof(*rd->flen));
-    if (rd->f == NULL || rd->flen == NULL) {
-        rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
-        goto out;
-    }
-    rd->cur_line = 0;
-    while (n >= 0 && rd->rc == 0) {
-        rd->cur_line++;
-        rd->ended = 0;
-        if (csv_parse(&p, *line, (size_t)n, csv_field_cb, csv_record_cb, rd) != (size_t)n) {
-            int line_no = rd->rec_start ? rd->rec_start : rd->cur_line;
-
-            if (csv_error(&p) == CSV_EPARSE && rd->header_done) {
-                /* Strict mode caught a stray quote. The record is dropped
-                 * and reading resumes with a fresh parser at the next line. */
-                rd->counts->rows++;
-                rd->counts->bad++;
-                diag_add(rd->d, "%s:%d: row: malformed quoting (a quote inside an unquoted "
-                         "field, or text after a closing quote)", rd->path, line_no);
-                csv_free(&p);
-                if (csv_init(&p, CSV_OPTIONS) != 0) {
-                    rc = err_set(rd->e, -ENOMEM, "%s: out of memory", rd->path);
-                    goto out;
-                }
-                csv_set_realloc_func(&p, limited_realloc);
-                rd->nf = 0;
-                rd->nf_seen = 0;
-                rd->rec_start = 0;
-                n = getline(line, cap, fp);
-                continue;
-            }
-            if (csv_error(&p) == CSV_EPARSE) {
-                diag_add(rd->d, "%s:%d: header: malformed quoting", rd->path, line_no);
-                rc = err_set(rd->e, ERR_PARSE, "%s:%d: header: malformed quoting", rd->path,
-                             line_no);
-                goto out;
-            }
-            /* A field over FIELD_MAX (or no memory): what follows cannot be
-             * split into records reliably, so the file stops here. */
-            diag_add(rd->d, "%s:%d: row: %s (a field longer than %d bytes, or an unclosed quote)",
-                     rd->path, line_no, csv_strerror(csv_error(&p)), FIELD_MAX);
-            rc = err_set(rd->e, ERR_PARSE, "%s:%d: row: field too long or unclosed quote",
-                         rd->path, line_no);
-            goto out;
-        }
-        /* A record still open at the end of a non-blank line started here
-         * (unless a field already ended earlier in it). */
-        if (!rd->ended && rd->rec_start == 0 && !blank(*line, (size_t)n))
-            rd->rec_start = rd->cur_line;
-        n = getline(line, cap, fp);
-    }
-    if (rd->rc != 0) {
-        rc = rd->rc;
-        goto out;
-    }
-    if (ferror(fp)) {
-        rc = err_set(rd->e, -errno, "%s: read: %s", rd->path, strerror(errno));
-        goto out;
-    }
-    if (csv_fini(&p, csv_field_cb, csv_record_cb, rd) != 0) {
-        int line_no = rd->rec_start ? rd->rec_start : rd->cur_line;
-
-        rd->counts->rows++;
-        rd->counts->bad++;
-        diag_add(rd->d, "%s:%d: row: unclosed quote at the end of the file", rd->path, line_no);
-    }
-    rc = rd->rc;
-    if (rc == 0 && !rd->header_done) {
-        diag_add(rd->d, "%s:1: header: missing (empty file)", rd->path);
-        rc = err_set(rd->e, ERR_PARSE, "%s:1: header: missing (empty file)", rd->path);
-    }
-out:
-    csv_free(&p);
-    if (rd->f != NULL) {
-        size_t i;
-
-        for (i = 0; i < RECORD_FIELDS_MAX; i++)
-            free(rd->f[i]);
-    }
-    free(rd->f);
-    free(rd->flen);
-    rd->f = NULL;
-    rd->flen = NULL;
+    rc = csv_table_new(&spec, &rd->f, &t);
+    if (rc < 0)
+        return err_set(rd->f.e, rc, "%s: out of memory", rd->f.name);
+    rc = first_len >= 0 ? csv_table_feed(t, line, (size_t)first_len) : 0;
+    if (rc == 0)
+        rc = csv_table_read_file(t, fp);
+    rd->counts->rows += csv_table_refused(t);
+    rd->counts->bad += csv_table_refused(t);
+    csv_table_free(t);
     return rc;
 }
 
@@ -759,7 +551,7 @@ out:
 
 static void json_record(struct reader *rd, const char *text, size_t len, int line)
 {
-    struct where w = {rd->path, line, rd->d, 0, 0};
+    struct where w = {&rd->f, line, 0, 0};
     char nums[NCOL][24];
     char *ids = NULL;
     size_t ids_len = 0;
@@ -773,26 +565,27 @@ static void json_record(struct reader *rd, const char *text, size_t len, int lin
     if (o == NULL) {
         rd->counts->rows++;
         rd->counts->bad++;
-        diag_add(rd->d, "%s:%d: row: invalid JSON at column %d: %s", rd->path, line, jerr.column,
-                 jerr.text);
+        diag_report(&rd->f, line, "row", "invalid JSON at column %d: %s", jerr.column, jerr.text);
         return;
     }
     if (!json_is_object(o)) {
         rd->counts->rows++;
         rd->counts->bad++;
-        diag_add(rd->d, "%s:%d: row: not a JSON object", rd->path, line);
+        diag_report(&rd->f, line, "row", "not a JSON object");
         json_decref(o);
         return;
     }
     memset(&raw, 0, sizeof(raw));
     json_object_foreach(o, key, v) {
+        char name[65];
         int c = -1;
 
         for (k = 0; k < NCOL; k++)
-            if (strcmp(key, col_names[k]) == 0)
+            if (strcmp(key, cols[k].name) == 0)
                 c = k;
         if (c < 0) {
-            diag_add(rd->d, "%s:%d: %.64s: unknown field", rd->path, line, key);
+            snprintf(name, sizeof(name), "%s", key); /* a key may be any length */
+            diag_report(&rd->f, line, name, "unknown field");
             w.problems++;
             continue;
         }
@@ -864,12 +657,12 @@ static int read_jsonl(struct reader *rd, FILE *fp, char **line, size_t *cap, ssi
 
     while (n >= 0 && rd->rc == 0) {
         line_no++;
-        if (!blank(*line, (size_t)n))
+        if (!csv_table_blank(*line, (size_t)n))
             json_record(rd, *line, (size_t)n, line_no);
         n = getline(line, cap, fp);
     }
     if (rd->rc == 0 && ferror(fp))
-        return err_set(rd->e, -errno, "%s: read: %s", rd->path, strerror(errno));
+        return err_set(rd->f.e, -errno, "%s: read: %s", rd->f.name, strerror(errno));
     return rd->rc;
 }
 
@@ -898,12 +691,12 @@ int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
     if (fp == NULL)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
     memset(&rd, 0, sizeof(rd));
-    rd.path = path;
+    rd.f.name = path;
+    rd.f.d = d;
+    rd.f.e = e;
     rd.cb = cb;
     rd.arg = arg;
     rd.counts = counts;
-    rd.d = d;
-    rd.e = e;
     errno = 0;
     n = getline(&line, &cap, fp);
     if (n < 0 && ferror(fp)) {
@@ -917,7 +710,7 @@ int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
     if (jsonl)
         rc = read_jsonl(&rd, fp, &line, &cap, n);
     else
-        rc = read_csv(&rd, fp, &line, &cap, n);
+        rc = read_csv(&rd, fp, line, n);
 out:
     free(line);
     fclose(fp);
