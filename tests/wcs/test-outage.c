@@ -310,26 +310,6 @@ static void pg_ctl(const char *cmd)
         fail_msg("pg-test.sh %s %s: exit %lld", cmd, pgdir, (long long)script_status);
 }
 
-
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *p, size_t s, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *q = realloc(b->data, b->len + s * n + 1);
-
-    assert_non_null(q);
-    memcpy(q + b->len, p, s * n);
-    b->len += s * n;
-    q[b->len] = '\0';
-    b->data = q;
-    return s * n;
-}
-
 /* The writer's counters from GET /v1/status. */
 struct wstat {
     long long pushed, written, queued, db_errors, durable, spooled, drained, spool_records,
@@ -348,25 +328,9 @@ static long long field(json_t *o, const char *name)
 
 static void status(struct wstat *s)
 {
-    char url[128];
-    struct body b = {NULL, 0};
-    CURL *h = curl_easy_init();
-    long code = 0;
     json_t *j, *ev;
 
-    assert_non_null(h);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/status", http_port);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    assert_int_equal(code, 200);
-    assert_non_null(b.data);
-    j = json_loads(b.data, 0, NULL);
-    free(b.data);
+    assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
     assert_non_null(j);
     ev = json_object_get(j, "events");
     assert_non_null(ev);
