@@ -65,17 +65,3 @@ void tb_sim_stop(struct tb_sim *s)
     free(s->p.log);
     s->p.log = NULL;
 }
-
-size_t tb_text_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    char **b = ud;
-    size_t old = *b != NULL ? strlen(*b) : 0, n = size * nmemb;
-    char *p = realloc(*b, old + n + 1);
-
-    if (p == NULL)
-        return 0;
-    memcpy(p + old, ptr, n);
-    p[old + n] = '\0';
-    *b = p;
-    return n;
-}

@@ -1,8 +1,8 @@
 /*
  * testbroker.h - what the customs tests share to run wcs-brokersim as a
  * child process: a private directory with a 0600 bearer-token file, the
- * emulator started on a free port (its ready line parsed) and stopped, and a
- * libcurl write callback collecting a body as a NUL-terminated string.
+ * emulator started on a free port (its ready line parsed) and stopped.
+ * Bodies of its answers are collected with tu_body_cb (testutil.h).
  * Every helper fails the test (cmocka) on anything unexpected.
  */
 #ifndef WCS_TESTBROKER_H
@@ -35,9 +35,5 @@ void tb_sim_start(struct tb_sim *s, const char *bin, const char *token_path,
 
 /* SIGTERM; asserts the clean exit (status 0). */
 void tb_sim_stop(struct tb_sim *s);
-
-/* CURLOPT_WRITEFUNCTION collecting into a char * (CURLOPT_WRITEDATA: its
- * address; starts NULL, caller frees), always NUL-terminated. */
-size_t tb_text_cb(char *ptr, size_t size, size_t nmemb, void *ud);
 
 #endif

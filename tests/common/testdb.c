@@ -1,4 +1,4 @@
-/* testdb.c - per-test databases on the fixture's PostgreSQL cluster. */
+/* testdb.c - per-test databases on a test PostgreSQL cluster (see testdb.h). */
 #include "tests/common/testdb.h"
 
 #include <libpq-fe.h>
@@ -21,12 +21,16 @@ static const char *env_or_fail(const char *name)
 
 void testdb_create(const char *name, char *buf, size_t len)
 {
-    const char *base = env_or_fail("WCS_TEST_PG");
+    testdb_create_on(env_or_fail("WCS_TEST_PG"), name, buf, len);
+}
+
+void testdb_create_on(const char *cluster, const char *name, char *buf, size_t len)
+{
     char admin[512], sql[256];
     PGconn *c;
     PGresult *r;
 
-    snprintf(admin, sizeof(admin), "%s dbname=postgres", base);
+    snprintf(admin, sizeof(admin), "%s dbname=postgres", cluster);
     c = PQconnectdb(admin);
     if (PQstatus(c) != CONNECTION_OK)
         fail_msg("test cluster unreachable (%s): %s", admin, PQerrorMessage(c));
@@ -41,7 +45,7 @@ void testdb_create(const char *name, char *buf, size_t len)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
-    snprintf(buf, len, "%s dbname=%s", base, name);
+    snprintf(buf, len, "%s dbname=%s", cluster, name);
 }
 
 void testdb_source_path(const char *rel, char *buf, size_t len)

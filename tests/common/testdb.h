@@ -1,6 +1,7 @@
 /*
  * testdb.h - helpers for tests that talk to the real PostgreSQL started by
- * the "pg" ctest fixture (scripts/pg-test.sh), and to files of the repo.
+ * the "pg" ctest fixture (scripts/pg-test.sh) or by the test itself, and to
+ * files of the repo.
  */
 #ifndef WCS_TESTDB_H
 #define WCS_TESTDB_H
@@ -13,6 +14,10 @@
  * cluster is unreachable: integration tests never skip.
  */
 void testdb_create(const char *name, char *buf, size_t len);
+
+/* The same on the cluster whose conninfo base (host, port, user; no dbname)
+ * is cluster: for a test that runs a private cluster of its own. */
+void testdb_create_on(const char *cluster, const char *name, char *buf, size_t len);
 
 /* Path of a file in the source tree (WCS_SOURCE_DIR) or build tree
  * (WCS_BINARY_DIR), written into buf. */

@@ -53,28 +53,25 @@ void tu_wcsctl(const char *conninfo, int want_status, ...)
     proc_result_free(&r);
 }
 
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *p, size_t s, size_t n, void *arg)
+size_t tu_body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-    struct body *b = arg;
-    char *q = realloc(b->data, b->len + s * n + 1);
+    struct tu_body *b = ud;
+    size_t n = size * nmemb;
+    char *p = realloc(b->data, b->len + n + 1);
 
-    assert_non_null(q);
-    memcpy(q + b->len, p, s * n);
-    b->len += s * n;
-    q[b->len] = '\0';
-    b->data = q;
-    return s * n;
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, ptr, n);
+    b->len += n;
+    p[b->len] = '\0';
+    b->data = p;
+    return n;
 }
 
 long tu_http(int port, const char *path, const char *post, json_t **out)
 {
     char url[512];
-    struct body b = {NULL, 0};
+    struct tu_body b = {NULL, 0};
     struct curl_slist *hdr = NULL;
     CURL *h = curl_easy_init();
     CURLcode cc;
@@ -83,7 +80,7 @@ long tu_http(int port, const char *path, const char *post, json_t **out)
     assert_non_null(h);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -1,10 +1,13 @@
 /*
  * testutil.h - helpers the integration tests share: files, the wcsctl
- * command line, wcsd's HTTP API and counting rows in the test database.
+ * command line, wcsd's HTTP API, collecting an HTTP body with libcurl and
+ * counting rows in the test database.
  * Every helper fails the test (cmocka) on anything unexpected.
  */
 #ifndef WCS_TESTUTIL_H
 #define WCS_TESTUTIL_H
+
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -18,6 +21,20 @@ void tu_wcsctl(const char *conninfo, int want_status, ...) __attribute__((sentin
 /* GET (post NULL) or POST a JSON body to http://127.0.0.1:port/path. Returns
  * the HTTP status; *out (may be NULL) gets the parsed JSON body or NULL. */
 long tu_http(int port, const char *path, const char *post, json_t **out);
+
+/* A response body as tu_body_cb collects it: data (NULL until the first
+ * byte arrives, then always NUL-terminated) holds len bytes; the caller
+ * frees data. Start from {NULL, 0}. */
+struct tu_body {
+    char *data;
+    size_t len;
+};
+
+/* CURLOPT_WRITEFUNCTION appending what curl received to the struct tu_body
+ * given as CURLOPT_WRITEDATA. Returns the bytes taken, or 0 when out of
+ * memory, which makes curl end the transfer with CURLE_WRITE_ERROR (a
+ * cmocka failure cannot unwind through libcurl). */
+size_t tu_body_cb(char *ptr, size_t size, size_t nmemb, void *ud);
 
 /* The first column of the first row of a formatted query, as a number. */
 long long tu_db_count(const char *conninfo, const char *fmt, ...)

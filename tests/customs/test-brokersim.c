@@ -22,6 +22,7 @@
 
 #include "tests/common/proc.h"
 #include "tests/common/testbroker.h"
+#include "tests/common/testutil.h"
 
 #define TOKEN "s3cret-token-h18"
 
@@ -36,25 +37,6 @@ static struct tb_sim main_sim;
 static void sim_start(struct tb_sim *s, const char *const extra[])
 {
     tb_sim_start(s, BROKERSIM_BIN, token_path, extra);
-}
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buf *b = userdata;
-    char *p = realloc(b->data, b->len + size * nmemb + 1);
-
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, ptr, size * nmemb);
-    b->data = p;
-    b->len += size * nmemb;
-    p[b->len] = '\0';
-    return size * nmemb;
 }
 
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -92,7 +74,7 @@ static void req(int port, const char *path, const char *token, const char *key, 
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
-    struct buf b = {NULL, 0};
+    struct tu_body b = {NULL, 0};
     char url[256], hdr[256];
 
     memset(r, 0, sizeof(*r));
@@ -100,7 +82,7 @@ static void req(int port, const char *path, const char *token, const char *key, 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tu_body_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r->retry_after);
@@ -481,7 +463,7 @@ static void test_concurrent_same_key(void **state)
     char *body = batch(good_decl("LP00000000000030"), NULL);
     CURLM *m = curl_multi_init();
     CURL *c[K];
-    struct buf b[K];
+    struct tu_body b[K];
     struct curl_slist *h = NULL;
     char url[128];
     int i, running = 1, loops = 0;
@@ -500,7 +482,7 @@ static void test_concurrent_same_key(void **state)
         curl_easy_setopt(c[i], CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c[i], CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c[i], CURLOPT_TIMEOUT, 20L);
-        curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c[i], CURLOPT_WRITEFUNCTION, tu_body_cb);
         curl_easy_setopt(c[i], CURLOPT_WRITEDATA, &b[i]);
         curl_multi_add_handle(m, c[i]);
     }

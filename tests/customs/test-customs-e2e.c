@@ -59,19 +59,19 @@ static json_t *get_json(const char *url)
 
     for (k = 0; k < 200 && j == NULL; k++) {
         CURL *h = curl_easy_init();
-        char *text = NULL;
+        struct tu_body b = {NULL, 0};
         long status = 0;
 
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
         if (curl_easy_perform(h) == CURLE_OK &&
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
-            j = json_loads(text != NULL ? text : "", 0, NULL);
+            j = json_loads(b.data != NULL ? b.data : "", 0, NULL);
         curl_easy_cleanup(h);
-        free(text);
+        free(b.data);
         if (j == NULL)
             usleep(50000);
     }

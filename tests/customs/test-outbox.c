@@ -34,6 +34,7 @@
 #include "tests/common/proc.h"
 #include "tests/common/testbroker.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store/customs_store.h"
 #include "wcs/store/store.h"
 
@@ -145,19 +146,20 @@ static void sim_start(struct tb_sim *s, const char *const extra[])
 static void assert_exactly_once(struct tb_sim *s, PGconn *c)
 {
     CURL *h = curl_easy_init();
-    char url[128], *text = NULL, id[32];
+    struct tu_body b = {NULL, 0};
+    char url[128], id[32];
     json_t *j, *acc;
     size_t i;
     int k;
 
     snprintf(url, sizeof(url), "%s/admin/accepted", s->url);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_cleanup(h);
-    j = json_loads(text, 0, NULL);
+    j = json_loads(b.data, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "count")), N_DECL);
     assert_int_equal(json_array_size(json_object_get(j, "duplicates")), 0);
@@ -183,7 +185,7 @@ static void assert_exactly_once(struct tb_sim *s, PGconn *c)
         assert_int_equal(seen, 1);
     }
     json_decref(j);
-    free(text);
+    free(b.data);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM declarations WHERE status <> 'accepted'"), 0);
     assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
 }
@@ -445,20 +447,21 @@ static json_t *broker_feed(const struct tb_sim *s)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
-    char url[128], *text = NULL;
+    struct tu_body b = {NULL, 0};
+    char url[128];
     json_t *j;
 
     snprintf(url, sizeof(url), "%s/v1/events?limit=1000", s->url);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
-    j = json_loads(text != NULL ? text : "", 0, NULL);
-    free(text);
+    j = json_loads(b.data != NULL ? b.data : "", 0, NULL);
+    free(b.data);
     assert_non_null(j);
     assert_true(json_is_array(json_object_get(j, "events")));
     return j;
@@ -618,18 +621,19 @@ static void feed_killed_and_restarted(void **state)
 static json_t *admin_json(const struct tb_sim *s, const char *path)
 {
     CURL *h = curl_easy_init();
-    char url[128], *text = NULL;
+    struct tu_body b = {NULL, 0};
+    char url[128];
     json_t *j;
 
     snprintf(url, sizeof(url), "%s%s", s->url, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tb_text_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_cleanup(h);
-    j = json_loads(text != NULL ? text : "", 0, NULL);
-    free(text);
+    j = json_loads(b.data != NULL ? b.data : "", 0, NULL);
+    free(b.data);
     assert_non_null(j);
     return j;
 }

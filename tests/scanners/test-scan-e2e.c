@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,16 +40,14 @@
 #include "tests/common/testdb.h"
 #include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
 #include "tests/scanners/usb-mock.h"
-
 
 #define KBD_VID 0x0C2E
 #define KBD_PID 0x0B61
 
-static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
-static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
-static struct proc daemon_proc;
-static int http_port, plc_port;
+static struct twcsd wcsd; /* the daemon under test (tests/common/testwcsd.h) */
+static char wcsctl_bin[512], first_code[64], second_code[64];
 
 static struct usb_mock *mock;
 static struct mock_dev *kbd;
@@ -60,12 +57,6 @@ static struct mock_dev *kbd;
 static struct tplc T; /* loop, recorder, bounded waits (tests/common/testplc.h) */
 static struct conv_link *plc;
 static bool plc_up;
-
-
-
-
-
-
 
 /* Sends a REQ_ at SCAN01 (barcode NULL: 20 '*', no PLC reader) and waits
  * for its RES_. */
@@ -91,7 +82,7 @@ static struct sc_view scanner_view(void)
     size_t i;
 
     memset(&v, 0, sizeof(v));
-    assert_int_equal(tu_http(http_port, "/v1/scanners", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/scanners", NULL, &j), 200);
     assert_non_null(j);
     json_array_foreach(json_object_get(j, "scanners"), i, sc)
     {
@@ -132,44 +123,15 @@ static void type_code(const char *code)
 
 /* --- setup --------------------------------------------------------------- */
 
-static void read_codes(void)
-{
-    char line[1024];
-    FILE *f = fopen(sample_csv, "r");
-
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f)); /* header */
-    assert_non_null(fgets(line, sizeof(line), f));
-    assert_non_null(strchr(line, ','));
-    *strchr(line, ',') = '\0';
-    snprintf(first_code, sizeof(first_code), "%.20s", line);
-    assert_non_null(fgets(line, sizeof(line), f));
-    assert_non_null(strchr(line, ','));
-    *strchr(line, ',') = '\0';
-    snprintf(second_code, sizeof(second_code), "%.20s", line);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
-    char yaml[1536];
-
     (void)state;
     signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    testdb_create("wcs_test_scan_e2e", conninfo, sizeof(conninfo));
-    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    twcsd_prepare(&wcsd, "wcs_test_scan_e2e", NULL);
     testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
-    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
-    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-scan-e2e-%d", (int)getpid());
-    assert_int_equal(mkdir(tmpdir, 0700), 0);
-    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
-    tu_wcsctl(conninfo, 0, "migrate", NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
-    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
-    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
-    read_codes();
+    twcsd_sample_code(0, first_code, sizeof(first_code));
+    twcsd_sample_code(1, second_code, sizeof(second_code));
 
     /* The scanner is plugged in before wcsd starts: libusb decides at its
      * first init whether sysfs is usable, and a device must exist then. */
@@ -178,37 +140,30 @@ static int setup(void **state)
     kbd = usb_mock_add(mock, 2, KBD_VID, KBD_PID, MOCK_KBD, "KBD0001");
     assert_non_null(kbd);
 
-    snprintf(yaml, sizeof(yaml),
-             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
-             "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
-             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
-             "    life_interval_ms: 1000\n    read_window_before_ms: 3000\n"
-             "    read_window_after_ms: 100\n    locations: [SCAN01]\n"
-             "scanners:\n  - id: SC-IN-01\n    location: SCAN01\n    kind: keyboard\n"
-             "    vid: %04X\n    pid: %04X\n    layout: us\n",
-             conninfo, tmpdir, plc_port = proc_free_port(), KBD_VID, KBD_PID);
-    tu_write_text(cfg_path, yaml);
+    twcsd_config(&wcsd,
+                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                 "    life_interval_ms: 1000\n    read_window_before_ms: 3000\n"
+                 "    read_window_after_ms: 100\n    locations: [SCAN01]\n"
+                 "scanners:\n  - id: SC-IN-01\n    location: SCAN01\n    kind: keyboard\n"
+                 "    vid: %04X\n    pid: %04X\n    layout: us\n",
+                 wcsd.dir, wcsd.plc_port[0], KBD_VID, KBD_PID);
 
     tplc_init(&T);
     return 0;
 }
 
-
 static int teardown(void **state)
 {
-    char cmd[256];
+    int rc;
 
     (void)state;
     tplc_done(&T);
     /* wcsd first: it holds the emulated device open. */
-    if (daemon_proc.pid > 0)
-        proc_stop(&daemon_proc, SIGKILL, 5000);
-    free(daemon_proc.log);
-    daemon_proc.log = NULL;
+    rc = twcsd_teardown(&wcsd);
     if (mock)
         usb_mock_free(mock);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
+    if (rc != 0)
         return -1;
     curl_global_cleanup();
     return 0;
@@ -220,18 +175,10 @@ static int teardown(void **state)
  * group setup, so that a failure still reaches teardown, which stops wcsd. */
 static void start_wcsd_and_plc(void)
 {
-    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
-    char line[1024], *p;
+    twcsd_start(&wcsd);
+    assert_non_null(strstr(wcsd.ready, "1 scanner(s)"));
 
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready:\n%s", daemon_proc.log ? daemon_proc.log : "");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-    assert_non_null(strstr(line, "1 scanner(s)"));
-
-    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, plc_port, 1000, &plc_up);
+    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, wcsd.plc_port[0], 1000, &plc_up);
     TPLC_RUN_UNTIL(&T, plc_up);
 }
 
@@ -333,7 +280,7 @@ static void test_wcsctl_scanners(void **state)
     char *row;
 
     (void)state;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", wcsd.http_port);
     proc_run(argv, NULL, 30, &r);
     assert_int_equal(r.status, 0);
     row = strstr(r.out, "SC-IN-01");
@@ -353,13 +300,13 @@ static void test_sigterm_gives_the_scanner_back(void **state)
     struct mock_stats ms;
 
     (void)state;
-    assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
+    twcsd_stop(&wcsd);
     /* On stop wcsd released the interface and re-attached usbhid. */
     usb_mock_stats(kbd, &ms);
     assert_false(ms.claimed);
     assert_true(ms.bound);
     assert_int_equal(ms.driver_attaches, 1);
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+    assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
 }
 
 int main(void)

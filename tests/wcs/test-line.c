@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,70 +22,35 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
 #include "wcs/store/store.h"
 
-static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], linesim_bin[512];
-static char plan_csv[512], sample_csv[512], tmpdir[128], cfg_path[256], report_path[256];
-static struct proc daemon_proc;
-static int http_port, plc_port;
-
-
-
+static struct twcsd wcsd; /* the daemon under test (tests/common/testwcsd.h) */
+static char linesim_bin[512], report_path[256];
 
 static int setup(void **state)
 {
-    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
-    char yaml[1024], line[1024], *p;
-
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    testdb_create("wcs_test_line", conninfo, sizeof(conninfo));
-    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
+    twcsd_prepare(&wcsd, "wcs_test_line", NULL);
     testdb_binary_path("bin/wcs-linesim", linesim_bin, sizeof(linesim_bin));
-    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
-    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-line-%d", (int)getpid());
-    assert_int_equal(mkdir(tmpdir, 0700), 0);
-    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
-    snprintf(report_path, sizeof(report_path), "%s/report.json", tmpdir);
-    tu_wcsctl(conninfo, 0, "migrate", NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
-    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
-    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
+    snprintf(report_path, sizeof(report_path), "%s/report.json", wcsd.dir);
     /* Time runs x20 in the emulator: the read window is scaled alike. */
-    snprintf(yaml, sizeof(yaml),
-             "database:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
-             "events:\n  flush_interval_ms: 5\n  spool_path: %s/spool\n"
-             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
-             "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
-             "    read_window_after_ms: 3\n",
-             conninfo, tmpdir);
-    tu_write_text(cfg_path, yaml);
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-    p = strstr(daemon_proc.log, "PLC01: listening on 127.0.0.1:");
-    if (p == NULL)
-        fail_msg("no listening line in wcsd's log");
-    plc_port = atoi(p + strlen("PLC01: listening on 127.0.0.1:"));
-    assert_true(plc_port > 0);
+    twcsd_config(&wcsd,
+                 "events:\n  flush_interval_ms: 5\n  spool_path: %s/spool\n"
+                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
+                 "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
+                 "    read_window_after_ms: 3\n",
+                 wcsd.dir);
+    twcsd_start(&wcsd);
+    wcsd.plc_port[0] = twcsd_listen_port(&wcsd, "PLC01");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[256];
-
     (void)state;
-    if (daemon_proc.pid > 0)
-        proc_stop(&daemon_proc, SIGKILL, 5000);
-    free(daemon_proc.log);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return twcsd_teardown(&wcsd);
 }
 
 static long long jint(json_t *o, const char *a, const char *b)
@@ -103,7 +67,7 @@ static long long jint(json_t *o, const char *a, const char *b)
 static void test_simulated_run_matches_database(void **state)
 {
     char connect[64], scan_url[128];
-    const char *argv[] = {linesim_bin, "--connect", connect, "--preadvice", sample_csv,
+    const char *argv[] = {linesim_bin, "--connect", connect, "--preadvice", wcsd.preadvice_csv,
                           "--count", "600", "--rate", "36000", "--speed", "20", "--seed", "7",
                           "--plc-timeout-ms", "3000", "--capacity", "15", "--empty-ms", "20000",
                           "--noread", "0.03", "--divert-fail", "0.03", "--lost", "0.01",
@@ -118,8 +82,8 @@ static void test_simulated_run_matches_database(void **state)
     long long inducted, sorted_db = 0;
 
     (void)state;
-    snprintf(connect, sizeof(connect), "127.0.0.1:%d", plc_port);
-    snprintf(scan_url, sizeof(scan_url), "http://127.0.0.1:%d/v1/scans", http_port);
+    snprintf(connect, sizeof(connect), "127.0.0.1:%d", wcsd.plc_port[0]);
+    snprintf(scan_url, sizeof(scan_url), "http://127.0.0.1:%d/v1/scans", wcsd.http_port);
     proc_run(argv, NULL, 240, &r);
     if (r.status != 0)
         fail_msg("wcs-linesim exited %d: %s", r.status, r.err);
@@ -145,8 +109,9 @@ static void test_simulated_run_matches_database(void **state)
         int tries;
         long long want = jint(rep, "final", "SORTED");
         for (tries = 0; tries < 300; tries++) {
-            sorted_db = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                                 " AND reason = 'SORTED__'");
+            sorted_db =
+                tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                           " AND reason = 'SORTED__'");
             if (sorted_db >= want)
                 break;
             usleep(20000);
@@ -157,39 +122,45 @@ static void test_simulated_run_matches_database(void **state)
     chutes = json_object_get(rep, "chutes");
     json_object_foreach(chutes, chute, v)
     {
-        long long n = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                               " AND reason = 'SORTED__' AND chute = '%s'", chute);
+        long long n = tu_db_count(wcsd.conninfo,
+                                  "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                  " AND reason = 'SORTED__' AND chute = '%s'",
+                                  chute);
         if (n != json_integer_value(v))
             fail_msg("chute %s: emulator %lld, database %lld", chute,
                      (long long)json_integer_value(v), n);
     }
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                              " AND reason = 'REJECTED'"),
+    assert_int_equal(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                                " AND reason = 'REJECTED'"),
                      jint(rep, "final", "REJECTED"));
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                              " AND reason = 'LOST____'"),
+    assert_int_equal(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                                " AND reason = 'LOST____'"),
                      jint(rep, "final", "LOST"));
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                              " AND reason = 'REMOVED_'"),
+    assert_int_equal(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                                                " AND reason = 'REMOVED_'"),
                      jint(rep, "final", "REMOVED"));
     /* Exactly one final state per parcel (tracking number), despite resends. */
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(DISTINCT substring(detail FROM 'tracking ([0-9]+)'))"
-                              " FROM events WHERE kind = 'confirm' AND reason IN"
-                              " ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"),
+    assert_int_equal(tu_db_count(wcsd.conninfo,
+                                 "SELECT count(DISTINCT substring(detail FROM 'tracking ([0-9]+)'))"
+                                 " FROM events WHERE kind = 'confirm' AND reason IN"
+                                 " ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"),
                      inducted);
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM (SELECT substring(detail FROM"
-                              " 'tracking ([0-9]+)') t FROM events WHERE kind = 'confirm' AND"
-                              " reason IN ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"
-                              " GROUP BY 1 HAVING count(*) > 1) x"),
+    assert_int_equal(tu_db_count(wcsd.conninfo,
+                                 "SELECT count(*) FROM (SELECT substring(detail FROM"
+                                 " 'tracking ([0-9]+)') t FROM events WHERE kind = 'confirm' AND"
+                                 " reason IN ('SORTED__', 'REJECTED', 'LOST____', 'REMOVED_')"
+                                 " GROUP BY 1 HAVING count(*) > 1) x"),
                      0);
     /* Every answer the emulator received was decided and logged by wcsd. */
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >=
+    assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >=
                 jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_") -
                     jint(rep, "line", "repeat_answers"));
     /* ...and every answer went out for a request in the telegram log (a
      * request lost with a dropped link is not there, and got no answer). */
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE direction = 'i' AND type = 'REQ_'") >=
-                jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_"));
+    assert_true(
+        tu_db_count(wcsd.conninfo,
+                    "SELECT count(*) FROM telegrams WHERE direction = 'i' AND type = 'REQ_'") >=
+        jint(json_object_get(rep, "telegrams"), "received_by_type", "RES_"));
     json_decref(rep);
 }
 

@@ -19,7 +19,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +28,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -40,6 +38,7 @@
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
 #include "wcs/store/store.h"
 
 #define WATCHDOG_MS 20000     /* one answer, one reconnect */
@@ -54,11 +53,8 @@
 /* --- the run's state ----------------------------------------------------- */
 
 static char pgdir[128], pg_base[256], pg_script[512];
-static char tmpdir[128], cfg_path[256], conninfo[512];
-static char wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
 static char codes[MAX_PARCELS][41]; /* pre-advised codes from the sample file */
-static struct proc daemon_proc;
-static int http_port, plc_port;
+static struct twcsd wcsd;           /* the daemon under test (tests/common/testwcsd.h) */
 
 /* One parcel as the PLC sees it. */
 struct parcel {
@@ -142,9 +138,9 @@ static void drain_cb(uv_timer_t *t)
     ssize_t n;
 
     (void)t;
-    if (daemon_proc.pid <= 0)
+    if (wcsd.p.pid <= 0)
         return;
-    while ((n = read(daemon_proc.err_fd, chunk, sizeof(chunk))) > 0)
+    while ((n = read(wcsd.p.err_fd, chunk, sizeof(chunk))) > 0)
         fwrite(chunk, 1, (size_t)n, stderr);
 }
 
@@ -310,26 +306,6 @@ static void pg_ctl(const char *cmd)
         fail_msg("pg-test.sh %s %s: exit %lld", cmd, pgdir, (long long)script_status);
 }
 
-
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t body_cb(char *p, size_t s, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *q = realloc(b->data, b->len + s * n + 1);
-
-    assert_non_null(q);
-    memcpy(q + b->len, p, s * n);
-    b->len += s * n;
-    q[b->len] = '\0';
-    b->data = q;
-    return s * n;
-}
-
 /* The writer's counters from GET /v1/status. */
 struct wstat {
     long long pushed, written, queued, db_errors, durable, spooled, drained, spool_records,
@@ -348,25 +324,9 @@ static long long field(json_t *o, const char *name)
 
 static void status(struct wstat *s)
 {
-    char url[128];
-    struct body b = {NULL, 0};
-    CURL *h = curl_easy_init();
-    long code = 0;
     json_t *j, *ev;
 
-    assert_non_null(h);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/status", http_port);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    assert_int_equal(code, 200);
-    assert_non_null(b.data);
-    j = json_loads(b.data, 0, NULL);
-    free(b.data);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/status", NULL, &j), 200);
     assert_non_null(j);
     ev = json_object_get(j, "events");
     assert_non_null(ev);
@@ -406,7 +366,7 @@ static PGresult *query(const char *sql)
     PGresult *r;
     struct err e;
 
-    if (wcs_db_connect(conninfo, &c, &e) < 0)
+    if (wcs_db_connect(wcsd.conninfo, &c, &e) < 0)
         fail_msg("connect: %s", e.msg);
     r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -477,37 +437,12 @@ static void assert_committed_in_order(void)
                      0);
 }
 
-/* --- wcsd ---------------------------------------------------------------- */
-
-static void start_daemon(void)
-{
-    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
-    char line[1024], *p;
-
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-}
-
-static void stop_daemon(int sig)
-{
-    if (daemon_proc.pid <= 0)
-        return;
-    proc_stop(&daemon_proc, sig, 30000);
-    free(daemon_proc.log);
-    daemon_proc.log = NULL;
-}
-
 /* A fresh database on the private cluster with the sample plan and
  * pre-advice, wcsd on it with a spool, and the PLC connected. */
 static int setup_run(const char *name)
 {
     struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
     struct conv_link_config lc;
-    char yaml[1024];
     struct err e;
     int i;
 
@@ -517,20 +452,13 @@ static int setup_run(const char *name)
     memset(seq_owner, 0, sizeof(seq_owner));
     n_req = n_res = n_upd = n_ack = n_stray = 0;
 
-    testdb_create(name, conninfo, sizeof(conninfo));
-    tu_wcsctl(conninfo, 0, "migrate", NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
-    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
-    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
-    snprintf(cfg_path, sizeof(cfg_path), "%s/%s.yaml", tmpdir, name);
-    snprintf(yaml, sizeof(yaml),
-             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
-             "events:\n  flush_interval_ms: 2\n  spool_path: %s/%s.spool\n"
-             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
-             "    life_interval_ms: %d\n    locations: [SCAN01]\n",
-             conninfo, tmpdir, name, plc_port = proc_free_port(), LIFE_MS);
-    tu_write_text(cfg_path, yaml);
-    start_daemon();
+    twcsd_prepare(&wcsd, name, pg_base);
+    twcsd_config(&wcsd,
+                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                 "    life_interval_ms: %d\n    locations: [SCAN01]\n",
+                 wcsd.dir, wcsd.plc_port[0], LIFE_MS);
+    twcsd_start(&wcsd);
 
     conv_link_config_defaults(&lc);
     snprintf(lc.name, sizeof(lc.name), "test-plc");
@@ -538,7 +466,7 @@ static int setup_run(const char *name)
     snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
     lc.mode = CONV_LINK_CLIENT;
     snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
-    lc.port = plc_port;
+    lc.port = wcsd.plc_port[0];
     lc.life_interval_ms = LIFE_MS;
     lc.reconnect_max_ms = 1000; /* come back quickly after the restart */
     assert_int_equal(conv_link_start(&loop, &lc, &cbs, NULL, &plc, &e), 0);
@@ -563,11 +491,13 @@ static void closed_cb(void *arg)
     *(bool *)arg = true;
 }
 
-/* Stops the PLC and wcsd; leaves the cluster running for the next test
- * (it may have been stopped by a test that failed half-way). */
+/* Stops the PLC and wcsd and removes the run's directory; leaves the
+ * cluster running for the next test (it may have been stopped by a test that
+ * failed half-way). */
 static int teardown_run(void **state)
 {
     bool closed = false;
+    int rc;
 
     (void)state;
     if (plc != NULL) {
@@ -576,42 +506,23 @@ static int teardown_run(void **state)
         plc = NULL;
     }
     plc_up = false;
-    stop_daemon(SIGKILL);
+    rc = twcsd_teardown(&wcsd);
     pg_ctl("start");
-    return 0;
+    return rc;
 }
 
 static int group_setup(void **state)
 {
-    FILE *f;
-    char line[2048];
     int i;
 
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
-    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
-    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
     testdb_source_path("scripts/pg-test.sh", pg_script, sizeof(pg_script));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-outage-%d", (int)getpid());
     snprintf(pgdir, sizeof(pgdir), "/tmp/wcs-test-outage-pg-%d", (int)getpid());
-    assert_int_equal(mkdir(tmpdir, 0700), 0);
 
     /* The first MAX_PARCELS pre-advised codes of the sample file. */
-    f = fopen(sample_csv, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f)); /* header */
-    for (i = 0; i < MAX_PARCELS; i++) {
-        char *comma;
-
-        assert_non_null(fgets(line, sizeof(line), f));
-        comma = strchr(line, ',');
-        assert_non_null(comma);
-        *comma = '\0';
-        snprintf(codes[i], sizeof(codes[i]), "%.40s", line);
-    }
-    fclose(f);
+    for (i = 0; i < MAX_PARCELS; i++)
+        twcsd_sample_code(i, codes[i], sizeof(codes[i]));
 
     assert_int_equal(uv_loop_init(&loop), 0);
     uv_timer_init(&loop, &watchdog);
@@ -619,10 +530,9 @@ static int group_setup(void **state)
     uv_timer_init(&loop, &drain_timer);
     uv_timer_start(&drain_timer, drain_cb, 50, 50);
 
-    /* Our own cluster: testdb_create() and the conninfo use it. */
+    /* Our own cluster: each run's database is made on it (setup_run). */
     pg_ctl("start");
     snprintf(pg_base, sizeof(pg_base), "host=%s port=5432 user=postgres", pgdir);
-    assert_int_equal(setenv("WCS_TEST_PG", pg_base, 1), 0);
     return 0;
 }
 
@@ -632,7 +542,8 @@ static int group_teardown(void **state)
     int rc = 0;
 
     (void)state;
-    stop_daemon(SIGKILL);
+    if (twcsd_teardown(&wcsd) != 0) /* when a run's setup failed half-way */
+        rc = -1;
     pg_ctl("stop");
     uv_close((uv_handle_t *)&watchdog, NULL);
     uv_close((uv_handle_t *)&pump_timer, NULL);
@@ -640,7 +551,7 @@ static int group_teardown(void **state)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         rc = -1;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tmpdir, pgdir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", pgdir);
     if (system(cmd) != 0)
         rc = -1;
     curl_global_cleanup();
@@ -754,7 +665,7 @@ static void test_kill_mid_run(void **state)
     for (i = 120; i < 140; i++)
         send_req(i);
     uv_run(&loop, UV_RUN_NOWAIT); /* let the writes go out */
-    stop_daemon(SIGKILL);
+    twcsd_kill(&wcsd);
     RUN_UNTIL(!plc_up);
     for (i = 0; i < 140; i++) {
         struct parcel *p = &parcels[i];
@@ -771,7 +682,7 @@ static void test_kill_mid_run(void **state)
 
     /* The database and wcsd come back; the PLC reconnects. */
     pg_ctl("start");
-    start_daemon();
+    twcsd_start(&wcsd);
     RUN_UNTIL_MS(plc_up, 60000);
 
     /* The PLC resends every update that had no ACK_, asks again for

@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,13 +30,11 @@
 #include "tests/common/testdb.h"
 #include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
 #include "wcs/store/store.h"
 
-
-static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], plan_csv[512], sample_csv[512];
-static char tmpdir[128], cfg_path[256], first_code[64], second_code[64];
-static struct proc daemon_proc;
-static int http_port, plc_port;
+static struct twcsd wcsd; /* the daemon under test (tests/common/testwcsd.h) */
+static char wcsctl_bin[512], first_code[64], second_code[64];
 static char sorted_destination[21]; /* where tracking 0000000010 was sorted */
 
 /* --- the test's PLC ------------------------------------------------------ */
@@ -48,13 +45,6 @@ static bool plc_up;
 /* A second sorter, PLC02, in the other mode: it listens, wcsd connects. */
 static struct conv_link *plc2;
 static bool plc2_up;
-static int plc2_port;
-
-
-
-
-
-
 
 /* Sends a REQ_ from PLC01 at SCAN01 and waits for its RES_. */
 static struct conv_res request(const char *tracking, const char *barcode, enum conv_barcode kind)
@@ -100,103 +90,51 @@ static struct conv_ack locu(const char *chute, enum conv_loc_state st)
     return T.got[i].u.ack;
 }
 
-
-
-
-
-
 static void scan(const char *code)
 {
     char body[256];
 
     snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\", \"source\": \"cam1\"}",
              code);
-    assert_int_equal(tu_http(http_port, "/v1/scans", body, NULL), 202);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/scans", body, NULL), 202);
 }
-
 
 /* --- setup --------------------------------------------------------------- */
 
-static void start_daemon(void)
-{
-    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
-    char line[1024], *p;
-
-    free(daemon_proc.log); /* the previous run's, after a restart */
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-}
-
 static int setup(void **state)
 {
-    char yaml[1024], line[1024];
-    FILE *f;
-
     (void)state;
     signal(SIGPIPE, SIG_IGN); /* our link may write to a wcsd that just stopped */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    testdb_create("wcs_test_plc", conninfo, sizeof(conninfo));
-    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
+    twcsd_prepare(&wcsd, "wcs_test_plc", NULL);
     testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
-    testdb_source_path("data/sortplan-sample.csv", plan_csv, sizeof(plan_csv));
-    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-plc-%d", (int)getpid());
-    assert_int_equal(mkdir(tmpdir, 0700), 0);
-    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
-    tu_wcsctl(conninfo, 0, "migrate", NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "load", plan_csv, "--activate", NULL);
-    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
-    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
     /* Two pre-advised codes from the sample file. */
-    f = fopen(sample_csv, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f));
-    assert_non_null(fgets(line, sizeof(line), f));
-    *strchr(line, ',') = '\0';
-    snprintf(first_code, sizeof(first_code), "%.40s", line);
-    assert_non_null(fgets(line, sizeof(line), f));
-    *strchr(line, ',') = '\0';
-    snprintf(second_code, sizeof(second_code), "%.40s", line);
-    fclose(f);
-
-    snprintf(yaml, sizeof(yaml),
-             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  port: 0\n"
-             "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
-             "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
-             "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
-             "    read_window_after_ms: 50\n    locations: [SCAN01]\n"
-             "  - id: PLC02\n    mode: client\n    host: 127.0.0.1\n    port: %d\n"
-             "    life_interval_ms: 1000\n",
-             conninfo, tmpdir, plc_port = proc_free_port(), plc2_port = proc_free_port());
-    tu_write_text(cfg_path, yaml);
+    twcsd_sample_code(0, first_code, sizeof(first_code));
+    twcsd_sample_code(1, second_code, sizeof(second_code));
+    twcsd_config(&wcsd,
+                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                 "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
+                 "    read_window_after_ms: 50\n    locations: [SCAN01]\n"
+                 "  - id: PLC02\n    mode: client\n    host: 127.0.0.1\n    port: %d\n"
+                 "    life_interval_ms: 1000\n",
+                 wcsd.dir, wcsd.plc_port[0], wcsd.plc_port[1]);
 
     /* PLC02 listens before wcsd starts; wcsd connects to it. */
     tplc_init(&T);
-    plc2 = tplc_link(&T, "PLC02", CONV_LINK_SERVER, plc2_port, 1000, &plc2_up);
-    start_daemon();
-    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, plc_port, 1000, &plc_up);
+    plc2 = tplc_link(&T, "PLC02", CONV_LINK_SERVER, wcsd.plc_port[1], 1000, &plc2_up);
+    twcsd_start(&wcsd);
+    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, wcsd.plc_port[0], 1000, &plc_up);
     TPLC_RUN_UNTIL(&T, plc_up);
     TPLC_RUN_UNTIL(&T, plc2_up);
     return 0;
 }
 
-
 static int teardown(void **state)
 {
-    char cmd[256];
-
     (void)state;
     tplc_done(&T);
-    if (daemon_proc.pid > 0)
-        proc_stop(&daemon_proc, SIGKILL, 5000);
-    free(daemon_proc.log);
-    daemon_proc.log = NULL;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
+    if (twcsd_teardown(&wcsd) != 0)
         return -1;
     curl_global_cleanup();
     return 0;
@@ -266,8 +204,9 @@ static void test_update_acked_once_durable_and_resend_is_duplicate(void **state)
         long long n = 0;
         int tries;
         for (tries = 0; tries < 200 && n < 1; tries++) {
-            n = tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                         " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'");
+            n = tu_db_count(wcsd.conninfo,
+                            "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                            " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'");
             if (n < 1)
                 usleep(20000);
         }
@@ -314,7 +253,7 @@ static void chute_status(const char *id, char *state, size_t len, long long *loa
     json_t *j, *c;
     size_t i;
 
-    assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/status", NULL, &j), 200);
     json_array_foreach(json_object_get(j, "chutes"), i, c)
     {
         if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0) {
@@ -343,7 +282,7 @@ static void test_bag_closed_empties_chute(void **state)
     assert_string_equal(st, "full");
     assert_true(load >= 1);
     /* An operator closes the bag (wcsctl bag close notifies wcs_chutes). */
-    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    assert_int_equal(wcs_db_connect(wcsd.conninfo, &c, &e), 0);
     {
         char payload[64];
         const char *params[2] = {"wcs_chutes", payload};
@@ -387,7 +326,8 @@ static void test_correlation_with_wcs_scans(void **state)
     /* A malformed scan post is refused with the reason. */
     {
         json_t *j;
-        assert_int_equal(tu_http(http_port, "/v1/scans", "{\"location\": \"SCAN01\"}", &j), 400);
+        assert_int_equal(tu_http(wcsd.http_port, "/v1/scans", "{\"location\": \"SCAN01\"}", &j),
+                         400);
         assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
                                                                  "message")),
                                "code"));
@@ -406,13 +346,13 @@ static void test_camera_frame_feeds_the_decision(void **state)
     (void)state;
     /* A camera frame of the parcel's label (rendered by zint), decoded by
      * wcs-scan and posted to wcsd as a read at SCAN01... */
-    snprintf(png, sizeof(png), "%s/label.png", tmpdir);
+    snprintf(png, sizeof(png), "%s/label.png", wcsd.dir);
     snprintf(cmd, sizeof(cmd), "zint -b 20 -d '%s' --scale=2 --whitesp=10 -o '%s' >/dev/null",
              second_code, png);
     if (system(cmd) != 0)
         fail_msg("zint failed: is it installed (scripts/deps.sh)?");
     testdb_binary_path("bin/wcs-scan", bin, sizeof(bin));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/scans", http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/scans", wcsd.http_port);
     proc_run(argv, NULL, 60, &pr);
     if (pr.status != 0)
         fail_msg("wcs-scan: %d: %s", pr.status, pr.err);
@@ -422,8 +362,9 @@ static void test_camera_frame_feeds_the_decision(void **state)
     r = request("0000000050", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(r.reason, CONV_REASON_OK);
     assert_string_equal(r.barcode, second_code);
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'"
-                                      " AND source = 'CAM1' AND parcel_code = '%s'",
+    assert_true(tu_db_count(wcsd.conninfo,
+                            "SELECT count(*) FROM events WHERE kind = 'scan'"
+                            " AND source = 'CAM1' AND parcel_code = '%s'",
                             second_code) == 1);
 }
 
@@ -433,17 +374,21 @@ static void test_telegram_log_and_stop(void **state)
     int tries;
 
     (void)state;
-    assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
+    twcsd_stop(&wcsd);
     for (tries = 0; tries < 50 && n == 0; tries++)
-        n = tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE plc = 'PLC01' AND type = 'REQ_'"
-                     " AND direction = 'i'");
+        n = tu_db_count(wcsd.conninfo,
+                        "SELECT count(*) FROM telegrams WHERE plc = 'PLC01' AND type = 'REQ_'"
+                        " AND direction = 'i'");
     assert_true(n >= 10);
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM telegrams WHERE type = 'RES_' AND direction = 'o'") >=
+    assert_true(
+        tu_db_count(wcsd.conninfo,
+                    "SELECT count(*) FROM telegrams WHERE type = 'RES_' AND direction = 'o'") >=
+        10);
+    assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >=
                 10);
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >= 10);
-    assert_true(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+    assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
     {
-        const char *argv[] = {wcsctl_bin, "--db", conninfo, "telegrams", "--plc", "PLC01",
+        const char *argv[] = {wcsctl_bin, "--db", wcsd.conninfo, "telegrams", "--plc", "PLC01",
                               "--since", "1h", "--limit", "5", NULL};
         struct proc_result r;
         int lines = 0;
@@ -458,7 +403,7 @@ static void test_telegram_log_and_stop(void **state)
         proc_result_free(&r);
     }
     {
-        const char *argv[] = {wcsctl_bin, "--db", conninfo, "summary", "--since", "1h", NULL};
+        const char *argv[] = {wcsctl_bin, "--db", wcsd.conninfo, "summary", "--since", "1h", NULL};
         struct proc_result r;
 
         proc_run(argv, NULL, 30, &r);
@@ -479,13 +424,15 @@ static void test_restart_still_recognises_resend(void **state)
     /* wcsd comes back on the same port; the PLC's link reconnects and
      * resends the telegram it had sent before: still a duplicate. */
     TPLC_RUN_UNTIL(&T, !plc_up);
-    start_daemon();
+    twcsd_start(&wcsd);
     TPLC_RUN_UNTIL(&T, plc_up);
     a = update("0000000010", sorted_destination, CONV_UPD_SORTED, 1795000100);
     assert_true(a.duplicate);
-    assert_int_equal(tu_db_count(conninfo, "SELECT count(*) FROM events WHERE kind = 'confirm'"
-                              " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'"),
-                     1);
+    assert_int_equal(
+        tu_db_count(wcsd.conninfo,
+                    "SELECT count(*) FROM events WHERE kind = 'confirm'"
+                    " AND reason = 'SORTED__' AND detail LIKE 'tracking 0000000010%%'"),
+        1);
 }
 
 int main(void)

@@ -7,28 +7,23 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "scanners/scanners.h"
 #include "tests/common/proc.h"
-#include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
 #include "wcs/store/store.h"
 
-static char conninfo[512], wcsd_bin[512], wcsctl_bin[512], sample_plan[512], sample_csv[512];
-static char cfg_path[256], tmpdir[128];
-static struct proc daemon_proc;
-static int http_port;
+static struct twcsd wcsd; /* the daemon under test (tests/common/testwcsd.h) */
 
 static long long now_ms(void)
 {
@@ -37,11 +32,6 @@ static long long now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-
-
-
-
 
 static const char *jstr(json_t *j, const char *key)
 {
@@ -60,52 +50,20 @@ static void make_s10(char *buf, unsigned serial)
 
 static int setup(void **state)
 {
-    char line[1024], *p;
-    const char *argv[] = {wcsd_bin, "--config", cfg_path, NULL};
-    char yaml[1024];
-
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    testdb_create("wcs_test_wcsd", conninfo, sizeof(conninfo));
-    testdb_binary_path("bin/wcsd", wcsd_bin, sizeof(wcsd_bin));
-    testdb_binary_path("bin/wcsctl", wcsctl_bin, sizeof(wcsctl_bin));
-    testdb_source_path("data/sortplan-sample.csv", sample_plan, sizeof(sample_plan));
-    testdb_source_path("data/preadvice-sample.csv", sample_csv, sizeof(sample_csv));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wcs-test-wcsd-%d", (int)getpid());
-    assert_int_equal(mkdir(tmpdir, 0700), 0);
-    snprintf(cfg_path, sizeof(cfg_path), "%s/wcsd.yaml", tmpdir);
-
-    tu_wcsctl(conninfo, 0, "migrate", NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "load", sample_plan, "--activate", NULL);
-    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
-    tu_wcsctl(conninfo, 1, "import", sample_csv, NULL);
-
-    snprintf(yaml, sizeof(yaml),
-             "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
-             "  port: 0\nregistry:\n  resync_s: 30\nevents:\n  flush_interval_ms: 5\n",
-             conninfo);
-    tu_write_text(cfg_path, yaml);
-    proc_start(argv, &daemon_proc);
-    if (proc_wait_line(&daemon_proc, "ready:", 60000, line, sizeof(line)) < 0)
-        fail_msg("wcsd did not become ready");
-    p = strstr(line, "http 127.0.0.1:");
-    assert_non_null(p);
-    http_port = atoi(p + strlen("http 127.0.0.1:"));
-    assert_true(http_port > 0);
-    assert_non_null(strstr(line, "plan v1"));
-    assert_non_null(strstr(line, "2000 parcels indexed"));
+    twcsd_prepare(&wcsd, "wcs_test_wcsd", NULL);
+    twcsd_config(&wcsd, "registry:\n  resync_s: 30\nevents:\n  flush_interval_ms: 5\n");
+    twcsd_start(&wcsd);
+    assert_non_null(strstr(wcsd.ready, "plan v1"));
+    assert_non_null(strstr(wcsd.ready, "2000 parcels indexed"));
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[256];
-
     (void)state;
-    if (daemon_proc.pid > 0)
-        proc_stop(&daemon_proc, SIGKILL, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
+    if (twcsd_teardown(&wcsd) != 0)
         return -1;
     curl_global_cleanup();
     return 0;
@@ -116,51 +74,44 @@ static void test_health_and_status(void **state)
     json_t *j;
 
     (void)state;
-    assert_int_equal(tu_http(http_port, "/health", NULL, NULL), 200);
-    assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/health", NULL, NULL), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/status", NULL, &j), 200);
     assert_non_null(j);
     assert_string_equal(jstr(j, "node"), "WCS01");
     assert_int_equal(json_integer_value(json_object_get(j, "plan_version")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "parcels")), 2000);
     assert_true(json_array_size(json_object_get(j, "chutes")) > 10);
     json_decref(j);
-    assert_int_equal(tu_http(http_port, "/nope", NULL, NULL), 404);
+    assert_int_equal(tu_http(wcsd.http_port, "/nope", NULL, NULL), 404);
 }
 
 static void test_decisions(void **state)
 {
-    char line[1024], code[WCS_CODE_MAX + 1], path[256];
-    FILE *f;
+    char code[WCS_CODE_MAX + 1], path[256];
     json_t *j;
 
     (void)state;
     /* The first parcel of the sample file is pre-advised: a normal route. */
-    f = fopen(sample_csv, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f)); /* header */
-    assert_non_null(fgets(line, sizeof(line), f));
-    fclose(f);
-    *strchr(line, ',') = '\0';
-    snprintf(code, sizeof(code), "%.*s", WCS_CODE_MAX, line);
+    twcsd_sample_code(0, code, sizeof(code));
     snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
-    assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, path, NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "OK______");
     assert_string_equal(jstr(j, "decided_code"), code);
     assert_true(json_is_string(json_object_get(j, "route")));
     json_decref(j);
 
     /* A valid code nobody pre-advised. */
-    assert_int_equal(tu_http(http_port, "/v1/decide?code=RR473124829GB", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/decide?code=RR473124829GB", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "UNKNOWN_");
     json_decref(j);
     /* Nothing read, and a misread. */
-    assert_int_equal(tu_http(http_port, "/v1/decide", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/decide", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "NOREAD__");
     json_decref(j);
-    assert_int_equal(tu_http(http_port, "/v1/decide?code=RR473124828GB", NULL, &j), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/decide?code=RR473124828GB", NULL, &j), 200);
     assert_string_equal(jstr(j, "reason"), "INVALID_");
     json_decref(j);
-    assert_int_equal(tu_http(http_port, "/v1/decide?code=X&bogus=1", NULL, &j), 400);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/decide?code=X&bogus=1", NULL, &j), 400);
     json_decref(j);
 }
 
@@ -174,17 +125,17 @@ static void test_new_preadvice_seen_without_restart(void **state)
     (void)state;
     make_s10(code, 77000001);
     snprintf(path, sizeof(path), "/v1/parcels/%s", code);
-    assert_int_equal(tu_http(http_port, path, NULL, NULL), 404);
-    snprintf(csv, sizeof(csv), "%s/new.csv", tmpdir);
+    assert_int_equal(tu_http(wcsd.http_port, path, NULL, NULL), 404);
+    snprintf(csv, sizeof(csv), "%s/new.csv", wcsd.dir);
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,630099,1200\n", code);
     tu_write_text(csv, text);
-    tu_wcsctl(conninfo, 1, "import", csv, NULL); /* 1: its declaration is invalid */
+    tu_wcsctl(wcsd.conninfo, 1, "import", csv, NULL); /* 1: its declaration is invalid */
     t0 = now_ms();
     /* Bounded wait: the claim is "within a second"; allow far more here and
      * print what was measured, so a slow CI machine does not fail the test. */
     while (now_ms() - t0 < 15000) {
-        status = tu_http(http_port, path, NULL, &j);
+        status = tu_http(wcsd.http_port, path, NULL, &j);
         if (status == 200)
             break;
         json_decref(j);
@@ -209,7 +160,7 @@ static int wait_custhold(const char *code, int want_hold)
 
     snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
     while (now_ms() - t0 < 15000) {
-        assert_int_equal(tu_http(http_port, path, NULL, &j), 200);
+        assert_int_equal(tu_http(wcsd.http_port, path, NULL, &j), 200);
         held = strcmp(jstr(j, "reason"), "CUSTHOLD") == 0;
         json_decref(j);
         if (held == want_hold)
@@ -227,15 +178,15 @@ static void test_customs_hold_seen_without_restart(void **state)
 
     (void)state;
     make_s10(code, 77000002);
-    snprintf(csv, sizeof(csv), "%s/hold.csv", tmpdir);
+    snprintf(csv, sizeof(csv), "%s/hold.csv", wcsd.dir);
     snprintf(text, sizeof(text),
              "code,service,country,postal_code,weight_g\n%s,STANDARD,RU,101000,800\n", code);
     tu_write_text(csv, text);
     /* No customs data: the declaration is invalid, the parcel blocked (exit 1). */
-    tu_wcsctl(conninfo, 1, "import", csv, NULL);
+    tu_wcsctl(wcsd.conninfo, 1, "import", csv, NULL);
     assert_true(wait_custhold(code, 1));
     /* Released, then held by the broker: each seen without a restart. */
-    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    assert_int_equal(wcs_db_connect(wcsd.conninfo, &c, &e), 0);
     assert_int_equal(wcs_db_parcel_set_customs(c, code, CUST_STATUS_RELEASED, &e), 0);
     assert_true(wait_custhold(code, 0));
     assert_int_equal(wcs_db_parcel_set_customs(c, code, CUST_STATUS_HELD, &e), 0);
@@ -250,11 +201,11 @@ static void test_plan_activation_switches_running_daemon(void **state)
     int version = 0;
 
     (void)state;
-    tu_wcsctl(conninfo, 0, "sortplan", "load", sample_plan, NULL);
-    tu_wcsctl(conninfo, 0, "sortplan", "activate", "2", NULL);
+    tu_wcsctl(wcsd.conninfo, 0, "sortplan", "load", wcsd.plan_csv, NULL);
+    tu_wcsctl(wcsd.conninfo, 0, "sortplan", "activate", "2", NULL);
     t0 = now_ms();
     while (now_ms() - t0 < 15000 && version != 2) {
-        assert_int_equal(tu_http(http_port, "/v1/status", NULL, &j), 200);
+        assert_int_equal(tu_http(wcsd.http_port, "/v1/status", NULL, &j), 200);
         version = (int)json_integer_value(json_object_get(j, "plan_version"));
         json_decref(j);
         if (version != 2)
@@ -262,7 +213,7 @@ static void test_plan_activation_switches_running_daemon(void **state)
     }
     assert_int_equal(version, 2);
     /* Activating a version that does not exist is refused and changes nothing. */
-    tu_wcsctl(conninfo, 1, "sortplan", "activate", "99", NULL);
+    tu_wcsctl(wcsd.conninfo, 1, "sortplan", "activate", "99", NULL);
 }
 
 static void test_sigterm_stops_cleanly(void **state)
@@ -272,10 +223,10 @@ static void test_sigterm_stops_cleanly(void **state)
     PGresult *r;
 
     (void)state;
-    assert_int_equal(proc_stop(&daemon_proc, SIGTERM, 30000), 0);
-    assert_non_null(strstr(daemon_proc.log, "stopped"));
+    twcsd_stop(&wcsd);
+    assert_non_null(strstr(wcsd.p.log, "stopped"));
     /* The system events of the run reached the database before exit. */
-    assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+    assert_int_equal(wcs_db_connect(wcsd.conninfo, &c, &e), 0);
     r = PQexec(c, "SELECT count(*) FROM events WHERE kind = 'system' AND detail IN "
                   "('wcsd started', 'wcsd stopped', 'sort plan v2 activated')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
@@ -287,13 +238,13 @@ static void test_sigterm_stops_cleanly(void **state)
 static void test_bad_config_and_unreachable_database(void **state)
 {
     char bad[256], unreachable[256];
-    const char *check_argv[] = {wcsd_bin, "--config", bad, NULL};
-    const char *check_ok[] = {wcsd_bin, "-n", "--config", cfg_path, NULL};
-    const char *run_argv[] = {wcsd_bin, "--config", unreachable, NULL};
+    const char *check_argv[] = {wcsd.bin, "--config", bad, NULL};
+    const char *check_ok[] = {wcsd.bin, "-n", "--config", wcsd.cfg_path, NULL};
+    const char *run_argv[] = {wcsd.bin, "--config", unreachable, NULL};
     struct proc_result r;
 
     (void)state;
-    snprintf(bad, sizeof(bad), "%s/bad.yaml", tmpdir);
+    snprintf(bad, sizeof(bad), "%s/bad.yaml", wcsd.dir);
     tu_write_text(bad, "database:\n  conninfo: x\nhttp:\n  port: many\n");
     proc_run(check_argv, NULL, 30, &r);
     assert_int_equal(r.status, 2);
@@ -304,7 +255,7 @@ static void test_bad_config_and_unreachable_database(void **state)
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
 
-    snprintf(unreachable, sizeof(unreachable), "%s/unreachable.yaml", tmpdir);
+    snprintf(unreachable, sizeof(unreachable), "%s/unreachable.yaml", wcsd.dir);
     tu_write_text(unreachable, "database:\n  conninfo: \"host=/nonexistent-socket-dir "
                             "dbname=x connect_timeout=2\"\n  connect_wait_s: 1\n");
     proc_run(run_argv, NULL, 60, &r);

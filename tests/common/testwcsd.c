@@ -1,0 +1,166 @@
+/*
+ * testwcsd.c - a real wcsd as a test's child process (testwcsd.h).
+ */
+#include "tests/common/testwcsd.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
+
+#define PLAN_CSV "data/sortplan-sample.csv"
+#define PREADVICE_CSV "data/preadvice-sample.csv"
+#define READY_MS 60000 /* a start under ASan on a busy machine */
+#define STOP_MS 30000
+
+static bool picked_before(const struct twcsd *w, int n, int port)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (w->plc_port[i] == port)
+            return true;
+    return false;
+}
+
+/* proc_free_port() picks at random, so two picks may meet: each PLC port is
+ * picked again (bounded) until it differs from the ones before it. */
+static void pick_plc_ports(struct twcsd *w)
+{
+    int i, tries;
+
+    for (i = 0; i < TWCSD_PLCS; i++) {
+        tries = 0;
+        do
+            w->plc_port[i] = proc_free_port();
+        while (picked_before(w, i, w->plc_port[i]) && ++tries < 100);
+    }
+}
+
+void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
+{
+    memset(w, 0, sizeof(*w));
+    testdb_binary_path("bin/wcsd", w->bin, sizeof(w->bin));
+    testdb_source_path(PLAN_CSV, w->plan_csv, sizeof(w->plan_csv));
+    testdb_source_path(PREADVICE_CSV, w->preadvice_csv, sizeof(w->preadvice_csv));
+    if (cluster != NULL)
+        testdb_create_on(cluster, name, w->conninfo, sizeof(w->conninfo));
+    else
+        testdb_create(name, w->conninfo, sizeof(w->conninfo));
+    tu_wcsctl(w->conninfo, 0, "migrate", NULL);
+    tu_wcsctl(w->conninfo, 0, "sortplan", "load", w->plan_csv, "--activate", NULL);
+    /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
+    tu_wcsctl(w->conninfo, 1, "import", w->preadvice_csv, NULL);
+
+    snprintf(w->dir, sizeof(w->dir), "/tmp/%s-XXXXXX", name);
+    if (mkdtemp(w->dir) == NULL)
+        fail_msg("mkdtemp %s: %s", w->dir, strerror(errno));
+    snprintf(w->cfg_path, sizeof(w->cfg_path), "%s/wcsd.yaml", w->dir);
+    pick_plc_ports(w);
+}
+
+void twcsd_config(struct twcsd *w, const char *fmt, ...)
+{
+    char sections[2048], yaml[3072];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(sections, sizeof(sections), fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < sizeof(sections));
+    n = snprintf(yaml, sizeof(yaml),
+                 "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
+                 "  port: 0\n%s",
+                 w->conninfo, sections);
+    assert_true(n >= 0 && (size_t)n < sizeof(yaml));
+    tu_write_text(w->cfg_path, yaml);
+}
+
+void twcsd_start(struct twcsd *w)
+{
+    const char *argv[] = {w->bin, "--config", w->cfg_path, NULL};
+    const char *at = "http 127.0.0.1:";
+    const char *p;
+
+    free(w->p.log); /* the previous run's; proc_start() starts a new one */
+    proc_start(argv, &w->p);
+    /* proc_wait_line() copies wcsd's log to the test's stderr as it reads. */
+    if (proc_wait_line(&w->p, "ready:", READY_MS, w->ready, sizeof(w->ready)) < 0)
+        fail_msg("wcsd did not become ready (its log is above)");
+    p = strstr(w->ready, at);
+    assert_non_null(p);
+    w->http_port = atoi(p + strlen(at));
+    assert_true(w->http_port > 0);
+}
+
+void twcsd_stop(struct twcsd *w)
+{
+    assert_int_equal(proc_stop(&w->p, SIGTERM, STOP_MS), 0);
+}
+
+void twcsd_kill(struct twcsd *w)
+{
+    if (w->p.pid > 0)
+        proc_stop(&w->p, SIGKILL, STOP_MS);
+}
+
+int twcsd_listen_port(const struct twcsd *w, const char *plc_id)
+{
+    char needle[64];
+    const char *p;
+    int port;
+
+    snprintf(needle, sizeof(needle), "%s: listening on 127.0.0.1:", plc_id);
+    p = w->p.log != NULL ? strstr(w->p.log, needle) : NULL;
+    if (p == NULL)
+        fail_msg("no \"%s\" line in wcsd's log", needle);
+    port = atoi(p + strlen(needle));
+    assert_true(port > 0);
+    return port;
+}
+
+void twcsd_sample_code(int i, char *buf, size_t len)
+{
+    char path[512], line[2048], *comma;
+    FILE *f;
+    int row;
+
+    testdb_source_path(PREADVICE_CSV, path, sizeof(path));
+    f = fopen(path, "r");
+    if (f == NULL)
+        fail_msg("%s: %s", path, strerror(errno));
+    assert_non_null(fgets(line, sizeof(line), f)); /* header */
+    for (row = 0; row <= i; row++)
+        assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    comma = strchr(line, ',');
+    assert_non_null(comma);
+    *comma = '\0';
+    snprintf(buf, len, "%s", line);
+}
+
+int twcsd_teardown(struct twcsd *w)
+{
+    char cmd[256];
+    int rc = 0;
+
+    twcsd_kill(w);
+    free(w->p.log);
+    w->p.log = NULL;
+    if (w->dir[0] != '\0') {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+        rc = system(cmd) == 0 ? 0 : -1;
+        w->dir[0] = '\0';
+    }
+    return rc;
+}
