@@ -3,9 +3,10 @@
 # database (schema, sample sort plan activated, the sample pre-advice plus
 # 100,000 generated parcels), wcsd with one PLC link in server mode and full
 # event persistence (spool in the state directory), then the bench playing
-# the PLC; wcsd (SIGTERM) and the cluster are stopped afterwards.
+# the PLC (and its baseline of the durable ACK_, a single-row COPY + COMMIT,
+# in wcsd's database); wcsd (SIGTERM) and the cluster are stopped afterwards.
 #   bench/run-roundtrip.sh [BUILD_DIR] [bench-roundtrip options...]
-# BUILD_DIR defaults to the current directory when it holds wcs/wcsd, else
+# BUILD_DIR defaults to the current directory when it holds bin/wcsd, else
 # build/ in the checkout. Options go to bench-roundtrip (--seconds S,
 # --max-seconds S, --window N). Environment: WCS_BENCH_DIR (state, default
 # /tmp/wcs-bench-rt), WCS_BENCH_PLC_PORT (default 23010; 0 = wcsd picks a
@@ -118,7 +119,7 @@ fi
 echo "== bench-roundtrip"
 rc=0
 "$build/bench/bench-roundtrip" --connect "127.0.0.1:$plc_port" --http "http://127.0.0.1:$http_port" \
-    --preadvice "$codes" "$@" || rc=$?
+    --preadvice "$codes" --db "$WCS_DB" "$@" || rc=$?
 if grep -E " (warn|error):" "$dir/wcsd.log" | grep -v "^$" | head -5 | grep -q .; then
     echo "== wcsd warnings (first 5 of $(grep -cE ' (warn|error):' "$dir/wcsd.log"))"
     grep -E " (warn|error):" "$dir/wcsd.log" | head -5
