@@ -67,6 +67,18 @@ static long long query_ll(PGconn *c, const char *sql)
     return v;
 }
 
+/* A connection holding events locked (ACCESS EXCLUSIVE, in an open
+ * transaction): the writer's COPY waits behind it until ROLLBACK. */
+static PGconn *lock_events(const char *conninfo)
+{
+    PGconn *locker = PQconnectdb(conninfo);
+
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    exec_ok(locker, "BEGIN");
+    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    return locker;
+}
+
 static void sleep_us(long us)
 {
     struct timespec t = {us / 1000000, (us % 1000000) * 1000};
@@ -548,11 +560,8 @@ static void test_writer_queue_full(void **state)
     int i;
     (void)state;
 
-    locker = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(locker), CONNECTION_OK);
     /* The writer's COPY waits behind this lock: nothing can be written. */
-    exec_ok(locker, "BEGIN");
-    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    locker = lock_events(conninfo);
 
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     fill_event(&ev, 0, WCS_EVENT_SCAN, "q");
@@ -621,10 +630,7 @@ static void test_writer_stop_bounded_when_db_stuck(void **state)
     int i;
     (void)state;
 
-    locker = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(locker), CONNECTION_OK);
-    exec_ok(locker, "BEGIN");
-    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    locker = lock_events(conninfo);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     for (i = 0; i < 5; i++) {
         fill_event(&ev, 0, WCS_EVENT_SCAN, "stuck");
@@ -982,10 +988,7 @@ static void test_writer_groups_records_behind_a_commit(void **state)
     int i, tries;
     (void)state;
 
-    locker = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(locker), CONNECTION_OK);
-    exec_ok(locker, "BEGIN");
-    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    locker = lock_events(conninfo);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     fill_event(&ev, 0, WCS_EVENT_SCAN, "first");
     assert_int_equal(wcs_event_writer_push(w, &ev), 0);
