@@ -11,7 +11,10 @@
  * of two parcels, unknown codes and no-reads. Beside it, in the same run and
  * on the same queries, the baseline: one bare registry lookup per query.
  *
- * Usage: bench-decide [plan.csv] [decisions]
+ * Usage: bench-decide [plan.csv] [decisions] [parcels]
+ *
+ * The test command runs it small (tests/bench: a few thousand parcels and
+ * decisions) to see that it still runs and prints its figures and goals.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,7 +26,7 @@
 #include "wcs/core/engine.h"
 #include "wcs/core/registry.h"
 
-#define NPARCELS 1000000u
+#define NPARCELS 1000000u /* registry size, and the most parcels argv[3] may ask for */
 #define NUNKNOWN 10000u
 
 enum qkind { Q_ONE, Q_PAIR, Q_TWO_PARCELS, Q_UNKNOWN, Q_NOREAD };
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
 {
     const char *plan_path = argc > 1 ? argv[1] : "data/sortplan-sample.csv";
     size_t ndec = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 2000000;
+    uint32_t nparcels = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : NPARCELS;
     static char lp[NPARCELS][17], s10[NPARCELS][14], unknown[NUNKNOWN][17];
     struct diag d = DIAG_INIT;
     struct wcs_registry *reg;
@@ -132,6 +136,8 @@ int main(int argc, char **argv)
 
     if (ndec < 1000)
         ndec = 1000;
+    if (nparcels < 1000 || nparcels > NPARCELS)
+        nparcels = NPARCELS;
     text = read_file(plan_path, &len);
     if (text == NULL) {
         fprintf(stderr, "bench-decide: %s: %s\n", plan_path, strerror(errno));
@@ -147,14 +153,14 @@ int main(int argc, char **argv)
     }
     diag_free(&d);
 
-    /* The registry: 1M parcels, LP for all, S10 for 60%. */
-    reg = wcs_registry_new(NPARCELS);
+    /* The registry: nparcels (1M unless argv[3] says), LP for all, S10 for 60%. */
+    reg = wcs_registry_new(nparcels);
     if (reg == NULL) {
         fprintf(stderr, "bench-decide: out of memory\n");
         return 1;
     }
     t0 = now_ns();
-    for (i = 0; i < NPARCELS; i++) {
+    for (i = 0; i < nparcels; i++) {
         struct wcs_parcel p;
         const char *codes[2], *svc;
         struct err e;
@@ -182,8 +188,8 @@ int main(int argc, char **argv)
         }
     }
     printf("registry: %u parcels loaded in %.0f ms, %zu bytes, %.1f bytes per parcel\n",
-           NPARCELS, (double)(now_ns() - t0) / 1e6, wcs_registry_memory(reg),
-           (double)wcs_registry_memory(reg) / NPARCELS);
+           nparcels, (double)(now_ns() - t0) / 1e6, wcs_registry_memory(reg),
+           (double)wcs_registry_memory(reg) / nparcels);
     for (i = 0; i < NUNKNOWN; i++)
         snprintf(unknown[i], sizeof(unknown[i]), "LP%014llu", 900000000000ull + i);
 
@@ -197,8 +203,8 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < ndec; i++) {
         uint32_t r = rnd_below(1000);
-        q[i].a = rnd_below(NPARCELS);
-        q[i].b = rnd_below(NPARCELS);
+        q[i].a = rnd_below(nparcels);
+        q[i].b = rnd_below(nparcels);
         q[i].use_s10 = q[i].a % 5 < 3 && rnd_below(2);
         q[i].kind = r < 900 ? Q_ONE : r < 950 ? Q_PAIR : r < 960 ? Q_TWO_PARCELS
                   : r < 990 ? Q_UNKNOWN : Q_NOREAD;
@@ -308,10 +314,10 @@ int main(int argc, char **argv)
            (double)sd.p999 / sl.p999);
     printf("%-26s %16u %16u %8.2f\n", "max latency, ns", sd.max, sl.max, (double)sd.max / sl.max);
     printf("%-26s %16.1f\n", "registry bytes per parcel",
-           (double)wcs_registry_memory(reg) / NPARCELS);
+           (double)wcs_registry_memory(reg) / nparcels);
     printf("\ngoals: p99.9 < 10000 ns: %s; < 300 bytes per parcel: %s\n",
            sd.p999 < 10000 ? "met" : "MISSED",
-           wcs_registry_memory(reg) / NPARCELS < 300 ? "met" : "MISSED");
+           wcs_registry_memory(reg) / nparcels < 300 ? "met" : "MISSED");
     printf("\nreasons:");
     for (i = 0; i < CONV_REASON_COUNT; i++)
         if (reasons[i])

@@ -4,7 +4,7 @@
  * beside a raw TCP echo of the same telegram size measured in the same run.
  *
  *   bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE
- *                   [--seconds S] [--max-seconds S] [--window N]
+ *                   [--db CONNINFO] [--seconds S] [--max-seconds S] [--window N]
  *
  * The bench plays PLC01 with a real conveyor link (client mode) against a
  * running wcsd (its `plcs:` entry), on one libuv loop:
@@ -35,15 +35,29 @@
  * 100 ms, 50 ms after each REQ_) so both see the same machine; in phase B it
  * runs right after wcsd's, with the same window and duration.
  *
- * Prints a table of p50/p99/p99.9/max (us), the ratios to the echo, the
- * rates and whether the goals are met (p99.9 under 2 ms at 10/s; at least
- * 2,000 parcels/s with every event persisted). Exit status 0 when the run
- * completed (goals met or not), 1 when it could not be run or lost data.
+ * Baseline of the durable ACK_, same run, with --db (wcsd's database): the
+ * physical floor of making one record durable, a single-row COPY + COMMIT
+ * (BEGIN; COPY one event-sized row; COMMIT: its own transaction, fsync on)
+ * into a table shaped like `events` (bench_commit, LIKE events INCLUDING
+ * ALL, emptied first; not `events` itself, whose ids wcsd's writer assigns),
+ * on its own thread and connection, timed from BEGIN sent to COMMIT
+ * answered. In phase A it runs once every 100 ms, 75 ms after each REQ_,
+ * when wcsd has nothing in flight, so neither disturbs the other.
+ *
+ * Prints a table of p50/p99/p99.9/max (us), the ratios to the echo and to
+ * the COPY + COMMIT, the rates and whether the goals are met (p99.9 under
+ * 2 ms at 10/s; at least 2,000 parcels/s with every event persisted; the
+ * durable ACK_ at 10/s within 2x of a single-row COPY + COMMIT at p50).
+ * Exit status 0 when the run completed (goals met or not), 1 when it could
+ * not be run or lost data. The test command runs it for a few seconds
+ * (tests/bench, through bench/run-roundtrip.sh) to see that it still runs
+ * and prints its figures and goals.
  */
 #include <csv.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,8 +78,10 @@
 #define DRAIN_TIMEOUT_MS 60000
 #define PERSIST_TIMEOUT_MS 60000
 #define ECHO_RING 65536               /* send times of echo messages in flight */
+#define COMMIT_OFFSET_MS 75           /* baseline COPY + COMMIT, after each REQ_ */
 #define GOAL_P999_US 2000.0
 #define GOAL_RATE 2000.0
+#define GOAL_ACK_VS_COMMIT 2.0        /* p50 UPD_ -> ACK_ / p50 COPY + COMMIT */
 
 /* --- samples ------------------------------------------------------------- */
 
@@ -264,6 +280,7 @@ struct bench {
     char host[64];
     int port;
     char status_url[512];
+    const char *db;                   /* --db: conninfo for the COPY + COMMIT baseline */
     unsigned seconds, max_seconds, window;
 
     struct codes codes;
@@ -669,6 +686,116 @@ static void cli_connect_cb(uv_connect_t *req, int status)
     B.eup = true;
 }
 
+/* --- single-row COPY + COMMIT baseline (own thread and connection) -------- */
+
+struct commit_base {
+    PGconn *conn;
+    uv_thread_t thread;
+    bool started;
+    uint64_t t0_ns;     /* phase A start, uv_hrtime's clock (CLOCK_MONOTONIC) */
+    unsigned n;         /* transactions to run, one per 100 ms */
+    char at[32];        /* the rows' timestamp */
+    struct samples lat; /* BEGIN sent -> COMMIT answered */
+    bool failed;        /* an error ended it (told on stderr) */
+};
+
+static struct commit_base C;
+
+static int commit_exec(const char *sql)
+{
+    PGresult *r = PQexec(C.conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    if (!ok)
+        fprintf(stderr, "bench-roundtrip: baseline: %s: %s", sql, PQerrorMessage(C.conn));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* One transaction as the event writer makes one: BEGIN; COPY of one row
+ * the size of a confirmation event; COMMIT. */
+static int commit_one(unsigned k)
+{
+    char row[256];
+    PGresult *r;
+    bool ok;
+    int n;
+
+    n = snprintf(row, sizeof(row), "%u\t%s\tconfirm\tRR%09uCN\t\\N\tCH001\tSORTED\tPLC01\t\\N\n",
+                 k + 1, C.at, k);
+    if (commit_exec("BEGIN") < 0)
+        return -1;
+    r = PQexec(C.conn, "COPY bench_commit FROM STDIN");
+    ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    ok = ok && PQputCopyData(C.conn, row, n) == 1 && PQputCopyEnd(C.conn, NULL) == 1;
+    while ((r = PQgetResult(C.conn)) != NULL) {
+        ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    if (!ok) {
+        fprintf(stderr, "bench-roundtrip: baseline: COPY: %s", PQerrorMessage(C.conn));
+        return -1;
+    }
+    return commit_exec("COMMIT");
+}
+
+/* Runs C.n transactions, each COMMIT_OFFSET_MS after a REQ_ of phase A. */
+static void commit_thread(void *arg)
+{
+    unsigned k;
+
+    (void)arg;
+    for (k = 0; k < C.n && !C.failed; k++) {
+        uint64_t at = C.t0_ns + (uint64_t)k * 100000000ull + COMMIT_OFFSET_MS * 1000000ull, t;
+        struct timespec ts = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+            ;
+        t = uv_hrtime();
+        if (commit_one(k) < 0 || samples_add(&C.lat, uv_hrtime() - t) < 0)
+            C.failed = true;
+    }
+}
+
+/* Connects to conninfo and makes an empty bench_commit shaped like events. */
+static int commit_base_open(const char *conninfo, struct err *e)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    C.conn = PQconnectdb(conninfo);
+    if (PQstatus(C.conn) != CONNECTION_OK)
+        return err_set(e, ERR_DB, "baseline: connect: %s", PQerrorMessage(C.conn));
+    if (commit_exec("CREATE TABLE IF NOT EXISTS bench_commit (LIKE events INCLUDING ALL)") < 0 ||
+        commit_exec("TRUNCATE bench_commit") < 0)
+        return err_set(e, ERR_DB, "baseline: cannot make table bench_commit");
+    gmtime_r(&now, &tm);
+    strftime(C.at, sizeof(C.at), "%Y-%m-%d %H:%M:%S+00", &tm);
+    return 0;
+}
+
+/* Starts the baseline for phase A, which starts at t0_ns and lasts seconds. */
+static int commit_base_start(uint64_t t0_ns, unsigned seconds, struct err *e)
+{
+    int rc;
+
+    C.t0_ns = t0_ns;
+    C.n = seconds * 10;
+    rc = uv_thread_create(&C.thread, commit_thread, NULL);
+    if (rc < 0)
+        return err_set(e, rc, "baseline thread: %s", uv_strerror(rc));
+    C.started = true;
+    return 0;
+}
+
+static void commit_base_join(void)
+{
+    if (C.started)
+        uv_thread_join(&C.thread);
+    C.started = false;
+}
+
 /* --- /v1/status ------------------------------------------------------------ */
 
 struct status {
@@ -833,11 +960,11 @@ static void print_row(const char *name, struct samples *s)
     printf("  %-22s %8zu %9.0f %9.0f %9.0f %9.0f\n", name, p.n, p.p50, p.p99, p.p999, p.max);
 }
 
-static void print_ratio(struct samples *a, struct samples *b)
+static void print_ratio(const char *name, struct samples *a, struct samples *b)
 {
     struct pcts x = samples_pcts(a), y = samples_pcts(b);
 
-    printf("  %-22s %8s %9.1f %9.1f %9.1f %9.1f\n", "ratio REQ_/echo", "",
+    printf("  %-22s %8s %9.1f %9.1f %9.1f %9.1f\n", name, "",
            y.p50 > 0 ? x.p50 / y.p50 : 0, y.p99 > 0 ? x.p99 / y.p99 : 0,
            y.p999 > 0 ? x.p999 / y.p999 : 0, y.max > 0 ? x.max / y.max : 0);
 }
@@ -857,7 +984,8 @@ static void print_reasons(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE\n"
-                    "                       [--seconds S] [--max-seconds S] [--window N]\n");
+                    "                       [--db CONNINFO] [--seconds S] [--max-seconds S]"
+                    " [--window N]\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -884,6 +1012,8 @@ static int parse_args(int argc, char **argv)
             http = v;
         } else if (strcmp(a, "--preadvice") == 0) {
             pre = v;
+        } else if (strcmp(a, "--db") == 0) {
+            B.db = v;
         } else if (strcmp(a, "--seconds") == 0 || strcmp(a, "--max-seconds") == 0 ||
                    strcmp(a, "--window") == 0) {
             errno = 0;
@@ -1018,6 +1148,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
         goto out;
     }
+    if (B.db != NULL && commit_base_open(B.db, &e) < 0) {
+        fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
+        goto out;
+    }
 
     printf("bench-roundtrip: wcsd %s:%d, %zu pre-advised codes, telegrams of %d bytes\n", B.host,
            B.port, B.codes.n, MSG_LEN);
@@ -1032,12 +1166,19 @@ int main(int argc, char **argv)
     B.ticks_max = B.seconds * 20;
     uv_update_time(&B.loop);
     B.t0_ns = uv_now(&B.loop) * 1000000ull; /* uv_now is uv_hrtime in ms */
+    if (B.db != NULL && commit_base_start(B.t0_ns, B.seconds, &e) < 0) {
+        fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
+        goto out;
+    }
     uv_timer_start(&B.tick, tick_cb, 0, 0);
     if (run_until(phase_a_done, (uint64_t)B.seconds * 1000 + DRAIN_TIMEOUT_MS) < 0) {
         fprintf(stderr, "bench-roundtrip: phase A: %zu RES_ / %zu ACK_ / %zu echoes missing\n",
                 B.req_out, B.upd_out, B.eout);
         ok = false;
     }
+    commit_base_join();
+    if (C.failed)
+        ok = false;
     printf("\nphase A: 10 parcels/s for %u s (%llu parcels; echo: %llu messages, interleaved)\n",
            B.seconds, (unsigned long long)B.ress, (unsigned long long)B.egot);
     print_reasons();
@@ -1110,12 +1251,16 @@ int main(int argc, char **argv)
     printf(" at 10 parcels/s\n");
     print_row("REQ_ -> RES_", &a_rtt);
     print_row("echo 160 B", &a_echo);
-    print_ratio(&a_rtt, &a_echo);
+    print_ratio("ratio REQ_/echo", &a_rtt, &a_echo);
     print_row("UPD_ -> ACK_ (durable)", &a_ack);
+    if (B.db != NULL) {
+        print_row("COPY+COMMIT, 1 row", &C.lat);
+        print_ratio("ratio ACK_/COPY+COMMIT", &a_ack, &C.lat);
+    }
     printf(" at max rate, window %u\n", B.window);
     print_row("REQ_ -> RES_", &b_rtt);
     print_row("echo 160 B", &b_echo);
-    print_ratio(&b_rtt, &b_echo);
+    print_ratio("ratio REQ_/echo", &b_rtt, &b_echo);
     print_row("UPD_ -> ACK_ (durable)", &b_ack);
 
     printf("\nmax rate\n");
@@ -1146,6 +1291,19 @@ int main(int argc, char **argv)
     printf("  at least %.0f parcels/s with every event persisted: %s (%.0f parcels/s, %s)\n",
            GOAL_RATE, persisted && rate_durable >= GOAL_RATE ? "met" : "NOT met", rate_durable,
            persisted ? "all events written, none dropped" : "NOT all persisted");
+    if (B.db != NULL) {
+        struct pcts ack = samples_pcts(&a_ack), base = samples_pcts(&C.lat);
+        double r50 = base.p50 > 0 ? ack.p50 / base.p50 : 0, r99 = base.p99 > 0 ? ack.p99 / base.p99 : 0;
+
+        printf("  durable ACK_ within %.0fx of a single-row COPY+COMMIT: %s (p50 %.0f us vs %.0f us:"
+               " %.2f; p99 %.0f us vs %.0f us: %.2f)\n",
+               GOAL_ACK_VS_COMMIT, ack.n > 0 && base.n > 0 && r50 <= GOAL_ACK_VS_COMMIT ? "met"
+                                                                                   : "NOT met",
+               ack.p50, base.p50, r50, ack.p99, base.p99, r99);
+    } else {
+        printf("  durable ACK_ within %.0fx of a single-row COPY+COMMIT: n/a (no --db)\n",
+               GOAL_ACK_VS_COMMIT);
+    }
     rc = ok && persisted && B.errs == 0 && B.eerr == 0 ? 0 : 1;
 
 out:
@@ -1159,6 +1317,9 @@ out:
     if (uv_loop_close(&B.loop) != 0)
         fprintf(stderr, "bench-roundtrip: loop not closed cleanly\n");
     echo_srv_stop();
+    commit_base_join();
+    PQfinish(C.conn);
+    free(C.lat.v);
     free(a_rtt.v);
     free(a_ack.v);
     free(a_echo.v);

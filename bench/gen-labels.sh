@@ -9,8 +9,10 @@
 # the name, which is all bench-camera needs to score reads. PER_CLASS frames
 # per class (default 30; 10 classes), the same set for the same SEED.
 # Needs zint, ImageMagick's convert and zbar-tools' zbarimg (the baseline the
-# benchmark runs beside the pipeline); installs them when run as root.
+# benchmark runs beside the pipeline); scripts/deps.sh installs them, and is
+# run from here when they are missing and we are root.
 set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
 
 out=${1:?usage: gen-labels.sh OUTDIR [PER_CLASS] [SEED]}
 per=${2:-30}
@@ -22,13 +24,10 @@ command -v zint >/dev/null || need+=(zint)
 command -v zbarimg >/dev/null || need+=(zbar-tools)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
-        echo "gen-labels: missing ${need[*]}: install them (Debian packages) or run as root" >&2
+        echo "gen-labels: missing ${need[*]}: run scripts/deps.sh as root" >&2
         exit 2
     fi
-    echo "gen-labels: installing ${need[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    "$top/scripts/deps.sh"
 fi
 # The real ImageMagick, not a stand-in that may shadow it earlier in PATH.
 convert=/usr/bin/convert

@@ -3,12 +3,14 @@
 # database (schema, sample sort plan activated, the sample pre-advice plus
 # 100,000 generated parcels), wcsd with one PLC link in server mode and full
 # event persistence (spool in the state directory), then the bench playing
-# the PLC; wcsd (SIGTERM) and the cluster are stopped afterwards.
+# the PLC (and its baseline of the durable ACK_, a single-row COPY + COMMIT,
+# in wcsd's database); wcsd (SIGTERM) and the cluster are stopped afterwards.
 #   bench/run-roundtrip.sh [BUILD_DIR] [bench-roundtrip options...]
-# BUILD_DIR defaults to the current directory when it holds wcs/wcsd, else
+# BUILD_DIR defaults to the current directory when it holds bin/wcsd, else
 # build/ in the checkout. Options go to bench-roundtrip (--seconds S,
 # --max-seconds S, --window N). Environment: WCS_BENCH_DIR (state, default
-# /tmp/wcs-bench-rt), WCS_BENCH_PLC_PORT (default 23010), WCS_BENCH_PARCELS
+# /tmp/wcs-bench-rt), WCS_BENCH_PLC_PORT (default 23010; 0 = wcsd picks a
+# free one, as the smoke run in the test command does), WCS_BENCH_PARCELS
 # (generated pre-advice, default 100000; 0 = only the sample).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,7 @@ nparcels=${WCS_BENCH_PARCELS:-100000}
 db=wcs_bench_rt
 
 # The PLC port must be free: wcsd listens on it.
-if (exec 3<>"/dev/tcp/127.0.0.1/$plc_port") 2>/dev/null; then
+if [ "$plc_port" != 0 ] && (exec 3<>"/dev/tcp/127.0.0.1/$plc_port") 2>/dev/null; then
     echo "run-roundtrip: port $plc_port is in use; set WCS_BENCH_PLC_PORT" >&2
     exit 2
 fi
@@ -51,15 +53,27 @@ psql "$base dbname=postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
 psql "$base dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
 export WCS_DB="$base dbname=$db"
 
+# wcsctl import exits 1 when it reported refused rows or blocked
+# declarations (the sample has six deliberately invalid declarations) and 2
+# on a real failure (I/O, database): only that stops the run.
+import_preadvice() {
+    local rc=0
+    "$build/bin/wcsctl" import "$1" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        echo "run-roundtrip: wcsctl import $1 failed (exit $rc)" >&2
+        exit 1
+    fi
+}
+
 echo "== schema, sort plan, pre-advice"
 "$build/bin/wcsctl" migrate
 "$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate
-"$build/bin/wcsctl" import "$top/data/preadvice-sample.csv"
+import_preadvice "$top/data/preadvice-sample.csv"
 codes=$top/data/preadvice-sample.csv
 if [ "$nparcels" -gt 0 ]; then
     codes=$dir/preadvice-gen.csv
     "$build/bin/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
-    "$build/bin/wcsctl" import "$codes"
+    import_preadvice "$codes"
 fi
 
 rm -rf "$dir/spool"
@@ -97,13 +111,27 @@ done
 [ -n "$ready" ] || { echo "run-roundtrip: wcsd not ready" >&2; cat "$dir/wcsd.log" >&2; exit 1; }
 echo "$ready"
 http_port=$(sed -n 's/.*http 127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$ready")
+if [ "$plc_port" = 0 ]; then
+    plc_port=$(sed -n 's/.*PLC01: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/wcsd.log" | head -1)
+    [ -n "$plc_port" ] || { echo "run-roundtrip: wcsd did not log its PLC port" >&2; exit 1; }
+fi
 
 echo "== bench-roundtrip"
 rc=0
 "$build/bench/bench-roundtrip" --connect "127.0.0.1:$plc_port" --http "http://127.0.0.1:$http_port" \
-    --preadvice "$codes" "$@" || rc=$?
+    --preadvice "$codes" --db "$WCS_DB" "$@" || rc=$?
 if grep -E " (warn|error):" "$dir/wcsd.log" | grep -v "^$" | head -5 | grep -q .; then
     echo "== wcsd warnings (first 5 of $(grep -cE ' (warn|error):' "$dir/wcsd.log"))"
     grep -E " (warn|error):" "$dir/wcsd.log" | head -5
+fi
+# wcsd must stop cleanly (under ASan+UBSan a report makes it exit non-zero).
+kill -TERM "$pid"
+wcsd_rc=0
+wait "$pid" || wcsd_rc=$?
+pid=
+if [ "$wcsd_rc" != 0 ]; then
+    echo "run-roundtrip: wcsd exited with status $wcsd_rc" >&2
+    tail -20 "$dir/wcsd.log" >&2
+    rc=1
 fi
 exit $rc

@@ -9,6 +9,7 @@ packages=(
     libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
     libcmocka-dev umockdev libumockdev-dev
     libpng-dev libjpeg62-turbo-dev zint
+    imagemagick zbar-tools
     postgresql-15 postgresql-client-15 curl
 )
 missing=()

@@ -2,6 +2,8 @@
  * test-events.c - the event log: kind names, ids, the COPY encoding (round
  * trip through a real PostgreSQL), the idempotent re-send, and the batching
  * writer under load, backend kills, a full queue, a blocked table and stop;
+ * group commit (a lone record committed at once, records behind a commit
+ * taken together);
  * the telegram log; durability tickets; the spool under a real outage (a
  * private PostgreSQL stopped and started mid-run), a full spool, and a
  * kill -9 with records in the spool followed by a restart.
@@ -63,6 +65,18 @@ static long long query_ll(PGconn *c, const char *sql)
     v = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     return v;
+}
+
+/* A connection holding events locked (ACCESS EXCLUSIVE, in an open
+ * transaction): the writer's COPY waits behind it until ROLLBACK. */
+static PGconn *lock_events(const char *conninfo)
+{
+    PGconn *locker = PQconnectdb(conninfo);
+
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    exec_ok(locker, "BEGIN");
+    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    return locker;
 }
 
 static void sleep_us(long us)
@@ -546,11 +560,8 @@ static void test_writer_queue_full(void **state)
     int i;
     (void)state;
 
-    locker = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(locker), CONNECTION_OK);
     /* The writer's COPY waits behind this lock: nothing can be written. */
-    exec_ok(locker, "BEGIN");
-    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    locker = lock_events(conninfo);
 
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     fill_event(&ev, 0, WCS_EVENT_SCAN, "q");
@@ -585,7 +596,8 @@ static void test_writer_queue_full(void **state)
 
 static void test_writer_stop_writes_queued(void **state)
 {
-    /* A long fill interval: only stop() can make the writer send now. */
+    /* Pushed and stopped at once: stop() writes what is still queued or in
+     * flight. */
     const struct wcs_event_writer_opts opts = {.batch_max = 1000, .flush_interval_ms = 600000};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_stop", conninfo, sizeof(conninfo));
@@ -618,10 +630,7 @@ static void test_writer_stop_bounded_when_db_stuck(void **state)
     int i;
     (void)state;
 
-    locker = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(locker), CONNECTION_OK);
-    exec_ok(locker, "BEGIN");
-    exec_ok(locker, "LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    locker = lock_events(conninfo);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     for (i = 0; i < 5; i++) {
         fill_event(&ev, 0, WCS_EVENT_SCAN, "stuck");
@@ -930,6 +939,83 @@ static void *mixer_thread(void *arg)
             fail_msg("timed out waiting for " #cond);                                              \
     } while (0)
 
+/* --- group commit --------------------------------------------------------- */
+
+/* A lone record is committed at once: with a flush interval of ten minutes
+ * (the fill wait of earlier versions) it still becomes durable, without
+ * flush() or stop(), and again after the writer went back to sleep. */
+static void test_writer_lone_record_commits_at_once(void **state)
+{
+    const struct wcs_event_writer_opts opts = {.flush_interval_ms = 600000};
+    char conninfo[512];
+    PGconn *c = make_db("wcs_events_lone", conninfo, sizeof(conninfo));
+    struct wcs_event_writer *w = NULL;
+    struct wcs_event_writer_stats st;
+    struct wcs_event ev;
+    struct err e = {0};
+    uint64_t ticket = 0;
+    int i;
+    (void)state;
+
+    assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
+    for (i = 1; i <= 2; i++) {
+        fill_event(&ev, 0, WCS_EVENT_CONFIRM, "lone");
+        assert_int_equal(wcs_event_writer_push_t(w, &ev, &ticket), 0);
+        assert_int_equal(ticket, i);
+        WAIT_FOR(w, st, st.durable >= ticket, 30000);
+        assert_int_equal(st.written, i);
+        assert_int_equal(st.batches, i);
+        assert_int_equal(query_ll(c, "SELECT count(*) FROM events WHERE detail = 'lone'"), i);
+    }
+    wcs_event_writer_stop(w);
+    PQfinish(c);
+}
+
+/* Records pushed while a batch is being written go into the next batch,
+ * all of them together: the first record's COPY is held by a lock, 99 more
+ * are pushed meanwhile, and once the lock is gone two batches store them. */
+static void test_writer_groups_records_behind_a_commit(void **state)
+{
+    const struct wcs_event_writer_opts opts = {.batch_max = 1000, .flush_interval_ms = 600000};
+    char conninfo[512];
+    PGconn *c = make_db("wcs_events_group", conninfo, sizeof(conninfo));
+    PGconn *locker;
+    struct wcs_event_writer *w = NULL;
+    struct wcs_event_writer_stats st;
+    struct wcs_event ev;
+    struct err e = {0};
+    uint64_t ticket = 0;
+    int i, tries;
+    (void)state;
+
+    locker = lock_events(conninfo);
+    assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
+    fill_event(&ev, 0, WCS_EVENT_SCAN, "first");
+    assert_int_equal(wcs_event_writer_push(w, &ev), 0);
+    /* The writer took it at once and waits for the lock. */
+    for (tries = 0; tries < 3000; tries++) {
+        if (query_ll(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                        "'wcs-event-writer' AND datname = current_database() AND "
+                        "wait_event_type = 'Lock'") == 1)
+            break;
+        sleep_us(10000);
+    }
+    assert_true(tries < 3000);
+    for (i = 0; i < 99; i++) {
+        fill_event(&ev, 0, WCS_EVENT_SCAN, "behind");
+        assert_int_equal(wcs_event_writer_push_t(w, &ev, &ticket), 0);
+    }
+    exec_ok(locker, "ROLLBACK");
+    WAIT_FOR(w, st, st.durable >= ticket, 30000);
+    assert_int_equal(ticket, 100);
+    assert_int_equal(st.written, 100);
+    assert_int_equal(st.batches, 2);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM events"), 100);
+    wcs_event_writer_stop(w);
+    PQfinish(locker);
+    PQfinish(c);
+}
+
 static long long file_bytes(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -1211,6 +1297,8 @@ int main(void)
         cmocka_unit_test(test_writer_resends_after_failed_commit),
         cmocka_unit_test(test_writer_queue_full),
         cmocka_unit_test(test_writer_stop_writes_queued),
+        cmocka_unit_test(test_writer_lone_record_commits_at_once),
+        cmocka_unit_test(test_writer_groups_records_behind_a_commit),
         cmocka_unit_test(test_writer_stop_bounded_when_db_stuck),
         cmocka_unit_test(test_writer_start_fails_without_db),
         cmocka_unit_test(test_telegram_check),

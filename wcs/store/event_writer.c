@@ -12,8 +12,8 @@
  * record lives in slot pos % capacity and its ticket is pos + 1. push()
  * copies the record into slot `tail` and moves tail on: a short copy under
  * the mutex, no allocation, no I/O, and a condition-variable signal only
- * when the store thread sleeps waiting for a first record or a full batch,
- * so a producer (wcsd's loop) never waits for the database or the disk.
+ * when the store thread sleeps waiting for work, so a producer (wcsd's
+ * loop) never waits for the database or the disk.
  *
  * The store thread takes [sent, sent + k) (k <= batch_max, never wrapping
  * around the ring end), makes it durable outside the lock - straight from
@@ -45,10 +45,16 @@
  * (an id collision with a row written by someone else) also falls back to
  * the staging path, which then skips and counts those duplicates.
  *
- * The store thread waits up to flush_interval_ms for a batch to fill,
- * measured from the first record it saw after sleeping, or from the
- * previous batch's start when records arrived while that batch was being
- * written. flush() and stop() cut the wait short.
+ * Group commit: the store thread never waits for a batch to fill. Woken by
+ * the first record after sleeping, it takes what is queued at once (up to
+ * batch_max), so a lone record is durable after one COPY and one COMMIT,
+ * which is what an ACK_ waits for. Records pushed while a batch is being
+ * written wait in the ring and all go into the next batch, taken as soon
+ * as that COMMIT returns. The batch size follows the load: one record at a
+ * trickle, up to batch_max when records arrive faster than a commit takes,
+ * so at saturation the writer commits full batches as a fill wait would.
+ * flush_interval_ms, the fill wait of earlier versions, is accepted and
+ * has no effect.
  */
 #include "wcs/store/events.h"
 
@@ -63,7 +69,6 @@
 
 #define DEFAULT_QUEUE_CAPACITY 65536
 #define DEFAULT_BATCH_MAX 2000
-#define DEFAULT_FLUSH_INTERVAL_MS 20
 #define DEFAULT_DRAIN_TIMEOUT_MS 5000
 #define DEFAULT_RAW_PER_SLOT 160 /* CONV_TG_LEN_DEFAULT */
 #define MIN_RAW_CAPACITY 4096    /* two telegrams of the largest size, and more */
@@ -114,7 +119,7 @@ struct wcs_event_writer {
     pthread_t thread;
 
     pthread_mutex_t mu;  /* guards everything down to conn */
-    pthread_cond_t work; /* store thread waits: records, flush, stop, timers */
+    pthread_cond_t work; /* store thread waits: records, stop, timers */
     pthread_cond_t done; /* flush()/stop() wait: batch stored, thread exited */
     uint64_t head;       /* first record not yet durable */
     uint64_t sent;       /* first record not yet taken into a batch */
@@ -123,8 +128,6 @@ struct wcs_event_writer {
     uint64_t raw_head;   /* raw ring: first byte still in use */
     uint64_t raw_tail;   /* raw ring: next free byte */
     int idle;            /* store thread sleeps until the first record */
-    int filling;         /* store thread sleeps until batch_max records */
-    unsigned flushers;   /* flush() calls waiting */
     int stopping;
     int exited;
     struct timespec drain_deadline; /* CLOCK_MONOTONIC; moves on with each commit */
@@ -814,35 +817,19 @@ static struct next wait_work(struct wcs_event_writer *w, int *final_drain)
 static void *store_main(void *arg)
 {
     struct wcs_event_writer *w = arg;
-    struct timespec fill_since, last_take = {0}, deadline, now;
-    uint64_t start, k, written, dups, lost;
+    uint64_t start = 0, k, written, dups, lost;
     size_t cap = w->o.queue_capacity;
-    int final_drain = 0, was_idle, outcome;
+    int final_drain = 0, outcome;
     struct next nx;
 
     log_set_tag("store");
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        was_idle = w->tail == w->sent;
         nx = wait_work(w, &final_drain);
         if (nx.quit)
             break;
         k = 0;
         if (nx.take) {
-            if (was_idle)
-                now_mono(&fill_since);
-            else
-                fill_since = last_take; /* these arrived during the last write */
-            deadline = fill_since;
-            ts_add_ms(&deadline, w->o.flush_interval_ms);
-            while (!w->stopping && w->flushers == 0 && w->tail - w->sent < w->o.batch_max) {
-                now_mono(&now);
-                if (!ts_before(&now, &deadline))
-                    break;
-                w->filling = 1;
-                pthread_cond_timedwait(&w->work, &w->mu, &deadline);
-                w->filling = 0;
-            }
             start = w->sent;
             k = w->tail - w->sent;
             if (k > w->o.batch_max)
@@ -850,7 +837,6 @@ static void *store_main(void *arg)
             if (k > cap - start % cap)
                 k = cap - start % cap; /* the rest is sent right after, from slot 0 */
             w->sent += k;
-            now_mono(&last_take);
         }
         pthread_mutex_unlock(&w->mu);
 
@@ -1001,8 +987,6 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
     if (w->o.batch_max == 0)
         w->o.batch_max =
             w->o.queue_capacity < DEFAULT_BATCH_MAX ? w->o.queue_capacity : DEFAULT_BATCH_MAX;
-    if (w->o.flush_interval_ms == 0)
-        w->o.flush_interval_ms = DEFAULT_FLUSH_INTERVAL_MS;
     if (w->o.drain_timeout_ms == 0)
         w->o.drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
     if (w->o.raw_capacity == 0)
@@ -1104,7 +1088,7 @@ static int commit_slot(struct wcs_event_writer *w, struct slot *s, uint64_t *tic
     w->st.pushed++;
     if (ticket != NULL)
         *ticket = w->tail;
-    return w->idle || (w->filling && w->tail - w->sent >= w->o.batch_max);
+    return w->idle;
 }
 
 int wcs_event_writer_push_t(struct wcs_event_writer *w, const struct wcs_event *ev,
@@ -1212,15 +1196,11 @@ int wcs_event_writer_flush(struct wcs_event_writer *w, unsigned timeout_ms)
     ts_add_ms(&deadline, timeout_ms);
     pthread_mutex_lock(&w->mu);
     target = w->tail;
-    if (w->db_pos < target) {
-        w->flushers++;
-        pthread_cond_signal(&w->work); /* stop waiting for the batch to fill */
-        while (w->db_pos < target && rc == 0) {
-            if (pthread_cond_timedwait(&w->done, &w->mu, &deadline) == ETIMEDOUT &&
-                w->db_pos < target)
-                rc = -ETIMEDOUT;
-        }
-        w->flushers--;
+    /* No need to wake the store thread: it never waits for a batch to fill. */
+    while (w->db_pos < target && rc == 0) {
+        if (pthread_cond_timedwait(&w->done, &w->mu, &deadline) == ETIMEDOUT &&
+            w->db_pos < target)
+            rc = -ETIMEDOUT;
     }
     pthread_mutex_unlock(&w->mu);
     return rc;

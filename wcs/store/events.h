@@ -152,8 +152,8 @@ struct wcs_event_writer_opts {
     size_t queue_capacity;      /* events buffered in memory, including the batch
                                  * being written (default 65536, ~16 MB) */
     size_t batch_max;           /* events per COPY (default 2000) */
-    unsigned flush_interval_ms; /* longest an event waits for its batch to fill,
-                                 * besides the previous batch's write (default 20) */
+    unsigned flush_interval_ms; /* no effect: batches are group commits that never
+                                 * wait to fill (kept so callers need no change) */
     unsigned drain_timeout_ms;  /* longest stop() keeps trying to write what is
                                  * queued while the database fails (default 5000) */
     size_t raw_capacity;        /* bytes of raw telegram text buffered
@@ -212,7 +212,8 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
 
 /* Queues one event (copied; id assigned when 0, at_us stamped when 0).
  * Never blocks on the database: the only wait is a short mutex shared with
- * other producers and the store thread. Returns 0, ERR_FULL when the queue
+ * other producers and the store thread. The writer commits it at once, or
+ * with the next batch if one is being written (group commit). Returns 0, ERR_FULL when the queue
  * is full (the event is counted in dropped), ERR_INVALID when the event
  * fails wcs_event_check(), or ERR_STATE once stop() has begun (a safety
  * net only: producers must be done before stop() is called, since it frees
@@ -240,9 +241,9 @@ int wcs_event_writer_push_telegram(struct wcs_event_writer *w, const struct wcs_
 uint64_t wcs_event_writer_durable(struct wcs_event_writer *w);
 
 /* Waits until everything pushed before the call is committed to the
- * database (records in the spool: drained), or timeout_ms passes. Does not
- * delay the writer: a batch being filled is sent at once. Returns 0 or
- * -ETIMEDOUT. Thread-safe. */
+ * database (records in the spool: drained), or timeout_ms passes. Only
+ * waits: the writer sends every record at once anyway (group commit).
+ * Returns 0 or -ETIMEDOUT. Thread-safe. */
 int wcs_event_writer_flush(struct wcs_event_writer *w, unsigned timeout_ms);
 
 /* Copies the counters into *out. Thread-safe. */

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs one benchmark in its smoke mode for the test command
+# (tests/bench/CMakeLists.txt): the same program or bench/run-*.sh script as
+# a full run, through the same code path, with tiny counts so it takes
+# seconds; then checks that it exited 0 and printed its figures and its goal
+# lines (met or not: timings are never asserted here, figures come from full
+# runs, docs/benchmarks.md).
+#   smoke.sh NAME      NAME: decide, events, import, roundtrip, camera, customs
+# Environment (set by ctest): WCS_SOURCE_DIR, WCS_BINARY_DIR, WCS_SMOKE_DIR
+# (this run's state, removed when it passes), WCS_TEST_PG (the "pg"
+# fixture's cluster, for events and import). The scripts' own clusters and
+# wcsd's PLC port (picked by wcsd) are private to the run, so two build
+# trees or parallel tests never collide.
+set -euo pipefail
+src=${WCS_SOURCE_DIR:?}
+build=${WCS_BINARY_DIR:?}
+dir=${WCS_SMOKE_DIR:?}
+name=${1:?usage: smoke.sh NAME}
+
+# A run killed by its timeout may have left a cluster running in here.
+for d in "$dir"/*/; do
+    if [ -f "$d/data/PG_VERSION" ]; then
+        "$src/scripts/pg-test.sh" stop "${d%/}"
+    fi
+done
+rm -rf "$dir"
+mkdir -p "$dir"
+
+# A fresh database in the fixture's cluster; prints its conninfo.
+fresh_db() {
+    psql "$WCS_TEST_PG dbname=postgres" -q -c "DROP DATABASE IF EXISTS $1" \
+        -c "CREATE DATABASE $1" >/dev/null
+    echo "$WCS_TEST_PG dbname=$1"
+}
+
+# cmd: what runs; expect: extended regexes, each must match a line of its output.
+case $name in
+decide)
+    cmd=("$build/bench/bench-decide" "$src/data/sortplan-sample.csv" 20000 20000)
+    expect=('^per second \(loop wall\) +[0-9]+ +[0-9]+ +[0-9.]+$'
+        '^p99\.9 latency, ns +[0-9]+ +[0-9]+ +[0-9.]+$'
+        '^registry bytes per parcel +[0-9.]+$'
+        '^goals: p99\.9 < 10000 ns: (met|MISSED); < 300 bytes per parcel: (met|MISSED)$')
+    ;;
+events)
+    cmd=("$build/bench/bench-events" "$(fresh_db wcs_smoke_events)" 5000)
+    expect=('^raw COPY +[0-9]+ events/s'
+        '^staged COPY +[0-9]+ events/s .* ratio staged/raw [0-9.]+$'
+        '^writer +[0-9]+ events/s .* ratio writer/raw [0-9.]+'
+        '^push latency +p50=[0-9]+ ns p99=[0-9]+ ns'
+        '^goal: writer at least 0\.5 of raw COPY: (met|NOT met) \([0-9.]+\)$')
+    ;;
+import)
+    cmd=("$build/bench/bench-import" "$(fresh_db wcs_smoke_import)" 2000)
+    expect=('^raw +2000 rows +[0-9.]+ s +[0-9]+ rows/s$'
+        '^new +2000 rows .* rows/s +[0-9.]+ x raw$'
+        '^again +2000 rows .* rows/s +[0-9.]+ x raw$'
+        '^goal: import \(new and again\) at least 0\.4 of raw COPY: (met|NOT met) ')
+    ;;
+roundtrip)
+    # Only the sample pre-advice; wcsd picks its PLC port.
+    export WCS_BENCH_DIR=$dir/rt WCS_BENCH_PLC_PORT=0 WCS_BENCH_PARCELS=0
+    cmd=("$src/bench/run-roundtrip.sh" "$build" --seconds 2 --max-seconds 1 --window 8)
+    expect=('^  REQ_ -> RES_ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$'
+        '^  echo 160 B +[0-9]+ +[0-9]+ '
+        '^  UPD_ -> ACK_ \(durable\) +[0-9]+ +[0-9]+ '
+        '^  COPY\+COMMIT, 1 row +20 +[0-9]+ '
+        '^  ratio ACK_/COPY\+COMMIT +[0-9.]+ '
+        '^  durable \(until the last ACK_\) +[0-9]+ parcels/s'
+        '^  p99\.9 REQ_ -> RES_ under 2000 us at 10/s: (met|NOT met) '
+        '^  at least 2000 parcels/s with every event persisted: (met|NOT met) \([0-9]+ parcels/s, all events written'
+        '^  durable ACK_ within 2x of a single-row COPY\+COMMIT: (met|NOT met) \(p50 ')
+    ;;
+camera)
+    # One frame per class (10 frames).
+    "$src/bench/gen-labels.sh" "$dir/labels" 1 1
+    cmd=("$build/bench/bench-camera" "$dir/labels")
+    expect=('^\| clean +\| +1 \| +[0-9.]+% \|'
+        '^\| all +\| +10 \| +[0-9.]+% \| [0-9]+ \| +[0-9.]+ \| +[0-9.]+ \|'
+        '^goal: rot20_45 at least 95% read by the pipeline: (met|NOT met)$'
+        '^goal: clean frames at least 30 frames/s on one core: (met|NOT met)$'
+        '^goal: no wrong code from the pipeline: (met|NOT met)$'
+        '^goal: nothing lost against zbarimg: (met|NOT met)$')
+    ;;
+customs)
+    export WCS_BENCH_DIR=$dir/customs
+    cmd=("$src/bench/run-customs.sh" "$build" --count 1000 --batch 100)
+    expect=('^enqueue: +1000 in [0-9.]+ s'
+        '^baseline: 1000 accepted in [0-9.]+ s'
+        '^worker: +1000 accepted in [0-9.]+ s'
+        '^ratio worker/baseline: [0-9.]+$'
+        '^goal: worker at least as fast as the plain loop: (met|NOT met)$'
+        '^checks: ok$')
+    ;;
+*)
+    echo "smoke: unknown benchmark $name" >&2
+    exit 2
+    ;;
+esac
+
+log=$dir/output.log
+echo "smoke: ${cmd[*]}"
+rc=0
+"${cmd[@]}" >"$log" 2>&1 || rc=$?
+cat "$log"
+missing=0
+for re in "${expect[@]}"; do
+    if ! grep -Eq -- "$re" "$log"; then
+        echo "smoke $name: no line matching: $re" >&2
+        missing=$((missing + 1))
+    fi
+done
+if [ "$rc" != 0 ] || [ "$missing" != 0 ]; then
+    echo "smoke $name: FAILED (exit status $rc, $missing expected line(s) missing; output kept in $log)" >&2
+    exit 1
+fi
+rm -rf "$dir"
+echo "smoke $name: ok"
