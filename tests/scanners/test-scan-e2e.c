@@ -141,7 +141,7 @@ static int setup(void **state)
     assert_non_null(kbd);
 
     twcsd_config(&wcsd,
-                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 3000\n"
                  "    read_window_after_ms: 100\n    locations: [SCAN01]\n"

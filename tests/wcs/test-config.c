@@ -90,7 +90,7 @@ static void test_full_file(void **state)
     assert_int_equal(c.registry_resync_s, 10);
     assert_int_equal(c.events.queue_capacity, 4096);
     assert_int_equal(c.events.batch_max, 500);
-    assert_int_equal(c.events.flush_interval_ms, 5);
+    assert_int_equal(c.events_flush_interval_ms, 5); /* obsolete: read, ignored, warned */
 }
 
 static void test_customs_section(void **state)

@@ -425,7 +425,7 @@ static int writer_pid(PGconn *c)
 
 static void test_writer_survives_backend_kills(void **state)
 {
-    const struct wcs_event_writer_opts opts = {.batch_max = 500, .flush_interval_ms = 5};
+    const struct wcs_event_writer_opts opts = {.batch_max = 500};
     char conninfo[512], sql[128];
     PGconn *c = make_db("wcs_events_kill", conninfo, sizeof(conninfo));
     struct wcs_event_writer *w = NULL;
@@ -549,7 +549,7 @@ static void test_writer_resends_after_failed_commit(void **state)
 static void test_writer_queue_full(void **state)
 {
     const struct wcs_event_writer_opts opts = {
-        .queue_capacity = 8, .batch_max = 4, .flush_interval_ms = 1};
+        .queue_capacity = 8, .batch_max = 4};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_full", conninfo, sizeof(conninfo));
     PGconn *locker;
@@ -598,7 +598,7 @@ static void test_writer_stop_writes_queued(void **state)
 {
     /* Pushed and stopped at once: stop() writes what is still queued or in
      * flight. */
-    const struct wcs_event_writer_opts opts = {.batch_max = 1000, .flush_interval_ms = 600000};
+    const struct wcs_event_writer_opts opts = {.batch_max = 1000};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_stop", conninfo, sizeof(conninfo));
     struct wcs_event_writer *w = NULL;
@@ -620,7 +620,7 @@ static void test_writer_stop_writes_queued(void **state)
 
 static void test_writer_stop_bounded_when_db_stuck(void **state)
 {
-    const struct wcs_event_writer_opts opts = {.drain_timeout_ms = 200, .flush_interval_ms = 1};
+    const struct wcs_event_writer_opts opts = {.drain_timeout_ms = 200};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_stuck", conninfo, sizeof(conninfo));
     PGconn *locker;
@@ -941,12 +941,12 @@ static void *mixer_thread(void *arg)
 
 /* --- group commit --------------------------------------------------------- */
 
-/* A lone record is committed at once: with a flush interval of ten minutes
- * (the fill wait of earlier versions) it still becomes durable, without
- * flush() or stop(), and again after the writer went back to sleep. */
+/* A lone record is committed in a batch of its own, without flush() or
+ * stop(), and again after the writer went back to sleep: nothing waits for
+ * a batch to fill. */
 static void test_writer_lone_record_commits_at_once(void **state)
 {
-    const struct wcs_event_writer_opts opts = {.flush_interval_ms = 600000};
+    const struct wcs_event_writer_opts opts = {.batch_max = 2000};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_lone", conninfo, sizeof(conninfo));
     struct wcs_event_writer *w = NULL;
@@ -976,7 +976,7 @@ static void test_writer_lone_record_commits_at_once(void **state)
  * are pushed meanwhile, and once the lock is gone two batches store them. */
 static void test_writer_groups_records_behind_a_commit(void **state)
 {
-    const struct wcs_event_writer_opts opts = {.batch_max = 1000, .flush_interval_ms = 600000};
+    const struct wcs_event_writer_opts opts = {.batch_max = 1000};
     char conninfo[512];
     PGconn *c = make_db("wcs_events_group", conninfo, sizeof(conninfo));
     PGconn *locker;
@@ -1055,7 +1055,7 @@ static void test_writer_outage_spools_and_drains(void **state)
 {
     char dir[128], spool_dir[128], spool[200], conninfo[512];
     struct wcs_event_writer_opts opts = {
-        .batch_max = 200, .flush_interval_ms = 5, .durable_cb = count_durable_cb};
+        .batch_max = 200, .durable_cb = count_durable_cb};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
     struct mixer m = {.max = 400000};
@@ -1133,7 +1133,7 @@ static void test_writer_kill9_then_restart(void **state)
 {
     char spool_dir[128], spool[200], conninfo[512], line[64];
     const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
-    struct wcs_event_writer_opts opts = {.batch_max = 100, .flush_interval_ms = 2};
+    struct wcs_event_writer_opts opts = {.batch_max = 100};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
     struct err e = {0};
@@ -1233,7 +1233,7 @@ static void test_writer_spool_full(void **state)
     char spool_dir[128], spool[200], conninfo[512];
     const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
     struct wcs_event_writer_opts opts = {
-        .queue_capacity = 64, .batch_max = 8, .flush_interval_ms = 1, .spool_max_bytes = 20000};
+        .queue_capacity = 64, .batch_max = 8, .spool_max_bytes = 20000};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
     struct wcs_event ev;

@@ -37,7 +37,7 @@ static int setup(void **state)
     snprintf(report_path, sizeof(report_path), "%s/report.json", wcsd.dir);
     /* Time runs x20 in the emulator: the read window is scaled alike. */
     twcsd_config(&wcsd,
-                 "events:\n  flush_interval_ms: 5\n  spool_path: %s/spool\n"
+                 "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
                  "    read_window_after_ms: 3\n",

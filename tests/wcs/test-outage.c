@@ -454,7 +454,7 @@ static int setup_run(const char *name)
 
     twcsd_prepare(&wcsd, name, pg_base);
     twcsd_config(&wcsd,
-                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: %d\n    locations: [SCAN01]\n",
                  wcsd.dir, wcsd.plc_port[0], LIFE_MS);

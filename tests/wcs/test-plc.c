@@ -112,7 +112,7 @@ static int setup(void **state)
     twcsd_sample_code(0, first_code, sizeof(first_code));
     twcsd_sample_code(1, second_code, sizeof(second_code));
     twcsd_config(&wcsd,
-                 "events:\n  flush_interval_ms: 2\n  spool_path: %s/spool\n"
+                 "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
                  "    read_window_after_ms: 50\n    locations: [SCAN01]\n"

@@ -53,7 +53,7 @@ static int setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     twcsd_prepare(&wcsd, "wcs_test_wcsd", NULL);
-    twcsd_config(&wcsd, "registry:\n  resync_s: 30\nevents:\n  flush_interval_ms: 5\n");
+    twcsd_config(&wcsd, "registry:\n  resync_s: 30\n");
     twcsd_start(&wcsd);
     assert_non_null(strstr(wcsd.ready, "plan v1"));
     assert_non_null(strstr(wcsd.ready, "2000 parcels indexed"));

@@ -199,8 +199,8 @@ static const struct key_def top_keys[] = {
     {"events.queue_capacity", KEY_SIZE, OFF(events.queue_capacity), SZ(events.queue_capacity),
      1024, 16777216, 0},
     {"events.batch_max", KEY_SIZE, OFF(events.batch_max), SZ(events.batch_max), 1, 100000, 0},
-    {"events.flush_interval_ms", KEY_INT, OFF(events.flush_interval_ms),
-     SZ(events.flush_interval_ms), 1, 10000, 0},
+    {"events.flush_interval_ms", KEY_INT, OFF(events_flush_interval_ms),
+     SZ(events_flush_interval_ms), 1, 10000, 0},
     {"events.spool_path", KEY_STRING, OFF(spool_path), SZ(spool_path), 1, 255, 0},
     {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
      1099511627776LL, 0},
@@ -280,7 +280,6 @@ void wcs_config_defaults(struct wcs_config *c)
     c->registry_resync_s = 60;
     c->events.queue_capacity = 65536;
     c->events.batch_max = 2000;
-    c->events.flush_interval_ms = 20;
     c->spool_max_bytes = 1024ull * 1024 * 1024;
 }
 

@@ -63,6 +63,8 @@ struct wcs_config {
     size_t registry_expected;       /* parcels to size the index for */
     unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
     struct wcs_event_writer_opts events;
+    int events_flush_interval_ms;   /* obsolete key (the writer commits at once), read so
+                                     * older configs stay valid; wcsd warns when set */
     char spool_path[256];            /* durable local spool for outages, "" = none */
     char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */
     char customs_rates[256];         /* exchange rates CSV, "" = none */

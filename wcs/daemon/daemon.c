@@ -374,6 +374,10 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         goto fail;
     }
 
+    if (cfg->events_flush_interval_ms > 0)
+        log_warnx("%s: events.flush_interval_ms is obsolete and ignored: the event writer "
+                  "commits at once and batches only under load; remove the key",
+                  cfg->path);
     wo = cfg->events;
     wo.spool_path = cfg->spool_path[0] ? cfg->spool_path : NULL;
     wo.spool_max_bytes = cfg->spool_max_bytes;

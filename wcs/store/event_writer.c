@@ -53,8 +53,6 @@
  * as that COMMIT returns. The batch size follows the load: one record at a
  * trickle, up to batch_max when records arrive faster than a commit takes,
  * so at saturation the writer commits full batches as a fill wait would.
- * flush_interval_ms, the fill wait of earlier versions, is accepted and
- * has no effect.
  */
 #include "wcs/store/events.h"
 

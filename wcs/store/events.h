@@ -152,8 +152,6 @@ struct wcs_event_writer_opts {
     size_t queue_capacity;      /* events buffered in memory, including the batch
                                  * being written (default 65536, ~16 MB) */
     size_t batch_max;           /* events per COPY (default 2000) */
-    unsigned flush_interval_ms; /* no effect: batches are group commits that never
-                                 * wait to fill (kept so callers need no change) */
     unsigned drain_timeout_ms;  /* longest stop() keeps trying to write what is
                                  * queued while the database fails (default 5000) */
     size_t raw_capacity;        /* bytes of raw telegram text buffered
