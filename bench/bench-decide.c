@@ -5,13 +5,19 @@
  * Builds a registry of 1,000,000 synthetic parcels (every one with a Cainiao
  * LP number, 60% also with an S10 id: 1.6 codes each), loads a sort plan
  * (argv[1], default data/sortplan-sample.csv), then times, one by one with
- * CLOCK_MONOTONIC, at least 2,000,000 decisions as wcsd makes them: look up
- * each code read in the registry, then wcs_engine_decide() with commit. The
- * mix: mostly one known code, some S10+LP pairs of one parcel, some reads
- * of two parcels, unknown codes and no-reads. Beside it, in the same run and
- * on the same queries, the baseline: one bare registry lookup per query.
+ * CLOCK_MONOTONIC, at least 2,000,000 decisions as wcsd makes them:
+ * wcs_sorter_decide() with commit (each code read checked, looked up in the
+ * registry, then the engine). The mix: mostly one known code, some S10+LP
+ * pairs of one parcel, some reads of two parcels, unknown codes and
+ * no-reads. Beside it, in the same run and on the same queries, the
+ * baseline: one bare registry lookup per query.
  *
- * Usage: bench-decide [plan.csv] [decisions] [parcels]
+ * Both loops run on one CPU, chosen as wcsd's loop.cpu chooses it (--cpu:
+ * auto, the CPU that has served the fewest device interrupts; none; or a
+ * number): a decision takes well under a microsecond, and what decides its
+ * tail is the interrupts its CPU serves (common/cpu.h, docs/benchmarks.md).
+ *
+ * Usage: bench-decide [--cpu auto|none|N] [plan.csv] [decisions] [parcels]
  *
  * The test command runs it small (tests/bench: a few thousand parcels and
  * decisions) to see that it still runs and prints its figures and goals.
@@ -22,9 +28,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cpu.h"
 #include "common/diag.h"
-#include "wcs/core/engine.h"
-#include "wcs/core/registry.h"
+#include "wcs/core/sorter.h"
 
 #define NPARCELS 1000000u /* registry size, and the most parcels argv[3] may ask for */
 #define NUNKNOWN 10000u
@@ -116,14 +122,48 @@ static const uint16_t prefixes[] = {
 static const char *const services[] = {"ECONOMY", "ECONOMY", "ECONOMY", "STANDARD", "STANDARD",
                                        "EMS"};
 
+/* Pins this thread as wcsd's loop.cpu would; prints where it runs. */
+static int pin(const char *how)
+{
+    unsigned long long irqs = 0;
+    struct err e;
+    int cpu;
+
+    if (cpu_parse(how, &cpu) < 0) {
+        fprintf(stderr, "bench-decide: --cpu %s: auto, none or a CPU number\n", how);
+        return -1;
+    }
+    if (cpu == CPU_AUTO && cpu_quietest(&cpu, &irqs, &e) < 0) {
+        fprintf(stderr, "bench-decide: --cpu auto: %s\n", e.msg);
+        return -1;
+    }
+    if (cpu != CPU_NONE && cpu_pin_thread(cpu, &e) < 0) {
+        fprintf(stderr, "bench-decide: %s\n", e.msg);
+        return -1;
+    }
+    if (cpu == CPU_NONE)
+        printf("cpu: not pinned (--cpu none)\n");
+    else
+        printf("cpu: %d (%s%llu device interrupts since boot)\n", cpu,
+               strcmp(how, "auto") == 0 ? "auto: the fewest, " : "", irqs);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *cpu_arg = "auto";
+    if (argc > 2 && strcmp(argv[1], "--cpu") == 0) {
+        cpu_arg = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     const char *plan_path = argc > 1 ? argv[1] : "data/sortplan-sample.csv";
     size_t ndec = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 2000000;
     uint32_t nparcels = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : NPARCELS;
     static char lp[NPARCELS][17], s10[NPARCELS][14], unknown[NUNKNOWN][17];
     struct diag d = DIAG_INIT;
-    struct wcs_registry *reg;
+    struct wcs_sorter *sorter;
+    const struct wcs_registry *reg;
     struct wcs_engine *eng;
     struct wcs_plan *plan = NULL;
     struct query *q;
@@ -134,6 +174,8 @@ int main(int argc, char **argv)
     char *text;
     int rc;
 
+    if (pin(cpu_arg) < 0)
+        return 1;
     if (ndec < 1000)
         ndec = 1000;
     if (nparcels < 1000 || nparcels > NPARCELS)
@@ -154,8 +196,8 @@ int main(int argc, char **argv)
     diag_free(&d);
 
     /* The registry: nparcels (1M unless argv[3] says), LP for all, S10 for 60%. */
-    reg = wcs_registry_new(nparcels);
-    if (reg == NULL) {
+    sorter = wcs_sorter_new(nparcels);
+    if (sorter == NULL) {
         fprintf(stderr, "bench-decide: out of memory\n");
         return 1;
     }
@@ -182,11 +224,12 @@ int main(int argc, char **argv)
                  (unsigned)(i % 10));
         codes[0] = lp[i];
         codes[1] = s10[i];
-        if (wcs_registry_put(reg, &p, codes, i % 5 < 3 ? 2 : 1, &e) < 0) {
+        if (wcs_sorter_put_parcel(sorter, &p, codes, i % 5 < 3 ? 2 : 1, &e) < 0) {
             fprintf(stderr, "bench-decide: put: %s\n", e.msg);
             return 1;
         }
     }
+    reg = wcs_sorter_registry(sorter);
     printf("registry: %u parcels loaded in %.0f ms, %zu bytes, %.1f bytes per parcel\n",
            nparcels, (double)(now_ns() - t0) / 1e6, wcs_registry_memory(reg),
            (double)wcs_registry_memory(reg) / nparcels);
@@ -214,12 +257,8 @@ int main(int argc, char **argv)
             q[i].a = rnd_below(NUNKNOWN);
     }
 
-    eng = wcs_engine_new();
-    if (eng == NULL) {
-        fprintf(stderr, "bench-decide: out of memory\n");
-        return 1;
-    }
-    wcs_engine_set_plan(eng, plan);
+    wcs_sorter_set_plan(sorter, plan, 1);
+    eng = wcs_sorter_engine(sorter);
 
     /* The cost of the timer itself, for reading the figures. */
     t0 = now_ns();
@@ -248,48 +287,44 @@ int main(int argc, char **argv)
     }
     wall_look = now_ns() - t0;
 
-    /* Decisions: look up every code read, decide, commit. */
+    /* Decisions as wcsd makes them: check and look up every code read,
+     * decide, commit. */
     t0 = now_ns();
     for (i = 0; i < ndec; i++) {
-        struct wcs_read reads[2];
+        const char *codes[2];
         char bufs[2][17];
-        struct wcs_decide_input in;
+        struct wcs_decide_input m;
         struct wcs_decision out;
         size_t nr = 0, k;
         uint64_t a, b;
 
-        memset(&in, 0, sizeof(in));
         switch (q[i].kind) {
         case Q_ONE:
-            reads[nr++] = (struct wcs_read){q[i].use_s10 ? s10[q[i].a] : lp[q[i].a],
-                                            q[i].use_s10 ? 13 : 16, true, NULL};
+            codes[nr++] = q[i].use_s10 ? s10[q[i].a] : lp[q[i].a];
             break;
         case Q_PAIR:
-            reads[nr++] = (struct wcs_read){lp[q[i].a], 16, true, NULL};
-            reads[nr++] = (struct wcs_read){s10[q[i].a], 13, true, NULL};
+            codes[nr++] = lp[q[i].a];
+            codes[nr++] = s10[q[i].a];
             break;
         case Q_TWO_PARCELS:
-            reads[nr++] = (struct wcs_read){lp[q[i].a], 16, true, NULL};
-            reads[nr++] = (struct wcs_read){lp[q[i].b], 16, true, NULL};
+            codes[nr++] = lp[q[i].a];
+            codes[nr++] = lp[q[i].b];
             break;
         case Q_UNKNOWN:
-            reads[nr++] = (struct wcs_read){unknown[q[i].a], 16, true, NULL};
+            codes[nr++] = unknown[q[i].a];
             break;
         default:
             break;
         }
         /* As above: the codes arrive in a telegram, already in cache. */
         for (k = 0; k < nr; k++) {
-            memcpy(bufs[k], reads[k].code, reads[k].len);
-            reads[k].code = bufs[k];
+            memcpy(bufs[k], codes[k], strlen(codes[k]) + 1);
+            codes[k] = bufs[k];
         }
-        in.reads = reads;
-        in.nreads = nr;
-        in.weight_g = (uint32_t)(q[i].b % 3 == 0 ? 0 : 500 + q[i].b % 4000);
+        memset(&m, 0, sizeof(m));
+        m.weight_g = (uint32_t)(q[i].b % 3 == 0 ? 0 : 500 + q[i].b % 4000);
         a = now_ns();
-        for (k = 0; k < nr; k++)
-            reads[k].parcel = wcs_registry_find(reg, reads[k].code, reads[k].len);
-        wcs_engine_decide(eng, &in, true, &out);
+        wcs_sorter_decide(sorter, codes, nr, &m, true, &out, NULL);
         b = now_ns();
         lat_dec[i] = (uint32_t)(b - a);
         reasons[out.reason]++;
@@ -327,8 +362,6 @@ int main(int argc, char **argv)
     free(q);
     free(lat_dec);
     free(lat_look);
-    wcs_engine_free(eng);
-    wcs_plan_free(plan);
-    wcs_registry_free(reg);
+    wcs_sorter_free(sorter); /* and the plan it owns */
     return 0;
 }

@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "common/cpu.h"
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -45,6 +47,33 @@ static void test_err_names(void **state)
 #undef CHECK_ITEM
 }
 
+static void test_cpu(void **state)
+{
+    struct err e;
+    unsigned long long irqs = 0;
+    int cpu = -5;
+    (void)state;
+    assert_int_equal(cpu_parse("auto", &cpu), 0);
+    assert_int_equal(cpu, CPU_AUTO);
+    assert_int_equal(cpu_parse("none", &cpu), 0);
+    assert_int_equal(cpu, CPU_NONE);
+    assert_int_equal(cpu_parse("0", &cpu), 0);
+    assert_int_equal(cpu, 0);
+    assert_int_equal(cpu_parse("1024", &cpu), ERR_PARSE);
+    assert_int_equal(cpu_parse("-1", &cpu), ERR_PARSE);
+    assert_int_equal(cpu_parse("2x", &cpu), ERR_PARSE);
+    assert_int_equal(cpu_parse("", &cpu), ERR_PARSE);
+    /* The quietest CPU is one this thread may use, and pinning there works;
+     * a CPU that does not exist is refused with the reason. */
+    assert_int_equal(cpu_quietest(&cpu, &irqs, &e), 0);
+    assert_true(cpu >= 0 && cpu < CPU_MAX);
+    assert_int_equal(cpu_pin_thread(cpu, &e), 0);
+    assert_int_equal(sched_getcpu(), cpu);
+    assert_int_equal(cpu_avoid(cpu, &e), 0); /* the only CPU left: a no-op */
+    assert_int_equal(sched_getcpu(), cpu);
+    assert_true(cpu_pin_thread(CPU_MAX - 1, &e) < 0);
+}
+
 static void test_diag_bounded(void **state)
 {
     struct diag d = DIAG_INIT;
@@ -74,6 +103,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_set_returns_code),
         cmocka_unit_test(test_err_names),
+        cmocka_unit_test(test_cpu),
         cmocka_unit_test(test_diag_bounded),
         cmocka_unit_test(test_log_level_parse),
     };

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "common/cpu.h"
 #include "wcs/config/config.h"
 
 static char path[64];
@@ -129,6 +130,23 @@ static void test_customs_section(void **state)
     assert_true(has_msg(&d, "4: customs.batch: 501 is out of range 1..500"));
     assert_true(has_msg(&d, "5: customs.insecure_http: \"maybe\" is not true or false"));
     assert_true(has_msg(&d, "6: customs.token: unknown key"));
+    diag_free(&d);
+}
+
+static void test_loop_cpu(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n", &c, &d), 0);
+    assert_int_equal(c.loop_cpu, CPU_NONE); /* the kernel places it unless told */
+    assert_int_equal(load("database:\n  conninfo: dbname=x\nloop:\n  cpu: auto\n", &c, &d), 0);
+    assert_int_equal(c.loop_cpu, CPU_AUTO);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\nloop:\n  cpu: 3\n", &c, &d), 0);
+    assert_int_equal(c.loop_cpu, 3);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\nloop:\n  cpu: fast\n", &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: loop.cpu: \"fast\" is not auto, none or a CPU number below 1024"));
     diag_free(&d);
 }
 
@@ -335,6 +353,7 @@ int main(void)
         cmocka_unit_test_teardown(test_minimal_file_gets_defaults, teardown),
         cmocka_unit_test_teardown(test_full_file, teardown),
         cmocka_unit_test_teardown(test_customs_section, teardown),
+        cmocka_unit_test_teardown(test_loop_cpu, teardown),
         cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
         cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
         cmocka_unit_test_teardown(test_plcs, teardown),

@@ -53,10 +53,13 @@ static int setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     twcsd_prepare(&wcsd, "wcs_test_wcsd", NULL);
-    twcsd_config(&wcsd, "registry:\n  resync_s: 30\n");
+    twcsd_config(&wcsd, "registry:\n  resync_s: 30\nloop:\n  cpu: auto\n");
     twcsd_start(&wcsd);
     assert_non_null(strstr(wcsd.ready, "plan v1"));
     assert_non_null(strstr(wcsd.ready, "2000 parcels indexed"));
+    /* The hot path runs on the quietest CPU, the other threads elsewhere. */
+    assert_non_null(strstr(wcsd.p.log, "loop.cpu auto: CPU "));
+    assert_non_null(strstr(wcsd.p.log, "event loop pinned to CPU "));
     return 0;
 }
 

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/cpu.h"
+
 /* --- YAML -> tree ------------------------------------------------------ */
 
 enum node_type { NODE_SCALAR, NODE_MAP, NODE_SEQ };
@@ -165,7 +167,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
                 KEY_LOCATIONS, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
-                KEY_U32 };
+                KEY_U32, KEY_CPU };
 
 struct key_def {
     const char *name;
@@ -191,6 +193,8 @@ static const struct key_def top_keys[] = {
     {"http", KEY_SECTION, 0, 0, 0, 0, 0},
     {"http.listen", KEY_STRING, OFF(http_listen), SZ(http_listen), 0, 63, 0},
     {"http.port", KEY_INT, OFF(http_port), SZ(http_port), 0, 65535, 0},
+    {"loop", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"loop.cpu", KEY_CPU, OFF(loop_cpu), 0, 0, 0, 0},
     {"registry", KEY_SECTION, 0, 0, 0, 0, 0},
     {"registry.expected_parcels", KEY_SIZE, OFF(registry_expected), SZ(registry_expected), 1,
      100000000, 0},
@@ -276,6 +280,7 @@ void wcs_config_defaults(struct wcs_config *c)
     c->log_level = LOG_LEVEL_INFO;
     strcpy(c->http_listen, "127.0.0.1");
     c->http_port = 8080;
+    c->loop_cpu = CPU_NONE;
     c->registry_expected = 100000;
     c->registry_resync_s = 60;
     c->events.queue_capacity = 65536;
@@ -392,6 +397,11 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
             *(size_t *)(void *)base = (size_t)num;
         else
             *(int *)(void *)base = (int)num;
+        return;
+    case KEY_CPU:
+        if (cpu_parse(v->value, (int *)(void *)base) < 0)
+            bad(x, at, name, "\"%s\" is not auto, none or a CPU number below %d", v->value,
+                CPU_MAX);
         return;
     case KEY_LOGLEVEL:
         if (log_level_parse(v->value, (enum log_level *)(void *)base) < 0)

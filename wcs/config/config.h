@@ -60,6 +60,8 @@ struct wcs_config {
     int db_connect_wait_s;          /* keep retrying at start this long, 0 = fail at once */
     char http_listen[64];           /* operator HTTP API address, "" = disabled */
     int http_port;                  /* 0 = any free port (reported in the ready line) */
+    int loop_cpu;                   /* CPU of the event loop (the hot path): a number,
+                                     * CPU_AUTO (the quietest) or CPU_NONE (common/cpu.h) */
     size_t registry_expected;       /* parcels to size the index for */
     unsigned registry_resync_s;     /* full catch-up interval even without NOTIFY */
     struct wcs_event_writer_opts events;

@@ -21,6 +21,7 @@
 
 #include <uv.h>
 
+#include "common/cpu.h"
 #include "common/log.h"
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
@@ -53,6 +54,7 @@ struct wcsd {
     struct wcs_http *http;
     int http_port;             /* bound port, 0 when disabled */
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
+    int loop_cpu;              /* the loop's CPU, CPU_NONE when not pinned */
     bool stopping;
 };
 
@@ -296,6 +298,47 @@ static void drain_old_spool(struct wcsd *d)
                   SPOOL_DRAIN_WAIT_MS / 1000);
 }
 
+/* Chooses the loop's CPU (loop.cpu) and keeps this thread, and so every
+ * thread started from now on (writer, refresher, libuv's pool), off it; the
+ * loop thread itself moves there once they are started (pin_loop()). A CPU
+ * that cannot be used is a warning: wcsd runs unpinned. */
+static void reserve_loop_cpu(struct wcsd *d)
+{
+    unsigned long long irqs = 0;
+    struct err e;
+    int cpu = d->cfg.loop_cpu;
+
+    d->loop_cpu = CPU_NONE;
+    if (cpu == CPU_NONE)
+        return;
+    if (cpu == CPU_AUTO && cpu_quietest(&cpu, &irqs, &e) < 0) {
+        log_warnx("loop.cpu auto: %s; the loop is not pinned", e.msg);
+        return;
+    }
+    if (cpu_avoid(cpu, &e) < 0) {
+        log_warnx("loop.cpu %d: %s; the loop is not pinned", cpu, e.msg);
+        return;
+    }
+    d->loop_cpu = cpu;
+    if (d->cfg.loop_cpu == CPU_AUTO)
+        log_info("loop.cpu auto: CPU %d (%llu device interrupts since boot, the fewest)", cpu,
+                 irqs);
+}
+
+static void pin_loop(struct wcsd *d)
+{
+    struct err e;
+
+    if (d->loop_cpu == CPU_NONE)
+        return;
+    if (cpu_pin_thread(d->loop_cpu, &e) < 0) {
+        log_warnx("loop.cpu %d: %s; the loop is not pinned", d->loop_cpu, e.msg);
+        d->loop_cpu = CPU_NONE;
+        return;
+    }
+    log_info("event loop pinned to CPU %d, wcsd's other threads kept off it", d->loop_cpu);
+}
+
 static int start_http(struct wcsd *d, struct err *e)
 {
     struct wcs_http_sources src = {
@@ -330,6 +373,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     pthread_mutex_init(&d->durable_mu, NULL);
     d->cfg = *cfg;
     d->started_us = uv_hrtime() / 1000;
+    reserve_loop_cpu(d);
     rc = wcs_config_db_conninfo(cfg, d->conninfo, sizeof(d->conninfo), e);
     if (rc < 0)
         goto fail;
@@ -415,6 +459,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         goto fail_loop;
     PQfinish(c);
     c = NULL;
+    pin_loop(d);
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
              "%d PLC link(s), %d scanner(s), started in %.2f s",
