@@ -53,7 +53,6 @@
  * (tests/bench, through bench/run-roundtrip.sh) to see that it still runs
  * and prints its figures and goals.
  */
-#include <csv.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -69,7 +68,9 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/diag.h"
 #include "conveyor/link.h"
+#include "conveyor/linesim/sim.h"
 #include "conveyor/telegram.h"
 
 #define MSG_LEN CONV_TG_LEN_DEFAULT   /* bytes per telegram and per echo message */
@@ -177,92 +178,28 @@ static struct pcts samples_pcts(struct samples *s)
     return p;
 }
 
-/* --- pre-advised codes (libcsv) ------------------------------------------ */
+/* --- pre-advised codes ------------------------------------------------------ */
 
+/* The codes of a pre-advice file (CSV or JSON Lines), read as the line
+ * emulator reads them (conv_sim_load_preadvice: the project's CSV table
+ * reader; codes longer than the barcode field are reported and skipped). */
 struct codes {
-    char (*v)[21];   /* barcode field holds 20 characters */
-    size_t n, cap;
-    int col;         /* index of column `code`, -1 until the header is read */
-    int field;       /* current field index in the record */
-    bool header;     /* reading the header record */
-    size_t skipped;  /* codes too long for the barcode field */
-    bool oom;
+    struct conv_sim_item *v;
+    size_t n;
 };
-
-static void code_field_cb(void *s, size_t len, void *data)
-{
-    struct codes *c = data;
-
-    if (c->header) {
-        if (len == 4 && memcmp(s, "code", 4) == 0)
-            c->col = c->field;
-    } else if (c->field == c->col && len > 0) {
-        if (len > 20) {
-            c->skipped++;
-        } else {
-            if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 4096;
-                char(*v)[21] = realloc(c->v, cap * sizeof(*v));
-
-                if (v == NULL) {
-                    c->oom = true;
-                    c->field++;
-                    return;
-                }
-                c->v = v;
-                c->cap = cap;
-            }
-            memcpy(c->v[c->n], s, len);
-            c->v[c->n][len] = '\0';
-            c->n++;
-        }
-    }
-    c->field++;
-}
-
-static void code_record_cb(int term, void *data)
-{
-    struct codes *c = data;
-
-    (void)term;
-    c->header = false;
-    c->field = 0;
-}
 
 static int read_codes(const char *path, struct codes *c, struct err *e)
 {
-    struct csv_parser p;
-    char buf[65536];
-    size_t n;
-    FILE *f = fopen(path, "r");
+    struct diag d = DIAG_INIT;
+    int rc;
 
     memset(c, 0, sizeof(*c));
-    c->col = -1;
-    c->header = true;
-    if (f == NULL)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    if (csv_init(&p, CSV_APPEND_NULL) != 0) {
-        fclose(f);
-        return err_set(e, -ENOMEM, "csv_init failed");
-    }
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        if (csv_parse(&p, buf, n, code_field_cb, code_record_cb, c) != n) {
-            err_set(e, ERR_PARSE, "%s: %s", path, csv_strerror(csv_error(&p)));
-            csv_free(&p);
-            fclose(f);
-            return ERR_PARSE;
-        }
-    }
-    csv_fini(&p, code_field_cb, code_record_cb, c);
-    csv_free(&p);
-    fclose(f);
-    if (c->oom)
-        return err_set(e, -ENOMEM, "%s: out of memory", path);
-    if (c->col < 0)
-        return err_set(e, ERR_PARSE, "%s: no column `code` in the header", path);
-    if (c->n == 0)
-        return err_set(e, ERR_INVALID, "%s: no codes", path);
-    return 0;
+    rc = conv_sim_load_preadvice(path, &c->v, &c->n, &d, e);
+    if (d.n > 0)
+        fprintf(stderr, "bench-roundtrip: %s: %zu row(s) skipped, the first: %s\n", path, d.n,
+                d.msgs[0]);
+    diag_free(&d);
+    return rc;
 }
 
 /* --- state ---------------------------------------------------------------- */
@@ -362,7 +299,7 @@ static int send_req(void)
              (unsigned long long)(B.tracking_base + B.tracking_next++));
     snprintf(t.u.req.location, sizeof(t.u.req.location), "SCAN01");
     t.u.req.barcode_kind = CONV_BARCODE_CODE;
-    snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", B.codes.v[rnd() % B.codes.n]);
+    snprintf(t.u.req.barcode, sizeof(t.u.req.barcode), "%s", B.codes.v[rnd() % B.codes.n].code);
     t.u.req.weight_g = -1;
     t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
     conv_tg_time((int64_t)time(NULL), t.u.req.time);
@@ -1108,7 +1045,7 @@ int main(int argc, char **argv)
     msg.seq = 1;
     snprintf(msg.u.req.tracking, sizeof(msg.u.req.tracking), "0000000001");
     snprintf(msg.u.req.location, sizeof(msg.u.req.location), "SCAN01");
-    snprintf(msg.u.req.barcode, sizeof(msg.u.req.barcode), "%s", B.codes.v[0]);
+    snprintf(msg.u.req.barcode, sizeof(msg.u.req.barcode), "%s", B.codes.v[0].code);
     msg.u.req.weight_g = msg.u.req.length_mm = msg.u.req.width_mm = msg.u.req.height_mm = -1;
     conv_tg_time((int64_t)time(NULL), msg.u.req.time);
     if (conv_tg_format(&msg, MSG_LEN, B.emsg, &e) < 0) {
