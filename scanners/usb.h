@@ -2,7 +2,8 @@
  * usb.h - scanner hardware on a libuv loop: USB HID scanners through libusb
  * (keyboard wedge, HID POS) and CDC-ACM / serial scanners through a tty.
  *
- * The caller lists the scanners it expects (struct scan_usb_cfg); the layer
+ * The caller lists the scanners it expects (struct scan_usb_cfg, in
+ * scanners/source.h: what a config says of a scanner, pure); the layer
  * watches USB hotplug, opens a device when one matches a configured entry,
  * claims its HID interface (detaching usbhid, which would otherwise turn
  * the scans into keystrokes on the console), keeps one interrupt-IN
@@ -26,48 +27,7 @@
 
 #include "common/err.h"
 #include "scanners/hid.h"
-
-#define SCAN_ID_MAX 20     /* scanner id and location, characters */
-#define SCAN_SERIAL_MAX 63 /* USB serial number string, characters */
-#define SCAN_PATH_MAX 127  /* tty path, characters */
-
-/* The scanner source variants. */
-enum scan_source_kind {
-    SCAN_SRC_KBD = 0, /* USB HID keyboard wedge (boot keyboard reports) */
-    SCAN_SRC_POS,     /* USB HID POS (usage page 0x8C, 64-byte reports) */
-    SCAN_SRC_TTY,     /* CDC-ACM or serial: lines ended by CR and/or LF */
-};
-
-/* "keyboard", "pos", "tty". */
-const char *scan_source_kind_name(enum scan_source_kind k);
-/* Parses a name above; returns 0 or ERR_PARSE. */
-int scan_source_kind_parse(const char *s, enum scan_source_kind *out);
-
-/*
- * One configured scanner. A USB device matches when every set field
- * agrees: vid, pid (0 = any), serial ("" = any; read from the device, so it
- * costs one control transfer and is checked last) and an interface of
- * interface_class (-1 = HID, 3) with an interrupt-IN endpoint. Scanners
- * often change PID when switched between keyboard and POS mode, so match on
- * vid + interface class or on the serial rather than on the PID alone.
- */
-struct scan_usb_cfg {
-    char id[SCAN_ID_MAX + 1];       /* scanner id, e.g. "SC-IN-01" */
-    char location[SCAN_ID_MAX + 1]; /* scan point, e.g. "INDUCT-1" */
-    enum scan_source_kind kind;
-    uint16_t vid, pid;              /* USB ids; 0 = any */
-    char serial[SCAN_SERIAL_MAX + 1];
-    int interface_class;            /* bInterfaceClass to claim; -1 = HID (3) */
-    enum scan_layout layout;        /* keyboard wedge: the scanner's keyboard country */
-    bool tab_terminates;            /* keyboard wedge: Tab ends a scan as Enter does */
-    uint32_t char_timeout_ms;       /* keyboard wedge: longest pause inside a scan, ms; 0 = none */
-    char tty_path[SCAN_PATH_MAX + 1]; /* tty: device path, e.g. /dev/serial/by-id/usb-...-if00 */
-    uint32_t tty_retry_ms;          /* tty: reopen interval while absent, ms; 0 = 1000 */
-};
-
-/* Fills c with defaults: kind keyboard, any ids, interface_class -1,
- * layout US, char_timeout_ms 100, tty_retry_ms 1000. */
-void scan_usb_cfg_defaults(struct scan_usb_cfg *c);
+#include "scanners/source.h"
 
 /* One complete scan. Pointers are valid during the callback only. */
 struct scan_event {

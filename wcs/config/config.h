@@ -13,7 +13,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "scanners/usb.h"
+#include "scanners/source.h"
 #include "wcs/store/events.h"
 
 #define WCS_PLC_MAX 16
