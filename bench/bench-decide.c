@@ -30,6 +30,7 @@
 
 #include "common/cpu.h"
 #include "common/diag.h"
+#include "scanners/scanners.h"
 #include "wcs/core/sorter.h"
 
 #define NPARCELS 1000000u /* registry size, and the most parcels argv[3] may ask for */
@@ -220,8 +221,15 @@ int main(int argc, char **argv)
         svc = services[rnd_below(6)];
         memcpy(p.service, svc, strlen(svc));
         snprintf(lp[i], sizeof(lp[i]), "LP%014llu", 100000000000ull + (unsigned long long)i * 7919);
-        snprintf(s10[i], sizeof(s10[i]), "%s%08u%uCN", i % 2 ? "RB" : "CP", (unsigned)serial,
-                 (unsigned)(i % 10));
+        {
+            /* A valid S10 id (check digit and all), as on a real label: the
+             * sorter checks every code before it looks it up. */
+            char digits[9];
+
+            snprintf(digits, sizeof(digits), "%08u", (unsigned)serial);
+            snprintf(s10[i], sizeof(s10[i]), "%s%s%dCN", i % 2 ? "RB" : "CP", digits,
+                     scan_s10_check_digit(digits));
+        }
         codes[0] = lp[i];
         codes[1] = s10[i];
         if (wcs_sorter_put_parcel(sorter, &p, codes, i % 5 < 3 ? 2 : 1, &e) < 0) {
