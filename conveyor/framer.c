@@ -36,6 +36,15 @@ void conv_framer_init(struct conv_framer *f, size_t L)
     f->L = L;
     f->have = 0;
     f->skipping = 0;
+    f->glen = 0;
+}
+
+/* Counts n garbage bytes of value c into the stretch, keeping the first L. */
+static void garbage(struct conv_framer *f, char c, size_t n)
+{
+    f->skipping += n;
+    while (n-- > 0 && f->glen < f->L)
+        f->garbage[f->glen++] = c;
 }
 
 enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, size_t len,
@@ -56,7 +65,8 @@ enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, s
             }
             /* Only '#' is pending, and c is not one: none of it can start a
              * sync any more. */
-            f->skipping += f->have + 1;
+            garbage(f, '#', f->have);
+            garbage(f, c, 1);
             f->have = 0;
             if (f->skipping >= f->L)
                 goto report;
@@ -66,7 +76,7 @@ enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, s
             pos++;
             if (c == '#') {
                 /* "####": the first '#' was garbage, the sync slides on. */
-                f->skipping++;
+                garbage(f, '#', 1);
                 if (f->skipping >= f->L)
                     goto report;
                 continue;
@@ -95,6 +105,8 @@ enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, s
 report:
     *used = pos;
     *skipped = f->skipping;
+    *frame = f->garbage;
     f->skipping = 0;
+    f->glen = 0;
     return CONV_FRAME_SKIPPED;
 }

@@ -282,11 +282,11 @@ static void life_cb(uv_timer_t *t)
 }
 
 /* Replaces what the ERR_ text/type fields cannot carry (the formatter
- * refuses '*' inside text and anything outside 0x20-0x7E). */
+ * refuses '*' inside text, anything outside 0x20-0x7E, and a false sync). */
 static void sanitize(char *s)
 {
     for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e || *s == '*')
+        if (*s < 0x20 || *s > 0x7e || *s == '*' || *s == '#')
             *s = '?';
 }
 
@@ -313,7 +313,7 @@ static void send_err(struct conn *c, const struct conv_tg_refusal *why, size_t s
         tg.u.err.refused_seq = why->has_seq ? why->seq : 0;
     } else {
         snprintf(tg.u.err.code, sizeof(tg.u.err.code), "%s", CONV_ERR_BAD_SYNC);
-        snprintf(tg.u.err.text, sizeof(tg.u.err.text), "skipped %zu bytes before ###", skipped);
+        snprintf(tg.u.err.text, sizeof(tg.u.err.text), "skipped %zu bytes of garbage", skipped);
     }
     if (conn_send_tg(c, &tg, NULL, &e) < 0)
         log_warnx("%s: ERR_ %s not sent: %s", l->cfg.name, tg.u.err.code, e.msg);
@@ -340,6 +340,31 @@ static void restart_dead_timer(struct conn *c)
                    (uint64_t)c->link->cfg.life_interval_ms * CONV_LINK_DEAD_FACTOR, 0);
 }
 
+/* A telegram that parsed but is not for this link: sender and receiver must
+ * be the configured peer and us (spec "Header"), or it is refused with
+ * ERR_ 00000012 like any bad field. Returns 0 or ERR_PARSE with why and e. */
+static int check_ids(const struct conv_link *l, const struct conv_telegram *t,
+                     struct conv_tg_refusal *why, struct err *e)
+{
+    const char *field = NULL, *got = NULL, *want = NULL;
+
+    if (strcmp(t->sender, l->cfg.peer_id) != 0)
+        field = "sender", got = t->sender, want = l->cfg.peer_id;
+    else if (strcmp(t->receiver, l->cfg.local_id) != 0)
+        field = "receiver", got = t->receiver, want = l->cfg.local_id;
+    else
+        return 0;
+    memset(why, 0, sizeof(*why));
+    memcpy(why->code, CONV_ERR_BAD_FIELD, sizeof(why->code));
+    memcpy(why->type, conv_tg_type_name(t->type), 4);
+    why->seq = t->seq;
+    why->has_seq = true;
+    snprintf(why->text, sizeof(why->text), "%s %s, expected %s", field, got, want);
+    sanitize(why->text);
+    return err_set(e, ERR_PARSE, "telegram %s seq %05u: %s", why->type, (unsigned)t->seq,
+                   why->text);
+}
+
 /* One complete frame of L bytes from the framer: parsed, reported to the
  * wire log, then refused with ERR_ or handed up. */
 static void on_frame(struct conn *c, const char *frame)
@@ -354,6 +379,8 @@ static void on_frame(struct conn *c, const char *frame)
     memset(&why, 0, sizeof(why));
     err_clear(&e);
     rc = conv_tg_parse(frame, L, L, &tg, &why, &e);
+    if (rc == 0)
+        rc = check_ids(l, &tg, &why, &e);
     if (l->cbs.wire_cb) {
         struct conv_wire wire = {.outgoing = false, .raw = frame, .len = L,
                                  .type = rc == 0 ? tg.type : CONV_TG_TYPE_COUNT,
@@ -407,6 +434,17 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             l->stats.rx_skipped_bytes += skipped;
             log_warnx("%s: skipped %zu bytes of garbage (ERR_ %s)", l->cfg.name, skipped,
                       CONV_ERR_BAD_SYNC);
+            if (l->cbs.wire_cb) {
+                /* Logged as it came (its first L bytes), refused. */
+                struct conv_wire wire = {.outgoing = false, .raw = frame,
+                                         .len = skipped < l->cfg.telegram_len
+                                                    ? skipped : l->cfg.telegram_len,
+                                         .type = CONV_TG_TYPE_COUNT, .refused = true};
+
+                l->cbs.wire_cb(l, &wire, l->arg);
+                if (c->closing)
+                    break;
+            }
             send_err(c, NULL, skipped);
         } else if (left == 0) {
             break;
@@ -463,6 +501,30 @@ static struct conn *conn_new(struct conv_link *l)
 
 /* --- server mode --------------------------------------------------------- */
 
+/* Whether the host at the other end of c may be the PLC (an empty allowlist
+ * lets any host in); a refusal is counted and logged with the address. */
+static bool peer_allowed(struct conv_link *l, struct conn *c)
+{
+    struct sockaddr_storage sa;
+    int len = sizeof(sa);
+    char text[INET6_ADDRSTRLEN];
+    size_t i;
+
+    if (l->cfg.nallow == 0)
+        return true;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
+        for (i = 0; i < l->cfg.nallow; i++)
+            if (conv_cidr_match(&l->cfg.allow[i], (const struct sockaddr *)&sa))
+                return true;
+        conv_peer_text((const struct sockaddr *)&sa, text, sizeof(text));
+    } else {
+        snprintf(text, sizeof(text), "?");
+    }
+    l->stats.refused_peers++;
+    log_warnx("%s: refused a connection from %s: not in the PLC's allow list", l->cfg.name, text);
+    return false;
+}
+
 static void accept_cb(uv_stream_t *server, int status)
 {
     struct conv_link *l = server->data;
@@ -481,6 +543,10 @@ static void accept_cb(uv_stream_t *server, int status)
     if (rc < 0) {
         log_warnx("%s: accept: %s", l->cfg.name, uv_strerror(rc));
         conn_close(c);
+        return;
+    }
+    if (!peer_allowed(l, c)) {
+        conn_close(c); /* before it can replace the live connection */
         return;
     }
     /* A PLC that reconnects after a cable pull must not be locked out by
@@ -631,6 +697,9 @@ static int check_config(const struct conv_link_config *c, struct err *e)
                        CONV_TG_LEN_MIN, CONV_TG_LEN_MAX);
     if (c->life_interval_ms == 0)
         return err_set(e, ERR_CONFIG, "life_interval_ms: must be above 0");
+    if (c->nallow > CONV_PEER_ALLOW_MAX)
+        return err_set(e, ERR_CONFIG, "allow: %zu entries, at most %d", c->nallow,
+                       CONV_PEER_ALLOW_MAX);
     if (c->reconnect_min_ms == 0 || c->reconnect_max_ms < c->reconnect_min_ms)
         return err_set(e, ERR_CONFIG, "reconnect: need 0 < min (%u) <= max (%u)",
                        c->reconnect_min_ms, c->reconnect_max_ms);

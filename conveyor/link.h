@@ -14,7 +14,11 @@
  *
  * Server mode: the link listens on host:port and serves one PLC connection
  * at a time; a new connection from the PLC replaces the old one (a PLC that
- * reconnects after a cable pull must not be locked out by a half-dead socket).
+ * reconnects after a cable pull must not be locked out by a half-dead
+ * socket). With an allowlist, a connection from any other host is closed at
+ * once, logged with its address, and never replaces the live one.
+ * Telegrams whose sender or receiver is not the configured peer and us are
+ * refused with ERR_ 00000012.
  */
 #ifndef WCS_CONVEYOR_LINK_H
 #define WCS_CONVEYOR_LINK_H
@@ -25,7 +29,9 @@
 #include <uv.h>
 
 #include "common/err.h"
+#include "conveyor/peer.h"
 #include "conveyor/telegram.h"
+
 
 enum conv_link_mode { CONV_LINK_SERVER = 0, CONV_LINK_CLIENT };
 
@@ -40,6 +46,8 @@ struct conv_link_config {
     unsigned life_interval_ms;     /* default 5000 */
     unsigned reconnect_min_ms;     /* client back-off start, default 200 */
     unsigned reconnect_max_ms;     /* client back-off cap, default 10000 */
+    struct conv_cidr allow[CONV_PEER_ALLOW_MAX]; /* server: hosts that may connect */
+    size_t nallow;                 /* 0 = any host */
 };
 
 struct conv_link;
@@ -55,6 +63,7 @@ struct conv_link_stats {
     uint64_t disconnects;          /* established connections lost, for any reason */
     uint64_t dead_links;           /* of those: silent 3 x life_interval, or peer not reading */
     uint64_t connect_failures;     /* client mode: connection attempts that failed */
+    uint64_t refused_peers;        /* server mode: connections from hosts not allowed */
 };
 
 /* One frame on the wire, for the telegram log (wire_cb). */
@@ -78,9 +87,10 @@ struct conv_link_callbacks {
     void (*state_cb)(struct conv_link *l, bool up, void *arg);
     /* Optional, for the telegram log: every telegram frame received
      * (accepted, LIFE and refused alike; before telegram_cb, and before a
-     * refusal's ERR_ goes out) and everything written (each telegram, our
-     * LIFE and ERR_ included, and conv_link_send_raw bytes as given).
-     * Skipped garbage is not reported here (see rx_skipped_bytes). */
+     * refusal's ERR_ goes out), every stretch of garbage skipped (its first
+     * L bytes, refused, type unreadable), and everything written (each
+     * telegram, our LIFE and ERR_ included, and conv_link_send_raw bytes as
+     * given). */
     void (*wire_cb)(struct conv_link *l, const struct conv_wire *w, void *arg);
 };
 

@@ -10,8 +10,10 @@
  * Tickets grow in record order, so the FIFO is in ticket order too. A
  * connection generation number keeps an ACK_ from going out on a newer
  * connection than its telegram came on: after a reconnect the PLC resends
- * what it did not get an ACK_ for, and the resend is recognised by the hash
- * of its type and body (a ring for age, an open-addressing table for lookup).
+ * what it did not get an ACK_ for, and a resent UPD_ is recognised by the
+ * hash of its type and body, kept in its parcel's in-flight entry until the
+ * parcel is answered again. LOCU and SYSU need no such memory: they are
+ * state reports, applied whenever they come.
  *
  * Log records that no ACK_ waits for (REQ_/RES_ telegrams, decisions) are
  * held until the loop's check phase, after this iteration's answers were
@@ -31,7 +33,6 @@
 #define TRACKS_CAPACITY 1000000  /* a day of a 40,000/h line */
 #define TRACK_RETENTION_US (24ll * 3600 * 1000000) /* spec: tracking unique for 24 h */
 #define TRACK_EXPIRE_MS 60000
-#define SEEN_CAPACITY 65536      /* resend detection window, telegrams */
 #define DEFER_MAX 64             /* log records held until the check phase */
 #define DROP_WARN_NS 10000000000ull /* one "log overloaded" warning per 10 s */
 
@@ -60,12 +61,6 @@ struct pending_req {
     struct pending_req *prev, *next;
 };
 
-struct seen_set {
-    uint64_t ring[SEEN_CAPACITY];
-    size_t head, n;
-    uint64_t table[SEEN_CAPACITY * 2]; /* 0 = empty */
-};
-
 struct deferred_wire {
     struct conv_wire wire;
     char raw[CONV_TG_LEN_MAX];
@@ -89,7 +84,6 @@ struct conv_station {
     int speed_mm_s;
     struct pending_ack *acks, *acks_tail;
     struct pending_req *reqs;
-    struct seen_set *seen;
     uv_timer_t expire_timer;
     uv_check_t flush_check;
     struct deferred_wire defer_wire[DEFER_MAX];
@@ -115,61 +109,6 @@ static int64_t now_us(void)
 static bool is_report(enum conv_tg_type t)
 {
     return t == CONV_TG_UPD || t == CONV_TG_LOCU || t == CONV_TG_SYSU;
-}
-
-/* --- resend detection ---------------------------------------------------- */
-
-static bool seen_has(const struct seen_set *s, uint64_t h)
-{
-    size_t mask = SEEN_CAPACITY * 2 - 1, i = (size_t)h & mask;
-
-    while (s->table[i] != 0) {
-        if (s->table[i] == h)
-            return true;
-        i = (i + 1) & mask;
-    }
-    return false;
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void seen_delete(struct seen_set *s, uint64_t h)
-{
-    size_t mask = SEEN_CAPACITY * 2 - 1, i = (size_t)h & mask, j;
-
-    while (s->table[i] != h) {
-        if (s->table[i] == 0)
-            return;
-        i = (i + 1) & mask;
-    }
-    s->table[i] = 0;
-    for (j = (i + 1) & mask; s->table[j] != 0; j = (j + 1) & mask) {
-        uint64_t v = s->table[j];
-        size_t home = (size_t)v & mask;
-
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            s->table[i] = v;
-            s->table[j] = 0;
-            i = j;
-        }
-    }
-}
-
-static void seen_add(struct seen_set *s, uint64_t h)
-{
-    size_t mask = SEEN_CAPACITY * 2 - 1, i;
-
-    if (seen_has(s, h))
-        return;
-    if (s->n == SEEN_CAPACITY) {
-        seen_delete(s, s->ring[s->head]);
-        s->head = (s->head + 1) % SEEN_CAPACITY;
-        s->n--;
-    }
-    s->ring[(s->head + s->n) % SEEN_CAPACITY] = h;
-    s->n++;
-    for (i = (size_t)h & mask; s->table[i] != 0; i = (i + 1) & mask)
-        ;
-    s->table[i] = h;
 }
 
 /* --- log records ----------------------------------------------------------- */
@@ -376,6 +315,7 @@ static void answer(struct conv_station *st, const struct conv_req *req, uint32_t
         tr->state = CONV_TRACK_DECIDED;
         tr->recirculations = (uint16_t)recirc;
         tr->ref = a.ref;
+        tr->upd_hash = 0; /* a new round: its events are new */
         tr->last_us = now_us();
     }
     send_res(st, req, seq, a.code, a.destination, a.reason);
@@ -459,11 +399,12 @@ static void on_req(struct conv_station *st, const struct conv_telegram *t)
         answer(st, req, t->seq, codes, 1, uv_hrtime());
         return;
     }
-    if (req->barcode_kind == CONV_BARCODE_NOREAD || st->cfg.scans == NULL) {
+    if (st->cfg.scans == NULL) {
         answer(st, req, t->seq, codes, 0, uv_hrtime());
         return;
     }
-    /* No PLC reader: wait for the WCS scanners' late reads, then decide. */
+    /* No PLC reader, or it read nothing (spec "Correlation"): wait for the
+     * WCS scanners' late reads at this location, then decide. */
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
         answer(st, req, t->seq, codes, 0, uv_hrtime());
@@ -514,25 +455,37 @@ static void track_update(struct conv_station *st, struct conv_track *tr, const s
     tr->last_us = now_us();
 }
 
+/* A UPD_ is a resend (spec "ACK_") when it repeats, type and content, the
+ * last one applied for its parcel and the parcel was not answered again
+ * since: a PLC resending what it got no ACK_ for. The same event after
+ * another REQ_ (a second RECIRC__ after another round) is new. */
+static bool upd_is_resend(const struct conv_track *tr, uint64_t h)
+{
+    return tr != NULL && tr->upd_hash == h;
+}
+
+/* UPD_: a parcel event, applied once (resends answered DUPLIC__). LOCU and
+ * SYSU: state reports, always applied and answered OK (applying one twice
+ * changes nothing, and a genuine change must never be taken for a resend). */
 static void on_report(struct conv_station *st, const struct conv_telegram *t, const char *raw)
 {
-    uint64_t h = conv_tg_content_hash(raw, st->cfg.link.telegram_len), ticket;
     struct conv_track *tr = NULL, before = {0};
+    uint64_t h = 0, ticket;
 
-    if (seen_has(st->seen, h)) {
-        /* A resend: recorded, not applied, answered DUPLIC__ once durable.
-         * Its ticket comes after the original's, so that is durable then too. */
-        st->stats.duplicates++;
-        ticket = st->cfg.ops->apply(st->cfg.arg, t, NULL, true);
-        if (ticket != 0)
-            queue_ack(st, ticket, t, true);
-        return;
-    }
-    seen_add(st->seen, h);
     if (t->type == CONV_TG_UPD) {
         const struct conv_upd *u = &t->u.upd;
 
+        h = conv_tg_content_hash(raw, st->cfg.link.telegram_len);
         tr = conv_tracks_find(st->tracks, u->tracking);
+        if (upd_is_resend(tr, h)) {
+            /* Recorded, not applied, answered DUPLIC__ once durable. Its
+             * ticket comes after the original's, so that is durable then too. */
+            st->stats.duplicates++;
+            ticket = st->cfg.ops->apply(st->cfg.arg, t, NULL, true);
+            if (ticket != 0)
+                queue_ack(st, ticket, t, true);
+            return;
+        }
         if (tr == NULL && (tr = conv_tracks_add(st->tracks, u->tracking, now_us())) != NULL &&
             u->barcode_kind == CONV_BARCODE_CODE)
             snprintf(tr->code, sizeof(tr->code), "%s", u->barcode);
@@ -548,16 +501,15 @@ static void on_report(struct conv_station *st, const struct conv_telegram *t, co
         st->speed_mm_s = t->u.sysu.speed_mm_s;
     }
     ticket = st->cfg.ops->apply(st->cfg.arg, t, tr != NULL ? &before : NULL, false);
-    if (tr != NULL)
+    if (tr != NULL) {
         track_update(st, tr, &t->u.upd);
-    st->stats.updates++;
-    if (ticket == 0) {
-        /* Not recorded: no ACK_, so the PLC resends it later. Forget the
-         * hash so that resend is applied then. */
-        seen_delete(st->seen, h);
-        return;
+        /* Not recorded: no ACK_, so the PLC resends it later, and that
+         * resend must be applied then, not taken for a duplicate. */
+        tr->upd_hash = ticket != 0 ? h : 0;
     }
-    queue_ack(st, ticket, t, false);
+    st->stats.updates++;
+    if (ticket != 0)
+        queue_ack(st, ticket, t, false);
 }
 
 /* --- link callbacks ------------------------------------------------------ */
@@ -617,7 +569,6 @@ static void station_free(struct conv_station *st)
         free(a);
     }
     conv_tracks_free(st->tracks);
-    free(st->seen);
     free(st);
     if (cb)
         cb(arg);
@@ -637,10 +588,9 @@ int conv_station_start(uv_loop_t *loop, const struct conv_station_config *cfg,
     st->loop = loop;
     st->cfg = *cfg;
     st->tracks = conv_tracks_new(TRACKS_CAPACITY);
-    st->seen = calloc(1, sizeof(*st->seen));
     snprintf(st->line_state, sizeof(st->line_state), "UNKNOWN");
     st->speed_mm_s = -1;
-    if (st->tracks == NULL || st->seen == NULL) {
+    if (st->tracks == NULL) {
         station_free(st);
         return err_set(e, -ENOMEM, "%s: out of memory", cfg->link.name);
     }
@@ -695,12 +645,24 @@ void conv_station_stop(struct conv_station *st, void (*close_cb)(void *arg), voi
 
 void conv_station_remember(struct conv_station *st, const char *raw, size_t len)
 {
-    enum conv_tg_type type;
+    struct conv_telegram t;
+    struct conv_tg_refusal why;
+    struct conv_track *tr;
 
-    if (len != st->cfg.link.telegram_len || len < CONV_TG_HEADER_LEN ||
-        conv_tg_type_parse(raw + CONV_TG_HEADER_LEN - 4, &type) < 0 || !is_report(type))
+    if (len != st->cfg.link.telegram_len || conv_tg_parse(raw, len, len, &t, &why, NULL) < 0)
         return;
-    seen_add(st->seen, conv_tg_content_hash(raw, len));
+    if (t.type == CONV_TG_REQ) {
+        /* The parcel was asked for again after its last event. */
+        tr = conv_tracks_find(st->tracks, t.u.req.tracking);
+        if (tr != NULL)
+            tr->upd_hash = 0;
+    } else if (t.type == CONV_TG_UPD) {
+        tr = conv_tracks_find(st->tracks, t.u.upd.tracking);
+        if (tr == NULL)
+            tr = conv_tracks_add(st->tracks, t.u.upd.tracking, now_us());
+        if (tr != NULL)
+            tr->upd_hash = conv_tg_content_hash(raw, len);
+    }
 }
 
 const char *conv_station_name(const struct conv_station *st)

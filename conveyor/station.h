@@ -8,17 +8,21 @@
  *         late past the decision deadline. A repeated REQ_ (same tracking at
  *         the same location, already answered) gets the same answer without a
  *         second decision. A REQ_ for a parcel that came round (UPD_
- *         RECIRC__/NODIVERT) counts its recirculation. A REQ_ without a
- *         barcode (20 '*': the PLC has no reader) waits read_window_after_ms
- *         for the WCS's own scans at its location (conveyor/correlate.h),
- *         then is decided on the codes read in [REQ_ - before, REQ_ + after].
+ *         RECIRC__/NODIVERT) counts its recirculation. A REQ_ whose PLC read
+ *         nothing (20 '?') or that has no PLC reader (20 '*') waits
+ *         read_window_after_ms for the WCS's own scans at its location
+ *         (conveyor/correlate.h), then is decided on the codes read in
+ *         [REQ_ - before, REQ_ + after] (spec "Correlation").
  *   UPD_, LOCU, SYSU are ACK_ed only once durable: the application's apply
  *         op applies and records them and returns a durability ticket; the
  *         ACK_ waits until the durable op reports that ticket, and goes out
  *         only on the connection the telegram came on (the PLC resends what
- *         was not acknowledged after a reconnect). A resend (same type and
- *         content as one seen before, spec "Resends") is not applied again:
- *         apply records it as a resend and the ACK_ says DUPLIC__.
+ *         was not acknowledged after a reconnect). A resent UPD_ (the same
+ *         type and content as the last one applied for its parcel, with no
+ *         REQ_ answered for the parcel since) is not applied again: apply
+ *         records it as a resend and the ACK_ says DUPLIC__; the same event
+ *         after another round is new. LOCU and SYSU are state reports:
+ *         always applied, answered OK______ (spec "ACK_").
  *   Every telegram in and out is handed to the record op for the telegram
  *         log: a received UPD_/LOCU/SYSU at once (its ACK_ waits for that
  *         record too, so a resend after a restart is recognised from the log,
@@ -134,9 +138,11 @@ void conv_station_stop(struct conv_station *st, void (*close_cb)(void *arg), voi
 /* The application's durable ticket moved: send the ACK_s waiting for it. */
 void conv_station_durable(struct conv_station *st);
 
-/* Marks a telegram received before (raw[0..len-1], from the telegram log
- * of an earlier run) as seen, so its resend is recognised after a restart.
- * Only UPD_/LOCU/SYSU of the configured length count; others are ignored. */
+/* Replays a telegram received before (raw[0..len-1], from the telegram log
+ * of an earlier run; oldest first), so that a resend is recognised after a
+ * restart: a UPD_ becomes its parcel's last event, a REQ_ starts a new round
+ * for its parcel. Other types, other lengths and unreadable telegrams are
+ * ignored. */
 void conv_station_remember(struct conv_station *st, const char *raw, size_t len);
 
 const char *conv_station_name(const struct conv_station *st);

@@ -494,6 +494,19 @@ static const char *field_at(int t, size_t off)
     return "fill";
 }
 
+/* Offset of the first "###" after the sync, or 0 when there is none. A
+ * receiver resyncing mid-stream (spec "Transport") locks onto any "###", so
+ * none may follow the real one: not inside a field, nor across two. */
+static size_t false_sync(const char *buf, size_t L)
+{
+    size_t i;
+
+    for (i = 3; i + 3 <= L; i++)
+        if (buf[i] == '#' && buf[i + 1] == '#' && buf[i + 2] == '#')
+            return i;
+    return 0;
+}
+
 /* Copies up to n bytes into out as printable text, escaping the rest, so a
  * detail message never carries raw control bytes into a log. */
 static void shown(const char *p, size_t n, char *out, size_t outsz)
@@ -545,6 +558,9 @@ int conv_tg_parse(const char *buf, size_t len, size_t L, struct conv_telegram *o
             ;
         if (i == 4 && !text_get(buf + OFF_TYPE, 4, why->type))
             why->type[0] = '\0';
+        /* Nor may it carry a '#' into the ERR_ (see false_sync). */
+        if (memchr(why->type, '#', sizeof(why->type)) != NULL)
+            why->type[0] = '\0';
         if (all_digits(buf + OFF_SEQ, 5) && digits_value(buf + OFF_SEQ, 5) != 0) {
             why->seq = digits_value(buf + OFF_SEQ, 5);
             why->has_seq = true;
@@ -558,7 +574,7 @@ int conv_tg_parse(const char *buf, size_t len, size_t L, struct conv_telegram *o
     }
     if (memcmp(buf, "###", 3) != 0) {
         shown(buf, 3, detail, sizeof(detail));
-        return refuse(why, e, CONV_ERR_BAD_SYNC, "no ### at telegram start", detail);
+        return refuse(why, e, CONV_ERR_BAD_SYNC, "no sync at telegram start", detail);
     }
     /* Spec "Header": a length field other than L is refused with 00000011,
      * the telegram having been read as L characters all the same. */
@@ -579,6 +595,13 @@ int conv_tg_parse(const char *buf, size_t len, size_t L, struct conv_telegram *o
                      (unsigned char)buf[i], i);
             return refuse(why, e, CONV_ERR_BAD_FIELD, whytext, detail);
         }
+    }
+
+    i = false_sync(buf, L);
+    if (i != 0) {
+        snprintf(whytext, sizeof(whytext), "%s holds a false sync", field_at(t, i));
+        snprintf(detail, sizeof(detail), "\"###\" at offset %zu", i);
+        return refuse(why, e, CONV_ERR_BAD_FIELD, whytext, detail);
     }
 
     out->length = (uint32_t)L;
@@ -794,13 +817,18 @@ int conv_tg_format(const struct conv_telegram *t, size_t L, char *buf, struct er
                 return err_wrap(e, rc, "%s", type_names[t->type]);
             pos += fields[i].width;
         }
-        return 0;
+    } else {
+        for (i = 0; i < type_fields[t->type].n; i++) {
+            rc = format_field(&fields[i], buf + pos, (const char *)&t->u, e);
+            if (rc < 0)
+                return err_wrap(e, rc, "%s", type_names[t->type]);
+            pos += fields[i].width;
+        }
     }
-    for (i = 0; i < type_fields[t->type].n; i++) {
-        rc = format_field(&fields[i], buf + pos, (const char *)&t->u, e);
-        if (rc < 0)
-            return err_wrap(e, rc, "%s", type_names[t->type]);
-        pos += fields[i].width;
-    }
+    /* Spec "ACK_": no "###" after the sync, in a field or across two. */
+    i = false_sync(buf, L);
+    if (i != 0)
+        return err_set(e, ERR_INVALID, "%s: %s: \"###\" at offset %zu would be a false sync",
+                       type_names[t->type], field_at((int)t->type, i), i);
     return 0;
 }

@@ -148,7 +148,7 @@ struct conv_telegram {
 /* Why a telegram was refused, for the ERR_ answer. Every field can be copied
  * as is into a struct conv_errtg (has_refused = true, refused_seq = has_seq ?
  * seq : 0) and that ERR_ always formats: type holds only printable text
- * without '*', text never contains '*'. */
+ * without '*' or '#', text never contains '*' or '#'. */
 struct conv_tg_refusal {
     char code[9];           /* CONV_ERR_UNKNOWN_TYPE / BAD_LENGTH / BAD_FIELD
                              * (BAD_SYNC only if buf does not start with "###") */
@@ -168,7 +168,8 @@ struct conv_tg_refusal {
  * 00160"). Checked in this order, the first failure decides the code:
  * len/L (00000011), sync (00000013), length field (00000011), type
  * (00000010), bytes outside 0x20-0x7E anywhere (00000012, naming the field),
- * header fields, body fields in order, then the fill (all 00000012).
+ * "###" anywhere after the sync (00000012: a false sync), header fields,
+ * body fields in order, then the fill (all 00000012).
  * Strict on purpose, so that format(parse(x)) == x for every x that parses:
  * text must be left-aligned ('*' only as trailing padding), a number is all
  * digits or all '*', times are real calendar times (month 01-12, day valid
@@ -186,8 +187,10 @@ int conv_tg_parse(const char *buf, size_t len, size_t L, struct conv_telegram *o
  * '*'. Returns 0, or ERR_INVALID when L is out of range, a field does not
  * fit its width, holds a character outside 0x20-0x7E or '*' inside text, a
  * required field is missing, a number or seq is out of range, a time is not
- * a valid yyyyMMddHHmmss, or an enum is out of range (e says which field,
- * "UPD_: event: value 6 out of range"). buf may be partly written on error.
+ * a valid yyyyMMddHHmmss, an enum is out of range, or "###" would appear
+ * after the sync, inside a field or across two (a PLC resyncing would lock
+ * onto it; e says which field, "UPD_: event: value 6 out of range"). buf may
+ * be partly written on error.
  * A barcode of kind CODE with an empty text is written as absent; a code of
  * 20 '?' is refused (that is the no-read mark). An ERR_ with has_refused
  * false writes refused_type and refused_seq absent whatever they hold.
@@ -231,6 +234,8 @@ struct conv_framer {
     char buf[CONV_TG_LEN_MAX];
     size_t have;                    /* bytes in buf */
     size_t skipping;                /* bytes skipped in the current garbage stretch */
+    char garbage[CONV_TG_LEN_MAX];  /* its first bytes, for the telegram log */
+    size_t glen;                    /* bytes in garbage, at most L */
 };
 
 enum conv_frame_kind {
@@ -248,8 +253,10 @@ void conv_framer_init(struct conv_framer *f, size_t L);
  * how many bytes were consumed; call again with the rest until it returns
  * CONV_FRAME_NONE with *used == len. For CONV_FRAME_TELEGRAM, frame points at
  * L bytes valid until the next call; for CONV_FRAME_SKIPPED, *skipped is the
- * stretch length. Partial and coalesced reads both work. frame and skipped
- * are set (NULL/0) on every return.
+ * stretch length and frame points at its first min(*skipped, L) bytes (valid
+ * until the next call), so the garbage can be logged as it came. Partial and
+ * coalesced reads both work. frame and skipped are set (NULL/0) on every
+ * return.
  */
 enum conv_frame_kind conv_framer_next(struct conv_framer *f, const char *data, size_t len,
                                       size_t *used, const char **frame, size_t *skipped);

@@ -31,6 +31,8 @@ struct conv_track {
     uint16_t recirculations; /* times it came round */
     int32_t ref;             /* the application's reference for the answer (wcsd: the
                               * chute whose load counts the parcel), -1 none */
+    uint64_t upd_hash;       /* conv_tg_content_hash of the last UPD_ applied since the
+                              * last answer, 0 none: a resend repeats it */
     int64_t first_us;        /* first REQ_, microseconds */
     int64_t last_us;         /* last change */
 };

@@ -83,6 +83,9 @@ struct rec {
     int seq_errors;                    /* telegrams whose seq was not expect_seq */
     uint32_t expect_seq;               /* 0: do not check */
     int wire_in, wire_out, wire_in_life, wire_out_life, wire_in_refused, wire_header_errors;
+    int wire_garbage;          /* skipped stretches logged */
+    char garbage[256];         /* their bytes, one after the other */
+    size_t garbage_len;
     uint32_t last_life_seq_out;
     int life_seq_errors; /* outgoing LIFE seqs that did not follow */
     bool closed;
@@ -157,6 +160,13 @@ static void rec_wire_cb(struct conv_link *l, const struct conv_wire *w, void *ar
         r->wire_in++;
         r->wire_in_life += life;
         r->wire_in_refused += w->refused;
+        if (w->refused && w->type == CONV_TG_TYPE_COUNT && w->type_text[0] == '\0') {
+            r->wire_garbage++;
+            if (r->garbage_len + w->len <= sizeof(r->garbage)) {
+                memcpy(r->garbage + r->garbage_len, w->raw, w->len);
+                r->garbage_len += w->len;
+            }
+        }
     }
 }
 
@@ -324,9 +334,10 @@ static void raw_connected(uv_connect_t *req, int status)
     assert_int_equal(uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read), 0);
 }
 
-static void raw_connect(struct fx *f, struct raw *r, int port)
+/* Connects to 127.0.0.1:port from the address from (NULL: any). */
+static void raw_connect_from(struct fx *f, struct raw *r, int port, const char *from)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_in sa, src;
     memset(r, 0, sizeof(*r));
     r->f = f;
     conv_framer_init(&r->framer, L);
@@ -334,8 +345,17 @@ static void raw_connect(struct fx *f, struct raw *r, int port)
     assert_int_equal(uv_tcp_init(&f->loop, &r->tcp), 0);
     assert_int_equal(uv_idle_init(&f->loop, &r->drip), 0);
     r->tcp.data = r->drip.data = r->creq.data = r;
+    if (from != NULL) {
+        assert_int_equal(uv_ip4_addr(from, 0, &src), 0);
+        assert_int_equal(uv_tcp_bind(&r->tcp, (struct sockaddr *)&src, 0), 0);
+    }
     assert_int_equal(uv_tcp_connect(&r->creq, &r->tcp, (struct sockaddr *)&sa, raw_connected), 0);
     RUN_UNTIL(f, r->connected);
+}
+
+static void raw_connect(struct fx *f, struct raw *r, int port)
+{
+    raw_connect_from(f, r, port, NULL);
 }
 
 static void raw_write_done(uv_write_t *w, int status)
@@ -610,6 +630,7 @@ static void test_garbage(void **state)
         const struct conv_errtg *er = &peer.tg[i].u.err;
         assert_int_equal(peer.tg[i].type, CONV_TG_ERR);
         assert_string_equal(er->code, CONV_ERR_BAD_SYNC);
+        assert_null(strstr(er->text, "#")); /* no false sync for a resyncing PLC */
         assert_false(er->has_refused);
         assert_int_equal(peer.tg[i].seq, (uint32_t)(i + 1)); /* the link's own counter */
         assert_string_equal(peer.tg[i].sender, "WCS01");
@@ -619,6 +640,10 @@ static void test_garbage(void **state)
     assert_string_equal(srv.tg[2].u.req.tracking, "T000000003");
     struct conv_link_stats s = stats_of(&srv);
     assert_int_equal(s.rx_skipped_bytes, 17 + 5 + 21);
+    /* Each stretch went to the telegram log as it came, marked refused. */
+    assert_int_equal(srv.wire_garbage, 3);
+    assert_int_equal(srv.garbage_len, 21 + 17 + 5);
+    assert_memory_equal(srv.garbage, "junk before the firsthello PLC noise!!\r\n\x01\xff.", 43);
     assert_int_equal(s.rx_refused, 0);
     assert_int_equal(s.rx_telegrams, 3);
     assert_int_equal(s.tx_telegrams, 3);
@@ -704,6 +729,81 @@ static void test_bad_field(void **state)
     /* weight_g(6) follows tracking(10), location(20), barcode(20). */
     memcpy(t + 27 + 10 + 20 + 20, "12a456", 6);
     refusal_case(t, CONV_ERR_BAD_FIELD, "REQ_");
+}
+
+/* With an allowlist, a host not on it is closed at once and never pushes the
+ * live PLC connection aside (a loop of `nc wcsd 2001` must not stall the
+ * line); a host in an allowed block gets in. */
+static void test_allowlist(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct rec srv = {0};
+    struct raw plc, stranger, neighbour;
+    struct conv_link_config c;
+    struct err e;
+    char t[L];
+
+    fx_init(&f);
+    server_cfg(&c, 5000);
+    assert_int_equal(conv_cidr_parse("127.0.0.1", &c.allow[0], &e), 0);
+    assert_int_equal(conv_cidr_parse("127.0.0.64/26", &c.allow[1], &e), 0);
+    c.nallow = 2;
+    rec_start(&f, &srv, &c);
+    raw_connect_from(&f, &plc, conv_link_port(srv.link), "127.0.0.1");
+    RUN_UNTIL(&f, srv.up);
+    raw_connect_from(&f, &stranger, conv_link_port(srv.link), "127.0.0.2");
+    RUN_UNTIL(&f, stranger.eof); /* closed at once */
+    assert_true(srv.up);
+    assert_int_equal(srv.downs, 0); /* the live connection stays */
+    req_wire(t, 1, 1);
+    raw_write(&plc, t, L);
+    RUN_UNTIL(&f, srv.ntg == 1); /* and still carries telegrams */
+    struct conv_link_stats s = stats_of(&srv);
+    assert_int_equal(s.refused_peers, 1);
+    assert_int_equal(s.connects, 1);
+    /* 127.0.0.70 is in 127.0.0.64/26: it may connect (and, being allowed,
+     * replaces the old connection as a reconnecting PLC would). */
+    raw_connect_from(&f, &neighbour, conv_link_port(srv.link), "127.0.0.70");
+    RUN_UNTIL(&f, srv.downs == 1 && srv.up);
+    assert_int_equal(stats_of(&srv).connects, 2);
+    raw_close(&plc);
+    raw_close(&stranger);
+    raw_close(&neighbour);
+    rec_stop(&f, &srv);
+    fx_done(&f);
+}
+
+/* A telegram from another sender or for another receiver (a stranger, a
+ * PLC on the wrong port) is refused like a bad field, never handed up. */
+static void test_foreign_ids(void **state)
+{
+    (void)state;
+    char t[L];
+    req_wire(t, 7, 7);
+    memcpy(t + 8, "PLC09", 5);
+    refusal_case(t, CONV_ERR_BAD_FIELD, "REQ_");
+    req_wire(t, 7, 7);
+    memcpy(t + 13, "WCS02", 5);
+    refusal_case(t, CONV_ERR_BAD_FIELD, "REQ_");
+}
+
+/* A field holding the sync would be a false start for a resyncing peer:
+ * refused when received, impossible to send. */
+static void test_false_sync(void **state)
+{
+    (void)state;
+    char t[L];
+    struct conv_telegram tg;
+    struct err e;
+
+    req_wire(t, 7, 7);
+    memcpy(t + 27 + 10, "SC###1", 6); /* in the location field */
+    refusal_case(t, CONV_ERR_BAD_FIELD, "REQ_");
+    make_req(&tg, 7, 7);
+    snprintf(tg.u.req.location, sizeof(tg.u.req.location), "A###B");
+    assert_int_equal(conv_tg_format(&tg, L, t, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "location"));
 }
 
 static void test_life(void **state)
@@ -1097,6 +1197,9 @@ int main(void)
         cmocka_unit_test(test_unknown_type),
         cmocka_unit_test(test_bad_length),
         cmocka_unit_test(test_bad_field),
+        cmocka_unit_test(test_foreign_ids),
+        cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_false_sync),
         cmocka_unit_test(test_life),
         cmocka_unit_test(test_dead_link_server),
         cmocka_unit_test(test_dead_link_client_reconnects),

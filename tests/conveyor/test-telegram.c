@@ -144,7 +144,7 @@ static void ex_err_sync(struct conv_telegram *t)
     header(t, "WCS01", "PLC01", 20, CONV_TG_ERR);
     t->u.err.has_refused = false;
     strcpy(t->u.err.code, CONV_ERR_BAD_SYNC);
-    strcpy(t->u.err.text, "skipped 37 bytes before ###");
+    strcpy(t->u.err.text, "skipped 37 bytes of garbage");
     strcpy(t->u.err.time, "20261123140931");
 }
 
@@ -238,7 +238,7 @@ static const struct example examples[] = {
      "###00160WCS01PLC0100019ERR_REQ_0004600000012weight_g not numeric********************20261123"
      "140930**************************************************************"},
     {"ERR_ bad sync", ex_err_sync,
-     "###00160WCS01PLC0100020ERR_*********00000013skipped 37 bytes before ###*************20261123"
+     "###00160WCS01PLC0100020ERR_*********00000013skipped 37 bytes of garbage*************20261123"
      "140931**************************************************************"},
     {"LIFE", ex_life,
      "###00160WCS01PLC0100021LIFE20261123140936***************************************************"
@@ -347,7 +347,7 @@ static const struct refusal_case refusals[] = {
      42},
     {"type right-padded", REQ_I, 23, "RE**", 0, CONV_ERR_UNKNOWN_TYPE, "unknown type", "RE", 42},
     {"type not left-aligned", REQ_I, 23, "*EQ_", 0, CONV_ERR_UNKNOWN_TYPE, "unknown type", "", 42},
-    {"bad sync", REQ_I, 0, "##X", 0, CONV_ERR_BAD_SYNC, "no ### at telegram start", "REQ_", 42},
+    {"bad sync", REQ_I, 0, "##X", 0, CONV_ERR_BAD_SYNC, "no sync at telegram start", "REQ_", 42},
     {"seq 00000", REQ_I, 18, "00000", 0, CONV_ERR_BAD_FIELD, "seq 00000 invalid", "REQ_", -1},
     {"seq not numeric", REQ_I, 18, "0004A", 0, CONV_ERR_BAD_FIELD, "seq not numeric", "REQ_", -1},
     {"seq absent", REQ_I, 18, "*****", 0, CONV_ERR_BAD_FIELD, "seq not numeric", "REQ_", -1},
@@ -537,12 +537,17 @@ static void test_accepted_edges(void **state)
     char wire[L], back[L];
 
     (void)state;
-    /* '#', spaces and '?' are ordinary text characters */
+    /* '#', spaces and '?' are ordinary text characters; only "###" is not
+     * (a false sync: refused with 00000012 naming the field) */
     memcpy(wire, examples[REQ_I].wire, L);
-    memcpy(wire + 57, "A ?#B###", 8);
+    memcpy(wire + 57, "A ?#B##X", 8);
     assert_int_equal(conv_tg_parse(wire, L, L, &t, &why, NULL), 0);
     assert_int_equal(t.u.req.barcode_kind, CONV_BARCODE_CODE);
-    assert_string_equal(t.u.req.barcode, "A ?#B###829GB");
+    assert_string_equal(t.u.req.barcode, "A ?#B##X829GB");
+    memcpy(wire + 57, "A ?#B###", 8);
+    assert_int_equal(conv_tg_parse(wire, L, L, &t, &why, NULL), ERR_PARSE);
+    assert_string_equal(why.code, CONV_ERR_BAD_FIELD);
+    assert_string_equal(why.text, "barcode holds a false sync");
     /* 19 '?' and a character: a code, not a no-read */
     memcpy(wire + 57, "???????????????????X", 20);
     assert_int_equal(conv_tg_parse(wire, L, L, &t, &why, NULL), 0);
@@ -627,6 +632,65 @@ static void test_format_errors(void **state)
     ex_req(&t);
     assert_int_equal(conv_tg_format(&t, 127, wire, NULL), ERR_INVALID);
     assert_int_equal(conv_tg_format(&t, CONV_TG_LEN_MAX + 1, wire, NULL), ERR_INVALID);
+}
+
+/* Spec "ACK_": no telegram the WCS sends (RES_, ACK_, ERR_, LIFE) may hold
+ * "###" after its sync, inside a field or across two: a PLC resyncing
+ * mid-stream would lock onto it. Each way of putting one there is refused;
+ * and every well-formed one of each type, padded or full-width, has none. */
+static void test_no_false_sync(void **state)
+{
+    static const char *const hashes[] = {"###", "A###", "##", "#", "1234567890123456789#"};
+    struct conv_telegram t;
+    char wire[L];
+    size_t i, k;
+
+    (void)state;
+    /* Inside a text field of each outgoing type. */
+    ex_res(&t);
+    strcpy(t.u.res.destination, "CH###1");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), ERR_INVALID);
+    ex_res(&t);
+    strcpy(t.u.res.barcode, "RR###3124829GB");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), ERR_INVALID);
+    ex_err(&t);
+    strcpy(t.u.err.text, "skipped 3 bytes before ###");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), ERR_INVALID);
+    ex_err(&t);
+    strcpy(t.u.err.refused_type, "###");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), ERR_INVALID);
+    /* Across two fields: a full-width field ending "##" and the next
+     * starting with '#' (location(20) then barcode(20) in RES_). */
+    ex_res(&t);
+    strcpy(t.u.res.location, "ABCDEFGHIJKLMNOPQR##");
+    strcpy(t.u.res.barcode, "#X");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), ERR_INVALID);
+    ex_res(&t);
+    strcpy(t.u.res.location, "ABCDEFGHIJKLMNOPQR##");
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), 0); /* "##" then "RR...": fine */
+    /* Whatever text goes in, what does go out has no sync after offset 0. */
+    for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+        for (k = 0; k < 4; k++) {
+            if (k == 0)
+                (ex_res(&t), snprintf(t.u.res.location, sizeof(t.u.res.location), "%s", hashes[i]));
+            else if (k == 1)
+                (ex_res(&t), snprintf(t.u.res.destination, sizeof(t.u.res.destination), "%s",
+                                      hashes[i]));
+            else if (k == 2)
+                (ex_err(&t), snprintf(t.u.err.text, sizeof(t.u.err.text), "%s", hashes[i]));
+            else
+                (ex_err(&t), snprintf(t.u.err.refused_type, sizeof(t.u.err.refused_type), "%.4s",
+                                      hashes[i]));
+            if (conv_tg_format(&t, L, wire, NULL) == 0)
+                assert_null(memmem(wire + 3, L - 3, "###", 3));
+        }
+    }
+    ex_ack(&t);
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), 0);
+    assert_null(memmem(wire + 3, L - 3, "###", 3));
+    ex_life(&t);
+    assert_int_equal(conv_tg_format(&t, L, wire, NULL), 0);
+    assert_null(memmem(wire + 3, L - 3, "###", 3));
 }
 
 /* Lenient formatting: a CODE barcode that is empty goes out as absent, an
@@ -790,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusal_detail),
         cmocka_unit_test(test_length_mismatch), cmocka_unit_test(test_accepted_edges),
         cmocka_unit_test(test_format_errors),  cmocka_unit_test(test_format_lenient),
+        cmocka_unit_test(test_no_false_sync),
         cmocka_unit_test(test_names),          cmocka_unit_test(test_every_word),
         cmocka_unit_test(test_seq_next),       cmocka_unit_test(test_time),
         cmocka_unit_test(test_examples_in_doc),

@@ -208,6 +208,7 @@ static void test_plcs(void **state)
                           "  - id: PLC01\n"
                           "    port: 2001\n"
                           "    locations: [SCAN01, SCAN02]\n"
+                          "    allow: [192.168.10.21, \"fd00::/64\"]\n"
                           "  - id: PLC02\n"
                           "    mode: client\n"
                           "    host: 10.1.2.3\n"
@@ -224,6 +225,10 @@ static void test_plcs(void **state)
     assert_int_equal(c.plcs[0].decision_deadline_ms, 150);
     assert_int_equal(c.plcs[0].nlocations, 2);
     assert_string_equal(c.plcs[0].locations[1], "SCAN02");
+    assert_int_equal(c.plcs[0].nallow, 2);
+    assert_int_equal(c.plcs[0].allow[0].prefix, 32);
+    assert_int_equal(c.plcs[0].allow[1].prefix, 64);
+    assert_int_equal(c.plcs[1].nallow, 0); /* absent: any host (wcsd warns) */
     assert_int_equal(c.plcs[1].mode, WCS_PLC_CLIENT);
     assert_string_equal(c.plcs[1].host, "10.1.2.3");
     assert_int_equal(c.plcs[1].decision_deadline_ms, 200);
@@ -249,6 +254,34 @@ static void test_plcs(void **state)
     assert_true(has_msg(&d, "11: plcs[2]: id: required key missing"));
     assert_true(has_msg(&d, "12: plcs[2].speed: unknown key"));
     assert_true(has_msg(&d, "13: plcs[3]: expected a mapping"));
+    diag_free(&d);
+}
+
+static void test_plc_allow_errors(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "plcs:\n"
+                          "  - id: PLC01\n"
+                          "    port: 2001\n"
+                          "    allow:\n"                    /* 6 */
+                          "      - 192.168.10.21\n"
+                          "      - plc01.local\n"            /* 8 */
+                          "      - 10.0.0.1/8\n"             /* 9 */
+                          "  - id: PLC02\n"
+                          "    port: 2002\n"
+                          "    allow: 192.168.10.22\n"        /* 12 */
+                          "  - id: PLC03\n"
+                          "    port: 2003\n"
+                          "    allow: []\n",                  /* 15 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "8: plcs[0].allow: \"plc01.local\" is not an IPv4 or IPv6 address"));
+    assert_true(has_msg(&d, "9: plcs[0].allow: \"10.0.0.1/8\" has host bits set under /8"));
+    assert_true(has_msg(&d, "12: plcs[1].allow: expected a list of 1 to 16 addresses"));
+    assert_true(has_msg(&d, "15: plcs[2].allow: expected a list of 1 to 16 addresses"));
     diag_free(&d);
 }
 
@@ -357,6 +390,7 @@ int main(void)
         cmocka_unit_test_teardown(test_every_problem_reported_with_line, teardown),
         cmocka_unit_test_teardown(test_missing_required_and_syntax, teardown),
         cmocka_unit_test_teardown(test_plcs, teardown),
+        cmocka_unit_test_teardown(test_plc_allow_errors, teardown),
         cmocka_unit_test_teardown(test_scanners, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),

@@ -116,6 +116,7 @@ static int setup(void **state)
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 2000\n"
                  "    read_window_after_ms: 50\n    locations: [SCAN01]\n"
+                 "    allow: [127.0.0.1]\n"
                  "  - id: PLC02\n    mode: client\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n",
                  wcsd.dir, wcsd.plc_port[0], wcsd.plc_port[1]);
@@ -234,17 +235,73 @@ static void test_recirculation_until_limit(void **state)
     }
 }
 
+static char full_chute[21]; /* reported FULL, ACTIVE, FULL, ACTIVE before the restart */
+
 static void test_full_chute_gets_nothing(void **state)
 {
-    struct conv_res r1, r2;
+    struct conv_res r1, r2, r3;
 
     (void)state;
     r1 = request("0000000030", second_code, CONV_BARCODE_CODE);
     assert_int_equal(r1.reason, CONV_REASON_OK);
+    snprintf(full_chute, sizeof(full_chute), "%s", r1.destination);
     assert_false(locu(r1.destination, CONV_LOC_FULL).duplicate);
     r2 = request("0000000031", second_code, CONV_BARCODE_CODE);
     assert_string_not_equal(r2.destination, r1.destination);
     assert_false(locu(r1.destination, CONV_LOC_ACTIVE).duplicate);
+    /* FULL again, the same telegram content as the first: a state report,
+     * applied (it was answered DUPLIC__ and the chute kept getting parcels). */
+    assert_false(locu(r1.destination, CONV_LOC_FULL).duplicate);
+    r3 = request("0000000032", second_code, CONV_BARCODE_CODE);
+    assert_string_not_equal(r3.destination, r1.destination);
+    assert_false(locu(r1.destination, CONV_LOC_ACTIVE).duplicate);
+}
+
+/* Index of the first ERR_ recorded at or after from, -1 if none. */
+static int first_err(int from)
+{
+    int i;
+
+    for (i = from; i < T.ngot; i++)
+        if (T.got[i].type == CONV_TG_ERR)
+            return i;
+    return -1;
+}
+
+/* A stranger on the PLC port (not in plcs[].allow) is closed at once and
+ * does not push the PLC aside; garbage on the PLC's own link is answered
+ * ERR_ 00000013 (no false sync in its text) and logged, refused. */
+static void test_strangers_and_garbage(void **state)
+{
+    struct sockaddr_in src, dst;
+    struct timeval tv = {20, 0};
+    char buf[64];
+    int fd, i, from = T.ngot;
+    struct err e;
+
+    (void)state;
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(&src, 0, sizeof(src));
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    memset(&dst, 0, sizeof(dst));
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons((uint16_t)wcsd.plc_port[0]);
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0); /* closed by wcsd, bounded */
+    close(fd);
+    assert_true(plc_up);
+    assert_int_equal(request("0000000060", first_code, CONV_BARCODE_CODE).reason, CONV_REASON_OK);
+
+    assert_int_equal(conv_link_send_raw(plc, "noise on the line!!", 19, &e), 0);
+    TPLC_RUN_UNTIL(&T, first_err(from) >= 0);
+    i = first_err(from);
+    assert_string_equal(T.got[i].u.err.code, CONV_ERR_BAD_SYNC);
+    assert_null(strchr(T.got[i].u.err.text, '#'));
 }
 
 /* State and load of chute id in GET /v1/status. */
@@ -387,6 +444,11 @@ static void test_telegram_log_and_stop(void **state)
     assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'decision'") >=
                 10);
     assert_true(tu_db_count(wcsd.conninfo, "SELECT count(*) FROM events WHERE kind = 'scan'") >= 2);
+    /* The garbage went to the telegram log as it came, marked refused. */
+    assert_int_equal(tu_db_count(wcsd.conninfo,
+                                 "SELECT count(*) FROM telegrams WHERE refused AND direction = 'i'"
+                                 " AND type = '' AND raw = 'noise on the line!!'"),
+                     1);
     {
         const char *argv[] = {wcsctl_bin, "--db", wcsd.conninfo, "telegrams", "--plc", "PLC01",
                               "--since", "1h", "--limit", "5", NULL};
@@ -428,6 +490,15 @@ static void test_restart_still_recognises_resend(void **state)
     TPLC_RUN_UNTIL(&T, plc_up);
     a = update("0000000010", sorted_destination, CONV_UPD_SORTED, 1795000100);
     assert_true(a.duplicate);
+    /* A fresh LOCU matching one in the log is applied all the same. */
+    {
+        char st[16];
+        long long load;
+
+        assert_false(locu(full_chute, CONV_LOC_FULL).duplicate);
+        chute_status(full_chute, st, sizeof(st), &load);
+        assert_string_equal(st, "full");
+    }
     assert_int_equal(
         tu_db_count(wcsd.conninfo,
                     "SELECT count(*) FROM events WHERE kind = 'confirm'"
@@ -446,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_bag_closed_empties_chute),
         cmocka_unit_test(test_correlation_with_wcs_scans),
         cmocka_unit_test(test_camera_frame_feeds_the_decision),
+        cmocka_unit_test(test_strangers_and_garbage),
         cmocka_unit_test(test_telegram_log_and_stop),
         cmocka_unit_test(test_restart_still_recognises_resend),
     };

@@ -166,7 +166,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 /* --- schema ------------------------------------------------------------ */
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
-                KEY_LOCATIONS, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
+                KEY_LOCATIONS, KEY_ALLOW, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
                 KEY_U32, KEY_CPU };
 
 struct key_def {
@@ -255,6 +255,7 @@ static const struct key_def plc_keys[] = {
     {"read_window_after_ms", KEY_INT, POFF(read_window_after_ms), PSZ(read_window_after_ms), 0,
      10000, 0},
     {"locations", KEY_LOCATIONS, POFF(locations), 0, 1, WCS_PLC_LOCATIONS_MAX, 0},
+    {"allow", KEY_ALLOW, POFF(allow), 0, 1, CONV_PEER_ALLOW_MAX, 0},
 };
 
 #define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
@@ -358,6 +359,25 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
                 continue;
             }
             snprintf(p->locations[p->nlocations++], sizeof(p->locations[0]), "%s", it->value);
+        }
+        return;
+    }
+    if (k->type == KEY_ALLOW) {
+        struct wcs_plc_config *p = base_ptr;
+        if (v->type != NODE_SEQ || v->n < (size_t)k->min || v->n > (size_t)k->max) {
+            bad(x, at, name, "expected a list of 1 to %lld addresses or CIDR blocks", k->max);
+            return;
+        }
+        for (i = 0; i < v->n; i++) {
+            const struct node *it = v->kids[i];
+            struct err e;
+
+            if (it->type != NODE_SCALAR ||
+                conv_cidr_parse(it->value, &p->allow[p->nallow], &e) < 0) {
+                bad(x, it, name, "%s", it->type == NODE_SCALAR ? e.msg : "not an address");
+                continue;
+            }
+            p->nallow++;
         }
         return;
     }

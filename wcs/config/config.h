@@ -13,6 +13,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "conveyor/peer.h"
 #include "scanners/source.h"
 #include "wcs/store/events.h"
 
@@ -36,6 +37,8 @@ struct wcs_plc_config {
     int read_window_after_ms;        /* ... and this long after it */
     char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line */
     int nlocations;
+    struct conv_cidr allow[CONV_PEER_ALLOW_MAX]; /* hosts that may connect (server mode) */
+    size_t nallow;                   /* 0: the key is absent, any host may (wcsd warns) */
 };
 
 /* The `customs:` keys wcs-customs-worker reads (docs/config.md); 0 / "" =

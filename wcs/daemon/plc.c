@@ -237,6 +237,8 @@ static void station_config(const struct wcs_config *cfg, const struct wcs_plc_co
     lc->port = pc->port;
     lc->telegram_len = (size_t)pc->telegram_len;
     lc->life_interval_ms = (unsigned)pc->life_interval_ms;
+    memcpy(lc->allow, pc->allow, sizeof(lc->allow));
+    lc->nallow = pc->nallow;
     sc->decision_deadline_ms = (unsigned)pc->decision_deadline_ms;
     sc->read_window_before_ms = (unsigned)pc->read_window_before_ms;
     sc->read_window_after_ms = (unsigned)pc->read_window_after_ms;
@@ -278,6 +280,10 @@ int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sor
                        : 0;
         if (rc < 0)
             return err_wrap(e, rc, "PLC %s: recent telegrams", pc->id);
+        if (pc->mode == WCS_PLC_SERVER && pc->nallow == 0)
+            log_warnx("%s: no plcs[].allow list: any host that reaches port %d can be this PLC "
+                      "and push it aside; list the PLC's address",
+                      pc->id, conv_station_port(p->station));
         log_info("%s: %s %s:%d, L=%d, deadline %d ms", pc->id,
                  pc->mode == WCS_PLC_CLIENT ? "connecting to" : "listening on", pc->host,
                  conv_station_port(p->station), pc->telegram_len, pc->decision_deadline_ms);
