@@ -61,6 +61,7 @@ struct shell {
 
     bool progress_on;
     const char *report_path;
+    const char *journal_path;  /* --journal: every parcel's fate and every ACKed UPD_ */
     uint64_t prev_sorted, prev_ns;
     const char *scan_url;
     bool scan_used; /* a scan poster ran; its final counts: */
@@ -345,6 +346,44 @@ static int write_report(struct shell *sh)
     return rc;
 }
 
+/* The journal (--journal FILE, JSON Lines) for an independent check of what
+ * the WCS stored: one line per inducted parcel ({"parcel": tracking, "code",
+ * "final", "chute", "passes"}) and one per UPD_ the WCS acknowledged
+ * ({"ack": tracking, "event", "location", "duplicate"}). */
+static int write_journal(struct shell *sh)
+{
+    const struct conv_sim_acked *a;
+    struct conv_sim_fate f;
+    size_t i, n;
+    FILE *out = fopen(sh->journal_path, "w");
+    int rc = 0;
+
+    if (out == NULL) {
+        log_warn("%s", sh->journal_path);
+        return -errno;
+    }
+    for (i = 0; conv_sim_fate(sh->sim, i, &f) == 0; i++)
+        fprintf(out,
+                "{\"parcel\": \"%s\", \"code\": \"%s\", \"final\": \"%s\", "
+                "\"chute\": \"%s\", \"passes\": %u}\n",
+                f.tracking, f.code, f.final ? conv_sim_final_name(f.state) : "", f.chute,
+                (unsigned)f.passes);
+    n = conv_sim_acked_list(sh->sim, &a);
+    for (i = 0; i < n; i++)
+        fprintf(out,
+                "{\"ack\": \"%s\", \"event\": \"%s\", \"location\": \"%s\", "
+                "\"duplicate\": %s}\n",
+                a[i].tracking, conv_upd_event_name(a[i].event), a[i].location,
+                a[i].duplicate ? "true" : "false");
+    if (ferror(out))
+        rc = -EIO;
+    if (fclose(out) != 0 || rc < 0) {
+        log_warnx("%s: cannot write the journal", sh->journal_path);
+        rc = -EIO;
+    }
+    return rc;
+}
+
 static void close_cb(uv_handle_t *h)
 {
     (void)h;
@@ -369,6 +408,8 @@ static void finish(struct shell *sh)
     if (sh->progress_on)
         progress_cb(&sh->progress);
     if (sh->report_path != NULL && write_report(sh) < 0)
+        sh->exit_code = 1;
+    if (sh->journal_path != NULL && write_journal(sh) < 0)
         sh->exit_code = 1;
     if (conv_sim_unfinished(sh->sim) != 0)
         sh->exit_code = 2;
@@ -407,7 +448,7 @@ static void usage(FILE *f)
           "         --slow-ms MS (500)  --fault-dup R  --fault-repeat R  --fault-noscan R\n"
           "         (per telegram sent / per telegram / per REQ_ / per pass)\n"
           "link:    --telegram-len L (160)  --life-ms MS (5000)  --local-id PLC01 --peer-id WCS01\n"
-          "output:  --report FILE  --progress  --drain-timeout S (30)  --scan-url URL\n"
+          "output:  --report FILE  --journal FILE  --progress  --drain-timeout S (30)  --scan-url URL\n"
           "         --log-level error|warn|info|debug\n",
           f);
 }
@@ -501,6 +542,7 @@ enum {
     O_FREPEAT,
     O_FNOSCAN,
     O_REPORT,
+    O_JOURNAL,
     O_PROGRESS,
     O_DRAIN,
     O_SCANURL,
@@ -548,6 +590,7 @@ static const struct option options[] = {
     {"fault-repeat", required_argument, NULL, O_FREPEAT},
     {"fault-noscan", required_argument, NULL, O_FNOSCAN},
     {"report", required_argument, NULL, O_REPORT},
+    {"journal", required_argument, NULL, O_JOURNAL},
     {"progress", no_argument, NULL, O_PROGRESS},
     {"drain-timeout", required_argument, NULL, O_DRAIN},
     {"scan-url", required_argument, NULL, O_SCANURL},
@@ -707,6 +750,9 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
             break;
         case O_REPORT:
             sh->report_path = optarg;
+            break;
+        case O_JOURNAL:
+            sh->journal_path = optarg;
             break;
         case O_PROGRESS:
             sh->progress_on = true;

@@ -112,6 +112,8 @@ struct conv_sim {
     struct chute *chutes;
 
     struct obentry *ob; /* ob[0..nob-1] hold ids ob_base..ob_base+nob-1 */
+    struct conv_sim_acked *acked; /* journal of acknowledged UPD_s */
+    size_t nacked, capacked;
     size_t nob, capob;
     uint64_t ob_base;
     size_t unacked;
@@ -756,6 +758,7 @@ void conv_sim_free(struct conv_sim *s)
     free(s->outq);
     free(s->seqref);
     free(s->lat_us);
+    free(s->acked);
     free(s);
 }
 
@@ -927,6 +930,19 @@ static int on_res(struct conv_sim *s, const struct conv_res *r, uint64_t real_ns
     return 0;
 }
 
+static void journal_ack(struct conv_sim *s, const struct conv_upd *u, bool duplicate)
+{
+    struct conv_sim_acked *a;
+
+    if (grow((void **)&s->acked, &s->capacked, s->nacked + 1, sizeof(*s->acked)) < 0)
+        oom();
+    a = &s->acked[s->nacked++];
+    memcpy(a->tracking, u->tracking, sizeof(a->tracking));
+    a->event = u->event;
+    copy_id(a->location, u->location);
+    a->duplicate = duplicate;
+}
+
 int conv_sim_receive(struct conv_sim *s, const struct conv_telegram *t, uint64_t real_ns,
                      struct err *e)
 {
@@ -964,6 +980,8 @@ int conv_sim_receive(struct conv_sim *s, const struct conv_telegram *t, uint64_t
         if (en->state != OB_ACKED) {
             en->state = OB_ACKED;
             s->unacked--;
+            if (en->tg.type == CONV_TG_UPD)
+                journal_ack(s, &en->tg.u.upd, t->u.ack.duplicate);
             ob_compact(s);
         }
         return 0;
@@ -978,6 +996,30 @@ int conv_sim_receive(struct conv_sim *s, const struct conv_telegram *t, uint64_t
 bool conv_sim_induction_done(const struct conv_sim *s)
 {
     return s->induction_done;
+}
+
+size_t conv_sim_acked_list(const struct conv_sim *s, const struct conv_sim_acked **out)
+{
+    *out = s->acked;
+    return s->nacked;
+}
+
+int conv_sim_fate(const struct conv_sim *s, size_t i, struct conv_sim_fate *out)
+{
+    const struct parcel *p;
+
+    if (i >= s->nparcels)
+        return ERR_NOTFOUND;
+    p = &s->parcels[i];
+    memset(out, 0, sizeof(*out));
+    snprintf(out->tracking, sizeof(out->tracking), "%010" PRIu64, s->cfg.tracking_base + i);
+    copy_id(out->code, s->items[p->item].code);
+    out->final = p->state == P_FINAL;
+    out->state = (enum conv_sim_final)p->final;
+    out->passes = p->pass;
+    if (out->final && p->final == CONV_SIM_SORTED && p->target >= 0)
+        copy_id(out->chute, s->cfg.chutes[p->target].id);
+    return 0;
 }
 
 uint64_t conv_sim_unfinished(const struct conv_sim *s)
@@ -1027,6 +1069,11 @@ static const char *const final_names[CONV_SIM_FINAL_COUNT] = {[CONV_SIM_SORTED] 
                                                               [CONV_SIM_REJECTED] = "REJECTED",
                                                               [CONV_SIM_LOST] = "LOST",
                                                               [CONV_SIM_REMOVED] = "REMOVED"};
+
+const char *conv_sim_final_name(enum conv_sim_final f)
+{
+    return (unsigned)f < CONV_SIM_FINAL_COUNT ? final_names[f] : "?";
+}
 
 json_t *conv_sim_report(const struct conv_sim *s)
 {

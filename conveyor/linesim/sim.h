@@ -211,6 +211,34 @@ struct conv_sim_stats *conv_sim_stats(struct conv_sim *s);
 /* Parcels sorted into chute i (0..nchutes-1). */
 uint64_t conv_sim_chute_sorted(const struct conv_sim *s, size_t i);
 
+/* One UPD_ the emulator generated, once the WCS acknowledged it: each must
+ * be stored by the WCS exactly once, however often it was sent (resends,
+ * duplicates, a WCS restart). The journal for independent checks. */
+struct conv_sim_acked {
+    char tracking[11];
+    enum conv_upd_event event;
+    char location[CONV_SIM_ID_MAX + 1];
+    bool duplicate;             /* the first ACK_ said DUPLIC__ (a resend of what the WCS
+                                 * had stored before it could acknowledge it) */
+};
+
+/* The acknowledged UPD_s so far, in acknowledgement order (valid until the
+ * next call into the simulation). */
+size_t conv_sim_acked_list(const struct conv_sim *s, const struct conv_sim_acked **out);
+
+/* What became of inducted parcel i (0..inducted-1). */
+struct conv_sim_fate {
+    char tracking[11];
+    char code[CONV_SIM_ID_MAX + 1]; /* the pre-advised code on its label */
+    bool final;                     /* false: still on the line */
+    enum conv_sim_final state;      /* when final */
+    char chute[CONV_SIM_ID_MAX + 1]; /* SORTED: the chute it went into, else "" */
+    uint32_t passes;
+};
+int conv_sim_fate(const struct conv_sim *s, size_t i, struct conv_sim_fate *out);
+/* "SORTED", "REJECTED", "LOST", "REMOVED". */
+const char *conv_sim_final_name(enum conv_sim_final f);
+
 /*
  * Builds the run report (new reference, caller json_decref()s): parcels
  * inducted, "unfinished", "final" per state, "chutes" per chute id,
