@@ -466,6 +466,15 @@ static void test_reporter(void **state)
     diag_stop(&f, 10, "csv", "stopped");
     assert_string_equal(e.msg, "r.csv:10: csv: stopped");
     diag_free(&d);
+
+    /* Reasons and fields quote input: each message is one printable line,
+     * control characters and bytes that are not UTF-8 written \xNN, valid
+     * UTF-8 kept. */
+    diag_report(&f, 11, "na\nme", "'%s' is bad", "\x1b[2J\tok\xc3\x28 \xd0\x98\xc2\x9b");
+    assert_string_equal(d.msgs[0], "r.csv:11: na\\x0ame: '\\x1b[2J\\x09ok\\xc3( \xd0\x98\\xc2\\x9b' is bad");
+    diag_add(&d, "%s", "a\x7f\xff");
+    assert_string_equal(d.msgs[1], "a\\x7f\\xff");
+    diag_free(&d);
 }
 
 /* Files: a missing one is -errno, a real one is read line by line. */
