@@ -170,6 +170,9 @@ static void test_wrong_check_digit(void **state)
     label_frame("badcheck", &frame);
     scan_pipeline_config_default(&cfg);
     cfg.max_passes = 3;
+    /* The pass limit is what this tests: a time budget that cannot run out
+     * (the default 100 ms did, after 2 passes, under ASan on a busy machine). */
+    cfg.budget_ms = 60000;
     decode(&cfg, &frame, &r);
     assert_int_equal(r.n, 0);
     assert_int_equal(r.pass, 0);
