@@ -390,6 +390,64 @@ int csv_table_end(struct csv_table *t)
     return t->rc;
 }
 
+ssize_t csv_table_getline(char **buf, size_t *cap, FILE *fp, size_t max)
+{
+    size_t n = 0;
+    int ch = 0;
+
+    if (*buf == NULL || *cap == 0) {
+        size_t first = max + 1 < 128 ? max + 1 : 128;
+        char *np = realloc(*buf, first);
+
+        if (np == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        *buf = np;
+        *cap = first;
+    }
+    flockfile(fp);
+    while ((ch = getc_unlocked(fp)) != EOF) {
+        if (n < max) {
+            if (n + 1 >= *cap) {
+                size_t ncap = *cap * 2 > max + 1 ? max + 1 : *cap * 2;
+                char *np = realloc(*buf, ncap);
+
+                if (np == NULL) {
+                    funlockfile(fp);
+                    errno = ENOMEM;
+                    return -1;
+                }
+                *buf = np;
+                *cap = ncap;
+            }
+            (*buf)[n] = (char)ch;
+        }
+        n++;
+        if (ch == '\n')
+            break;
+    }
+    funlockfile(fp);
+    if (n == 0)
+        return -1;
+    if (n > max) {
+        (*buf)[max] = '\0';
+        return (ssize_t)max + 1;
+    }
+    (*buf)[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* A line over CSV_TABLE_LINE_MAX: the read stops (the line may be inside a
+ * quoted field, so there is no next record to go on at). */
+static int line_too_long(struct csv_table *t)
+{
+    if (t->rc == 0)
+        t->rc = diag_stop(t->f, t->line + 1, t->have_header ? "row" : "header",
+                          "line longer than %d bytes", CSV_TABLE_LINE_MAX);
+    return t->rc;
+}
+
 int csv_table_read_file(struct csv_table *t, FILE *fp)
 {
     char *buf = NULL;
@@ -397,8 +455,16 @@ int csv_table_read_file(struct csv_table *t, FILE *fp)
     ssize_t n;
     int rc = t->rc;
 
-    while (rc == 0 && (n = getline(&buf, &cap, fp)) >= 0)
-        rc = csv_table_feed(t, buf, (size_t)n);
+    while (rc == 0) {
+        errno = 0;
+        n = csv_table_getline(&buf, &cap, fp, CSV_TABLE_LINE_MAX);
+        if (n < 0) {
+            if (errno == ENOMEM && !ferror(fp))
+                rc = t->rc = err_set(t->f->e, -ENOMEM, "%s: out of memory", t->f->name);
+            break;
+        }
+        rc = n > CSV_TABLE_LINE_MAX ? line_too_long(t) : csv_table_feed(t, buf, (size_t)n);
+    }
     if (rc == 0 && ferror(fp)) {
         int errnum = errno ? errno : EIO;
 
@@ -417,7 +483,7 @@ int csv_table_read_text(struct csv_table *t, const char *text, size_t len)
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
 
-        rc = csv_table_feed(t, text + pos, n);
+        rc = n > CSV_TABLE_LINE_MAX ? line_too_long(t) : csv_table_feed(t, text + pos, n);
         pos += n;
     }
     return rc != 0 ? rc : csv_table_end(t);

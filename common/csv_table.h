@@ -16,7 +16,8 @@
  *   exports write one); LF and CRLF line ends; blank lines between records
  *   are ignored; leading and trailing blanks of unquoted fields are dropped;
  * - a field is at most CSV_TABLE_FIELD_MAX bytes: a longer one (or a quote
- *   left open that swallows the rest of the file) stops the read;
+ *   left open that swallows the rest of the file) stops the read; so does a
+ *   physical line over CSV_TABLE_LINE_MAX bytes;
  * - the first record is the header; the columns the caller asks for are
  *   found by name; a column named twice is refused; a required column that
  *   is missing is refused; then each record goes to the caller's callback,
@@ -29,10 +30,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/diag.h"
 
 #define CSV_TABLE_FIELD_MAX 65536 /* bytes in one field */
+/* Bytes in one physical line, its line end included: the reader holds a
+ * line in memory, so this bounds what one line of a hostile file costs (no
+ * real table comes near it: a record of 64 full fields would). A longer
+ * line stops the read: "NAME:LINE: row: line longer than 1048576 bytes". */
+#define CSV_TABLE_LINE_MAX (1024 * 1024)
 #define CSV_TABLE_COLUMNS_MAX 64  /* columns in a header */
 
 enum {
@@ -117,6 +124,16 @@ int csv_table_read_text(struct csv_table *t, const char *text, size_t len);
 /* Opens f->name, reads it whole with a reader made from spec, closes it.
  * A file that cannot be opened is -errno ("NAME: reason" in f->e). */
 int csv_table_read_path(const struct csv_table_spec *spec, struct diag_file *f);
+
+/* getline(3) with a bound: reads one physical line of fp (through its '\n',
+ * or to the end of the input) into *buf (grown as needed, *cap its size,
+ * NUL-terminated; the caller frees it), keeping at most max bytes of it.
+ * Returns the line's length; max + 1 when the line is longer, its first max
+ * bytes in *buf and the rest read and dropped, so the next call starts at
+ * the next line; -1 at the end of the input, on a read error (ferror(fp)
+ * and errno tell) or when *buf cannot grow (errno ENOMEM). Used for every
+ * line-oriented input from a file: CSV and JSON Lines. */
+ssize_t csv_table_getline(char **buf, size_t *cap, FILE *fp, size_t max);
 
 /* True when the n bytes of s are only blanks (space, tab, CR, LF): such a
  * line between records is no record (JSON Lines readers skip it too). */

@@ -5,6 +5,67 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Bytes of the valid UTF-8 sequence at s (at most n bytes), or 0 when there
+ * is none there (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).
+ * C1 controls (U+0080-U+009F) count as invalid: terminals act on them. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned cp;
+    size_t need, k;
+
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        need = 1, cp = s[0] & 0x1Fu;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        need = 2, cp = s[0] & 0x0Fu;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        need = 3, cp = s[0] & 0x07u;
+    else
+        return 0;
+    if (need >= n)
+        return 0;
+    for (k = 1; k <= need; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3Fu);
+    }
+    if ((need == 1 && cp < 0xA0) || (need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return need + 1;
+}
+
+/* Copies src into dst (size bytes, NUL-terminated) so that it prints as one
+ * harmless line: control characters and bytes that are not valid UTF-8
+ * become "\xNN" (a message quotes input: a file must not be able to move
+ * the operator's cursor or break a log line). Never cuts an escape or a
+ * UTF-8 sequence in two. */
+static void printable(char *dst, size_t size, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src), i = 0, o = 0, k;
+
+    while (i < n) {
+        if (s[i] >= 0x20 && s[i] < 0x7F) {
+            if (o + 1 >= size)
+                break;
+            dst[o++] = (char)s[i++];
+        } else if (s[i] >= 0x80 && (k = utf8_len(s + i, n - i)) > 0) {
+            if (o + k >= size)
+                break;
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            if (o + 4 >= size)
+                break;
+            snprintf(dst + o, 5, "\\x%02x", s[i++]);
+            o += 4;
+        }
+    }
+    dst[o] = '\0';
+}
 
 void diag_add(struct diag *d, const char *fmt, ...)
 {
@@ -34,6 +95,21 @@ void diag_add(struct diag *d, const char *fmt, ...)
     if (msg == NULL) {
         d->dropped++;
         return;
+    }
+    /* Every message is one printable line of at most DIAG_MSG_MAX bytes,
+     * whoever made it (readers quote input in their reasons). */
+    {
+        size_t len = strlen(msg), size = len * 4 + 1 < DIAG_MSG_MAX ? len * 4 + 1 : DIAG_MSG_MAX;
+        char *clean = malloc(size);
+
+        if (clean == NULL) {
+            free(msg);
+            d->dropped++;
+            return;
+        }
+        printable(clean, size, msg);
+        free(msg);
+        msg = clean;
     }
     d->msgs[d->n++] = msg;
 }
@@ -71,9 +147,12 @@ void diag_free(struct diag *d)
 static int report(struct diag_file *f, bool stop, int line, const char *field, const char *fmt,
                   va_list ap)
 {
-    char why[DIAG_REASON_MAX], where[32] = "";
+    char raw[DIAG_REASON_MAX], why[DIAG_REASON_MAX], where[32] = "", fld[128];
 
-    vsnprintf(why, sizeof(why), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    printable(why, sizeof(why), raw);
+    printable(fld, sizeof(fld), field);
+    field = fld;
     if (line > 0)
         snprintf(where, sizeof(where), ":%d", line);
     diag_add(f->d, "%s%s: %s: %s", f->name, where, field, why);

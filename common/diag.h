@@ -16,6 +16,10 @@
 #include "common/err.h"
 
 #define DIAG_MAX 1000
+/* Longest message kept, in bytes (with its NUL). Every message is one
+ * printable line: control characters and bytes that are not UTF-8 are
+ * written "\xNN" (messages quote the input they complain about). */
+#define DIAG_MSG_MAX 1024
 
 struct diag {
     char **msgs;      /* msgs[0..n-1], each malloc'd */
@@ -26,7 +30,8 @@ struct diag {
 
 #define DIAG_INIT {0}
 
-/* Appends a formatted message; NULL d is allowed and ignored. */
+/* Appends a formatted message (made printable, cut at DIAG_MSG_MAX); NULL d
+ * is allowed and ignored. */
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Total messages added, kept or not. */
 size_t diag_count(const struct diag *d);
@@ -50,7 +55,8 @@ struct diag_file {
     size_t problems;    /* problems reported so far */
 };
 
-/* Longest reason kept, in bytes: a reason quoting a huge field is cut. */
+/* Longest reason kept, in bytes: a reason quoting a huge field is cut. The
+ * reason and the field are made printable as in diag_add, also in f->e. */
 #define DIAG_REASON_MAX 400
 
 /* Reports "NAME:LINE: field: reason" (just "NAME: field: reason" when line

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/err.h"
 #include "scanners/scanners.h"
@@ -45,6 +46,13 @@ struct scan_image {
 
 /* Largest image accepted anywhere, pixels: bounds memory for hostile headers. */
 #define SCAN_IMAGE_MAX_PIXELS (64u * 1024u * 1024u)
+/* Longest side of an image file accepted, pixels: far past any camera (a
+ * 25-megapixel sensor is 5120 wide), and it bounds a row's buffers. */
+#define SCAN_IMAGE_MAX_SIDE 32768u
+/* Most scans a JPEG file may hold: a baseline JPEG has 1 (or one per
+ * component), a progressive one about 10; each scan is a pass over the
+ * whole image, so thousands of tiny scans are a few KiB that take minutes. */
+#define SCAN_JPEG_MAX_SCANS 100
 
 /* Sizes img to w x h (contents undefined). Returns 0, -EINVAL for a size of 0
  * or past SCAN_IMAGE_MAX_PIXELS, -ENOMEM. */
@@ -94,11 +102,19 @@ int scan_img_stretch(const struct scan_frame *src, double lo_pct, double hi_pct,
  * img as 8-bit grey; the format is taken from the file's first bytes, not its
  * name. Colour is converted to grey, transparency laid over white.
  * Returns 0; -errno when the file cannot be read; ERR_PARSE for a file that is
- * not one of these formats, is damaged or truncated; -EINVAL for a size past
- * SCAN_IMAGE_MAX_PIXELS; -ENOMEM. e->msg says why without the path (the
- * caller prefixes it). On failure img is left valid (maybe resized).
+ * not one of these formats, is damaged or truncated (or a PGM header over 4
+ * KiB); -EINVAL past a limit: a side past SCAN_IMAGE_MAX_SIDE, more pixels
+ * than SCAN_IMAGE_MAX_PIXELS ("PNG: 40000x2 pixels: a side is past 32768"),
+ * a JPEG of more than SCAN_JPEG_MAX_SCANS scans ("JPEG: more than 100
+ * scans"); -ENOMEM. e->msg says why without the path (the caller prefixes
+ * it). On failure img is left valid (maybe resized).
  */
 int scan_image_load(const char *path, struct scan_image *img, struct err *e);
+
+/* The same from an open, seekable stream (the caller's: not closed), from
+ * its current position: a buffer through fmemopen, for tests and the
+ * fuzzer. Returns as scan_image_load. */
+int scan_image_read(FILE *fp, struct scan_image *img, struct err *e);
 
 /* ---- Pipeline (camera.c) ------------------------------------------------ */
 

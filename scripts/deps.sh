@@ -2,6 +2,9 @@
 # Installs the Debian 12 packages the project needs to build, test and run.
 # The one list of system dependencies; run as root. Quiet and idempotent:
 # apt is only asked when a package is missing.
+# clang (clang-14) builds the libFuzzer harnesses; libclang-rt-14-dev holds
+# the libFuzzer, ASan and UBSan runtimes it links (clang only recommends it,
+# and recommends are not installed here).
 set -euo pipefail
 packages=(
     build-essential cmake pkg-config git
@@ -11,6 +14,7 @@ packages=(
     libpng-dev libjpeg62-turbo-dev zint
     imagemagick zbar-tools
     postgresql-15 postgresql-client-15 curl
+    clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

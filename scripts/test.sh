@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is missing, builds a
-# normal and an ASan+UBSan tree, and runs every test in both with ctest.
+# normal and an ASan+UBSan tree, and runs every test in both with ctest;
+# then builds the libFuzzer harnesses with clang under ASan+UBSan (a third
+# tree, build-fuzz, just the target `fuzz`) and runs each for a few seconds
+# on its committed seeds (the ctest entries labelled `fuzz`; docs/fuzzing.md).
 # Each tree's tests start and stop their own private PostgreSQL 15.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,4 +22,11 @@ for variant in build build-asan; do
     echo "== $variant: test"
     (cd "$top/$variant" && ctest --output-on-failure --timeout 600 -j2) || status=1
 done
+
+echo "== build-fuzz: build"
+cmake -S "$top" -B "$top/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DWCS_SANITIZE=ON >/dev/null
+cmake --build "$top/build-fuzz" -j"$(nproc)" --target fuzz
+echo "== build-fuzz: fuzz"
+(cd "$top/build-fuzz" && ctest -L fuzz --output-on-failure -j2) || status=1
 exit $status

@@ -289,6 +289,75 @@ static void test_long_field(void **state)
     free(text);
 }
 
+/* A physical line over CSV_TABLE_LINE_MAX stops the read, from text or a
+ * file, even when its fields are short: a reader holds a line in memory. */
+static void test_long_line(void **state)
+{
+    size_t n = CSV_TABLE_LINE_MAX + 10, len, i;
+    char *text = malloc(n + 64);
+    struct out o = {0};
+    struct err e = {0};
+
+    (void)state;
+    assert_non_null(text);
+    strcpy(text, "code,name\nA,B\n");
+    len = strlen(text);
+    for (i = 0; i < n / 2; i++, len += 2)
+        memcpy(text + len, "x,", 2);
+    memcpy(text + len, "y\nC,D\n", 6);
+    len += 6;
+    assert_int_equal(run(CSV_TABLE_UNKNOWN_OK | CSV_TABLE_KEEP_GOING, text, len, &o, &e),
+                     ERR_PARSE);
+    assert_string_equal(o.text, "2: A|B|-1|0\n! t.csv:3: row: line longer than 1048576 bytes\n");
+    assert_string_equal(e.msg, "t.csv:3: row: line longer than 1048576 bytes");
+    diag_free(&o.d);
+
+    /* The same from a stream (csv_table_read_file), and in the header. */
+    {
+        struct diag_file f = {"s.csv", &o.d, &e, 0};
+        const struct csv_table_spec spec = {
+            .cols = cols, .ncols = NCOLS, .record_cb = record_cb, .arg = &o};
+        struct csv_table *t;
+        FILE *fp = fmemopen(text + 14, len - 14, "r"); /* from the long line on */
+
+        memset(&o, 0, sizeof(o));
+        assert_non_null(fp);
+        assert_int_equal(csv_table_new(&spec, &f, &t), 0);
+        assert_int_equal(csv_table_read_file(t, fp), ERR_PARSE);
+        assert_string_equal(e.msg, "s.csv:1: header: line longer than 1048576 bytes");
+        csv_table_free(t);
+        fclose(fp);
+        diag_free(&o.d);
+    }
+    free(text);
+}
+
+/* csv_table_getline: at most max bytes kept, the rest of a long line
+ * skipped, lines with NUL bytes and a last line without '\n'. */
+static void test_getline(void **state)
+{
+    static const char text[] = "abc\n0123456789\nx\0y\nlast";
+    FILE *fp = fmemopen((void *)(uintptr_t)text, sizeof(text) - 1, "r");
+    char *buf = NULL;
+    size_t cap = 0;
+
+    (void)state;
+    assert_non_null(fp);
+    assert_int_equal(csv_table_getline(&buf, &cap, fp, 8), 4);
+    assert_string_equal(buf, "abc\n");
+    assert_int_equal(csv_table_getline(&buf, &cap, fp, 8), 9);
+    assert_string_equal(buf, "01234567");
+    assert_int_equal(csv_table_getline(&buf, &cap, fp, 8), 4);
+    assert_memory_equal(buf, "x\0y\n", 4);
+    assert_int_equal(csv_table_getline(&buf, &cap, fp, 8), 4);
+    assert_string_equal(buf, "last");
+    assert_int_equal(csv_table_getline(&buf, &cap, fp, 8), -1);
+    assert_false(ferror(fp));
+    assert_true(cap <= 9);
+    free(buf);
+    fclose(fp);
+}
+
 static void test_wide_header(void **state)
 {
     char text[1024];
@@ -397,6 +466,15 @@ static void test_reporter(void **state)
     diag_stop(&f, 10, "csv", "stopped");
     assert_string_equal(e.msg, "r.csv:10: csv: stopped");
     diag_free(&d);
+
+    /* Reasons and fields quote input: each message is one printable line,
+     * control characters and bytes that are not UTF-8 written \xNN, valid
+     * UTF-8 kept. */
+    diag_report(&f, 11, "na\nme", "'%s' is bad", "\x1b[2J\tok\xc3\x28 \xd0\x98\xc2\x9b");
+    assert_string_equal(d.msgs[0], "r.csv:11: na\\x0ame: '\\x1b[2J\\x09ok\\xc3( \xd0\x98\\xc2\\x9b' is bad");
+    diag_add(&d, "%s", "a\x7f\xff");
+    assert_string_equal(d.msgs[1], "a\\x7f\\xff");
+    diag_free(&d);
 }
 
 /* Files: a missing one is -errno, a real one is read line by line. */
@@ -432,7 +510,8 @@ int main(void)
         cmocka_unit_test(test_long_field),     cmocka_unit_test(test_wide_header),
         cmocka_unit_test(test_callback_stops), cmocka_unit_test(test_missing_wording),
         cmocka_unit_test(test_values),         cmocka_unit_test(test_reporter),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_files),          cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_getline),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 #include <jpeglib.h>
+#include <png.h>
 
 #include "scanners/camera.h"
 
@@ -169,6 +170,9 @@ static void test_wrong_check_digit(void **state)
     label_frame("badcheck", &frame);
     scan_pipeline_config_default(&cfg);
     cfg.max_passes = 3;
+    /* The pass limit is what this tests: a time budget that cannot run out
+     * (the default 100 ms did, after 2 passes, under ASan on a busy machine). */
+    cfg.budget_ms = 60000;
     decode(&cfg, &frame, &r);
     assert_int_equal(r.n, 0);
     assert_int_equal(r.pass, 0);
@@ -494,6 +498,117 @@ static void test_files(void **state)
     scan_image_release(&frame);
 }
 
+/* scan_image_read on a buffer (fmemopen). */
+static int load_mem(const void *data, size_t len, struct scan_image *img, struct err *e)
+{
+    FILE *fp = fmemopen((void *)(uintptr_t)data, len, "r");
+    assert_non_null(fp);
+    int rc = scan_image_read(fp, img, e);
+    fclose(fp);
+    return rc;
+}
+
+static void expect_mem_error(const void *data, size_t len, int code, const char *fragment)
+{
+    struct scan_image img = {0};
+    struct err e;
+    err_clear(&e);
+    int rc = load_mem(data, len, &img, &e);
+    if (rc != code || !strstr(e.msg, fragment))
+        fail_msg("got %d \"%s\", expected %d with \"%s\"", rc, e.msg, code, fragment);
+    scan_image_release(&img);
+}
+
+/* A w x h grey JPEG of nscans scans (0: baseline), into memory. With scans,
+ * the script is a legal progression: DC first and refined, then every AC
+ * coefficient in a band of its own, first and refined (2 + 2 * 63 at most). */
+static unsigned char *jpeg_scans(int w, int h, int nscans, unsigned long *len)
+{
+    static jpeg_scan_info script[128];
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    unsigned char *out = NULL, *row = calloc((size_t)w, 1);
+    assert_non_null(row);
+    assert_true(nscans <= 128);
+    script[0] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = 0, .Se = 0, .Ah = 0, .Al = 1};
+    script[1] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = 0, .Se = 0, .Ah = 1, .Al = 0};
+    for (int k = 1; k <= 63; k++) {
+        script[1 + k] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = k, .Se = k, .Ah = 0, .Al = 1};
+        script[64 + k] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = k, .Se = k, .Ah = 1, .Al = 0};
+    }
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &out, len);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 1;
+    ci.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&ci);
+    if (nscans > 0) {
+        ci.scan_info = script;
+        ci.num_scans = nscans;
+    }
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height)
+        jpeg_write_scanlines(&ci, &row, 1);
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    free(row);
+    return out;
+}
+
+/* The loader's limits (camera.h): each refused with -EINVAL or ERR_PARSE and a
+ * message naming the limit, before the pixels are decoded. */
+static void test_file_limits(void **state)
+{
+    (void)state;
+    struct scan_image img = {0};
+    struct err e;
+
+    /* PGM: a side past SCAN_IMAGE_MAX_SIDE, too many pixels, a header of
+     * endless comments. */
+    expect_mem_error("P5\n40000 2\n255\n", 16, -EINVAL, "a side is past 32768");
+    expect_mem_error("P5\n9000 9000\n255\n", 17, -EINVAL, "past the limit of 67108864 pixels");
+    char hdr[5000];
+    memset(hdr, 'x', sizeof(hdr));
+    memcpy(hdr, "P5\n#", 4);
+    expect_mem_error(hdr, sizeof(hdr), ERR_PARSE, "header longer than 4096 bytes");
+
+    /* PNG: a real 40000 x 1 file (libpng's own limit is 1000000). */
+    png_image pi;
+    memset(&pi, 0, sizeof(pi));
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = 40000;
+    pi.height = 1;
+    pi.format = PNG_FORMAT_GRAY;
+    uint8_t *px = calloc(40000, 1);
+    assert_non_null(px);
+    png_alloc_size_t plen = 0;
+    assert_true(png_image_write_to_memory(&pi, NULL, &plen, 0, px, 0, NULL));
+    void *png = malloc(plen);
+    assert_non_null(png);
+    assert_true(png_image_write_to_memory(&pi, png, &plen, 0, px, 0, NULL));
+    expect_mem_error(png, plen, -EINVAL, "PNG: 40000x1 pixels: a side is past 32768");
+    free(png);
+    free(px);
+
+    /* JPEG: a side too long; a legal progression of 128 scans, past
+     * SCAN_JPEG_MAX_SCANS; the 100 scans it allows load. */
+    unsigned long jlen = 0;
+    unsigned char *jpg = jpeg_scans(40000, 1, 0, &jlen);
+    expect_mem_error(jpg, jlen, -EINVAL, "JPEG: 40000x1 pixels: a side is past 32768");
+    free(jpg);
+    jpg = jpeg_scans(16, 16, 128, &jlen);
+    expect_mem_error(jpg, jlen, -EINVAL, "JPEG: more than 100 scans");
+    free(jpg);
+    jpg = jpeg_scans(16, 16, 100, &jlen);
+    err_clear(&e);
+    assert_int_equal(load_mem(jpg, jlen, &img, &e), 0);
+    assert_int_equal(img.w, 16);
+    free(jpg);
+    scan_image_release(&img);
+}
+
 static void test_imageops(void **state)
 {
     (void)state;
@@ -585,7 +700,7 @@ int main(void)
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
         cmocka_unit_test(test_noisy_full_density),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_files),           cmocka_unit_test(test_file_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

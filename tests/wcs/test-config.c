@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,73 @@ static void test_password_file(void **state)
     assert_non_null(strstr(e.msg, "database.password_file: cannot open"));
 }
 
+/* Loads text through the stream entry point (fmemopen), named "mem.yaml". */
+static int load_mem(const char *text, size_t len, struct wcs_config *c, struct diag *d)
+{
+    FILE *fp = fmemopen((void *)(uintptr_t)text, len, "r");
+    struct err e;
+    int rc;
+
+    assert_non_null(fp);
+    rc = wcs_config_load_stream(fp, "mem.yaml", c, d, &e);
+    fclose(fp);
+    return rc;
+}
+
+/* The loader's bounds: a file over 1 MiB, nesting deeper than 8 levels, a
+ * value holding a NUL byte; each refused with a message, nothing read past. */
+static void test_limits(void **state)
+{
+    static struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    size_t n = 1024 * 1024 + 100, len;
+    char *text = malloc(n + 64);
+
+    (void)state;
+    assert_non_null(text);
+    /* Valid YAML all the way: a comment that does not end. */
+    strcpy(text, "database:\n  conninfo: dbname=wcs\n#");
+    len = strlen(text);
+    memset(text + len, 'x', n - len);
+    assert_int_equal(load_mem(text, n, &c, &d), ERR_CONFIG);
+    assert_int_equal(diag_count(&d), 1);
+    assert_string_equal(d.msgs[0], "mem.yaml: (document): larger than 1048576 bytes");
+    diag_free(&d);
+    /* Just under the limit loads. */
+    assert_int_equal(load_mem(text, 1024 * 1024, &c, &d), 0);
+    free(text);
+
+    /* 8 levels load (and are refused as keys), 9 are not built at all. */
+    assert_int_equal(load_mem("a: [[[[[[[x]]]]]]]\n", 19, &c, &d), ERR_CONFIG);
+    assert_true(diag_count(&d) >= 1);
+    assert_null(strstr(d.msgs[0], "nested"));
+    diag_free(&d);
+    assert_int_equal(load_mem("a: [[[[[[[[x]]]]]]]]\n", 21, &c, &d), ERR_CONFIG);
+    assert_int_equal(diag_count(&d), 1);
+    assert_string_equal(d.msgs[0], "mem.yaml:1: (document): nested deeper than 8 levels");
+    diag_free(&d);
+    {
+        /* Deep enough to overflow the stack of a recursive builder. */
+        size_t depth = 200000, i;
+        char *deep = malloc(2 * depth + 1);
+
+        assert_non_null(deep);
+        for (i = 0; i < depth; i++) {
+            deep[i] = '[';
+            deep[depth + i] = ']';
+        }
+        assert_int_equal(load_mem(deep, 2 * depth, &c, &d), ERR_CONFIG);
+        assert_non_null(strstr(d.msgs[0], "nested deeper than 8 levels"));
+        diag_free(&d);
+        free(deep);
+    }
+
+    assert_int_equal(load_mem("database:\n  conninfo: \"dbname=wcs\\0x\"\n", 38, &c, &d),
+                     ERR_CONFIG);
+    assert_string_equal(d.msgs[0], "mem.yaml:2: (value): holds a NUL byte");
+    diag_free(&d);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -394,6 +462,7 @@ int main(void)
         cmocka_unit_test_teardown(test_scanners, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),
+        cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,85 @@ static void test_read_edge_cases(void **state)
     diag_free(&d);
 }
 
+/* wcs_preadvice_read_stream on a buffer (fmemopen), named name. */
+static int read_mem(const char *text, size_t len, const char *name, struct got *g,
+                    struct wcs_import_counts *counts, struct diag *d, struct err *e)
+{
+    FILE *fp = fmemopen((void *)(uintptr_t)text, len, "r");
+    int rc;
+
+    assert_non_null(fp);
+    memset(g, 0, sizeof(*g));
+    rc = wcs_preadvice_read_stream(fp, name, collect_cb, g, counts, d, e);
+    fclose(fp);
+    return rc;
+}
+
+/* The reader's bounds: a JSON line over 1 MiB is a bad row and the read
+ * goes on (the line is never held whole); a CSV line over 1 MiB stops the
+ * read; a JSON row nested deeper than 4 levels is a bad row, refused before
+ * it is parsed. */
+static void test_read_limits(void **state)
+{
+    static const char row[] = "{\"code\":\"RR473124829GB\",\"service\":\"EMS\","
+                              "\"country\":\"DE\",\"weight_g\":500}\n";
+    static const char *const want_jsonl[] = {
+        "2: row: line longer than 1048576 bytes",
+        "4: row: JSON nested deeper than 4 levels",
+        NULL,
+    };
+    size_t n = 100 * 1024 * 1024, len, i;
+    char *text = malloc(n + 1024);
+    struct wcs_import_counts counts;
+    struct diag d = DIAG_INIT;
+    struct err e = {0};
+    struct got g;
+
+    (void)state;
+    assert_non_null(text);
+    /* A good row, a 100 MB line, a good row, a row nested 5 deep, and one
+     * nested 4 deep (refused for its shape, not its depth). */
+    len = 0;
+    memcpy(text, row, sizeof(row) - 1);
+    len += sizeof(row) - 1;
+    text[len++] = '"';
+    memset(text + len, 'x', n);
+    len += n;
+    text[len++] = '\n';
+    memcpy(text + len, row, sizeof(row) - 1);
+    len += sizeof(row) - 1;
+    len += (size_t)sprintf(text + len, "{\"code\":[[[[1]]]]}\n{\"code\":[[[1]]]}\n");
+    assert_int_equal(read_mem(text, len, "big.jsonl", &g, &counts, &d, &e), 0);
+    /* The depth-4 row is refused by the converter: check the first two. */
+    for (i = 0; want_jsonl[i] != NULL; i++) {
+        char full[256];
+
+        snprintf(full, sizeof(full), "big.jsonl:%s", want_jsonl[i]);
+        assert_string_equal(d.msgs[i], full);
+    }
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.lines[1], 3);
+    assert_int_equal(counts.rows, 5);
+    assert_int_equal(counts.bad, 3);
+    assert_string_equal(d.msgs[2], "big.jsonl:5: code: must be a string");
+    diag_free(&d);
+
+    /* CSV: the same long line stops the read at its line. */
+    len = (size_t)sprintf(text, "code,service,country,weight_g\nRR473124829GB,EMS,DE,500\n\"");
+    memset(text + len, 'x', n);
+    len += n;
+    text[len++] = '\n';
+    assert_int_equal(read_mem(text, len, "big.csv", &g, &counts, &d, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "big.csv:3: row: line longer than 1048576 bytes");
+    assert_int_equal(g.n, 1);
+    diag_free(&d);
+    /* And in the first line, which the reader reads itself. */
+    assert_int_equal(read_mem(text + 55, len - 55, "big2.csv", &g, &counts, &d, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "big2.csv:1: header: line longer than 1048576 bytes");
+    diag_free(&d);
+    free(text);
+}
+
 static void test_import_into_store(void **state)
 {
     char ci[512], path[1024];
@@ -362,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_read_jsonl),
         cmocka_unit_test(test_read_bad_header),
         cmocka_unit_test(test_read_edge_cases),
+        cmocka_unit_test(test_read_limits),
         cmocka_unit_test(test_import_into_store),
         cmocka_unit_test(test_import_samples),
         cmocka_unit_test(test_import_speed),

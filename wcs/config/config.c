@@ -22,6 +22,13 @@
 
 /* --- YAML -> tree ------------------------------------------------------ */
 
+/* Bounds on what the loader takes, so a hostile or broken file cannot make
+ * it recurse or read without end (docs/config.md "Limits"). A real config is
+ * a few KiB and four levels deep (top level, plcs, an entry, its allow
+ * list). */
+#define CONFIG_SIZE_MAX (1024 * 1024) /* bytes in the file */
+#define CONFIG_DEPTH_MAX 8            /* nested mappings and lists */
+
 enum node_type { NODE_SCALAR, NODE_MAP, NODE_SEQ };
 
 struct node {
@@ -59,20 +66,70 @@ static int node_add(struct node *parent, struct node *kid)
     return 0;
 }
 
-/* Builds the node that starts with event ev (already parsed); consumes the
- * events up to its end. Returns NULL on a YAML error (reported in d). */
-static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, struct diag *d)
+/* The parser's input: fp, at most CONFIG_SIZE_MAX bytes of it. */
+struct input {
+    FILE *fp;
+    size_t total;   /* bytes handed to the parser */
+    bool too_large; /* the file went past CONFIG_SIZE_MAX */
+};
+
+/* libyaml's read handler: 1 and *got (0 at the end), or 0 for an error. */
+static int read_cb(void *arg, unsigned char *buf, size_t size, size_t *got)
+{
+    struct input *in = arg;
+
+    *got = fread(buf, 1, size, in->fp);
+    if (*got == 0 && ferror(in->fp))
+        return 0;
+    in->total += *got;
+    if (in->total > CONFIG_SIZE_MAX) {
+        in->too_large = true;
+        return 0;
+    }
+    return 1;
+}
+
+/* Reports why p failed: the size limit, or libyaml's own words. */
+static void yaml_problem(const yaml_parser_t *p, const char *path, struct diag *d)
+{
+    const struct input *in = p->read_handler_data;
+
+    if (in->too_large)
+        diag_add(d, "%s: (document): larger than %d bytes", path, CONFIG_SIZE_MAX);
+    else
+        diag_add(d, "%s:%zu: %s: %s", path, p->problem_mark.line + 1,
+                 p->context ? p->context : "syntax", p->problem ? p->problem : "invalid YAML");
+}
+
+/* Builds the node that starts with event ev (already parsed) at nesting
+ * depth (1 for the document's root); consumes the events up to its end.
+ * Returns NULL on a YAML error or past a limit (reported in d). */
+static struct node *build(yaml_parser_t *p, yaml_event_t *ev, int depth, const char *path,
+                          struct diag *d)
 {
     struct node *n = calloc(1, sizeof(*n));
     yaml_event_type_t end;
 
-    if (n == NULL)
+    if (n == NULL) {
+        diag_add(d, "%s: out of memory", path);
         return NULL;
+    }
     n->line = (int)ev->start_mark.line + 1;
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         n->type = NODE_SCALAR;
+        if (strlen((const char *)ev->data.scalar.value) != ev->data.scalar.length) {
+            /* "\0" in a quoted scalar: the value would be cut silently. */
+            diag_add(d, "%s:%d: (value): holds a NUL byte", path, n->line);
+            free(n);
+            return NULL;
+        }
         n->value = strdup((const char *)ev->data.scalar.value);
+        if (n->value == NULL) {
+            diag_add(d, "%s: out of memory", path);
+            free(n);
+            return NULL;
+        }
         return n;
     case YAML_MAPPING_START_EVENT:
         n->type = NODE_MAP;
@@ -87,6 +144,13 @@ static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, 
         free(n);
         return NULL;
     default:
+        diag_add(d, "%s:%d: (document): unexpected YAML event", path, n->line);
+        free(n);
+        return NULL;
+    }
+    if (depth > CONFIG_DEPTH_MAX) {
+        diag_add(d, "%s:%d: (document): nested deeper than %d levels", path, n->line,
+                 CONFIG_DEPTH_MAX);
         free(n);
         return NULL;
     }
@@ -95,9 +159,7 @@ static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, 
         struct node *kid;
 
         if (!yaml_parser_parse(p, &kid_ev)) {
-            diag_add(d, "%s:%zu: %s: %s", path, p->problem_mark.line + 1,
-                     p->context ? p->context : "syntax",
-                     p->problem ? p->problem : "invalid YAML");
+            yaml_problem(p, path, d);
             node_free(n);
             return NULL;
         }
@@ -105,10 +167,14 @@ static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, 
             yaml_event_delete(&kid_ev);
             return n;
         }
-        kid = build(p, &kid_ev, path, d);
+        kid = build(p, &kid_ev, depth + 1, path, d);
         yaml_event_delete(&kid_ev);
-        if (kid == NULL || node_add(n, kid) < 0) {
+        if (kid != NULL && node_add(n, kid) < 0) {
+            diag_add(d, "%s: out of memory", path);
             node_free(kid);
+            kid = NULL;
+        }
+        if (kid == NULL) {
             node_free(n);
             return NULL;
         }
@@ -118,6 +184,7 @@ static struct node *build(yaml_parser_t *p, yaml_event_t *ev, const char *path, 
 /* Parses the file into a tree; NULL root for an empty file. */
 static int parse_file(FILE *f, const char *path, struct node **root, struct diag *d)
 {
+    struct input in = {f, 0, false};
     yaml_parser_t p;
     yaml_event_t ev;
     int rc = 0, done = 0;
@@ -125,11 +192,10 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
     *root = NULL;
     if (!yaml_parser_initialize(&p))
         return -ENOMEM;
-    yaml_parser_set_input_file(&p, f);
+    yaml_parser_set_input(&p, read_cb, &in);
     while (!done) {
         if (!yaml_parser_parse(&p, &ev)) {
-            diag_add(d, "%s:%zu: %s: %s", path, p.problem_mark.line + 1,
-                     p.context ? p.context : "syntax", p.problem ? p.problem : "invalid YAML");
+            yaml_problem(&p, path, d);
             rc = ERR_CONFIG;
             break;
         }
@@ -148,7 +214,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
                 done = 1;
                 break;
             }
-            *root = build(&p, &ev, path, d);
+            *root = build(&p, &ev, 1, path, d);
             if (*root == NULL) {
                 rc = ERR_CONFIG;
                 done = 1;
@@ -602,19 +668,30 @@ static void scanner_entry(struct ctx *x, const struct node *item, const char *li
 
 int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e)
 {
-    struct node *root = NULL;
-    struct ctx x = {c, d};
-    int seen[NTOP] = {0}, rc;
-    size_t before = diag_count(d), i;
     FILE *f;
+    int rc;
 
     wcs_config_defaults(c);
     snprintf(c->path, sizeof(c->path), "%s", path);
     f = fopen(path, "r");
     if (f == NULL)
         return err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
-    rc = parse_file(f, path, &root, d);
+    rc = wcs_config_load_stream(f, path, c, d, e);
     fclose(f);
+    return rc;
+}
+
+int wcs_config_load_stream(FILE *f, const char *path, struct wcs_config *c, struct diag *d,
+                           struct err *e)
+{
+    struct node *root = NULL;
+    struct ctx x = {c, d};
+    int seen[NTOP] = {0}, rc;
+    size_t before = diag_count(d), i;
+
+    wcs_config_defaults(c);
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    rc = parse_file(f, path, &root, d);
     if (rc == -ENOMEM)
         return err_set(e, rc, "%s: out of memory", path);
     if (rc == 0) {

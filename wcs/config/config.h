@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/diag.h"
 #include "common/err.h"
@@ -94,6 +95,16 @@ void wcs_config_defaults(struct wcs_config *c);
  * when the file cannot be read (e says why).
  */
 int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e);
+
+/*
+ * The same on an open stream (the caller's: not closed), read to its end;
+ * path is the name messages show. For tests and the fuzzer (a buffer through
+ * fmemopen). A file over 1 MiB or nested deeper than 8 levels is refused:
+ * "FILE: (document): larger than 1048576 bytes", "FILE:LINE: (document):
+ * nested deeper than 8 levels". Returns as wcs_config_load.
+ */
+int wcs_config_load_stream(FILE *f, const char *path, struct wcs_config *c, struct diag *d,
+                           struct err *e);
 
 /*
  * Builds the libpq conninfo to use, adding the password read from

@@ -3,9 +3,9 @@
  * validated struct wcs_preadvice rows (see preadvice.h).
  *
  * DESIGN. Reading is pure and streaming: the file is read one physical line
- * at a time (getline), each line is fed to the table reader
- * (common/csv_table.h, CSV) or json_loadb (JSON Lines), so memory holds one
- * line, one record and one batch. Line numbers are physical lines; a CSV
+ * at a time (csv_table_getline, at most PREADVICE_LINE_MAX bytes kept), each
+ * line is fed to the table reader (common/csv_table.h, CSV) or json_loadb
+ * (JSON Lines), so memory holds one line, one record and one batch. Line numbers are physical lines; a CSV
  * record whose quoted field spans lines is reported at its first line. Both
  * formats turn a record into the same intermediate form (one text value per
  * column), then one converter fills the struct and one validator checks it,
@@ -31,6 +31,18 @@
 #define DIM_MAX_MM 65535          /* the compact parcel record keeps 16 bits */
 #define VALUE_MAX 1000000000000LL /* minor units; anything above is a typo */
 #define QUANTITY_MAX 100000       /* pieces of one item in one parcel */
+/* Longest physical line, bytes: a row with every text column full is a few
+ * KiB, so this is far past any real file, and bounds the memory one line can
+ * take (a 100 MB JSON line is a bad row, not 100 MB read into memory). A CSV
+ * line is bounded the same by the table reader (CSV_TABLE_LINE_MAX, one
+ * rule for both formats); a longer JSON line is a bad row and the read goes
+ * on, a longer CSV line stops the read (its quoting cannot be followed). */
+#define PREADVICE_LINE_MAX CSV_TABLE_LINE_MAX
+/* Deepest nesting of a JSON Lines row: a row is an object (1) whose
+ * other_ids is an array (2); two more levels let a value of the wrong shape
+ * be named by its field. A deeper row is refused before jansson builds it
+ * (jansson's own limit is 2048 levels, a tree far larger than any row). */
+#define PREADVICE_JSON_DEPTH_MAX 4
 
 enum col {
     C_CODE, C_OTHER_IDS, C_SERVICE, C_COUNTRY, C_POSTAL, C_NAME, C_CITY, C_ADDRESS, C_PHONE,
@@ -538,7 +550,10 @@ static int read_csv(struct reader *rd, FILE *fp, const char *line, ssize_t first
     rc = csv_table_new(&spec, &rd->f, &t);
     if (rc < 0)
         return err_set(rd->f.e, rc, "%s: out of memory", rd->f.name);
-    rc = first_len >= 0 ? csv_table_feed(t, line, (size_t)first_len) : 0;
+    if (first_len > PREADVICE_LINE_MAX)
+        rc = diag_stop(&rd->f, 1, "header", "line longer than %d bytes", PREADVICE_LINE_MAX);
+    else
+        rc = first_len >= 0 ? csv_table_feed(t, line, (size_t)first_len) : 0;
     if (rc == 0)
         rc = csv_table_read_file(t, fp);
     rd->counts->rows += csv_table_refused(t);
@@ -548,6 +563,35 @@ static int read_csv(struct reader *rd, FILE *fp, const char *line, ssize_t first
 }
 
 /* --- JSON Lines -------------------------------------------------------- */
+
+/* The deepest nesting of arrays and objects in a JSON text, strings skipped,
+ * counted only up to max + 1 (it stops there). Broken syntax is jansson's to
+ * report: this only looks at brackets. */
+static int json_depth(const char *text, size_t len, int max)
+{
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    size_t i;
+
+    for (i = 0; i < len && deepest <= max; i++) {
+        char ch = text[i];
+
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > deepest)
+                deepest = depth;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return deepest;
+}
 
 static void json_record(struct reader *rd, const char *text, size_t len, int line)
 {
@@ -561,6 +605,13 @@ static void json_record(struct reader *rd, const char *text, size_t len, int lin
     const char *key;
     int k;
 
+    if (json_depth(text, len, PREADVICE_JSON_DEPTH_MAX) > PREADVICE_JSON_DEPTH_MAX) {
+        rd->counts->rows++;
+        rd->counts->bad++;
+        diag_report(&rd->f, line, "row", "JSON nested deeper than %d levels",
+                    PREADVICE_JSON_DEPTH_MAX);
+        return;
+    }
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL) {
         rd->counts->rows++;
@@ -657,12 +708,20 @@ static int read_jsonl(struct reader *rd, FILE *fp, char **line, size_t *cap, ssi
 
     while (n >= 0 && rd->rc == 0) {
         line_no++;
-        if (!csv_table_blank(*line, (size_t)n))
+        if (n > PREADVICE_LINE_MAX) {
+            /* Its first bytes were kept, the rest skipped: a bad row. */
+            rd->counts->rows++;
+            rd->counts->bad++;
+            diag_report(&rd->f, line_no, "row", "line longer than %d bytes", PREADVICE_LINE_MAX);
+        } else if (!csv_table_blank(*line, (size_t)n)) {
             json_record(rd, *line, (size_t)n, line_no);
-        n = getline(line, cap, fp);
+        }
+        errno = 0;
+        n = csv_table_getline(line, cap, fp, PREADVICE_LINE_MAX);
     }
     if (rd->rc == 0 && ferror(fp))
-        return err_set(rd->f.e, -errno, "%s: read: %s", rd->f.name, strerror(errno));
+        return err_set(rd->f.e, errno ? -errno : -EIO, "%s: read: %s", rd->f.name,
+                       strerror(errno ? errno : EIO));
     return rd->rc;
 }
 
@@ -673,37 +732,33 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
-                            struct wcs_import_counts *counts, struct diag *d, struct err *e)
+int wcs_preadvice_read_stream(FILE *fp, const char *name, wcs_preadvice_cb cb, void *arg,
+                              struct wcs_import_counts *counts, struct diag *d, struct err *e)
 {
     struct wcs_import_counts tmp;
     struct reader rd;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    FILE *fp;
     int rc, jsonl;
 
     if (counts == NULL)
         counts = &tmp;
     memset(counts, 0, sizeof(*counts));
-    fp = fopen(path, "r");
-    if (fp == NULL)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
     memset(&rd, 0, sizeof(rd));
-    rd.f.name = path;
+    rd.f.name = name;
     rd.f.d = d;
     rd.f.e = e;
     rd.cb = cb;
     rd.arg = arg;
     rd.counts = counts;
     errno = 0;
-    n = getline(&line, &cap, fp);
+    n = csv_table_getline(&line, &cap, fp, PREADVICE_LINE_MAX);
     if (n < 0 && ferror(fp)) {
-        rc = err_set(e, -errno, "%s: read: %s", path, strerror(errno));
+        rc = err_set(e, errno ? -errno : -EIO, "%s: read: %s", name, strerror(errno ? errno : EIO));
         goto out;
     }
-    jsonl = ends_with(path, ".jsonl") || ends_with(path, ".ndjson") ||
+    jsonl = ends_with(name, ".jsonl") || ends_with(name, ".ndjson") ||
             (n > 0 && (line[0] == '{' || (n > 3 && strncmp(line, "\xEF\xBB\xBF{", 4) == 0)));
     if (jsonl && n > 3 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
         memset(line, ' ', 3); /* the BOM is not JSON; blanks keep the columns */
@@ -713,6 +768,21 @@ int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
         rc = read_csv(&rd, fp, line, n);
 out:
     free(line);
+    return rc;
+}
+
+int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
+                            struct wcs_import_counts *counts, struct diag *d, struct err *e)
+{
+    FILE *fp;
+    int rc;
+
+    if (counts != NULL)
+        memset(counts, 0, sizeof(*counts));
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
+    rc = wcs_preadvice_read_stream(fp, path, cb, arg, counts, d, e);
     fclose(fp);
     return rc;
 }

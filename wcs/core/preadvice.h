@@ -40,6 +40,7 @@
 #define WCS_CORE_PREADVICE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/diag.h"
 #include "common/err.h"
@@ -64,9 +65,18 @@ int wcs_preadvice_validate(const struct wcs_preadvice *a, const char *file, int 
  * first byte is '{'), streaming, calling cb for each good row; bad rows are
  * reported in d and counted. counts may be NULL. Returns 0, a -errno when
  * the file cannot be read, ERR_PARSE for a broken header (every header
- * problem in d, the first in e; no row is read) or a CSV field over 64 KiB,
- * or cb's value. */
+ * problem in d, the first in e; no row is read), a CSV field over 64 KiB or a
+ * CSV line over 1 MiB (CSV_TABLE_LINE_MAX), or cb's value. A JSON line over
+ * 1 MiB, or nested deeper than 4 levels, is a bad row ("row: line longer
+ * than 1048576 bytes", "row: JSON nested deeper than 4 levels"). */
 int wcs_preadvice_read_file(const char *path, wcs_preadvice_cb cb, void *arg,
                             struct wcs_import_counts *counts, struct diag *d, struct err *e);
+
+/* The same reader on an open stream (the caller's: not closed), from its
+ * current position; name is the file name messages show, and tells the
+ * format as above (a memory buffer through fmemopen, for tests and the
+ * fuzzer). Returns as wcs_preadvice_read_file. */
+int wcs_preadvice_read_stream(FILE *fp, const char *name, wcs_preadvice_cb cb, void *arg,
+                              struct wcs_import_counts *counts, struct diag *d, struct err *e);
 
 #endif
