@@ -584,13 +584,17 @@ static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
 }
 
 /* Gives batch event i (tg: telegram i) a new id, in its ring slot too, so
- * that every later attempt at it (a retry, the spool) uses the new one. */
+ * that every later attempt at it (a retry, the spool) uses the new one;
+ * counted in reissued. */
 static int64_t reissue(struct wcs_event_writer *w, int tg, size_t i)
 {
     int64_t id = wcs_event_id_next_node(w->o.node_id);
     uint64_t pos = tg ? w->btg_pos[i] : w->bev_pos[i];
     struct slot *sl = pos != NO_POS ? &w->ring[pos % w->o.queue_capacity] : NULL;
 
+    pthread_mutex_lock(&w->mu);
+    w->st.reissued++;
+    pthread_mutex_unlock(&w->mu);
     if (tg) {
         w->btg[i].id = id;
         if (sl != NULL)
@@ -655,15 +659,14 @@ static size_t unique_ids(struct wcs_event_writer *w, int tg)
  * Stages the batch's events (tg: telegrams) through the idempotent path,
  * and every record whose id turns out to belong to a foreign row again
  * under a new id, until none is left (at most REISSUE_ROUNDS rounds).
- * *reissued grows by the records given new ids. Returns 0 or the error.
+ * Returns 0 or the error.
  */
-static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, uint64_t *reissued,
-                      struct err *e)
+static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, struct err *e)
 {
     size_t n = tg ? w->ntg : w->nev, nf = 0, m, i, k;
     int round, rc;
 
-    *reissued += unique_ids(w, tg);
+    unique_ids(w, tg);
     if (tg)
         rc = wcs_db_telegrams_copy_idempotent(c, w->btg, n, NULL, w->foreign, &nf, e);
     else
@@ -697,7 +700,6 @@ static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, uint64_t *r
                   "writer with the same events.node_id, or ids given by a producer); written "
                   "under new ids",
                   m, tg ? "telegrams" : "events");
-        *reissued += m;
         nf = 0;
         if (tg)
             rc = wcs_db_telegrams_copy_idempotent(c, w->rtg, m, NULL, w->foreign, &nf, e);
@@ -711,22 +713,20 @@ static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, uint64_t *r
 
 /* One attempt at the batch arrays: BEGIN; COPY events; COPY telegrams
  * (plain or staged); COMMIT. *commit_sent tells whether the COMMIT went
- * out, i.e. whether a failure leaves the outcome unknown. *reissued gets
- * the records the staged path wrote under new ids. */
-static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, uint64_t *reissued,
-                     int *commit_sent, struct err *e)
+ * out, i.e. whether a failure leaves the outcome unknown. */
+static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, int *commit_sent,
+                     struct err *e)
 {
     int rc;
 
     *commit_sent = 0;
-    *reissued = 0;
     rc = exec_cmd(c, "BEGIN", e);
     if (rc < 0)
         return rc;
     if (staged) {
-        rc = stage_kind(w, c, 0, reissued, e);
+        rc = stage_kind(w, c, 0, e);
         if (rc == 0)
-            rc = stage_kind(w, c, 1, reissued, e);
+            rc = stage_kind(w, c, 1, e);
     } else {
         rc = wcs_db_events_copy(c, w->bev, w->nev, e);
         if (rc == 0)
@@ -796,12 +796,11 @@ static void db_succeeded(struct wcs_event_writer *w)
  * Writes the gathered batch to the database: a first attempt, and at once a
  * second through the staging path after a unique violation. maybe_committed
  * and staged carry over from earlier attempts at the same records. Returns
- * 0 with *reissued set (every record is then stored: inserted, found as our
+ * 0 (every record is then stored: inserted, found as our
  * own earlier commit, or written under a new id), or a negative code (the
  * database failed; *maybe_committed updated).
  */
-static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *staged,
-                    uint64_t *reissued)
+static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *staged)
 {
     size_t n = w->nev + w->ntg;
     int commit_sent, rc;
@@ -811,7 +810,7 @@ static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *stage
         commit_sent = 0;
         rc = ensure_conn(w, &e);
         if (rc == 0)
-            rc = try_batch(w->conn, w, *staged || *maybe_committed, reissued, &commit_sent, &e);
+            rc = try_batch(w->conn, w, *staged || *maybe_committed, &commit_sent, &e);
         if (rc == 0)
             break;
         if (commit_sent)
@@ -918,10 +917,10 @@ enum { STORED_DB, STORED_SPOOL, NOT_STORED };
 /*
  * Makes ring slots [pos, pos + k) durable: behind the spool when it holds
  * anything (order), else in the database, else (database failing) in the
- * spool. Returns STORED_DB with *reissued set, STORED_SPOOL, or NOT_STORED
+ * spool. Returns STORED_DB, STORED_SPOOL, or NOT_STORED
  * (nothing counted; the caller retries later).
  */
-static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint64_t *reissued)
+static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
     struct timespec now;
     int maybe_committed = 0, staged = 0;
@@ -935,7 +934,7 @@ static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint6
     now_mono(&now);
     if (w->spool == NULL || !w->db_failing || !ts_before(&now, &w->db_retry_at)) {
         gather(w, pos, k);
-        if (write_db(w, &maybe_committed, &staged, reissued) == 0)
+        if (write_db(w, &maybe_committed, &staged) == 0)
             return STORED_DB;
     }
     /* What a spooled batch committed unseen is skipped by the drain's
@@ -978,11 +977,10 @@ static void reserve_ids(struct wcs_event_writer *w)
     w->reserved_ms = until;
 }
 
-/* Counts records that left the spool: n reached the database (reissued of
- * them under new ids), bad did not decode, lost were in a stretch damaged
- * on disk. Those of an earlier run go first, then this run's, which move
+/* Counts records that left the spool: n reached the database, bad did not
+ * decode, lost were in a stretch damaged on disk. Those of an earlier run go first, then this run's, which move
  * db_pos on (a record that can never arrive must not hold flush() up). */
-static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t reissued, uint64_t bad,
+static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t bad,
                           uint64_t lost)
 {
     uint64_t gone = n + bad + lost, old = gone < w->recovered_left ? gone : w->recovered_left;
@@ -992,11 +990,14 @@ static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t reiss
     pthread_mutex_lock(&w->mu);
     w->st.written += n;
     w->st.drained += n;
-    w->st.reissued += reissued;
     w->st.spool_bad += bad;
     w->st.spool_lost += lost;
     if (n > 0)
         w->st.batches++;
+    /* With db_pos, under the same lock: a flush() woken here must not see
+     * the spool's size of before this batch. */
+    w->st.spool_records = w->spool_recs;
+    w->st.spool_bytes = wcs_spool_bytes(w->spool);
     w->db_pos += gone - old;
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->mu);
@@ -1031,7 +1032,7 @@ static void spool_damaged(struct wcs_event_writer *w)
         log_error("ALARM: event spool %s: %llu durable records were in the damaged stretch and "
                   "are lost (their bytes are in %s.bad)",
                   w->spool_path, (unsigned long long)lost, w->spool_path);
-    count_drained(w, 0, 0, 0, lost);
+    count_drained(w, 0, 0, lost);
     pthread_mutex_lock(&w->mu);
     w->st.spool_bad_bytes += wcs_spool_skipped_bytes(w->spool) - w->skipped_seen;
     pthread_mutex_unlock(&w->mu);
@@ -1048,7 +1049,6 @@ static void spool_damaged(struct wcs_event_writer *w)
 static int drain(struct wcs_event_writer *w)
 {
     struct timespec until, now;
-    uint64_t reissued;
     size_t n;
     int commit_sent, rc;
     struct err e = {0};
@@ -1078,7 +1078,7 @@ static int drain(struct wcs_event_writer *w)
         rc = ensure_conn(w, &e);
         if (rc == 0) {
             reserve_ids(w); /* ids reissued here come from the generator */
-            rc = try_batch(w->conn, w, 1, &reissued, &commit_sent, &e);
+            rc = try_batch(w->conn, w, 1, &commit_sent, &e);
         }
         if (rc < 0) {
             count_db_error(w);
@@ -1094,7 +1094,7 @@ static int drain(struct wcs_event_writer *w)
         rc = wcs_spool_consume(w->spool, &e);
         if (rc < 0)
             log_error("event spool: %s", e.msg);
-        count_drained(w, w->nev + w->ntg, reissued, w->nbad, 0);
+        count_drained(w, w->nev + w->ntg, w->nbad, 0);
         if (w->damaged) {
             w->damaged = 0;
             spool_damaged(w);
@@ -1195,7 +1195,7 @@ static uint64_t batch_len(struct wcs_event_writer *w)
 static void *store_main(void *arg)
 {
     struct wcs_event_writer *w = arg;
-    uint64_t start = 0, k, reissued, lost;
+    uint64_t start = 0, k, lost;
     size_t cap = w->o.queue_capacity;
     int final_drain = 0, outcome;
     struct next nx;
@@ -1218,10 +1218,9 @@ static void *store_main(void *arg)
         if (nx.drain && drain(w) < 0 && final_drain == 1)
             final_drain = 2;
         outcome = NOT_STORED;
-        reissued = 0;
         if (k > 0) {
             reserve_ids(w);
-            outcome = store_batch(w, start, (size_t)k, &reissued);
+            outcome = store_batch(w, start, (size_t)k);
         }
 
         pthread_mutex_lock(&w->mu);
@@ -1238,7 +1237,6 @@ static void *store_main(void *arg)
         w->raw_head = w->ring[(w->head - 1) % cap].raw_end;
         if (outcome == STORED_DB) {
             w->st.written += k;
-            w->st.reissued += reissued;
             w->st.batches++;
             w->db_pos = w->head;
         } else {

@@ -219,8 +219,9 @@ struct wcs_event_writer_stats {
     uint64_t batches;          /* COPY batches committed (direct and drained) */
     uint64_t dropped;          /* records refused by push because the queue was full */
     uint64_t db_errors;        /* failed batch attempts (each one retried) */
-    uint64_t reissued;         /* written under a new id: their id was taken by a
-                                * row that is not theirs (counted in written) */
+    uint64_t reissued;         /* given a new id because a row that is not theirs
+                                * held theirs (or their batch repeated it); they
+                                * are written under it, counted in written */
     size_t queued;             /* waiting now, including the batch in flight */
     uint64_t durable;          /* = wcs_event_writer_durable() */
     uint64_t recovered;        /* records found in the spool at start */
