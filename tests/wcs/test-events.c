@@ -109,6 +109,30 @@ static void sleep_us(long us)
             fail_msg("timed out waiting for " #cond);                                              \
     } while (0)
 
+/* A database that cannot be reached: the writer then spools. */
+#define DB_DOWN "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1"
+
+/* A private directory for a test's spool (and its .bad, .ids files). */
+struct tmp_spool {
+    char dir[128];
+    char path[200]; /* DIR/events.spool */
+};
+
+static void tmp_spool_make(struct tmp_spool *t)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/wcs-test-spool-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof(t->path), "%s/events.spool", t->dir);
+}
+
+static void tmp_spool_remove(const struct tmp_spool *t)
+{
+    char cmd[200];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void fill_event(struct wcs_event *ev, int64_t id, int kind, const char *detail)
 {
     memset(ev, 0, sizeof(*ev));
@@ -1090,7 +1114,8 @@ static void check_all_records(PGconn *c, long n)
 
 static void test_writer_outage_spools_and_drains(void **state)
 {
-    char dir[128], spool_dir[128], spool[200], conninfo[512];
+    struct tmp_spool sp;
+    char dir[128], conninfo[512];
     struct wcs_event_writer_opts opts = {
         .batch_max = 200, .durable_cb = count_durable_cb};
     struct wcs_event_writer *w = NULL;
@@ -1104,14 +1129,12 @@ static void test_writer_outage_spools_and_drains(void **state)
     (void)state;
 
     snprintf(dir, sizeof(dir), "/tmp/wcs-test-outage-%d", (int)getpid());
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
+    tmp_spool_make(&sp);
     pg_ctl("start", dir);
     c = make_private_db(dir, conninfo, sizeof(conninfo));
     PQfinish(c);
 
-    opts.spool_path = spool;
+    opts.spool_path = sp.path;
     atomic_store(&durable_calls, 0);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     m.w = w;
@@ -1126,7 +1149,7 @@ static void test_writer_outage_spools_and_drains(void **state)
     WAIT_FOR(w, st, st.durable >= d0 + 3000 && st.spooled >= 2000, 60000);
     assert_true(st.spool_records > 0);
     assert_true(st.spool_bytes > 0);
-    assert_true(file_bytes(spool) > 0);
+    assert_true(file_bytes(sp.path) > 0);
     assert_true(st.db_errors >= 1);
     assert_false(st.spool_alarm);
     assert_true(atomic_load(&durable_calls) > calls0);
@@ -1152,7 +1175,7 @@ static void test_writer_outage_spools_and_drains(void **state)
     assert_int_equal(st.recovered, 0);
     assert_int_equal(st.pushed + st.recovered,
                      st.written + st.queued + st.spool_records + st.spool_bad + st.spool_lost);
-    assert_int_equal(file_bytes(spool), 0);
+    assert_int_equal(file_bytes(sp.path), 0);
     wcs_event_writer_stop(w);
 
     c = PQconnectdb(conninfo);
@@ -1160,7 +1183,7 @@ static void test_writer_outage_spools_and_drains(void **state)
     check_all_records(c, atomic_load(&m.pushed));
     PQfinish(c);
     pg_ctl("stop", dir);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s %s", dir, spool_dir);
+    snprintf(conninfo, sizeof(conninfo), "rm -rf %s %s", dir, sp.dir);
     assert_int_equal(system(conninfo), 0);
 }
 
@@ -1168,8 +1191,8 @@ static void test_writer_outage_spools_and_drains(void **state)
 
 static void test_writer_kill9_then_restart(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512], line[64];
-    const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
+    struct tmp_spool sp;
+    char conninfo[512], line[64];
     struct wcs_event_writer_opts opts = {.batch_max = 100};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
@@ -1181,10 +1204,8 @@ static void test_writer_kill9_then_restart(void **state)
     PGconn *c = make_db("wcs_events_kill9", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
     assert_int_equal(pipe(fds), 0);
     pid = fork();
     assert_true(pid >= 0);
@@ -1197,7 +1218,7 @@ static void test_writer_kill9_then_restart(void **state)
         pthread_t th;
 
         close(fds[0]);
-        if (wcs_event_writer_start(down, &opts, &w, &e) < 0)
+        if (wcs_event_writer_start(DB_DOWN, &opts, &w, &e) < 0)
             _exit(3);
         m.w = w;
         if (pthread_create(&th, NULL, mixer_thread, &m) != 0)
@@ -1230,17 +1251,17 @@ static void test_writer_kill9_then_restart(void **state)
     while (fgets(line, sizeof(line), f) != NULL)
         acked = atol(line) > acked ? atol(line) : acked;
     fclose(f);
-    assert_true(file_bytes(spool) > 0);
+    assert_true(file_bytes(sp.path) > 0);
 
     /* Restart with the database up: the spool is drained first. */
-    opts.spool_path = spool;
+    opts.spool_path = sp.path;
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     assert_int_equal(wcs_event_writer_flush(w, 60000), 0);
     WAIT_FOR(w, st, st.spool_records == 0, 60000);
     assert_true(st.recovered >= (uint64_t)acked);
     assert_int_equal(st.written, st.recovered);
     assert_int_equal(st.spool_bad, 0);
-    assert_int_equal(file_bytes(spool), 0);
+    assert_int_equal(file_bytes(sp.path), 0);
     wcs_event_writer_stop(w);
     /* Every ACKed record (tickets 1..acked = records n=0..acked-1) is
      * there, and nothing twice. */
@@ -1258,8 +1279,7 @@ static void test_writer_kill9_then_restart(void **state)
     assert_int_equal(query_ll(c, "SELECT (SELECT count(*) FROM events) + "
                                  "(SELECT count(*) FROM telegrams)"),
                      (long long)st.recovered);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s", spool_dir);
-    assert_int_equal(system(conninfo), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1267,8 +1287,8 @@ static void test_writer_kill9_then_restart(void **state)
  * ERR_FULL (counted), and nothing is lost once the database is back. */
 static void test_writer_spool_full(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512];
-    const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
+    struct tmp_spool sp;
+    char conninfo[512];
     struct wcs_event_writer_opts opts = {
         .queue_capacity = 64, .batch_max = 8, .spool_max_bytes = 20000};
     struct wcs_event_writer *w = NULL;
@@ -1279,14 +1299,12 @@ static void test_writer_spool_full(void **state)
     PGconn *c = make_db("wcs_events_spoolfull", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
     /* Database down: about 20000 / (12 + 44) = 357 events fit in the spool,
      * then 64 more in the queue. A queue full before the spool is (the
      * store thread fsyncing behind a fast producer) does not count. */
-    assert_int_equal(wcs_event_writer_start(down, &opts, &w, &e), 0);
+    assert_int_equal(wcs_event_writer_start(DB_DOWN, &opts, &w, &e), 0);
     for (i = 0; i < 100000 && full < 50; i++) {
         fill_event(&ev, 0, WCS_EVENT_SCAN, "");
         snprintf(ev.detail, sizeof(ev.detail), "n=%d", ok);
@@ -1320,8 +1338,7 @@ static void test_writer_spool_full(void **state)
     assert_int_equal(st.written, (uint64_t)ok - 64);
     wcs_event_writer_stop(w);
     check_all_records(c, ok - 64);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s", spool_dir);
-    assert_int_equal(system(conninfo), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1469,8 +1486,8 @@ static void test_restart_with_clock_behind_database(void **state)
  * cannot help) starts its ids above it, whatever the clock says. */
 static void test_id_reservation_across_restarts(void **state)
 {
-    char spool_dir[128], spool[200], ids[220], conninfo[512], sql[200];
-    const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
+    struct tmp_spool sp;
+    char ids[220], conninfo[512], sql[200];
     struct wcs_event_writer_opts opts = {.batch_max = 100};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
@@ -1485,13 +1502,11 @@ static void test_id_reservation_across_restarts(void **state)
     PGconn *c = make_db("wcs_events_reserve", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    snprintf(ids, sizeof(ids), "%s.ids", spool);
-    opts.spool_path = spool;
+    tmp_spool_make(&sp);
+    snprintf(ids, sizeof(ids), "%s.ids", sp.path);
+    opts.spool_path = sp.path;
     for (run = 1; run <= 2; run++) {
-        assert_int_equal(wcs_event_writer_start(down, &opts, &w, &e), 0);
+        assert_int_equal(wcs_event_writer_start(DB_DOWN, &opts, &w, &e), 0);
         for (i = 0; i < 10; i++) {
             fill_event(&ev, 0, WCS_EVENT_SCAN, run == 1 ? "run1" : "run2");
             assert_int_equal(wcs_event_writer_push_t(w, &ev, &ticket), 0);
@@ -1521,8 +1536,7 @@ static void test_id_reservation_across_restarts(void **state)
              "SELECT count(*) FROM events WHERE detail = 'run2' AND id >> 20 >= %lld",
              (long long)r1);
     assert_int_equal(query_ll(c, sql), 10);
-    snprintf(sql, sizeof(sql), "rm -rf %s", spool_dir);
-    assert_int_equal(system(sql), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1531,8 +1545,8 @@ static void test_id_reservation_across_restarts(void **state)
  * foreign row as its own. */
 static void test_drain_reissues_foreign_ids(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512];
-    const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
+    struct tmp_spool sp;
+    char conninfo[512];
     struct wcs_event_writer_opts opts = {.batch_max = 100};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
@@ -1543,11 +1557,9 @@ static void test_drain_reissues_foreign_ids(void **state)
     PGconn *c = make_db("wcs_events_drainfor", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
-    assert_int_equal(wcs_event_writer_start(down, &opts, &w, &e), 0);
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
+    assert_int_equal(wcs_event_writer_start(DB_DOWN, &opts, &w, &e), 0);
     for (i = 0; i < 5; i++) {
         fill_event(&ev[i], 7000 + i, WCS_EVENT_DECISION, "spooled");
         assert_int_equal(wcs_event_writer_push_t(w, &ev[i], &ticket), 0);
@@ -1567,8 +1579,7 @@ static void test_drain_reissues_foreign_ids(void **state)
     wcs_event_writer_stop(w);
     assert_int_equal(query_ll(c, "SELECT count(*) FROM events WHERE detail = 'spooled'"), 5);
     assert_int_equal(query_ll(c, "SELECT count(*) FROM events WHERE detail = 'other'"), 2);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s", spool_dir);
-    assert_int_equal(system(conninfo), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1680,8 +1691,8 @@ static int spool_frames(const char *path, long *off, int max)
  * other group (after the damage too) reaches the database whole. */
 static void test_writer_group_all_or_nothing_in_spool(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512], sql[300];
-    const char *down = "host=/nonexistent-wcs-dir port=1 dbname=x connect_timeout=1";
+    struct tmp_spool sp;
+    char conninfo[512], sql[300];
     struct wcs_event_writer_opts opts = {.batch_max = 7};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
@@ -1697,11 +1708,9 @@ static void test_writer_group_all_or_nothing_in_spool(void **state)
     PGconn *c = make_db("wcs_events_groupsp", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
-    assert_int_equal(wcs_event_writer_start(down, &opts, &w, &e), 0);
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
+    assert_int_equal(wcs_event_writer_start(DB_DOWN, &opts, &w, &e), 0);
     for (i = 0; i < 20; i++) {
         snprintf(tag, sizeof(tag), "g%02d", i);
         group_of(&tg, ev, 2, tag, recs);
@@ -1713,9 +1722,9 @@ static void test_writer_group_all_or_nothing_in_spool(void **state)
     wcs_event_writer_stop(w);
 
     /* One frame per group. Damage the 6th in the middle, tear the last. */
-    n = spool_frames(spool, off, 32);
+    n = spool_frames(sp.path, off, 32);
     assert_int_equal(n, 20);
-    fd = open(spool, O_RDWR);
+    fd = open(sp.path, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(pread(fd, &byte, 1, off[5] + 30), 1);
     byte ^= 0x01;
@@ -1737,8 +1746,7 @@ static void test_writer_group_all_or_nothing_in_spool(void **state)
                  i, i);
         assert_int_equal(query_ll(c, sql), i == 5 || i == 19 ? 0 : 3);
     }
-    snprintf(sql, sizeof(sql), "rm -rf %s", spool_dir);
-    assert_int_equal(system(sql), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1750,7 +1758,8 @@ static void test_writer_group_all_or_nothing_in_spool(void **state)
  * are spooled (durable: ACK_s go on), and drained once the lock is gone. */
 static void test_writer_lock_is_an_outage(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512];
+    struct tmp_spool sp;
+    char conninfo[512];
     struct wcs_event_writer_opts opts = {.batch_max = 100};
     struct wcs_event_writer *w = NULL;
     struct wcs_event_writer_stats st;
@@ -1762,10 +1771,8 @@ static void test_writer_lock_is_an_outage(void **state)
     PGconn *c = make_db("wcs_events_locked", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     fill_event(&ev, 0, WCS_EVENT_SCAN, "before");
     assert_int_equal(wcs_event_writer_push_t(w, &ev, &ticket), 0);
@@ -1791,8 +1798,7 @@ static void test_writer_lock_is_an_outage(void **state)
                      10);
     wcs_event_writer_stop(w);
     PQfinish(locker);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s", spool_dir);
-    assert_int_equal(system(conninfo), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 
@@ -1867,27 +1873,25 @@ static void test_connections_have_keepalives(void **state)
 
 static void test_second_writer_on_spool_refused(void **state)
 {
-    char spool_dir[128], spool[200], conninfo[512];
+    struct tmp_spool sp;
+    char conninfo[512];
     struct wcs_event_writer_opts opts = {0};
     struct wcs_event_writer *w = NULL, *w2 = NULL;
     struct err e = {0};
     PGconn *c = make_db("wcs_events_twospool", conninfo, sizeof(conninfo));
     (void)state;
 
-    snprintf(spool_dir, sizeof(spool_dir), "/tmp/wcs-test-spool-XXXXXX");
-    assert_non_null(mkdtemp(spool_dir));
-    snprintf(spool, sizeof(spool), "%s/events.spool", spool_dir);
-    opts.spool_path = spool;
+    tmp_spool_make(&sp);
+    opts.spool_path = sp.path;
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w, &e), 0);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w2, &e), -EBUSY);
     assert_null(w2);
-    assert_non_null(strstr(e.msg, spool));
+    assert_non_null(strstr(e.msg, sp.path));
     assert_non_null(strstr(e.msg, "in use by another process"));
     wcs_event_writer_stop(w);
     assert_int_equal(wcs_event_writer_start(conninfo, &opts, &w2, &e), 0);
     wcs_event_writer_stop(w2);
-    snprintf(conninfo, sizeof(conninfo), "rm -rf %s", spool_dir);
-    assert_int_equal(system(conninfo), 0);
+    tmp_spool_remove(&sp);
     PQfinish(c);
 }
 

@@ -366,7 +366,9 @@ static void wait_drained(struct wstat *s)
              s->queued, s->spool_records, s->spool_bytes);
 }
 
-static PGresult *query(const char *sql)
+/* Runs sql on a connection of its own; fails the test unless it ends in
+ * status want. The caller clears the result. */
+static PGresult *sql_run(const char *sql, ExecStatusType want)
 {
     PGconn *c;
     PGresult *r;
@@ -375,10 +377,15 @@ static PGresult *query(const char *sql)
     if (wcs_db_connect(wcsd.conninfo, &c, &e) < 0)
         fail_msg("connect: %s", e.msg);
     r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    if (PQresultStatus(r) != want)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQfinish(c);
     return r;
+}
+
+static PGresult *query(const char *sql)
+{
+    return sql_run(sql, PGRES_TUPLES_OK);
 }
 
 static long long db_count(const char *sql)
@@ -776,17 +783,7 @@ static void test_kill_mid_run(void **state)
 
 static void exec_sql(const char *sql)
 {
-    PGconn *c;
-    PGresult *r;
-    struct err e;
-
-    if (wcs_db_connect(wcsd.conninfo, &c, &e) < 0)
-        fail_msg("connect: %s", e.msg);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
+    PQclear(sql_run(sql, PGRES_COMMAND_OK));
 }
 
 static void test_kill_between_telegram_and_event(void **state)
