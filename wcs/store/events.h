@@ -294,10 +294,10 @@ struct wcs_record {
 };
 
 /*
- * Queues n records (1..WCS_EVENT_GROUP_MAX; events and telegrams, in this order)
- * as one unit that becomes durable whole or not at all: the records are
- * never split across batches (a batch takes a whole group even past
- * batch_max), so they are committed in one transaction, and they are
+ * Queues n records (1..WCS_EVENT_GROUP_MAX events and telegrams, in the
+ * order given) as one unit that becomes durable whole or not at all: the
+ * records are never split across batches (a batch takes a whole group even
+ * past batch_max), so they are committed in one transaction, and they are
  * spooled in one frame, so a torn append or a damaged stretch of the spool
  * drops all of them or none. Used for a telegram and the events it causes
  * (a PLC's UPD_ and its confirmation), so that no restart can find the one
