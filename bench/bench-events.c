@@ -132,7 +132,7 @@ static double run_direct(PGconn *c, struct wcs_event *ev, size_t n, size_t batch
         k = n - i < batch ? n - i : batch;
         if (exec_ok(c, "BEGIN") < 0)
             return -1;
-        rc = staged ? wcs_db_events_copy_idempotent(c, ev + i, k, NULL, &e)
+        rc = staged ? wcs_db_events_copy_idempotent(c, ev + i, k, NULL, NULL, NULL, &e)
                     : wcs_db_events_copy(c, ev + i, k, &e);
         if (rc < 0) {
             fprintf(stderr, "bench-events: copy: %s\n", e.msg);

@@ -183,14 +183,11 @@ static void wire_cb(struct conv_link *l, const struct conv_wire *w, void *arg)
     size_t len = w->len < sizeof(d->raw) ? w->len : sizeof(d->raw);
 
     (void)l;
-    /* A received UPD_/LOCU/SYSU is recorded at once: its ACK_ waits for this
-     * record too, since a resend after a restart is recognised by the log. */
-    if (!w->outgoing && !w->refused && is_report(w->type)) {
-        struct conv_record r = {.kind = CONV_RECORD_WIRE, .at_us = now_us(), .wire = w};
-
-        record(st, &r);
+    /* A received UPD_/LOCU/SYSU is recorded by apply, with its effect: a
+     * resend after a restart is recognised by the log, so the log must not
+     * hold it without its effect (see on_report()). */
+    if (!w->outgoing && !w->refused && is_report(w->type))
         return;
-    }
     if (st->ndefer_wire == DEFER_MAX)
         flush_deferred(st);
     d = &st->defer_wire[st->ndefer_wire++];
@@ -471,7 +468,16 @@ static void on_report(struct conv_station *st, const struct conv_telegram *t, co
 {
     struct conv_track *tr = NULL, before = {0};
     uint64_t h = 0, ticket;
+    /* The telegram's log record, as the link's wire_cb reported it. */
+    struct conv_wire w = {.outgoing = false,
+                          .raw = raw,
+                          .len = st->cfg.link.telegram_len,
+                          .type = t->type,
+                          .seq = t->seq,
+                          .refused = false};
+    struct conv_record rec = {.kind = CONV_RECORD_WIRE, .at_us = now_us(), .wire = &w};
 
+    snprintf(w.type_text, sizeof(w.type_text), "%s", conv_tg_type_name(t->type));
     if (t->type == CONV_TG_UPD) {
         const struct conv_upd *u = &t->u.upd;
 
@@ -481,7 +487,7 @@ static void on_report(struct conv_station *st, const struct conv_telegram *t, co
             /* Recorded, not applied, answered DUPLIC__ once durable. Its
              * ticket comes after the original's, so that is durable then too. */
             st->stats.duplicates++;
-            ticket = st->cfg.ops->apply(st->cfg.arg, t, NULL, true);
+            ticket = st->cfg.ops->apply(st->cfg.arg, t, &rec, NULL, true);
             if (ticket != 0)
                 queue_ack(st, ticket, t, true);
             return;
@@ -500,7 +506,7 @@ static void on_report(struct conv_station *st, const struct conv_telegram *t, co
         snprintf(st->line_state, sizeof(st->line_state), "%s", name);
         st->speed_mm_s = t->u.sysu.speed_mm_s;
     }
-    ticket = st->cfg.ops->apply(st->cfg.arg, t, tr != NULL ? &before : NULL, false);
+    ticket = st->cfg.ops->apply(st->cfg.arg, t, &rec, tr != NULL ? &before : NULL, false);
     if (tr != NULL) {
         track_update(st, tr, &t->u.upd);
         /* Not recorded: no ACK_, so the PLC resends it later, and that

@@ -23,11 +23,14 @@
  *         records it as a resend and the ACK_ says DUPLIC__; the same event
  *         after another round is new. LOCU and SYSU are state reports:
  *         always applied, answered OK______ (spec "ACK_").
- *   Every telegram in and out is handed to the record op for the telegram
- *         log: a received UPD_/LOCU/SYSU at once (its ACK_ waits for that
- *         record too, so a resend after a restart is recognised from the log,
- *         see conv_station_remember()), everything else in the loop's check
- *         phase, after this iteration's answers were written.
+ *   Every telegram in and out goes to the telegram log: a received
+ *         UPD_/LOCU/SYSU is handed to the apply op with the telegram, which
+ *         records it together with what it causes, as one unit (its ACK_
+ *         waits for that unit; a resend after a restart is recognised from
+ *         the log, see conv_station_remember(), so the log must never hold
+ *         the telegram without its effect); everything else goes to the
+ *         record op in the loop's check phase, after this iteration's
+ *         answers were written.
  *
  * Everything runs on the loop thread, the ops included. The station knows
  * nothing of parcels' data, chutes or databases: the application decides,
@@ -83,15 +86,18 @@ struct conv_station_ops {
      * deadline. */
     void (*decide)(void *arg, const struct conv_req *req, const char *const *codes,
                    size_t ncodes, unsigned recirculations, struct conv_answer *out);
-    /* Applies a received UPD_, LOCU or SYSU and records it durably. For
-     * UPD_, parcel is the parcel's in-flight entry as it was before this
-     * event (its answer and ref), NULL for LOCU/SYSU. resend: the telegram
-     * repeats one already applied: record it as such, apply nothing (parcel
-     * is NULL). Returns the record's durability ticket (> 0), or 0 when it
-     * could not be recorded: then no ACK_ is sent and a resend will be
-     * applied as new. */
-    uint64_t (*apply)(void *arg, const struct conv_telegram *t, const struct conv_track *parcel,
-                      bool resend);
+    /* Applies a received UPD_, LOCU or SYSU and records it durably. wire is
+     * the telegram's own log record (kind CONV_RECORD_WIRE): it must be
+     * recorded with what apply records, as one unit that becomes durable
+     * whole or not at all. For UPD_, parcel is the parcel's in-flight entry
+     * as it was before this event (its answer and ref), NULL for LOCU/SYSU.
+     * resend: the telegram repeats one already applied: record it (and its
+     * wire record) as such, apply nothing (parcel is NULL). Returns the
+     * unit's durability ticket (> 0), or 0 when it could not be recorded
+     * (neither the telegram nor its effect): then no ACK_ is sent and a
+     * resend will be applied as new. */
+    uint64_t (*apply)(void *arg, const struct conv_telegram *t, const struct conv_record *wire,
+                      const struct conv_track *parcel, bool resend);
     /* Records a log record; returns its durability ticket, or 0 when it
      * could not be recorded (counted in log_dropped). */
     uint64_t (*record)(void *arg, const struct conv_record *r);

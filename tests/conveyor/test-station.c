@@ -33,6 +33,9 @@ struct app {
     uint64_t durable;       /* when !auto_durable */
     unsigned decides, decides_absent, codes_absent;
     unsigned applied[CONV_TG_TYPE_COUNT], resends, wire_in, wire_out, decisions;
+    unsigned apply_wires;       /* apply calls that came with the telegram's record */
+    struct conv_wire last_wire; /* the last one (raw copied to last_raw) */
+    char last_raw[CONV_TG_LEN_MAX];
     char last_codes[CONV_READS_MAX][CONV_SCAN_CODE_MAX + 1];
     size_t last_ncodes;
     unsigned last_recirc;
@@ -68,12 +71,19 @@ static void app_decide(void *arg, const struct conv_req *req, const char *const 
     out->ref = 7;
 }
 
-static uint64_t app_apply(void *arg, const struct conv_telegram *t,
+static uint64_t app_apply(void *arg, const struct conv_telegram *t, const struct conv_record *wire,
                           const struct conv_track *parcel, bool resend)
 {
     struct app *a = arg;
 
     (void)parcel;
+    if (wire != NULL && wire->kind == CONV_RECORD_WIRE && wire->wire != NULL) {
+        a->apply_wires++;
+        a->last_wire = *wire->wire;
+        memcpy(a->last_raw, wire->wire->raw,
+               wire->wire->len < sizeof(a->last_raw) ? wire->wire->len : sizeof(a->last_raw));
+        a->last_wire.raw = a->last_raw;
+    }
     if (a->refuse_apply)
         return 0;
     if (resend)
@@ -319,6 +329,36 @@ static void test_resend_is_acked_duplicate_and_not_applied(void **state)
     assert_int_equal(s.updates, 1);
     assert_int_equal(s.duplicates, 1);
     assert_int_equal(s.acks, 2);
+}
+
+/* A received UPD_ reaches the log only through apply, with its effect (one
+ * unit for the application to make durable), never through record alone:
+ * a restart must not find the telegram logged without its effect. */
+static void test_report_is_recorded_with_its_effect(void **state)
+{
+    struct fx *f = *state;
+    unsigned wire_in = f->app.wire_in;
+    uint32_t seq;
+
+    seq = send_upd(f, "0000000004", "CH001", CONV_UPD_SORTED);
+    assert_false(wait_ack(f, seq).duplicate);
+    run_for(f, 20);
+    assert_int_equal(f->app.apply_wires, 1);
+    assert_false(f->app.last_wire.outgoing);
+    assert_false(f->app.last_wire.refused);
+    assert_int_equal(f->app.last_wire.type, CONV_TG_UPD);
+    assert_string_equal(f->app.last_wire.type_text, "UPD_");
+    assert_int_equal(f->app.last_wire.seq, seq);
+    assert_int_equal(f->app.last_wire.len, CONV_TG_LEN_DEFAULT);
+    assert_memory_equal(f->app.last_raw, "###", 3);
+    assert_memory_equal(f->app.last_raw + CONV_TG_HEADER_LEN - 4, "UPD_", 4);
+    /* The resend too, and neither through record. */
+    seq = send_upd(f, "0000000004", "CH001", CONV_UPD_SORTED);
+    assert_true(wait_ack(f, seq).duplicate);
+    run_for(f, 20);
+    assert_int_equal(f->app.apply_wires, 2);
+    assert_int_equal(f->app.last_wire.seq, seq);
+    assert_int_equal(f->app.wire_in, wire_in);
 }
 
 static void test_unrecorded_update_is_applied_when_resent(void **state)
@@ -709,6 +749,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recirculation_is_counted_on_the_next_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ack_waits_for_durability, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_is_recorded_with_its_effect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_is_acked_duplicate_and_not_applied, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unrecorded_update_is_applied_when_resent, setup,

@@ -59,6 +59,9 @@ static void test_minimal_file_gets_defaults(void **state)
     assert_string_equal(c.node, "WCS01");
     assert_int_equal(c.http_port, 8080);
     assert_int_equal(c.events.batch_max, 2000);
+    assert_int_equal(c.events.node_id, 0);
+    assert_int_equal(c.events.statement_timeout_ms, 5000);
+    assert_int_equal(c.events.lock_timeout_ms, 1000);
     assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 }
 
@@ -81,7 +84,10 @@ static void test_full_file(void **state)
                           "events:\n"
                           "  queue_capacity: 4096\n"
                           "  batch_max: 500\n"
-                          "  flush_interval_ms: 5\n",
+                          "  flush_interval_ms: 5\n"
+                          "  node_id: 12\n"
+                          "  statement_timeout_ms: 8000\n"
+                          "  lock_timeout_ms: 250\n",
                           &c, &d),
                      0);
     assert_string_equal(c.node, "WCS02");
@@ -93,6 +99,9 @@ static void test_full_file(void **state)
     assert_int_equal(c.events.queue_capacity, 4096);
     assert_int_equal(c.events.batch_max, 500);
     assert_int_equal(c.events_flush_interval_ms, 5); /* obsolete: read, ignored, warned */
+    assert_int_equal(c.events.node_id, 12);
+    assert_int_equal(c.events.statement_timeout_ms, 8000);
+    assert_int_equal(c.events.lock_timeout_ms, 250);
 }
 
 static void test_customs_section(void **state)

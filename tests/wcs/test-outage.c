@@ -15,6 +15,12 @@
  *    resends what had no answer: every update that was ACKed before the kill
  *    is in the database exactly once, its resend is answered DUPLIC__, and
  *    every parcel ends sorted with one confirmation.
+ * 3. wcsd dies between an UPD_'s telegram record and its confirmation (one
+ *    record per batch, the confirmation's insert held back by a trigger, no
+ *    spool, then SIGKILL): the two are one unit, so the telegram log never
+ *    holds the UPD_ without its confirmation, and the PLC's resend after
+ *    the restart is applied (not answered DUPLIC__ with the parcel missing
+ *    from its bag).
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -360,7 +366,9 @@ static void wait_drained(struct wstat *s)
              s->queued, s->spool_records, s->spool_bytes);
 }
 
-static PGresult *query(const char *sql)
+/* Runs sql on a connection of its own; fails the test unless it ends in
+ * status want. The caller clears the result. */
+static PGresult *sql_run(const char *sql, ExecStatusType want)
 {
     PGconn *c;
     PGresult *r;
@@ -369,10 +377,15 @@ static PGresult *query(const char *sql)
     if (wcs_db_connect(wcsd.conninfo, &c, &e) < 0)
         fail_msg("connect: %s", e.msg);
     r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    if (PQresultStatus(r) != want)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQfinish(c);
     return r;
+}
+
+static PGresult *query(const char *sql)
+{
+    return sql_run(sql, PGRES_TUPLES_OK);
 }
 
 static long long db_count(const char *sql)
@@ -438,8 +451,9 @@ static void assert_committed_in_order(void)
 }
 
 /* A fresh database on the private cluster with the sample plan and
- * pre-advice, wcsd on it with a spool, and the PLC connected. */
-static int setup_run(const char *name)
+ * pre-advice, wcsd on it with a spool (or, split: without one, and one
+ * record per batch), and the PLC connected. */
+static int setup_run_as(const char *name, bool split)
 {
     struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
     struct conv_link_config lc;
@@ -453,11 +467,18 @@ static int setup_run(const char *name)
     n_req = n_res = n_upd = n_ack = n_stray = 0;
 
     twcsd_prepare(&wcsd, name, pg_base);
-    twcsd_config(&wcsd,
-                 "events:\n  spool_path: %s/spool\n"
-                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
-                 "    life_interval_ms: %d\n    locations: [SCAN01]\n",
-                 wcsd.dir, wcsd.plc_port[0], LIFE_MS);
+    if (split)
+        twcsd_config(&wcsd,
+                     "events:\n  batch_max: 1\n"
+                     "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                     "    life_interval_ms: %d\n    locations: [SCAN01]\n",
+                     wcsd.plc_port[0], LIFE_MS);
+    else
+        twcsd_config(&wcsd,
+                     "events:\n  spool_path: %s/spool\n"
+                     "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                     "    life_interval_ms: %d\n    locations: [SCAN01]\n",
+                     wcsd.dir, wcsd.plc_port[0], LIFE_MS);
     twcsd_start(&wcsd);
 
     conv_link_config_defaults(&lc);
@@ -477,13 +498,19 @@ static int setup_run(const char *name)
 static int setup_outage(void **state)
 {
     (void)state;
-    return setup_run("wcs_test_outage_pg");
+    return setup_run_as("wcs_test_outage_pg", false);
 }
 
 static int setup_kill(void **state)
 {
     (void)state;
-    return setup_run("wcs_test_outage_kill");
+    return setup_run_as("wcs_test_outage_kill", false);
+}
+
+static int setup_split(void **state)
+{
+    (void)state;
+    return setup_run_as("wcs_test_outage_split", true);
 }
 
 static void closed_cb(void *arg)
@@ -752,12 +779,77 @@ static void test_kill_mid_run(void **state)
     assert_committed_in_order();
 }
 
+/* --- 3. killed between an UPD_'s telegram record and its confirmation --- */
+
+static void exec_sql(const char *sql)
+{
+    PQclear(sql_run(sql, PGRES_COMMAND_OK));
+}
+
+static void test_kill_between_telegram_and_event(void **state)
+{
+    struct parcel *p = &parcels[1];
+    struct wstat s0, s;
+    int conf[MAX_PARCELS];
+    int acks, tries;
+
+    (void)state;
+    sort_one(0);
+    /* Parcel 1's confirmation cannot be stored for now: its batch fails and
+     * is retried, as if the database refused or wcsd were slow there. */
+    exec_sql("CREATE FUNCTION hold_confirmation() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+             "IF NEW.reason = 'SORTED__' AND NEW.detail LIKE 'tracking 5100000001%' THEN "
+             "RAISE EXCEPTION 'held'; END IF; RETURN NEW; END $$");
+    exec_sql("CREATE TRIGGER hold_confirmation BEFORE INSERT ON events FOR EACH ROW EXECUTE "
+             "FUNCTION hold_confirmation()");
+    send_req(1);
+    RUN_UNTIL(p->res > 0);
+    status(&s0);
+    send_upd(1);
+    /* The confirmation's batch has failed (twice): everything before it in
+     * the queue is committed; the UPD_ itself must not be, without it. */
+    for (tries = 0; tries < 1200; tries++) {
+        status(&s);
+        if (s.db_errors >= s0.db_errors + 2)
+            break;
+        pump(50);
+    }
+    if (tries == 1200)
+        fail_msg("the held confirmation's batch did not fail twice in 60 s");
+    assert_int_equal(p->acks, 0);
+    twcsd_kill(&wcsd);
+    RUN_UNTIL(!plc_up);
+    exec_sql("DROP TRIGGER hold_confirmation ON events");
+    assert_int_equal(db_count("SELECT count(*) FROM telegrams WHERE direction = 'i'"
+                              " AND type = 'UPD_' AND raw LIKE '%5100000001%'"),
+                     0);
+
+    /* Restarted, the PLC resends the UPD_ it has no ACK_ for: it is new to
+     * wcsd, applied, and the parcel is sorted once. */
+    twcsd_start(&wcsd);
+    RUN_UNTIL_MS(plc_up, 60000);
+    acks = p->acks;
+    send_upd(1);
+    RUN_UNTIL(p->acks > acks);
+    assert_int_equal(p->dups, 0);
+    wait_drained(&s);
+    assert_int_equal(per_parcel("kind = 'confirm' AND reason = 'SORTED__'", conf), 0);
+    assert_int_equal(conf[0], 1);
+    assert_int_equal(conf[1], 1);
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE reason = 'DUPLIC__'"), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM telegrams WHERE direction = 'i'"
+                              " AND type = 'UPD_' AND raw LIKE '%5100000001%'"),
+                     1);
+    assert_no_twice(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_database_outage_mid_run, setup_outage,
-                                        teardown_run),
+        cmocka_unit_test_setup_teardown(test_database_outage_mid_run, setup_outage, teardown_run),
         cmocka_unit_test_setup_teardown(test_kill_mid_run, setup_kill, teardown_run),
+        cmocka_unit_test_setup_teardown(test_kill_between_telegram_and_event, setup_split,
+                                        teardown_run),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,7 +1,10 @@
 /*
  * test-spool.c - the event writer's durable spool file (wcs/spool.h): CRC,
- * append and read back, reopen, a torn last record, a CRC mismatch, the
- * size bound, and emptying after everything is consumed.
+ * append and read back, reopen, a torn last record, a corrupt record in the
+ * middle (at open and while open: the records after it are replayed, the
+ * bad bytes saved and counted), files of the format before the magic, the
+ * lock against a second user, the size bound, and emptying after
+ * everything is consumed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,8 @@
 
 #include "common/log.h"
 #include "wcs/store/spool.h"
+
+#define H WCS_SPOOL_FRAME_HDR
 
 struct dir {
     char path[256];
@@ -115,8 +120,8 @@ static void test_append_peek_consume_reopen(void **state)
     add_str(s, "three");
     assert_int_equal(wcs_spool_commit(s, &e), 0);
     assert_int_equal(wcs_spool_records(s), 3);
-    assert_int_equal(wcs_spool_bytes(s), 3 * 8 + 3 + 3 + 5);
-    assert_int_equal(file_size(d->file), 3 * 8 + 3 + 3 + 5);
+    assert_int_equal(wcs_spool_bytes(s), 3 * H + 3 + 3 + 5);
+    assert_int_equal(file_size(d->file), 3 * H + 3 + 3 + 5);
     /* An empty commit is a no-op. */
     assert_int_equal(wcs_spool_commit(s, &e), 0);
     wcs_spool_close(s);
@@ -137,7 +142,7 @@ static void test_append_peek_consume_reopen(void **state)
     assert_int_equal(wcs_spool_consume(s, &e), 0);
     assert_int_equal(wcs_spool_unread(s), 1);
     /* Not empty yet: the file is kept whole. */
-    assert_int_equal(file_size(d->file), 3 * 8 + 3 + 3 + 5);
+    assert_int_equal(file_size(d->file), 3 * H + 3 + 3 + 5);
 
     /* Appending while partly read; the reader continues in order. */
     add_str(s, "four");
@@ -155,7 +160,7 @@ static void test_append_peek_consume_reopen(void **state)
     /* And used again from the start. */
     add_str(s, "five");
     assert_int_equal(wcs_spool_commit(s, &e), 0);
-    assert_int_equal(file_size(d->file), 8 + 4);
+    assert_int_equal(file_size(d->file), H + 4);
     wcs_spool_close(s);
 }
 
@@ -215,9 +220,10 @@ static void test_torn_tail_dropped(void **state)
     assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
     assert_int_equal(scan.records, 2);
     assert_int_equal(scan.bad_bytes, sizeof(torn));
-    assert_int_equal(scan.bad_offset, 2 * (8 + 6));
+    assert_int_equal(scan.bad_offset, 2 * (H + 6));
+    assert_int_equal(scan.bad_stretches, 1);
     /* Cut off the spool, kept aside. */
-    assert_int_equal(file_size(d->file), 2 * (8 + 6));
+    assert_int_equal(file_size(d->file), 2 * (H + 6));
     snprintf(bad, sizeof(bad), "%s.bad", d->file);
     assert_int_equal(file_size(bad), sizeof(torn));
     assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
@@ -249,41 +255,218 @@ static void test_header_only_tail_dropped(void **state)
     assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
     assert_int_equal(scan.records, 1);
     assert_int_equal(scan.bad_bytes, 3);
-    assert_int_equal(file_size(d->file), 9);
+    assert_int_equal(file_size(d->file), H + 1);
     wcs_spool_close(s);
 }
 
-static void test_crc_mismatch(void **state)
+/* Flips one byte of the file at off. */
+static void flip(const char *path, long off)
+{
+    unsigned char c;
+    int fd = open(path, O_RDWR);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c ^= 0x20;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+/* A record damaged in the middle: the records after it are kept and
+ * replayed (they were durable, ACKed), the bad bytes saved aside. */
+static void test_crc_mismatch_in_the_middle(void **state)
 {
     struct dir *d = *state;
     struct wcs_spool *s = NULL;
     struct wcs_spool_scan scan;
+    struct seen seen = {0};
     struct err e = {0};
-    unsigned char c;
-    int fd;
+    char bad[320];
+    size_t n;
 
     assert_int_equal(wcs_spool_open(d->file, 0, &s, NULL, &e), 0);
     add_str(s, "good");
     add_str(s, "flipped");
     add_str(s, "behind");
     assert_int_equal(wcs_spool_commit(s, &e), 0);
+    add_str(s, "later");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
     wcs_spool_close(s);
-    /* Flip one payload byte of the second record. */
-    fd = open(d->file, O_RDWR);
+    /* One payload byte of the second record. */
+    flip(d->file, (H + 4) + H + 2);
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
+    assert_int_equal(scan.records, 3);
+    assert_int_equal(scan.bad_offset, H + 4);
+    assert_int_equal(scan.bad_bytes, H + 7);
+    assert_int_equal(scan.bad_stretches, 1);
+    /* The bad stretch is gone from the file, kept in PATH.bad. */
+    assert_int_equal(file_size(d->file), (H + 4) + (H + 6) + (H + 5));
+    snprintf(bad, sizeof(bad), "%s.bad", d->file);
+    assert_int_equal(file_size(bad), H + 7);
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(seen.recs[0], "good");
+    assert_string_equal(seen.recs[1], "behind");
+    assert_string_equal(seen.recs[2], "later");
+    /* Appends go on behind the kept records. */
+    add_str(s, "new");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    wcs_spool_close(s);
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
+    assert_int_equal(scan.records, 4);
+    assert_int_equal(scan.bad_bytes, 0);
+    wcs_spool_close(s);
+}
+
+/* Two bad stretches, one in the middle and a torn tail. */
+static void test_bad_middle_and_torn_tail(void **state)
+{
+    struct dir *d = *state;
+    struct wcs_spool *s = NULL;
+    struct wcs_spool_scan scan;
+    struct seen seen = {0};
+    struct err e = {0};
+    const unsigned char torn[] = {'W', 'S', 'F', '1', 50, 0, 0, 0, 1, 2, 3, 4, 'x'};
+    size_t n;
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, NULL, &e), 0);
+    add_str(s, "a1");
+    add_str(s, "b2");
+    add_str(s, "c3");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    wcs_spool_close(s);
+    flip(d->file, 2); /* the magic of the first frame */
+    append_raw(d->file, torn, sizeof(torn));
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
+    assert_int_equal(scan.records, 2);
+    assert_int_equal(scan.bad_stretches, 2);
+    assert_int_equal(scan.bad_offset, 0);
+    assert_int_equal(scan.bad_bytes, (H + 2) + sizeof(torn));
+    assert_int_equal(file_size(d->file), 2 * (H + 2));
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(seen.recs[0], "b2");
+    assert_string_equal(seen.recs[1], "c3");
+    wcs_spool_close(s);
+}
+
+/* Damage that appears while the spool is open (the disk) is skipped when
+ * the reader reaches it, never a stall: saved, counted, and the records
+ * after it delivered. */
+static void test_damage_while_open_is_skipped(void **state)
+{
+    struct dir *d = *state;
+    struct wcs_spool *s = NULL;
+    struct seen seen = {0};
+    struct err e = {0};
+    char bad[320];
+    size_t n;
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, NULL, &e), 0);
+    add_str(s, "first");
+    add_str(s, "second");
+    add_str(s, "third");
+    add_str(s, "fourth");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    flip(d->file, (H + 5) + H + 1); /* in "second" */
+    flip(d->file, (H + 5) + (H + 6) + (H + 5) + 5); /* the length of "fourth" */
+
+    /* The first peek stops before the damage: what comes before it is
+     * delivered as usual. */
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(seen.recs[0], "first");
+    assert_int_equal(wcs_spool_skipped_bytes(s), 0);
+    assert_int_equal(wcs_spool_consume(s, &e), 0);
+    /* Now at the read position: skipped, and the next record delivered. */
+    seen.n = 0;
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(seen.recs[0], "third");
+    assert_int_equal(wcs_spool_skipped_bytes(s), H + 6);
+    assert_int_equal(wcs_spool_unread(s), 1);
+    assert_int_equal(wcs_spool_consume(s, &e), 0);
+    /* The damaged last record: skipped too, and the spool is empty. */
+    seen.n = 0;
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(wcs_spool_skipped_bytes(s), (H + 6) + (H + 6));
+    assert_int_equal(wcs_spool_unread(s), 0);
+    assert_int_equal(file_size(d->file), 0);
+    snprintf(bad, sizeof(bad), "%s.bad", d->file);
+    assert_int_equal(file_size(bad), (H + 6) + (H + 6));
+    /* And used again. */
+    add_str(s, "fifth");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    seen.n = 0;
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_string_equal(seen.recs[0], "fifth");
+    wcs_spool_close(s);
+}
+
+/* A file written before frames had a magic is still read, and new frames
+ * are appended behind its records. */
+static void test_reads_frames_without_magic(void **state)
+{
+    struct dir *d = *state;
+    struct wcs_spool *s = NULL;
+    struct wcs_spool_scan scan;
+    struct seen seen = {0};
+    struct err e = {0};
+    unsigned char old[8 + 3];
+    uint32_t crc = wcs_spool_crc32(0, "old", 3);
+    size_t n;
+    int fd;
+
+    old[0] = 3;
+    old[1] = old[2] = old[3] = 0;
+    old[4] = (unsigned char)crc;
+    old[5] = (unsigned char)(crc >> 8);
+    old[6] = (unsigned char)(crc >> 16);
+    old[7] = (unsigned char)(crc >> 24);
+    memcpy(old + 8, "old", 3);
+    fd = open(d->file, O_WRONLY | O_CREAT, 0600);
     assert_true(fd >= 0);
-    assert_int_equal(pread(fd, &c, 1, 12 + 8 + 2), 1);
-    c ^= 0x20;
-    assert_int_equal(pwrite(fd, &c, 1, 12 + 8 + 2), 1);
+    assert_int_equal(write(fd, old, sizeof(old)), (ssize_t)sizeof(old));
+    assert_int_equal(write(fd, old, sizeof(old)), (ssize_t)sizeof(old));
     close(fd);
 
-    /* The valid part ends at the bad record; the rest is set aside, not
-     * replayed. */
     assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
-    assert_int_equal(scan.records, 1);
-    assert_int_equal(scan.bad_offset, 12);
-    assert_int_equal(scan.bad_bytes, (8 + 7) + (8 + 6));
-    assert_int_equal(file_size(d->file), 12);
+    assert_int_equal(scan.records, 2);
+    assert_int_equal(scan.bad_bytes, 0);
+    add_str(s, "new");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(seen.recs[0], "old");
+    assert_string_equal(seen.recs[1], "old");
+    assert_string_equal(seen.recs[2], "new");
     wcs_spool_close(s);
+}
+
+/* One process at a time: a second open of the same spool is refused with a
+ * clear error while the first holds it. */
+static void test_second_user_refused(void **state)
+{
+    struct dir *d = *state;
+    struct wcs_spool *s = NULL, *s2 = (struct wcs_spool *)&s2;
+    struct err e = {0};
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, NULL, &e), 0);
+    add_str(s, "mine");
+    assert_int_equal(wcs_spool_commit(s, &e), 0);
+    assert_int_equal(wcs_spool_open(d->file, 0, &s2, NULL, &e), -EBUSY);
+    assert_null(s2);
+    assert_non_null(strstr(e.msg, d->file));
+    assert_non_null(strstr(e.msg, "in use by another process"));
+    /* Nothing of the file was touched by the refused open. */
+    assert_int_equal(file_size(d->file), H + 4);
+    wcs_spool_close(s);
+    assert_int_equal(wcs_spool_open(d->file, 0, &s2, NULL, &e), 0);
+    assert_int_equal(wcs_spool_unread(s2), 1);
+    wcs_spool_close(s2);
 }
 
 static void test_bounded(void **state)
@@ -294,8 +477,8 @@ static void test_bounded(void **state)
     char rec[40];
     int i;
 
-    /* Room for exactly 4 frames of 8 + 32 bytes. */
-    assert_int_equal(wcs_spool_open(d->file, 160, &s, NULL, &e), 0);
+    /* Room for exactly 4 frames of H + 32 bytes. */
+    assert_int_equal(wcs_spool_open(d->file, 4 * (H + 32), &s, NULL, &e), 0);
     memset(rec, 'r', 32);
     rec[32] = '\0';
     for (i = 0; i < 3; i++)
@@ -307,11 +490,11 @@ static void test_bounded(void **state)
     assert_int_equal(wcs_spool_commit(s, &e), ERR_FULL);
     assert_non_null(strstr(e.msg, "full"));
     assert_int_equal(wcs_spool_records(s), 3);
-    assert_int_equal(file_size(d->file), 120);
+    assert_int_equal(file_size(d->file), 3 * (H + 32));
     /* The refused group was dropped; one fits. */
     add_str(s, rec);
     assert_int_equal(wcs_spool_commit(s, &e), 0);
-    assert_int_equal(file_size(d->file), 160);
+    assert_int_equal(file_size(d->file), 4 * (H + 32));
     add_str(s, "z");
     assert_int_equal(wcs_spool_commit(s, &e), ERR_FULL);
     wcs_spool_close(s);
@@ -351,7 +534,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peek_stops_when_callback_says, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_only_tail_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crc_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crc_mismatch_in_the_middle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_middle_and_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_while_open_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_frames_without_magic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_user_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_record_sizes, setup, teardown),
         cmocka_unit_test(test_open_fails_in_missing_dir),

@@ -274,6 +274,9 @@ static const struct key_def top_keys[] = {
     {"events.spool_path", KEY_STRING, OFF(spool_path), SZ(spool_path), 1, 255, 0},
     {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
      1099511627776LL, 0},
+    {"events.node_id", KEY_U32, OFF(events.node_id), 0, 0, 255, 0},
+    {"events.statement_timeout_ms", KEY_U32, OFF(events.statement_timeout_ms), 0, 100, 600000, 0},
+    {"events.lock_timeout_ms", KEY_U32, OFF(events.lock_timeout_ms), 0, 10, 600000, 0},
     {"customs", KEY_SECTION, 0, 0, 0, 0, 0},
     {"customs.duty_rules", KEY_STRING, OFF(customs_duty_rules), SZ(customs_duty_rules), 1, 255, 0},
     {"customs.exchange_rates", KEY_STRING, OFF(customs_rates), SZ(customs_rates), 1, 255, 0},
@@ -352,6 +355,8 @@ void wcs_config_defaults(struct wcs_config *c)
     c->registry_resync_s = 60;
     c->events.queue_capacity = 65536;
     c->events.batch_max = 2000;
+    c->events.statement_timeout_ms = 5000;
+    c->events.lock_timeout_ms = 1000;
     c->spool_max_bytes = 1024ull * 1024 * 1024;
 }
 

@@ -52,6 +52,22 @@ static uint64_t push_event(struct plc *p, const struct wcs_event *ev)
     return ticket;
 }
 
+/* The telegram log record of a frame on the wire. */
+static void wire_rec(struct plc *p, const struct conv_record *r, struct wcs_telegram_rec *rec)
+{
+    size_t len = r->wire->len < WCS_TELEGRAM_RAW_MAX ? r->wire->len : WCS_TELEGRAM_RAW_MAX;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->at_us = r->at_us;
+    snprintf(rec->plc, sizeof(rec->plc), "%s", p->cfg->id);
+    rec->direction = r->wire->outgoing ? 'o' : 'i';
+    snprintf(rec->type, sizeof(rec->type), "%s", r->wire->type_text);
+    rec->seq = r->wire->seq;
+    rec->refused = r->wire->refused;
+    memcpy(rec->raw, r->wire->raw, len);
+    rec->raw_len = len;
+}
+
 /* --- decide ---------------------------------------------------------------- */
 
 static void decide_op(void *arg, const struct conv_req *req, const char *const *codes,
@@ -133,11 +149,19 @@ static void apply_sysu(const struct conv_sysu *s, struct wcs_event *ev)
     snprintf(ev->detail, sizeof(ev->detail), "line state, speed %d mm/s", s->speed_mm_s);
 }
 
-static uint64_t apply_op(void *arg, const struct conv_telegram *t, const struct conv_track *tr,
-                         bool resend)
+/* Records the received telegram and the event it caused as one group: both
+ * durable, or neither (a restart must never find the telegram in the log
+ * without its event: the PLC's resend would be answered DUPLIC__ and the
+ * event lost). Returns the group's ticket, 0 when the writer refused it. */
+static uint64_t apply_op(void *arg, const struct conv_telegram *t, const struct conv_record *wire,
+                         const struct conv_track *tr, bool resend)
 {
     struct plc *p = arg;
+    struct wcs_telegram_rec rec;
+    struct wcs_record group[2];
     struct wcs_event ev;
+    uint64_t ticket = 0;
+    size_t n = 0;
 
     memset(&ev, 0, sizeof(ev));
     snprintf(ev.source, sizeof(ev.source), "%s", p->cfg->id);
@@ -153,7 +177,14 @@ static uint64_t apply_op(void *arg, const struct conv_telegram *t, const struct 
     } else {
         apply_sysu(&t->u.sysu, &ev);
     }
-    return push_event(p, &ev);
+    if (wire != NULL) {
+        wire_rec(p, wire, &rec);
+        group[n++] = (struct wcs_record){.tg = &rec};
+    }
+    group[n++] = (struct wcs_record){.ev = &ev};
+    if (wcs_event_writer_push_group(p->all->writer, group, n, &ticket) < 0)
+        return 0;
+    return ticket;
 }
 
 /* --- record: the telegram log and decisions -------------------------------- */
@@ -165,17 +196,8 @@ static uint64_t record_op(void *arg, const struct conv_record *r)
 
     if (r->kind == CONV_RECORD_WIRE) {
         struct wcs_telegram_rec rec;
-        size_t len = r->wire->len < WCS_TELEGRAM_RAW_MAX ? r->wire->len : WCS_TELEGRAM_RAW_MAX;
 
-        memset(&rec, 0, sizeof(rec));
-        rec.at_us = r->at_us;
-        snprintf(rec.plc, sizeof(rec.plc), "%s", p->cfg->id);
-        rec.direction = r->wire->outgoing ? 'o' : 'i';
-        snprintf(rec.type, sizeof(rec.type), "%s", r->wire->type_text);
-        rec.seq = r->wire->seq;
-        rec.refused = r->wire->refused;
-        memcpy(rec.raw, r->wire->raw, len);
-        rec.raw_len = len;
+        wire_rec(p, r, &rec);
         if (wcs_event_writer_push_telegram(p->all->writer, &rec, &ticket) < 0)
             return 0;
         return ticket;

@@ -120,11 +120,21 @@ static void notice_cb(void *arg, const char *message)
 
 int wcs_db_connect(const char *conninfo, PGconn **out, struct err *e)
 {
+    /* Bounds that never cut a healthy statement, however long (wcsctl's
+     * imports): a connect that gets no answer, and a link that died without
+     * a word (keepalives probe an idle wait, tcp_user_timeout limits how
+     * long sent data may stay unacknowledged). Later keywords override
+     * earlier ones and the expanded conninfo takes the place of dbname, so
+     * the conninfo may set its own. docs/config.md lists the values. */
+    static const char *const keys[] = {
+        "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+    const char *vals[] = {"10", "1", "10", "5", "3", "30000", conninfo, NULL};
     PGconn *c;
     char msg[ERR_MSG_MAX];
 
     *out = NULL;
-    c = PQconnectdb(conninfo);
+    c = PQconnectdbParams(keys, vals, 1);
     if (c == NULL)
         return err_set(e, ERR_DB, "connect: out of memory");
     if (PQstatus(c) != CONNECTION_OK) {

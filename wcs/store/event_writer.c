@@ -43,7 +43,30 @@
  * record twice. Plain COPY is kept for every first attempt because it is
  * the fast path (see docs/events.md); a unique violation on a first attempt
  * (an id collision with a row written by someone else) also falls back to
- * the staging path, which then skips and counts those duplicates.
+ * the staging path. There a skipped record whose stored row is identical is
+ * our own earlier commit; one whose id belongs to a different row (a
+ * foreign one: ids are unique by design, so a misconfigured node number or
+ * an id given by a caller) is never counted as stored: it gets a new id,
+ * in the ring slot too so that every later attempt uses it, and is written
+ * in the same transaction (counted in reissued, logged as an ALARM).
+ *
+ * Groups. push_group() queues several records (a PLC telegram and the
+ * events it causes) as one unit: a slot's `cont` says the next slot belongs
+ * to the same group. A batch ends only at a group's end (taking a whole
+ * group even past batch_max), so a group is committed in one transaction,
+ * and a group is spooled as one frame ('G'), so neither a torn append nor a
+ * damaged stretch of the spool can keep one record of it without the others.
+ *
+ * Bounded calls. The store connection has a statement_timeout and a
+ * lock_timeout (LOCK TABLE events elsewhere, a stuck server) and TCP
+ * keepalives plus tcp_user_timeout (a silently dropped link); a timeout is
+ * a failed attempt like any other, so the spool takes over and ACK_s go on.
+ *
+ * Id reservation. With a spool, PATH.ids holds a millisecond above every id
+ * this process has handed out; it is moved a minute ahead (fdatasync) before
+ * a batch whose ids come close to it is made durable, and a restart starts
+ * its ids above it (and above the database's largest id), so a clock
+ * stepped back cannot make a new id collide with a durable one.
  *
  * Group commit: the store thread never waits for a batch to fill. Woken by
  * the first record after sleeping, it takes what is queued at once (up to
@@ -63,6 +86,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "wcs/store/idfile.h"
 #include "wcs/store/spool.h"
 
 #define DEFAULT_QUEUE_CAPACITY 65536
@@ -80,8 +104,18 @@
  * far behind and the thread has still not exited. */
 #define CANCEL_GRACE_MS 1000
 #define APPLICATION_NAME "wcs-event-writer"
+#define DEFAULT_STATEMENT_TIMEOUT_MS 5000
+#define DEFAULT_LOCK_TIMEOUT_MS 1000
+/* The id reservation is moved this far ahead of the last id handed out,
+ * when less than RESERVE_MARGIN_MS of it is left. */
+#define RESERVE_AHEAD_MS 60000
+#define RESERVE_MARGIN_MS 30000
+/* A record whose new id collides again is given another, at most this
+ * often per attempt. */
+#define REISSUE_ROUNDS 4
+#define NO_POS UINT64_MAX /* a batch record that is not in the ring (drained) */
 
-enum { REC_EVENT = 'E', REC_TELEGRAM = 'T' };
+enum { REC_EVENT = 'E', REC_TELEGRAM = 'T', REC_GROUP = 'G' };
 
 /* A telegram in the ring; its raw text is in the raw ring. */
 struct tg_slot {
@@ -99,14 +133,17 @@ struct tg_slot {
 struct slot {
     uint64_t raw_end; /* raw ring tail after this record was pushed */
     uint8_t tag;      /* REC_EVENT, REC_TELEGRAM */
+    uint8_t cont;     /* 1: the next slot belongs to the same group */
     union {
         struct wcs_event ev;
         struct tg_slot tg;
     } u;
 };
 
-/* Largest spool payload: a telegram with all fields full. */
+/* Largest spool payload of one record: a telegram with all fields full;
+ * of a group: its tag, count and each record with a 2-byte length. */
 #define PAYLOAD_MAX (1 + 8 + 8 + 1 + 1 + 4 + 1 + 5 + 1 + 4 + 2 + WCS_TELEGRAM_RAW_MAX)
+#define GROUP_PAYLOAD_MAX (2 + WCS_EVENT_GROUP_MAX * (2 + PAYLOAD_MAX))
 
 struct wcs_event_writer {
     struct wcs_event_writer_opts o; /* defaults filled in */
@@ -136,6 +173,12 @@ struct wcs_event_writer {
 
     /* Store thread only. */
     struct wcs_spool *spool;
+    struct wcs_idfile *idfile;    /* id reservation (with a spool) */
+    int64_t reserved_ms;          /* its reservation */
+    int reserve_failed;           /* its last write failed (logged once) */
+    uint64_t spool_recs;          /* records (not frames) in the spool, unread */
+    uint64_t skipped_seen;        /* wcs_spool_skipped_bytes() already booked */
+    int damaged;                  /* the batch in hand stepped over damage */
     uint64_t recovered_left;      /* records of an earlier run still in the spool */
     unsigned alarm_step;          /* last spool fill step warned about (tenths) */
     int full_logged;              /* "spool full" logged for this episode */
@@ -146,11 +189,17 @@ struct wcs_event_writer {
     uint64_t retry_pos;           /* that batch's first position ... */
     int retry_maybe_committed;    /* ... its COMMIT went out unanswered */
     int retry_staged;             /* ... it hit a unique violation */
-    struct wcs_event *bev;        /* batch_max events of the batch */
-    struct wcs_telegram_rec *btg; /* batch_max telegrams of the batch */
+    size_t bcap;                  /* batch arrays' capacity: batch_max + a group */
+    struct wcs_event *bev;        /* events of the batch */
+    struct wcs_telegram_rec *btg; /* telegrams of the batch */
+    uint64_t *bev_pos, *btg_pos;  /* their ring positions (NO_POS: from the spool) */
     size_t nev, ntg;
     size_t nbad; /* spool records that could not be decoded, this peek */
-    unsigned char payload[PAYLOAD_MAX];
+    int64_t *foreign;             /* bcap ids the staging path found taken */
+    size_t *reidx;                /* bcap batch indexes being reissued */
+    struct wcs_event *rev;        /* bcap reissued events (allocated on first use) */
+    struct wcs_telegram_rec *rtg; /* bcap reissued telegrams (allocated on first use) */
+    unsigned char payload[GROUP_PAYLOAD_MAX];
 };
 
 /* --- time --------------------------------------------------------------- */
@@ -192,15 +241,29 @@ static void notice_cb(void *arg, const char *msg)
 }
 
 /* Connects with the writer's fixed application_name (so operators and tests
- * can find its backend) and a default connect_timeout that the conninfo may
- * override. */
-static int writer_connect(const char *conninfo, PGconn **out, struct err *e)
+ * can find its backend), a connect_timeout, TCP keepalives and a
+ * tcp_user_timeout (a dropped link fails the call instead of hanging it)
+ * that the conninfo may override, then bounds every statement and lock wait
+ * of the session (statement_timeout, lock_timeout). */
+static int writer_connect(const struct wcs_event_writer_opts *o, const char *conninfo, PGconn **out,
+                          struct err *e)
 {
     /* Later keywords override earlier ones, and the expanded conninfo takes
      * the place of dbname. */
-    const char *const keys[] = {"connect_timeout", "dbname", "application_name", NULL};
-    const char *const vals[] = {"10", conninfo, APPLICATION_NAME, NULL};
+    const char *const keys[] = {"connect_timeout",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "tcp_user_timeout",
+                                "dbname",
+                                "application_name",
+                                NULL};
+    const char *const vals[] = {"10", "1", "5", "2", "3", "10000", conninfo, APPLICATION_NAME,
+                                NULL};
+    char sql[128];
     PGconn *c = PQconnectdbParams(keys, vals, 1);
+    PGresult *r;
     int rc;
 
     if (c == NULL)
@@ -212,6 +275,17 @@ static int writer_connect(const char *conninfo, PGconn **out, struct err *e)
         return rc;
     }
     PQsetNoticeProcessor(c, notice_cb, NULL);
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %u; SET lock_timeout = %u",
+             o->statement_timeout_ms, o->lock_timeout_ms);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = err_set(e, ERR_DB, "event writer: %s: %.*s", sql,
+                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return rc;
+    }
+    PQclear(r);
     *out = c;
     return 0;
 }
@@ -263,11 +337,13 @@ static int exec_cmd(PGconn *c, const char *sql, struct err *e)
 
 /* --- spool payloads ------------------------------------------------------
  *
- * One record per spool frame, little-endian:
+ * One record, or one group of records, per spool frame, little-endian:
  *   event:    'E' id(8) at_us(8) kind(1), then parcel_code, location, chute,
  *             reason, source, detail, each as len(1) + bytes
  *   telegram: 'T' id(8) at_us(8) direction(1) refused(1) seq(4),
  *             plc and type as len(1) + bytes, raw as len(2) + bytes
+ *   group:    'G' count(1, 2..WCS_EVENT_GROUP_MAX), then each record as len(2) +
+ *             its 'E' or 'T' payload
  */
 
 static unsigned char *put_u64(unsigned char *p, uint64_t v)
@@ -359,14 +435,19 @@ static void get_str(struct rd *r, char *dst, size_t size)
     r->p += n;
 }
 
-/* wcs_spool_peek() callback: decodes one record into the batch arrays. A
- * record that does not decode (it passed its CRC, so it was written so: a
- * newer format or a bug) is logged and skipped rather than stalling the
- * drain forever. */
-static int decode_cb(void *arg, const void *payload, size_t len)
+/* Encodes the record of ring slot sl at buf; returns its length. */
+static size_t encode_slot(struct wcs_event_writer *w, unsigned char *buf, const struct slot *sl)
 {
-    struct wcs_event_writer *w = arg;
-    struct rd r = {payload, (const unsigned char *)payload + len, 0};
+    if (sl->tag == REC_EVENT)
+        return encode_event(buf, &sl->u.ev);
+    return encode_telegram(buf, &sl->u.tg, w->raw + sl->u.tg.raw_pos % w->o.raw_capacity);
+}
+
+/* Decodes one 'E' or 'T' record into the batch arrays (from the spool: no
+ * ring position). Returns 0, or -1 when it does not decode. */
+static int decode_record(struct wcs_event_writer *w, const unsigned char *payload, size_t len)
+{
+    struct rd r = {payload, payload + len, 0};
     int tag = (int)get_uint(&r, 1);
     size_t n;
 
@@ -384,7 +465,7 @@ static int decode_cb(void *arg, const void *payload, size_t len)
         get_str(&r, ev->source, sizeof(ev->source));
         get_str(&r, ev->detail, sizeof(ev->detail));
         if (!r.bad && r.p == r.end && wcs_event_check(ev, 0, NULL) == 0) {
-            w->nev++;
+            w->bev_pos[w->nev++] = NO_POS;
             return 0;
         }
     } else if (tag == REC_TELEGRAM) {
@@ -403,14 +484,68 @@ static int decode_cb(void *arg, const void *payload, size_t len)
             tg->raw[n] = '\0';
             tg->raw_len = n;
             if (wcs_telegram_check(tg, 0, NULL) == 0) {
-                w->ntg++;
+                w->btg_pos[w->ntg++] = NO_POS;
                 return 0;
             }
         }
     }
-    log_error("spool: a record of %zu bytes (type 0x%02x) cannot be decoded; skipped", len,
-              (unsigned)tag & 0xFF);
-    w->nbad++;
+    return -1;
+}
+
+/* Records in one spool frame's payload: a group's count, else 1. */
+static size_t frame_records(const unsigned char *p, size_t len)
+{
+    if (len >= 2 && p[0] == REC_GROUP && p[1] >= 1 && p[1] <= WCS_EVENT_GROUP_MAX)
+        return p[1];
+    return 1;
+}
+
+/* wcs_spool_peek() callback: decodes one frame (a record or a group) into
+ * the batch arrays; stops before a frame that would take a non-empty batch
+ * past batch_max. A frame that does not decode (it passed its CRC, so it
+ * was written so: a newer format or a bug) is logged and skipped rather
+ * than stalling the drain forever; a group is skipped whole, never in
+ * part. */
+static int decode_cb(void *arg, const void *payload, size_t len)
+{
+    struct wcs_event_writer *w = arg;
+    const unsigned char *p = payload, *end = p + len;
+    size_t count = frame_records(p, len), have = w->nev + w->ntg, nev0 = w->nev, ntg0 = w->ntg, i,
+           sub;
+
+    if (have > 0 && have + count > w->o.batch_max)
+        return 1;
+    if (p[0] != REC_GROUP) {
+        if (decode_record(w, p, len) == 0)
+            return 0;
+    } else if (len >= 2 && p[1] >= 1 && p[1] <= WCS_EVENT_GROUP_MAX) {
+        p += 2;
+        for (i = 0; i < count; i++) {
+            if (end - p < 2)
+                break;
+            sub = (size_t)p[0] | (size_t)p[1] << 8;
+            p += 2;
+            if ((size_t)(end - p) < sub || decode_record(w, p, sub) < 0)
+                break;
+            p += sub;
+        }
+        if (i == count && p == end)
+            return 0;
+        w->nev = nev0;
+        w->ntg = ntg0;
+    }
+    log_error("spool: a %s of %zu bytes (type 0x%02x) cannot be decoded; its %zu record(s) "
+              "skipped",
+              count > 1 ? "group" : "record", len, (unsigned)*(const unsigned char *)payload,
+              count);
+    w->nbad += count;
+    return 0;
+}
+
+/* wcs_spool_peek() callback: counts records. */
+static int count_cb(void *arg, const void *payload, size_t len)
+{
+    *(uint64_t *)arg += frame_records(payload, len);
     return 0;
 }
 
@@ -427,11 +562,13 @@ static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
         const struct slot *s = &w->ring[(pos + i) % cap];
 
         if (s->tag == REC_EVENT) {
+            w->bev_pos[w->nev] = pos + i;
             w->bev[w->nev++] = s->u.ev;
         } else {
             const struct tg_slot *t = &s->u.tg;
-            struct wcs_telegram_rec *tg = &w->btg[w->ntg++];
+            struct wcs_telegram_rec *tg = &w->btg[w->ntg];
 
+            w->btg_pos[w->ntg++] = pos + i;
             tg->id = t->id;
             tg->at_us = t->at_us;
             memcpy(tg->plc, t->plc, sizeof(tg->plc));
@@ -446,24 +583,150 @@ static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
     }
 }
 
+/* Gives batch event i (tg: telegram i) a new id, in its ring slot too, so
+ * that every later attempt at it (a retry, the spool) uses the new one;
+ * counted in reissued. */
+static int64_t reissue(struct wcs_event_writer *w, int tg, size_t i)
+{
+    int64_t id = wcs_event_id_next_node(w->o.node_id);
+    uint64_t pos = tg ? w->btg_pos[i] : w->bev_pos[i];
+    struct slot *sl = pos != NO_POS ? &w->ring[pos % w->o.queue_capacity] : NULL;
+
+    pthread_mutex_lock(&w->mu);
+    w->st.reissued++;
+    pthread_mutex_unlock(&w->mu);
+    if (tg) {
+        w->btg[i].id = id;
+        if (sl != NULL)
+            sl->u.tg.id = id;
+    } else {
+        w->bev[i].id = id;
+        if (sl != NULL)
+            sl->u.ev.id = id;
+    }
+    return id;
+}
+
+/* Index of the batch record (event, or telegram when tg) with id; n when
+ * none. */
+static size_t find_id(const struct wcs_event_writer *w, int tg, int64_t id, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((tg ? w->btg[i].id : w->bev[i].id) == id)
+            return i;
+    return n;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Ids given by producers may repeat within a batch; the staging path tells
+ * records apart by id, so every repeat gets a new one first. A sort finds
+ * whether there is any; only then the (quadratic) search for which. Returns
+ * the records changed. */
+static size_t unique_ids(struct wcs_event_writer *w, int tg)
+{
+    size_t n = tg ? w->ntg : w->nev, i, j, changed = 0;
+
+    for (i = 0; i < n; i++)
+        w->foreign[i] = tg ? w->btg[i].id : w->bev[i].id;
+    qsort(w->foreign, n, sizeof(*w->foreign), cmp_id);
+    for (i = 1; i < n && w->foreign[i] != w->foreign[i - 1]; i++)
+        ;
+    if (i >= n)
+        return 0;
+    for (i = 1; i < n; i++) {
+        int64_t id = tg ? w->btg[i].id : w->bev[i].id;
+
+        for (j = 0; j < i; j++)
+            if ((tg ? w->btg[j].id : w->bev[j].id) == id)
+                break;
+        if (j < i) {
+            reissue(w, tg, i);
+            changed++;
+        }
+    }
+    return changed;
+}
+
+/*
+ * Stages the batch's events (tg: telegrams) through the idempotent path,
+ * and every record whose id turns out to belong to a foreign row again
+ * under a new id, until none is left (at most REISSUE_ROUNDS rounds).
+ * Returns 0 or the error.
+ */
+static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, struct err *e)
+{
+    size_t n = tg ? w->ntg : w->nev, nf = 0, m, i, k;
+    int round, rc;
+
+    unique_ids(w, tg);
+    if (tg)
+        rc = wcs_db_telegrams_copy_idempotent(c, w->btg, n, NULL, w->foreign, &nf, e);
+    else
+        rc = wcs_db_events_copy_idempotent(c, w->bev, n, NULL, w->foreign, &nf, e);
+    for (round = 0; rc == 0 && nf > 0; round++) {
+        if (round == REISSUE_ROUNDS)
+            return err_set(e, ERR_DB, "%zu %s keep colliding with foreign rows after %d new ids",
+                           nf, tg ? "telegrams" : "events", REISSUE_ROUNDS);
+        if (tg ? w->rtg == NULL : w->rev == NULL) {
+            if (tg)
+                w->rtg = malloc(w->bcap * sizeof(*w->rtg));
+            else
+                w->rev = malloc(w->bcap * sizeof(*w->rev));
+            if (tg ? w->rtg == NULL : w->rev == NULL)
+                return err_set(e, -ENOMEM, "event writer: out of memory");
+        }
+        /* The foreign ids name batch records: each gets a new id and is
+         * staged again (it may collide again, in theory). */
+        for (i = m = 0; i < nf && i < n; i++) {
+            k = find_id(w, tg, w->foreign[i], n);
+            if (k == n)
+                continue;
+            reissue(w, tg, k);
+            w->reidx[m] = k;
+            if (tg)
+                w->rtg[m++] = w->btg[k];
+            else
+                w->rev[m++] = w->bev[k];
+        }
+        log_warnx("ALARM: %zu %s of a batch had ids already taken by other rows (another "
+                  "writer with the same events.node_id, or ids given by a producer); written "
+                  "under new ids",
+                  m, tg ? "telegrams" : "events");
+        nf = 0;
+        if (tg)
+            rc = wcs_db_telegrams_copy_idempotent(c, w->rtg, m, NULL, w->foreign, &nf, e);
+        else
+            rc = wcs_db_events_copy_idempotent(c, w->rev, m, NULL, w->foreign, &nf, e);
+        /* A foreign id now names a reissued copy, whose batch record has
+         * the same id: the next round finds it there. */
+    }
+    return rc;
+}
+
 /* One attempt at the batch arrays: BEGIN; COPY events; COPY telegrams
  * (plain or staged); COMMIT. *commit_sent tells whether the COMMIT went
  * out, i.e. whether a failure leaves the outcome unknown. */
-static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, size_t *inserted,
-                     int *commit_sent, struct err *e)
+static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, int *commit_sent,
+                     struct err *e)
 {
-    size_t ins_ev = w->nev, ins_tg = w->ntg;
     int rc;
 
     *commit_sent = 0;
-    *inserted = w->nev + w->ntg;
     rc = exec_cmd(c, "BEGIN", e);
     if (rc < 0)
         return rc;
     if (staged) {
-        rc = wcs_db_events_copy_idempotent(c, w->bev, w->nev, &ins_ev, e);
+        rc = stage_kind(w, c, 0, e);
         if (rc == 0)
-            rc = wcs_db_telegrams_copy_idempotent(c, w->btg, w->ntg, &ins_tg, e);
+            rc = stage_kind(w, c, 1, e);
     } else {
         rc = wcs_db_events_copy(c, w->bev, w->nev, e);
         if (rc == 0)
@@ -471,7 +734,6 @@ static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, size_t *
     }
     if (rc < 0)
         return rc;
-    *inserted = ins_ev + ins_tg;
     *commit_sent = 1;
     return exec_cmd(c, "COMMIT", e);
 }
@@ -501,7 +763,7 @@ static int ensure_conn(struct wcs_event_writer *w, struct err *e)
 
     if (w->conn != NULL)
         return 0;
-    rc = writer_connect(w->conninfo, &c, e);
+    rc = writer_connect(&w->o, w->conninfo, &c, e);
     if (rc < 0)
         return rc;
     attach_conn(w, c);
@@ -534,13 +796,13 @@ static void db_succeeded(struct wcs_event_writer *w)
  * Writes the gathered batch to the database: a first attempt, and at once a
  * second through the staging path after a unique violation. maybe_committed
  * and staged carry over from earlier attempts at the same records. Returns
- * 0 with *written and *dups set, or a negative code (the database failed;
- * *maybe_committed updated).
+ * 0 (every record is then stored: inserted, found as our
+ * own earlier commit, or written under a new id), or a negative code (the
+ * database failed; *maybe_committed updated).
  */
-static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *staged,
-                    uint64_t *written, uint64_t *dups)
+static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *staged)
 {
-    size_t n = w->nev + w->ntg, inserted;
+    size_t n = w->nev + w->ntg;
     int commit_sent, rc;
     struct err e = {0};
 
@@ -548,7 +810,7 @@ static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *stage
         commit_sent = 0;
         rc = ensure_conn(w, &e);
         if (rc == 0)
-            rc = try_batch(w->conn, w, *staged || *maybe_committed, &inserted, &commit_sent, &e);
+            rc = try_batch(w->conn, w, *staged || *maybe_committed, &commit_sent, &e);
         if (rc == 0)
             break;
         if (commit_sent)
@@ -558,27 +820,13 @@ static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *stage
         if (rc == ERR_CONFLICT && !*staged) {
             /* Not an outage: re-send at once through the staging table. */
             *staged = 1;
-            log_warnx("batch of %zu records: %s; re-sending, skipping stored ids", n, e.msg);
+            log_warnx("batch of %zu records: %s; re-sending through the staging table", n, e.msg);
             continue;
         }
         db_failed(w, n, "batch", e.msg);
         return rc;
     }
     db_succeeded(w);
-    if (*staged && !*maybe_committed) {
-        /* Nothing of ours can be there: every skipped id was stored by
-         * someone else, and this record is lost. */
-        *written = inserted;
-        *dups = n - inserted;
-        if (*dups > 0)
-            log_warnx("%llu records not stored: their ids were already in the table",
-                      (unsigned long long)*dups);
-    } else {
-        /* After an unknown commit outcome the skipped rows are our own
-         * first attempt. */
-        *written = n;
-        *dups = 0;
-    }
     return 0;
 }
 
@@ -600,26 +848,43 @@ static void spool_stats(struct wcs_event_writer *w)
     w->alarm_step = step;
     pthread_mutex_lock(&w->mu);
     w->st.spool_bytes = bytes;
-    w->st.spool_records = wcs_spool_unread(w->spool);
+    w->st.spool_records = w->spool_recs;
     w->st.spool_alarm = step >= 8;
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Appends ring slots [pos, pos + k) to the spool in push order and fsyncs.
- * Returns 0 or the spool's error (ERR_FULL, -errno). */
+/* Appends ring slots [pos, pos + k) to the spool in push order and fsyncs:
+ * a record alone as one frame, a group as one 'G' frame. Returns 0 or the
+ * spool's error (ERR_FULL, -errno). */
 static int spool_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
-    size_t i, len, cap = w->o.queue_capacity, rcap = w->o.raw_capacity;
+    size_t i = 0, j, len, cap = w->o.queue_capacity;
+    const struct slot *sl;
+    unsigned char *p;
     struct err e = {0};
     int rc = 0;
 
-    for (i = 0; i < k && rc == 0; i++) {
-        const struct slot *s = &w->ring[(pos + i) % cap];
-
-        if (s->tag == REC_EVENT)
-            len = encode_event(w->payload, &s->u.ev);
-        else
-            len = encode_telegram(w->payload, &s->u.tg, w->raw + s->u.tg.raw_pos % rcap);
+    while (i < k && rc == 0) {
+        sl = &w->ring[(pos + i) % cap];
+        if (!sl->cont) {
+            len = encode_slot(w, w->payload, sl);
+            i++;
+        } else {
+            p = w->payload + 2;
+            j = i;
+            do {
+                sl = &w->ring[(pos + j) % cap];
+                len = encode_slot(w, p + 2, sl);
+                p[0] = (unsigned char)len;
+                p[1] = (unsigned char)(len >> 8);
+                p += 2 + len;
+                j++;
+            } while (sl->cont);
+            w->payload[0] = REC_GROUP;
+            w->payload[1] = (unsigned char)(j - i);
+            len = (size_t)(p - w->payload);
+            i = j;
+        }
         rc = wcs_spool_add(w->spool, w->payload, len, &e);
     }
     if (rc == 0)
@@ -641,6 +906,7 @@ static int spool_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
     if (w->full_logged)
         log_info("event spool accepts records again");
     w->full_logged = 0;
+    w->spool_recs += k;
     spool_stats(w);
     return 0;
 }
@@ -651,11 +917,10 @@ enum { STORED_DB, STORED_SPOOL, NOT_STORED };
 /*
  * Makes ring slots [pos, pos + k) durable: behind the spool when it holds
  * anything (order), else in the database, else (database failing) in the
- * spool. Returns STORED_DB with written and dups set, STORED_SPOOL, or NOT_STORED
+ * spool. Returns STORED_DB, STORED_SPOOL, or NOT_STORED
  * (nothing counted; the caller retries later).
  */
-static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint64_t *written,
-                       uint64_t *dups)
+static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
     struct timespec now;
     int maybe_committed = 0, staged = 0;
@@ -669,7 +934,7 @@ static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint6
     now_mono(&now);
     if (w->spool == NULL || !w->db_failing || !ts_before(&now, &w->db_retry_at)) {
         gather(w, pos, k);
-        if (write_db(w, &maybe_committed, &staged, written, dups) == 0)
+        if (write_db(w, &maybe_committed, &staged) == 0)
             return STORED_DB;
     }
     /* What a spooled batch committed unseen is skipped by the drain's
@@ -682,34 +947,109 @@ static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k, uint6
     return NOT_STORED;
 }
 
-/* Counts records that reached the database from the spool: those of an
- * earlier run first, then this run's, which move db_pos on. */
-static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t bad)
+/* Moves the id reservation ahead when the ids handed out come within
+ * RESERVE_MARGIN_MS of it: called before a batch is made durable, so every
+ * durable id is below a reservation on disk. A failed write is logged once
+ * (the database's largest id still lifts the next run's ids, and a
+ * collision is found and reissued). */
+static void reserve_ids(struct wcs_event_writer *w)
 {
-    uint64_t old = n + bad < w->recovered_left ? n + bad : w->recovered_left;
+    int64_t last = wcs_event_id_last_ms(), now, until;
+    struct timespec t;
+    struct err e = {0};
+
+    if (w->idfile == NULL || last + RESERVE_MARGIN_MS < w->reserved_ms)
+        return;
+    clock_gettime(CLOCK_REALTIME, &t);
+    now = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    until = (last > now ? last : now) + RESERVE_AHEAD_MS;
+    if (wcs_idfile_reserve(w->idfile, until, &e) < 0) {
+        if (!w->reserve_failed)
+            log_error("ALARM: %s; ids handed out from now on may be handed out again after a "
+                      "restart with the clock stepped back",
+                      e.msg);
+        w->reserve_failed = 1;
+        return;
+    }
+    if (w->reserve_failed)
+        log_info("id reservation written again");
+    w->reserve_failed = 0;
+    w->reserved_ms = until;
+}
+
+/* Counts records that left the spool: n reached the database, bad did not
+ * decode, lost were in a stretch damaged on disk. Those of an earlier run go first, then this run's, which move
+ * db_pos on (a record that can never arrive must not hold flush() up). */
+static void count_drained(struct wcs_event_writer *w, uint64_t n, uint64_t bad,
+                          uint64_t lost)
+{
+    uint64_t gone = n + bad + lost, old = gone < w->recovered_left ? gone : w->recovered_left;
 
     w->recovered_left -= old;
+    w->spool_recs -= gone < w->spool_recs ? gone : w->spool_recs;
     pthread_mutex_lock(&w->mu);
     w->st.written += n;
     w->st.drained += n;
     w->st.spool_bad += bad;
-    w->st.batches++;
-    w->db_pos += n + bad - old;
+    w->st.spool_lost += lost;
+    if (n > 0)
+        w->st.batches++;
+    /* With db_pos, under the same lock: a flush() woken here must not see
+     * the spool's size of before this batch. */
+    w->st.spool_records = w->spool_recs;
+    w->st.spool_bytes = wcs_spool_bytes(w->spool);
+    w->db_pos += gone - old;
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->mu);
+}
+
+/* The records left in the spool, counted anew (a frame may hold a group). */
+static uint64_t count_spool(struct wcs_event_writer *w, struct err *e)
+{
+    uint64_t recs = 0;
+    size_t frames;
+
+    if (wcs_spool_unread(w->spool) == 0)
+        return 0;
+    if (wcs_spool_peek(w->spool, SIZE_MAX, count_cb, &recs, &frames, e) < 0)
+        return UINT64_MAX;
+    return recs;
+}
+
+/* Part of the spool was damaged on disk and skipped (saved to PATH.bad):
+ * counts what is left and books the difference as lost. */
+static void spool_damaged(struct wcs_event_writer *w)
+{
+    struct err e = {0};
+    uint64_t left = count_spool(w, &e), lost;
+
+    if (left == UINT64_MAX) {
+        log_error("event spool: %s", e.msg);
+        return;
+    }
+    lost = w->spool_recs > left ? w->spool_recs - left : 0;
+    if (lost > 0)
+        log_error("ALARM: event spool %s: %llu durable records were in the damaged stretch and "
+                  "are lost (their bytes are in %s.bad)",
+                  w->spool_path, (unsigned long long)lost, w->spool_path);
+    count_drained(w, 0, 0, lost);
+    pthread_mutex_lock(&w->mu);
+    w->st.spool_bad_bytes += wcs_spool_skipped_bytes(w->spool) - w->skipped_seen;
+    pthread_mutex_unlock(&w->mu);
+    w->skipped_seen = wcs_spool_skipped_bytes(w->spool);
 }
 
 /*
  * Moves the oldest spooled records to the database, batch by batch, until
  * the spool is empty, DRAIN_SLICE_MS has passed, or the database fails.
  * Every batch goes through the staging path: after a crash the spool may
- * still hold records an earlier drain committed. Returns 0 or -1 (the
- * database failed: back-off set).
+ * still hold records an earlier drain committed (found identical, so not
+ * stored twice). Returns 0 or -1 (the database failed: back-off set).
  */
 static int drain(struct wcs_event_writer *w)
 {
     struct timespec until, now;
-    size_t n, inserted;
+    size_t n;
     int commit_sent, rc;
     struct err e = {0};
 
@@ -719,26 +1059,46 @@ static int drain(struct wcs_event_writer *w)
         w->nev = w->ntg = w->nbad = 0;
         rc = wcs_spool_peek(w->spool, w->o.batch_max, decode_cb, w, &n, &e);
         if (rc < 0) {
-            /* The file changed under us (disk fault): nothing is consumed;
+            /* Cannot read the file (disk fault): nothing is consumed;
              * retried with back-off, and logged every time. */
             log_error("event spool: %s", e.msg);
             db_failed(w, 0, "spool read", e.msg);
             return -1;
         }
+        if (wcs_spool_skipped_bytes(w->spool) != w->skipped_seen) {
+            /* The peek stepped over damage. Its batch is kept in the
+             * arrays: the recount peeks again, so it runs once the batch
+             * is consumed, or at once when it is empty. */
+            if (n == 0) {
+                spool_damaged(w);
+                continue;
+            }
+            w->damaged = 1;
+        }
         rc = ensure_conn(w, &e);
-        if (rc == 0)
-            rc = try_batch(w->conn, w, 1, &inserted, &commit_sent, &e);
+        if (rc == 0) {
+            reserve_ids(w); /* ids reissued here come from the generator */
+            rc = try_batch(w->conn, w, 1, &commit_sent, &e);
+        }
         if (rc < 0) {
             count_db_error(w);
             reset_conn(w);
             db_failed(w, n, "spool drain", e.msg);
+            if (w->damaged) {
+                w->damaged = 0;
+                spool_damaged(w);
+            }
             return -1;
         }
         db_succeeded(w);
         rc = wcs_spool_consume(w->spool, &e);
         if (rc < 0)
             log_error("event spool: %s", e.msg);
-        count_drained(w, w->nev + w->ntg, w->nbad);
+        count_drained(w, w->nev + w->ntg, w->nbad, 0);
+        if (w->damaged) {
+            w->damaged = 0;
+            spool_damaged(w);
+        }
         spool_stats(w);
         if (wcs_spool_unread(w->spool) == 0) {
             log_info("event spool drained: every spooled record is in the database");
@@ -812,10 +1172,30 @@ static struct next wait_work(struct wcs_event_writer *w, int *final_drain)
     }
 }
 
+/* How many of the records from sent on the next batch takes: what is queued,
+ * up to batch_max, cut back to the end of a group; a group larger than
+ * batch_max at the front is taken whole (w->mu held). */
+static uint64_t batch_len(struct wcs_event_writer *w)
+{
+    size_t cap = w->o.queue_capacity;
+    uint64_t start = w->sent, k = w->tail - w->sent;
+
+    if (k > w->o.batch_max)
+        k = w->o.batch_max;
+    while (k > 0 && w->ring[(start + k - 1) % cap].cont)
+        k--;
+    if (k == 0) {
+        k = 1;
+        while (w->ring[(start + k - 1) % cap].cont)
+            k++;
+    }
+    return k;
+}
+
 static void *store_main(void *arg)
 {
     struct wcs_event_writer *w = arg;
-    uint64_t start = 0, k, written, dups, lost;
+    uint64_t start = 0, k, lost;
     size_t cap = w->o.queue_capacity;
     int final_drain = 0, outcome;
     struct next nx;
@@ -829,11 +1209,7 @@ static void *store_main(void *arg)
         k = 0;
         if (nx.take) {
             start = w->sent;
-            k = w->tail - w->sent;
-            if (k > w->o.batch_max)
-                k = w->o.batch_max;
-            if (k > cap - start % cap)
-                k = cap - start % cap; /* the rest is sent right after, from slot 0 */
+            k = batch_len(w);
             w->sent += k;
         }
         pthread_mutex_unlock(&w->mu);
@@ -842,9 +1218,10 @@ static void *store_main(void *arg)
         if (nx.drain && drain(w) < 0 && final_drain == 1)
             final_drain = 2;
         outcome = NOT_STORED;
-        written = dups = 0;
-        if (k > 0)
-            outcome = store_batch(w, start, (size_t)k, &written, &dups);
+        if (k > 0) {
+            reserve_ids(w);
+            outcome = store_batch(w, start, (size_t)k);
+        }
 
         pthread_mutex_lock(&w->mu);
         if (k == 0)
@@ -859,8 +1236,7 @@ static void *store_main(void *arg)
         w->head += k;
         w->raw_head = w->ring[(w->head - 1) % cap].raw_end;
         if (outcome == STORED_DB) {
-            w->st.written += written;
-            w->st.duplicates += dups;
+            w->st.written += k;
             w->st.batches++;
             w->db_pos = w->head;
         } else {
@@ -935,9 +1311,16 @@ static void destroy_sync(struct wcs_event_writer *w)
 
 static void free_writer(struct wcs_event_writer *w)
 {
+    wcs_idfile_close(w->idfile);
     wcs_spool_close(w->spool);
     free(w->bev);
     free(w->btg);
+    free(w->bev_pos);
+    free(w->btg_pos);
+    free(w->foreign);
+    free(w->reidx);
+    free(w->rev);
+    free(w->rtg);
     free(w->ring);
     free(w->raw);
     free(w->spool_path);
@@ -945,25 +1328,68 @@ static void free_writer(struct wcs_event_writer *w)
     free(w);
 }
 
-/* Opens the spool and accounts for what an earlier run left in it. */
+/* Opens the spool and its id file, and accounts for what an earlier run
+ * left in them. */
 static int open_spool(struct wcs_event_writer *w, struct err *e)
 {
     struct wcs_spool_scan scan;
+    char ids[4096];
+    int64_t reserved = 0;
+    uint64_t recs;
     int rc;
 
     rc = wcs_spool_open(w->spool_path, w->o.spool_max_bytes, &w->spool, &scan, e);
     if (rc < 0)
         return err_wrap(e, rc, "event writer");
-    w->recovered_left = scan.records;
-    w->st.recovered = scan.records;
-    w->st.spool_torn_bytes = scan.bad_bytes;
-    w->st.spool_records = scan.records;
+    /* Under the spool's lock: no other process writes this one either. */
+    if (snprintf(ids, sizeof(ids), "%s.ids", w->spool_path) >= (int)sizeof(ids))
+        return err_set(e, -ENAMETOOLONG, "event writer: spool path too long");
+    rc = wcs_idfile_open(ids, &w->idfile, &reserved, e);
+    if (rc < 0)
+        return err_wrap(e, rc, "event writer");
+    w->reserved_ms = reserved;
+    if (reserved > 0)
+        wcs_event_id_floor(reserved << 20);
+    recs = count_spool(w, e);
+    if (recs == UINT64_MAX)
+        return err_wrap(e, ERR_PARSE, "event writer: spool %s", w->spool_path);
+    w->recovered_left = recs;
+    w->spool_recs = recs;
+    w->st.recovered = recs;
+    w->st.spool_bad_bytes = scan.bad_bytes;
+    w->st.spool_records = recs;
     w->st.spool_bytes = scan.bytes;
-    if (scan.records > 0)
+    if (recs > 0)
         log_warnx("event spool %s holds %llu records from an earlier run; writing them to the "
                   "database before anything new",
-                  w->spool_path, (unsigned long long)scan.records);
+                  w->spool_path, (unsigned long long)recs);
     return 0;
+}
+
+/* Lifts the id generator above every id in the database (c connected): two
+ * index-only lookups, waiting at most a second for a lock on the tables. */
+static int floor_from_db(PGconn *c, struct err *e)
+{
+    PGresult *r;
+    int rc;
+
+    rc = exec_cmd(c, "BEGIN", e);
+    if (rc == 0)
+        rc = exec_cmd(c, "SET LOCAL lock_timeout = 1000", e);
+    if (rc < 0) {
+        exec_cmd(c, "ROLLBACK", NULL);
+        return err_wrap(e, rc, "event writer: largest id");
+    }
+    r = PQexec(c, "SELECT greatest((SELECT max(id) FROM events),"
+                  " (SELECT max(id) FROM telegrams))");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = err_set(e, ERR_DB, "event writer: largest id: %.*s",
+                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+    else if (!PQgetisnull(r, 0, 0))
+        wcs_event_id_floor((int64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    PQclear(r);
+    exec_cmd(c, "ROLLBACK", NULL);
+    return rc;
 }
 
 int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_opts *opts,
@@ -993,10 +1419,20 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
         w->o.raw_capacity = MIN_RAW_CAPACITY;
     if (w->o.spool_max_bytes == 0)
         w->o.spool_max_bytes = DEFAULT_SPOOL_MAX_BYTES;
+    if (w->o.statement_timeout_ms == 0)
+        w->o.statement_timeout_ms = DEFAULT_STATEMENT_TIMEOUT_MS;
+    if (w->o.lock_timeout_ms == 0)
+        w->o.lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS;
     w->o.spool_path = NULL; /* the caller's string; w->spool_path is ours */
     if (w->o.batch_max > w->o.queue_capacity) {
         rc = err_set(e, ERR_INVALID, "event writer: batch_max %zu > queue_capacity %zu",
                      w->o.batch_max, w->o.queue_capacity);
+        free(w);
+        return rc;
+    }
+    if (w->o.node_id > WCS_EVENT_NODE_MAX) {
+        rc = err_set(e, ERR_INVALID, "event writer: node_id %u above %d", w->o.node_id,
+                     WCS_EVENT_NODE_MAX);
         free(w);
         return rc;
     }
@@ -1009,10 +1445,17 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
      * pages of an idle queue need not be touched. */
     w->ring = malloc(w->o.queue_capacity * sizeof(*w->ring));
     w->raw = malloc(w->o.raw_capacity);
-    w->bev = malloc(w->o.batch_max * sizeof(*w->bev));
-    w->btg = malloc(w->o.batch_max * sizeof(*w->btg));
+    /* A batch holds batch_max records, or one larger group. */
+    w->bcap = w->o.batch_max + WCS_EVENT_GROUP_MAX;
+    w->bev = malloc(w->bcap * sizeof(*w->bev));
+    w->btg = malloc(w->bcap * sizeof(*w->btg));
+    w->bev_pos = malloc(w->bcap * sizeof(*w->bev_pos));
+    w->btg_pos = malloc(w->bcap * sizeof(*w->btg_pos));
+    w->foreign = malloc(w->bcap * sizeof(*w->foreign));
+    w->reidx = malloc(w->bcap * sizeof(*w->reidx));
     if (w->conninfo == NULL || w->ring == NULL || w->raw == NULL || w->bev == NULL ||
-        w->btg == NULL ||
+        w->btg == NULL || w->bev_pos == NULL || w->btg_pos == NULL || w->foreign == NULL ||
+        w->reidx == NULL ||
         (opts != NULL && opts->spool_path != NULL && opts->spool_path[0] != '\0' &&
          w->spool_path == NULL)) {
         rc =
@@ -1033,7 +1476,14 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
         free_writer(w);
         return rc;
     }
-    rc = writer_connect(conninfo, &c, w->spool != NULL ? &ce : e);
+    rc = writer_connect(&w->o, conninfo, &c, w->spool != NULL ? &ce : e);
+    if (rc == 0 && floor_from_db(c, &ce) < 0) {
+        /* Not fatal (a lock on the table, say): the ids still differ from
+         * other nodes', and a collision with an earlier run's is found and
+         * written under a new id. */
+        log_warnx("%s; ids start from the clock%s", ce.msg,
+                  w->idfile != NULL ? " and the id reservation" : "");
+    }
     if (rc < 0 && w->spool == NULL)
         goto fail_sync;
     if (rc < 0) {
@@ -1064,58 +1514,124 @@ fail_sync:
     return rc;
 }
 
-/* Takes the next slot (w->mu held): ERR_STATE, ERR_FULL, or 0 with *slot. */
-static int take_slot(struct wcs_event_writer *w, struct slot **slot)
+/* Where a telegram's raw text of len bytes goes after raw position pos: it
+ * is stored contiguously, so when it does not fit before the raw ring's end
+ * the rest of the ring is skipped. */
+static uint64_t raw_place(const struct wcs_event_writer *w, uint64_t pos, size_t len)
 {
-    if (w->stopping)
-        return ERR_STATE;
-    if (w->tail - w->head >= w->o.queue_capacity) {
-        w->st.dropped++;
-        return ERR_FULL;
-    }
-    *slot = &w->ring[w->tail % w->o.queue_capacity];
-    return 0;
+    size_t rcap = w->o.raw_capacity;
+
+    if (pos % rcap + len > rcap)
+        pos += rcap - pos % rcap;
+    return pos;
 }
 
-/* Publishes the slot just filled (w->mu held); returns whether to wake the
- * store thread. */
-static int commit_slot(struct wcs_event_writer *w, struct slot *s, uint64_t *ticket)
+/* Whether n records (their telegrams' raw text included) fit in the queue
+ * now (w->mu held). */
+static int room_for(const struct wcs_event_writer *w, const struct wcs_record *recs, size_t n)
 {
-    s->raw_end = w->raw_tail;
+    uint64_t pos = w->raw_tail;
+    size_t i;
+
+    if (w->tail - w->head + n > w->o.queue_capacity)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (recs[i].tg == NULL)
+            continue;
+        pos = raw_place(w, pos, recs[i].tg->raw_len);
+        if (pos + recs[i].tg->raw_len - w->raw_head > w->o.raw_capacity)
+            return 0;
+        pos += recs[i].tg->raw_len;
+    }
+    return 1;
+}
+
+/* Copies one record into the next free slot (w->mu held, room checked):
+ * id assigned under the lock, so ids rise in queue order too. */
+static void fill_slot(struct wcs_event_writer *w, const struct wcs_record *r, int cont)
+{
+    struct slot *slot = &w->ring[w->tail % w->o.queue_capacity];
+    const struct wcs_telegram_rec *tg = r->tg;
+    struct tg_slot *t;
+    uint64_t pos;
+
+    slot->cont = (uint8_t)cont;
+    if (tg == NULL) {
+        slot->tag = REC_EVENT;
+        slot->u.ev = *r->ev;
+        if (slot->u.ev.id == 0)
+            slot->u.ev.id = wcs_event_id_next_node(w->o.node_id);
+        if (slot->u.ev.at_us == 0)
+            slot->u.ev.at_us = now_us();
+    } else {
+        pos = raw_place(w, w->raw_tail, tg->raw_len);
+        memcpy(w->raw + pos % w->o.raw_capacity, tg->raw, tg->raw_len);
+        w->raw_tail = pos + tg->raw_len;
+        slot->tag = REC_TELEGRAM;
+        t = &slot->u.tg;
+        t->id = tg->id != 0 ? tg->id : wcs_event_id_next_node(w->o.node_id);
+        t->at_us = tg->at_us != 0 ? tg->at_us : now_us();
+        t->raw_pos = pos;
+        t->raw_len = (uint16_t)tg->raw_len;
+        t->seq = tg->seq;
+        memcpy(t->plc, tg->plc, sizeof(t->plc));
+        t->plc[sizeof(t->plc) - 1] = '\0';
+        memcpy(t->type, tg->type, sizeof(t->type));
+        t->type[sizeof(t->type) - 1] = '\0';
+        t->direction = tg->direction;
+        t->refused = tg->refused;
+        w->st.telegrams++;
+    }
+    slot->raw_end = w->raw_tail;
     w->tail++;
     w->st.pushed++;
+}
+
+int wcs_event_writer_push_group(struct wcs_event_writer *w, const struct wcs_record *recs, size_t n,
+                                uint64_t *ticket)
+{
+    size_t i;
+    int rc, wake;
+
+    if (n == 0 || n > WCS_EVENT_GROUP_MAX || n > w->o.queue_capacity)
+        return ERR_INVALID;
+    for (i = 0; i < n; i++) {
+        if ((recs[i].ev == NULL) == (recs[i].tg == NULL))
+            return ERR_INVALID;
+        rc = recs[i].ev != NULL ? wcs_event_check(recs[i].ev, 1, NULL)
+                                : wcs_telegram_check(recs[i].tg, 1, NULL);
+        if (rc < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        return ERR_STATE;
+    }
+    if (!room_for(w, recs, n)) {
+        w->st.dropped += n;
+        pthread_mutex_unlock(&w->mu);
+        return ERR_FULL;
+    }
+    for (i = 0; i < n; i++)
+        fill_slot(w, &recs[i], i + 1 < n);
+    if (n > 1)
+        w->st.groups++;
     if (ticket != NULL)
         *ticket = w->tail;
-    return w->idle;
+    wake = w->idle;
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        pthread_cond_signal(&w->work);
+    return 0;
 }
 
 int wcs_event_writer_push_t(struct wcs_event_writer *w, const struct wcs_event *ev,
                             uint64_t *ticket)
 {
-    struct slot *slot;
-    int rc, wake;
+    const struct wcs_record r = {.ev = ev};
 
-    rc = wcs_event_check(ev, 1, NULL);
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&w->mu);
-    rc = take_slot(w, &slot);
-    if (rc < 0) {
-        pthread_mutex_unlock(&w->mu);
-        return rc;
-    }
-    slot->tag = REC_EVENT;
-    slot->u.ev = *ev;
-    /* Assigned under the lock so ids also rise in queue order. */
-    if (slot->u.ev.id == 0)
-        slot->u.ev.id = wcs_event_id_next();
-    if (slot->u.ev.at_us == 0)
-        slot->u.ev.at_us = now_us();
-    wake = commit_slot(w, slot, ticket);
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        pthread_cond_signal(&w->work);
-    return 0;
+    return wcs_event_writer_push_group(w, &r, 1, ticket);
 }
 
 int wcs_event_writer_push(struct wcs_event_writer *w, const struct wcs_event *ev)
@@ -1126,52 +1642,9 @@ int wcs_event_writer_push(struct wcs_event_writer *w, const struct wcs_event *ev
 int wcs_event_writer_push_telegram(struct wcs_event_writer *w, const struct wcs_telegram_rec *tg,
                                    uint64_t *ticket)
 {
-    size_t rcap = w->o.raw_capacity;
-    struct tg_slot *t;
-    struct slot *slot;
-    uint64_t pos;
-    int rc, wake;
+    const struct wcs_record r = {.tg = tg};
 
-    rc = wcs_telegram_check(tg, 1, NULL);
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&w->mu);
-    rc = take_slot(w, &slot);
-    if (rc < 0) {
-        pthread_mutex_unlock(&w->mu);
-        return rc;
-    }
-    /* The raw text is stored contiguously: when it does not fit before the
-     * raw ring's end, the rest of the ring is skipped. */
-    pos = w->raw_tail;
-    if (pos % rcap + tg->raw_len > rcap)
-        pos += rcap - pos % rcap;
-    if (pos + tg->raw_len - w->raw_head > rcap) {
-        w->st.dropped++;
-        pthread_mutex_unlock(&w->mu);
-        return ERR_FULL;
-    }
-    memcpy(w->raw + pos % rcap, tg->raw, tg->raw_len);
-    w->raw_tail = pos + tg->raw_len;
-    slot->tag = REC_TELEGRAM;
-    t = &slot->u.tg;
-    t->id = tg->id != 0 ? tg->id : wcs_event_id_next();
-    t->at_us = tg->at_us != 0 ? tg->at_us : now_us();
-    t->raw_pos = pos;
-    t->raw_len = (uint16_t)tg->raw_len;
-    t->seq = tg->seq;
-    memcpy(t->plc, tg->plc, sizeof(t->plc));
-    t->plc[sizeof(t->plc) - 1] = '\0';
-    memcpy(t->type, tg->type, sizeof(t->type));
-    t->type[sizeof(t->type) - 1] = '\0';
-    t->direction = tg->direction;
-    t->refused = tg->refused;
-    w->st.telegrams++;
-    wake = commit_slot(w, slot, ticket);
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        pthread_cond_signal(&w->work);
-    return 0;
+    return wcs_event_writer_push_group(w, &r, 1, ticket);
 }
 
 uint64_t wcs_event_writer_durable(struct wcs_event_writer *w)

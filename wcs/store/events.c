@@ -14,7 +14,6 @@
 #include "wcs/store/events.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,32 +30,6 @@ const char *wcs_event_kind_name(enum wcs_event_kind k)
     if ((unsigned)k >= WCS_EVENT_KIND_COUNT)
         return "unknown";
     return kind_names[k];
-}
-
-/* --- ids -------------------------------------------------------------- */
-
-#define ID_COUNTER_BITS 20
-
-static _Atomic int64_t last_id;
-
-int64_t wcs_event_id_next(void)
-{
-    struct timespec ts;
-    int64_t now_ms, floor_id, prev, next;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    floor_id = now_ms << ID_COUNTER_BITS;
-    prev = atomic_load_explicit(&last_id, memory_order_relaxed);
-    /* The CAS makes the update of last_id and the choice of the id one
-     * step, so no two threads get the same id and ids never go back, even
-     * when the clock does. More than 2^20 ids in one millisecond simply
-     * borrow from the next millisecond's range. */
-    do {
-        next = prev + 1 > floor_id ? prev + 1 : floor_id;
-    } while (!atomic_compare_exchange_weak_explicit(&last_id, &prev, next, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    return next;
 }
 
 /* --- checks ----------------------------------------------------------- */
@@ -439,15 +412,37 @@ static int exec_ok(PGconn *c, const char *sql, const char *what, PGresult **keep
     return rc;
 }
 
+/* Counts the comma-separated ids of the staging query and stores the first
+ * cap of them in foreign[] (may be NULL). */
+static size_t parse_ids(const char *list, int64_t *foreign, size_t cap)
+{
+    const char *p = list;
+    size_t k = 0;
+
+    while (*p != '\0') {
+        if (foreign != NULL && k < cap)
+            foreign[k] = (int64_t)strtoll(p, NULL, 10);
+        k++;
+        p = strchr(p, ',');
+        if (p == NULL)
+            break;
+        p++;
+    }
+    return k;
+}
+
 static int copy_idempotent(PGconn *c, const struct row_kind *k, const void *rows, size_t n,
-                           size_t *inserted, struct err *e)
+                           size_t *inserted, int64_t *foreign, size_t *nforeign, struct err *e)
 {
     PGresult *r = NULL;
-    char sql[400];
+    char sql[1200];
+    size_t nf = 0;
     int rc, missing;
 
     if (inserted != NULL)
         *inserted = 0;
+    if (nforeign != NULL)
+        *nforeign = 0;
     if (n == 0)
         return 0;
     rc = check_all(k, rows, n, e);
@@ -476,29 +471,49 @@ static int copy_idempotent(PGconn *c, const struct row_kind *k, const void *rows
     rc = copy_into(c, k, k->staging, rows, n, e);
     if (rc < 0)
         return rc;
-    /* DELETE .. RETURNING empties the staging table in the same statement,
-     * so a second call in one transaction does not see these rows again. */
+    /* One statement: DELETE .. RETURNING empties the staging table (a second
+     * call in one transaction does not see these rows again), the INSERT
+     * skips ids already stored, and the SELECT names the staged rows that
+     * are neither inserted now nor stored before exactly as they are: their
+     * id belongs to another row (a foreign one). A skipped row identical to
+     * the stored one is this caller's own earlier commit. The table is read
+     * with the statement's snapshot, so a row committed concurrently counts
+     * as foreign: stored again under a new id rather than lost. */
     snprintf(sql, sizeof(sql),
-             "WITH staged AS (DELETE FROM %s RETURNING *) INSERT INTO %s (%s) SELECT %s FROM "
-             "staged ON CONFLICT (id) DO NOTHING",
-             k->staging, k->table, k->cols, k->cols);
+             "WITH staged AS (DELETE FROM %s RETURNING %s),"
+             " ins AS (INSERT INTO %s (%s) SELECT %s FROM staged ON CONFLICT (id) DO NOTHING"
+             " RETURNING %s)"
+             " SELECT (SELECT count(*) FROM ins),"
+             " (SELECT string_agg(g.id::text, ',') FROM staged g"
+             " WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE i.id = g.id"
+             " AND ROW(i.*) IS NOT DISTINCT FROM ROW(g.*))"
+             " AND NOT EXISTS (SELECT 1 FROM (SELECT %s FROM %s x WHERE x.id = g.id) t"
+             " WHERE ROW(t.*) IS NOT DISTINCT FROM ROW(g.*)))",
+             k->staging, k->cols, k->table, k->cols, k->cols, k->cols, k->cols, k->table);
     rc = exec_ok(c, sql, "insert from staging table", &r, e);
     if (rc < 0)
         return rc;
-    if (inserted != NULL)
-        *inserted = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+    if (PQntuples(r) == 1) {
+        if (inserted != NULL)
+            *inserted = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        if (!PQgetisnull(r, 0, 1))
+            nf = parse_ids(PQgetvalue(r, 0, 1), foreign, n);
+    }
+    if (nforeign != NULL)
+        *nforeign = nf;
     PQclear(r);
     return 0;
 }
 
 int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
-                                  struct err *e)
+                                  int64_t *foreign, size_t *nforeign, struct err *e)
 {
-    return copy_idempotent(c, &event_rows, ev, n, inserted, e);
+    return copy_idempotent(c, &event_rows, ev, n, inserted, foreign, nforeign, e);
 }
 
 int wcs_db_telegrams_copy_idempotent(PGconn *c, const struct wcs_telegram_rec *tg, size_t n,
-                                     size_t *inserted, struct err *e)
+                                     size_t *inserted, int64_t *foreign, size_t *nforeign,
+                                     struct err *e)
 {
-    return copy_idempotent(c, &telegram_rows, tg, n, inserted, e);
+    return copy_idempotent(c, &telegram_rows, tg, n, inserted, foreign, nforeign, e);
 }

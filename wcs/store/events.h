@@ -60,12 +60,39 @@ struct wcs_event {
  * out of range. Never NULL. */
 const char *wcs_event_kind_name(enum wcs_event_kind k);
 
-/* A new unique event id: milliseconds since the epoch << 20 | a counter.
- * Strictly increasing across all threads of the process: an id returned
- * after another call has returned is larger than that call's id (lock-free
- * compare-and-swap on the last id handed out; when the clock stands still or
- * steps back, ids keep counting up from the last one). Thread-safe. */
+/* --- ids -------------------------------------------------------------------
+ *
+ * An id is (milliseconds since the Unix epoch << 20) | (counter << 8) |
+ * node (event_ids.c). Ids of different nodes never meet; ids of one
+ * process are strictly increasing; the event writer lifts the generator
+ * above every id already in the database and above its id reservation file
+ * at start, so a restart after the clock was stepped back does not reuse
+ * one. wcsctl and other short-lived processes take ids from the sequence
+ * events_local_id_seq instead, far below this range. docs/events.md has the
+ * argument. */
+
+#define WCS_EVENT_NODE_MAX 255 /* node numbers 0..255 (config events.node_id) */
+
+/* A new unique id for node (0..WCS_EVENT_NODE_MAX; higher bits ignored).
+ * Strictly increasing across all threads of the process and all nodes: an
+ * id returned after another call has returned is larger than that call's
+ * id (lock-free compare-and-swap; when the clock stands still or steps
+ * back, ids keep counting up from the last one). Thread-safe. */
+int64_t wcs_event_id_next_node(unsigned node);
+
+/* wcs_event_id_next_node(0). */
 int64_t wcs_event_id_next(void);
+
+/* Every id handed out after this call, of any node, is above id (its
+ * millisecond is later). id <= 0 is ignored. Thread-safe. */
+void wcs_event_id_floor(int64_t id);
+
+/* The millisecond of the last id handed out (0 before the first). */
+int64_t wcs_event_id_last_ms(void);
+
+/* The millisecond and the node of an id. */
+int64_t wcs_event_id_ms(int64_t id);
+unsigned wcs_event_id_node(int64_t id);
 
 /* Checks that ev can be stored: id > 0 (or 0 when allow_zero_id), kind in
  * range, 0 <= at_us <= WCS_EVENT_AT_US_MAX. Returns 0 or ERR_INVALID. */
@@ -84,10 +111,16 @@ int wcs_db_events_copy(PGconn *c, const struct wcs_event *ev, size_t n, struct e
  * (wcs_events_in, created on first use, emptied at commit), then one
  * INSERT .. SELECT .. ON CONFLICT (id) DO NOTHING. Must run inside a
  * transaction the caller opened (the staging rows live until its commit).
- * *inserted (may be NULL) gets the rows actually added. Returns 0,
- * ERR_INVALID, ERR_STATE (no open transaction), ERR_DB, or -ENOMEM. */
+ * *inserted (may be NULL) gets the rows actually added. A skipped event
+ * whose stored row is not the same event (another time, kind or text: a
+ * foreign row that took its id) is not stored at all: its id goes to
+ * foreign[] (capacity n; may be NULL when the caller does not care) and
+ * *nforeign (may be NULL) gets how many; a skipped event whose stored row
+ * is identical (this caller's own earlier commit) counts as stored.
+ * Returns 0, ERR_INVALID, ERR_STATE (no open transaction), ERR_DB, or
+ * -ENOMEM. */
 int wcs_db_events_copy_idempotent(PGconn *c, const struct wcs_event *ev, size_t n, size_t *inserted,
-                                  struct err *e);
+                                  int64_t *foreign, size_t *nforeign, struct err *e);
 
 /* --- the telegram log --------------------------------------------------- */
 
@@ -124,10 +157,12 @@ int wcs_telegram_check(const struct wcs_telegram_rec *tg, int allow_zero_id, str
 int wcs_db_telegrams_copy(PGconn *c, const struct wcs_telegram_rec *tg, size_t n, struct err *e);
 
 /* Like wcs_db_events_copy_idempotent(), for telegrams (session staging
- * table wcs_telegrams_in). Must run in an open transaction. Returns 0,
+ * table wcs_telegrams_in; foreign rows told apart by time, plc, direction,
+ * type, seq, raw and refused). Must run in an open transaction. Returns 0,
  * ERR_INVALID, ERR_STATE, ERR_DB or -ENOMEM. */
 int wcs_db_telegrams_copy_idempotent(PGconn *c, const struct wcs_telegram_rec *tg, size_t n,
-                                     size_t *inserted, struct err *e);
+                                     size_t *inserted, int64_t *foreign, size_t *nforeign,
+                                     struct err *e);
 
 /* Called per telegram by wcs_db_telegrams_list(); tg is valid only during
  * the call (raw NUL-terminated). Non-zero stops the listing. */
@@ -159,24 +194,34 @@ struct wcs_event_writer_opts {
     const char *spool_path;     /* durable local spool file; NULL or "" = none
                                  * (records wait in memory during an outage) */
     uint64_t spool_max_bytes;   /* spool bound (default 1 GiB) */
+    unsigned node_id;           /* this node's number in the ids it assigns,
+                                 * 0..WCS_EVENT_NODE_MAX (default 0); unique
+                                 * among the writers of one database */
+    unsigned statement_timeout_ms; /* longest statement of the store connection
+                                    * (default 5000): past it the attempt fails
+                                    * like an outage (spool) */
+    unsigned lock_timeout_ms;      /* longest wait for a lock (default 1000), e.g.
+                                    * behind LOCK TABLE events: an outage too */
     wcs_durable_cb durable_cb;  /* optional, see wcs_durable_cb */
     void *durable_arg;
 };
 
 /* Counters since start; exact (taken under the queue lock). Records are
  * events and telegrams alike. At any moment
- *   pushed + recovered == written + duplicates + queued + spool_records
- *                         + spool_bad. */
+ *   pushed + recovered == written + queued + spool_records + spool_bad
+ *                         + spool_lost. */
 struct wcs_event_writer_stats {
     uint64_t pushed;           /* accepted by push (events + telegrams) */
     uint64_t telegrams;        /* of which telegrams */
+    uint64_t groups;           /* pushes of more than one record (push_group) */
     uint64_t written;          /* committed to the database (directly or drained
                                 * from the spool) */
     uint64_t batches;          /* COPY batches committed (direct and drained) */
-    uint64_t dropped;          /* refused by push because the queue was full */
+    uint64_t dropped;          /* records refused by push because the queue was full */
     uint64_t db_errors;        /* failed batch attempts (each one retried) */
-    uint64_t duplicates;       /* not stored: their id was already in the table
-                                * and not put there by this writer's own retry */
+    uint64_t reissued;         /* given a new id because a row that is not theirs
+                                * held theirs (or their batch repeated it); they
+                                * are written under it, counted in written */
     size_t queued;             /* waiting now, including the batch in flight */
     uint64_t durable;          /* = wcs_event_writer_durable() */
     uint64_t recovered;        /* records found in the spool at start */
@@ -187,8 +232,11 @@ struct wcs_event_writer_stats {
     uint64_t spool_errors;     /* failed spool appends (full or I/O) */
     uint64_t spool_bad;        /* spooled records that passed their CRC but could
                                 * not be decoded: logged and skipped */
-    uint64_t spool_torn_bytes; /* cut off the spool at start (torn last
-                                * record or corruption; saved to PATH.bad) */
+    uint64_t spool_lost;       /* spooled records in stretches of the file that
+                                * were damaged on disk while it was open:
+                                * logged, bytes saved to PATH.bad */
+    uint64_t spool_bad_bytes;  /* bytes set aside in PATH.bad: at start (a torn
+                                * last append, corrupt stretches) and since */
     uint64_t spool_bytes;      /* spool file size now */
     uint64_t spool_records;    /* records in the spool now, not yet drained */
     bool spool_alarm;          /* spool_bytes >= 80% of spool_max_bytes */
@@ -196,15 +244,20 @@ struct wcs_event_writer_stats {
 
 struct wcs_event_writer;
 
-/* Connects (application_name "wcs-event-writer") and starts the store
- * thread, which then owns the connection. opts may be NULL. With a
- * spool_path, opens the spool (wcs_spool_open(): a torn tail is cut off
- * with a warning), and a database that cannot be reached is not an error:
- * records go to the spool until it can; a non-empty spool is drained to the
- * database before any new record. On success *out is the writer, to be
- * released with wcs_event_writer_stop(). Returns 0, ERR_DB (cannot connect,
- * no spool), ERR_INVALID (batch_max > queue_capacity), or -errno (memory,
- * thread, spool file). */
+/* Connects (application_name "wcs-event-writer"; statement_timeout,
+ * lock_timeout, TCP keepalives and tcp_user_timeout set, see
+ * docs/config.md) and starts the store thread, which then owns the
+ * connection. opts may be NULL. Lifts the id generator above the largest
+ * id in the database. With a spool_path, opens and locks the spool
+ * (wcs_spool_open(): damage is saved aside with a warning; -EBUSY when
+ * another process has it) and its id reservation file PATH.ids (the
+ * generator starts above its reservation), and a database that cannot be
+ * reached is not an error: records go to the spool until it can; a
+ * non-empty spool is drained to the database before any new record. On
+ * success *out is the writer, to be released with wcs_event_writer_stop().
+ * Returns 0, ERR_DB (cannot connect, no spool), ERR_INVALID (batch_max >
+ * queue_capacity, node_id > WCS_EVENT_NODE_MAX), or -errno (memory, thread,
+ * spool or id file). */
 int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_opts *opts,
                            struct wcs_event_writer **out, struct err *e);
 
@@ -225,12 +278,39 @@ int wcs_event_writer_push_t(struct wcs_event_writer *w, const struct wcs_event *
                             uint64_t *ticket);
 
 /* Queues one telegram log record, like wcs_event_writer_push_t() (id
- * assigned when 0 from wcs_event_id_next(), at_us stamped when 0; only
+ * assigned when 0 from the node's generator, at_us stamped when 0; only
  * raw_len bytes of raw are copied). Returns 0, ERR_FULL (queue or raw text
  * buffer full; counted in dropped), ERR_INVALID (wcs_telegram_check()), or
  * ERR_STATE. Thread-safe. */
 int wcs_event_writer_push_telegram(struct wcs_event_writer *w, const struct wcs_telegram_rec *tg,
                                    uint64_t *ticket);
+
+#define WCS_EVENT_GROUP_MAX 16 /* records in one group */
+
+/* One record of a group: exactly one of ev and tg is set. */
+struct wcs_record {
+    const struct wcs_event *ev;
+    const struct wcs_telegram_rec *tg;
+};
+
+/*
+ * Queues n records (1..WCS_EVENT_GROUP_MAX events and telegrams, in the
+ * order given) as one unit that becomes durable whole or not at all: the
+ * records are never split across batches (a batch takes a whole group even
+ * past batch_max), so they are committed in one transaction, and they are
+ * spooled in one frame, so a torn append or a damaged stretch of the spool
+ * drops all of them or none. Used for a telegram and the events it causes
+ * (a PLC's UPD_ and its confirmation), so that no restart can find the one
+ * without the other. Each record is copied as by push_t()/push_telegram().
+ * On success *ticket (may be NULL) gets the ticket of the group's last
+ * record (the tickets are consecutive); durable() reaches it when the whole
+ * group is durable. All or nothing: returns 0, ERR_FULL (not all fit: none
+ * queued; n counted in dropped), ERR_INVALID (n out of range, a record with
+ * neither or both set, or one failing its check: none queued), or
+ * ERR_STATE. Thread-safe.
+ */
+int wcs_event_writer_push_group(struct wcs_event_writer *w, const struct wcs_record *recs, size_t n,
+                                uint64_t *ticket);
 
 /* The highest ticket t such that every record with a ticket <= t is
  * durable: committed to PostgreSQL or fsync'd to the spool. 0 before the

@@ -9,9 +9,24 @@
  * crash the whole file is read again, which is why the reader (the event
  * writer) stores what it reads idempotently. The file is emptied only when
  * everything in it has been consumed, so a record leaves the spool only
- * after the caller has stored it elsewhere. On open, the valid prefix of
- * the file is kept; a torn or corrupt rest is saved next to it (PATH.bad)
- * and cut off, so nothing that was ever counted durable disappears silently.
+ * after the caller has stored it elsewhere.
+ *
+ * Damage. A frame that does not check out (incomplete, impossible length,
+ * CRC mismatch) starts a bad stretch that ends at the next valid frame: the
+ * next offset holding the magic followed by a length and a CRC that check
+ * out (scanned for with memchr, then verified). On open every bad stretch
+ * is saved next to the file (PATH.bad) and logged; a stretch at the end (a
+ * torn last append) is cut off, stretches in the middle are removed by
+ * rewriting the valid frames into PATH.tmp and renaming it over the file,
+ * so the records behind a damaged one are replayed, not set aside with it.
+ * Damage that appears while the spool is open (the disk) is handled the
+ * same way by the reader when it reaches it: saved, logged, skipped, never
+ * a stall. Nothing that was counted durable disappears without a log line
+ * and a copy of its bytes.
+ *
+ * The file is locked with flock(LOCK_EX | LOCK_NB) for as long as it is
+ * open, so a second process (a second wcsd on the same spool path) fails to
+ * open it instead of interleaving appends and truncations with ours.
  */
 #include "wcs/store/spool.h"
 
@@ -21,12 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
 
-#define READ_CHUNK (1024 * 1024) /* pread size while scanning and peeking */
+#define READ_CHUNK (1024 * 1024) /* pread size while looking for a frame and saving */
+#define LEGACY_HDR 8             /* len + crc, the frames written before the magic */
 
 struct wcs_spool {
     int fd;
@@ -41,7 +58,9 @@ struct wcs_spool {
     unsigned char *pend; /* pending frames */
     size_t pend_len, pend_cap;
     size_t pend_n;
-    unsigned char *rbuf; /* READ_CHUNK + room for one whole frame */
+    unsigned char *rbuf; /* one whole frame (header + payload), or a chunk */
+    unsigned char *sbuf; /* READ_CHUNK: looking for the next magic */
+    uint64_t skipped;    /* bytes of bad stretches skipped by peek */
 };
 
 /* --- CRC-32 ------------------------------------------------------------- */
@@ -127,7 +146,8 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-/* fsync of the directory holding path, so a created file's name is durable. */
+/* fsync of the directory holding path, so a created or renamed file's name
+ * is durable. */
 static int sync_dir(const char *path, struct err *e)
 {
     char *copy = strdup(path);
@@ -144,35 +164,88 @@ static int sync_dir(const char *path, struct err *e)
     return rc;
 }
 
-/* Reads the frame at off, at most avail bytes to end of file, through
- * s->rbuf. Returns its total size (header + payload) with *payload pointing
- * into rbuf, 0 when the frame is bad (incomplete, impossible length, CRC
- * mismatch), or -errno. */
+/* Reads the frame at off, at most avail bytes to end of file, into s->rbuf
+ * (the whole frame, header first). Returns its total size with *payload
+ * pointing into rbuf, 0 when the frame is bad (incomplete, impossible
+ * length, CRC mismatch), or -errno. Reads both forms: with the magic, and
+ * the older one without it (whose length field can never equal the magic:
+ * it is at most WCS_SPOOL_REC_MAX). */
 static ssize_t read_frame(struct wcs_spool *s, uint64_t off, uint64_t avail,
                           const unsigned char **payload, uint32_t *len)
 {
     unsigned char *b = s->rbuf;
+    size_t hdr;
     ssize_t r;
-    uint32_t n;
+    uint32_t n, crc;
 
-    if (avail < WCS_SPOOL_FRAME_HDR)
+    if (avail < LEGACY_HDR)
         return 0;
-    r = pread_full(s->fd, b, WCS_SPOOL_FRAME_HDR, off);
+    r = pread_full(s->fd, b, avail < WCS_SPOOL_FRAME_HDR ? (size_t)avail : WCS_SPOOL_FRAME_HDR,
+                   off);
     if (r < 0)
         return r;
-    if (r < WCS_SPOOL_FRAME_HDR)
+    if (r >= WCS_SPOOL_FRAME_HDR && get_u32(b) == WCS_SPOOL_MAGIC) {
+        hdr = WCS_SPOOL_FRAME_HDR;
+        n = get_u32(b + 4);
+    } else if (r >= LEGACY_HDR && get_u32(b) != WCS_SPOOL_MAGIC) {
+        hdr = LEGACY_HDR;
+        n = get_u32(b);
+    } else {
         return 0;
-    n = get_u32(b);
-    if (n == 0 || n > WCS_SPOOL_REC_MAX || n > avail - WCS_SPOOL_FRAME_HDR)
+    }
+    if (n == 0 || n > WCS_SPOOL_REC_MAX || n > avail - hdr)
         return 0;
-    r = pread_full(s->fd, b + WCS_SPOOL_FRAME_HDR, n, off + WCS_SPOOL_FRAME_HDR);
+    r = pread_full(s->fd, b + hdr, n, off + hdr);
     if (r < 0)
         return r;
-    if ((uint32_t)r < n || wcs_spool_crc32(0, b + WCS_SPOOL_FRAME_HDR, n) != get_u32(b + 4))
+    if ((uint32_t)r < n)
         return 0;
-    *payload = b + WCS_SPOOL_FRAME_HDR;
+    if (hdr == WCS_SPOOL_FRAME_HDR)
+        crc = wcs_spool_crc32(wcs_spool_crc32(0, b + 4, 4), b + hdr, n);
+    else
+        crc = wcs_spool_crc32(0, b + hdr, n);
+    if (crc != get_u32(b + hdr - 4))
+        return 0;
+    *payload = b + hdr;
     *len = n;
-    return (ssize_t)(WCS_SPOOL_FRAME_HDR + n);
+    return (ssize_t)(hdr + n);
+}
+
+/* The offset of the first valid frame (with the magic) in [from, end), or
+ * end when there is none. Returns it, or -errno. */
+static int64_t find_next(struct wcs_spool *s, uint64_t from, uint64_t end)
+{
+    static const unsigned char magic[4] = {'W', 'S', 'F', '1'};
+    const unsigned char *payload, *p, *stop;
+    uint64_t off = from;
+    uint32_t len;
+    ssize_t r, fr;
+
+    while (off + WCS_SPOOL_FRAME_HDR <= end) {
+        r = pread_full(s->fd, s->sbuf, end - off > READ_CHUNK ? READ_CHUNK : (size_t)(end - off),
+                       off);
+        if (r < 0)
+            return r;
+        if (r < 4)
+            break;
+        p = s->sbuf;
+        stop = s->sbuf + r - 3;
+        while (p < stop && (p = memchr(p, magic[0], (size_t)(stop - p))) != NULL) {
+            if (memcmp(p, magic, 4) == 0) {
+                uint64_t at = off + (uint64_t)(p - s->sbuf);
+
+                fr = read_frame(s, at, end - at, &payload, &len);
+                if (fr < 0)
+                    return fr;
+                if (fr > 0)
+                    return (int64_t)at;
+            }
+            p++;
+        }
+        /* The last three bytes may start a magic cut by the chunk's end. */
+        off += (uint64_t)r - 3;
+    }
+    return (int64_t)end;
 }
 
 /* Copies bytes [from, end) of the spool to PATH.bad (appended, fsync'd). */
@@ -191,13 +264,13 @@ static int save_bad(struct wcs_spool *s, uint64_t from, uint64_t end, struct err
         return err_set(e, -errno, "spool %s: %s", bad, strerror(errno));
     while (off < end && rc == 0) {
         n = end - off > READ_CHUNK ? READ_CHUNK : (size_t)(end - off);
-        r = pread_full(s->fd, s->rbuf, n, off);
+        r = pread_full(s->fd, s->sbuf, n, off);
         if (r <= 0) {
             rc = err_set(e, r < 0 ? (int)r : -EIO, "spool %s: read: %s", s->path,
                          strerror(r < 0 ? (int)-r : EIO));
             break;
         }
-        if (write(fd, s->rbuf, (size_t)r) != r)
+        if (write(fd, s->sbuf, (size_t)r) != r)
             rc = err_set(e, -errno, "spool %s: write: %s", bad, strerror(errno));
         off += (uint64_t)r;
     }
@@ -207,47 +280,209 @@ static int save_bad(struct wcs_spool *s, uint64_t from, uint64_t end, struct err
     return rc;
 }
 
-/* Walks the file, keeps the valid prefix, saves and cuts off the rest. */
-static int scan_file(struct wcs_spool *s, struct wcs_spool_scan *scan, struct err *e)
+/* What walk() found, and what it does on the way. */
+struct walk {
+    int save;          /* bad stretches: save to PATH.bad and log */
+    int copy_fd;       /* >= 0: valid frames are copied to this file */
+    unsigned char *wbuf; /* copy buffer (READ_CHUNK + one frame) */
+    size_t wlen;
+    uint64_t copied;   /* bytes written to copy_fd */
+    uint64_t frames;   /* valid frames */
+    uint64_t bytes;    /* their bytes */
+    uint64_t bad_bytes, bad_first, bad_n;
+    uint64_t valid_end; /* offset just after the last valid frame */
+};
+
+static int flush_copy(struct wcs_spool *s, struct walk *wk, struct err *e)
 {
-    struct stat st;
+    int rc;
+
+    if (wk->wlen == 0)
+        return 0;
+    rc = pwrite_full(wk->copy_fd, wk->wbuf, wk->wlen, wk->copied);
+    if (rc < 0)
+        return err_set(e, rc, "spool %s.tmp: write: %s", s->path, strerror(-rc));
+    wk->copied += wk->wlen;
+    wk->wlen = 0;
+    return 0;
+}
+
+/* Walks the frames of [off, end): counts the valid ones (copying them when
+ * asked), and finds, counts (and when asked saves and logs) the bad
+ * stretches between them. */
+static int walk(struct wcs_spool *s, uint64_t off, uint64_t end, struct walk *wk, struct err *e)
+{
     const unsigned char *p;
-    uint64_t off = 0, end;
     uint32_t len;
     ssize_t r;
+    int64_t next;
+    int rc;
+
+    wk->valid_end = off;
+    while (off < end) {
+        r = read_frame(s, off, end - off, &p, &len);
+        if (r < 0)
+            return err_set(e, (int)r, "spool %s: read: %s", s->path, strerror((int)-r));
+        if (r > 0) {
+            if (wk->copy_fd >= 0) {
+                if (wk->wlen + (size_t)r > READ_CHUNK && (rc = flush_copy(s, wk, e)) < 0)
+                    return rc;
+                memcpy(wk->wbuf + wk->wlen, s->rbuf, (size_t)r);
+                wk->wlen += (size_t)r;
+            }
+            off += (uint64_t)r;
+            wk->frames++;
+            wk->bytes += (uint64_t)r;
+            wk->valid_end = off;
+            continue;
+        }
+        next = find_next(s, off + 1, end);
+        if (next < 0)
+            return err_set(e, (int)next, "spool %s: read: %s", s->path, strerror((int)-next));
+        if (wk->bad_n++ == 0)
+            wk->bad_first = off;
+        wk->bad_bytes += (uint64_t)next - off;
+        if (wk->save) {
+            log_warnx("spool %s: %llu bytes at offset %llu are not a valid record (%s); they are "
+                      "saved to %s.bad and the records after them are kept",
+                      s->path, (unsigned long long)((uint64_t)next - off), (unsigned long long)off,
+                      (uint64_t)next == end ? "a write cut short by a crash, or corruption"
+                                            : "corruption",
+                      s->path);
+            rc = save_bad(s, off, (uint64_t)next, e);
+            if (rc < 0)
+                return rc;
+        }
+        off = (uint64_t)next;
+    }
+    return wk->copy_fd >= 0 ? flush_copy(s, wk, e) : 0;
+}
+
+/* Rewrites the valid frames into PATH.tmp and renames it over the file:
+ * bad stretches in the middle are gone, the records after them stay. The
+ * new file is locked before the rename, so the spool is never unlocked. */
+static int compact(struct wcs_spool *s, uint64_t end, struct err *e)
+{
+    struct walk wk = {.copy_fd = -1};
+    char tmp[4096];
+    int fd, rc;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", s->path) >= (int)sizeof(tmp))
+        return err_set(e, -ENAMETOOLONG, "spool %s: path too long", s->path);
+    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(e, -errno, "spool %s: %s", tmp, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = err_set(e, -errno, "spool %s: lock: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    wk.copy_fd = fd;
+    wk.wbuf = malloc(READ_CHUNK + WCS_SPOOL_FRAME_HDR + WCS_SPOOL_REC_MAX);
+    if (wk.wbuf == NULL) {
+        rc = err_set(e, -ENOMEM, "spool: out of memory");
+        goto fail;
+    }
+    rc = walk(s, 0, end, &wk, e);
+    free(wk.wbuf);
+    if (rc < 0)
+        goto fail;
+    if (fsync(fd) < 0) {
+        rc = err_set(e, -errno, "spool %s: fsync: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, s->path) < 0) {
+        rc = err_set(e, -errno, "spool %s: rename %s over it: %s", s->path, tmp, strerror(errno));
+        goto fail;
+    }
+    close(s->fd);
+    s->fd = fd;
+    return sync_dir(s->path, e);
+
+fail:
+    close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+/* Walks the file, keeps every valid frame, saves and removes the rest. */
+static int scan_file(struct wcs_spool *s, struct wcs_spool_scan *scan, struct err *e)
+{
+    struct walk wk = {.save = 1, .copy_fd = -1};
+    struct stat st;
+    uint64_t end;
     int rc;
 
     if (fstat(s->fd, &st) < 0)
         return err_set(e, -errno, "spool %s: stat: %s", s->path, strerror(errno));
     end = (uint64_t)st.st_size;
-    while (off < end) {
-        r = read_frame(s, off, end - off, &p, &len);
-        if (r < 0)
-            return err_set(e, (int)r, "spool %s: read: %s", s->path, strerror((int)-r));
-        if (r == 0)
-            break;
-        off += (uint64_t)r;
-        s->records++;
-    }
-    s->size = off;
-    if (off < end) {
-        log_warnx("spool %s: %llu bytes at offset %llu are not a whole valid record (a write "
-                  "cut short by a crash, or corruption); %llu records before them are kept, "
-                  "the rest is moved to %s.bad",
-                  s->path, (unsigned long long)(end - off), (unsigned long long)off,
-                  (unsigned long long)s->records, s->path);
-        rc = save_bad(s, off, end, e);
+    rc = walk(s, 0, end, &wk, e);
+    if (rc < 0)
+        return rc;
+    s->records = wk.frames;
+    s->size = wk.bytes;
+    if (wk.bad_n == 1 && wk.bad_first == wk.valid_end) {
+        /* Only a torn tail: cut it off. */
+        if (ftruncate(s->fd, (off_t)wk.valid_end) < 0 || fsync(s->fd) < 0)
+            return err_set(e, -errno, "spool %s: cut off bad tail: %s", s->path, strerror(errno));
+    } else if (wk.bad_n > 0) {
+        log_warnx("spool %s: rewriting it without the %llu bad stretch(es): %llu records kept",
+                  s->path, (unsigned long long)wk.bad_n, (unsigned long long)wk.frames);
+        rc = compact(s, end, e);
         if (rc < 0)
             return rc;
-        if (ftruncate(s->fd, (off_t)off) < 0 || fsync(s->fd) < 0)
-            return err_set(e, -errno, "spool %s: cut off bad tail: %s", s->path, strerror(errno));
     }
     if (scan != NULL) {
         scan->records = s->records;
         scan->bytes = s->size;
-        scan->bad_bytes = end - off;
-        scan->bad_offset = off;
+        scan->bad_bytes = wk.bad_bytes;
+        scan->bad_offset = wk.bad_first;
+        scan->bad_stretches = wk.bad_n;
     }
+    return 0;
+}
+
+/* The whole file has been read and consumed: empty it. */
+static int empty_file(struct wcs_spool *s, struct err *e)
+{
+    if (ftruncate(s->fd, 0) < 0 || fsync(s->fd) < 0)
+        return err_set(e, -errno, "spool %s: truncate: %s", s->path, strerror(errno));
+    s->size = 0;
+    s->records = 0;
+    s->rd_off = 0;
+    s->rd_rec = 0;
+    s->peek_off = 0;
+    s->peek_rec = 0;
+    return 0;
+}
+
+/* A bad frame at the read position (damage since open): saves and logs the
+ * stretch up to the next valid frame, moves the read position past it and
+ * counts the frames left behind it anew. */
+static int skip_bad(struct wcs_spool *s, struct err *e)
+{
+    struct walk wk = {.copy_fd = -1};
+    uint64_t from = s->rd_off;
+    int64_t next;
+    int rc;
+
+    next = find_next(s, from + 1, s->size);
+    if (next < 0)
+        return err_set(e, (int)next, "spool %s: read: %s", s->path, strerror((int)-next));
+    log_error("spool %s: %llu bytes at offset %llu are no longer a valid record (damaged on "
+              "disk); they are saved to %s.bad and skipped, the records after them are kept",
+              s->path, (unsigned long long)((uint64_t)next - from), (unsigned long long)from,
+              s->path);
+    rc = save_bad(s, from, (uint64_t)next, e);
+    if (rc < 0)
+        return rc;
+    rc = walk(s, (uint64_t)next, s->size, &wk, e);
+    if (rc < 0)
+        return rc;
+    s->skipped += (uint64_t)next - from;
+    s->rd_off = (uint64_t)next;
+    s->records = s->rd_rec + wk.frames;
+    if (s->rd_off >= s->size)
+        return empty_file(s, e);
     return 0;
 }
 
@@ -268,8 +503,9 @@ int wcs_spool_open(const char *path, uint64_t max_bytes, struct wcs_spool **out,
     s->fd = -1;
     s->max_bytes = max_bytes;
     s->path = strdup(path);
-    s->rbuf = malloc(READ_CHUNK + WCS_SPOOL_FRAME_HDR + WCS_SPOOL_REC_MAX);
-    if (s->path == NULL || s->rbuf == NULL) {
+    s->rbuf = malloc(WCS_SPOOL_FRAME_HDR + WCS_SPOOL_REC_MAX);
+    s->sbuf = malloc(READ_CHUNK);
+    if (s->path == NULL || s->rbuf == NULL || s->sbuf == NULL) {
         rc = err_set(e, -ENOMEM, "spool: out of memory");
         goto fail;
     }
@@ -280,6 +516,18 @@ int wcs_spool_open(const char *path, uint64_t max_bytes, struct wcs_spool **out,
     }
     if (s->fd < 0) {
         rc = err_set(e, -errno, "spool %s: open: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* Before anything reads or cuts the file: a second process must not
+     * append, drain or truncate it under us. */
+    if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            rc = err_set(e, -EBUSY,
+                         "spool %s: in use by another process (is a second wcsd configured with "
+                         "the same events.spool_path?)",
+                         path);
+        else
+            rc = err_set(e, -errno, "spool %s: lock: %s", path, strerror(errno));
         goto fail;
     }
     if (created) {
@@ -306,6 +554,7 @@ void wcs_spool_close(struct wcs_spool *s)
         close(s->fd);
     free(s->pend);
     free(s->rbuf);
+    free(s->sbuf);
     free(s->path);
     free(s);
 }
@@ -329,8 +578,9 @@ int wcs_spool_add(struct wcs_spool *s, const void *payload, size_t len, struct e
         s->pend_cap = cap;
     }
     p = s->pend + s->pend_len;
-    put_u32(p, (uint32_t)len);
-    put_u32(p + 4, wcs_spool_crc32(0, payload, len));
+    put_u32(p, WCS_SPOOL_MAGIC);
+    put_u32(p + 4, (uint32_t)len);
+    put_u32(p + 8, wcs_spool_crc32(wcs_spool_crc32(0, p + 4, 4), payload, len));
     memcpy(p + WCS_SPOOL_FRAME_HDR, payload, len);
     s->pend_len += need;
     s->pend_n++;
@@ -381,15 +631,24 @@ int wcs_spool_peek(struct wcs_spool *s, size_t max_records, wcs_spool_rec_cb cb,
     uint32_t len;
     ssize_t r;
     size_t k = 0;
+    int rc;
 
     *n = 0;
     while (k < max_records && off < s->size) {
         r = read_frame(s, off, s->size - off, &p, &len);
         if (r < 0)
             return err_set(e, (int)r, "spool %s: read: %s", s->path, strerror((int)-r));
-        if (r == 0)
-            return err_set(e, ERR_PARSE, "spool %s: bad record at offset %llu", s->path,
-                           (unsigned long long)off);
+        if (r == 0) {
+            /* Damaged since it was written. Deliver what came before it;
+             * at the read position, skip it for good. */
+            if (off != s->rd_off)
+                break;
+            rc = skip_bad(s, e);
+            if (rc < 0)
+                return rc;
+            off = s->rd_off;
+            continue;
+        }
         if (cb(arg, p, len) != 0)
             break;
         off += (uint64_t)r;
@@ -411,14 +670,7 @@ int wcs_spool_consume(struct wcs_spool *s, struct err *e)
     if (s->rd_off < s->size)
         return 0;
     /* Everything has been stored elsewhere: empty the file. */
-    if (ftruncate(s->fd, 0) < 0 || fsync(s->fd) < 0)
-        return err_set(e, -errno, "spool %s: truncate: %s", s->path, strerror(errno));
-    s->size = 0;
-    s->records = 0;
-    s->rd_off = 0;
-    s->rd_rec = 0;
-    s->peek_off = 0;
-    return 0;
+    return empty_file(s, e);
 }
 
 uint64_t wcs_spool_bytes(const struct wcs_spool *s)
@@ -434,4 +686,9 @@ uint64_t wcs_spool_records(const struct wcs_spool *s)
 uint64_t wcs_spool_unread(const struct wcs_spool *s)
 {
     return s->records - s->rd_rec;
+}
+
+uint64_t wcs_spool_skipped_bytes(const struct wcs_spool *s)
+{
+    return s->skipped;
 }

@@ -23,9 +23,13 @@
 #define WCS_CHANNEL_SORTPLAN "wcs_sortplan"
 #define WCS_CHANNEL_CHUTES "wcs_chutes"     /* payload: "CHUTE emptied" (a bag was closed) */
 
-/* Connects (client_encoding UTF8; server notices go to the log); on failure
- * e says why (libpq's message, never the password). The caller owns *out
- * (PQfinish). Returns 0 or ERR_DB. */
+/* Connects (client_encoding UTF8; server notices go to the log) with
+ * connect_timeout 10 s, TCP keepalives (idle 10 s, interval 5 s, 3 probes)
+ * and tcp_user_timeout 30 s unless the conninfo sets them: a dead link
+ * fails the call instead of hanging it, and no statement is cut however
+ * long it runs (the event writer's own connection adds statement and lock
+ * timeouts). On failure e says why (libpq's message, never the password).
+ * The caller owns *out (PQfinish). Returns 0 or ERR_DB. */
 int wcs_db_connect(const char *conninfo, PGconn **out, struct err *e);
 
 /* Applies every migration not yet recorded in schema_migrations, each in its
