@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -301,6 +302,7 @@ static void wrong_token_and_plain_http(void **state)
     assert_non_null(f);
     fputs("not-the-token\n", f);
     fclose(f);
+    assert_int_equal(chmod(bad_tok, 0600), 0); /* a token others can read is refused */
     worker_start_tok(&w, ci, &s, "10", "30", bad_tok);
     assert_int_equal(proc_wait_line(&w, "refused the token", 60000, line, sizeof(line)), 0);
     assert_int_equal(proc_stop(&w, SIGTERM, 20000), 1);
@@ -310,6 +312,11 @@ static void wrong_token_and_plain_http(void **state)
     assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
                                   " AND lease_owner IS NULL"), 1);
     assert_int_equal(decl_count(c, id, "status = 'pending'"), 1);
+    /* ... and raises an alarm for operators (docs/customs.md "Alarms"). */
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_alarms WHERE kind = 'config'"
+                                 " AND http_status = 401 AND text LIKE 'broker refused the token%'"
+                                 " AND cleared_at IS NULL"),
+                     1);
     /* Plain http:// is refused without --insecure-http. */
     {
         const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s.url, "--token-file",
