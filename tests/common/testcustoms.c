@@ -102,6 +102,21 @@ char *tc_text(PGconn *c, const char *sql)
     return v;
 }
 
+void tc_queue_manifest(PGconn *c, const char *mid, const char *body)
+{
+    const char *p[2] = {mid, body};
+    PGresult *r = PQexecParams(
+        c,
+        "WITH d AS (INSERT INTO dispatches (manifest_id, route, transport, border_crossing,"
+        " status, closed_at, manifest_json) VALUES ($1, 'RU-ZAB-RAIL', 'rail',"
+        " 'Manzhouli-Zabaykalsk', 'closed', now(), $2) RETURNING manifest_id)"
+        " INSERT INTO customs_outbox (kind, payload_ref) SELECT 'manifest', manifest_id FROM d",
+        2, NULL, p, NULL, NULL, 0);
+
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
 json_t *tc_admin_json(const struct tb_sim *s, const char *path)
 {
     CURL *h = curl_easy_init();

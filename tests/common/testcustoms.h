@@ -32,6 +32,12 @@ void tc_declare_seed(PGconn *c, const char *id, const char *inn);
 long long tc_count(PGconn *c, const char *sql);
 char *tc_text(PGconn *c, const char *sql);
 
+/* A closed dispatch with its manifest queued, as wcs_db_dispatch_close()
+ * leaves it, written with SQL directly (for tests of the outbox, not of
+ * bags): dispatches.manifest_json = body (NULL: none stored) and a
+ * customs_outbox row of kind manifest, in one transaction. */
+void tc_queue_manifest(PGconn *c, const char *mid, const char *body);
+
 /* GET path of the emulator's admin API as JSON (admin sees no faults). */
 json_t *tc_admin_json(const struct tb_sim *s, const char *path);
 

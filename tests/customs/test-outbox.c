@@ -498,27 +498,6 @@ static void feed_killed_and_restarted(void **state)
 
 /* ---- manifests ---------------------------------------------------------- */
 
-/*
- * A closed dispatch with its manifest queued, as wcs_db_dispatch_close()
- * leaves it, written with SQL directly (the test is about the outbox, not
- * about bags): dispatches.manifest_json = body (NULL: none stored) and a
- * customs_outbox row of kind manifest, in one transaction.
- */
-static void queue_manifest(PGconn *c, const char *mid, const char *body)
-{
-    const char *p[2] = {mid, body};
-    PGresult *r = PQexecParams(
-        c,
-        "WITH d AS (INSERT INTO dispatches (manifest_id, route, transport, border_crossing,"
-        " status, closed_at, manifest_json) VALUES ($1, 'RU-ZAB-RAIL', 'rail',"
-        " 'Manzhouli-Zabaykalsk', 'closed', now(), $2) RETURNING manifest_id)"
-        " INSERT INTO customs_outbox (kind, payload_ref) SELECT 'manifest', manifest_id FROM d",
-        2, NULL, p, NULL, NULL, 0);
-
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-}
-
 /* A manifest body: one bag with the given parcels. */
 static char *manifest_body(const char *mid, const char *const *parcels, size_t n)
 {
@@ -571,7 +550,7 @@ static void manifest_submitted_once(void **state)
             tc_declare_seed(c, ids[k], NULL);
     }
     body = manifest_body(mid, parcels, 5);
-    queue_manifest(c, mid, body);
+    tc_queue_manifest(c, mid, body);
     sim_start(&s, quiet);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
@@ -615,7 +594,7 @@ static void manifests_with_faults(void **state)
     for (k = 0; k < 3; k++) {
         snprintf(mid, sizeof(mid), "HRB-20261122-ZAB-%03d", k + 1);
         body = manifest_body(mid, parcels, 1);
-        queue_manifest(c, mid, body);
+        tc_queue_manifest(c, mid, body);
         free(body);
     }
     sim_start(&s, flaky);
@@ -653,8 +632,8 @@ static void manifest_refused(void **state)
     PGconn *c = tc_db_fresh("cust_manifest_refused", ci, sizeof(ci));
 
     (void)state;
-    queue_manifest(c, "HRB-20261122-ZAB-001", "{\"manifest_id\":\"HRB-20261122-ZAB-001\"}");
-    queue_manifest(c, "HRB-20261122-ZAB-002", NULL);
+    tc_queue_manifest(c, "HRB-20261122-ZAB-001", "{\"manifest_id\":\"HRB-20261122-ZAB-001\"}");
+    tc_queue_manifest(c, "HRB-20261122-ZAB-002", NULL);
     sim_start(&s, quiet);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
