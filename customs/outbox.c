@@ -31,6 +31,16 @@
  * retry and takeover rules, and only the URL and the reading of the answer
  * differ.
  *
+ * Answers are read by their status (cust_http_classify(), docs/customs.md
+ * "Answers"): a 200's results are matched to the batch's declarations by
+ * parcel_id, and an answer whose set of ids differs from the batch's is
+ * retried like a 5xx, never stored; a 413 splits the batch into two new
+ * ones; a status that says the URL or the server is wrong (3xx, 404, 405,
+ * an error that is not the broker's) is a configuration fault: the batch
+ * goes back unchanged, an alarm is raised in the store and the worker
+ * stops. Answers are read up to CUST_ANSWER_MAX bytes; a longer one is cut
+ * off and counts as a failed attempt.
+ *
  * The decision feed (events_ms > 0) is one more slot in the same loop, with
  * the same easy-handle setup (TLS, timeouts) and Authorization header: a GET
  * from the cursor held in memory, which is the stored one at start and then
@@ -42,11 +52,13 @@
  * loop thread's own connection (a page at most every events_ms).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -69,7 +81,22 @@ enum job {
     JOB_CLAIM,   /* claim a batch into the slot and build its body */
     JOB_ANSWER,  /* read a 200's answer and store it */
     JOB_REFUSAL, /* store a final refusal (http_status) */
-    JOB_RELEASE, /* give the batch back, to be retried after delay_ms */
+    JOB_RELEASE, /* give the batch back, to be retried after delay_ms (and raise alarm) */
+    JOB_SPLIT,   /* split a batch refused as too large into two new ones */
+    JOB_COUNT,
+};
+
+/* The broker's endpoints, as alarms name them (reference profile v1). */
+enum endpoint { EP_DECLARATIONS, EP_MANIFESTS, EP_EVENTS };
+static const char *const endpoint_name[] = {"POST /v1/declarations", "POST /v1/manifests",
+                                            "GET /v1/events"};
+
+/* An alarm to raise (docs/customs.md "Alarms"); kind NULL: none. */
+struct alarm_job {
+    const char *kind; /* "config" or "answer" */
+    char ref[160];
+    long http_status;
+    char text[ERR_MSG_MAX];
 };
 
 struct slot {
@@ -81,12 +108,22 @@ struct slot {
     char *resp;          /* response body */
     size_t resp_len;
     long retry_after_s;  /* from a 429's Retry-After, 0 if none */
+    int capped;          /* the answer was cut off at CUST_ANSWER_MAX bytes */
+    char location[256];  /* a 3xx's Location header, "" if none */
+    char bad_answer[256]; /* why this claim's last 200 was unusable, "" if none: alarmed
+                           * when the batch is given back after its tries */
     int tries;           /* sends of this claim */
     long long due_ms;    /* SLOT_WAITING: when to send again */
     /* The store thread's job (SLOT_STORE). */
     enum job job;
     long http_status;    /* JOB_REFUSAL: the answer's status (0: nothing could be sent) */
     long delay_ms;       /* JOB_RELEASE: retry delay, ms */
+    struct alarm_job alarm; /* JOB_RELEASE: raised after the give-back */
+    size_t split_first;     /* JOB_SPLIT: declarations of the first new batch */
+    int claim_max;          /* JOB_CLAIM: declarations per new batch */
+    int look_old;           /* JOB_CLAIM: look for old batches first (a split's halves) */
+    int clear_ep;           /* JOB_ANSWER, JOB_REFUSAL: clear this endpoint's config alarm
+                             * once stored (-1: no) */
     int job_rc;          /* the job's outcome, 0 or a negative code */
     struct err job_err;  /* its detail */
     struct store *st;    /* the store thread that runs it */
@@ -115,8 +152,8 @@ struct store {
     int quit;            /* stop once todo is empty */
     /* Store thread only: */
     long long old_due_ms; /* next claim to look for old batches first */
-    long long n_job[4];   /* jobs run, per enum job */
-    long long ms_job[4];  /* their time, ms */
+    long long n_job[JOB_COUNT];  /* jobs run, per enum job */
+    long long ms_job[JOB_COUNT]; /* their time, ms */
 };
 
 /* How often a busy worker looks for old batches (a dead worker's, or one
@@ -139,11 +176,18 @@ struct worker {
     int none_due;        /* the last claim found nothing */
     long long idle_until; /* after an empty claim: no claim before this, ms */
     char owner[128];
+    char host[64];       /* this machine, as config alarms name it */
     char url[1024];      /* .../v1/declarations */
     char url_manifest[1024]; /* .../v1/manifests */
+    char url_pub[1024];      /* the broker URL for logs and alarms: no user, password, query */
     char auth[1024];
     unsigned rng;
-    int fatal_rc;
+    int batch_max;      /* declarations per new batch: o->batch, lowered after a 413 */
+    int look_old;       /* the next claim looks for old batches first */
+    unsigned clear_due; /* 1 << enum endpoint: the next success there clears its config
+                         * alarm (once per process, and again after raising one) */
+    int fatal_rc;       /* ERR_CONFIG (token refused), ERR_HTTP (configuration fault) */
+    char fatal_msg[ERR_MSG_MAX];
 };
 
 void cust_worker_defaults(struct cust_worker_opts *o)
@@ -163,12 +207,36 @@ void cust_worker_defaults(struct cust_worker_opts *o)
 int cust_token_read(const char *path, char **out, struct err *e)
 {
     char line[1024];
-    FILE *f = fopen(path, "r");
+    struct stat st;
+    FILE *f;
     size_t n;
+    int fd, rc;
 
     *out = NULL;
-    if (f == NULL)
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return err_set(e, -errno, "token file %s: %s", path, strerror(errno));
+    /* The mode of the file opened, not of a name that may change meanwhile. */
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        close(fd);
+        return err_set(e, rc, "token file %s: %s", path, strerror(-rc));
+    }
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        close(fd);
+        return err_set(e, ERR_CONFIG,
+                       "token file %s: mode %04o lets %s read it; refused: the broker token must "
+                       "be readable by its owner only (chmod 600 %s, and get a new token if "
+                       "others may have read it)",
+                       path, (unsigned)(st.st_mode & 07777),
+                       (st.st_mode & S_IROTH) != 0 ? "other users" : "its group", path);
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        rc = -errno;
+        close(fd);
+        return err_set(e, rc, "token file %s: %s", path, strerror(-rc));
+    }
     if (fgets(line, sizeof(line), f) == NULL)
         line[0] = '\0';
     fclose(f);
@@ -186,6 +254,21 @@ int cust_token_read(const char *path, char **out, struct err *e)
 int cust_http_retryable(long s)
 {
     return s == 0 || s == 408 || s == 429 || (s >= 500 && s <= 599);
+}
+
+enum cust_http_class cust_http_classify(long s, int broker_error)
+{
+    if (s == 200)
+        return CUST_HTTP_OK;
+    if (cust_http_retryable(s))
+        return CUST_HTTP_RETRY;
+    if (s == 401 || s == 403)
+        return CUST_HTTP_TOKEN;
+    if (s == 413)
+        return CUST_HTTP_TOO_LARGE;
+    if ((s == 400 || s == 422) && broker_error)
+        return CUST_HTTP_REFUSED;
+    return CUST_HTTP_CONFIG;
 }
 
 long cust_backoff_ms(int tries, long base_ms, long max_ms, double r, long retry_after_s)
@@ -213,12 +296,22 @@ static long long now_ms(void)
 
 /* --- HTTP ------------------------------------------------------------- */
 
+/* Collects an answer's body, up to CUST_ANSWER_MAX bytes: the broker's
+ * answers are not trusted to be small, and CURLOPT_MAXFILESIZE only helps
+ * when the size is announced (not with a chunked answer). Past the cap the
+ * transfer is ended (returning less than n fails it with
+ * CURLE_WRITE_ERROR) and counts as a failed attempt. */
 static size_t body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct slot *s = ud;
     size_t n = size * nmemb;
-    char *p = realloc(s->resp, s->resp_len + n + 1);
+    char *p;
 
+    if (n > CUST_ANSWER_MAX - s->resp_len) {
+        s->capped = 1;
+        return 0;
+    }
+    p = realloc(s->resp, s->resp_len + n + 1);
     if (p == NULL)
         return 0; /* curl fails the transfer; it is retried */
     memcpy(p + s->resp_len, ptr, n);
@@ -242,8 +335,67 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
         s->retry_after_s = strtol(v, NULL, 10); /* an HTTP date reads as 0: back-off only */
         if (s->retry_after_s < 0 || s->retry_after_s > 3600)
             s->retry_after_s = 0;
+    } else if (n > 9 && strncasecmp(ptr, "Location:", 9) == 0) {
+        /* Kept to name it in a configuration fault's alarm: never followed. */
+        size_t k = n - 9;
+
+        ptr += 9;
+        while (k > 0 && (*ptr == ' ' || *ptr == '\t'))
+            ptr++, k--;
+        while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n' || ptr[k - 1] == ' '))
+            k--;
+        if (k > sizeof(s->location) - 1)
+            k = sizeof(s->location) - 1;
+        memcpy(s->location, ptr, k);
+        s->location[k] = '\0';
     }
     return n;
+}
+
+/* url (resolved against base when not NULL and url is relative) as logs and
+ * alarms may show it: without user name, password, query and fragment, which
+ * may carry secrets. */
+static void url_public(const char *base, const char *url, char *out, size_t len)
+{
+    static const CURLUPart drop[] = {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS,
+                                     CURLUPART_QUERY, CURLUPART_FRAGMENT};
+    CURLU *u = curl_url();
+    char *p = NULL;
+    size_t i;
+    int ok = u != NULL;
+
+    if (ok && base != NULL)
+        ok = curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK;
+    if (ok)
+        ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
+    for (i = 0; ok && i < sizeof(drop) / sizeof(drop[0]); i++)
+        curl_url_set(u, drop[i], NULL, 0);
+    if (ok)
+        ok = curl_url_get(u, CURLUPART_URL, &p, 0) == CURLUE_OK;
+    snprintf(out, len, "%s", ok ? p : "(a URL that does not parse)");
+    curl_free(p);
+    curl_url_cleanup(u);
+}
+
+/* Whether body is the broker's error answer {"error": {"code": "...",
+ * "message": "..."}} (reference profile "Errors"); if so its code and
+ * message are copied (cut to size). */
+static int broker_error(const char *body, size_t len, char *code, size_t clen, char *msg,
+                        size_t mlen)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body != NULL ? body : "", len, 0, &je);
+    json_t *er = json_object_get(root, "error");
+    const char *c = json_string_value(json_object_get(er, "code"));
+    const char *m = json_string_value(json_object_get(er, "message"));
+    int yes = json_is_object(root) && c != NULL && m != NULL;
+
+    if (yes) {
+        snprintf(code, clen, "%s", c);
+        snprintf(msg, mlen, "%s", m);
+    }
+    json_decref(root);
+    return yes;
 }
 
 /* Builds the request body once per claim: {"declarations":[...]} from the
@@ -288,6 +440,8 @@ static int send_slot(struct worker *w, struct slot *s)
     s->resp = NULL;
     s->resp_len = 0;
     s->retry_after_s = 0;
+    s->capped = 0;
+    s->location[0] = '\0';
     curl_easy_setopt(s->easy, CURLOPT_URL,
                      s->b.kind == CUST_BATCH_MANIFEST ? w->url_manifest : w->url);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdr);
@@ -321,12 +475,20 @@ static int slot_init(struct worker *w, struct slot *s)
         curl_easy_setopt(s->easy, CURLOPT_CAINFO, o->ca_file);
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, 60L);
+    /* No signals from libcurl (the worker has threads; SIGPIPE is ignored by
+     * the program, wcs/worker/main.c). */
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+    /* A redirect is never followed: the declarations would go, with the
+     * token, wherever it points; a 3xx is a configuration fault. */
+    curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    /* An announced body over the cap fails at once; body_cb counts the rest. */
+    curl_easy_setopt(s->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CUST_ANSWER_MAX);
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, body_cb);
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    s->clear_ep = -1;
     return 0;
 }
 
@@ -339,58 +501,115 @@ static void slot_clear(struct slot *s)
     s->resp = NULL;
     s->resp_len = 0;
     s->tries = 0;
+    s->bad_answer[0] = '\0';
+    s->alarm.kind = NULL;
+    s->clear_ep = -1;
     s->state = SLOT_IDLE;
 }
 
 /* --- results (store thread) ------------------------------------------- */
 
-/* Stores a 200's results. Returns 0, ERR_PARSE when the answer does not
- * match the batch (retried: the key replays the stored answer), or ERR_DB. */
+/* Orders a batch's items by parcel id, and finds a parcel id among them. */
+static int item_cmp(const void *a, const void *b)
+{
+    const struct cust_batch_item *const *x = a, *const *y = b;
+
+    return strcmp((*x)->parcel_id, (*y)->parcel_id);
+}
+
+static int item_key_cmp(const void *key, const void *el)
+{
+    const char *const *k = key;
+    const struct cust_batch_item *const *it = el;
+
+    return strcmp(*k, (*it)->parcel_id);
+}
+
+/*
+ * Stores a 200's results. Each result is matched to the batch's declaration
+ * with its parcel_id, never by its place in the answer: the answer must
+ * carry every parcel of the batch exactly once and no other, else nothing
+ * is stored and it is ERR_PARSE, retried like a 5xx (the key replays the
+ * broker's stored answer; a broker that keeps answering for other parcels
+ * gets the batch given back after its tries, with an alarm). Returns 0,
+ * ERR_PARSE, -ENOMEM or ERR_DB.
+ */
 static int store_results(struct slot *s, struct err *e)
 {
     json_error_t je;
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     json_t *arr = json_object_get(root, "results");
+    struct cust_batch_item **by_id = NULL;
     struct cust_result *res = NULL;
     char **errs = NULL;
-    size_t i;
+    size_t i, n = s->b.n;
     int rc = 0;
 
-    if (!json_is_array(arr) || json_array_size(arr) != s->b.n) {
-        json_decref(root);
-        return err_set(e, ERR_PARSE, "answer is not one result per declaration");
+    if (root == NULL) {
+        rc = err_set(e, ERR_PARSE, "answer is not JSON: %s", je.text);
+        goto out;
     }
-    res = calloc(s->b.n, sizeof(*res));
-    errs = calloc(s->b.n, sizeof(*errs));
-    if (res == NULL || errs == NULL) {
+    if (!json_is_array(arr) || json_array_size(arr) != n) {
+        rc = err_set(e, ERR_PARSE, "answer has %zu results for %zu declarations",
+                     json_array_size(arr), n);
+        goto out;
+    }
+    res = calloc(n, sizeof(*res));
+    errs = calloc(n, sizeof(*errs));
+    by_id = malloc(n * sizeof(*by_id));
+    if (res == NULL || errs == NULL || by_id == NULL) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    for (i = 0; i < s->b.n; i++) {
+    for (i = 0; i < n; i++)
+        by_id[i] = &s->b.items[i];
+    qsort(by_id, n, sizeof(*by_id), item_cmp);
+    for (i = 0; i < n; i++) {
         json_t *r = json_array_get(arr, i);
+        const char *pid = json_string_value(json_object_get(r, "parcel_id"));
         const char *st = json_string_value(json_object_get(r, "status"));
         json_t *er = json_object_get(r, "errors");
+        struct cust_batch_item **hit;
+        size_t j;
 
-        res[i].parcel_id = s->b.items[i].parcel_id;
+        if (pid == NULL) {
+            rc = err_set(e, ERR_PARSE, "result %zu has no parcel_id", i);
+            goto out;
+        }
+        hit = bsearch(&pid, by_id, n, sizeof(*by_id), item_key_cmp);
+        if (hit == NULL) {
+            rc = err_set(e, ERR_PARSE, "result %zu is for parcel %.40s, which is not in the batch",
+                         i, pid);
+            goto out;
+        }
+        j = (size_t)(*hit - s->b.items);
+        if (res[j].parcel_id != NULL) {
+            rc = err_set(e, ERR_PARSE, "parcel %s has two results", pid);
+            goto out;
+        }
+        /* n results, each for a different parcel of the batch: every
+         * declaration gets its own. */
+        res[j].parcel_id = s->b.items[j].parcel_id;
         if (st != NULL && strcmp(st, "accepted") == 0) {
-            res[i].status = "accepted";
-            res[i].broker_ref = json_string_value(json_object_get(r, "broker_ref"));
+            res[j].status = "accepted";
+            res[j].broker_ref = json_string_value(json_object_get(r, "broker_ref"));
         } else if (st != NULL && strcmp(st, "rejected") == 0) {
-            res[i].status = "rejected";
-            errs[i] = json_dumps(json_is_array(er) ? er : json_array(), JSON_COMPACT);
-            res[i].errors_json = errs[i];
+            res[j].status = "rejected";
+            errs[j] = json_dumps(json_is_array(er) ? er : json_array(), JSON_COMPACT);
+            res[j].errors_json = errs[j];
         } else {
-            rc = err_set(e, ERR_PARSE, "result %zu: unknown status", i);
+            rc = err_set(e, ERR_PARSE, "result %zu (parcel %s): unknown status", i, pid);
             goto out;
         }
     }
-    rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, res, s->b.n, e);
+    rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, res, n, e);
     if (rc == 0)
-        log_info("batch %.8s: stored %zu results", s->b.idem_key, s->b.n);
+        log_info("batch %.8s: stored %zu results", s->b.idem_key, n);
 out:
-    for (i = 0; errs != NULL && i < s->b.n; i++)
+    for (i = 0; errs != NULL && i < n; i++)
         free(errs[i]);
     free(errs);
+    free(by_id);
     free(res);
     json_decref(root);
     return rc;
@@ -402,9 +621,10 @@ out:
  * unknown_parcels array of strings) is ERR_PARSE and is retried like a 5xx:
  * the broker processed the request and stored its real answer under the
  * key, so asking again reads that answer, while recording an error here
- * would mark a manifest the broker has received as refused. If the broker
- * keeps answering garbage the tries run out, the manifest is given back
- * and stays open (and logged) for an operator, which is the honest state.
+ * would mark a manifest the broker has received as refused. An answer for
+ * another manifest_id is ERR_PARSE too. If the broker keeps answering
+ * garbage the tries run out, the manifest is given back and stays open,
+ * with an alarm for an operator, which is the honest state.
  * Returns 0, ERR_PARSE, -ENOMEM or ERR_DB.
  */
 static int store_manifest(struct slot *s, struct err *e)
@@ -414,6 +634,7 @@ static int store_manifest(struct slot *s, struct err *e)
     json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
     json_t *unk = json_object_get(root, "unknown_parcels"), *x;
     const char *ref = json_string_value(json_object_get(root, "broker_ref"));
+    const char *amid = json_string_value(json_object_get(root, "manifest_id"));
     struct cust_manifest_result res = {0};
     char *text = NULL;
     size_t i;
@@ -421,6 +642,11 @@ static int store_manifest(struct slot *s, struct err *e)
 
     if (root == NULL) {
         rc = err_set(e, ERR_PARSE, "manifest %s: answer is not JSON: %s", mid, je.text);
+        goto out;
+    }
+    if (amid == NULL || strcmp(amid, mid) != 0) {
+        rc = err_set(e, ERR_PARSE, "manifest %s: answer is for manifest %.64s", mid,
+                     amid != NULL ? amid : "(none)");
         goto out;
     }
     if (ref == NULL || ref[0] == '\0' || !json_is_array(unk)) {
@@ -452,9 +678,9 @@ out:
     return rc;
 }
 
-/* A final refusal of a manifest (400, 409, 422, ...), or a manifest that
- * cannot be sent (http_status 0: its dispatch has no stored body): the
- * dispatch keeps status closed and gets manifest_error. */
+/* The broker's refusal of a manifest (a 400 or 422 with its error body), or
+ * a manifest that cannot be sent (http_status 0: its dispatch has no stored
+ * body): the dispatch keeps status closed and gets manifest_error. */
 static int store_manifest_refusal(struct slot *s, struct err *e)
 {
     const char *mid = s->b.items[0].parcel_id;
@@ -484,8 +710,8 @@ static int store_manifest_refusal(struct slot *s, struct err *e)
     return rc;
 }
 
-/* A final refusal of the whole batch (400, 409, 413, 422, ...): every
- * declaration becomes invalid with the broker's error. */
+/* The broker's refusal of the whole batch (a 400 or 422 with its error
+ * body): every declaration becomes invalid with the broker's error. */
 static int store_refusal(struct slot *s, struct err *e)
 {
     json_error_t je;
@@ -524,6 +750,59 @@ out:
     return rc;
 }
 
+/* --- alarms ----------------------------------------------------------- */
+
+/* The ref of a configuration alarm: this host and the endpoint, so a worker
+ * elsewhere that works does not clear this one's alarm, and this one's
+ * first success after a fix does. */
+static void config_ref(const struct worker *w, enum endpoint ep, char *out, size_t len)
+{
+    snprintf(out, len, "%s %s", w->host, endpoint_name[ep]);
+}
+
+/* The ref of a batch's answer alarm, as the log names the batch. */
+static void answer_ref(const struct slot *s, char *out, size_t len)
+{
+    if (s->b.kind == CUST_BATCH_MANIFEST)
+        snprintf(out, len, "manifest %s", s->b.items[0].parcel_id);
+    else
+        snprintf(out, len, "batch %.8s", s->b.idem_key);
+}
+
+/* Raises a on session (any thread's own). A failure is logged: the worker
+ * goes on (or stops) as it would have, the log line is then the alarm. */
+static void alarm_raise(struct worker *w, void *session, const struct alarm_job *a)
+{
+    struct cust_alarm x = {w->o->broker_name, a->kind, a->ref, w->owner, a->http_status, a->text};
+    struct err e = {0};
+
+    if (w->ops->alarm_raise(session, &x, &e) < 0)
+        log_warnx("alarm %s %s not stored: %s", a->kind, a->ref, e.msg);
+}
+
+/* After an answer was stored (store thread): clears what it ends: the
+ * endpoint's configuration alarm on its first success (s->clear_ep, which
+ * is set to -1 once cleared), and the batch's answer alarm when it was
+ * claimed before (only then can it have one). Failures are logged. */
+static void alarms_clear(struct worker *w, struct slot *s)
+{
+    struct err e = {0};
+    char ref[160];
+
+    if (s->clear_ep >= 0) {
+        config_ref(w, (enum endpoint)s->clear_ep, ref, sizeof(ref));
+        if (w->ops->alarm_clear(s->st->db, w->o->broker_name, "config", ref, &e) < 0)
+            log_warnx("alarm config %s not cleared: %s", ref, e.msg);
+        else
+            s->clear_ep = -1;
+    }
+    if (s->b.attempts > 1) {
+        answer_ref(s, ref, sizeof(ref));
+        if (w->ops->alarm_clear(s->st->db, w->o->broker_name, "answer", ref, &e) < 0)
+            log_warnx("alarm answer %s not cleared: %s", ref, e.msg);
+    }
+}
+
 /* --- store thread ----------------------------------------------------- */
 
 static void job_run(struct worker *w, struct slot *s)
@@ -536,15 +815,18 @@ static void job_run(struct worker *w, struct slot *s)
     switch (s->job) {
     case JOB_CLAIM:
         /* Old batches first when the look is due, and whenever no new work
-         * is; while looks find old batches, keep looking. */
+         * is; while looks find old batches, keep looking. A split batch's
+         * halves are old batches, looked for at once. */
+        if (s->look_old)
+            s->st->old_due_ms = 0;
         if (t0 < s->st->old_due_ms) {
-            rc = w->ops->claim_new(s->st->db, w->owner, o->lease_s, o->batch, &s->b,
-                                       &s->job_err);
+            rc = w->ops->claim_new(s->st->db, w->owner, o->lease_s, s->claim_max, &s->b,
+                                   &s->job_err);
             if (rc == 0 && s->b.n == 0)
                 s->st->old_due_ms = 0;
         }
         if (t0 >= s->st->old_due_ms) {
-            rc = w->ops->claim(s->st->db, w->owner, o->lease_s, o->batch, &s->b, &s->job_err);
+            rc = w->ops->claim(s->st->db, w->owner, o->lease_s, s->claim_max, &s->b, &s->job_err);
             s->st->old_due_ms = rc == 0 && s->b.attempts > 1 ? 0 : t0 + OLD_LOOK_MS;
         }
         if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL && build_body(s) < 0)
@@ -553,12 +835,23 @@ static void job_run(struct worker *w, struct slot *s)
     case JOB_ANSWER:
         rc = s->b.kind == CUST_BATCH_MANIFEST ? store_manifest(s, &s->job_err)
                                                : store_results(s, &s->job_err);
+        if (rc == 0)
+            alarms_clear(w, s);
         break;
     case JOB_REFUSAL:
         rc = store_refusal(s, &s->job_err);
+        if (rc == 0 && s->http_status != 0)
+            alarms_clear(w, s);
         break;
     case JOB_RELEASE:
         rc = w->ops->release(s->st->db, s->b.batch_key, w->owner, s->delay_ms, &s->job_err);
+        if (s->alarm.kind != NULL)
+            alarm_raise(w, s->st->db, &s->alarm);
+        break;
+    case JOB_SPLIT:
+        rc = w->ops->split(s->st->db, s->b.batch_key, w->owner, s->split_first, &s->job_err);
+        break;
+    case JOB_COUNT:
         break;
     }
     s->job_rc = rc;
@@ -627,7 +920,23 @@ static struct slot *jobs_take(struct store *st)
     return list;
 }
 
-/* Schedules a retry, or gives the batch back after max_tries. */
+/* Queues the storing of an answer from endpoint ep (JOB_ANSWER or
+ * JOB_REFUSAL), asking it to clear ep's configuration alarm when this is
+ * the first success there. */
+static void answer_queue(struct worker *w, struct slot *s, enum endpoint ep, enum job j)
+{
+    s->clear_ep = -1;
+    if (w->clear_due & (1u << ep)) {
+        s->clear_ep = (int)ep;
+        w->clear_due &= ~(1u << ep);
+    }
+    job_queue(w, s, j);
+}
+
+/* Schedules a retry, or gives the batch back after max_tries: with an
+ * alarm when some of this claim's answers were unusable (they name other
+ * parcels, are not JSON, are too large), since sending it again later may
+ * well get the same. */
 static int retry_later(struct worker *w, struct slot *s, const char *why)
 {
     double r = (double)rand_r(&w->rng) / ((double)RAND_MAX + 1.0);
@@ -635,7 +944,21 @@ static int retry_later(struct worker *w, struct slot *s, const char *why)
                              s->retry_after_s);
 
     if (s->tries >= w->o->max_tries) {
-        log_warnx("batch %.8s: %s; giving it back after %d tries", s->b.idem_key, why, s->tries);
+        s->alarm.kind = NULL;
+        if (s->bad_answer[0] != '\0') {
+            s->alarm.kind = "answer";
+            s->alarm.http_status = 200;
+            answer_ref(s, s->alarm.ref, sizeof(s->alarm.ref));
+            snprintf(s->alarm.text, sizeof(s->alarm.text),
+                     "given back after %d tries: the broker's answers could not be used (the "
+                     "last: %s); nothing of it was stored, it is sent again under its key in "
+                     "%ld ms",
+                     s->tries, s->bad_answer, d);
+            log_error("%s: %s", s->alarm.ref, s->alarm.text);
+        } else {
+            log_warnx("batch %.8s: %s; giving it back after %d tries", s->b.idem_key, why,
+                      s->tries);
+        }
         s->delay_ms = d;
         job_queue(w, s, JOB_RELEASE);
         return 0;
@@ -646,6 +969,131 @@ static int retry_later(struct worker *w, struct slot *s, const char *why)
     return 0;
 }
 
+/*
+ * Stops the worker for a fault of its configuration (rc ERR_HTTP) or of its
+ * token (rc ERR_CONFIG), found on the answer in slot s from endpoint ep:
+ * text (what the operator reads) is logged and raised as a config alarm,
+ * the worker claims nothing more and its loop ends, and every batch it holds
+ * is given back unchanged (s's at once, with the alarm; the others when the
+ * worker closes). The feed's slot holds no batch: its alarm is raised on
+ * the loop's own session. A second fault while stopping only gives its
+ * batch back.
+ */
+static void stop_worker(struct worker *w, struct slot *s, enum endpoint ep, long status, int rc,
+                        const char *text)
+{
+    struct alarm_job a;
+    int batch = ep != EP_EVENTS;
+
+    if (w->fatal_rc == 0) {
+        w->fatal_rc = rc;
+        snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", text);
+        log_error("%s", text);
+        memset(&a, 0, sizeof(a));
+        a.kind = "config";
+        a.http_status = status;
+        config_ref(w, ep, a.ref, sizeof(a.ref));
+        snprintf(a.text, sizeof(a.text), "%s", text);
+        if (batch)
+            s->alarm = a;
+        else
+            alarm_raise(w, w->db, &a);
+    } else if (batch) {
+        s->alarm.kind = NULL;
+    }
+    if (batch) {
+        log_info("batch %.8s: given back unchanged", s->b.idem_key);
+        s->delay_ms = 0;
+        job_queue(w, s, JOB_RELEASE);
+    }
+}
+
+/* "POST /v1/declarations at URL answered HTTP 404 (not_found: no such
+ * resource)": an answer that stops the worker, for its log and alarm. code
+ * and msg are the broker's error answer (NULL: the body is not one). */
+static void describe_answer(const struct worker *w, const struct slot *s, enum endpoint ep,
+                            long status, const char *code, const char *msg, char *out, size_t len)
+{
+    char what[320];
+
+    if (status >= 300 && status <= 399) {
+        char to[512] = "(none)";
+
+        if (s->location[0] != '\0')
+            url_public(ep == EP_MANIFESTS ? w->url_manifest
+                       : ep == EP_EVENTS  ? w->feed.base
+                                          : w->url,
+                       s->location, to, sizeof(to));
+        snprintf(what, sizeof(what), "a redirect to %.160s, not followed", to);
+    } else if (status == 413 && ep == EP_MANIFESTS) {
+        snprintf(what, sizeof(what), "a manifest of %zu bytes refused as too large",
+                 s->body != NULL ? strlen(s->body) : 0);
+    } else if (status == 413 && ep == EP_DECLARATIONS) {
+        snprintf(what, sizeof(what), "a single declaration of %zu bytes refused as too large",
+                 s->body != NULL ? strlen(s->body) : 0);
+    } else if (code != NULL) {
+        snprintf(what, sizeof(what), "%.40s: %.120s", code, msg);
+    } else {
+        snprintf(what, sizeof(what), "%zu bytes that are not the broker's error answer",
+                 s->resp_len);
+    }
+    snprintf(out, len, "%s at %.120s answered HTTP %ld (%s)", endpoint_name[ep], w->url_pub, status,
+             what);
+}
+
+/* A configuration fault on endpoint ep (CUST_HTTP_CONFIG, or a 413 that
+ * cannot be split): nothing about the declarations, everything about where
+ * they are sent, so they stay pending and the worker stops. */
+static void config_fault(struct worker *w, struct slot *s, enum endpoint ep, long status,
+                         const char *code, const char *msg)
+{
+    char what[512], text[ERR_MSG_MAX];
+
+    describe_answer(w, s, ep, status, code, msg, what, sizeof(what));
+    snprintf(text, sizeof(text),
+             "configuration fault: %.340s; stopped claiming, batches given back unchanged, "
+             "declarations still pending; fix customs.broker_url or the broker, then restart "
+             "the worker",
+             what);
+    stop_worker(w, s, ep, status, ERR_HTTP, text);
+}
+
+/* The token refused (401, 403) on endpoint ep. */
+static void token_refused(struct worker *w, struct slot *s, enum endpoint ep, long status)
+{
+    char text[ERR_MSG_MAX];
+
+    snprintf(text, sizeof(text),
+             "broker refused the token: %s at %.120s answered HTTP %ld; stopped, batches given "
+             "back unchanged; check the token file (customs.token_file)",
+             endpoint_name[ep], w->url_pub, status);
+    stop_worker(w, s, ep, status, ERR_CONFIG, text);
+}
+
+/* A batch the broker refused as too large (413): split in two new batches
+ * (the store gives them new keys: the broker processed nothing of this
+ * one), and new batches are claimed no larger than the halves. */
+static int split_later(struct worker *w, struct slot *s)
+{
+    size_t first = (s->b.n + 1) / 2;
+
+    if (w->fatal_rc != 0) { /* stopping: given back as it is */
+        s->delay_ms = 0;
+        job_queue(w, s, JOB_RELEASE);
+        return 0;
+    }
+    log_warnx("batch %.8s: the broker refused %zu declarations (%zu bytes) as too large (HTTP "
+              "413); split into batches of %zu and %zu under new keys",
+              s->b.idem_key, s->b.n, strlen(s->body), first, s->b.n - first);
+    if ((int)first < w->batch_max) {
+        w->batch_max = (int)first;
+        log_warnx("new batches hold at most %d declarations from now on", w->batch_max);
+    }
+    s->split_first = first;
+    job_queue(w, s, JOB_SPLIT);
+    return 0;
+}
+
 /* A job handed back. Returns 0, or a code that stops the worker (the
  * database lost on a claim, out of memory) with e set. */
 static int job_done(struct worker *w, struct slot *s, struct err *e)
@@ -653,6 +1101,10 @@ static int job_done(struct worker *w, struct slot *s, struct err *e)
     char why[ERR_MSG_MAX + 64];
 
     w->jobs--;
+    if ((s->job == JOB_ANSWER || s->job == JOB_REFUSAL) && s->clear_ep >= 0) {
+        w->clear_due |= 1u << s->clear_ep; /* not cleared: the next success will */
+        s->clear_ep = -1;
+    }
     switch (s->job) {
     case JOB_CLAIM:
         if (s->job_rc < 0) {
@@ -677,6 +1129,7 @@ static int job_done(struct worker *w, struct slot *s, struct err *e)
     case JOB_ANSWER:
         if (s->job_rc == ERR_PARSE) {
             s->state = SLOT_WAITING;
+            snprintf(s->bad_answer, sizeof(s->bad_answer), "%.200s", s->job_err.msg);
             snprintf(why, sizeof(why), "unusable answer: %s", s->job_err.msg);
             return retry_later(w, s, why);
         }
@@ -698,38 +1151,63 @@ static int job_done(struct worker *w, struct slot *s, struct err *e)
             log_warnx("batch %.8s: %s", s->b.idem_key, s->job_err.msg);
         slot_clear(s);
         return 0;
+    case JOB_SPLIT:
+        if (s->job_rc < 0) /* the lease runs out: sent again, refused again, split again */
+            log_warnx("batch %.8s: not split: %s", s->b.idem_key, s->job_err.msg);
+        else
+            w->look_old = 1; /* claim the halves now */
+        w->idle_until = 0;
+        slot_clear(s);
+        return 0;
+    case JOB_COUNT:
+        break;
     }
     return 0;
 }
 
 static int on_done(struct worker *w, struct slot *s, CURLcode cc)
 {
+    enum endpoint ep = s->b.kind == CUST_BATCH_MANIFEST ? EP_MANIFESTS : EP_DECLARATIONS;
+    char why[ERR_MSG_MAX + 64], code[64] = "", msg[192] = "";
     long status = 0;
-    char why[ERR_MSG_MAX + 64];
+    int berr;
 
     curl_multi_remove_handle(w->multi, s->easy);
     if (cc != CURLE_OK) {
-        snprintf(why, sizeof(why), "network: %s", curl_easy_strerror(cc));
+        if (s->capped || cc == CURLE_FILESIZE_EXCEEDED) {
+            snprintf(s->bad_answer, sizeof(s->bad_answer), "an answer over %u bytes, cut off",
+                     CUST_ANSWER_MAX);
+            snprintf(why, sizeof(why), "%s", s->bad_answer);
+        } else {
+            snprintf(why, sizeof(why), "network: %s", curl_easy_strerror(cc));
+        }
         return retry_later(w, s, why);
     }
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200) {
-        job_queue(w, s, JOB_ANSWER);
+    berr =
+        status != 200 && broker_error(s->resp, s->resp_len, code, sizeof(code), msg, sizeof(msg));
+    switch (cust_http_classify(status, berr)) {
+    case CUST_HTTP_OK:
+        answer_queue(w, s, ep, JOB_ANSWER);
         return 0;
-    }
-    if (cust_http_retryable(status)) {
+    case CUST_HTTP_RETRY:
         snprintf(why, sizeof(why), "HTTP %ld", status);
         return retry_later(w, s, why);
-    }
-    if (status == 401 || status == 403) {
-        log_error("broker refused the token (HTTP %ld); stopping", status);
-        s->delay_ms = 0;
-        job_queue(w, s, JOB_RELEASE);
-        w->fatal_rc = ERR_CONFIG;
+    case CUST_HTTP_TOKEN:
+        token_refused(w, s, ep, status);
         return 0;
+    case CUST_HTTP_REFUSED:
+        s->http_status = status;
+        answer_queue(w, s, ep, JOB_REFUSAL);
+        return 0;
+    case CUST_HTTP_TOO_LARGE:
+        if (ep == EP_DECLARATIONS && s->b.n > 1)
+            return split_later(w, s);
+        break; /* one declaration, or a manifest: nothing to split */
+    case CUST_HTTP_CONFIG:
+        break;
     }
-    s->http_status = status;
-    job_queue(w, s, JOB_REFUSAL);
+    config_fault(w, s, ep, status, berr ? code : NULL, msg);
     return 0;
 }
 
@@ -757,6 +1235,8 @@ static int feed_send(struct worker *w)
     f->s.resp = NULL;
     f->s.resp_len = 0;
     f->s.retry_after_s = 0;
+    f->s.capped = 0;
+    f->s.location[0] = '\0';
     curl_easy_setopt(f->s.easy, CURLOPT_URL, url);
     curl_easy_setopt(f->s.easy, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(f->s.easy, CURLOPT_HTTPHEADER, f->s.hdr);
@@ -853,32 +1333,47 @@ static int feed_done(struct worker *w, CURLcode cc)
 {
     struct feed *f = &w->feed;
     struct err e = {0};
-    char why[ERR_MSG_MAX + 64];
+    char why[ERR_MSG_MAX + 64], code[64] = "", msg[192] = "";
     long status = 0;
     size_t n;
-    int rc;
+    int rc, berr;
 
     curl_multi_remove_handle(w->multi, f->s.easy);
     f->s.state = SLOT_IDLE;
     if (cc != CURLE_OK) {
-        snprintf(why, sizeof(why), "network: %s", curl_easy_strerror(cc));
+        if (f->s.capped || cc == CURLE_FILESIZE_EXCEEDED)
+            snprintf(why, sizeof(why), "an answer over %u bytes, cut off", CUST_ANSWER_MAX);
+        else
+            snprintf(why, sizeof(why), "network: %s", curl_easy_strerror(cc));
         feed_retry(w, why);
         return 0;
     }
     curl_easy_getinfo(f->s.easy, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 401 || status == 403) {
-        log_error("broker refused the token (HTTP %ld); stopping", status);
-        w->fatal_rc = ERR_CONFIG;
-        return 0;
-    }
-    if (status != 200) {
-        /* Not only 408/429/5xx: a 400 (bad_cursor) cannot be skipped over
-         * without losing events, so it is logged and tried again, slowly. */
-        if (!cust_http_retryable(status))
-            log_error("feed: broker answered HTTP %ld from cursor %s", status,
-                      f->cursor != NULL ? f->cursor : "(start)");
+    berr = status != 200 &&
+           broker_error(f->s.resp, f->s.resp_len, code, sizeof(code), msg, sizeof(msg));
+    switch (cust_http_classify(status, berr)) {
+    case CUST_HTTP_OK:
+        break;
+    case CUST_HTTP_RETRY:
         snprintf(why, sizeof(why), "HTTP %ld", status);
         feed_retry(w, why);
+        return 0;
+    case CUST_HTTP_TOKEN:
+        token_refused(w, &f->s, EP_EVENTS, status);
+        return 0;
+    case CUST_HTTP_REFUSED:
+        /* The broker's own 400/422 (bad_cursor): the page cannot be skipped
+         * over without losing events, so it is logged and tried again,
+         * slowly. */
+        log_error("feed: broker answered HTTP %ld (%s: %s) from cursor %s", status, code, msg,
+                  f->cursor != NULL ? f->cursor : "(start)");
+        snprintf(why, sizeof(why), "HTTP %ld", status);
+        feed_retry(w, why);
+        return 0;
+    case CUST_HTTP_TOO_LARGE: /* to a GET: not the broker */
+    case CUST_HTTP_CONFIG:
+        /* A 404 is not "no events": the feed is not where it is looked for. */
+        config_fault(w, &f->s, EP_EVENTS, status, berr ? code : NULL, msg);
         return 0;
     }
     rc = feed_store_page(w, &n, &e);
@@ -905,6 +1400,16 @@ static int feed_done(struct worker *w, CURLcode cc)
         return 0;
     }
     f->failures = 0;
+    if (w->clear_due & (1u << EP_EVENTS)) {
+        /* The feed's first page: its configuration alarm (if any) ends. */
+        char ref[160];
+
+        config_ref(w, EP_EVENTS, ref, sizeof(ref));
+        if (w->ops->alarm_clear(w->db, w->o->broker_name, "config", ref, &e) < 0)
+            log_warnx("alarm config %s not cleared: %s", ref, e.msg);
+        else
+            w->clear_due &= ~(1u << EP_EVENTS);
+    }
     /* A full page: more are likely due now. */
     f->due_ms = n >= (size_t)w->o->events_limit ? now_ms() : now_ms() + w->o->events_ms;
     return 0;
@@ -926,8 +1431,8 @@ static int feed_open(struct worker *w, struct err *e)
         return rc;
     if (slot_init(w, &w->feed.s) < 0)
         return err_set(e, -ENOMEM, "worker: out of memory");
-    log_info("feed: reading %s from cursor %s", w->feed.base,
-             w->feed.cursor != NULL ? w->feed.cursor : "(start)");
+    log_info("feed: reading GET /v1/events at %s, %d a page, from cursor %s", w->url_pub,
+             o->events_limit, w->feed.cursor != NULL ? w->feed.cursor : "(start)");
     return 0;
 }
 
@@ -993,8 +1498,9 @@ static int worker_open(struct worker *w, struct err *e)
     char host[64];
     int i, rc;
 
-    if (o->store == NULL || o->broker_url == NULL || o->token == NULL)
-        return err_set(e, ERR_CONFIG, "worker: store, broker URL and token are required");
+    if (o->store == NULL || o->broker_url == NULL || o->token == NULL || o->broker_name == NULL)
+        return err_set(e, ERR_CONFIG,
+                       "worker: store, broker URL, token and broker name are required");
     if (o->batch < 1 || o->batch > 500 || o->lease_s < 1 || o->parallel < 1 || o->max_tries < 1 ||
         o->parallel > 64)
         return err_set(e, ERR_CONFIG, "worker: batch 1..500, parallel 1..64, lease and tries >= 1");
@@ -1007,10 +1513,16 @@ static int worker_open(struct worker *w, struct err *e)
     if ((size_t)snprintf(w->auth, sizeof(w->auth), "Authorization: Bearer %s", o->token) >=
         sizeof(w->auth))
         return err_set(e, ERR_CONFIG, "worker: token too long");
+    url_public(NULL, o->broker_url, w->url_pub, sizeof(w->url_pub));
     if (gethostname(host, sizeof(host)) != 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
+    snprintf(w->host, sizeof(w->host), "%s", host);
     snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
+    w->batch_max = o->batch;
+    /* The first success at each endpoint clears its configuration alarm, if
+     * an earlier run of this host raised one. */
+    w->clear_due = (1u << EP_DECLARATIONS) | (1u << EP_MANIFESTS) | (1u << EP_EVENTS);
     w->rng = (unsigned)getpid() ^ (unsigned)now_ms();
     w->ops = o->store;
     rc = w->ops->open(o->store_arg, &w->db, e);
@@ -1035,7 +1547,7 @@ static int worker_open(struct worker *w, struct err *e)
 
 static void worker_close(struct worker *w)
 {
-    int i;
+    int i, given = 0;
 
     store_stop(&w->st[0]);
     store_stop(&w->st[1]);
@@ -1044,9 +1556,11 @@ static void worker_close(struct worker *w)
 
         if (s->state == SLOT_INFLIGHT)
             curl_multi_remove_handle(w->multi, s->easy);
-        /* Batches held are given back at once (SIGTERM, a refused token). */
-        if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st[1].db != NULL)
-            w->ops->release(w->st[1].db, s->b.batch_key, w->owner, 0, NULL);
+        /* Batches held are given back at once, unchanged, under their keys
+         * (SIGTERM, a refused token, a configuration fault). */
+        if (s->state != SLOT_IDLE && s->b.batch_key != NULL && w->st[1].db != NULL &&
+            w->ops->release(w->st[1].db, s->b.batch_key, w->owner, 0, NULL) == 0)
+            given++;
         slot_clear(s);
         curl_easy_cleanup(s->easy);
         curl_slist_free_all(s->hdr);
@@ -1068,6 +1582,8 @@ static void worker_close(struct worker *w)
     if (w->db != NULL)
         w->ops->close(w->db);
     memset(w->auth, 0, sizeof(w->auth));
+    if (given > 0)
+        log_info("%d more batches given back unchanged", given);
 }
 
 /* One turn's slot work: hand back finished jobs, send what may be sent
@@ -1109,9 +1625,12 @@ static int slots_turn(struct worker *w, long long t, long long *next, struct err
     for (i = 0; i < w->nslots; i++) {
         s = &w->slots[i];
         if (s->state == SLOT_IDLE && w->fatal_rc == 0) {
-            if (w->idle_until <= t)
+            if (w->idle_until <= t) {
+                s->claim_max = w->batch_max;
+                s->look_old = w->look_old;
+                w->look_old = 0;
                 job_queue(w, s, JOB_CLAIM);
-            else if (w->idle_until < *next)
+            } else if (w->idle_until < *next)
                 *next = w->idle_until;
         }
         if (s->state == SLOT_WAITING && s->due_ms < *next)
@@ -1130,7 +1649,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     rc = worker_open(&w, e);
     if (rc < 0)
         goto out;
-    log_info("worker %s: posting to %s, batch %d, lease %d s, %d in flight", w.owner, w.url,
+    log_info("worker %s: posting to %s, batch %d, lease %d s, %d in flight", w.owner, w.url_pub,
              o->batch, o->lease_s, o->parallel);
     while (!*stop && w.fatal_rc == 0) {
         long long t = now_ms(), next = t + o->poll_ms;
@@ -1180,7 +1699,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     }
     rc = w.fatal_rc;
     if (rc < 0)
-        err_set(e, rc, "broker refused the token");
+        err_set(e, rc, "%s", w.fatal_msg);
 out:
     worker_close(&w);
     return rc;

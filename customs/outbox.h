@@ -16,6 +16,23 @@
 #include "common/err.h"
 #include "customs/store.h"
 
+/* The largest answer body the worker reads from the broker (bytes): a
+ * results answer for 500 declarations, or a page of 1000 events, is well
+ * under 1 MiB. A longer answer is cut off and counts as a failed attempt
+ * (docs/customs.md "Retries"). */
+#define CUST_ANSWER_MAX (4u * 1024 * 1024)
+
+/* What an answer's HTTP status means (docs/customs.md "Answers"). */
+enum cust_http_class {
+    CUST_HTTP_OK,        /* 200: read the answer */
+    CUST_HTTP_RETRY,     /* no answer (0), 408, 429, 5xx: send again, same key, after a back-off */
+    CUST_HTTP_TOKEN,     /* 401, 403: the token is refused: stop */
+    CUST_HTTP_REFUSED,   /* 400 or 422 carrying the broker's error body: the content is refused */
+    CUST_HTTP_TOO_LARGE, /* 413: the request is too large (a batch is split) */
+    CUST_HTTP_CONFIG,    /* anything else (1xx, 2xx but 200, 3xx, 404, 405, 409, other 4xx, a
+                          * 400/422 without the broker's error body): a configuration fault */
+};
+
 struct cust_worker_opts {
     const struct cust_store_ops *store; /* the outbox and the feed's cursor */
     const void *store_arg;  /* store->open()'s argument (wcs: a conninfo) */
@@ -44,7 +61,8 @@ void cust_worker_defaults(struct cust_worker_opts *o);
 /*
  * Reads a bearer token: the first line of path, trailing blanks dropped.
  * *out gets a malloc'd string (caller frees). Returns 0, -errno, or
- * ERR_CONFIG when the token is empty. The token is never put in e.
+ * ERR_CONFIG when the file's mode lets its group or others read it (the
+ * message says so) or the token is empty. The token is never put in e.
  */
 int cust_token_read(const char *path, char **out, struct err *e);
 
@@ -55,9 +73,13 @@ int cust_token_read(const char *path, char **out, struct err *e);
  * with the store's feed_store() (until_empty is then refused: the feed has
  * no end). Store work runs on two threads of its own, each with its own
  * store session (three sessions in all). Returns 0; ERR_CONFIG (bad
- * options, or the broker refused the token: 401/403), the store's error
- * (e.g. ERR_DB: database lost), or -ENOMEM. A broker's error on a
- * batch or a feed page is never fatal: it is retried with back-off.
+ * options, or the broker refused the token: 401/403), ERR_HTTP (the
+ * broker's answers show a configuration fault: a redirect, 404, 405, an
+ * answer that is not the broker's; see cust_http_classify()), the store's
+ * error (e.g. ERR_DB: database lost), or -ENOMEM. On ERR_CONFIG and ERR_HTTP
+ * an alarm is raised in the store (alarm_raise), every batch held is given
+ * back unchanged and the message in e says what the operator must fix.
+ * Other failures of a batch or a feed page are retried with back-off.
  */
 int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e);
 
@@ -66,6 +88,15 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
  * failures (http_status 0), 408, 429 and 5xx are; everything else is final.
  */
 int cust_http_retryable(long http_status);
+
+/*
+ * What an answer with HTTP status means (reference profile "Errors", and
+ * docs/customs.md "Answers"); broker_error: the body is the broker's error
+ * answer {"error": {"code": "...", "message": "..."}}. Only a 400 or 422
+ * carrying it refuses the request's content: the same status from something
+ * else (a proxy, a wrong server) says nothing about the declarations.
+ */
+enum cust_http_class cust_http_classify(long http_status, int broker_error);
 
 /*
  * Delay before retry number tries (1 = first retry), ms: base * 2^(tries-1)

@@ -85,6 +85,18 @@ struct cust_feed_result {
     size_t unknown;  /* held/released events whose parcel_id matches no parcel */
 };
 
+/* An alarm for operators (docs/customs.md "Alarms"): the broker's answers
+ * show a configuration fault, or a batch was given back because its answers
+ * could not be used. Strings borrowed from the caller; none is a secret. */
+struct cust_alarm {
+    const char *broker; /* the worker's broker name (cust_worker_opts.broker_name) */
+    const char *kind;   /* "config" or "answer" */
+    const char *ref;    /* what about: "POST /v1/declarations", "batch 1a2b3c4d" */
+    const char *owner;  /* the worker raising it (host:pid) */
+    long http_status;   /* the broker's status; 0 none */
+    const char *text;   /* what happened and what the worker did, one line */
+};
+
 /*
  * The store, as the worker uses it. The worker opens one session per thread
  * (three: the loop and two store threads) and calls a session from its
@@ -124,6 +136,19 @@ struct cust_store_ops {
      * (same key) after delay_ms. */
     int (*release)(void *session, const char *batch_key, const char *owner, long delay_ms,
                    struct err *e);
+    /* Splits batch batch_key, when owner still holds it, into two new
+     * batches under new keys: its first `first` rows in outbox order and
+     * the rest, both given back and due at once. For a batch the broker
+     * refused as too large (413): it never processed the request, so new
+     * keys are safe, and the old key is never sent again. */
+    int (*split)(void *session, const char *batch_key, const char *owner, size_t first,
+                 struct err *e);
+    /* Raises alarm a for operators, or counts it again while it is open. */
+    int (*alarm_raise)(void *session, const struct cust_alarm *a, struct err *e);
+    /* Clears the open alarms of broker of kind kind about ref (NULL: any
+     * ref); none open is fine. */
+    int (*alarm_clear)(void *session, const char *broker, const char *kind, const char *ref,
+                       struct err *e);
     /* Unfinished outbox rows of every kind. */
     int (*open_count)(void *session, long long *n, struct err *e);
     /* The stored cursor of broker's feed (malloc'd, NULL when never read). */

@@ -23,8 +23,12 @@
 #define BSIM_MAX_BATCH 500
 /* Broker API v1, conventions: "Idempotency-Key: <opaque, <= 64 chars>". */
 #define BSIM_MAX_KEY 64
-/* Largest request body read; beyond it the answer is 413 (bytes). */
+/* Largest request body read; beyond it the answer is 413 (bytes). The
+ * default and the ceiling of --max-body. */
 #define BSIM_MAX_BODY (16u * 1024 * 1024)
+/* Blanks --oversize sends after the JSON of an answer (bytes): twice the
+ * customs worker's cap on answers (customs/outbox.h CUST_ANSWER_MAX). */
+#define BSIM_OVERSIZE_PAD (8u * 1024 * 1024)
 
 struct bsim_opts {
     unsigned port;              /* TCP port on 127.0.0.1; 0 = any free one */
@@ -44,6 +48,14 @@ struct bsim_opts {
     double reset;               /* --reset: P(close before processing) */
     double reset_after;         /* --reset-after: P(process, then close) */
     double malformed;           /* --malformed: P(200 answer with a broken body) */
+    unsigned answer_status;     /* --answer-status: every /v1 request answered with it, 0 off */
+    int answer_status_text;     /* --answer-status-text: that answer's body is an HTML page,
+                                 * not the broker's error answer */
+    size_t max_body;            /* --max-body: larger request bodies are 413 (bytes) */
+    double swap_results;        /* --swap-results: P(declarations' results sent in reverse) */
+    double wrong_ids;           /* --wrong-ids: P(a 200 sent naming another parcel or manifest) */
+    double oversize;            /* --oversize: P(a 200 sent with BSIM_OVERSIZE_PAD blanks
+                                 * after it, chunked) */
 };
 
 /* ---- validation (validate.c) -------------------------------------------- */
@@ -119,7 +131,7 @@ json_t *cust_bsim_accepted_json(struct bsim_store *s);
 
 /* Fault counters (for GET /admin/stats). */
 enum bsim_fault { BSIM_F_5XX, BSIM_F_429, BSIM_F_RESET, BSIM_F_RESET_AFTER, BSIM_F_MALFORMED,
-                  BSIM_F_COUNT };
+                  BSIM_F_STATUS, BSIM_F_SWAP, BSIM_F_WRONG_IDS, BSIM_F_OVERSIZE, BSIM_F_COUNT };
 void cust_bsim_count_fault(struct bsim_store *s, enum bsim_fault f);
 /* {"requests":N,"faults":{...},"accepted":N,"events":N,"manifests":N}. Lock held. */
 json_t *cust_bsim_stats_json(struct bsim_store *s);

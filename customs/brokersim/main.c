@@ -37,6 +37,13 @@ static void usage(FILE *f)
             "  --reset R             close the connection without processing or answer\n"
             "  --reset-after R       process, store, then close without an answer\n"
             "  --malformed R         process, store, then answer 200 with a cut JSON body\n"
+            "  --answer-status CODE  answer every /v1 request with CODE, unprocessed (a 3xx\n"
+            "                        with a Location); the broker's error body unless\n"
+            "  --answer-status-text  ... an HTML page is sent instead\n"
+            "  --max-body N          answer 413 to request bodies over N bytes (default 16 MiB)\n"
+            "  --swap-results R      process, store, answer a declarations 200 in reverse order\n"
+            "  --wrong-ids R         process, store, answer a 200 naming another parcel/manifest\n"
+            "  --oversize R          process, store, answer a 200 followed by 8 MiB of blanks\n"
             "  --log-level L         error|warn|info|debug (default info)\n");
 }
 
@@ -82,7 +89,8 @@ static int read_token(const char *path, char *buf, size_t len)
 int main(int argc, char **argv)
 {
     enum { O_PORT = 256, O_TOKEN, O_STATE, O_RECORD, O_SEED, O_HELD, O_DUTY, O_REJECT, O_DELAY, O_5XX,
-           O_RATE, O_RETRY, O_LAT, O_JIT, O_RESET, O_RESET_AFTER, O_MALFORMED, O_LOG, O_HELP };
+           O_RATE, O_RETRY, O_LAT, O_JIT, O_RESET, O_RESET_AFTER, O_MALFORMED, O_STATUS,
+           O_STATUS_TEXT, O_MAX_BODY, O_SWAP, O_WRONG_IDS, O_OVERSIZE, O_LOG, O_HELP };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, O_PORT},
         {"token-file", required_argument, NULL, O_TOKEN},
@@ -101,6 +109,12 @@ int main(int argc, char **argv)
         {"reset", required_argument, NULL, O_RESET},
         {"reset-after", required_argument, NULL, O_RESET_AFTER},
         {"malformed", required_argument, NULL, O_MALFORMED},
+        {"answer-status", required_argument, NULL, O_STATUS},
+        {"answer-status-text", no_argument, NULL, O_STATUS_TEXT},
+        {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"swap-results", required_argument, NULL, O_SWAP},
+        {"wrong-ids", required_argument, NULL, O_WRONG_IDS},
+        {"oversize", required_argument, NULL, O_OVERSIZE},
         {"log-level", required_argument, NULL, O_LOG},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -122,6 +136,7 @@ int main(int argc, char **argv)
     o.held_share = 0.1;
     o.decision_delay_ms = 200;
     o.retry_after_s = 1;
+    o.max_body = BSIM_MAX_BODY;
     log_init("wcs-brokersim", LOG_LEVEL_INFO);
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -142,6 +157,20 @@ int main(int argc, char **argv)
         case O_RESET: bad |= parse_share(optarg, &o.reset); break;
         case O_RESET_AFTER: bad |= parse_share(optarg, &o.reset_after); break;
         case O_MALFORMED: bad |= parse_share(optarg, &o.malformed); break;
+        case O_STATUS:
+            if (parse_uint(optarg, 599, &v) < 0 || v < 100)
+                bad = -1;
+            o.answer_status = bad ? 0 : (unsigned)v;
+            break;
+        case O_STATUS_TEXT: o.answer_status_text = 1; break;
+        case O_MAX_BODY:
+            if (parse_uint(optarg, BSIM_MAX_BODY, &v) < 0 || v < 1)
+                bad = -1;
+            o.max_body = bad ? BSIM_MAX_BODY : (size_t)v;
+            break;
+        case O_SWAP: bad |= parse_share(optarg, &o.swap_results); break;
+        case O_WRONG_IDS: bad |= parse_share(optarg, &o.wrong_ids); break;
+        case O_OVERSIZE: bad |= parse_share(optarg, &o.oversize); break;
         case O_LOG: bad |= log_level_parse(optarg, &lvl); break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -10,7 +10,11 @@
  * response was stored, so a client that retries with the same key must get
  * the stored response and the broker must not accept twice. The store's
  * lock is held from the idempotency lookup to the remember, so concurrent
- * requests with one key are processed once.
+ * requests with one key are processed once. Faults that stand for "the
+ * broker answers wrongly" (--swap-results, --wrong-ids, --oversize) change
+ * the answer on its way out, after it was stored as the broker made it.
+ * --answer-status stands for a wrong server or a proxy: it answers before
+ * auth and processing, and nothing is stored.
  */
 #include "customs/brokersim/internal.h"
 
@@ -31,12 +35,13 @@ struct bsim_server {
     struct MHD_Daemon *mhd;
     const struct bsim_opts *o;
     struct bsim_store *st;
+    unsigned port;  /* the bound port, for --answer-status's Location */
 };
 
 struct req {
     char *data;    /* request body, NUL-terminated */
     size_t len;    /* bytes */
-    int too_large; /* body exceeded BSIM_MAX_BODY */
+    int too_large; /* body exceeded --max-body */
 };
 
 /* An answer being built: status and JSON text (owned). */
@@ -59,8 +64,8 @@ static int set_error(struct answer *a, unsigned status, const char *code, const 
                       json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *body,
-                                 size_t len, const char *hdr, const char *val)
+static enum MHD_Result send_typed(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  const char *body, size_t len, const char *hdr, const char *val)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
@@ -68,12 +73,18 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
 
     if (r == NULL)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (hdr != NULL)
         MHD_add_response_header(r, hdr, val);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *body,
+                                 size_t len, const char *hdr, const char *val)
+{
+    return send_typed(conn, status, "application/json", body, len, hdr, val);
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *conn, struct answer *a)
@@ -289,6 +300,137 @@ static int handle_events(struct bsim_server *s, struct MHD_Connection *conn, str
     return set_answer(a, 200, j);
 }
 
+/* ---- answers changed on their way out --------------------------------------- */
+
+/* --answer-status: what a wrong server, or a proxy in front of the broker,
+ * might answer to any request: the broker's error body (or an HTML page),
+ * and for a 3xx a Location to the same path over https on this host. */
+static enum MHD_Result send_status(struct bsim_server *s, struct MHD_Connection *conn,
+                                   const char *url)
+{
+    unsigned st = s->o->answer_status;
+    char loc[256] = "", page[128], msg[64];
+    const char *hdr = NULL;
+    struct answer a = {0, NULL};
+    enum MHD_Result ret;
+
+    if (st >= 300 && st <= 399) {
+        snprintf(loc, sizeof(loc), "https://127.0.0.1:%u%s", s->port, url);
+        hdr = MHD_HTTP_HEADER_LOCATION;
+    }
+    if (s->o->answer_status_text) {
+        snprintf(page, sizeof(page), "<html><body><h1>%u</h1></body></html>\n", st);
+        return send_typed(conn, st, "text/html", page, strlen(page), hdr, loc);
+    }
+    snprintf(msg, sizeof(msg), "injected HTTP %u", st);
+    if (set_error(&a, st, "injected_status", msg) < 0)
+        return MHD_NO;
+    ret = send_typed(conn, st, "application/json", a.body, strlen(a.body), hdr, loc);
+    free(a.body);
+    return ret;
+}
+
+/* --swap-results, --wrong-ids: the stored answer a changed: the results in
+ * reverse order; the last result for another parcel (the first result's,
+ * or one never declared when there is one result), a manifest's answer for
+ * another manifest. Returns 0 or -ENOMEM. */
+static int alter_answer(struct answer *a, int swap, int wrong)
+{
+    json_t *j = json_loads(a->body, 0, NULL), *res = json_object_get(j, "results");
+    const char *mid = json_string_value(json_object_get(j, "manifest_id"));
+    size_t i, n = json_array_size(res);
+    char other[160];
+    int rc = -ENOMEM;
+
+    if (j == NULL)
+        return -ENOMEM; /* our own JSON text: only memory can fail */
+    if (swap && n > 1) {
+        json_t *rev = json_array();
+
+        for (i = n; rev != NULL && i > 0; i--)
+            if (json_array_append(rev, json_array_get(res, i - 1)) < 0)
+                goto out;
+        if (rev == NULL || json_object_set_new(j, "results", rev) < 0)
+            goto out;
+        res = rev;
+    }
+    if (wrong && n > 0) {
+        json_t *first = json_object_get(json_array_get(res, 0), "parcel_id");
+
+        if (json_object_set_new(json_array_get(res, n - 1), "parcel_id",
+                                n > 1 ? json_incref(first) : json_string("RR000000000CN")) < 0)
+            goto out;
+    } else if (wrong && mid != NULL) {
+        snprintf(other, sizeof(other), "WRONG-%.128s", mid);
+        if (json_object_set_new(j, "manifest_id", json_string(other)) < 0)
+            goto out;
+    }
+    free(a->body);
+    a->body = json_dumps(j, JSON_COMPACT);
+    rc = a->body != NULL ? 0 : -ENOMEM;
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* --oversize: the answer's JSON, then BSIM_OVERSIZE_PAD blanks (still
+ * JSON), in chunks of unknown total size, as a broker or proxy gone wrong
+ * might stream it. */
+struct pad {
+    char *body;
+    size_t len;   /* of body */
+    size_t total; /* len + BSIM_OVERSIZE_PAD */
+};
+
+static ssize_t pad_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct pad *p = cls;
+    size_t n = 0, k;
+
+    if (pos >= p->total)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (pos < p->len) {
+        n = p->len - (size_t)pos < max ? p->len - (size_t)pos : max;
+        memcpy(buf, p->body + pos, n);
+    }
+    k = p->total - (size_t)pos - n < max - n ? p->total - (size_t)pos - n : max - n;
+    memset(buf + n, ' ', k);
+    return (ssize_t)(n + k);
+}
+
+static void pad_free(void *cls)
+{
+    struct pad *p = cls;
+
+    free(p->body);
+    free(p);
+}
+
+static enum MHD_Result send_oversize(struct MHD_Connection *conn, struct answer *a)
+{
+    struct pad *p = malloc(sizeof(*p));
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (p == NULL) {
+        free(a->body);
+        return MHD_NO;
+    }
+    p->body = a->body;
+    p->len = strlen(a->body);
+    p->total = p->len + BSIM_OVERSIZE_PAD;
+    a->body = NULL;
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, pad_cb, p, pad_free);
+    if (r == NULL) {
+        pad_free(p);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    ret = MHD_queue_response(conn, a->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const char rate_limited_body[] =
@@ -358,6 +500,11 @@ static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *c
         log_info("%s %s -> 503 (injected)", method, url);
         return send_error(conn, 503, "unavailable", "injected failure, retry later");
     }
+    if (o->answer_status != 0) {
+        cust_bsim_count_fault(s->st, BSIM_F_STATUS);
+        log_info("%s %s -> %u (injected)", method, url, o->answer_status);
+        return send_status(s, conn, url);
+    }
     if (!authorized(s, conn)) {
         log_info("%s %s -> 401", method, url);
         return send_text(conn, 401, unauthorized_body, strlen(unauthorized_body),
@@ -395,6 +542,28 @@ static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *c
         free(a.body);
         return ret;
     }
+    if (a.status == 200 && strcmp(url, "/v1/events") != 0) {
+        int swap = strcmp(url, "/v1/declarations") == 0 && draw(s, o->swap_results);
+        int wrong = draw(s, o->wrong_ids);
+
+        if (swap)
+            cust_bsim_count_fault(s->st, BSIM_F_SWAP);
+        if (wrong)
+            cust_bsim_count_fault(s->st, BSIM_F_WRONG_IDS);
+        if (swap || wrong) {
+            log_info("%s %s -> 200%s%s (injected)", method, url, swap ? ", results reversed" : "",
+                     wrong ? ", wrong ids" : "");
+            if (alter_answer(&a, swap, wrong) < 0) {
+                free(a.body);
+                return send_error(conn, 500, "internal", "out of memory");
+            }
+        }
+    }
+    if (a.status == 200 && draw(s, o->oversize)) {
+        cust_bsim_count_fault(s->st, BSIM_F_OVERSIZE);
+        log_info("%s %s -> 200 followed by %u blanks (injected)", method, url, BSIM_OVERSIZE_PAD);
+        return send_oversize(conn, &a);
+    }
     return send_answer(conn, &a);
 }
 
@@ -415,7 +584,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (rq->too_large || rq->len + *upload_data_size > BSIM_MAX_BODY) {
+        if (rq->too_large || rq->len + *upload_data_size > s->o->max_body) {
             rq->too_large = 1;
         } else {
             char *p = realloc(rq->data, rq->len + *upload_data_size + 1);
@@ -488,6 +657,7 @@ int cust_bsim_server_start(const struct bsim_opts *o, struct bsim_store *st,
     }
     info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *port = info != NULL ? info->port : o->port;
+    s->port = *port;
     *out = s;
     return 0;
 }

@@ -469,13 +469,17 @@ void cust_bsim_count_request(struct bsim_store *s)
 
 json_t *cust_bsim_stats_json(struct bsim_store *s)
 {
-    return json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I}", "requests",
+    return json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I}", "requests",
                      (json_int_t)s->requests, "faults", "fail_5xx",
                      (json_int_t)s->faults[BSIM_F_5XX], "rate_limit",
                      (json_int_t)s->faults[BSIM_F_429], "reset",
                      (json_int_t)s->faults[BSIM_F_RESET], "reset_after",
                      (json_int_t)s->faults[BSIM_F_RESET_AFTER], "malformed",
-                     (json_int_t)s->faults[BSIM_F_MALFORMED], "accepted", (json_int_t)s->nacc,
+                     (json_int_t)s->faults[BSIM_F_MALFORMED], "answer_status",
+                     (json_int_t)s->faults[BSIM_F_STATUS], "swap_results",
+                     (json_int_t)s->faults[BSIM_F_SWAP], "wrong_ids",
+                     (json_int_t)s->faults[BSIM_F_WRONG_IDS], "oversize",
+                     (json_int_t)s->faults[BSIM_F_OVERSIZE], "accepted", (json_int_t)s->nacc,
                      "events", (json_int_t)s->nev, "manifests", (json_int_t)s->nmanifests);
 }
 

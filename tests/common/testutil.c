@@ -25,32 +25,60 @@ void tu_write_text(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-void tu_wcsctl(const char *conninfo, int want_status, ...)
+/* Runs the built wcsctl with "--db conninfo" and the arguments of ap into
+ * r; args gets them as one line, for messages. */
+static void wcsctl_run(const char *conninfo, va_list ap, struct proc_result *r, char *args,
+                       size_t args_len)
 {
     const char *argv[16];
-    char bin[512], args[512] = "";
-    struct proc_result r;
+    char bin[512];
     size_t n = 0;
-    va_list ap;
     const char *a;
 
     testdb_binary_path("bin/wcsctl", bin, sizeof(bin));
     argv[n++] = bin;
     argv[n++] = "--db";
     argv[n++] = conninfo;
-    va_start(ap, want_status);
+    args[0] = '\0';
     while ((a = va_arg(ap, const char *)) != NULL && n < 15) {
         argv[n++] = a;
-        strncat(args, " ", sizeof(args) - strlen(args) - 1);
-        strncat(args, a, sizeof(args) - strlen(args) - 1);
+        strncat(args, " ", args_len - strlen(args) - 1);
+        strncat(args, a, args_len - strlen(args) - 1);
     }
-    va_end(ap);
     argv[n] = NULL;
-    proc_run(argv, NULL, 120, &r);
+    proc_run(argv, NULL, 120, r);
+}
+
+void tu_wcsctl(const char *conninfo, int want_status, ...)
+{
+    char args[512];
+    struct proc_result r;
+    va_list ap;
+
+    va_start(ap, want_status);
+    wcsctl_run(conninfo, ap, &r, args, sizeof(args));
+    va_end(ap);
     if (r.status != want_status)
         fail_msg("wcsctl%s: exit %d, want %d\nstdout: %s\nstderr: %s", args, r.status, want_status,
                  r.out, r.err);
     proc_result_free(&r);
+}
+
+int tu_wcsctl_out(const char *conninfo, char **out, ...)
+{
+    char args[512];
+    struct proc_result r;
+    va_list ap;
+    int status;
+
+    va_start(ap, out);
+    wcsctl_run(conninfo, ap, &r, args, sizeof(args));
+    va_end(ap);
+    *out = r.out;
+    r.out = NULL;
+    status = r.status;
+    proc_result_free(&r);
+    return status;
 }
 
 size_t tu_body_cb(char *ptr, size_t size, size_t nmemb, void *ud)

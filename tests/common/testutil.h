@@ -18,6 +18,10 @@ void tu_write_text(const char *path, const char *text);
  * arguments; fails the test unless it exits with want_status. */
 void tu_wcsctl(const char *conninfo, int want_status, ...) __attribute__((sentinel));
 
+/* The same, returning wcsctl's exit status and its stdout in *out (caller
+ * frees). */
+int tu_wcsctl_out(const char *conninfo, char **out, ...) __attribute__((sentinel));
+
 /* GET (post NULL) or POST a JSON body to http://127.0.0.1:port/path. Returns
  * the HTTP status; *out (may be NULL) gets the parsed JSON body or NULL. */
 long tu_http(int port, const char *path, const char *post, json_t **out);

@@ -3,7 +3,9 @@
  * process spoken to over HTTP with libcurl: bearer auth, Idempotency-Key
  * rules, per-declaration validation, batch limit, malformed bodies, the
  * decision feed with cursors, manifests, the journal across a restart, and
- * every fault flag observed with a fixed seed in bounded loops.
+ * every fault flag observed with a fixed seed in bounded loops (those of
+ * the broker boundary, --answer-status, --max-body, --swap-results,
+ * --wrong-ids, --oversize, at 1: always).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -39,26 +41,36 @@ static void sim_start(struct tb_sim *s, const char *const extra[])
     tb_sim_start(s, BROKERSIM_BIN, token_path, extra);
 }
 
-static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    char *ra = userdata;
-    size_t n = size * nmemb;
-
-    if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
-        size_t k = n - 12 < 15 ? n - 12 : 15;
-        memcpy(ra, ptr + 12, k);
-        ra[k] = '\0';
-    }
-    return n;
-}
-
 struct resp {
     CURLcode rc;       /* transport result */
     long status;       /* HTTP status, 0 without an answer */
     char *text;        /* body text (owned) */
+    size_t len;        /* its length */
     json_t *json;      /* parsed body or NULL */
     char retry_after[16];
+    char location[128]; /* Location header, as sent (with its line end) */
+    int chunked;       /* Transfer-Encoding: chunked (no length told up front) */
 };
+
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct resp *r = userdata;
+    size_t n = size * nmemb;
+
+    if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+        size_t k = n - 12 < 15 ? n - 12 : 15;
+        memcpy(r->retry_after, ptr + 12, k);
+        r->retry_after[k] = '\0';
+    } else if (n > 9 && strncasecmp(ptr, "Location:", 9) == 0) {
+        size_t k = n - 9 < sizeof(r->location) - 1 ? n - 9 : sizeof(r->location) - 1;
+        memcpy(r->location, ptr + 9, k);
+        r->location[k] = '\0';
+    } else if (n > 18 && strncasecmp(ptr, "Transfer-Encoding:", 18) == 0 &&
+               memmem(ptr, n, "chunked", 7) != NULL) {
+        r->chunked = 1;
+    }
+    return n;
+}
 
 static void resp_free(struct resp *r)
 {
@@ -85,7 +97,7 @@ static void req(int port, const char *path, const char *token, const char *key, 
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tu_body_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r->retry_after);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (token != NULL) {
         snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
         h = curl_slist_append(h, hdr);
@@ -105,6 +117,7 @@ static void req(int port, const char *path, const char *token, const char *key, 
     if (r->rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     r->text = b.data != NULL ? b.data : strdup("");
+    r->len = b.len;
     r->json = json_loads(r->text, 0, NULL);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -684,6 +697,152 @@ static void test_lost_answers_exactly_once(void **state)
     free(body);
 }
 
+/* --answer-status: every /v1 request answered with that status before auth
+ * and processing, nothing stored: a 3xx points to the same path over https,
+ * other statuses carry the broker's error body or, with
+ * --answer-status-text, an HTML page. */
+static void test_fault_answer_status(void **state)
+{
+    const char *f302[] = {"--answer-status", "302", "--log-level", "warn", NULL};
+    const char *f404[] = {"--answer-status", "404", "--answer-status-text", "--log-level", "warn",
+                          NULL};
+    char *body = batch(good_decl("LP00000000000300"), NULL), want[128];
+    struct tb_sim s;
+    struct resp r;
+
+    (void)state;
+    sim_start(&s, f302);
+    req(s.port, "/v1/declarations", TOKEN, "status-1", body, &r);
+    assert_int_equal(r.status, 302);
+    snprintf(want, sizeof(want), " https://127.0.0.1:%d/v1/declarations\r\n", s.port);
+    assert_string_equal(r.location, want);
+    assert_string_equal(err_code(&r), "injected_status");
+    resp_free(&r);
+    assert_int_equal(accepted_count(s.port, "LP00000000000300"), 0);
+    assert_int_equal(stat_fault(s.port, "answer_status"), 1);
+    tb_sim_stop(&s);
+
+    sim_start(&s, f404);
+    req(s.port, "/v1/events", NULL, NULL, NULL, &r); /* no token: still the injected answer */
+    assert_int_equal(r.status, 404);
+    assert_null(r.json);
+    assert_non_null(strstr(r.text, "<h1>404</h1>"));
+    resp_free(&r);
+    tb_sim_stop(&s);
+    free(body);
+}
+
+/* --max-body: a larger body is 413 too_large, not processed and not stored
+ * (the same key then goes with a smaller body). */
+static void test_fault_max_body(void **state)
+{
+    const char *fm[] = {"--max-body", "2000", "--log-level", "warn", NULL};
+    char *one = batch(good_decl("LP00000000000310"), NULL);
+    char *four = batch(good_decl("LP00000000000311"), good_decl("LP00000000000312"),
+                       good_decl("LP00000000000313"), good_decl("LP00000000000314"), NULL);
+    struct tb_sim s;
+    struct resp r;
+
+    (void)state;
+    assert_true(strlen(one) < 2000 && strlen(four) > 2000);
+    sim_start(&s, fm);
+    req(s.port, "/v1/declarations", TOKEN, "max-body-1", four, &r);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(err_code(&r), "too_large");
+    resp_free(&r);
+    assert_int_equal(accepted_count(s.port, "LP00000000000311"), 0);
+    req(s.port, "/v1/declarations", TOKEN, "max-body-1", one, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(accepted_count(s.port, "LP00000000000310"), 1);
+    tb_sim_stop(&s);
+    free(one);
+    free(four);
+}
+
+static const char *result_id(const struct resp *r, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(r->json, "results"), i), "parcel_id"));
+}
+
+/* --swap-results and --wrong-ids change the stored answer on its way out:
+ * results in reverse order (replayed the same way, each parcel accepted
+ * once); the last result naming the first's parcel, or a parcel never
+ * declared, and a manifest's answer another manifest's id. */
+static void test_fault_swap_and_wrong_ids(void **state)
+{
+    const char *fs[] = {"--swap-results", "1", "--log-level", "warn", NULL};
+    const char *fw[] = {"--wrong-ids", "1", "--log-level", "warn", NULL};
+    const char *man = "{\"manifest_id\": \"HRB-20261122-ZAB-009\", \"bags\": [{\"bag_id\":"
+                      " \"B1\", \"parcels\": [\"LP00000000000320\"]}]}";
+    char *three = batch(good_decl("LP00000000000320"), good_decl("LP00000000000321"),
+                        good_decl("LP00000000000322"), NULL);
+    char *one = batch(good_decl("LP00000000000323"), NULL);
+    struct tb_sim s;
+    struct resp r;
+    int k;
+
+    (void)state;
+    sim_start(&s, fs);
+    for (k = 0; k < 2; k++) { /* sent, then replayed under its key */
+        req(s.port, "/v1/declarations", TOKEN, "swap-1", three, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(result_id(&r, 0), "LP00000000000322");
+        assert_string_equal(result_id(&r, 1), "LP00000000000321");
+        assert_string_equal(result_id(&r, 2), "LP00000000000320");
+        resp_free(&r);
+    }
+    assert_int_equal(accepted_count(s.port, "LP00000000000320"), 1);
+    assert_int_equal(stat_fault(s.port, "swap_results"), 2);
+    tb_sim_stop(&s);
+
+    sim_start(&s, fw);
+    req(s.port, "/v1/declarations", TOKEN, "wrong-1", three, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(result_id(&r, 0), "LP00000000000320");
+    assert_string_equal(result_id(&r, 1), "LP00000000000321");
+    assert_string_equal(result_id(&r, 2), "LP00000000000320");
+    resp_free(&r);
+    req(s.port, "/v1/declarations", TOKEN, "wrong-2", one, &r);
+    assert_string_equal(result_id(&r, 0), "RR000000000CN");
+    resp_free(&r);
+    assert_int_equal(accepted_count(s.port, "LP00000000000323"), 1);
+    req(s.port, "/v1/manifests", TOKEN, "wrong-3", man, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "manifest_id")),
+                        "WRONG-HRB-20261122-ZAB-009");
+    resp_free(&r);
+    req(s.port, "/v1/events", TOKEN, NULL, NULL, &r); /* the feed is left alone */
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(stat_fault(s.port, "wrong_ids"), 3);
+    tb_sim_stop(&s);
+    free(three);
+    free(one);
+}
+
+/* --oversize: a 200 followed by 8 MiB of blanks, chunked: still JSON, just
+ * far too long. */
+static void test_fault_oversize(void **state)
+{
+    const char *fo[] = {"--oversize", "1", "--log-level", "warn", NULL};
+    struct tb_sim s;
+    struct resp r;
+
+    (void)state;
+    sim_start(&s, fo);
+    req(s.port, "/v1/events", TOKEN, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.chunked);
+    assert_true(r.len > 8u * 1024 * 1024);
+    assert_non_null(r.json);
+    assert_true(json_is_array(json_object_get(r.json, "events")));
+    resp_free(&r);
+    assert_int_equal(stat_fault(s.port, "oversize"), 1);
+    tb_sim_stop(&s);
+}
+
 /* Latency: the answer cannot come before the configured delay (a lower
  * bound only, never an upper one). */
 static void test_fault_latency(void **state)
@@ -780,6 +939,10 @@ int main(void)
         cmocka_unit_test(test_fault_5xx_and_429),
         cmocka_unit_test(test_fault_reset_and_malformed),
         cmocka_unit_test(test_lost_answers_exactly_once),
+        cmocka_unit_test(test_fault_answer_status),
+        cmocka_unit_test(test_fault_max_body),
+        cmocka_unit_test(test_fault_swap_and_wrong_ids),
+        cmocka_unit_test(test_fault_oversize),
         cmocka_unit_test(test_fault_latency),
         cmocka_unit_test(test_state_survives_restart),
     };

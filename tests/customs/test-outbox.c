@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,6 +34,7 @@
 #include "customs/validate.h"
 #include "tests/common/proc.h"
 #include "tests/common/testbroker.h"
+#include "tests/common/testcustoms.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
 #include "wcs/store/customs_store.h"
@@ -46,93 +48,18 @@ static char token_path[128];
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A UPU S10 id "RR<8 digits><check>CN" for serial n. */
-static void s10(int n, char out[32])
-{
-    static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
-    char d[16];
-    int i, sum = 0, c;
-
-    snprintf(d, sizeof(d), "%08d", 10000000 + n);
-    for (i = 0; i < 8; i++)
-        sum += (d[i] - '0') * w[i];
-    c = 11 - sum % 11;
-    c = c == 10 ? 0 : c == 11 ? 5 : c;
-    snprintf(out, 32, "RR%s%dCN", d, c);
-}
-
-/* Declares a valid declaration built from the codec's seed declaration
- * with parcel id id; inn, when not NULL, replaces the recipient's INN. */
-static void declare_seed(PGconn *c, const char *id, const char *inn)
-{
-    char path[512], *seed, *body;
-    struct err e = {0};
-    struct cust_decl d;
-    FILE *f;
-    long n;
-
-    testdb_source_path("tests/customs/fuzz/seed-valid.json", path, sizeof(path));
-    f = fopen(path, "r");
-    assert_non_null(f);
-    seed = calloc(1, 8192);
-    n = (long)fread(seed, 1, 8191, f);
-    fclose(f);
-    assert_true(n > 0);
-    assert_int_equal(cust_decl_decode(seed, (size_t)n, &d, &e), 0);
-    free(d.parcel_id);
-    d.parcel_id = strdup(id);
-    if (inn != NULL) {
-        free(d.inn);
-        d.inn = strdup(inn);
-    } else {
-        struct cust_problems p = CUST_PROBLEMS_INIT;
-
-        assert_int_equal(cust_validate(&d, "2026-11-23", &p), 0);
-        cust_problems_free(&p);
-    }
-    assert_int_equal(cust_decl_encode(&d, &body, &e), 0);
-    if (wcs_customs_declare(c, id, body, &e) < 0)
-        fail_msg("declare %s: %s", id, e.msg);
-    free(body);
-    cust_decl_free(&d);
-    free(seed);
-}
-
-/* Creates database name and migrates it. */
-static PGconn *db_fresh(const char *name, char *ci, size_t len)
-{
-    struct err e = {0};
-    PGconn *c;
-
-    testdb_create(name, ci, len);
-    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
-    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
-    return c;
-}
-
 /* Creates database name, migrates it and queues N_DECL valid declarations. */
 static PGconn *db_with_declarations(const char *name, char *ci, size_t len)
 {
-    PGconn *c = db_fresh(name, ci, len);
+    PGconn *c = tc_db_fresh(name, ci, len);
     char id[32];
     int i;
 
     for (i = 0; i < N_DECL; i++) {
-        s10(i, id);
-        declare_seed(c, id, NULL);
+        tc_s10(i, id);
+        tc_declare_seed(c, id, NULL);
     }
     return c;
-}
-
-static long long count_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    long long n;
-
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return n;
 }
 
 static void sim_start(struct tb_sim *s, const char *const extra[])
@@ -145,49 +72,9 @@ static void sim_start(struct tb_sim *s, const char *const extra[])
  * nothing left in the outbox. */
 static void assert_exactly_once(struct tb_sim *s, PGconn *c)
 {
-    CURL *h = curl_easy_init();
-    struct tu_body b = {NULL, 0};
-    char url[128], id[32];
-    json_t *j, *acc;
-    size_t i;
-    int k;
-
-    snprintf(url, sizeof(url), "%s/admin/accepted", s->url);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    j = json_loads(b.data, 0, NULL);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(j, "count")), N_DECL);
-    assert_int_equal(json_array_size(json_object_get(j, "duplicates")), 0);
-    acc = json_object_get(j, "accepted");
-    for (k = 0; k < N_DECL; k++) {
-        char sql[256];
-        int seen = 0;
-
-        s10(k, id);
-        for (i = 0; i < json_array_size(acc); i++) {
-            json_t *a = json_array_get(acc, i);
-
-            if (strcmp(json_string_value(json_object_get(a, "parcel_id")), id) != 0)
-                continue;
-            seen++;
-            /* The stored reference is the broker's. */
-            snprintf(sql, sizeof(sql),
-                     "SELECT count(*) FROM declarations WHERE parcel_id = '%s'"
-                     " AND status = 'accepted' AND broker_ref = '%s'",
-                     id, json_string_value(json_object_get(a, "broker_ref")));
-            assert_int_equal(count_sql(c, sql), 1);
-        }
-        assert_int_equal(seen, 1);
-    }
-    json_decref(j);
-    free(b.data);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM declarations WHERE status <> 'accepted'"), 0);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    tc_assert_accepted_once(s, c, N_DECL, N_DECL);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM declarations WHERE status <> 'accepted'"), 0);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
 }
 
 static void worker_start_tok(struct proc *p, const char *ci, const struct tb_sim *s, const char *batch,
@@ -254,9 +141,9 @@ static void claim_keeps_batches_whole(void **state)
 
     (void)state;
     /* Declaring a parcel again before it is sent replaces it: one row. */
-    s10(0, id);
-    declare_seed(c, id, NULL);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"),
+    tc_s10(0, id);
+    tc_declare_seed(c, id, NULL);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"),
                      N_DECL);
     assert_int_equal(wcs_customs_claim(c, "w1", 60, 30, &a, &e), 0);
     assert_int_equal(a.n, 30);
@@ -345,7 +232,7 @@ static void killed_worker_taken_over(void **state)
     free(w1.log);
     /* The dead worker left a batch claimed and unfinished (leased or, on a
      * very slow machine, already expired: either way w2 must take it over). */
-    assert_true(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
+    assert_true(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
                              " AND lease_owner IS NOT NULL") > 0);
     worker_start(&w2, ci, &s, "20", "5");
     worker_finish(&w2);
@@ -361,7 +248,7 @@ static long long decl_count(PGconn *c, const char *id, const char *cond)
 
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM declarations WHERE parcel_id = '%s' AND %s",
              id, cond);
-    return count_sql(c, sql);
+    return tc_count(c, sql);
 }
 
 static void rejected_declaration_stored(void **state)
@@ -371,13 +258,13 @@ static void rejected_declaration_stored(void **state)
     struct tb_sim s;
     struct proc w;
     struct err e = {0};
-    PGconn *c = db_fresh("cust_outbox_rejected", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_outbox_rejected", ci, sizeof(ci));
 
     (void)state;
-    s10(500, good);
-    s10(501, bad);
-    declare_seed(c, good, NULL);
-    declare_seed(c, bad, "500100732250"); /* check digit wrong */
+    tc_s10(500, good);
+    tc_s10(501, bad);
+    tc_declare_seed(c, good, NULL);
+    tc_declare_seed(c, bad, "500100732250"); /* check digit wrong */
     sim_start(&s, quiet);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
@@ -388,9 +275,9 @@ static void rejected_declaration_stored(void **state)
                                         " \"code\": \"checksum\"}]'"), 1);
     /* Accepted is final; the rejected one may be corrected and queued again. */
     assert_int_equal(wcs_customs_declare(c, good, "{}", &e), ERR_CONFLICT);
-    declare_seed(c, bad, NULL);
+    tc_declare_seed(c, bad, NULL);
     assert_int_equal(decl_count(c, bad, "status = 'pending' AND errors IS NULL"), 1);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 1);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 1);
     tb_sim_stop(&s);
     PQfinish(c);
 }
@@ -403,11 +290,11 @@ static void wrong_token_and_plain_http(void **state)
     struct proc w;
     struct proc_result r;
     FILE *f;
-    PGconn *c = db_fresh("cust_outbox_auth", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_outbox_auth", ci, sizeof(ci));
 
     (void)state;
-    s10(600, id);
-    declare_seed(c, id, NULL);
+    tc_s10(600, id);
+    tc_declare_seed(c, id, NULL);
     sim_start(&s, quiet);
     /* A refused token stops the worker and gives the batch back. */
     snprintf(bad_tok, sizeof(bad_tok), "%s/bad-token", dir);
@@ -415,15 +302,21 @@ static void wrong_token_and_plain_http(void **state)
     assert_non_null(f);
     fputs("not-the-token\n", f);
     fclose(f);
+    assert_int_equal(chmod(bad_tok, 0600), 0); /* a token others can read is refused */
     worker_start_tok(&w, ci, &s, "10", "30", bad_tok);
     assert_int_equal(proc_wait_line(&w, "refused the token", 60000, line, sizeof(line)), 0);
     assert_int_equal(proc_stop(&w, SIGTERM, 20000), 1);
     assert_null(strstr(w.log, "not-the-token"));
     free(w.log);
     unlink(bad_tok);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"
                                   " AND lease_owner IS NULL"), 1);
     assert_int_equal(decl_count(c, id, "status = 'pending'"), 1);
+    /* ... and raises an alarm for operators (docs/customs.md "Alarms"). */
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_alarms WHERE kind = 'config'"
+                                 " AND http_status = 401 AND text LIKE 'broker refused the token%'"
+                                 " AND cleared_at IS NULL"),
+                     1);
     /* Plain http:// is refused without --insecure-http. */
     {
         const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s.url, "--token-file",
@@ -467,18 +360,6 @@ static json_t *broker_feed(const struct tb_sim *s)
     return j;
 }
 
-static char *text_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    char *v;
-
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_int_equal(PQntuples(r), 1);
-    v = strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
 static void feed_worker_start(struct proc *p, const char *ci, const struct tb_sim *s)
 {
     const char *argv[] = {WORKER_BIN, "--db", ci, "--broker", s->url, "--token-file", token_path,
@@ -502,7 +383,7 @@ static void feed_killed_and_restarted(void **state)
     json_t *feed, *evs;
     size_t i, held = 0, released = 0;
     int k, decided = 0;
-    PGconn *c = db_fresh("cust_feed", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_feed", ci, sizeof(ci));
 
     (void)state;
     /* N_FEED pre-advised parcels, and one declared parcel the WCS does not
@@ -512,7 +393,7 @@ static void feed_killed_and_restarted(void **state)
      * they may since none was sent. */
     assert_non_null(rows);
     for (k = 0; k < N_FEED; k++) {
-        s10(1000 + k, rows[k].code);
+        tc_s10(1000 + k, rows[k].code);
         snprintf(rows[k].service, sizeof(rows[k].service), "ECONOMY");
         snprintf(rows[k].country, sizeof(rows[k].country), "RU");
     }
@@ -521,9 +402,9 @@ static void feed_killed_and_restarted(void **state)
     assert_int_equal(ur.inserted, N_FEED);
     diag_free(&d);
     for (k = 0; k < N_FEED; k++)
-        declare_seed(c, rows[k].code, NULL);
-    s10(1999, id);
-    declare_seed(c, id, NULL);
+        tc_declare_seed(c, rows[k].code, NULL);
+    tc_s10(1999, id);
+    tc_declare_seed(c, id, NULL);
     sim_start(&s, sim_args);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
@@ -537,10 +418,10 @@ static void feed_killed_and_restarted(void **state)
     assert_null(strstr(w.log, "stored already"));
     assert_null(strstr(w.log, TOKEN));
     free(w.log);
-    assert_true(count_sql(c, "SELECT count(*) FROM customs_events") > 0);
+    assert_true(tc_count(c, "SELECT count(*) FROM customs_events") > 0);
     /* The stored cursor is the last stored event's. */
-    cur = text_sql(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
-    st = text_sql(c, "SELECT max(cursor::bigint)::text FROM customs_events");
+    cur = tc_text(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
+    st = tc_text(c, "SELECT max(cursor::bigint)::text FROM customs_events");
     assert_string_equal(cur, st);
     free(st);
 
@@ -551,7 +432,7 @@ static void feed_killed_and_restarted(void **state)
     free(cur);
     for (k = 0; k < 1200 && !decided; k++) {
         usleep(100000);
-        decided = count_sql(c, "SELECT count(DISTINCT parcel_id) FROM customs_events"
+        decided = tc_count(c, "SELECT count(DISTINCT parcel_id) FROM customs_events"
                                " WHERE type IN ('held', 'released', 'rejected')") == N_FEED + 1;
     }
     assert_true(decided);
@@ -562,7 +443,7 @@ static void feed_killed_and_restarted(void **state)
         snprintf(sql, sizeof(sql), "SELECT count(*) = %zu AND (SELECT cursor FROM customs_feed_cursor"
                  " WHERE broker = 'emu') = '%s' FROM customs_events", json_array_size(evs),
                  json_string_value(json_object_get(feed, "next")));
-        st = text_sql(c, sql);
+        st = tc_text(c, sql);
         decided = strcmp(st, "t") == 0;
         free(st);
         if (decided)
@@ -584,14 +465,14 @@ static void feed_killed_and_restarted(void **state)
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM customs_events WHERE cursor = '%s'"
                  " AND parcel_id = '%s' AND type = '%s'",
                  json_string_value(json_object_get(x, "cursor")), pid, type);
-        assert_int_equal(count_sql(c, sql), 1);
+        assert_int_equal(tc_count(c, sql), 1);
         if (strcmp(pid, id) == 0 || (strcmp(type, "held") != 0 && strcmp(type, "released") != 0))
             continue;
         held += strcmp(type, "held") == 0;
         released += strcmp(type, "released") == 0;
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM parcels WHERE code = '%s'"
                  " AND customs_status = '%s'", pid, type);
-        assert_int_equal(count_sql(c, sql), 1);
+        assert_int_equal(tc_count(c, sql), 1);
     }
     assert_int_equal(held + released, N_FEED);
     assert_true(held > 0 && released > 0);
@@ -603,9 +484,9 @@ static void feed_killed_and_restarted(void **state)
 
         assert_int_equal(wcs_customs_feed_store(c, "emu", "1", &late, 1, "999999", NULL, &e),
                          ERR_CONFLICT);
-        assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_events"),
+        assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_events"),
                          (long long)json_array_size(evs));
-        cur = text_sql(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
+        cur = tc_text(c, "SELECT cursor FROM customs_feed_cursor WHERE broker = 'emu'");
         assert_string_equal(cur, json_string_value(json_object_get(feed, "next")));
         free(cur);
     }
@@ -616,48 +497,6 @@ static void feed_killed_and_restarted(void **state)
 }
 
 /* ---- manifests ---------------------------------------------------------- */
-
-/* GET path of the emulator's admin API as JSON (admin sees no faults). */
-static json_t *admin_json(const struct tb_sim *s, const char *path)
-{
-    CURL *h = curl_easy_init();
-    struct tu_body b = {NULL, 0};
-    char url[128];
-    json_t *j;
-
-    snprintf(url, sizeof(url), "%s%s", s->url, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    j = json_loads(b.data != NULL ? b.data : "", 0, NULL);
-    free(b.data);
-    assert_non_null(j);
-    return j;
-}
-
-/*
- * A closed dispatch with its manifest queued, as wcs_db_dispatch_close()
- * leaves it, written with SQL directly (the test is about the outbox, not
- * about bags): dispatches.manifest_json = body (NULL: none stored) and a
- * customs_outbox row of kind manifest, in one transaction.
- */
-static void queue_manifest(PGconn *c, const char *mid, const char *body)
-{
-    const char *p[2] = {mid, body};
-    PGresult *r = PQexecParams(
-        c,
-        "WITH d AS (INSERT INTO dispatches (manifest_id, route, transport, border_crossing,"
-        " status, closed_at, manifest_json) VALUES ($1, 'RU-ZAB-RAIL', 'rail',"
-        " 'Manzhouli-Zabaykalsk', 'closed', now(), $2) RETURNING manifest_id)"
-        " INSERT INTO customs_outbox (kind, payload_ref) SELECT 'manifest', manifest_id FROM d",
-        2, NULL, p, NULL, NULL, 0);
-
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-}
 
 /* A manifest body: one bag with the given parcels. */
 static char *manifest_body(const char *mid, const char *const *parcels, size_t n)
@@ -684,7 +523,7 @@ static long long dispatch_count(PGconn *c, const char *mid, const char *cond)
 
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM dispatches WHERE manifest_id = '%s' AND %s",
              mid, cond);
-    return count_sql(c, sql);
+    return tc_count(c, sql);
 }
 
 /* Declarations and a manifest queued after them: the manifest goes once the
@@ -701,23 +540,23 @@ static void manifest_submitted_once(void **state)
     struct proc w;
     json_t *st;
     int k;
-    PGconn *c = db_fresh("cust_manifest_once", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_manifest_once", ci, sizeof(ci));
 
     (void)state;
     for (k = 0; k < 5; k++) {
-        s10(3000 + k, ids[k]);
+        tc_s10(3000 + k, ids[k]);
         parcels[k] = ids[k];
         if (k < 3)
-            declare_seed(c, ids[k], NULL);
+            tc_declare_seed(c, ids[k], NULL);
     }
     body = manifest_body(mid, parcels, 5);
-    queue_manifest(c, mid, body);
+    tc_queue_manifest(c, mid, body);
     sim_start(&s, quiet);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
     assert_non_null(strstr(w.log, "received by the broker"));
     free(w.log);
-    st = admin_json(&s, "/admin/stats");
+    st = tc_admin_json(&s, "/admin/stats");
     assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 1);
     assert_int_equal(json_integer_value(json_object_get(st, "accepted")), 3);
     json_decref(st);
@@ -726,10 +565,10 @@ static void manifest_submitted_once(void **state)
     assert_int_equal(dispatch_count(c, mid, "status = 'submitted' AND manifest_ref = 'MAN-000001'"
                                             " AND manifest_error IS NULL AND manifest_at IS NOT NULL"),
                      1);
-    ref = text_sql(c, "SELECT manifest_json FROM dispatches");
+    ref = tc_text(c, "SELECT manifest_json FROM dispatches");
     assert_string_equal(ref, body); /* sent as stored */
     free(ref);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
     free(body);
     tb_sim_stop(&s);
     PQfinish(c);
@@ -748,21 +587,21 @@ static void manifests_with_faults(void **state)
     json_t *st, *f;
     long long nfaults;
     int k;
-    PGconn *c = db_fresh("cust_manifest_faults", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_manifest_faults", ci, sizeof(ci));
 
     (void)state;
-    s10(3100, id);
+    tc_s10(3100, id);
     for (k = 0; k < 3; k++) {
         snprintf(mid, sizeof(mid), "HRB-20261122-ZAB-%03d", k + 1);
         body = manifest_body(mid, parcels, 1);
-        queue_manifest(c, mid, body);
+        tc_queue_manifest(c, mid, body);
         free(body);
     }
     sim_start(&s, flaky);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
     free(w.log);
-    st = admin_json(&s, "/admin/stats");
+    st = tc_admin_json(&s, "/admin/stats");
     f = json_object_get(st, "faults");
     nfaults = json_integer_value(json_object_get(f, "fail_5xx")) +
              json_integer_value(json_object_get(f, "reset_after")) +
@@ -770,13 +609,13 @@ static void manifests_with_faults(void **state)
     assert_true(nfaults > 0); /* the faults did happen */
     assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 3);
     json_decref(st);
-    assert_int_equal(count_sql(c, "SELECT count(DISTINCT manifest_ref) FROM dispatches"
+    assert_int_equal(tc_count(c, "SELECT count(DISTINCT manifest_ref) FROM dispatches"
                                   " WHERE status = 'submitted' AND manifest_ref LIKE 'MAN-%'"),
                      3);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM dispatches WHERE manifest_unknown = '[\"%s\"]'",
              id);
-    assert_int_equal(count_sql(c, sql), 3);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    assert_int_equal(tc_count(c, sql), 3);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
     tb_sim_stop(&s);
     PQfinish(c);
 }
@@ -790,26 +629,26 @@ static void manifest_refused(void **state)
     struct tb_sim s;
     struct proc w;
     json_t *st;
-    PGconn *c = db_fresh("cust_manifest_refused", ci, sizeof(ci));
+    PGconn *c = tc_db_fresh("cust_manifest_refused", ci, sizeof(ci));
 
     (void)state;
-    queue_manifest(c, "HRB-20261122-ZAB-001", "{\"manifest_id\":\"HRB-20261122-ZAB-001\"}");
-    queue_manifest(c, "HRB-20261122-ZAB-002", NULL);
+    tc_queue_manifest(c, "HRB-20261122-ZAB-001", "{\"manifest_id\":\"HRB-20261122-ZAB-001\"}");
+    tc_queue_manifest(c, "HRB-20261122-ZAB-002", NULL);
     sim_start(&s, quiet);
     worker_start(&w, ci, &s, "10", "30");
     worker_finish(&w);
     free(w.log);
-    err = text_sql(c, "SELECT manifest_error FROM dispatches WHERE manifest_id = 'HRB-20261122-ZAB-001'"
+    err = tc_text(c, "SELECT manifest_error FROM dispatches WHERE manifest_id = 'HRB-20261122-ZAB-001'"
                       " AND status = 'closed' AND manifest_ref IS NULL");
     assert_string_equal(err, "422 invalid: the body must carry manifest_id and bags");
     free(err);
     assert_int_equal(dispatch_count(c, "HRB-20261122-ZAB-002",
                                     "status = 'closed' AND manifest_error LIKE 'not sent%'"),
                      1);
-    st = admin_json(&s, "/admin/stats");
+    st = tc_admin_json(&s, "/admin/stats");
     assert_int_equal(json_integer_value(json_object_get(st, "manifests")), 0);
     json_decref(st);
-    assert_int_equal(count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
+    assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"), 0);
     tb_sim_stop(&s);
     PQfinish(c);
 }

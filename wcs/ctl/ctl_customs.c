@@ -14,8 +14,8 @@
 #include "common/err.h"
 #include "wcs/store/declarations.h"
 
-static const char *const problem_kinds[] = {"invalid", "rejected", "held", "manifest",
-                                            "duty",    "warning",  NULL};
+static const char *const problem_kinds[] = {"worker", "invalid", "rejected", "held", "manifest",
+                                            "duty",   "warning", NULL};
 
 struct listing {
     int json;
@@ -105,8 +105,8 @@ int wcsctl_customs_problems(PGconn *c, int argc, char **argv)
             snprintf(kbuf, sizeof(kbuf), "%s", argv[++i]);
             for (tok = strtok_r(kbuf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
                 if (!known_kind(tok) || nk == 7) {
-                    fprintf(stderr, "wcsctl: customs problems: --kind %s: not one of invalid,"
-                                    " rejected, held, manifest, duty, warning\n", tok);
+                    fprintf(stderr, "wcsctl: customs problems: --kind %s: not one of worker,"
+                                    " invalid, rejected, held, manifest, duty, warning\n", tok);
                     return 2;
                 }
                 kinds[nk++] = tok;
@@ -137,6 +137,33 @@ int wcsctl_customs_problems(PGconn *c, int argc, char **argv)
         printf("%zu customs problem(s), %zu to act on\n", l.n, l.blocking);
     }
     return l.blocking > 0 ? 1 : 0;
+}
+
+static int alarm_cb(void *arg, const struct wcs_customs_alarm *a)
+{
+    int *n = arg;
+
+    if ((*n)++ == 0)
+        printf("customs worker: ALARM (wcsctl customs problems --kind worker; docs/customs.md"
+               " \"Alarms\"):\n");
+    printf("  %s  %s  broker %s, %lld time%s since %s UTC, last %s UTC by %s\n    %s\n", a->kind,
+           a->ref, a->broker, a->count, a->count == 1 ? "" : "s", a->first_at, a->last_at,
+           a->owner, a->text);
+    return 0;
+}
+
+int wcsctl_customs_status(PGconn *c)
+{
+    struct err e;
+    int n = 0;
+
+    if (wcs_db_customs_alarms(c, alarm_cb, &n, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return 2;
+    }
+    if (n == 0)
+        printf("customs worker: no alarm\n");
+    return n > 0 ? 1 : 0;
 }
 
 int wcsctl_customs_show(PGconn *c, int argc, char **argv)

@@ -12,6 +12,10 @@
 /* wcsctl customs problems [--kind K[,K...]] [--json] */
 int wcsctl_customs_problems(PGconn *c, int argc, char **argv);
 
+/* The customs line(s) of wcsctl status: the customs worker's open alarms
+ * (1 when there is one), or "no alarm" (0). */
+int wcsctl_customs_status(PGconn *c);
+
 /* wcsctl customs show CODE */
 int wcsctl_customs_show(PGconn *c, int argc, char **argv);
 

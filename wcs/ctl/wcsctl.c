@@ -820,10 +820,13 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
         PQfinish(c);
         return 2;
     }
-    PQfinish(c);
     printf("database: schema v%d, plan v%d active, %lld parcels (%lld ids), %lld events%s%s\n",
            s.schema_version, s.plan_version, s.parcels, s.parcel_ids, s.events,
            s.last_event_at[0] ? ", last at " : "", s.last_event_at);
+    rc = wcsctl_customs_status(c);
+    PQfinish(c);
+    if (rc == 2)
+        return 2;
     j = http_get_json(ctl, "/v1/status", &code);
     if (j == NULL)
         return 1;
@@ -1188,7 +1191,8 @@ static const struct command commands[] = {
      cmd_scanners},
     {"summary", "[--since T]", "sorting summary: decisions by reason, confirmations, per chute", 0,
      cmd_summary},
-    {"status", "", "what the database holds and what the running wcsd reports", 0, cmd_status},
+    {"status", "", "what the database holds, customs worker alarms, what the running wcsd reports",
+     0, cmd_status},
     {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
      cmd_decide},
     {"bag close", "CHUTE [--weight-g N]",
@@ -1203,8 +1207,8 @@ static const struct command commands[] = {
     {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
      cmd_dispatch_show},
     {"customs problems", "[--kind K[,K...]] [--json]",
-     "declarations invalid (parcel blocked) or rejected, held parcels, manifest answers with"
-     " unknown parcels, duty over the limit, warnings",
+     "customs worker alarms, declarations invalid (parcel blocked) or rejected, held parcels,"
+     " manifest answers with unknown parcels, duty over the limit, warnings",
      0, cmd_customs_problems},
     {"customs show", "CODE", "a parcel's declaration: status, errors, duty, outbox, broker events",
      1, cmd_customs_show},

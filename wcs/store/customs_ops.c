@@ -51,6 +51,23 @@ static int release(void *s, const char *batch_key, const char *owner, long delay
     return wcs_customs_release(s, batch_key, owner, delay_ms, e);
 }
 
+static int split(void *s, const char *batch_key, const char *owner, size_t first,
+                 struct err *e)
+{
+    return wcs_customs_split(s, batch_key, owner, first, e);
+}
+
+static int alarm_raise(void *s, const struct cust_alarm *a, struct err *e)
+{
+    return wcs_customs_alarm_raise(s, a, e);
+}
+
+static int alarm_clear(void *s, const char *broker, const char *kind, const char *ref,
+                       struct err *e)
+{
+    return wcs_customs_alarm_clear(s, broker, kind, ref, e);
+}
+
 static int open_count(void *s, long long *n, struct err *e)
 {
     return wcs_customs_open_count(s, n, e);
@@ -76,6 +93,9 @@ const struct cust_store_ops wcs_customs_store_ops = {
     .finish = finish,
     .finish_manifest = finish_manifest,
     .release = release,
+    .split = split,
+    .alarm_raise = alarm_raise,
+    .alarm_clear = alarm_clear,
     .open_count = open_count,
     .feed_cursor = feed_cursor,
     .feed_store = feed_store,

@@ -92,8 +92,35 @@ int wcs_customs_finish_manifest(PGconn *c, const char *batch_key, const char *ma
 int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, long delay_ms,
                         struct err *e);
 
+/*
+ * Splits batch batch_key, when owner still holds it, into two new batches
+ * (new batch keys, so new Idempotency-Keys): its first `first` rows in
+ * outbox order and the rest, both given back (no lease) and due now; the
+ * rows keep their attempts. For a batch the broker refused as too large
+ * (413): the broker never processed it, so the new keys declare nothing
+ * twice, and the old key is never sent again. Nothing happens when owner
+ * no longer holds the batch (another worker took it over). One transaction.
+ * Returns 0 or ERR_DB.
+ */
+int wcs_customs_split(PGconn *c, const char *batch_key, const char *owner, size_t first,
+                      struct err *e);
+
 /* Counts unfinished outbox rows of every kind into *n. Returns 0 or ERR_DB. */
 int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
+
+/* --- alarms (docs/customs.md "Alarms", migration 0010) ----------------- */
+
+/*
+ * Raises alarm a (table customs_alarms, one row per broker, kind and ref):
+ * a new or cleared one is opened (count 1, first_at now), an open one is
+ * counted again with a's owner, status and text. Returns 0 or ERR_DB.
+ */
+int wcs_customs_alarm_raise(PGconn *c, const struct cust_alarm *a, struct err *e);
+
+/* Clears the open alarms of broker of kind kind about ref (NULL: any ref);
+ * the rows stay, with cleared_at. Returns 0 or ERR_DB. */
+int wcs_customs_alarm_clear(PGconn *c, const char *broker, const char *kind, const char *ref,
+                            struct err *e);
 
 /* --- decision feed (docs/customs.md "Decision feed", migration 0006) --- */
 

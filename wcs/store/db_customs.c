@@ -161,6 +161,19 @@ static const char SQL_RELEASE[] =
     "UPDATE customs_outbox SET lease_owner = NULL, lease_until = NULL,"
     " next_attempt_at = now() + $3::bigint * interval '1 millisecond'"
     " WHERE batch_key = $1 AND lease_owner = $2 AND done_at IS NULL";
+/* A batch the broker refused as too large, split into two new batches:
+ * its rows locked in id order (as every locker of several outbox rows
+ * does), the first $3 of them under one new key, the rest under another,
+ * both given back and due now. Found by key with one scan of the open rows,
+ * as SQL_RELEASE (a 413 is rare). */
+static const char SQL_SPLIT[] =
+    "WITH l AS (SELECT id FROM customs_outbox"
+    "  WHERE batch_key = $1 AND lease_owner = $2 AND done_at IS NULL ORDER BY id FOR UPDATE),"
+    " n AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM l),"
+    " k AS (SELECT gen_random_uuid()::text AS a, gen_random_uuid()::text AS b)"
+    " UPDATE customs_outbox o SET batch_key = CASE WHEN n.k <= $3::int THEN k.a ELSE k.b END,"
+    "  lease_owner = NULL, lease_until = NULL, next_attempt_at = now()"
+    " FROM n, k WHERE o.id = n.id";
 static const char SQL_MANIFEST_RECEIVED[] =
     "UPDATE dispatches SET manifest_ref = $2, manifest_unknown = $3::jsonb, manifest_error = NULL,"
     " manifest_at = now(), status = 'submitted' WHERE manifest_id = $1";
@@ -456,6 +469,16 @@ int wcs_customs_release(PGconn *c, const char *batch_key, const char *owner, lon
     return wcs_db_command(c, "customs release", SQL_RELEASE, 3, p, e);
 }
 
+int wcs_customs_split(PGconn *c, const char *batch_key, const char *owner, size_t first,
+                      struct err *e)
+{
+    char f[24];
+    const char *p[3] = {batch_key, owner, f};
+
+    snprintf(f, sizeof(f), "%zu", first);
+    return wcs_db_command(c, "customs split", SQL_SPLIT, 3, p, e);
+}
+
 int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
 {
     PGresult *r = wcs_db_query(c, "customs open count", SQL_OPEN_COUNT, 0, NULL, e);
@@ -465,6 +488,39 @@ int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
     *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+/* --- alarms (migration 0010) ------------------------------------------ */
+
+/* Raising an open alarm again counts it; raising a cleared one opens it
+ * afresh. */
+static const char SQL_ALARM_RAISE[] =
+    "INSERT INTO customs_alarms (broker, kind, ref, owner, http_status, text)"
+    " VALUES ($1, $2, $3, $4, nullif($5::int, 0), $6)"
+    " ON CONFLICT (broker, kind, ref) DO UPDATE SET owner = EXCLUDED.owner,"
+    "  http_status = EXCLUDED.http_status, text = EXCLUDED.text, last_at = now(),"
+    "  count = CASE WHEN customs_alarms.cleared_at IS NULL THEN customs_alarms.count + 1 ELSE 1 END,"
+    "  first_at = CASE WHEN customs_alarms.cleared_at IS NULL THEN customs_alarms.first_at"
+    "   ELSE now() END, cleared_at = NULL";
+static const char SQL_ALARM_CLEAR[] =
+    "UPDATE customs_alarms SET cleared_at = now() WHERE broker = $1 AND kind = $2"
+    " AND ($3::text IS NULL OR ref = $3) AND cleared_at IS NULL";
+
+int wcs_customs_alarm_raise(PGconn *c, const struct cust_alarm *a, struct err *e)
+{
+    char st[24];
+    const char *p[6] = {a->broker, a->kind, a->ref, a->owner, st, a->text};
+
+    snprintf(st, sizeof(st), "%ld", a->http_status);
+    return wcs_db_command(c, "customs alarm", SQL_ALARM_RAISE, 6, p, e);
+}
+
+int wcs_customs_alarm_clear(PGconn *c, const char *broker, const char *kind, const char *ref,
+                            struct err *e)
+{
+    const char *p[3] = {broker, kind, ref};
+
+    return wcs_db_command(c, "customs alarm clear", SQL_ALARM_CLEAR, 3, p, e);
 }
 
 /* --- decision feed ---------------------------------------------------- */

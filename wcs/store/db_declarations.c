@@ -16,8 +16,12 @@
  * then by time. */
 static const char SQL_PROBLEMS[] =
     "SELECT kind, ref, detail, text, at FROM ("
-    " SELECT 1 AS o, 'invalid' AS kind, parcel_id AS ref, errors::text AS detail, NULL AS text,"
-    "  updated_at AS t FROM declarations WHERE status = 'invalid'"
+    " SELECT 0 AS o, 'worker' AS kind, ref, NULL AS detail, kind || ': ' || text || ' ('"
+    "  || count || CASE WHEN count = 1 THEN ' time' ELSE ' times' END || ' since '"
+    "  || " AT("first_at") " || ' UTC, broker ' || broker || ', worker ' || owner || ')' AS text,"
+    "  last_at AS t FROM customs_alarms WHERE cleared_at IS NULL"
+    " UNION ALL SELECT 1, 'invalid', parcel_id, errors::text, NULL, updated_at"
+    "  FROM declarations WHERE status = 'invalid'"
     " UNION ALL SELECT 2, 'rejected', parcel_id, errors::text, NULL, updated_at"
     "  FROM declarations WHERE status = 'rejected'"
     " UNION ALL SELECT 3, 'held', p.code, NULL, ("
@@ -68,6 +72,37 @@ int wcs_db_customs_problems(PGconn *c, const char *const *kinds, wcs_customs_pro
         q.text = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
         q.at = PQgetvalue(r, i, 4);
         rc = cb(arg, &q);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static const char SQL_ALARMS[] =
+    "SELECT broker, kind, ref, owner, coalesce(http_status, 0), text, count, " AT("first_at") ","
+    " " AT("last_at") " FROM customs_alarms WHERE cleared_at IS NULL ORDER BY last_at, broker, kind,"
+    " ref";
+
+int wcs_db_customs_alarms(PGconn *c, wcs_customs_alarm_cb cb, void *arg, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "customs alarms", SQL_ALARMS, 0, NULL, e);
+    int i, nt, rc = 0;
+
+    if (r == NULL)
+        return ERR_DB;
+    nt = PQntuples(r);
+    for (i = 0; i < nt && rc == 0; i++) {
+        struct wcs_customs_alarm a;
+
+        a.broker = PQgetvalue(r, i, 0);
+        a.kind = PQgetvalue(r, i, 1);
+        a.ref = PQgetvalue(r, i, 2);
+        a.owner = PQgetvalue(r, i, 3);
+        a.http_status = atoi(PQgetvalue(r, i, 4));
+        a.text = PQgetvalue(r, i, 5);
+        a.count = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        a.first_at = PQgetvalue(r, i, 7);
+        a.last_at = PQgetvalue(r, i, 8);
+        rc = cb(arg, &a);
     }
     PQclear(r);
     return rc;

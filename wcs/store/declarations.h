@@ -15,7 +15,7 @@
  * detail and text may be NULL. */
 struct wcs_customs_problem {
     const char *kind;   /* see below, in the list's order */
-    const char *ref;    /* parcel id, or manifest id for "manifest" */
+    const char *ref;    /* parcel id, manifest id for "manifest", the alarm's ref for "worker" */
     const char *detail; /* JSON array: errors/warnings ({field,code,message}) or unknown parcels */
     const char *text;   /* a reason, a duty estimate's note, a manifest's refusal */
     const char *at;     /* when, "YYYY-MM-DD HH:MM:SS" UTC */
@@ -24,6 +24,9 @@ struct wcs_customs_problem {
 /*
  * Calls cb for every open customs problem, grouped by kind in this order,
  * oldest first within a kind:
+ *   worker   - an open alarm of the customs worker (customs_alarms): ref is
+ *              what it is about, text its kind, what happened, how often
+ *              since when, the broker and the worker;
  *   invalid  - our own validation failed: the parcel is blocked (customs hold)
  *              until corrected pre-advice replaces the declaration;
  *   rejected - the broker refused the declaration (its errors);
@@ -38,6 +41,26 @@ struct wcs_customs_problem {
 typedef int (*wcs_customs_problem_cb)(void *arg, const struct wcs_customs_problem *p);
 int wcs_db_customs_problems(PGconn *c, const char *const *kinds, wcs_customs_problem_cb cb,
                             void *arg, struct err *e);
+
+/* An open alarm of the customs worker (docs/customs.md "Alarms"). Strings
+ * valid during the callback only. */
+struct wcs_customs_alarm {
+    const char *broker;   /* the worker's broker name */
+    const char *kind;     /* "config" or "answer" */
+    const char *ref;      /* "HOST POST /v1/declarations", "batch 1a2b3c4d", ... */
+    const char *owner;    /* the worker that raised it last (host:pid) */
+    int http_status;      /* 0 none */
+    const char *text;
+    long long count;      /* times raised since first_at */
+    const char *first_at; /* "YYYY-MM-DD HH:MM:SS" UTC */
+    const char *last_at;
+};
+
+/* Calls cb for every open alarm of the customs worker, oldest last raise
+ * first. A non-zero return of cb stops the walk and is returned. Returns 0
+ * or ERR_DB. */
+typedef int (*wcs_customs_alarm_cb)(void *arg, const struct wcs_customs_alarm *a);
+int wcs_db_customs_alarms(PGconn *c, wcs_customs_alarm_cb cb, void *arg, struct err *e);
 
 /* One parcel's declaration and what became of it. Strings malloc'd (NULL =
  * absent), freed by wcs_declaration_row_free(). */

@@ -8,7 +8,8 @@
  *   wcs-customs-worker [--config wcsd.yaml] --db CONNINFO --broker URL
  *                      --token-file F [--ca-file F]
  *                      [--insecure-http] [--batch N] [--lease-s S]
- *                      [--parallel N] [--until-empty] [--log-level L]
+ *                      [--parallel N] [--max-tries N] [--until-empty]
+ *                      [--log-level L]
  *                      [--events MS [--events-limit N] [--broker-name NAME]]
  *
  * --config reads the database and the `customs:` keys (broker_url,
@@ -18,6 +19,13 @@
  *
  * --events MS also reads the broker's decision feed, polling every MS
  * milliseconds (docs/customs.md "Decision feed").
+ *
+ * Exit status: 0 done (--until-empty, SIGTERM, SIGINT); 1 an error (the
+ * config, the token file, the database, or the broker refused the token);
+ * 2 usage; 3 a configuration fault at the broker (docs/customs.md
+ * "Answers": a redirect, 404, 405, an answer that is not the broker's):
+ * an alarm is raised in the database, the declarations stay pending, and
+ * restarting without a fix would only fail again (the unit file does not).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -45,7 +53,7 @@ static void usage(void)
     fprintf(stderr, "usage: wcs-customs-worker [--config wcsd.yaml] --db CONNINFO --broker URL"
                     " --token-file F\n"
                     "       [--ca-file F] [--insecure-http] [--batch N] [--lease-s S]\n"
-                    "       [--parallel N] [--until-empty] [--log-level L]\n"
+                    "       [--parallel N] [--max-tries N] [--until-empty] [--log-level L]\n"
                     "       [--events MS [--events-limit N] [--broker-name NAME]]\n");
 }
 
@@ -102,6 +110,13 @@ int main(int argc, char **argv)
     struct sigaction sa;
     int i, rc;
 
+    /* A peer that closes a connection while a request is written to it
+     * must fail that transfer, not kill the worker: libcurl is told not to
+     * touch signals (CURLOPT_NOSIGNAL, threads), and OpenSSL writes to
+     * sockets without MSG_NOSIGNAL. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
     cust_worker_defaults(&o);
     /* The config first, so that any flag, wherever it stands, wins. */
     for (i = 1; i + 1 < argc; i++)
@@ -141,6 +156,8 @@ int main(int argc, char **argv)
             o.lease_s = atoi(v);
         } else if (strcmp(a, "--parallel") == 0) {
             o.parallel = atoi(v);
+        } else if (strcmp(a, "--max-tries") == 0) {
+            o.max_tries = atoi(v);
         } else if (strcmp(a, "--events") == 0) {
             o.events_ms = atoi(v);
             if (o.events_ms < 1) {
@@ -191,5 +208,5 @@ int main(int argc, char **argv)
     memset(token, 0, strlen(token));
     free(token);
     curl_global_cleanup();
-    return rc < 0 ? 1 : 0;
+    return rc == ERR_HTTP ? 3 : rc < 0 ? 1 : 0;
 }
