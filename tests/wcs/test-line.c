@@ -40,7 +40,7 @@ static int setup(void **state)
                  "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
-                 "    read_window_after_ms: 3\n",
+                 "    read_window_after_ms: 3\n    locations: [SCAN01]\n",
                  wcsd.dir);
     twcsd_start(&wcsd);
     wcsd.plc_port[0] = twcsd_listen_port(&wcsd, "PLC01");
