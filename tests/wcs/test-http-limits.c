@@ -9,7 +9,8 @@
  *     the events), at most 64 scans a request;
  *   - connections per client address (http.connections_per_client);
  *   - the scan rate per client address (429 with Retry-After);
- *   - a flood of scans from several connections while the PLC sends UPD_s:
+ *   - a flood of scans from several connections, half of them without a
+ *     valid token, while the PLC sends UPD_s:
  *     every ACK_ comes, no record is dropped, the writer's queue stays below
  *     half its capacity plus the PLC's own records; with the writer held up
  *     (its table locked) scans are refused 503 before they take the room the
@@ -361,10 +362,11 @@ static void test_scan_rate_per_client(void **state)
 /* --- the flood ---------------------------------------------------------------- */
 
 /* What a flooder counts: scans in 202 answers, then answers by kind. */
-enum { FL_SCANS, FL_OK, FL_LIMITED, FL_OVERLOADED, FL_OTHER, FL_FAILED, FL_COUNT };
+enum { FL_SCANS, FL_OK, FL_LIMITED, FL_OVERLOADED, FL_UNAUTHORIZED, FL_OTHER, FL_FAILED, FL_COUNT };
 
 struct flood {
     pthread_t thread;
+    const char *token; /* the scanner's, or one nobody has */
     atomic_long n[FL_COUNT];
 };
 
@@ -386,7 +388,7 @@ static void *flood_cb(void *arg)
     if (h == NULL)
         return NULL;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/scans", wcsd.http_port);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", wcsd.token[TWCSD_SCANNER]);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
     hdr = curl_slist_append(hdr, auth);
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -415,6 +417,7 @@ static void *flood_cb(void *arg)
         } else {
             atomic_fetch_add(&f->n[code == 429   ? FL_LIMITED
                                    : code == 503 ? FL_OVERLOADED
+                                   : code == 401 ? FL_UNAUTHORIZED
                                                  : FL_OTHER],
                              1);
         }
@@ -478,7 +481,7 @@ static uint32_t send_upd(int k)
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_UPD;
-    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%010d", 500 + k);
+    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%010u", (unsigned)(500 + k) % 100000u);
     snprintf(t.u.upd.location, sizeof(t.u.upd.location), "CH001");
     t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
     t.u.upd.event = CONV_UPD_SORTED;
@@ -507,8 +510,11 @@ static void test_flood_keeps_plc_acks_flowing(void **state)
     assert_true(off + 1 < sizeof(flood_body));
     memset(flooders, 0, sizeof(flooders));
     atomic_store(&flood_stop, false);
-    for (i = 0; i < FLOODERS; i++)
+    /* Every other flooder has no valid token: floods of refusals too. */
+    for (i = 0; i < FLOODERS; i++) {
+        flooders[i].token = i % 2 ? "0123456789abcdef0123456789abcdef" : wcsd.token[TWCSD_SCANNER];
         assert_int_equal(pthread_create(&flooders[i].thread, NULL, flood_cb, &flooders[i]), 0);
+    }
 
     /* Flooded: every UPD_ still gets its ACK_, and no record is dropped. */
     for (k = 0; k < 20; k++) {
@@ -518,8 +524,9 @@ static void test_flood_keeps_plc_acks_flowing(void **state)
         writer_counters(&queued, &dropped, &max_queued);
     }
     assert_int_equal(dropped, 0);
-    assert_true(flood_sum(FL_OK) > 0);      /* the flood ran... */
-    assert_true(flood_sum(FL_LIMITED) > 0); /* ...and most of it was refused */
+    assert_true(flood_sum(FL_OK) > 0);           /* the flood ran... */
+    assert_true(flood_sum(FL_LIMITED) > 0);      /* ...and most of it was refused */
+    assert_true(flood_sum(FL_UNAUTHORIZED) > 0); /* (without a token all of it) */
 
     /* The writer held up (its table locked): scans are refused once they
      * would take more than half the queue; the PLC's records still fit. */
@@ -543,10 +550,11 @@ static void test_flood_keeps_plc_acks_flowing(void **state)
     for (i = 0; i < FLOODERS; i++)
         pthread_join(flooders[i].thread, NULL);
     writer_counters(&queued, &dropped, &max_queued);
-    print_message("flood: %ld accepted (%ld scans), %ld rate-limited, %ld overloaded, %ld other, "
-                  "%ld transport errors; writer queue at most %lld\n",
+    print_message("flood: %ld accepted (%ld scans), %ld rate-limited, %ld overloaded, "
+                  "%ld unauthorized, %ld other, %ld transport errors; writer queue at most %lld\n",
                   flood_sum(FL_OK), flood_sum(FL_SCANS), flood_sum(FL_LIMITED),
-                  flood_sum(FL_OVERLOADED), flood_sum(FL_OTHER), flood_sum(FL_FAILED), max_queued);
+                  flood_sum(FL_OVERLOADED), flood_sum(FL_UNAUTHORIZED), flood_sum(FL_OTHER),
+                  flood_sum(FL_FAILED), max_queued);
     assert_int_equal(dropped, 0);
     assert_int_equal(flood_sum(FL_OTHER), 0);
     assert_true(max_queued <= QUEUE_CAPACITY / 2 + PLC_RECORDS_MARGIN);
