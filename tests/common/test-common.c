@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/token.h"
+#include "tests/common/testutil.h"
 
 static void test_err_set_returns_code(void **state)
 {
@@ -105,13 +106,8 @@ static void test_log_level_parse(void **state)
 /* Writes text to a fresh token file; its path in path. */
 static void token_file(char *path, size_t len, const char *text)
 {
-    FILE *f;
-
     snprintf(path, len, "/tmp/wcs-test-token-%d", (int)getpid());
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    tu_write_text(path, text);
 }
 
 static void test_token_file(void **state)

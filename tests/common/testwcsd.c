@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
@@ -87,6 +88,9 @@ static void write_tokens(struct twcsd *w)
 void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
 {
     memset(w, 0, sizeof(*w));
+    /* libcurl counts its global inits: tests that call it themselves still may. */
+    assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+    w->curl_inited = 1;
     testdb_binary_path("bin/wcsd", w->bin, sizeof(w->bin));
     testdb_source_path(PLAN_CSV, w->plan_csv, sizeof(w->plan_csv));
     testdb_source_path(PREADVICE_CSV, w->preadvice_csv, sizeof(w->preadvice_csv));
@@ -200,6 +204,9 @@ int twcsd_teardown(struct twcsd *w)
     twcsd_kill(w);
     free(w->p.log);
     w->p.log = NULL;
+    if (w->curl_inited)
+        curl_global_cleanup();
+    w->curl_inited = 0;
     if (w->dir[0] != '\0') {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
         rc = system(cmd) == 0 ? 0 : -1;

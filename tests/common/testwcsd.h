@@ -36,6 +36,7 @@ struct twcsd {
     char http_extra[512];     /* more `http:` keys for twcsd_config(), each line
                                * indented by two spaces; "" = none */
     int no_tokens;            /* twcsd_config() leaves http.tokens_file out */
+    int curl_inited;          /* twcsd_prepare() ran curl_global_init() */
     int http_port;            /* from the last ready line */
     char ready[1024];         /* the last ready line */
     struct proc p;            /* wcsd; p.log is its stderr of the last start */
@@ -48,7 +49,8 @@ struct twcsd {
  * loads and activates the sample plan and imports the sample pre-advice;
  * then creates the private directory, writes the tokens file and a token
  * file per role, makes tu_http() send the admin token, and picks the PLC
- * ports. Writes no config and starts nothing.
+ * ports; libcurl is initialised (twcsd_teardown() cleans it up). Writes no
+ * config and starts nothing.
  */
 void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster);
 
@@ -84,8 +86,8 @@ int twcsd_listen_port(const struct twcsd *w, const char *plc_id);
 void twcsd_sample_code(int i, char *buf, size_t len);
 
 /*
- * Kills wcsd if it still runs, frees its log and removes the private
- * directory; the database stays for a look after a failure. Safe to call
+ * Kills wcsd if it still runs, frees its log, cleans up libcurl and removes
+ * the private directory; the database stays for a look after a failure. Safe to call
  * again. Returns 0, or -1 if the directory could not be removed (for a
  * cmocka teardown).
  */

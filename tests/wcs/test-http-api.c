@@ -42,7 +42,6 @@ static void config(void)
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     twcsd_prepare(&wcsd, "wcs_test_http_api", NULL);
     twcsd_sample_code(0, first_code, sizeof(first_code));
     config();
@@ -53,10 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (twcsd_teardown(&wcsd) != 0)
-        return -1;
-    curl_global_cleanup();
-    return 0;
+    return twcsd_teardown(&wcsd);
 }
 
 /* The status of method path (POST when body is not NULL) sent with token
@@ -97,24 +93,29 @@ static void wait_log(const char *needle)
         fail_msg("no log line with \"%s\" (wcsd's log is above)", needle);
 }
 
-/* Runs argv to completion and checks its exit status. */
-static void run(const char *const argv[], int want, struct proc_result *r)
+/* Runs argv to completion: it must exit with status want, print needle
+ * (on stdout when out, else stderr) and no token's secret anywhere. */
+static void expect(const char *const argv[], int want, int out, const char *needle)
 {
-    proc_run(argv, NULL, 60, r);
-    if (r->status != want)
-        fail_msg("%s: exit %d, want %d\nstdout: %s\nstderr: %s", argv[0], r->status, want, r->out,
-                 r->err);
+    struct proc_result r;
+    int i;
+
+    proc_run(argv, NULL, 60, &r);
+    if (r.status != want || strstr(out ? r.out : r.err, needle) == NULL)
+        fail_msg("%s: exit %d (want %d), \"%s\" wanted\nstdout: %s\nstderr: %s", argv[0], r.status,
+                 want, needle, r.out, r.err);
+    for (i = 0; i < TWCSD_ROLES; i++) {
+        assert_null(strstr(r.out, wcsd.token[i]));
+        assert_null(strstr(r.err, wcsd.token[i]));
+    }
+    proc_result_free(&r);
 }
 
 static void test_health_open_everything_else_needs_a_token(void **state)
 {
-    static const char *const paths[] = {"/v1/status",
-                                        "/v1/decide?code=RR473124829GB",
-                                        "/v1/parcels/RR473124829GB",
-                                        "/v1/scanners",
-                                        "/metrics",
-                                        "/v1/no-such-thing",
-                                        "/no-such-thing"};
+    static const char *const paths[] = {"/v1/status", "/v1/decide?code=RR473124829GB",
+                                        "/v1/parcels/RR473124829GB", "/v1/scanners", "/metrics",
+                                        "/v1/no-such-thing", "/no-such-thing"};
     struct tu_req r;
     size_t i;
 
@@ -207,23 +208,13 @@ static void test_clients_carry_their_tokens(void **state)
 {
     char url[64], png[256], cmd[512], scan_url[128], bin[512], ctl[512];
     const char *status_none[] = {ctl, "--db", wcsd.conninfo, "--http", url, "status", NULL};
-    const char *status_file[] = {ctl,
-                                 "--db",
-                                 wcsd.conninfo,
-                                 "--http",
-                                 url,
-                                 "--token-file",
-                                 wcsd.token_file[TWCSD_MONITOR],
-                                 "status",
-                                 NULL};
+    const char *status_file[] = {ctl, "--db", wcsd.conninfo, "--http", url, "--token-file",
+                                 wcsd.token_file[TWCSD_MONITOR], "status", NULL};
     const char *status_cfg[] = {ctl, "--config", wcsd.cfg_path, "--http", url, "status", NULL};
-    const char *post_none[] = {bin,          "decode", "--post", scan_url,
-                               "--location", "SCAN01", png,      NULL};
-    const char *post_monitor[] = {
-        bin,          "decode", "--post",       scan_url,
-        "--location", "SCAN01", "--token-file", wcsd.token_file[TWCSD_MONITOR],
-        png,          NULL};
-    struct proc_result r;
+    const char *post_none[] = {bin, "decode", "--post", scan_url, "--location", "SCAN01", png,
+                               NULL};
+    const char *post_monitor[] = {bin, "decode", "--post", scan_url, "--location", "SCAN01",
+                                  "--token-file", wcsd.token_file[TWCSD_MONITOR], png, NULL};
 
     (void)state;
     testdb_binary_path("bin/wcsctl", ctl, sizeof(ctl));
@@ -231,29 +222,18 @@ static void test_clients_carry_their_tokens(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", wcsd.http_port);
     snprintf(scan_url, sizeof(scan_url), "%s/v1/scans", url);
     /* wcsctl without a token: wcsd refuses, and wcsctl says how to give one. */
-    run(status_none, 1, &r);
-    assert_non_null(strstr(r.err, "HTTP 401"));
-    assert_non_null(strstr(r.err, "--token-file"));
-    proc_result_free(&r);
+    expect(status_none, 1, 0, "refused the request (HTTP 401): no valid token: give --token-file");
     /* With --token-file, and with the config's tokens file it can read. */
-    run(status_file, 0, &r);
-    assert_non_null(strstr(r.out, "wcsd: WCS01 ready"));
-    proc_result_free(&r);
-    run(status_cfg, 0, &r);
-    assert_non_null(strstr(r.out, "wcsd: WCS01 ready"));
-    proc_result_free(&r);
+    expect(status_file, 0, 1, "wcsd: WCS01 ready");
+    expect(status_cfg, 0, 1, "wcsd: WCS01 ready");
     /* A camera without a token, or with one that may not post scans. */
     snprintf(png, sizeof(png), "%s/label.png", wcsd.dir);
     snprintf(cmd, sizeof(cmd), "zint -b 20 -d '%s' --scale=2 --whitesp=10 -o '%s' >/dev/null",
              first_code, png);
     if (system(cmd) != 0)
         fail_msg("zint failed: is it installed (scripts/deps.sh)?");
-    run(post_none, 2, &r);
-    assert_non_null(strstr(r.err, "HTTP 401 (no valid token: --token-file)"));
-    proc_result_free(&r);
-    run(post_monitor, 2, &r);
-    assert_non_null(strstr(r.err, "HTTP 403"));
-    proc_result_free(&r);
+    expect(post_none, 2, 0, "HTTP 401 (no valid token: --token-file)");
+    expect(post_monitor, 2, 0, "HTTP 403 (the token's role may not post scans)");
 }
 
 static void test_no_tokens_file_no_token_valid(void **state)
@@ -280,21 +260,9 @@ static void refused(const char *want)
 {
     const char *check[] = {wcsd.bin, "-n", "--config", wcsd.cfg_path, NULL};
     const char *start[] = {wcsd.bin, "--config", wcsd.cfg_path, NULL};
-    struct proc_result r;
-    int i;
 
-    run(check, 2, &r);
-    if (strstr(r.err, want) == NULL)
-        fail_msg("wcsd -n: \"%s\" not in: %s", want, r.err);
-    for (i = 0; i < TWCSD_ROLES; i++)
-        assert_null(strstr(r.err, wcsd.token[i]));
-    proc_result_free(&r);
-    run(start, 1, &r);
-    if (strstr(r.err, "cannot start: ") == NULL || strstr(r.err, want) == NULL)
-        fail_msg("wcsd: \"cannot start: ...%s\" not in: %s", want, r.err);
-    for (i = 0; i < TWCSD_ROLES; i++)
-        assert_null(strstr(r.err, wcsd.token[i]));
-    proc_result_free(&r);
+    expect(check, 2, 0, want);
+    expect(start, 1, 0, want);
 }
 
 static void test_tokens_file_open_to_others_stops_wcsd(void **state)

@@ -88,7 +88,6 @@ static int setup(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN); /* sockets wcsd closes on us */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     twcsd_prepare(&wcsd, "wcs_test_http_limits", NULL);
     twcsd_sample_code(0, first_code, sizeof(first_code));
     twcsd_sample_code(1, second_code, sizeof(second_code));
@@ -102,10 +101,7 @@ static int teardown(void **state)
 {
     (void)state;
     tplc_done(&T);
-    if (twcsd_teardown(&wcsd) != 0)
-        return -1;
-    curl_global_cleanup();
-    return 0;
+    return twcsd_teardown(&wcsd);
 }
 
 /* POSTs body to /v1/scans with the scanner token; r keeps the answer. */

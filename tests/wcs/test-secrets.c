@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "tests/common/testutil.h"
 #include "wcs/config/secrets.h"
 
 #define SECRET_A "aaaaaaaaaaaaaaaa-1"
@@ -25,14 +26,8 @@ static char path[64];
 /* Writes text to the test's file with mode. */
 static void write_file(const char *text, mode_t mode)
 {
-    FILE *f;
-
     snprintf(path, sizeof(path), "/tmp/wcs-test-secrets-%d", (int)getpid());
-    unlink(path);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    tu_write_text(path, text);
     assert_int_equal(chmod(path, mode), 0);
 }
 
