@@ -4,7 +4,8 @@
  * beside a raw TCP echo of the same telegram size measured in the same run.
  *
  *   bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE
- *                   [--db CONNINFO] [--seconds S] [--max-seconds S] [--window N]
+ *                   [--token-file F] [--db CONNINFO] [--seconds S] [--max-seconds S]
+ *                   [--window N]
  *
  * The bench plays PLC01 with a real conveyor link (client mode) against a
  * running wcsd (its `plcs:` entry), on one libuv loop:
@@ -69,6 +70,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/diag.h"
+#include "common/token.h"
 #include "conveyor/link.h"
 #include "conveyor/linesim/sim.h"
 #include "conveyor/telegram.h"
@@ -217,6 +219,7 @@ struct bench {
     char host[64];
     int port;
     char status_url[512];
+    char auth[TOKEN_SECRET_MAX + 32]; /* --token-file: "Authorization: Bearer ..." for it */
     const char *db;                   /* --db: conninfo for the COPY + COMMIT baseline */
     unsigned seconds, max_seconds, window;
 
@@ -767,6 +770,7 @@ static long long jint(json_t *o, const char *k)
 static int get_status(struct status *st, struct err *e)
 {
     struct body b = {NULL, 0};
+    struct curl_slist *hdr;
     CURL *h = curl_easy_init();
     CURLcode cc;
     long code = 0;
@@ -775,13 +779,16 @@ static int get_status(struct status *st, struct err *e)
 
     if (h == NULL)
         return err_set(e, ERR_HTTP, "curl_easy_init failed");
+    hdr = B.auth[0] ? curl_slist_append(NULL, B.auth) : NULL;
     curl_easy_setopt(h, CURLOPT_URL, B.status_url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
     if (cc != CURLE_OK || code != 200 || b.data == NULL) {
         free(b.data);
         return err_set(e, ERR_HTTP, "GET %s: %s, status %ld", B.status_url,
@@ -920,9 +927,11 @@ static void print_reasons(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE\n"
-                    "                       [--db CONNINFO] [--seconds S] [--max-seconds S]"
-                    " [--window N]\n");
+    fprintf(stderr,
+            "usage: bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE\n"
+            "                       [--token-file F] [--db CONNINFO] [--seconds S]"
+            " [--max-seconds S] [--window N]\n"
+            "  --token-file F: wcsd's bearer token (a role that may read) for /v1/status\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -951,6 +960,18 @@ static int parse_args(int argc, char **argv)
             pre = v;
         } else if (strcmp(a, "--db") == 0) {
             B.db = v;
+        } else if (strcmp(a, "--token-file") == 0) {
+            char secret[TOKEN_SECRET_MAX + 1];
+            struct err e;
+            int rc = token_read_file(v, secret, sizeof(secret), &e);
+
+            if (rc == 0 && token_auth_header(secret, B.auth, sizeof(B.auth)) < 0)
+                rc = err_set(&e, ERR_INVALID, "%s: the token is too long", v);
+            explicit_bzero(secret, sizeof(secret));
+            if (rc < 0) {
+                fprintf(stderr, "bench-roundtrip: --token-file: %s\n", e.msg);
+                return -1;
+            }
         } else if (strcmp(a, "--seconds") == 0 || strcmp(a, "--max-seconds") == 0 ||
                    strcmp(a, "--window") == 0) {
             errno = 0;

@@ -2,7 +2,8 @@
 # Runs bench-roundtrip end to end: a private PostgreSQL 15 cluster, a fresh
 # database (schema, sample sort plan activated, the sample pre-advice plus
 # 100,000 generated parcels), wcsd with one PLC link in server mode and full
-# event persistence (spool in the state directory), then the bench playing
+# event persistence (spool in the state directory) and a bearer token of its
+# own for the bench's GET /v1/status, then the bench playing
 # the PLC (and its baseline of the durable ACK_, a single-row COPY + COMMIT,
 # in wcsd's database); wcsd (SIGTERM) and the cluster are stopped afterwards.
 #   bench/run-roundtrip.sh [BUILD_DIR] [bench-roundtrip options...]
@@ -77,6 +78,15 @@ if [ "$nparcels" -gt 0 ]; then
 fi
 
 rm -rf "$dir/spool"
+# wcsd's API wants a bearer token: one of role monitor for the bench's
+# GET /v1/status, a fresh secret per run, in files only we can read.
+secret=$(head -c 24 /dev/urandom | base64)
+(
+    umask 077
+    printf 'bench monitor %s\n' "$secret" >"$dir/tokens"
+    printf '%s\n' "$secret" >"$dir/bench.token"
+)
+unset secret
 cat >"$dir/wcsd.yaml" <<YAML
 # written by bench/run-roundtrip.sh
 node: WCS01
@@ -86,6 +96,7 @@ database:
 http:
   listen: 127.0.0.1
   port: 0
+  tokens_file: $dir/tokens
 registry:
   expected_parcels: $((nparcels + 10000))
 events:
@@ -119,7 +130,7 @@ fi
 echo "== bench-roundtrip"
 rc=0
 "$build/bench/bench-roundtrip" --connect "127.0.0.1:$plc_port" --http "http://127.0.0.1:$http_port" \
-    --preadvice "$codes" --db "$WCS_DB" "$@" || rc=$?
+    --token-file "$dir/bench.token" --preadvice "$codes" --db "$WCS_DB" "$@" || rc=$?
 if grep -E " (warn|error):" "$dir/wcsd.log" | grep -v "^$" | head -5 | grep -q .; then
     echo "== wcsd warnings (first 5 of $(grep -cE ' (warn|error):' "$dir/wcsd.log"))"
     grep -E " (warn|error):" "$dir/wcsd.log" | head -5

@@ -7,7 +7,9 @@
  *                                                 scanner (commissioning)
  *
  * decode --post URL sends every accepted code to wcsd's POST /v1/scans as a
- * read at --location, so camera frames feed the sort decision like USB reads.
+ * read at --location, so camera frames feed the sort decision like USB reads;
+ * it carries the bearer token of --token-file (or WCS_TOKEN_FILE), a token
+ * of role scanner in wcsd's http.tokens_file.
  * decode prints one line per file: with --json a JSON object
  * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "ms"}
  * (plus "rejected" when misreads were thrown away, "error" when the file
@@ -26,6 +28,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/token.h"
 #include "scanners/camera.h"
 #include "scanners/usb.h"
 
@@ -33,7 +36,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: wcs-scan decode [--json] [-s SYMBOLOGIES] [-k KINDS] [-b MS] [-p N]\n"
-            "                       [--post URL --location ID [--source ID]] FILE...\n"
+            "                       [--post URL --location ID [--source ID]\n"
+            "                        [--token-file F]] FILE...\n"
             "       wcs-scan listen --kind keyboard|pos|tty [--vid XXXX] [--pid XXXX]\n"
             "                       [--serial S] [--layout us|de] [--tab] [--char-timeout-ms MS]\n"
             "                       [--tty PATH] [--id ID] [--location ID] [--json]\n\n"
@@ -48,6 +52,8 @@ static void usage(FILE *f)
             "      --post URL           send accepted codes to wcsd (http://HOST:PORT/v1/scans)\n"
             "      --location ID        the scan point the camera looks at (with --post)\n"
             "      --source ID          camera id in the scan events (default \"camera\")\n"
+            "      --token-file F       wcsd's bearer token (role scanner): the secret alone\n"
+            "                           on the first line (default: env WCS_TOKEN_FILE)\n"
             "  -h, --help               this text\n\n"
             "listen prints every scan of the scanner described by the options, and when it\n"
             "is plugged in or pulled out, until Ctrl-C: for commissioning a scan point.\n\n"
@@ -112,9 +118,15 @@ static void print_text(const char *file, const struct scan_result *r)
                scan_code_kind_name(r->sym[i].kind), r->pass_name, r->ms);
 }
 
+/* Where and as whom decode --post sends its codes. */
+struct post_target {
+    const char *url;
+    const char *location, *source;
+    char auth[TOKEN_SECRET_MAX + 32]; /* "Authorization: Bearer ...", "" = none */
+};
+
 /* POSTs the accepted codes of one frame to wcsd; 0 or -1 (message printed). */
-static int post_scans(const char *url, const char *location, const char *source, const char *file,
-                      const struct scan_result *r)
+static int post_scans(const struct post_target *t, const char *file, const struct scan_result *r)
 {
     json_t *list = json_array();
     struct curl_slist *hdr = NULL;
@@ -125,8 +137,8 @@ static int post_scans(const char *url, const char *location, const char *source,
     size_t i;
 
     for (i = 0; i < r->n; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "location", location, "code",
-                                              r->sym[i].text, "source", source));
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "location", t->location, "code",
+                                              r->sym[i].text, "source", t->source));
     body = json_dumps(list, JSON_COMPACT);
     json_decref(list);
     h = curl_easy_init();
@@ -136,7 +148,9 @@ static int post_scans(const char *url, const char *location, const char *source,
         return -1;
     }
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (t->auth[0] != '\0')
+        hdr = curl_slist_append(hdr, t->auth);
+    curl_easy_setopt(h, CURLOPT_URL, t->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
@@ -147,12 +161,42 @@ static int post_scans(const char *url, const char *location, const char *source,
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
     free(body);
-    if (cc != CURLE_OK || code != 202) {
-        fprintf(stderr, "%s: wcsd did not take the scan (%s): %s\n", file, url,
-                cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP status not 202");
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "%s: wcsd did not take the scan (%s): %s\n", file, t->url,
+                curl_easy_strerror(cc));
+        return -1;
+    }
+    if (code != 202) {
+        fprintf(stderr, "%s: wcsd did not take the scan (%s): HTTP %ld%s\n", file, t->url, code,
+                code == 401   ? " (no valid token: --token-file)"
+                : code == 403 ? " (the token's role may not post scans)"
+                              : "");
         return -1;
     }
     return 0;
+}
+
+/* The Authorization header from --token-file or WCS_TOKEN_FILE (none when
+ * neither is given); 0 or -1 (message printed). */
+static int post_token(struct post_target *t, const char *token_file)
+{
+    char secret[TOKEN_SECRET_MAX + 1];
+    struct err e;
+    int rc;
+
+    if (token_file == NULL)
+        token_file = getenv("WCS_TOKEN_FILE");
+    if (token_file == NULL)
+        return 0;
+    if (token_read_file(token_file, secret, sizeof(secret), &e) < 0) {
+        fprintf(stderr, "wcs-scan: --token-file: %s\n", e.msg);
+        return -1;
+    }
+    rc = token_auth_header(secret, t->auth, sizeof(t->auth));
+    explicit_bzero(secret, sizeof(secret));
+    if (rc < 0)
+        fprintf(stderr, "wcs-scan: --token-file: %s: the token is too long\n", token_file);
+    return rc < 0 ? -1 : 0;
 }
 
 static int cmd_decode(int argc, char **argv)
@@ -166,13 +210,15 @@ static int cmd_decode(int argc, char **argv)
         {"post", required_argument, NULL, 'P'},
         {"location", required_argument, NULL, 'L'},
         {"source", required_argument, NULL, 'S'},
+        {"token-file", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct scan_pipeline_config cfg;
     struct err e;
     bool json = false;
-    const char *post_url = NULL, *location = NULL, *source = "camera";
+    struct post_target post = {.url = NULL, .location = NULL, .source = "camera"};
+    const char *token_file = NULL;
     int ch;
     char *end;
 
@@ -182,9 +228,10 @@ static int cmd_decode(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "js:k:b:p:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = true; break;
-        case 'P': post_url = optarg; break;
-        case 'L': location = optarg; break;
-        case 'S': source = optarg; break;
+        case 'P': post.url = optarg; break;
+        case 'L': post.location = optarg; break;
+        case 'S': post.source = optarg; break;
+        case 'T': token_file = optarg; break;
         case 's':
             if (scan_symbology_parse(optarg, &cfg.symbologies, &e) < 0) {
                 fprintf(stderr, "wcs-scan: --symbologies: %s\n", e.msg);
@@ -219,10 +266,13 @@ static int cmd_decode(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (post_url != NULL && (location == NULL || strlen(location) > 20 || strlen(source) > 20)) {
+    if (post.url != NULL &&
+        (post.location == NULL || strlen(post.location) > 20 || strlen(post.source) > 20)) {
         fprintf(stderr, "wcs-scan: --post needs --location (1-20 characters; --source too)\n");
         return 2;
     }
+    if (post.url != NULL && post_token(&post, token_file) < 0)
+        return 2;
     struct scan_pipeline *p;
     if (scan_pipeline_new(&cfg, &p, &e) < 0) {
         fprintf(stderr, "wcs-scan: %s\n", e.msg);
@@ -256,9 +306,10 @@ static int cmd_decode(int argc, char **argv)
         }
         if (r.n == 0 && status == 0)
             status = 1;
-        if (post_url != NULL && r.n > 0 && post_scans(post_url, location, source, file, &r) < 0)
+        if (post.url != NULL && r.n > 0 && post_scans(&post, file, &r) < 0)
             status = 2;
     }
+    explicit_bzero(post.auth, sizeof(post.auth));
     fflush(stdout);
     scan_image_release(&img);
     scan_pipeline_free(p);

@@ -12,7 +12,7 @@ packages=(
     libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
     libcmocka-dev umockdev libumockdev-dev
     libpng-dev libjpeg62-turbo-dev zint
-    imagemagick zbar-tools
+    imagemagick zbar-tools openssl
     postgresql-15 postgresql-client-15 curl
     clang libclang-rt-14-dev
 )

@@ -44,6 +44,21 @@ export WCS_DB="$base dbname=wcs"
 # 36,000/h) and the
 # PLC's own deadline are scaled alike so correlation and timeouts behave as
 # they would on the real line.
+# wcsd's API takes bearer tokens (docs/security.md): fresh secrets per run,
+# in files only we can read, never printed. The line emulator posts scans
+# (role scanner); wcsctl reads status and dry runs (role operator).
+scan_secret=$(head -c 24 /dev/urandom | base64)
+ctl_secret=$(head -c 24 /dev/urandom | base64)
+(
+    umask 077
+    printf 'linesim scanner %s\nwcsctl operator %s\n' "$scan_secret" "$ctl_secret" \
+        >"$state/tokens"
+    printf '%s\n' "$scan_secret" >"$state/linesim.token"
+    printf '%s\n' "$ctl_secret" >"$state/wcsctl.token"
+)
+unset scan_secret ctl_secret
+export WCS_TOKEN_FILE="$state/wcsctl.token"
+
 speed=${WCS_DEMO_SPEED:-10}
 win_before=$((60 / speed + 1))
 win_after=$((30 / speed + 1))
@@ -57,6 +72,7 @@ database:
 http:
   listen: 127.0.0.1
   port: ${WCS_HTTP_PORT:-8080}
+  tokens_file: $state/tokens
 registry:
   expected_parcels: 100000
 events:
@@ -158,7 +174,7 @@ started=$(date -u +%Y-%m-%dT%H:%M:%S)
     --preadvice data/preadvice-sample.csv --count 2000 --rate 36000 --speed "$speed" --seed 1 \
     --plc-timeout-ms $((150 * speed)) \
     --noread 0.02 --unreadable 0.01 --divert-fail 0.01 --capacity 150 --empty-ms 30000 \
-    --fault-noscan 0.05 --scan-url "$WCS_HTTP/v1/scans" \
+    --fault-noscan 0.05 --scan-url "$WCS_HTTP/v1/scans" --token-file "$state/linesim.token" \
     --report "$state/linesim-report.json" --progress
 echo "== summary from the database (wcsctl summary --since $started)"
 "$bin/wcsctl" summary --since "$started"
@@ -198,6 +214,6 @@ if [ $once = 1 ]; then
     exit 0
 fi
 echo "== wcsd is running (log: $state/wcsd.log). Try:"
-echo "   WCS_DB='$WCS_DB' WCS_HTTP=$WCS_HTTP $bin/wcsctl --help"
+echo "   WCS_DB='$WCS_DB' WCS_HTTP=$WCS_HTTP WCS_TOKEN_FILE=$WCS_TOKEN_FILE $bin/wcsctl --help"
 echo "   Ctrl-C stops wcsd and PostgreSQL."
 wait $pid

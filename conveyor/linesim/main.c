@@ -32,6 +32,7 @@
 
 #include "common/diag.h"
 #include "common/log.h"
+#include "common/token.h"
 #include "conveyor/link.h"
 #include "conveyor/linesim/scanpost.h"
 #include "conveyor/linesim/sim.h"
@@ -64,6 +65,7 @@ struct shell {
     const char *journal_path;  /* --journal: every parcel's fate and every ACKed UPD_ */
     uint64_t prev_sorted, prev_ns;
     const char *scan_url;
+    const char *token_file; /* wcsd's bearer token for the scan posts (role scanner) */
     bool scan_used; /* a scan poster ran; its final counts: */
     struct conv_scanpost_stats scan_stats;
 };
@@ -449,6 +451,8 @@ static void usage(FILE *f)
           "         (per telegram sent / per telegram / per REQ_ / per pass)\n"
           "link:    --telegram-len L (160)  --life-ms MS (5000)  --local-id PLC01 --peer-id WCS01\n"
           "output:  --report FILE  --journal FILE  --progress  --drain-timeout S (30)  --scan-url URL\n"
+          "         --token-file F (wcsd's bearer token for --scan-url, role scanner;\n"
+          "           default: env WCS_TOKEN_FILE)\n"
           "         --log-level error|warn|info|debug\n",
           f);
 }
@@ -546,6 +550,7 @@ enum {
     O_PROGRESS,
     O_DRAIN,
     O_SCANURL,
+    O_TOKENFILE,
     O_LOGLEVEL,
     O_LOCALID,
     O_PEERID,
@@ -594,6 +599,7 @@ static const struct option options[] = {
     {"progress", no_argument, NULL, O_PROGRESS},
     {"drain-timeout", required_argument, NULL, O_DRAIN},
     {"scan-url", required_argument, NULL, O_SCANURL},
+    {"token-file", required_argument, NULL, O_TOKENFILE},
     {"log-level", required_argument, NULL, O_LOGLEVEL},
     {"local-id", required_argument, NULL, O_LOCALID},
     {"peer-id", required_argument, NULL, O_PEERID},
@@ -765,6 +771,9 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
         case O_SCANURL:
             sh->scan_url = optarg;
             break;
+        case O_TOKENFILE:
+            sh->token_file = optarg;
+            break;
         case O_LOGLEVEL:
             if (log_level_parse(optarg, &lvl) < 0) {
                 fprintf(stderr, "wcs-linesim: --log-level: '%s'?\n", optarg);
@@ -800,6 +809,26 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
         log_warnx("--fault-noscan without --scan-url: the WCS will see no scans for those "
                   "REQ_ and answer NOREAD__");
     return 0;
+}
+
+/* Starts the scan poster, with the bearer token of --token-file (or
+ * WCS_TOKEN_FILE) when one is given. */
+static int start_scanpost(struct shell *sh, struct err *e)
+{
+    const char *path = sh->token_file ? sh->token_file : getenv("WCS_TOKEN_FILE");
+    char secret[TOKEN_SECRET_MAX + 1], auth[TOKEN_SECRET_MAX + 32];
+    int rc;
+
+    if (path == NULL)
+        return conv_scanpost_start(sh->scan_url, NULL, 4096, &sh->scan, e);
+    rc = token_read_file(path, secret, sizeof(secret), e);
+    if (rc == 0 && token_auth_header(secret, auth, sizeof(auth)) < 0)
+        rc = err_set(e, ERR_INVALID, "%s: the token is too long", path);
+    if (rc == 0)
+        rc = conv_scanpost_start(sh->scan_url, auth, 4096, &sh->scan, e);
+    explicit_bzero(secret, sizeof(secret));
+    explicit_bzero(auth, sizeof(auth));
+    return rc;
 }
 
 /* Builds the line: the layout file or the sample plan's chutes, then the
@@ -898,7 +927,7 @@ int main(int argc, char **argv)
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         fatal("curl_global_init failed");
-    if (sh.scan_url != NULL && conv_scanpost_start(sh.scan_url, 4096, &sh.scan, &e) < 0)
+    if (sh.scan_url != NULL && start_scanpost(&sh, &e) < 0)
         fatal("%s", e.msg);
 
     if (uv_loop_init(&loop) != 0)

@@ -23,6 +23,7 @@ struct scan {
 
 struct conv_scanpost {
     char *url;
+    char *auth; /* the Authorization header, or NULL */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -73,6 +74,9 @@ static void *worker(void *arg)
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
     CURL *h = curl_easy_init();
 
+    if (p->auth != NULL)
+        hdr = curl_slist_append(hdr, p->auth);
+
     log_set_tag("scanpost");
     if (h != NULL) {
         curl_easy_setopt(h, CURLOPT_URL, p->url);
@@ -108,8 +112,19 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int conv_scanpost_start(const char *url, size_t queue_max, struct conv_scanpost **out,
-                        struct err *e)
+/* Frees what start allocated, wiping the token. */
+static void scanpost_free(struct conv_scanpost *p)
+{
+    if (p->auth != NULL)
+        explicit_bzero(p->auth, strlen(p->auth));
+    free(p->auth);
+    free(p->q);
+    free(p->url);
+    free(p);
+}
+
+int conv_scanpost_start(const char *url, const char *auth, size_t queue_max,
+                        struct conv_scanpost **out, struct err *e)
 {
     struct conv_scanpost *p = calloc(1, sizeof(*p));
     int rc;
@@ -120,10 +135,9 @@ int conv_scanpost_start(const char *url, size_t queue_max, struct conv_scanpost 
     p->cap = queue_max ? queue_max : 1;
     p->q = calloc(p->cap, sizeof(*p->q));
     p->url = strdup(url);
-    if (p->q == NULL || p->url == NULL) {
-        free(p->q);
-        free(p->url);
-        free(p);
+    p->auth = auth != NULL ? strdup(auth) : NULL;
+    if (p->q == NULL || p->url == NULL || (auth != NULL && p->auth == NULL)) {
+        scanpost_free(p);
         return err_set(e, -ENOMEM, "out of memory");
     }
     pthread_mutex_init(&p->mu, NULL);
@@ -132,9 +146,7 @@ int conv_scanpost_start(const char *url, size_t queue_max, struct conv_scanpost 
     if (rc != 0) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
-        free(p->q);
-        free(p->url);
-        free(p);
+        scanpost_free(p);
         return err_set(e, -rc, "scan poster thread: %s", strerror(rc));
     }
     *out = p;
@@ -181,7 +193,5 @@ void conv_scanpost_stop(struct conv_scanpost *p, struct conv_scanpost_stats *fin
         *final = p->st;
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    free(p->q);
-    free(p->url);
-    free(p);
+    scanpost_free(p);
 }

@@ -23,11 +23,12 @@ struct conv_scanpost_stats {
     uint64_t dropped; /* not queued: the queue was full */
 };
 
-/* Starts the worker posting to url (e.g. "http://127.0.0.1:8080/v1/scans");
- * at most queue_max scans wait. curl_global_init() must have run. Returns 0
- * and *out, -ENOMEM, or -errno from pthread_create. */
-int conv_scanpost_start(const char *url, size_t queue_max, struct conv_scanpost **out,
-                        struct err *e);
+/* Starts the worker posting to url (e.g. "http://127.0.0.1:8080/v1/scans")
+ * with the request header auth ("Authorization: Bearer ...", copied, wiped
+ * at stop; NULL = none); at most queue_max scans wait. curl_global_init()
+ * must have run. Returns 0 and *out, -ENOMEM, or -errno from pthread_create. */
+int conv_scanpost_start(const char *url, const char *auth, size_t queue_max,
+                        struct conv_scanpost **out, struct err *e);
 
 /* Queues one scan (strings copied). Returns 0 or ERR_FULL (counted as
  * dropped). Never blocks on the network. */

@@ -1,10 +1,13 @@
-/* test-common.c - the error struct, diagnostics list and log level parsing. */
+/* test-common.c - the error struct, diagnostics list, log level parsing and
+ * the bearer token helpers (a client's token file, the comparison). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -12,6 +15,8 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/token.h"
+#include "tests/common/testutil.h"
 
 static void test_err_set_returns_code(void **state)
 {
@@ -98,6 +103,81 @@ static void test_log_level_parse(void **state)
     assert_int_equal(log_level_parse("loud", &l), -1);
 }
 
+/* Writes text to a fresh token file; its path in path. */
+static void token_file(char *path, size_t len, const char *text)
+{
+    snprintf(path, len, "/tmp/wcs-test-token-%d", (int)getpid());
+    tu_write_text(path, text);
+}
+
+static void test_token_file(void **state)
+{
+    static const struct {
+        const char *text;
+        int rc;
+        const char *want; /* the secret, or a piece of the message */
+    } cases[] = {
+        {"s3cret-Token_01\n", 0, "s3cret-Token_01"},
+        {"# for the camera at SCAN01\n\n   s3cret-Token_01  \r\n", 0, "s3cret-Token_01"},
+        {"s3cret", 0, "s3cret"}, /* no newline at the end */
+        {"", ERR_CONFIG, ": no token in it"},
+        {"# only a comment\n", ERR_CONFIG, ": no token in it"},
+        {"cam1 scanner s3cret-Token_01\n", ERR_CONFIG, ":1: a token file holds the secret alone"},
+        {"\n s3cr\x01t\n", ERR_CONFIG, ":2: a secret is 1 to 128 printable ASCII"},
+    };
+    char path[64], buf[TOKEN_SECRET_MAX + 1], big[400];
+    struct err e;
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        token_file(path, sizeof(path), cases[i].text);
+        assert_int_equal(token_read_file(path, buf, sizeof(buf), &e), cases[i].rc);
+        if (cases[i].rc == 0) {
+            assert_string_equal(buf, cases[i].want);
+        } else {
+            if (strstr(e.msg, cases[i].want) == NULL)
+                fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.msg, cases[i].want);
+            assert_string_equal(buf, ""); /* wiped */
+            assert_null(strstr(e.msg, "s3cr"));
+        }
+    }
+    /* A line longer than any secret. */
+    memset(big, 'a', sizeof(big) - 2);
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = '\0';
+    token_file(path, sizeof(path), big);
+    assert_int_equal(token_read_file(path, buf, sizeof(buf), &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, ":1: line longer than 128 characters"));
+    unlink(path);
+    assert_true(token_read_file(path, buf, sizeof(buf), &e) < 0);
+    assert_non_null(strstr(e.msg, "No such file"));
+}
+
+static void test_token_compare_and_header(void **state)
+{
+    struct token_secret a, b;
+    char hdr[64];
+    (void)state;
+    token_secret_set(&a, "abcdefghijklmnop", 16);
+    token_secret_set(&b, "abcdefghijklmnop", 16);
+    assert_true(token_secret_equal(&a, &b));
+    token_secret_set(&b, "abcdefghijklmnoq", 16); /* the last character differs */
+    assert_false(token_secret_equal(&a, &b));
+    token_secret_set(&b, "abcdefghijklmno", 15); /* a prefix is not the secret */
+    assert_false(token_secret_equal(&a, &b));
+    token_secret_set(&b, "abcdefghijklmnopq", 17);
+    assert_false(token_secret_equal(&a, &b));
+    token_secret_wipe(&a);
+    assert_int_equal(a.len, 0);
+    assert_true(token_secret_valid("x!~", 3));
+    assert_false(token_secret_valid("a b", 3));
+    assert_false(token_secret_valid("", 0));
+    assert_false(token_secret_valid("\xc3\xa9", 2)); /* not ASCII */
+    assert_int_equal(token_auth_header("s3cret", hdr, sizeof(hdr)), 0);
+    assert_string_equal(hdr, "Authorization: Bearer s3cret");
+    assert_int_equal(token_auth_header("s3cret", hdr, 10), ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +186,8 @@ int main(void)
         cmocka_unit_test(test_cpu),
         cmocka_unit_test(test_diag_bounded),
         cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_token_file),
+        cmocka_unit_test(test_token_compare_and_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -96,9 +97,47 @@ size_t tu_body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-long tu_http(int port, const char *path, const char *post, json_t **out)
+static const char *default_token;
+
+void tu_http_set_token(const char *secret)
 {
-    char url[512];
+    default_token = secret;
+}
+
+/* Keeps the two headers struct tu_req reports. */
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct tu_req *r = ud;
+    size_t n = size * nmemb, k;
+    static const struct {
+        const char *name;
+        size_t off, cap;
+    } keep[] = {
+        {"Retry-After:", offsetof(struct tu_req, retry_after),
+         sizeof(((struct tu_req *)0)->retry_after)},
+        {"WWW-Authenticate:", offsetof(struct tu_req, www_authenticate),
+         sizeof(((struct tu_req *)0)->www_authenticate)},
+    };
+
+    for (k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+        size_t nl = strlen(keep[k].name);
+        if (n > nl && strncasecmp(ptr, keep[k].name, nl) == 0) {
+            char *dst = (char *)r + keep[k].off;
+            const char *v = ptr + nl;
+            size_t vl = n - nl;
+            while (vl > 0 && *v == ' ')
+                v++, vl--;
+            while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+                vl--;
+            snprintf(dst, keep[k].cap, "%.*s", (int)vl, v);
+        }
+    }
+    return n;
+}
+
+long tu_http_req(struct tu_req *r, json_t **out)
+{
+    char url[512], auth[256];
     struct tu_body b = {NULL, 0};
     struct curl_slist *hdr = NULL;
     CURL *h = curl_easy_init();
@@ -106,26 +145,47 @@ long tu_http(int port, const char *path, const char *post, json_t **out)
     long code = 0;
 
     assert_non_null(h);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    r->retry_after[0] = r->www_authenticate[0] = '\0';
+    r->body = NULL;
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", r->ca_file ? "https" : "http", r->port,
+             r->path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_body_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (post != NULL) {
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+    if (r->ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+    if (r->token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", r->token);
+        hdr = curl_slist_append(hdr, auth);
     }
+    if (r->post != NULL) {
+        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->post);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     cc = curl_easy_perform(h);
-    if (cc != CURLE_OK)
+    if (cc != CURLE_OK && !r->may_fail)
         fail_msg("%s: %s", url, curl_easy_strerror(cc));
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
     if (out)
         *out = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    free(b.data);
+    r->body = b.data;
+    return code;
+}
+
+long tu_http(int port, const char *path, const char *post, json_t **out)
+{
+    struct tu_req r = {.port = port, .path = path, .post = post, .token = default_token};
+    long code = tu_http_req(&r, out);
+
+    free(r.body);
     return code;
 }
 

@@ -22,8 +22,31 @@ void tu_wcsctl(const char *conninfo, int want_status, ...) __attribute__((sentin
  * frees). */
 int tu_wcsctl_out(const char *conninfo, char **out, ...) __attribute__((sentinel));
 
-/* GET (post NULL) or POST a JSON body to http://127.0.0.1:port/path. Returns
- * the HTTP status; *out (may be NULL) gets the parsed JSON body or NULL. */
+/* A request to wcsd's HTTP API (tu_http_req()): in fields, then what came back. */
+struct tu_req {
+    int port;
+    const char *path;
+    const char *post;           /* JSON body to POST; NULL = GET */
+    const char *token;          /* bearer token's secret; NULL = send none */
+    const char *ca_file;        /* https:// trusting this certificate; NULL = http:// */
+    int may_fail;               /* a transport error returns 0 instead of failing the test */
+    char retry_after[16];       /* out: the Retry-After header, "" when none */
+    char www_authenticate[128]; /* out: the WWW-Authenticate header, "" when none */
+    char *body;                 /* out: the body as text (caller frees), NULL when none */
+};
+
+/* Sends r to 127.0.0.1:r->port; returns the HTTP status (0: a transport
+ * error, only with may_fail); *out (may be NULL) gets the parsed JSON body
+ * or NULL. */
+long tu_http_req(struct tu_req *r, json_t **out);
+
+/* The token tu_http() sends (NULL = none; the string must stay valid).
+ * twcsd_prepare() sets its admin token. */
+void tu_http_set_token(const char *secret);
+
+/* GET (post NULL) or POST a JSON body to http://127.0.0.1:port/path with the
+ * token of tu_http_set_token(). Returns the HTTP status; *out (may be NULL)
+ * gets the parsed JSON body or NULL. */
 long tu_http(int port, const char *path, const char *post, json_t **out);
 
 /* A response body as tu_body_cb collects it: data (NULL until the first

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
@@ -46,9 +48,49 @@ static void pick_plc_ports(struct twcsd *w)
     }
 }
 
+/* A fresh random secret: 32 hex digits from the kernel's generator. */
+static void random_secret(char *buf, size_t len)
+{
+    unsigned char raw[16];
+    FILE *f = fopen("/dev/urandom", "r");
+    size_t i;
+
+    assert_non_null(f);
+    assert_int_equal(fread(raw, 1, sizeof(raw), f), sizeof(raw));
+    fclose(f);
+    assert_true(len > 2 * sizeof(raw));
+    for (i = 0; i < sizeof(raw); i++)
+        snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* The tokens file (one token per role) and one token file per role. */
+static void write_tokens(struct twcsd *w)
+{
+    static const char *const roles[TWCSD_ROLES] = {"admin", "operator", "monitor", "scanner"};
+    char text[1024] = "# written by tests/common/testwcsd.c\n", line[128];
+    int i;
+
+    for (i = 0; i < TWCSD_ROLES; i++) {
+        random_secret(w->token[i], sizeof(w->token[i]));
+        snprintf(line, sizeof(line), "test-%s %s %s\n", roles[i], roles[i], w->token[i]);
+        strncat(text, line, sizeof(text) - strlen(text) - 1);
+        snprintf(w->token_file[i], sizeof(w->token_file[i]), "%s/token-%s", w->dir, roles[i]);
+        snprintf(line, sizeof(line), "%s\n", w->token[i]);
+        tu_write_text(w->token_file[i], line);
+        assert_int_equal(chmod(w->token_file[i], 0600), 0);
+    }
+    snprintf(w->tokens_path, sizeof(w->tokens_path), "%s/tokens", w->dir);
+    tu_write_text(w->tokens_path, text);
+    assert_int_equal(chmod(w->tokens_path, 0600), 0);
+    tu_http_set_token(w->token[TWCSD_ADMIN]);
+}
+
 void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
 {
     memset(w, 0, sizeof(*w));
+    /* libcurl counts its global inits: tests that call it themselves still may. */
+    assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+    w->curl_inited = 1;
     testdb_binary_path("bin/wcsd", w->bin, sizeof(w->bin));
     testdb_source_path(PLAN_CSV, w->plan_csv, sizeof(w->plan_csv));
     testdb_source_path(PREADVICE_CSV, w->preadvice_csv, sizeof(w->preadvice_csv));
@@ -65,12 +107,13 @@ void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
     if (mkdtemp(w->dir) == NULL)
         fail_msg("mkdtemp %s: %s", w->dir, strerror(errno));
     snprintf(w->cfg_path, sizeof(w->cfg_path), "%s/wcsd.yaml", w->dir);
+    write_tokens(w);
     pick_plc_ports(w);
 }
 
 void twcsd_config(struct twcsd *w, const char *fmt, ...)
 {
-    char sections[2048], yaml[3072];
+    char sections[2048], yaml[4096], tokens[300] = "";
     va_list ap;
     int n;
 
@@ -78,10 +121,12 @@ void twcsd_config(struct twcsd *w, const char *fmt, ...)
     n = vsnprintf(sections, sizeof(sections), fmt, ap);
     va_end(ap);
     assert_true(n >= 0 && (size_t)n < sizeof(sections));
+    if (!w->no_tokens)
+        snprintf(tokens, sizeof(tokens), "  tokens_file: %s\n", w->tokens_path);
     n = snprintf(yaml, sizeof(yaml),
                  "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
-                 "  port: 0\n%s",
-                 w->conninfo, sections);
+                 "  port: 0\n%s%s%s",
+                 w->conninfo, tokens, w->http_extra, sections);
     assert_true(n >= 0 && (size_t)n < sizeof(yaml));
     tu_write_text(w->cfg_path, yaml);
 }
@@ -89,7 +134,7 @@ void twcsd_config(struct twcsd *w, const char *fmt, ...)
 void twcsd_start(struct twcsd *w)
 {
     const char *argv[] = {w->bin, "--config", w->cfg_path, NULL};
-    const char *at = "http 127.0.0.1:";
+    const char *at = "http 127.0.0.1:", *tls_at = "https 127.0.0.1:";
     const char *p;
 
     free(w->p.log); /* the previous run's; proc_start() starts a new one */
@@ -98,6 +143,8 @@ void twcsd_start(struct twcsd *w)
     if (proc_wait_line(&w->p, "ready:", READY_MS, w->ready, sizeof(w->ready)) < 0)
         fail_msg("wcsd did not become ready (its log is above)");
     p = strstr(w->ready, at);
+    if (p == NULL && (p = strstr(w->ready, tls_at)) != NULL)
+        at = tls_at;
     assert_non_null(p);
     w->http_port = atoi(p + strlen(at));
     assert_true(w->http_port > 0);
@@ -157,6 +204,9 @@ int twcsd_teardown(struct twcsd *w)
     twcsd_kill(w);
     free(w->p.log);
     w->p.log = NULL;
+    if (w->curl_inited)
+        curl_global_cleanup();
+    w->curl_inited = 0;
     if (w->dir[0] != '\0') {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
         rc = system(cmd) == 0 ? 0 : -1;

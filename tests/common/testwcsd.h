@@ -17,6 +17,9 @@
 
 #define TWCSD_PLCS 2 /* free ports picked for a test's plcs: list */
 
+/* The roles of the tokens twcsd_prepare() writes (wcs/config/secrets.h). */
+enum twcsd_role { TWCSD_ADMIN = 0, TWCSD_OPERATOR, TWCSD_MONITOR, TWCSD_SCANNER, TWCSD_ROLES };
+
 struct twcsd {
     char conninfo[512];       /* the test database */
     char dir[128];            /* private directory /tmp/<name>-XXXXXX */
@@ -25,6 +28,15 @@ struct twcsd {
     char plan_csv[512];       /* the sample sort plan, loaded as v1 and active */
     char preadvice_csv[512];  /* the sample pre-advice, imported */
     int plc_port[TWCSD_PLCS]; /* free on 127.0.0.1 when picked, all different */
+    char tokens_path[256];    /* <dir>/tokens (mode 0600): test-admin, test-operator,
+                               * test-monitor, test-scanner, one of each role */
+    char token[TWCSD_ROLES][33];       /* their secrets, random for each test */
+    char token_file[TWCSD_ROLES][256]; /* <dir>/token-<role>: a secret alone, as the
+                                        * programs' --token-file reads it */
+    char http_extra[512];     /* more `http:` keys for twcsd_config(), each line
+                               * indented by two spaces; "" = none */
+    int no_tokens;            /* twcsd_config() leaves http.tokens_file out */
+    int curl_inited;          /* twcsd_prepare() ran curl_global_init() */
     int http_port;            /* from the last ready line */
     char ready[1024];         /* the last ready line */
     struct proc p;            /* wcsd; p.log is its stderr of the last start */
@@ -35,15 +47,18 @@ struct twcsd {
  * exists) on cluster, a conninfo base such as "host=/tmp/pg port=5432
  * user=postgres" (NULL: the "pg" ctest fixture's, WCS_TEST_PG), migrates it,
  * loads and activates the sample plan and imports the sample pre-advice;
- * then creates the private directory and picks the PLC ports. Writes no
+ * then creates the private directory, writes the tokens file and a token
+ * file per role, makes tu_http() send the admin token, and picks the PLC
+ * ports; libcurl is initialised (twcsd_teardown() cleans it up). Writes no
  * config and starts nothing.
  */
 void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster);
 
 /*
  * Writes w->cfg_path: node WCS01, the database, HTTP on 127.0.0.1 port 0
- * (wcsd picks one; the ready line tells which), followed by the test's own
- * sections (events, plcs, scanners, registry...) formatted from fmt.
+ * (wcsd picks one; the ready line tells which) with w->tokens_path (unless
+ * w->no_tokens) and w->http_extra, followed by the test's own sections
+ * (events, plcs, scanners, registry...) formatted from fmt.
  */
 void twcsd_config(struct twcsd *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -71,8 +86,8 @@ int twcsd_listen_port(const struct twcsd *w, const char *plc_id);
 void twcsd_sample_code(int i, char *buf, size_t len);
 
 /*
- * Kills wcsd if it still runs, frees its log and removes the private
- * directory; the database stays for a look after a failure. Safe to call
+ * Kills wcsd if it still runs, frees its log, cleans up libcurl and removes
+ * the private directory; the database stays for a look after a failure. Safe to call
  * again. Returns 0, or -1 if the directory could not be removed (for a
  * cmocka teardown).
  */

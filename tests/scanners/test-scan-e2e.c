@@ -275,7 +275,8 @@ static void test_unplug_and_plug_back(void **state)
 static void test_wcsctl_scanners(void **state)
 {
     char url[64];
-    const char *argv[] = {wcsctl_bin, "--http", url, "scanners", NULL};
+    const char *argv[] = {wcsctl_bin, "--http", url, "--token-file", wcsd.token_file[TWCSD_MONITOR],
+                          "scanners", NULL};
     struct proc_result r;
     char *row;
 

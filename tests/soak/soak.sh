@@ -112,6 +112,22 @@ sql() { psql "$WCS_DB" -qtAX -c "$1"; }
 plc_port=$(( (RANDOM % 2000) + 31000 ))
 http_port=$(( plc_port + 2000 ))
 (umask 077 && head -c 24 /dev/urandom | base64 >"$dir/broker.token")
+# wcsd's API takes bearer tokens (docs/security.md): the line emulator posts
+# its scans as a scanner, the flood comes from a camera with a valid scanner
+# token (and another address) gone mad, the settle loop reads /v1/status as
+# a monitor. Fresh secrets, files only we can read, headers for curl -H @FILE.
+scan_secret=$(head -c 24 /dev/urandom | base64)
+flood_secret=$(head -c 24 /dev/urandom | base64)
+status_secret=$(head -c 24 /dev/urandom | base64)
+(
+    umask 077
+    printf 'linesim scanner %s\ncam-flood scanner %s\nsoak monitor %s\n' "$scan_secret" \
+        "$flood_secret" "$status_secret" >"$dir/tokens"
+    printf '%s\n' "$scan_secret" >"$dir/linesim.token"
+    printf 'Authorization: Bearer %s\n' "$flood_secret" >"$dir/flood.header"
+    printf 'Authorization: Bearer %s\n' "$status_secret" >"$dir/status.header"
+)
+unset scan_secret flood_secret status_secret
 cat >"$dir/wcsd.yaml" <<YAML
 node: WCS01
 database:
@@ -120,6 +136,7 @@ database:
 http:
   listen: 127.0.0.1
   port: $http_port
+  tokens_file: $dir/tokens
 registry:
   expected_parcels: 10000
   resync_s: 5
@@ -172,7 +189,8 @@ start linesim "$bin/wcs-linesim" --connect "127.0.0.1:$plc_port" \
     --empty-ms 30000 --noread 0.02 --divert-fail 0.02 --lost 0.005 --removed 0.005 \
     --fault-drop 0.002 --fault-garbage 0.01 --fault-badlen 0.005 --fault-dup 0.02 \
     --fault-repeat 0.02 --fault-slow 0.002 --slow-ms 300 --fault-noscan 0.05 \
-    --scan-url "http://127.0.0.1:$http_port/v1/scans" --drain-timeout 180 \
+    --scan-url "http://127.0.0.1:$http_port/v1/scans" --token-file "$dir/linesim.token" \
+    --drain-timeout 180 \
     --report "$dir/linesim-report.json" --journal "$dir/journal.jsonl"
 
 # One fault: records "KIND START END" with END the moment the system was
@@ -200,7 +218,8 @@ inject() {
     scan_flood)
         local i
         for i in $(seq 1 300); do
-            curl -s -o /dev/null -m 2 -X POST -H 'Content-Type: application/json' \
+            curl -s -o /dev/null -m 2 --interface 127.0.0.2 -X POST \
+                -H 'Content-Type: application/json' -H @"$dir/flood.header" \
                 -d "{\"location\": \"SCAN01\", \"code\": \"RR$((100000000 + i))CN\"}" \
                 "http://127.0.0.1:$http_port/v1/scans" || true
         done
@@ -248,7 +267,8 @@ fault_pid=
 alive wcsd || die "wcsd died (not by an injected fault): see $dir/wcsd.log"
 alive worker || start_worker
 status_field() {
-    curl -s -m 5 "http://127.0.0.1:$http_port/v1/status" | grep -o "\"$1\":[0-9]*" | head -1 |
+    curl -s -m 5 -H @"$dir/status.header" "http://127.0.0.1:$http_port/v1/status" |
+        grep -o "\"$1\":[0-9]*" | head -1 |
         cut -d: -f2
 }
 settled=0

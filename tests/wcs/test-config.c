@@ -295,6 +295,96 @@ static void test_plc_allow_errors(void **state)
     diag_free(&d);
 }
 
+static void test_http_section(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    /* Defaults: no tokens (no machine token is valid), plain HTTP, limits. */
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n", &c, &d), 0);
+    assert_string_equal(c.http_tokens_file, "");
+    assert_string_equal(c.http_tls_cert, "");
+    assert_int_equal(c.http_scan_rate, 50);
+    assert_int_equal(c.http_scan_burst, 100);
+    assert_int_equal(c.http_conns_per_client, 8);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "http:\n"
+                          "  tokens_file: /etc/wcs/tokens\n"
+                          "  tls_cert: /etc/wcs/wcsd.crt\n"
+                          "  tls_key: /etc/wcs/wcsd.key\n"
+                          "  scan_rate: 5\n"
+                          "  scan_burst: 7\n"
+                          "  connections_per_client: 2\n",
+                          &c, &d),
+                     0);
+    assert_string_equal(c.http_tokens_file, "/etc/wcs/tokens");
+    assert_string_equal(c.http_tls_cert, "/etc/wcs/wcsd.crt");
+    assert_string_equal(c.http_tls_key, "/etc/wcs/wcsd.key");
+    assert_int_equal(c.http_scan_rate, 5);
+    assert_int_equal(c.http_scan_burst, 7);
+    assert_int_equal(c.http_conns_per_client, 2);
+    /* A certificate without its key, and limits out of range. */
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "http:\n"
+                          "  tls_cert: /etc/wcs/wcsd.crt\n" /* 4 */
+                          "  scan_rate: 0\n"                /* 5 */
+                          "  connections_per_client: 65\n", /* 6 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "5: http.scan_rate: 0 is out of range 1..100000"));
+    assert_true(has_msg(&d, "6: http.connections_per_client: 65 is out of range 1..64"));
+    diag_free(&d);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "http:\n"
+                          "  tls_cert: /etc/wcs/wcsd.crt\n", /* 4 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: http.tls_cert: needs http.tls_key"));
+    diag_free(&d);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "http:\n"
+                          "  tls_key: /etc/wcs/wcsd.key\n", /* 4 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: http.tls_key: needs http.tls_cert"));
+    diag_free(&d);
+}
+
+/* Scans are kept per configured scan location, so their number is bounded:
+ * WCS_SCAN_LOCATIONS_MAX distinct ones in plcs[].locations and
+ * scanners[].location together (the same one twice counts once). */
+static void test_scan_locations_bounded(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    char yaml[8192];
+    size_t off;
+    int i, k;
+    (void)state;
+    /* 8 PLCs of 8 locations (SCAN000..SCAN063) and a scanner at SCAN000 again. */
+    off = (size_t)snprintf(yaml, sizeof(yaml), "database:\n  conninfo: dbname=x\nplcs:\n");
+    for (i = 0; i < 8; i++) {
+        off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
+                                "  - id: PLC%02d\n    port: %d\n    locations: [", i, 2001 + i);
+        for (k = 0; k < 8; k++)
+            off += (size_t)snprintf(yaml + off, sizeof(yaml) - off, "%sSCAN%03d", k ? ", " : "",
+                                    i * 8 + k);
+        off += (size_t)snprintf(yaml + off, sizeof(yaml) - off, "]\n");
+    }
+    off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
+                            "scanners:\n  - id: SC1\n    location: SCAN000\n    kind: tty\n"
+                            "    tty: /dev/ttyACM0\n");
+    assert_true(off < sizeof(yaml));
+    assert_int_equal(load(yaml, &c, &d), 0);
+    /* One location more, at a scanner: refused, naming the limit. */
+    snprintf(yaml + off, sizeof(yaml) - off,
+             "  - id: SC2\n    location: SCAN064\n    kind: tty\n    tty: /dev/ttyACM1\n");
+    assert_int_equal(load(yaml, &c, &d), ERR_CONFIG);
+    assert_true(has_msg(&d, "3: plcs: 65 distinct scan locations (plcs[].locations and "
+                            "scanners[].location), at most 64"));
+    diag_free(&d);
+}
+
 static void test_scanners(void **state)
 {
     struct wcs_config c;
@@ -469,6 +559,8 @@ int main(void)
         cmocka_unit_test_teardown(test_plcs, teardown),
         cmocka_unit_test_teardown(test_plc_allow_errors, teardown),
         cmocka_unit_test_teardown(test_scanners, teardown),
+        cmocka_unit_test_teardown(test_http_section, teardown),
+        cmocka_unit_test_teardown(test_scan_locations_bounded, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),
         cmocka_unit_test(test_limits),

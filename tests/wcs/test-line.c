@@ -40,7 +40,7 @@ static int setup(void **state)
                  "events:\n  spool_path: %s/spool\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
                  "    life_interval_ms: 1000\n    read_window_before_ms: 4\n"
-                 "    read_window_after_ms: 3\n",
+                 "    read_window_after_ms: 3\n    locations: [SCAN01]\n",
                  wcsd.dir);
     twcsd_start(&wcsd);
     wcsd.plc_port[0] = twcsd_listen_port(&wcsd, "PLC01");
@@ -74,6 +74,7 @@ static void test_simulated_run_matches_database(void **state)
                           "--removed", "0.01", "--fault-drop", "0.004", "--fault-garbage", "0.01",
                           "--fault-dup", "0.02", "--fault-repeat", "0.02", "--fault-slow", "0.005",
                           "--slow-ms", "200", "--fault-noscan", "0.05", "--scan-url", scan_url,
+                          "--token-file", wcsd.token_file[TWCSD_SCANNER],
                           "--drain-timeout", "60", "--report", report_path, NULL};
     struct proc_result r;
     json_t *rep, *chutes, *v;
@@ -103,6 +104,10 @@ static void test_simulated_run_matches_database(void **state)
     assert_true(jint(rep, "faults", "garbage") > 0);
     assert_true(jint(rep, "faults", "duplicated") > 0);
     assert_true(jint(rep, "telegrams", "err_received") > 0);
+    /* The emulator's scans (with its scanner token, at a configured scan
+     * location) were all taken by wcsd. */
+    assert_true(jint(rep, "scan_post", "posted") > 0);
+    assert_int_equal(jint(rep, "scan_post", "failed"), 0);
 
     /* wcsd has written everything? Wait (bounded) for the last events. */
     {

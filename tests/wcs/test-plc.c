@@ -398,7 +398,7 @@ static void test_camera_frame_feeds_the_decision(void **state)
     struct proc_result pr;
     struct conv_res r;
     const char *argv[] = {bin, "decode", "--post", url, "--location", "SCAN01", "--source", "CAM1",
-                          png, NULL};
+                          "--token-file", wcsd.token_file[TWCSD_SCANNER], png, NULL};
 
     (void)state;
     /* A camera frame of the parcel's label (rendered by zint), decoded by

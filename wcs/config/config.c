@@ -259,6 +259,13 @@ static const struct key_def top_keys[] = {
     {"http", KEY_SECTION, 0, 0, 0, 0, 0},
     {"http.listen", KEY_STRING, OFF(http_listen), SZ(http_listen), 0, 63, 0},
     {"http.port", KEY_INT, OFF(http_port), SZ(http_port), 0, 65535, 0},
+    {"http.tokens_file", KEY_STRING, OFF(http_tokens_file), SZ(http_tokens_file), 1, 255, 0},
+    {"http.tls_cert", KEY_STRING, OFF(http_tls_cert), SZ(http_tls_cert), 1, 255, 0},
+    {"http.tls_key", KEY_STRING, OFF(http_tls_key), SZ(http_tls_key), 1, 255, 0},
+    {"http.scan_rate", KEY_INT, OFF(http_scan_rate), SZ(http_scan_rate), 1, 100000, 0},
+    {"http.scan_burst", KEY_INT, OFF(http_scan_burst), SZ(http_scan_burst), 1, 100000, 0},
+    {"http.connections_per_client", KEY_INT, OFF(http_conns_per_client), SZ(http_conns_per_client),
+     1, 64, 0},
     {"loop", KEY_SECTION, 0, 0, 0, 0, 0},
     {"loop.cpu", KEY_CPU, OFF(loop_cpu), 0, 0, 0, 0},
     {"registry", KEY_SECTION, 0, 0, 0, 0, 0},
@@ -350,6 +357,9 @@ void wcs_config_defaults(struct wcs_config *c)
     c->log_level = LOG_LEVEL_INFO;
     strcpy(c->http_listen, "127.0.0.1");
     c->http_port = 8080;
+    c->http_scan_rate = 50;
+    c->http_scan_burst = 100;
+    c->http_conns_per_client = 8;
     c->loop_cpu = CPU_NONE;
     c->registry_expected = 100000;
     c->registry_resync_s = 60;
@@ -671,6 +681,54 @@ static void scanner_entry(struct ctx *x, const struct node *item, const char *li
     c->nscanners++;
 }
 
+/* Line of top-level key name in the file (seen[] of walk_map), 1 if unset. */
+static int key_line(const int *seen, const char *name)
+{
+    const struct key_def *k = find_key(top_keys, NTOP, name);
+
+    return k != NULL && seen[k - top_keys] ? seen[k - top_keys] : 1;
+}
+
+/* The distinct scan locations of c (plcs[].locations, scanners[].location). */
+static int count_scan_locations(const struct wcs_config *c)
+{
+    const char *seen[WCS_PLC_MAX * WCS_PLC_LOCATIONS_MAX + WCS_SCANNER_MAX];
+    int n = 0, i, j, k;
+
+    for (i = 0; i < c->nplcs + c->nscanners; i++) {
+        int nloc = i < c->nplcs ? c->plcs[i].nlocations : 1;
+        for (j = 0; j < nloc; j++) {
+            const char *loc =
+                i < c->nplcs ? c->plcs[i].locations[j] : c->scanners[i - c->nplcs].location;
+            for (k = 0; k < n && strcmp(seen[k], loc) != 0; k++)
+                ;
+            if (k == n)
+                seen[n++] = loc;
+        }
+    }
+    return n;
+}
+
+/* Rules between keys of different places, checked once the whole file is read. */
+static void check_across(struct ctx *x, const int *seen)
+{
+    const struct wcs_config *c = x->c;
+    int n;
+
+    if (c->http_tls_cert[0] != '\0' && c->http_tls_key[0] == '\0')
+        diag_add(x->d, "%s:%d: http.tls_cert: needs http.tls_key (its private key)", c->path,
+                 key_line(seen, "http.tls_cert"));
+    if (c->http_tls_key[0] != '\0' && c->http_tls_cert[0] == '\0')
+        diag_add(x->d, "%s:%d: http.tls_key: needs http.tls_cert (its certificate)", c->path,
+                 key_line(seen, "http.tls_key"));
+    n = count_scan_locations(c);
+    if (n > WCS_SCAN_LOCATIONS_MAX)
+        diag_add(x->d,
+                 "%s:%d: plcs: %d distinct scan locations (plcs[].locations and "
+                 "scanners[].location), at most %d",
+                 c->path, key_line(seen, "plcs"), n, WCS_SCAN_LOCATIONS_MAX);
+}
+
 int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e)
 {
     FILE *f;
@@ -705,6 +763,8 @@ int wcs_config_load_stream(FILE *f, const char *path, struct wcs_config *c, stru
                      root ? root->line : 1);
         else
             walk_map(&x, root, "", top_keys, NTOP, c, seen);
+        if (diag_count(d) == before)
+            check_across(&x, seen);
         for (i = 0; i < NTOP; i++)
             if (top_keys[i].required && !seen[i])
                 diag_add(d, "%s:1: %s: required key missing", path, top_keys[i].name);

@@ -21,6 +21,10 @@
 #define WCS_PLC_MAX 16
 #define WCS_SCANNER_MAX 32
 #define WCS_PLC_LOCATIONS_MAX 8
+/* Distinct scan locations (plcs[].locations and scanners[].location) at
+ * most: the correlator keeps a bounded ring for each of them, and accepts
+ * scans for these only (conveyor/correlate.h CONV_CORR_LOCATIONS_MAX). */
+#define WCS_SCAN_LOCATIONS_MAX 64
 
 enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
 
@@ -36,7 +40,8 @@ struct wcs_plc_config {
     int decision_deadline_ms;        /* RES_ within this after REQ_ */
     int read_window_before_ms;       /* WCS scans this long before a REQ_ count */
     int read_window_after_ms;        /* ... and this long after it */
-    char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line */
+    char locations[WCS_PLC_LOCATIONS_MAX][21]; /* decision points on this line: scans are
+                                                * accepted at these (and the scanners') */
     int nlocations;
     struct conv_cidr allow[CONV_PEER_ALLOW_MAX]; /* hosts that may connect (server mode) */
     size_t nallow;                   /* 0: the key is absent, any host may (wcsd warns) */
@@ -64,6 +69,13 @@ struct wcs_config {
     int db_connect_wait_s;          /* keep retrying at start this long, 0 = fail at once */
     char http_listen[64];           /* operator HTTP API address, "" = disabled */
     int http_port;                  /* 0 = any free port (reported in the ready line) */
+    char http_tokens_file[256];     /* bearer tokens of the API, "" = none (no machine
+                                     * token valid); read at start (wcs/config/secrets.h) */
+    char http_tls_cert[256];        /* PEM certificate (chain), "" = plain HTTP */
+    char http_tls_key[256];         /* its PEM private key; never logged */
+    int http_scan_rate;             /* POST /v1/scans per second per client address */
+    int http_scan_burst;            /* ... and at most this many at once */
+    int http_conns_per_client;      /* open connections per client address */
     int loop_cpu;                   /* CPU of the event loop (the hot path): a number,
                                      * CPU_AUTO (the quietest) or CPU_NONE (common/cpu.h) */
     size_t registry_expected;       /* parcels to size the index for */

@@ -1,6 +1,7 @@
 /*
  * wcsctl.c - the operator's and administrator's command line over the
- * store (and, for live state, over wcsd's HTTP API).
+ * store (and, for live state, over wcsd's HTTP API, with a bearer token
+ * that may read: --token-file, WCS_TOKEN_FILE, or the config's tokens file).
  *
  * Exit codes: 0 success; 1 the command ran but found problems (invalid
  * codes, refused rows, an invalid plan); 2 usage, I/O or database errors.
@@ -19,9 +20,11 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/token.h"
 #include "scanners/scanners.h"
 #include "wcs/store/bags.h"
 #include "wcs/config/config.h"
+#include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl_customs.h"
 #include "wcs/core/declare.h"
 #include "wcs/store/events.h"
@@ -35,10 +38,14 @@ struct ctl {
     const char *config_path;
     const char *db;         /* --db or WCS_DB */
     const char *http;       /* --http or WCS_HTTP */
+    const char *token_file; /* --token-file or WCS_TOKEN_FILE: wcsd's bearer token */
+    const char *ca_file;    /* --ca-file or WCS_CA_FILE: wcsd's TLS certificate */
     struct wcs_config cfg;
     int have_cfg;
     char conninfo[1024];
     char http_base[128];
+    char auth[TOKEN_SECRET_MAX + 32]; /* "Authorization: Bearer ...", "" = none */
+    int auth_done;                    /* auth was looked for */
 };
 
 struct command {
@@ -161,11 +168,64 @@ static const char *http_base(struct ctl *ctl)
     if (ctl->http)
         return ctl->http;
     if (load_config(ctl) == 0 && ctl->have_cfg && ctl->cfg.http_listen[0] && ctl->cfg.http_port)
-        snprintf(ctl->http_base, sizeof(ctl->http_base), "http://%s:%d", ctl->cfg.http_listen,
+        snprintf(ctl->http_base, sizeof(ctl->http_base), "%s://%s:%d",
+                 ctl->cfg.http_tls_cert[0] ? "https" : "http", ctl->cfg.http_listen,
                  ctl->cfg.http_port);
     else
         snprintf(ctl->http_base, sizeof(ctl->http_base), "http://127.0.0.1:8080");
     return ctl->http_base;
+}
+
+/* The certificate to trust for wcsd's TLS: --ca-file, else the config's
+ * http.tls_cert when the URL came from the config; NULL = the system's. */
+static const char *http_ca(struct ctl *ctl)
+{
+    if (ctl->ca_file)
+        return ctl->ca_file;
+    if (ctl->http == NULL && ctl->have_cfg && ctl->cfg.http_tls_cert[0])
+        return ctl->cfg.http_tls_cert;
+    return NULL;
+}
+
+/* The token wcsctl's requests carry (into ctl->auth): --token-file, else
+ * the first token of the config's http.tokens_file that may read, when this
+ * user can read that file; else none (wcsd then answers 401). */
+static void http_auth(struct ctl *ctl)
+{
+    char secret[TOKEN_SECRET_MAX + 1];
+    struct wcs_tokens t;
+    struct err e;
+    size_t i;
+
+    if (ctl->auth_done)
+        return;
+    ctl->auth_done = 1;
+    if (ctl->token_file != NULL) {
+        if (token_read_file(ctl->token_file, secret, sizeof(secret), &e) < 0) {
+            fprintf(stderr, "wcsctl: --token-file: %s\n", e.msg);
+            return;
+        }
+        token_auth_header(secret, ctl->auth, sizeof(ctl->auth));
+        explicit_bzero(secret, sizeof(secret));
+        return;
+    }
+    if (load_config(ctl) < 0 || !ctl->have_cfg || !ctl->cfg.http_tokens_file[0])
+        return;
+    if (wcs_tokens_load(ctl->cfg.http_tokens_file, "http.tokens_file", &t, NULL, &e) < 0) {
+        if (e.code != -EACCES)
+            fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return;
+    }
+    for (i = 0; i < t.n; i++) {
+        if (wcs_role_may_read(t.v[i].role)) {
+            memcpy(secret, t.v[i].secret.text, t.v[i].secret.len);
+            secret[t.v[i].secret.len] = '\0';
+            token_auth_header(secret, ctl->auth, sizeof(ctl->auth));
+            explicit_bzero(secret, sizeof(secret));
+            break;
+        }
+    }
+    wcs_tokens_free(&t);
 }
 
 /* GETs base+path; returns the parsed JSON body (caller decrefs) or NULL with
@@ -174,6 +234,7 @@ static json_t *http_get_json(struct ctl *ctl, const char *path, long *status)
 {
     char url[1024];
     struct buf b = {NULL, 0};
+    struct curl_slist *hdr = NULL;
     CURL *h = curl_easy_init();
     CURLcode cc;
     json_t *j;
@@ -182,12 +243,19 @@ static json_t *http_get_json(struct ctl *ctl, const char *path, long *status)
     if (h == NULL)
         return NULL;
     snprintf(url, sizeof(url), "%s%s", http_base(ctl), path);
+    http_auth(ctl);
+    if (ctl->auth[0] != '\0')
+        hdr = curl_slist_append(hdr, ctl->auth);
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if (http_ca(ctl) != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, http_ca(ctl));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     cc = curl_easy_perform(h);
+    curl_slist_free_all(hdr);
     if (cc != CURLE_OK) {
         fprintf(stderr, "wcsctl: wcsd not reachable at %s: %s\n", http_base(ctl),
                 curl_easy_strerror(cc));
@@ -197,6 +265,11 @@ static json_t *http_get_json(struct ctl *ctl, const char *path, long *status)
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(h);
+    if (*status == 401 || *status == 403)
+        fprintf(stderr, "wcsctl: wcsd refused the request (HTTP %ld): %s\n", *status,
+                *status == 401 ? "no valid token: give --token-file F (or WCS_TOKEN_FILE), or a "
+                                 "config whose http.tokens_file this user may read"
+                               : "the token's role may not read");
     j = json_loadb(b.data ? b.data : "", b.len, 0, &je);
     if (j == NULL)
         fprintf(stderr, "wcsctl: wcsd answered %ld with a body that is not JSON: %s\n", *status,
@@ -860,6 +933,11 @@ static int cmd_scanners(struct ctl *ctl, int argc, char **argv)
     j = http_get_json(ctl, "/v1/scanners", &code);
     if (j == NULL)
         return 2;
+    if (code != 200) {
+        fprintf(stderr, "wcsctl: wcsd answered HTTP %ld\n", code);
+        json_decref(j);
+        return 2;
+    }
     list = json_object_get(j, "scanners");
     printf("%-12s %-10s %-8s %-9s %-9s %7s %6s  %-20s %s\n", "SCANNER", "LOCATION", "KIND", "STATE",
            "DEVICE", "READS", "ERRORS", "LAST READ", "LAST CODE");
@@ -1221,12 +1299,19 @@ static void usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "usage: wcsctl [--config FILE | --db CONNINFO] [--http URL] COMMAND [ARGS]\n\n"
-               "options:\n"
-               "  -c, --config FILE  wcsd's YAML config (database, http); default %s\n"
-               "  -d, --db CONNINFO  libpq connection string (or env WCS_DB)\n"
-               "  -u, --http URL     wcsd's HTTP API (or env WCS_HTTP; default from config)\n"
-               "  -h, --help         this text\n\ncommands:\n",
+    fprintf(f,
+            "usage: wcsctl [--config FILE | --db CONNINFO] [--http URL] [--token-file F]\n"
+            "              [--ca-file F] COMMAND [ARGS]\n\n"
+            "options:\n"
+            "  -c, --config FILE  wcsd's YAML config (database, http); default %s\n"
+            "  -d, --db CONNINFO  libpq connection string (or env WCS_DB)\n"
+            "  -u, --http URL     wcsd's HTTP API (or env WCS_HTTP; default from config)\n"
+            "  -t, --token-file F wcsd's bearer token, the secret alone on the first line\n"
+            "                     (or env WCS_TOKEN_FILE; default: the first token of the\n"
+            "                     config's http.tokens_file that may read, if readable)\n"
+            "      --ca-file F    certificate to trust for https (or env WCS_CA_FILE;\n"
+            "                     default: the config's http.tls_cert)\n"
+            "  -h, --help         this text\n\ncommands:\n",
             DEFAULT_CONFIG);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-18s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
@@ -1237,8 +1322,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
-        {"http", required_argument, NULL, 'u'},   {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"http", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {"token-file", required_argument, NULL, 't'},
+        {"ca-file", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     struct ctl ctl;
@@ -1249,7 +1338,9 @@ int main(int argc, char **argv)
     log_init("wcsctl", LOG_LEVEL_WARN);
     ctl.db = getenv("WCS_DB");
     ctl.http = getenv("WCS_HTTP");
-    while ((ch = getopt_long(argc, argv, "+c:d:u:h", opts, NULL)) != -1) {
+    ctl.token_file = getenv("WCS_TOKEN_FILE");
+    ctl.ca_file = getenv("WCS_CA_FILE");
+    while ((ch = getopt_long(argc, argv, "+c:d:u:t:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             ctl.config_path = optarg;
@@ -1259,6 +1350,12 @@ int main(int argc, char **argv)
             break;
         case 'u':
             ctl.http = optarg;
+            break;
+        case 't':
+            ctl.token_file = optarg;
+            break;
+        case 'C':
+            ctl.ca_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -1293,7 +1390,8 @@ int main(int argc, char **argv)
         curl_global_init(CURL_GLOBAL_DEFAULT);
         rc = commands[i].run(&ctl, argc - words, argv + words);
         curl_global_cleanup();
-        memset(ctl.conninfo, 0, sizeof(ctl.conninfo));
+        explicit_bzero(ctl.conninfo, sizeof(ctl.conninfo));
+        explicit_bzero(ctl.auth, sizeof(ctl.auth));
         return rc;
     }
     fprintf(stderr, "wcsctl: unknown command \"%s\"\n\n", argv[0]);

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
+#include "wcs/config/secrets.h"
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/http_api.h"
 #include "wcs/daemon/plc.h"
@@ -35,6 +36,14 @@
 /* Longest start-up waits for a crash's spool to reach the database (about
  * 3 million records at the measured drain rate, docs/events.md). */
 #define SPOOL_DRAIN_WAIT_MS 60000
+
+/* What the HTTP API reads from files at start; the secrets stay in memory
+ * (wiped when freed) so that nothing is read again while wcsd runs. */
+struct http_files {
+    struct wcs_tokens tokens;
+    char *cert, *key; /* PEM text, NULL without TLS */
+    size_t cert_len, key_len;
+};
 
 struct wcsd {
     struct wcs_config cfg;
@@ -53,6 +62,7 @@ struct wcsd {
     struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
     struct wcs_http *http;
     int http_port;             /* bound port, 0 when disabled */
+    struct http_files files;   /* tokens, TLS certificate and key: secrets, never logged */
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
     int loop_cpu;              /* the loop's CPU, CPU_NONE when not pinned */
     bool stopping;
@@ -339,6 +349,45 @@ static void pin_loop(struct wcsd *d)
     log_info("event loop pinned to CPU %d, wcsd's other threads kept off it", d->loop_cpu);
 }
 
+static void http_files_free(struct http_files *f)
+{
+    wcs_tokens_free(&f->tokens);
+    wcs_secret_free(f->cert, f->cert_len);
+    wcs_secret_free(f->key, f->key_len);
+    f->cert = f->key = NULL;
+}
+
+/* Reads http.tokens_file, http.tls_cert and http.tls_key (the key and the
+ * tokens must not be open to others). Problems of the tokens file's lines go
+ * to d; on failure nothing is kept. */
+static int http_files_load(const struct wcs_config *cfg, struct http_files *f, struct diag *d,
+                           struct err *e)
+{
+    int rc = 0;
+
+    memset(f, 0, sizeof(*f));
+    if (cfg->http_tokens_file[0] != '\0')
+        rc = wcs_tokens_load(cfg->http_tokens_file, "http.tokens_file", &f->tokens, d, e);
+    if (rc == 0 && cfg->http_tls_cert[0] != '\0')
+        rc = wcs_secret_file_read(cfg->http_tls_cert, "http.tls_cert", false, &f->cert,
+                                  &f->cert_len, e);
+    if (rc == 0 && cfg->http_tls_key[0] != '\0')
+        rc = wcs_secret_file_read(cfg->http_tls_key, "http.tls_key", true, &f->key, &f->key_len, e);
+    if (rc < 0)
+        http_files_free(f);
+    return rc;
+}
+
+int wcsd_check_files(const struct wcs_config *cfg, struct diag *d, struct err *e)
+{
+    struct http_files f;
+    int rc = http_files_load(cfg, &f, d, e);
+
+    if (rc == 0)
+        http_files_free(&f);
+    return rc;
+}
+
 static int start_http(struct wcsd *d, struct err *e)
 {
     struct wcs_http_sources src = {
@@ -351,11 +400,27 @@ static int start_http(struct wcsd *d, struct err *e)
         .refresher = d->refresher,
         .usb = d->usb,
     };
+    struct wcs_http_opts o = {
+        .addr = d->cfg.http_listen,
+        .port = d->cfg.http_port,
+        .tokens = &d->files.tokens,
+        .tls_cert = d->files.cert,
+        .tls_key = d->files.key,
+        .scan_rate = (unsigned)d->cfg.http_scan_rate,
+        .scan_burst = (unsigned)d->cfg.http_scan_burst,
+        .conns_per_client = (unsigned)d->cfg.http_conns_per_client,
+    };
 
     if (d->cfg.http_listen[0] == '\0')
         return 0;
-    return wcs_http_start(&d->loop, &src, d->cfg.http_listen, d->cfg.http_port, &d->http,
-                          &d->http_port, e);
+    if (d->cfg.http_tokens_file[0] == '\0')
+        log_warnx("http: no http.tokens_file: every /v1 request and /metrics will be refused "
+                  "(401)");
+    else if (d->files.tokens.n == 0)
+        log_warnx("http: %s holds no token: every /v1 request and /metrics will be refused "
+                  "(401)",
+                  d->cfg.http_tokens_file);
+    return wcs_http_start(&d->loop, &src, &o, &d->http, &d->http_port, e);
 }
 
 int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
@@ -374,6 +439,17 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     d->cfg = *cfg;
     d->started_us = uv_hrtime() / 1000;
     reserve_loop_cpu(d);
+    /* The HTTP API's files first: a key open to others stops wcsd before it
+     * touches the database. */
+    if (cfg->http_listen[0] != '\0') {
+        struct diag dg = DIAG_INIT;
+
+        rc = http_files_load(cfg, &d->files, &dg, e);
+        diag_print(&dg, stderr);
+        diag_free(&dg);
+        if (rc < 0)
+            goto fail;
+    }
     rc = wcs_config_db_conninfo(cfg, d->conninfo, sizeof(d->conninfo), e);
     if (rc < 0)
         goto fail;
@@ -461,13 +537,14 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     c = NULL;
     pin_loop(d);
     system_event(d, "wcsd started");
-    log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), http %s:%d, "
+    log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), %s %s:%d, "
              "%d PLC link(s), %d scanner(s), started in %.2f s",
              cfg->node, wcs_sorter_plan_version(d->sorter),
              wcs_registry_count(wcs_sorter_registry(d->sorter)),
              (double)wcs_registry_memory(wcs_sorter_registry(d->sorter)) / (1024.0 * 1024.0),
-             cfg->http_listen[0] ? cfg->http_listen : "-", d->http_port,
-             (int)wcs_plcs_count(d->plcs), cfg->nscanners, (double)uv_hrtime() / 1e9 - t0);
+             d->files.cert != NULL ? "https" : "http", cfg->http_listen[0] ? cfg->http_listen : "-",
+             d->http_port, (int)wcs_plcs_count(d->plcs), cfg->nscanners,
+             (double)uv_hrtime() / 1e9 - t0);
     *out = d;
     return 0;
 
@@ -516,6 +593,7 @@ void wcsd_free(struct wcsd *d)
     wcs_event_writer_stop(d->writer);
     wcs_sorter_free(d->sorter);
     pthread_mutex_destroy(&d->durable_mu);
-    memset(d->conninfo, 0, sizeof(d->conninfo));
+    http_files_free(&d->files);
+    explicit_bzero(d->conninfo, sizeof(d->conninfo));
     free(d);
 }

@@ -25,6 +25,13 @@ struct wcsd;
  */
 int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e);
 
+/* Reads the files the HTTP API needs (http.tokens_file, http.tls_cert,
+ * http.tls_key), checking that the secret ones are not open to others, and
+ * forgets them again: what `wcsd -n` checks beyond the YAML. Returns 0 or
+ * an error (e says which file and why; d has every bad line of the tokens
+ * file). */
+int wcsd_check_files(const struct wcs_config *cfg, struct diag *d, struct err *e);
+
 /* Runs the loop until SIGTERM/SIGINT, then shuts down in order: HTTP,
  * stations and scanners, refresher, writer (drained). Returns 0 on a clean
  * stop. */

@@ -1,5 +1,18 @@
 /*
  * http_api.c - wcsd's operator HTTP API on the daemon's loop (see http_api.h).
+ *
+ * DESIGN: every request is decided on MHD's first call for it, when its
+ * headers are in and its body is not: the route says what it needs (nothing,
+ * a token that may read, one that may post scans), http_guard.c says
+ * whether the token allows it, and a POST /v1/scans over its client's rate
+ * is refused before a byte of its body is read. A refusal is answered on
+ * that first call (MHD then closes the connection); a request let in is
+ * answered on its last call, once all of it is in, so its connection can
+ * be kept alive for the next. Refusals are counted for /metrics and logged
+ * with the client's address and the token's name (never its secret), at
+ * most REFUSAL_LOG_BURST lines at once and one a second after that, so a
+ * flood cannot flood the log. Text from the network reaches the log only
+ * after it was checked or made printable.
  */
 #include "wcs/daemon/http_api.h"
 
@@ -8,6 +21,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +33,68 @@
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
+#include "wcs/daemon/http_guard.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/store/refresher.h"
 
 #define POST_BODY_MAX 65536
+#define SCANS_PER_REQUEST 64 /* scans in one POST /v1/scans, at most */
+#define CONNECTIONS_MAX 64   /* open connections, all clients together */
+#define RATE_CLIENTS 256     /* client addresses whose scan rate is tracked */
+#define REFUSAL_LOG_BURST 20 /* refusals logged at once, then one a second */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* Body of a POST being received. */
-struct post_body {
-    char *data;
+/* Why a request was refused, for /metrics (wcs_http_refused_total). */
+enum refusal {
+    REFUSED_UNAUTHORIZED = 0, /* 401 */
+    REFUSED_FORBIDDEN,        /* 403 */
+    REFUSED_RATE,             /* 429: over http.scan_rate */
+    REFUSED_LOCATION,         /* 422: a scan for a location not configured */
+    REFUSED_OVERLOADED,       /* 503: the event writer has no room for scans */
+    REFUSED_COUNT
+};
+
+static const char *const refusal_names[REFUSED_COUNT] = {
+    [REFUSED_UNAUTHORIZED] = "unauthorized", [REFUSED_FORBIDDEN] = "forbidden",
+    [REFUSED_RATE] = "rate_limited",         [REFUSED_LOCATION] = "unknown_location",
+    [REFUSED_OVERLOADED] = "overloaded",
+};
+
+/* A request let in on MHD's first call, answered on its last (answering
+ * on the first call makes MHD close the connection: refusals do that, so a
+ * refused body is never read). */
+struct request_state {
+    int route;                   /* enum route */
+    const struct wcs_token *who; /* its token */
+    char addr[INET_ADDRSTRLEN];  /* its client */
+    char *data;                  /* POST /v1/scans: the body so far */
     size_t len;
     int too_large;
 };
 
 struct wcs_http {
     struct wcs_http_sources src;
+    const struct wcs_tokens *tokens; /* not owned; NULL = none */
     struct MHD_Daemon *mhd;
     uv_poll_t poll;     /* MHD's epoll fd */
     uv_timer_t timer;   /* MHD's own timeouts */
     int open_handles;
+    bool tls;                    /* served over TLS (what later work, e.g. Secure cookies, asks) */
+    bool started;                /* MHD_start_daemon() returned: its messages go to debug */
+    unsigned scan_rate;          /* http.scan_rate, for messages */
+    struct wcs_rate *scan_limit; /* POST /v1/scans per client address */
+    struct wcs_rate *log_budget; /* refusal log lines */
+    uint64_t refused[REFUSED_COUNT]; /* since start */
+    uint64_t log_suppressed;         /* refusals not logged since the last one logged */
+};
+
+/* The request being decided: what its refusal and the log line say. */
+struct req {
+    struct wcs_http *h;
+    struct MHD_Connection *conn;
+    const char *method, *url;    /* as the client sent them: unchecked text */
+    const struct wcs_token *who; /* the token presented, when it is valid */
+    const char *addr;            /* the client's address, as text */
 };
 
 static void arm_timer(struct wcs_http *h);
@@ -68,34 +127,66 @@ static void arm_timer(struct wcs_http *h)
         uv_timer_stop(&h->timer);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-                             char *body)
+/* Queues body (freed by MHD) with its type and, when hname is not NULL, one
+ * more header. */
+static enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
+                                 char *body, const char *hname, const char *hvalue)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r;
     enum MHD_Result ret;
 
+    if (body == NULL)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (hname != NULL)
+        MHD_add_response_header(r, hname, hvalue);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *j)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             char *body)
 {
-    char *body = json_dumps(j, JSON_COMPACT);
+    return reply_hdr(conn, status, type, body, NULL, NULL);
+}
+
+static char *json_body(json_t *j)
+{
+    char *body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
-    if (body == NULL)
-        return MHD_NO;
-    return reply(conn, status, "application/json", body);
+    return body;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *j)
+{
+    return reply(conn, status, "application/json", json_body(j));
+}
+
+static json_t *error_json(const char *code, const char *message)
+{
+    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
 }
 
 static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
                                    const char *message)
 {
-    return reply_json(conn, status,
-                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+    return reply_json(conn, status, error_json(code, message));
+}
+
+/* An error answer with one more header (WWW-Authenticate, Retry-After). */
+static enum MHD_Result reply_error_hdr(struct MHD_Connection *conn, unsigned status,
+                                       const char *code, const char *message, const char *hname,
+                                       const char *hvalue)
+{
+    return reply_hdr(conn, status, "application/json", json_body(error_json(code, message)), hname,
+                     hvalue);
 }
 
 static json_t *parcel_json(const struct wcs_parcel *p)
@@ -267,6 +358,16 @@ static enum MHD_Result handle_parcel(struct wcs_http *h, struct MHD_Connection *
     return reply_json(conn, MHD_HTTP_OK, parcel_json(p));
 }
 
+/* True when s is printable ASCII, blanks allowed only when blanks: text
+ * from the network is checked before it can reach the log or the events. */
+static bool text_ok(const char *s, bool blanks)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < (blanks ? 0x20 : 0x21) || (unsigned char)*s > 0x7E)
+            return false;
+    return true;
+}
+
 /* One scan object of a POST /v1/scans body into s; a message in why. */
 static int scan_from_json(json_t *o, struct conv_scan *s, char *why, size_t len)
 {
@@ -284,28 +385,41 @@ static int scan_from_json(json_t *o, struct conv_scan *s, char *why, size_t len)
     for (i = 0; i < 4; i++) {
         json_t *v = json_object_get(o, keys[i]);
         const char *str = json_string_value(v);
+        size_t n = str != NULL ? strlen(str) : 0;
 
         if (v == NULL && i >= 2)
             continue;
-        if (str == NULL || strlen(str) == 0 || strlen(str) >= cap[i]) {
+        /* A JSON string may hold "\u0000": its length then differs from strlen. */
+        if (str == NULL || n == 0 || n >= cap[i] || json_string_length(v) != n) {
             snprintf(why, len, "%s: a string of 1 to %zu characters is required", keys[i],
                      cap[i] - 1);
             return -1;
         }
-        memcpy(dst[i], str, strlen(str) + 1);
+        if (!text_ok(str, i >= 2)) {
+            snprintf(why, len, "%s: printable ASCII characters only%s", keys[i],
+                     i >= 2 ? "" : ", without blanks");
+            return -1;
+        }
+        memcpy(dst[i], str, n + 1);
     }
     return 0;
 }
 
-static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *conn,
-                                    struct post_body *b)
+static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char *message,
+                              const char *hvalue);
+
+/* Checks every scan of the body (one bad item refuses the request), then
+ * keeps them all or answers an error: never 2xx for a scan not kept. */
+static enum MHD_Result handle_scans(const struct req *rq, struct request_state *b)
 {
+    struct wcs_http *h = rq->h;
+    struct MHD_Connection *conn = rq->conn;
     json_error_t je;
     json_t *root, *items;
     struct conv_scan s;
     struct timespec ts;
-    char why[160], msg[200];
-    size_t i, accepted = 0;
+    char why[160], msg[256];
+    size_t i, n, accepted = 0;
 
     if (b->too_large)
         return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body over 64 KiB");
@@ -315,28 +429,55 @@ static enum MHD_Result handle_scans(struct wcs_http *h, struct MHD_Connection *c
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
     }
     items = json_is_array(root) ? root : NULL;
+    n = items ? json_array_size(items) : 1;
+    if (n > SCANS_PER_REQUEST) {
+        json_decref(root);
+        snprintf(msg, sizeof(msg), "%zu scans in one request, at most %d", n, SCANS_PER_REQUEST);
+        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_many", msg);
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
     /* Validate everything first: a bad item refuses the whole request. */
-    for (i = 0; i < (items ? json_array_size(items) : 1); i++) {
+    for (i = 0; i < n; i++) {
         if (scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why)) < 0) {
             snprintf(msg, sizeof(msg), "scan %zu: %s", i, why);
             json_decref(root);
             return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
         }
+        if (!wcs_plcs_scan_location_known(h->src.plcs, s.location)) {
+            snprintf(msg, sizeof(msg),
+                     "scan %zu: location %s is not a configured scan location "
+                     "(plcs[].locations, scanners[].location)",
+                     i, s.location);
+            json_decref(root);
+            return refuse(rq, REFUSED_LOCATION, msg, NULL);
+        }
     }
-    for (i = 0; i < (items ? json_array_size(items) : 1); i++) {
+    if (!wcs_plcs_scan_room(h->src.plcs, n)) {
+        json_decref(root);
+        return refuse(rq, REFUSED_OVERLOADED,
+                      "the event log has no room for scans now (PLC records go first)", NULL);
+    }
+    for (i = 0; i < n; i++) {
         struct err e;
 
         scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why));
         if (s.source[0] == '\0')
             snprintf(s.source, sizeof(s.source), "http");
         s.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        if (wcs_plcs_scan(h->src.plcs, &s, &e) == 0)
-            accepted++;
-        else
+        if (wcs_plcs_scan(h->src.plcs, &s, &e) < 0) {
             log_warnx("%s", e.msg);
+            snprintf(msg, sizeof(msg), "scan %zu not kept: %.200s", i, e.msg);
+            break;
+        }
+        accepted++;
     }
     json_decref(root);
+    if (accepted < n) {
+        json_t *j = error_json("not_kept", msg);
+        json_object_set_new(j, "accepted", json_integer((json_int_t)accepted));
+        return reply_hdr(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", json_body(j),
+                         MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
     return reply_json(conn, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "accepted", (json_int_t)accepted));
 }
 
@@ -368,87 +509,266 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
     struct wcs_event_writer_stats ws;
     struct wcs_sorter_stats ss;
     char *body = NULL;
+    size_t len = 0;
+    FILE *f;
+    int i;
 
     memset(&ws, 0, sizeof(ws));
     if (src->writer)
         wcs_event_writer_stats(src->writer, &ws);
     wcs_sorter_get_stats(src->sorter, &ss);
-    if (asprintf(&body,
-                 "# TYPE wcs_parcels_indexed gauge\nwcs_parcels_indexed %zu\n"
-                 "# TYPE wcs_registry_bytes gauge\nwcs_registry_bytes %zu\n"
-                 "# TYPE wcs_plan_version gauge\nwcs_plan_version %d\n"
-                 "# TYPE wcs_decisions_total counter\nwcs_decisions_total %llu\n"
-                 "# TYPE wcs_dry_runs_total counter\nwcs_dry_runs_total %llu\n"
-                 "# TYPE wcs_events_pushed_total counter\nwcs_events_pushed_total %llu\n"
-                 "# TYPE wcs_events_written_total counter\nwcs_events_written_total %llu\n"
-                 "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total %llu\n"
-                 "# TYPE wcs_events_queued gauge\nwcs_events_queued %zu\n"
-                 "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected %d\n",
-                 wcs_registry_count(reg), wcs_registry_memory(reg),
-                 wcs_sorter_plan_version(src->sorter), (unsigned long long)ss.decisions,
-                 (unsigned long long)ss.dry_runs, (unsigned long long)ws.pushed,
-                 (unsigned long long)ws.written, (unsigned long long)ws.dropped, ws.queued,
-                 src->refresher ? wcs_refresher_connected(src->refresher) : 0) < 0)
+    f = open_memstream(&body, &len);
+    if (f == NULL)
         return MHD_NO;
+    fprintf(f,
+            "# TYPE wcs_parcels_indexed gauge\nwcs_parcels_indexed %zu\n"
+            "# TYPE wcs_registry_bytes gauge\nwcs_registry_bytes %zu\n"
+            "# TYPE wcs_plan_version gauge\nwcs_plan_version %d\n"
+            "# TYPE wcs_decisions_total counter\nwcs_decisions_total %llu\n"
+            "# TYPE wcs_dry_runs_total counter\nwcs_dry_runs_total %llu\n"
+            "# TYPE wcs_events_pushed_total counter\nwcs_events_pushed_total %llu\n"
+            "# TYPE wcs_events_written_total counter\nwcs_events_written_total %llu\n"
+            "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total %llu\n"
+            "# TYPE wcs_events_queued gauge\nwcs_events_queued %zu\n"
+            "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected %d\n"
+            "# TYPE wcs_http_refused_total counter\n",
+            wcs_registry_count(reg), wcs_registry_memory(reg), wcs_sorter_plan_version(src->sorter),
+            (unsigned long long)ss.decisions, (unsigned long long)ss.dry_runs,
+            (unsigned long long)ws.pushed, (unsigned long long)ws.written,
+            (unsigned long long)ws.dropped, ws.queued,
+            src->refresher ? wcs_refresher_connected(src->refresher) : 0);
+    for (i = 0; i < REFUSED_COUNT; i++)
+        fprintf(f, "wcs_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
+                (unsigned long long)h->refused[i]);
+    if (fclose(f) != 0) {
+        free(body);
+        return MHD_NO;
+    }
     return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", body);
 }
 
+/* --- guarding: routes, tokens, rates, refusals --------------------------------- */
+
+/* Copies text from the network for the log: at most len - 1 characters,
+ * anything but printable ASCII as '?'. */
+static void printable(char *dst, size_t len, const char *src)
+{
+    size_t i;
+
+    for (i = 0; src != NULL && src[i] != '\0' && i + 1 < len; i++)
+        dst[i] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] <= 0x7E ? src[i] : '?';
+    dst[i] = '\0';
+}
+
+static const struct {
+    unsigned status;
+    const char *code;
+    const char *hname, *hvalue; /* a header the refusal carries, or NULL */
+} refusal_reply[REFUSED_COUNT] = {
+    [REFUSED_UNAUTHORIZED] = {MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                              MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"wcsd\""},
+    [REFUSED_FORBIDDEN] = {MHD_HTTP_FORBIDDEN, "forbidden", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                           "Bearer realm=\"wcsd\", error=\"insufficient_scope\""},
+    [REFUSED_RATE] = {MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", MHD_HTTP_HEADER_RETRY_AFTER, "1"},
+    [REFUSED_LOCATION] = {MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown_location", NULL, NULL},
+    [REFUSED_OVERLOADED] = {MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded", MHD_HTTP_HEADER_RETRY_AFTER,
+                            "1"},
+};
+
+/* Counts, logs (within the log budget) and answers a refusal; hvalue, when
+ * not NULL, replaces the header value of the table. */
+static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char *message,
+                              const char *hvalue)
+{
+    struct wcs_http *h = rq->h;
+    char method[16], url[96], more[64] = "";
+
+    h->refused[why]++;
+    if (wcs_rate_take(h->log_budget, 0, uv_hrtime() / 1000, NULL) == 0) {
+        printable(method, sizeof(method), rq->method);
+        printable(url, sizeof(url), rq->url);
+        if (h->log_suppressed > 0)
+            snprintf(more, sizeof(more), " (and %llu refusal(s) not logged before)",
+                     (unsigned long long)h->log_suppressed);
+        h->log_suppressed = 0;
+        log_warnx("http: %u to %s %s from %s%s%s: %s%s", refusal_reply[why].status, method, url,
+                  rq->addr, rq->who ? ", token " : "", rq->who ? rq->who->name : "", message, more);
+    } else {
+        h->log_suppressed++;
+    }
+    return reply_error_hdr(rq->conn, refusal_reply[why].status, refusal_reply[why].code, message,
+                           refusal_reply[why].hname, hvalue ? hvalue : refusal_reply[why].hvalue);
+}
+
+enum route {
+    R_HEALTH,
+    R_STATUS,
+    R_DECIDE,
+    R_PARCEL,
+    R_SCANS,
+    R_SCANNERS,
+    R_METRICS,
+    R_METHOD,
+    R_NOT_FOUND
+};
+
+/* Where a request goes and what it needs. */
+static enum route route_of(const char *method, const char *url, enum wcs_http_need *need)
+{
+    bool get = strcmp(method, "GET") == 0;
+
+    *need = WCS_HTTP_ANY;
+    if (strcmp(url, "/health") == 0) {
+        *need = WCS_HTTP_OPEN;
+        return get ? R_HEALTH : R_METHOD;
+    }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/scans") == 0) {
+        *need = WCS_HTTP_SCAN;
+        return R_SCANS;
+    }
+    if (!get)
+        return R_METHOD;
+    *need = WCS_HTTP_READ;
+    if (strcmp(url, "/v1/status") == 0)
+        return R_STATUS;
+    if (strcmp(url, "/v1/decide") == 0)
+        return R_DECIDE;
+    if (strncmp(url, "/v1/parcels/", 12) == 0 && url[12] != '\0')
+        return R_PARCEL;
+    if (strcmp(url, "/v1/scanners") == 0)
+        return R_SCANNERS;
+    if (strcmp(url, "/metrics") == 0)
+        return R_METRICS;
+    *need = WCS_HTTP_ANY;
+    return R_NOT_FOUND;
+}
+
+/* The client's IPv4 address as a number (0 if unknown) and as text. */
+static uint32_t client_addr(struct MHD_Connection *conn, char *text, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr_in *sin;
+
+    snprintf(text, len, "?");
+    if (ci == NULL || ci->client_addr == NULL || ci->client_addr->sa_family != AF_INET)
+        return 0;
+    sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+    inet_ntop(AF_INET, &sin->sin_addr, text, (socklen_t)len);
+    return ntohl(sin->sin_addr.s_addr);
+}
+
+static const struct wcs_tokens no_tokens = {NULL, 0};
+
+/* MHD's first call for a request: its headers are in, its body is not.
+ * Refuses it at once, or lets it in (*req_cls) to be answered on its last. */
+static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *conn, const char *url,
+                                  const char *method, void **req_cls)
+{
+    char addr[INET_ADDRSTRLEN], why[160], retry[16];
+    struct req rq = {h, conn, method, url, NULL, addr};
+    const char *auth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    enum wcs_http_need need;
+    enum route route = route_of(method, url, &need);
+    uint32_t client = client_addr(conn, addr, sizeof(addr));
+    struct request_state *b;
+    unsigned retry_s = 1;
+
+    switch (wcs_http_authorize(h->tokens ? h->tokens : &no_tokens, auth, need, &rq.who)) {
+    case WCS_HTTP_UNAUTHORIZED:
+        return refuse(&rq, REFUSED_UNAUTHORIZED,
+                      auth == NULL ? "a bearer token is required (Authorization: Bearer ...)"
+                                   : "not a valid bearer token",
+                      NULL);
+    case WCS_HTTP_FORBIDDEN:
+        snprintf(why, sizeof(why), "role %s may not %s", wcs_role_name(rq.who->role),
+                 need == WCS_HTTP_SCAN ? "post scans" : "read (GET /v1/..., /metrics)");
+        return refuse(&rq, REFUSED_FORBIDDEN, why, NULL);
+    case WCS_HTTP_ALLOW:
+        break;
+    }
+    /* POST /v1/scans: over its client's rate it is refused before its body is read. */
+    if (route == R_SCANS &&
+        wcs_rate_take(h->scan_limit, client, uv_hrtime() / 1000, &retry_s) < 0) {
+        snprintf(why, sizeof(why), "over http.scan_rate: %u requests a second per client address",
+                 h->scan_rate);
+        snprintf(retry, sizeof(retry), "%u", retry_s);
+        return refuse(&rq, REFUSED_RATE, why, retry);
+    }
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return MHD_NO;
+    b->route = (int)route;
+    b->who = rq.who;
+    snprintf(b->addr, sizeof(b->addr), "%s", addr);
+    *req_cls = b;
+    return MHD_YES;
+}
+
+/* The answer to a request let in, once all of it is in. */
+static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, const char *url,
+                              const char *method, struct request_state *b)
+{
+    struct req rq = {h, conn, method, url, b->who, b->addr};
+
+    switch ((enum route)b->route) {
+    case R_HEALTH:
+        return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ready\n"));
+    case R_STATUS:
+        return handle_status(h, conn);
+    case R_DECIDE:
+        return handle_decide(h, conn);
+    case R_PARCEL:
+        return handle_parcel(h, conn, url + 12);
+    case R_SCANNERS:
+        return reply_json(conn, MHD_HTTP_OK,
+                          json_pack("{s:o}", "scanners", scanners_json(h->src.usb)));
+    case R_METRICS:
+        return handle_metrics(h, conn);
+    case R_METHOD:
+        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
+                           "only GET (and POST /v1/scans) is served");
+    case R_NOT_FOUND:
+        break;
+    case R_SCANS:
+        return handle_scans(&rq, b);
+    }
+    return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
 {
     struct wcs_http *h = cls;
+    struct request_state *b = *req_cls;
 
     (void)version;
-    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/scans") == 0) {
-        struct post_body *b = *req_cls;
-
-        if (b == NULL) {
-            b = calloc(1, sizeof(*b));
-            if (b == NULL)
-                return MHD_NO;
-            *req_cls = b;
-            return MHD_YES;
-        }
-        if (*upload_data_size > 0) {
-            if (b->len + *upload_data_size > POST_BODY_MAX) {
-                b->too_large = 1;
-            } else {
-                char *p = realloc(b->data, b->len + *upload_data_size + 1);
-                if (p == NULL)
-                    return MHD_NO;
-                memcpy(p + b->len, upload_data, *upload_data_size);
-                b->data = p;
-                b->len += *upload_data_size;
-                p[b->len] = '\0';
-            }
-            *upload_data_size = 0;
-            return MHD_YES;
-        }
-        return handle_scans(h, conn, b);
+    if (b == NULL)
+        return first_call(h, conn, url, method, req_cls);
+    if (*upload_data_size == 0)
+        return answer(h, conn, url, method, b);
+    /* A body: kept for POST /v1/scans (64 KiB at most), dropped for the rest. */
+    if (b->route != R_SCANS || b->len + *upload_data_size > POST_BODY_MAX) {
+        b->too_large = b->route == R_SCANS;
+    } else {
+        char *p = realloc(b->data, b->len + *upload_data_size + 1);
+        if (p == NULL)
+            return MHD_NO;
+        memcpy(p + b->len, upload_data, *upload_data_size);
+        b->data = p;
+        b->len += *upload_data_size;
+        p[b->len] = '\0';
     }
-    if (strcmp(method, "GET") != 0)
-        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "only GET (and POST /v1/scans) is served");
-    if (strcmp(url, "/health") == 0)
-        return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ready\n"));
-    if (strcmp(url, "/v1/status") == 0)
-        return handle_status(h, conn);
-    if (strcmp(url, "/v1/decide") == 0)
-        return handle_decide(h, conn);
-    if (strncmp(url, "/v1/parcels/", 12) == 0 && url[12] != '\0')
-        return handle_parcel(h, conn, url + 12);
-    if (strcmp(url, "/metrics") == 0)
-        return handle_metrics(h, conn);
-    if (strcmp(url, "/v1/scanners") == 0)
-        return reply_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "scanners", scanners_json(h->src.usb)));
-    return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
+    *upload_data_size = 0;
+    return MHD_YES;
 }
 
 static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
-    struct post_body *b = *req_cls;
+    struct request_state *b = *req_cls;
 
     (void)cls;
     (void)conn;
@@ -460,35 +780,89 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
     }
 }
 
-int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src, const char *addr,
-                   int port, struct wcs_http **out, int *bound_port, struct err *e)
+/* libmicrohttpd's own messages: while it starts they say why it cannot
+ * (a port in use, a certificate or key GnuTLS refuses), so they are
+ * warnings; once it runs they are about single connections (a client over
+ * its connection limit, a broken request) and a flood of them must not
+ * flood the log, so they are debug. Made printable: they may quote a client. */
+static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
+{
+    struct wcs_http *h = cls;
+    char text[256], clean[256];
+    size_t n;
+
+    if (!log_enabled(h->started ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN))
+        return;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    printable(clean, sizeof(clean), text);
+    if (h->started)
+        log_debug("http: %s", clean);
+    else
+        log_warnx("http: %s", clean);
+}
+
+static void http_free(struct wcs_http *h)
+{
+    wcs_rate_free(h->scan_limit);
+    wcs_rate_free(h->log_budget);
+    free(h);
+}
+
+int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
+                   const struct wcs_http_opts *o, struct wcs_http **out, int *bound_port,
+                   struct err *e)
 {
     struct wcs_http *h = calloc(1, sizeof(*h));
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
     if (h == NULL)
         return err_set(e, -ENOMEM, "http: out of memory");
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+    sa.sin_port = htons((uint16_t)o->port);
+    if (inet_pton(AF_INET, o->addr, &sa.sin_addr) != 1) {
         free(h);
-        return err_set(e, ERR_CONFIG, "http.listen: %s is not an IPv4 address", addr);
+        return err_set(e, ERR_CONFIG, "http.listen: %s is not an IPv4 address", o->addr);
     }
+    h->tls = o->tls_cert != NULL;
+    if (h->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        free(h);
+        return err_set(e, ERR_CONFIG, "http.tls_cert: this libmicrohttpd has no TLS support");
+    }
+    if (h->tls)
+        flags |= MHD_USE_TLS;
     h->src = *src;
-    h->mhd = MHD_start_daemon(MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, access_cb, h,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                              MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, NULL,
-                              MHD_OPTION_END);
-    if (h->mhd == NULL) {
-        free(h);
-        return err_set(e, -EADDRINUSE, "http: cannot listen on %s:%d", addr, port);
+    h->tokens = o->tokens;
+    h->scan_rate = o->scan_rate;
+    h->scan_limit = wcs_rate_new(o->scan_rate, o->scan_burst, RATE_CLIENTS);
+    h->log_budget = wcs_rate_new(1, REFUSAL_LOG_BURST, 1);
+    if (h->scan_limit == NULL || h->log_budget == NULL) {
+        http_free(h);
+        return err_set(e, -ENOMEM, "http: out of memory");
     }
+    /* The logger first (MHD's rule), the TLS options last: without TLS the
+     * first of them is the end. */
+    h->mhd = MHD_start_daemon(
+        flags, (uint16_t)o->port, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb,
+        h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->conns_per_client, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed_cb, NULL, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        o->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key, MHD_OPTION_HTTPS_PRIORITIES,
+        TLS_PRIORITIES, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        http_free(h);
+        return err_set(e, -EADDRINUSE, "http: cannot listen on %s:%d%s", o->addr, o->port,
+                       o->tls_cert ? " with TLS (the log above says why)" : "");
+    }
+    h->started = true;
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = info ? info->port : port;
+    *bound_port = info ? info->port : o->port;
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     uv_poll_init(loop, &h->poll, info->epoll_fd);
     uv_timer_init(loop, &h->timer);
@@ -505,7 +879,7 @@ static void handle_closed_cb(uv_handle_t *hd)
     struct wcs_http *h = hd->data;
 
     if (--h->open_handles == 0)
-        free(h);
+        http_free(h);
 }
 
 void wcs_http_stop(struct wcs_http *h)

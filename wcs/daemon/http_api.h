@@ -4,7 +4,7 @@
  * epoll fd, so handlers run on the loop thread and read loop-owned state
  * without locks. Handlers only read memory and answer; they never block.
  *
- *   GET  /health             200 "ready" once started
+ *   GET  /health             200 "ready" once started (no token needed)
  *   GET  /v1/status          JSON: plan, registry, counters, writer, chutes, PLCs
  *   GET  /v1/decide?code=C[&code=C2][&weight_g=N][&length_mm=..][&recirc=N]
  *                            JSON dry-run decision (changes nothing)
@@ -13,6 +13,14 @@
  *                            source?, symbology?}) from a WCS scanner: 202
  *   GET  /v1/scanners        JSON: the WCS's own scanners, connected or not
  *   GET  /metrics            Prometheus text format
+ *
+ * Everything but /health needs a bearer token (Authorization: Bearer S) of
+ * the tokens file whose role allows it (wcs/config/secrets.h): without one
+ * 401, with the wrong role 403. POST /v1/scans is limited per client
+ * address (429 with Retry-After), takes scans only for configured scan
+ * locations (422) and only while the event writer has room (503); it never
+ * answers 2xx for a scan that was not kept. docs/wcsd.md "HTTP API" and
+ * docs/security.md have the whole surface.
  *
  * The server reads what it shows through the narrow things it is handed
  * (struct wcs_http_sources), never the daemon's own state.
@@ -24,6 +32,7 @@
 #include <uv.h>
 
 #include "common/err.h"
+#include "wcs/config/secrets.h"
 
 struct scan_usb;
 struct wcs_event_writer;
@@ -45,10 +54,26 @@ struct wcs_http_sources {
     struct scan_usb *usb;            /* the WCS's own scanners */
 };
 
-/* Starts listening on addr:port (port 0 = any free port) on loop; src is
- * copied. *bound_port gets the port. Returns 0, -errno or ERR_CONFIG. */
-int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src, const char *addr,
-                   int port, struct wcs_http **out, int *bound_port, struct err *e);
+/* How the server listens and whom it lets in; the pointers must outlive
+ * the server (wcs_http_stop() first). */
+struct wcs_http_opts {
+    const char *addr;                /* IPv4 address to listen on */
+    int port;                        /* 0 = any free port */
+    const struct wcs_tokens *tokens; /* NULL or none: no token is valid */
+    const char *tls_cert;            /* PEM certificate (chain); NULL = plain HTTP */
+    const char *tls_key;             /* its PEM private key (with tls_cert) */
+    unsigned scan_rate;              /* POST /v1/scans per second per client address */
+    unsigned scan_burst;             /* ... and at most this many at once */
+    unsigned conns_per_client;       /* open connections per client address */
+};
+
+/* Starts listening as o says on loop; src is copied. *bound_port gets the
+ * port. Returns 0, -errno, ERR_CONFIG (a bad address, TLS without TLS
+ * support) or -EADDRINUSE (cannot listen, or the certificate or key is not
+ * usable: the log says which). */
+int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
+                   const struct wcs_http_opts *o, struct wcs_http **out, int *bound_port,
+                   struct err *e);
 
 /* Stops accepting, closes connections and the loop handles (asynchronously;
  * the memory goes when the handles' close callbacks have run). */

@@ -25,10 +25,16 @@ struct plc {
     struct conv_station *station;
 };
 
+_Static_assert(WCS_SCAN_LOCATIONS_MAX <= CONV_CORR_LOCATIONS_MAX,
+               "every configured scan location must get a ring in the correlator");
+
 struct wcs_plcs {
     struct wcs_sorter *sorter;
     struct wcs_event_writer *writer;
+    size_t queue_capacity;         /* the writer's, events */
     struct conv_correlator *scans; /* the WCS's scans by location */
+    char locations[WCS_SCAN_LOCATIONS_MAX][21]; /* configured scan locations */
+    size_t nlocations;
     struct plc plcs[WCS_PLC_MAX];
     size_t n;
     size_t open;                   /* stations not yet closed */
@@ -267,6 +273,25 @@ static void station_config(const struct wcs_config *cfg, const struct wcs_plc_co
     sc->ops = &station_ops;
 }
 
+static void add_location(struct wcs_plcs *all, const char *location)
+{
+    if (all->nlocations == WCS_SCAN_LOCATIONS_MAX || wcs_plcs_scan_location_known(all, location))
+        return;
+    snprintf(all->locations[all->nlocations++], sizeof(all->locations[0]), "%s", location);
+}
+
+/* The configured scan locations (the config loader bounds their number). */
+static void scan_locations(struct wcs_plcs *all, const struct wcs_config *cfg)
+{
+    int i, j;
+
+    for (i = 0; i < cfg->nplcs; i++)
+        for (j = 0; j < cfg->plcs[i].nlocations; j++)
+            add_location(all, cfg->plcs[i].locations[j]);
+    for (i = 0; i < cfg->nscanners; i++)
+        add_location(all, cfg->scanners[i].location);
+}
+
 int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sorter *sorter,
                    struct wcs_event_writer *writer, PGconn *c, struct wcs_plcs **out,
                    struct err *e)
@@ -279,6 +304,8 @@ int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sor
         return err_set(e, -ENOMEM, "out of memory");
     all->sorter = sorter;
     all->writer = writer;
+    all->queue_capacity = cfg->events.queue_capacity;
+    scan_locations(all, cfg);
     all->scans = conv_corr_new(SCANS_PER_LOCATION);
     if (all->scans == NULL)
         return err_set(e, -ENOMEM, "out of memory");
@@ -349,11 +376,39 @@ void wcs_plcs_durable(struct wcs_plcs *all)
         conv_station_durable(all->plcs[i].station);
 }
 
+bool wcs_plcs_scan_location_known(const struct wcs_plcs *all, const char *location)
+{
+    size_t i;
+
+    for (i = 0; i < all->nlocations; i++)
+        if (strcmp(all->locations[i], location) == 0)
+            return true;
+    return false;
+}
+
+bool wcs_plcs_scan_room(const struct wcs_plcs *all, size_t n)
+{
+    struct wcs_event_writer_stats ws;
+
+    if (all->writer == NULL)
+        return true;
+    wcs_event_writer_stats(all->writer, &ws);
+    return (all->queue_capacity == 0 || ws.queued + n <= all->queue_capacity / 2) &&
+           !ws.spool_alarm;
+}
+
 int wcs_plcs_scan(struct wcs_plcs *all, const struct conv_scan *s, struct err *e)
 {
     struct wcs_event ev;
-    int rc = conv_corr_add(all->scans, s);
+    int rc;
 
+    if (!wcs_plcs_scan_location_known(all, s->location))
+        return err_set(e, ERR_NOTFOUND, "scan at %s not kept: not a configured scan location",
+                       s->location);
+    if (!wcs_plcs_scan_room(all, 1))
+        return err_set(e, ERR_FULL, "scan at %s not kept: the event log has no room for scans",
+                       s->location);
+    rc = conv_corr_add(all->scans, s);
     if (rc < 0)
         return err_set(e, rc, "scan at %s not kept: %s", s->location, err_text(rc));
     memset(&ev, 0, sizeof(ev));

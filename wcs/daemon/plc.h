@@ -19,6 +19,7 @@
 #ifndef WCS_DAEMON_PLC_H
 #define WCS_DAEMON_PLC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libpq-fe.h>
@@ -54,8 +55,22 @@ void wcs_plcs_stop(struct wcs_plcs *p);
 void wcs_plcs_durable(struct wcs_plcs *p);
 
 /* A scan from a WCS scanner (USB, camera, HTTP): kept for the read windows
- * and logged. Returns 0, or ERR_FULL / ERR_INVALID (the correlator's). */
+ * and logged. Returns 0; ERR_NOTFOUND when its location is not a configured
+ * scan location (wcs_plcs_scan_location_known()); ERR_FULL when the event
+ * writer has no room for it (wcs_plcs_scan_room()); ERR_INVALID / -ENOMEM
+ * (the correlator's). e names the location. */
 int wcs_plcs_scan(struct wcs_plcs *p, const struct conv_scan *s, struct err *e);
+
+/* True when location is a configured scan location: one of the plcs[].locations
+ * or a scanners[].location. Only these get a ring of scans, so the
+ * correlator's memory is bounded by the config (WCS_SCAN_LOCATIONS_MAX). */
+bool wcs_plcs_scan_location_known(const struct wcs_plcs *p, const char *location);
+
+/* True when n more scans fit in the event writer's queue below half its
+ * capacity and its spool is below its alarm level: scans give way, so a
+ * flood of them never takes the room the PLC's records (whose ACK_s wait
+ * for durability) need. */
+bool wcs_plcs_scan_room(const struct wcs_plcs *p, size_t n);
 
 /* For status pages: the stations, 0..count-1. */
 size_t wcs_plcs_count(const struct wcs_plcs *p);

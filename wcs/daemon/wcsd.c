@@ -75,6 +75,13 @@ int main(int argc, char **argv)
         return 2;
     }
     if (check_only) {
+        rc = cfg.http_listen[0] != '\0' ? wcsd_check_files(&cfg, &d, &e) : 0;
+        diag_print(&d, stderr);
+        diag_free(&d);
+        if (rc < 0) {
+            fprintf(stderr, "wcsd: %s\n", e.msg);
+            return 2;
+        }
         printf("%s: configuration valid\n", path);
         return 0;
     }
