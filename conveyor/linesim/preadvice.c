@@ -127,15 +127,18 @@ static int jsonl_read(FILE *f, struct items *it)
     ssize_t len;
     int rc = 0, k, line = 0;
 
-    while ((len = getline(&buf, &cap, f)) > 0) {
+    while ((len = csv_table_getline(&buf, &cap, f, CSV_TABLE_LINE_MAX)) >= 0) {
         json_t *o;
         json_error_t je;
         const char *vals[P_NCOL];
 
         line++;
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-            len--;
-        if (len == 0)
+        if (len > CSV_TABLE_LINE_MAX) {
+            /* Its first bytes were kept, the rest skipped: never held whole. */
+            diag_report(&it->f, line, "row", "line longer than %d bytes", CSV_TABLE_LINE_MAX);
+            continue;
+        }
+        if (csv_table_blank(buf, (size_t)len))
             continue;
         o = json_loadb(buf, (size_t)len, 0, &je);
         if (o == NULL || !json_is_object(o)) {

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <uv.h>
 
+#include "common/csv_table.h"
 #include "conveyor/link.h"
 #include "conveyor/linesim/sim.h"
 
@@ -700,6 +701,38 @@ static void test_load_preadvice_jsonl(void **state)
     assert_true(conv_sim_load_preadvice("/nonexistent/x.csv", &it, &n, &d, &e) < 0);
 }
 
+/* A JSON Lines row longer than CSV_TABLE_LINE_MAX is a bad row, reported with
+ * its line, never held whole; the rows around it still load. */
+static void test_load_preadvice_long_line(void **state)
+{
+    char path[] = "/tmp/test-linesim-longXXXXXX.jsonl";
+    struct conv_sim_item *it = NULL;
+    size_t n = 0, k;
+    struct diag d = DIAG_INIT;
+    struct err e = {0};
+    FILE *f;
+    int fd;
+
+    (void)state;
+    fd = mkstemps(path, 6);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("{\"code\": \"RR123456754CN\"}\n{\"code\": \"", f);
+    for (k = 0; k < CSV_TABLE_LINE_MAX + 10; k++)
+        fputc('A', f);
+    fputs("\"}\n{\"code\": \"RR123456715CN\"}\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(conv_sim_load_preadvice(path, &it, &n, &d, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(it[1].code, "RR123456715CN");
+    assert_int_equal(diag_count(&d), 1);
+    assert_non_null(strstr(d.msgs[0], ":2: row: line longer than"));
+    free(it);
+    diag_free(&d);
+    unlink(path);
+}
+
 static void test_load_layout(void **state)
 {
     char path[] = "/tmp/test-linesim-layoutXXXXXX";
@@ -1015,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_unmatched_res_and_ack),
         cmocka_unit_test(test_load_preadvice_csv),
         cmocka_unit_test(test_load_preadvice_jsonl),
+        cmocka_unit_test(test_load_preadvice_long_line),
         cmocka_unit_test(test_load_layout),
         cmocka_unit_test(test_e2e_clean),
         cmocka_unit_test(test_e2e_faults),
