@@ -453,6 +453,10 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
         }
         if (ps->deg != 0) {
             rc = scan_img_rotate(&img, ps->deg, 255, &p->rotated);
+            if (rc == -E2BIG) { /* the rotated frame would pass the image limit */
+                rc = 0;
+                continue;
+            }
             if (rc < 0) {
                 rc = err_set(e, rc, "camera pass %s: %s", ps->name, err_text(rc));
                 break;

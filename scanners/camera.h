@@ -54,8 +54,8 @@ struct scan_image {
  * whole image, so thousands of tiny scans are a few KiB that take minutes. */
 #define SCAN_JPEG_MAX_SCANS 100
 
-/* Sizes img to w x h (contents undefined). Returns 0, -EINVAL for a size of 0
- * or past SCAN_IMAGE_MAX_PIXELS, -ENOMEM. */
+/* Sizes img to w x h (contents undefined). Returns 0, -EINVAL for a size of
+ * 0, -E2BIG past SCAN_IMAGE_MAX_PIXELS, -ENOMEM. */
 int scan_image_resize(struct scan_image *img, int w, int h);
 
 /* Frees img's pixels and zeroes it; NULL allowed. */
@@ -66,7 +66,9 @@ struct scan_frame scan_image_frame(const struct scan_image *img);
 
 /* ---- Image operations (imageops.c) -------------------------------------
  * Each reads src and writes dst (which must not share pixels with src),
- * resizing dst. Each returns 0, -EINVAL for a bad argument, -ENOMEM. */
+ * resizing dst. Each returns 0, -EINVAL for a bad argument, -E2BIG when dst
+ * would be past SCAN_IMAGE_MAX_PIXELS (a 45-degree rotation doubles the
+ * pixels), -ENOMEM. */
 
 /* Rotates by deg degrees counter-clockwise about the centre with bilinear
  * interpolation. dst is the bounding box of the rotated frame, so nothing is

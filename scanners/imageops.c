@@ -16,8 +16,10 @@
 
 int scan_image_resize(struct scan_image *img, int w, int h)
 {
-    if (!img || w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > SCAN_IMAGE_MAX_PIXELS)
+    if (!img || w <= 0 || h <= 0)
         return -EINVAL;
+    if ((uint64_t)w * (uint64_t)h > SCAN_IMAGE_MAX_PIXELS)
+        return -E2BIG;
     size_t need = (size_t)w * (size_t)h;
     if (need > img->cap) {
         uint8_t *d = realloc(img->data, need);

@@ -692,10 +692,43 @@ static void test_imageops(void **state)
     scan_image_release(&out);
 }
 
+/* A frame within the limits whose rotation would pass them (6000x6000 is 36
+ * Mpx, rotated by 45 degrees about 72; by 22.5 or 67.5 about 61.5, under the
+ * 64 Mpx limit): that pass is skipped, the others run, and the frame is not
+ * an error. */
+static void test_rotation_past_limit(void **state)
+{
+    (void)state;
+    const int side = 6000;
+    uint8_t *px = malloc((size_t)side * side);
+    assert_non_null(px);
+    memset(px, 255, (size_t)side * side);
+    struct scan_frame f = {.w = side, .h = side, .stride = side, .data = px};
+    struct scan_image out = {0};
+    assert_int_equal(scan_img_rotate(&f, 45, 255, &out), -E2BIG);
+    assert_int_equal(scan_img_rotate(&f, 0, 255, &out), 0);
+    scan_image_release(&out);
+
+    struct scan_pipeline_config cfg;
+    scan_pipeline_config_default(&cfg);
+    cfg.budget_ms = 600000; /* the pass limit ends the frame, not the clock */
+    cfg.max_passes = 5;     /* plain, sharpen, rot45, rot22, rot67 */
+    struct scan_pipeline *p;
+    struct scan_result r;
+    struct err e;
+    assert_int_equal(scan_pipeline_new(&cfg, &p, &e), 0);
+    assert_int_equal(scan_pipeline_decode(p, &f, &r, &e), 0);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.passes_run, 4); /* all but rot45 */
+    scan_pipeline_free(p);
+    free(px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_imageops),        cmocka_unit_test(test_clean_label),
+        cmocka_unit_test(test_rotation_past_limit),
         cmocka_unit_test(test_rotated_label),   cmocka_unit_test(test_wrong_check_digit),
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
