@@ -83,7 +83,18 @@ struct jpeg_fail {
     char msg[JMSG_LENGTH_MAX];
     int truncated; /* the stream ended early (libjpeg pads it and only warns) */
     int too_many_scans; /* the stream went past SCAN_JPEG_MAX_SCANS */
+    int damaged;        /* a warning that the entropy-coded data is damaged */
+    char damage[JMSG_LENGTH_MAX];
 };
+
+/* Warnings that mean pixels were made up: libjpeg fills what it cannot decode
+ * and goes on, and a frame partly invented must not be read. Others (such as
+ * extraneous bytes before a marker, which some cameras write) are harmless. */
+static bool jpeg_warning_damages(int code)
+{
+    return code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE || code == JWRN_MUST_RESYNC ||
+           code == JWRN_NOT_SEQUENTIAL;
+}
 
 static void jpeg_error_exit_cb(j_common_ptr ci)
 {
@@ -98,6 +109,10 @@ static void jpeg_emit_message_cb(j_common_ptr ci, int level)
     if (level < 0 && ci->err->msg_code == JWRN_JPEG_EOF && !f->truncated) {
         f->truncated = 1;
         ci->err->format_message(ci, f->msg);
+    }
+    if (level < 0 && jpeg_warning_damages(ci->err->msg_code) && !f->damaged) {
+        f->damaged = 1;
+        ci->err->format_message(ci, f->damage);
     }
     if (level < 0)
         ci->err->num_warnings++;
@@ -157,6 +172,8 @@ static int load_jpeg(FILE *fp, struct scan_image *img, struct err *e)
         goto out;
     }
     jpeg_finish_decompress(&ci);
+    if (fail.damaged)
+        rc = err_set(e, ERR_PARSE, "JPEG: damaged (%s)", fail.damage);
 out:
     jpeg_destroy_decompress(&ci);
     return rc;

@@ -463,6 +463,14 @@ static void test_files(void **state)
     path_of("trunc", "jpg", bad, sizeof(bad));
     write_file(bad, jpg, jlen / 2);
     expect_load_error(bad, ERR_PARSE, "truncated");
+
+    /* Damaged entropy-coded data (a marker in the middle of it): libjpeg
+     * would fill in what it cannot decode; the frame is refused instead. */
+    jpg[jlen / 2] = 0xff;
+    jpg[jlen / 2 + 1] = 0xd9;
+    path_of("damaged", "jpg", bad, sizeof(bad));
+    write_file(bad, jpg, jlen);
+    expect_load_error(bad, ERR_PARSE, "JPEG: damaged (Corrupt JPEG data");
     free(jpg);
 
     path_of("s10f", "png", path, sizeof(path));
