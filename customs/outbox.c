@@ -65,6 +65,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/secret_file.h"
 #include "customs/outbox.h"
 #include "customs/store.h"
 
@@ -207,47 +208,13 @@ void cust_worker_defaults(struct cust_worker_opts *o)
 int cust_token_read(const char *path, char **out, struct err *e)
 {
     char line[1024];
-    struct stat st;
-    FILE *f;
-    size_t n;
-    int fd, rc;
+    int rc = secret_file_first_line(path, "token file", SECRET_FILE_OWNER, line, sizeof(line), e);
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(e, -errno, "token file %s: %s", path, strerror(errno));
-    /* The mode of the file opened, not of a name that may change meanwhile. */
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        close(fd);
-        return err_set(e, rc, "token file %s: %s", path, strerror(-rc));
-    }
-    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-        close(fd);
-        return err_set(e, ERR_CONFIG,
-                       "token file %s: mode %04o lets %s read it; refused: the broker token must "
-                       "be readable by its owner only (chmod 600 %s, and get a new token if "
-                       "others may have read it)",
-                       path, (unsigned)(st.st_mode & 07777),
-                       (st.st_mode & S_IROTH) != 0 ? "other users" : "its group", path);
-    }
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        rc = -errno;
-        close(fd);
-        return err_set(e, rc, "token file %s: %s", path, strerror(-rc));
-    }
-    if (fgets(line, sizeof(line), f) == NULL)
-        line[0] = '\0';
-    fclose(f);
-    n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                     line[n - 1] == '\t'))
-        line[--n] = '\0';
-    if (n == 0)
-        return err_set(e, ERR_CONFIG, "token file %s: empty first line", path);
+    if (rc < 0)
+        return rc;
     *out = strdup(line);
-    memset(line, 0, sizeof(line));
+    explicit_bzero(line, sizeof(line));
     return *out != NULL ? 0 : err_set(e, -ENOMEM, "token: out of memory");
 }
 

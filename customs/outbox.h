@@ -59,10 +59,10 @@ struct cust_worker_opts {
 void cust_worker_defaults(struct cust_worker_opts *o);
 
 /*
- * Reads a bearer token: the first line of path, trailing blanks dropped.
- * *out gets a malloc'd string (caller frees). Returns 0, -errno, or
- * ERR_CONFIG when the file's mode lets its group or others read it (the
- * message says so) or the token is empty. The token is never put in e.
+ * Reads a bearer token: the first line of path, trailing blanks dropped
+ * (secret_file_first_line(), SECRET_FILE_OWNER: a file its group or others
+ * may read is refused). *out gets a malloc'd string (caller frees). Returns
+ * 0, -errno, or ERR_CONFIG (the message says why, never the token).
  */
 int cust_token_read(const char *path, char **out, struct err *e);
 

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -148,6 +149,14 @@ static void test_token_file(void **state)
     token_file(path, sizeof(path), big);
     assert_int_equal(token_read_file(path, buf, sizeof(buf), &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, ":1: line longer than 128 characters"));
+    /* Its group may read it (a service's group); others may not. */
+    token_file(path, sizeof(path), "s3cret-Token_01\n");
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(token_read_file(path, buf, sizeof(buf), &e), 0);
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(token_read_file(path, buf, sizeof(buf), &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "is open to other users (mode 0604)"));
+    assert_string_equal(buf, "");
     unlink(path);
     assert_true(token_read_file(path, buf, sizeof(buf), &e) < 0);
     assert_non_null(strstr(e.msg, "No such file"));

@@ -2,6 +2,7 @@
 #include "tests/common/testutil.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +19,9 @@
 
 void tu_write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
+    /* 0600 for a new file: some hold secrets, which are refused otherwise. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
     if (f == NULL)
         fail_msg("%s: cannot create", path);

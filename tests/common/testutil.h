@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-/* Writes text to path (created or truncated). */
+/* Writes text to path (truncated, or created with mode 0600). */
 void tu_write_text(const char *path, const char *text);
 
 /* Runs the built wcsctl with "--db conninfo" and the NULL-terminated

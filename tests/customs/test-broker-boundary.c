@@ -203,7 +203,7 @@ static void token_file_readable_by_others_refused(void **state)
 
         proc_run(argv, NULL, 60, &r);
         assert_int_equal(r.status, 1);
-        assert_non_null(strstr(r.err, "mode 0644 lets other users read it"));
+        assert_non_null(strstr(r.err, "is open to other users (mode 0644)"));
         assert_null(strstr(r.err, TOKEN));
         proc_result_free(&r);
     }

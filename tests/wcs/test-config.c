@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -462,15 +463,23 @@ static void test_password_file(void **state)
     assert_non_null(f);
     fputs("s3cr'et\\x\n", f);
     fclose(f);
+    assert_int_equal(chmod(pw, 0640), 0); /* wcsd's group may read it */
     snprintf(yaml, sizeof(yaml), "database:\n  conninfo: dbname=wcs\n  password_file: %s\n", pw);
     assert_int_equal(load(yaml, &c, &d), 0);
     assert_int_equal(wcs_config_db_conninfo(&c, buf, sizeof(buf), &e), 0);
     assert_string_equal(buf, "dbname=wcs password='s3cr\\'et\\\\x'");
     /* The config itself never holds the secret, only the file name. */
     assert_null(strstr(c.db_conninfo, "s3cr"));
+    /* A password file others may read is refused, the password unread. */
+    assert_int_equal(chmod(pw, 0644), 0);
+    assert_int_equal(wcs_config_db_conninfo(&c, buf, sizeof(buf), &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "database.password_file: "));
+    assert_non_null(strstr(e.msg, "is open to other users (mode 0644)"));
+    assert_null(strstr(e.msg, "s3cr"));
     unlink(pw);
     assert_true(wcs_config_db_conninfo(&c, buf, sizeof(buf), &e) < 0);
-    assert_non_null(strstr(e.msg, "database.password_file: cannot open"));
+    assert_non_null(strstr(e.msg, "database.password_file: "));
+    assert_non_null(strstr(e.msg, "No such file"));
 }
 
 /* Loads text through the stream entry point (fmemopen), named "mem.yaml". */

@@ -273,7 +273,7 @@ static void test_tokens_file_open_to_others_stops_wcsd(void **state)
 
     (void)state;
     assert_int_equal(chmod(wcsd.tokens_path, 0644), 0);
-    snprintf(want, sizeof(want), "http.tokens_file: %s is open to others (mode 0644)",
+    snprintf(want, sizeof(want), "http.tokens_file: %s is open to other users (mode 0644)",
              wcsd.tokens_path);
     refused(want);
     assert_int_equal(chmod(wcsd.tokens_path, 0600), 0);
@@ -337,7 +337,7 @@ static void test_tls(void **state)
     twcsd_stop(&wcsd);
     /* A key others may read stops wcsd before anything starts. */
     assert_int_equal(chmod(key, 0644), 0);
-    snprintf(want, sizeof(want), "http.tls_key: %s is open to others (mode 0644)", key);
+    snprintf(want, sizeof(want), "http.tls_key: %s is open to other users (mode 0644)", key);
     refused(want);
     wcsd.http_extra[0] = '\0';
     config();

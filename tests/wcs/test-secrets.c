@@ -135,11 +135,17 @@ static void test_open_to_others_refused(void **state)
     write_file("cam1 scanner " SECRET_A "\n", 0644);
     assert_int_equal(wcs_tokens_load(path, "http.tokens_file", &t, NULL, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "http.tokens_file: "));
-    assert_non_null(strstr(e.msg, " is open to others (mode 0644)"));
+    assert_non_null(strstr(e.msg, " is open to other users (mode 0644)"));
     assert_int_equal(t.n, 0);
     write_file("cam1 scanner " SECRET_A "\n", 0602); /* others may write: add a token */
     assert_int_equal(wcs_tokens_load(path, "http.tokens_file", &t, NULL, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "(mode 0602)"));
+    write_file("cam1 scanner " SECRET_A "\n", 0660); /* its group may write: the same */
+    assert_int_equal(wcs_tokens_load(path, "http.tokens_file", &t, NULL, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "is open to its group (mode 0660)"));
+    write_file("cam1 scanner " SECRET_A "\n", 0640); /* wcsd's group may read it */
+    assert_int_equal(wcs_tokens_load(path, "http.tokens_file", &t, NULL, &e), 0);
+    wcs_tokens_free(&t);
     /* The same rule for a TLS key, not for its certificate. */
     write_file("-----BEGIN PRIVATE KEY-----\n", 0644);
     assert_int_equal(wcs_secret_file_read(path, "http.tls_key", true, &buf, &len, &e), ERR_CONFIG);

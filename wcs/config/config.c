@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "common/cpu.h"
+#include "common/secret_file.h"
 
 /* --- YAML -> tree ------------------------------------------------------ */
 
@@ -779,24 +780,19 @@ int wcs_config_db_conninfo(const struct wcs_config *c, char *buf, size_t len, st
 {
     char pw[256], esc[600];
     size_t n, i, j = 0;
-    FILE *f;
+    int rc;
 
     if (c->db_password_file[0] == '\0') {
         if ((size_t)snprintf(buf, len, "%s", c->db_conninfo) >= len)
             return err_set(e, ERR_CONFIG, "database.conninfo: too long");
         return 0;
     }
-    f = fopen(c->db_password_file, "r");
-    if (f == NULL)
-        return err_set(e, -errno, "database.password_file: cannot open %s: %s",
-                       c->db_password_file, strerror(errno));
-    n = fread(pw, 1, sizeof(pw) - 1, f);
-    fclose(f);
-    pw[n] = '\0';
-    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-        pw[--n] = '\0';
-    if (n == 0)
-        return err_set(e, ERR_CONFIG, "database.password_file: %s is empty", c->db_password_file);
+    /* wcsd, wcsctl and the worker may share a service group. */
+    rc = secret_file_first_line(c->db_password_file, "database.password_file", SECRET_FILE_GROUP,
+                                pw, sizeof(pw), e);
+    if (rc < 0)
+        return rc;
+    n = strlen(pw);
     /* conninfo quoting: single quotes around, backslash before ' and \. */
     for (i = 0; i < n && j < sizeof(esc) - 3; i++) {
         if (pw[i] == '\'' || pw[i] == '\\')
@@ -804,9 +800,12 @@ int wcs_config_db_conninfo(const struct wcs_config *c, char *buf, size_t len, st
         esc[j++] = pw[i];
     }
     esc[j] = '\0';
-    if ((size_t)snprintf(buf, len, "%s password='%s'", c->db_conninfo, esc) >= len)
-        return err_set(e, ERR_CONFIG, "database.conninfo: too long with the password");
-    memset(pw, 0, sizeof(pw));
-    memset(esc, 0, sizeof(esc));
-    return 0;
+    rc = 0;
+    if ((size_t)snprintf(buf, len, "%s password='%s'", c->db_conninfo, esc) >= len) {
+        explicit_bzero(buf, len);
+        rc = err_set(e, ERR_CONFIG, "database.conninfo: too long with the password");
+    }
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(esc, sizeof(esc));
+    return rc;
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/secret_file.h"
+
 #define LINE_MAX_CHARS 512
 
 static const char *const role_names[] = {
@@ -37,35 +39,6 @@ bool wcs_role_may_read(enum wcs_role r)
 bool wcs_role_may_scan(enum wcs_role r)
 {
     return r == WCS_ROLE_SCANNER || r == WCS_ROLE_OPERATOR || r == WCS_ROLE_ADMIN;
-}
-
-/* Opens path for reading and checks what it is: a regular file, and with
- * private_ one that others can neither read nor write. Returns the fd or an
- * error code (e says why, naming key). */
-static int open_checked(const char *path, const char *key, bool private_, struct err *e)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return err_set(e, -errno, "%s: %s: %s", key, path, strerror(errno));
-    if (fstat(fd, &st) < 0) {
-        int rc = -errno;
-        close(fd);
-        return err_set(e, rc, "%s: %s: %s", key, path, strerror(-rc));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(e, ERR_CONFIG, "%s: %s: not a regular file", key, path);
-    }
-    if (private_ && (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-        close(fd);
-        return err_set(e, ERR_CONFIG,
-                       "%s: %s is open to others (mode %04o): it holds secrets; make it "
-                       "readable by wcsd's user (and group) only, e.g. chmod 0600",
-                       key, path, (unsigned)(st.st_mode & 07777));
-    }
-    return fd;
 }
 
 /* --- the tokens file ------------------------------------------------------- */
@@ -189,7 +162,7 @@ int wcs_tokens_load(const char *path, const char *key, struct wcs_tokens *t, str
 
     t->v = NULL;
     t->n = 0;
-    fd = open_checked(path, key, true, e);
+    fd = secret_file_open(path, key, SECRET_FILE_GROUP, e);
     if (fd < 0)
         return fd;
     f = fdopen(fd, "r");
@@ -266,7 +239,7 @@ int wcs_secret_file_read(const char *path, const char *key, bool private_, char 
 
     *out = NULL;
     *len = 0;
-    fd = open_checked(path, key, private_, e);
+    fd = secret_file_open(path, key, private_ ? SECRET_FILE_GROUP : SECRET_FILE_ANY, e);
     if (fd < 0)
         return fd;
     buf = malloc(WCS_SECRET_FILE_MAX + 1);
