@@ -43,26 +43,37 @@ int secret_file_open(const char *path, const char *what, enum secret_file_access
     return fd;
 }
 
+int secret_file_fopen(const char *path, const char *what, enum secret_file_access access,
+                      FILE **out, struct err *e)
+{
+    int fd = secret_file_open(path, what, access, e), rc;
+
+    *out = NULL;
+    if (fd < 0)
+        return fd;
+    *out = fdopen(fd, "r");
+    if (*out == NULL) {
+        rc = -errno;
+        close(fd);
+        return err_set(e, rc, "%s: %s: %s", what, path, strerror(-rc));
+    }
+    return 0;
+}
+
 int secret_file_first_line(const char *path, const char *what, enum secret_file_access access,
                            char *buf, size_t len, struct err *e)
 {
     char line[1024];
     size_t n, max = len - 1 < sizeof(line) - 2 ? len - 1 : sizeof(line) - 2;
     FILE *f;
-    int fd, rc = 0;
+    int rc;
 
     if (len == 0)
         return err_set(e, ERR_INVALID, "%s: no room for the secret", what);
     buf[0] = '\0';
-    fd = secret_file_open(path, what, access, e);
-    if (fd < 0)
-        return fd;
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        rc = -errno;
-        close(fd);
-        return err_set(e, rc, "%s: %s: %s", what, path, strerror(-rc));
-    }
+    rc = secret_file_fopen(path, what, access, &f, e);
+    if (rc < 0)
+        return rc;
     if (fgets(line, sizeof(line), f) == NULL)
         line[0] = '\0';
     fclose(f);

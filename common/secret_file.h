@@ -9,6 +9,7 @@
 #define WCS_COMMON_SECRET_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/err.h"
 
@@ -28,6 +29,11 @@ enum secret_file_access {
  */
 int secret_file_open(const char *path, const char *what, enum secret_file_access access,
                      struct err *e);
+
+/* The same as a stream: 0 with *out open (the caller fcloses it), or the
+ * error of secret_file_open(), *out NULL. */
+int secret_file_fopen(const char *path, const char *what, enum secret_file_access access,
+                      FILE **out, struct err *e);
 
 /*
  * Reads the first line of a secret file (checked as above) into buf (len

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/secret_file.h"
 
@@ -69,21 +68,15 @@ static int one_word(char *line, char **start, size_t *n)
 int token_read_file(const char *path, char *buf, size_t len, struct err *e)
 {
     char line[TOKEN_SECRET_MAX + 64], *word;
-    int lineno = 0, words, rc, fd;
+    int lineno = 0, words, rc;
     size_t n;
     FILE *f;
 
     if (len > 0)
         buf[0] = '\0';
-    fd = secret_file_open(path, "token file", SECRET_FILE_GROUP, e);
-    if (fd < 0)
-        return fd;
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        rc = -errno;
-        close(fd);
-        return err_set(e, rc, "token file: %s: %s", path, strerror(-rc));
-    }
+    rc = secret_file_fopen(path, "token file", SECRET_FILE_GROUP, &f, e);
+    if (rc < 0)
+        return rc;
     for (;;) {
         if (fgets(line, sizeof(line), f) == NULL) {
             rc = err_set(e, ERR_CONFIG, "token file: %s: no token in it", path);

@@ -157,22 +157,18 @@ int wcs_tokens_load(const char *path, const char *key, struct wcs_tokens *t, str
     struct diag_file df = {path, d, e, 0};
     char line[LINE_MAX_CHARS + 2], *w[3];
     size_t wl[3], nw;
-    int fd, lineno = 0, *lines;
+    int rc, lineno = 0, *lines;
     FILE *f;
 
     t->v = NULL;
     t->n = 0;
-    fd = secret_file_open(path, key, SECRET_FILE_GROUP, e);
-    if (fd < 0)
-        return fd;
-    f = fdopen(fd, "r");
+    rc = secret_file_fopen(path, key, SECRET_FILE_GROUP, &f, e);
+    if (rc < 0)
+        return rc;
     t->v = calloc(WCS_TOKENS_MAX, sizeof(*t->v));
     lines = calloc(WCS_TOKENS_MAX, sizeof(*lines));
-    if (f == NULL || t->v == NULL || lines == NULL) {
-        if (f != NULL)
-            fclose(f);
-        else
-            close(fd);
+    if (t->v == NULL || lines == NULL) {
+        fclose(f);
         free(t->v);
         free(lines);
         t->v = NULL;
