@@ -29,15 +29,21 @@ static int refuse(struct err *e, const char *fmt, ...)
     return err_set(e, ERR_PARSE, "%s", clean);
 }
 
-/* Parses an answer of at most CUST_ANSWER_MAX bytes; NULL when it is longer
- * (je->text says so) or not JSON. body may be NULL when len is 0. */
-static json_t *load(const char *body, size_t len, json_error_t *je)
+/* Parses an answer (body may be NULL when len is 0). NULL when it is over
+ * CUST_ANSWER_MAX bytes or not JSON, refused in e naming it as what. */
+static json_t *load(const char *body, size_t len, const char *what, struct err *e)
 {
+    json_error_t je;
+    json_t *root;
+
     if (len > CUST_ANSWER_MAX) {
-        snprintf(je->text, sizeof(je->text), "%zu bytes, over the cap of %u", len, CUST_ANSWER_MAX);
+        refuse(e, "%s is %zu bytes, over the cap of %u", what, len, CUST_ANSWER_MAX);
         return NULL;
     }
-    return json_loadb(body != NULL ? body : "", len, 0, je);
+    root = json_loadb(body != NULL ? body : "", len, 0, &je);
+    if (root == NULL)
+        refuse(e, "%s is not JSON: %s", what, je.text);
+    return root;
 }
 
 /* --- results ---------------------------------------------------------- */
@@ -85,15 +91,16 @@ static int result_fill(struct cust_results *out, size_t j, json_t *r, const char
 int cust_answer_results(const char *body, size_t len, const char *const *ids, size_t n,
                         struct cust_results *out, struct err *e)
 {
-    json_error_t je;
-    json_t *root = load(body, len, &je), *arr = json_object_get(root, "results");
+    json_t *root, *arr;
     const char *const **by_id = NULL;
     size_t i;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
+    root = load(body, len, "answer", e);
     if (root == NULL)
-        return refuse(e, "answer is not JSON: %s", je.text);
+        return ERR_PARSE;
+    arr = json_object_get(root, "results");
     out->doc = root;
     out->n = n;
     if (!json_is_array(arr) || json_array_size(arr) != n) {
@@ -162,16 +169,20 @@ void cust_results_free(struct cust_results *r)
 int cust_answer_manifest(const char *body, size_t len, const char *manifest_id,
                          struct cust_manifest_answer *out, struct err *e)
 {
-    json_error_t je;
-    json_t *root = load(body, len, &je), *unk = json_object_get(root, "unknown_parcels");
-    const char *ref = json_string_value(json_object_get(root, "broker_ref"));
-    const char *amid = json_string_value(json_object_get(root, "manifest_id"));
+    json_t *root, *unk;
+    const char *ref, *amid;
+    char what[128];
     size_t i;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
+    snprintf(what, sizeof(what), "manifest %.64s: answer", manifest_id);
+    root = load(body, len, what, e);
     if (root == NULL)
-        return refuse(e, "manifest %s: answer is not JSON: %s", manifest_id, je.text);
+        return ERR_PARSE;
+    unk = json_object_get(root, "unknown_parcels");
+    ref = json_string_value(json_object_get(root, "broker_ref"));
+    amid = json_string_value(json_object_get(root, "manifest_id"));
     if (amid == NULL || strcmp(amid, manifest_id) != 0) {
         rc = refuse(e, "manifest %s: answer is for manifest %.64s", manifest_id,
                     amid != NULL ? amid : "(none)");
@@ -210,16 +221,19 @@ void cust_manifest_answer_free(struct cust_manifest_answer *a)
 
 int cust_answer_feed(const char *body, size_t len, struct cust_feed_page *out, struct err *e)
 {
-    json_error_t je;
-    json_t *root = load(body, len, &je), *arr = json_object_get(root, "events");
-    const char *next = json_string_value(json_object_get(root, "next"));
-    size_t i, n = json_array_size(arr);
+    json_t *root, *arr;
+    const char *next;
+    size_t i, n;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
+    root = load(body, len, "answer", e);
     if (root == NULL)
-        return refuse(e, "answer is not JSON: %s", je.text);
+        return ERR_PARSE;
     out->doc = root;
+    arr = json_object_get(root, "events");
+    next = json_string_value(json_object_get(root, "next"));
+    n = json_array_size(arr);
     if (!json_is_array(arr) || next == NULL) {
         rc = refuse(e, "answer has no events array and next cursor");
         goto out;
@@ -270,14 +284,20 @@ void cust_feed_page_free(struct cust_feed_page *p)
 
 int cust_answer_error(const char *body, size_t len, struct cust_broker_error *out, struct err *e)
 {
-    json_error_t je;
-    json_t *root = load(body, len, &je), *er = json_object_get(root, "error");
-    const char *code = json_string_value(json_object_get(er, "code"));
-    const char *msg = json_string_value(json_object_get(er, "message"));
+    json_t *root, *er;
+    const char *code, *msg;
 
     memset(out, 0, sizeof(*out));
+    if (len > CUST_ANSWER_MAX)
+        return refuse(e, "the answer is %zu bytes, over the cap of %u", len, CUST_ANSWER_MAX);
+    /* What the store keeps of an answer that is not the broker's: its size,
+     * not jansson's view of someone else's page. */
+    root = json_loadb(body != NULL ? body : "", len, 0, NULL);
     if (root == NULL)
         return refuse(e, "the answer is not JSON (%zu bytes)", len);
+    er = json_object_get(root, "error");
+    code = json_string_value(json_object_get(er, "code"));
+    msg = json_string_value(json_object_get(er, "message"));
     if (code == NULL || msg == NULL) {
         json_decref(root);
         return refuse(e, "the answer has no error.code and error.message");

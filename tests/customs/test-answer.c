@@ -90,6 +90,8 @@ static void answer_over_the_cap(void **state)
     char *big = malloc(len);
     struct cust_results r;
     struct cust_feed_page p;
+    struct cust_manifest_answer a;
+    struct cust_broker_error x;
     struct err e = {0};
 
     (void)state;
@@ -99,9 +101,13 @@ static void answer_over_the_cap(void **state)
     assert_int_equal(cust_answer_feed(big, len - 1, &p, &e), 0);
     cust_feed_page_free(&p);
     assert_int_equal(cust_answer_feed(big, len, &p, &e), ERR_PARSE);
-    assert_string_equal(e.msg, "answer is not JSON: 4194305 bytes, over the cap of 4194304");
+    assert_string_equal(e.msg, "answer is 4194305 bytes, over the cap of 4194304");
     assert_int_equal(cust_answer_results(big, len, ids, 3, &r, &e), ERR_PARSE);
-    assert_string_equal(e.msg, "answer is not JSON: 4194305 bytes, over the cap of 4194304");
+    assert_string_equal(e.msg, "answer is 4194305 bytes, over the cap of 4194304");
+    assert_int_equal(cust_answer_manifest(big, len, "HRB-1", &a, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "manifest HRB-1: answer is 4194305 bytes, over the cap of 4194304");
+    assert_int_equal(cust_answer_error(big, len, &x, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "the answer is 4194305 bytes, over the cap of 4194304");
     free(big);
 }
 
