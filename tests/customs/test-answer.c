@@ -16,6 +16,20 @@
 
 static const char *const ids[] = {"P1", "P2", "P3"};
 
+/* An answer, and how its refusal's message starts. */
+struct refusal {
+    const char *body;
+    const char *why;
+};
+
+/* Fails case i unless a reader refused it (rc) as c says, in e. */
+static void assert_refused(size_t i, int rc, struct err *e, const struct refusal *c)
+{
+    if (rc != ERR_PARSE || strncmp(e->msg, c->why, strlen(c->why)) != 0)
+        fail_msg("case %zu: \"%s\", not \"%s\"", i, e->msg, c->why);
+    err_clear(e);
+}
+
 /* Results come in any order and are matched by parcel_id. */
 static void results_matched_by_id(void **state)
 {
@@ -45,10 +59,7 @@ static void results_matched_by_id(void **state)
 
 static void results_refused(void **state)
 {
-    static const struct {
-        const char *body;
-        const char *why;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"", "answer is not JSON: "},
         {"{\"results\": [", "answer is not JSON: "},
         {"{\"results\": {}}", "answer has 0 results for 3 declarations"},
@@ -68,15 +79,13 @@ static void results_refused(void **state)
          "result 0 is for parcel P\\x1b[31m\\x0a\\xc2\\x85, which is not in the batch"},
     };
     struct cust_results r;
-    struct err e;
+    struct err e = {0};
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err_clear(&e);
-        if (cust_answer_results(bad[i].body, strlen(bad[i].body), ids, 3, &r, &e) != ERR_PARSE ||
-            strncmp(e.msg, bad[i].why, strlen(bad[i].why)) != 0)
-            fail_msg("case %zu: \"%s\", not \"%s\"", i, e.msg, bad[i].why);
+        assert_refused(i, cust_answer_results(bad[i].body, strlen(bad[i].body), ids, 3, &r, &e), &e,
+                       &bad[i]);
         assert_null(r.res);
         assert_null(r.doc);
     }
@@ -115,10 +124,7 @@ static void manifest_answers(void **state)
 {
     static const char good[] = "{\"manifest_id\": \"HRB-1\", \"status\": \"received\", "
                                "\"broker_ref\": \"MR-7\", \"unknown_parcels\": [\"RR1\", \"RR2\"]}";
-    static const struct {
-        const char *body;
-        const char *why;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"[", "manifest HRB-1: answer is not JSON: "},
         {"{\"broker_ref\": \"MR-7\", \"unknown_parcels\": []}",
          "manifest HRB-1: answer is for manifest (none)"},
@@ -131,7 +137,7 @@ static void manifest_answers(void **state)
          "manifest HRB-1: unknown_parcels[1] is not a string"},
     };
     struct cust_manifest_answer a;
-    struct err e;
+    struct err e = {0};
     size_t i;
 
     (void)state;
@@ -141,10 +147,8 @@ static void manifest_answers(void **state)
     assert_int_equal(a.unknown, 2);
     cust_manifest_answer_free(&a);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err_clear(&e);
-        if (cust_answer_manifest(bad[i].body, strlen(bad[i].body), "HRB-1", &a, &e) != ERR_PARSE ||
-            strncmp(e.msg, bad[i].why, strlen(bad[i].why)) != 0)
-            fail_msg("case %zu: \"%s\", not \"%s\"", i, e.msg, bad[i].why);
+        assert_refused(i, cust_answer_manifest(bad[i].body, strlen(bad[i].body), "HRB-1", &a, &e),
+                       &e, &bad[i]);
         assert_null(a.broker_ref);
     }
 }
@@ -157,10 +161,7 @@ static void feed_pages(void **state)
         "\"RR2\", \"type\": \"duty_due\", \"duty\": {\"value\": 1250, \"currency\": \"RUB\"}}], "
         "\"next\": \"8\"}";
     static const char empty[] = "{\"events\": [], \"next\": \"8\"}";
-    static const struct {
-        const char *body;
-        const char *why;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"nope", "answer is not JSON: "},
         {"{\"events\": []}", "answer has no events array and next cursor"},
         {"{\"events\": {}, \"next\": \"1\"}", "answer has no events array and next cursor"},
@@ -171,7 +172,7 @@ static void feed_pages(void **state)
          "next 2 is not the last event's cursor"},
     };
     struct cust_feed_page p;
-    struct err e;
+    struct err e = {0};
     size_t i;
 
     (void)state;
@@ -190,10 +191,7 @@ static void feed_pages(void **state)
     assert_string_equal(p.next, "8");
     cust_feed_page_free(&p);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err_clear(&e);
-        if (cust_answer_feed(bad[i].body, strlen(bad[i].body), &p, &e) != ERR_PARSE ||
-            strncmp(e.msg, bad[i].why, strlen(bad[i].why)) != 0)
-            fail_msg("case %zu: \"%s\", not \"%s\"", i, e.msg, bad[i].why);
+        assert_refused(i, cust_answer_feed(bad[i].body, strlen(bad[i].body), &p, &e), &e, &bad[i]);
         assert_null(p.ev);
     }
 }
