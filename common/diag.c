@@ -36,12 +36,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return need + 1;
 }
 
-/* Copies src into dst (size bytes, NUL-terminated) so that it prints as one
- * harmless line: control characters and bytes that are not valid UTF-8
- * become "\xNN" (a message quotes input: a file must not be able to move
- * the operator's cursor or break a log line). Never cuts an escape or a
- * UTF-8 sequence in two. */
-static void printable(char *dst, size_t size, const char *src)
+void diag_printable(char *dst, size_t size, const char *src)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t n = strlen(src), i = 0, o = 0, k;
@@ -107,7 +102,7 @@ void diag_add(struct diag *d, const char *fmt, ...)
             d->dropped++;
             return;
         }
-        printable(clean, size, msg);
+        diag_printable(clean, size, msg);
         free(msg);
         msg = clean;
     }
@@ -150,8 +145,8 @@ static int report(struct diag_file *f, bool stop, int line, const char *field, c
     char raw[DIAG_REASON_MAX], why[DIAG_REASON_MAX], where[32] = "", fld[128];
 
     vsnprintf(raw, sizeof(raw), fmt, ap);
-    printable(why, sizeof(why), raw);
-    printable(fld, sizeof(fld), field);
+    diag_printable(why, sizeof(why), raw);
+    diag_printable(fld, sizeof(fld), field);
     field = fld;
     if (line > 0)
         snprintf(where, sizeof(where), ":%d", line);

@@ -33,6 +33,13 @@ struct diag {
 /* Appends a formatted message (made printable, cut at DIAG_MSG_MAX); NULL d
  * is allowed and ignored. */
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copies src into dst (size bytes, NUL-terminated) so that it prints as one
+ * harmless line: control characters and bytes that are not valid UTF-8
+ * become "\xNN" (a message quotes input: a file or a peer must not be able
+ * to move the operator's cursor or break a log line). Never cuts an escape
+ * or a UTF-8 sequence in two. diag_add and diag_report do this to every
+ * message; a parser that reports through a struct err does it itself. */
+void diag_printable(char *dst, size_t size, const char *src);
 /* Total messages added, kept or not. */
 size_t diag_count(const struct diag *d);
 /* Writes every message, one per line, then "... and N more problem(s)" when

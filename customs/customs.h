@@ -5,8 +5,9 @@
  * The rest of the module has narrow headers of its own: declaration.h (the
  * declaration and its JSON), validate.h (Russian import rules), duty.h (duty
  * estimates from dated rule tables), currency.h, store.h (the store the
- * worker needs, as an ops table), outbox.h (the submission worker: the
- * broker protocol), and brokersim/ (the broker emulator).
+ * worker needs, as an ops table), answer.h (reading the broker's answers),
+ * outbox.h (the submission worker: the broker protocol), and brokersim/ (the
+ * broker emulator).
  */
 #ifndef WCS_CUSTOMS_H
 #define WCS_CUSTOMS_H

@@ -39,7 +39,9 @@
  * an error that is not the broker's) is a configuration fault: the batch
  * goes back unchanged, an alarm is raised in the store and the worker
  * stops. Answers are read up to CUST_ANSWER_MAX bytes; a longer one is cut
- * off and counts as a failed attempt.
+ * off and counts as a failed attempt. What a body says is read by the pure
+ * functions of customs/answer.c (fuzzed on their own); this file only moves
+ * bytes and stores.
  *
  * The decision feed (events_ms > 0) is one more slot in the same loop, with
  * the same easy-handle setup (TLS, timeouts) and Authorization header: a GET
@@ -350,19 +352,14 @@ static void url_public(const char *base, const char *url, char *out, size_t len)
 static int broker_error(const char *body, size_t len, char *code, size_t clen, char *msg,
                         size_t mlen)
 {
-    json_error_t je;
-    json_t *root = json_loadb(body != NULL ? body : "", len, 0, &je);
-    json_t *er = json_object_get(root, "error");
-    const char *c = json_string_value(json_object_get(er, "code"));
-    const char *m = json_string_value(json_object_get(er, "message"));
-    int yes = json_is_object(root) && c != NULL && m != NULL;
+    struct cust_broker_error x;
 
-    if (yes) {
-        snprintf(code, clen, "%s", c);
-        snprintf(msg, mlen, "%s", m);
-    }
-    json_decref(root);
-    return yes;
+    if (cust_answer_error(body, len, &x, NULL) < 0)
+        return 0;
+    snprintf(code, clen, "%s", x.code);
+    snprintf(msg, mlen, "%s", x.message);
+    cust_broker_error_free(&x);
+    return 1;
 }
 
 /* Builds the request body once per claim: {"declarations":[...]} from the
@@ -476,109 +473,32 @@ static void slot_clear(struct slot *s)
 
 /* --- results (store thread) ------------------------------------------- */
 
-/* Orders a batch's items by parcel id, and finds a parcel id among them. */
-static int item_cmp(const void *a, const void *b)
-{
-    const struct cust_batch_item *const *x = a, *const *y = b;
-
-    return strcmp((*x)->parcel_id, (*y)->parcel_id);
-}
-
-static int item_key_cmp(const void *key, const void *el)
-{
-    const char *const *k = key;
-    const struct cust_batch_item *const *it = el;
-
-    return strcmp(*k, (*it)->parcel_id);
-}
-
 /*
- * Stores a 200's results. Each result is matched to the batch's declaration
- * with its parcel_id, never by its place in the answer: the answer must
- * carry every parcel of the batch exactly once and no other, else nothing
- * is stored and it is ERR_PARSE, retried like a 5xx (the key replays the
- * broker's stored answer; a broker that keeps answering for other parcels
- * gets the batch given back after its tries, with an alarm). Returns 0,
- * ERR_PARSE, -ENOMEM or ERR_DB.
+ * Stores a 200's results, matched to the batch's declarations by parcel_id
+ * (cust_answer_results()): an answer that does not carry every parcel of
+ * the batch exactly once and no other stores nothing and is ERR_PARSE,
+ * retried like a 5xx (the key replays the broker's stored answer; a broker
+ * that keeps answering for other parcels gets the batch given back after
+ * its tries, with an alarm). Returns 0, ERR_PARSE, -ENOMEM or ERR_DB.
  */
 static int store_results(struct slot *s, struct err *e)
 {
-    json_error_t je;
-    json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
-    json_t *arr = json_object_get(root, "results");
-    struct cust_batch_item **by_id = NULL;
-    struct cust_result *res = NULL;
-    char **errs = NULL;
-    size_t i, n = s->b.n;
-    int rc = 0;
+    struct cust_results r;
+    const char **ids = malloc((s->b.n > 0 ? s->b.n : 1) * sizeof(*ids));
+    size_t i;
+    int rc;
 
-    if (root == NULL) {
-        rc = err_set(e, ERR_PARSE, "answer is not JSON: %s", je.text);
-        goto out;
-    }
-    if (!json_is_array(arr) || json_array_size(arr) != n) {
-        rc = err_set(e, ERR_PARSE, "answer has %zu results for %zu declarations",
-                     json_array_size(arr), n);
-        goto out;
-    }
-    res = calloc(n, sizeof(*res));
-    errs = calloc(n, sizeof(*errs));
-    by_id = malloc(n * sizeof(*by_id));
-    if (res == NULL || errs == NULL || by_id == NULL) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < n; i++)
-        by_id[i] = &s->b.items[i];
-    qsort(by_id, n, sizeof(*by_id), item_cmp);
-    for (i = 0; i < n; i++) {
-        json_t *r = json_array_get(arr, i);
-        const char *pid = json_string_value(json_object_get(r, "parcel_id"));
-        const char *st = json_string_value(json_object_get(r, "status"));
-        json_t *er = json_object_get(r, "errors");
-        struct cust_batch_item **hit;
-        size_t j;
-
-        if (pid == NULL) {
-            rc = err_set(e, ERR_PARSE, "result %zu has no parcel_id", i);
-            goto out;
-        }
-        hit = bsearch(&pid, by_id, n, sizeof(*by_id), item_key_cmp);
-        if (hit == NULL) {
-            rc = err_set(e, ERR_PARSE, "result %zu is for parcel %.40s, which is not in the batch",
-                         i, pid);
-            goto out;
-        }
-        j = (size_t)(*hit - s->b.items);
-        if (res[j].parcel_id != NULL) {
-            rc = err_set(e, ERR_PARSE, "parcel %s has two results", pid);
-            goto out;
-        }
-        /* n results, each for a different parcel of the batch: every
-         * declaration gets its own. */
-        res[j].parcel_id = s->b.items[j].parcel_id;
-        if (st != NULL && strcmp(st, "accepted") == 0) {
-            res[j].status = "accepted";
-            res[j].broker_ref = json_string_value(json_object_get(r, "broker_ref"));
-        } else if (st != NULL && strcmp(st, "rejected") == 0) {
-            res[j].status = "rejected";
-            errs[j] = json_dumps(json_is_array(er) ? er : json_array(), JSON_COMPACT);
-            res[j].errors_json = errs[j];
-        } else {
-            rc = err_set(e, ERR_PARSE, "result %zu (parcel %s): unknown status", i, pid);
-            goto out;
-        }
-    }
-    rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, res, n, e);
+    if (ids == NULL)
+        return err_set(e, -ENOMEM, "out of memory");
+    for (i = 0; i < s->b.n; i++)
+        ids[i] = s->b.items[i].parcel_id;
+    rc = cust_answer_results(s->resp, s->resp_len, ids, s->b.n, &r, e);
     if (rc == 0)
-        log_info("batch %.8s: stored %zu results", s->b.idem_key, n);
-out:
-    for (i = 0; errs != NULL && i < n; i++)
-        free(errs[i]);
-    free(errs);
-    free(by_id);
-    free(res);
-    json_decref(root);
+        rc = s->st->w->ops->finish(s->st->db, s->b.batch_key, r.res, r.n, e);
+    if (rc == 0)
+        log_info("batch %.8s: stored %zu results", s->b.idem_key, r.n);
+    cust_results_free(&r);
+    free(ids);
     return rc;
 }
 
@@ -597,51 +517,22 @@ out:
 static int store_manifest(struct slot *s, struct err *e)
 {
     const char *mid = s->b.items[0].parcel_id;
-    json_error_t je;
-    json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
-    json_t *unk = json_object_get(root, "unknown_parcels"), *x;
-    const char *ref = json_string_value(json_object_get(root, "broker_ref"));
-    const char *amid = json_string_value(json_object_get(root, "manifest_id"));
+    struct cust_manifest_answer a;
     struct cust_manifest_result res = {0};
-    char *text = NULL;
-    size_t i;
-    int rc;
+    int rc = cust_answer_manifest(s->resp, s->resp_len, mid, &a, e);
 
-    if (root == NULL) {
-        rc = err_set(e, ERR_PARSE, "manifest %s: answer is not JSON: %s", mid, je.text);
-        goto out;
-    }
-    if (amid == NULL || strcmp(amid, mid) != 0) {
-        rc = err_set(e, ERR_PARSE, "manifest %s: answer is for manifest %.64s", mid,
-                     amid != NULL ? amid : "(none)");
-        goto out;
-    }
-    if (ref == NULL || ref[0] == '\0' || !json_is_array(unk)) {
-        rc = err_set(e, ERR_PARSE, "manifest %s: answer lacks broker_ref or unknown_parcels", mid);
-        goto out;
-    }
-    json_array_foreach(unk, i, x)
-        if (!json_is_string(x)) {
-            rc = err_set(e, ERR_PARSE, "manifest %s: unknown_parcels[%zu] is not a string", mid, i);
-            goto out;
-        }
-    text = json_dumps(unk, JSON_COMPACT);
-    if (text == NULL) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    res.broker_ref = ref;
-    res.unknown_json = text;
+    if (rc < 0)
+        return rc;
+    res.broker_ref = a.broker_ref;
+    res.unknown_json = a.unknown_json;
     rc = s->st->w->ops->finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
     if (rc == 0)
-        log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid, ref,
-                 json_array_size(unk));
-    if (rc == 0 && json_array_size(unk) > 0)
+        log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid,
+                 a.broker_ref, a.unknown);
+    if (rc == 0 && a.unknown > 0)
         log_warnx("manifest %s: the broker has no accepted declaration for %zu parcels: %s", mid,
-                  json_array_size(unk), text);
-out:
-    free(text);
-    json_decref(root);
+                  a.unknown, a.unknown_json);
+    cust_manifest_answer_free(&a);
     return rc;
 }
 
@@ -651,26 +542,19 @@ out:
 static int store_manifest_refusal(struct slot *s, struct err *e)
 {
     const char *mid = s->b.items[0].parcel_id;
-    json_error_t je;
-    json_t *root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
-    json_t *er = json_object_get(root, "error");
-    const char *code = json_string_value(json_object_get(er, "code"));
-    const char *msg = json_string_value(json_object_get(er, "message"));
+    struct cust_broker_error x = {0};
     struct cust_manifest_result res = {0};
+    struct err why = {0};
     char text[1024];
     int rc;
 
     if (s->http_status == 0)
         snprintf(text, sizeof(text), "not sent: the dispatch has no stored manifest");
-    else if (code != NULL && msg != NULL)
-        snprintf(text, sizeof(text), "%ld %s: %s", s->http_status, code, msg);
-    else if (root == NULL)
-        snprintf(text, sizeof(text), "%ld: the answer is not JSON (%zu bytes)", s->http_status,
-                 s->resp_len);
+    else if (cust_answer_error(s->resp, s->resp_len, &x, &why) == 0)
+        snprintf(text, sizeof(text), "%ld %s: %s", s->http_status, x.code, x.message);
     else
-        snprintf(text, sizeof(text), "%ld: the answer has no error.code and error.message",
-                 s->http_status);
-    json_decref(root);
+        snprintf(text, sizeof(text), "%ld: %s", s->http_status, why.msg);
+    cust_broker_error_free(&x);
     log_warnx("manifest %s: refused: %s", mid, text);
     res.error = text;
     rc = s->st->w->ops->finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
@@ -681,8 +565,8 @@ static int store_manifest_refusal(struct slot *s, struct err *e)
  * body): every declaration becomes invalid with the broker's error. */
 static int store_refusal(struct slot *s, struct err *e)
 {
-    json_error_t je;
-    json_t *root, *er, *errs;
+    struct cust_broker_error x;
+    json_t *errs;
     char *txt;
     struct cust_result *res;
     size_t i;
@@ -690,11 +574,9 @@ static int store_refusal(struct slot *s, struct err *e)
 
     if (s->b.kind == CUST_BATCH_MANIFEST)
         return store_manifest_refusal(s, e);
-    root = json_loadb(s->resp != NULL ? s->resp : "", s->resp_len, 0, &je);
-    er = json_object_get(root, "error");
-    errs = json_pack("[{s:s, s:s, s:s}]", "field", "", "code",
-                     json_string_value(json_object_get(er, "code")) ?: "http", "message",
-                     json_string_value(json_object_get(er, "message")) ?: "");
+    cust_answer_error(s->resp, s->resp_len, &x, NULL);
+    errs = json_pack("[{s:s, s:s, s:s}]", "field", "", "code", x.code ?: "http", "message",
+                     x.message ?: "");
     txt = errs != NULL ? json_dumps(errs, JSON_COMPACT) : NULL;
     res = calloc(s->b.n ? s->b.n : 1, sizeof(*res));
     if (txt == NULL || res == NULL) {
@@ -713,7 +595,7 @@ out:
     free(res);
     free(txt);
     json_decref(errs);
-    json_decref(root);
+    cust_broker_error_free(&x);
     return rc;
 }
 
@@ -1226,73 +1108,38 @@ static void feed_retry(struct worker *w, const char *why)
     f->due_ms = now_ms() + d;
 }
 
-/* Stores a 200's page. Returns 0, ERR_PARSE (the answer is not a page:
- * retried), ERR_DB (retried) or -ENOMEM. */
+/* Stores a 200's page (cust_answer_feed()). Returns 0, ERR_PARSE (the
+ * answer is not a page: retried), ERR_DB (retried) or -ENOMEM. */
 static int feed_store_page(struct worker *w, size_t *count, struct err *e)
 {
     struct feed *f = &w->feed;
-    json_error_t je;
-    json_t *root = json_loadb(f->s.resp != NULL ? f->s.resp : "", f->s.resp_len, 0, &je);
-    json_t *arr = json_object_get(root, "events");
-    const char *next = json_string_value(json_object_get(root, "next"));
-    struct cust_feed_event *ev = NULL;
+    struct cust_feed_page page;
     struct cust_feed_result res;
-    size_t i, n;
     char *nc;
-    int rc = 0;
+    int rc;
 
     *count = 0;
-    if (!json_is_array(arr) || next == NULL) {
-        json_decref(root);
-        return err_set(e, ERR_PARSE, "answer has no events array and next cursor");
-    }
-    n = json_array_size(arr);
-    ev = calloc(n > 0 ? n : 1, sizeof(*ev));
-    if (ev == NULL) {
-        rc = err_set(e, -ENOMEM, "feed: out of memory");
-        goto out;
-    }
-    for (i = 0; i < n; i++) {
-        json_t *x = json_array_get(arr, i), *duty = json_object_get(x, "duty");
-
-        ev[i].cursor = json_string_value(json_object_get(x, "cursor"));
-        ev[i].parcel_id = json_string_value(json_object_get(x, "parcel_id"));
-        ev[i].type = json_string_value(json_object_get(x, "type"));
-        ev[i].reason = json_string_value(json_object_get(x, "reason"));
-        ev[i].at = json_string_value(json_object_get(x, "at"));
-        if (json_is_object(duty)) {
-            ev[i].duty_value = json_integer_value(json_object_get(duty, "value"));
-            ev[i].duty_currency = json_string_value(json_object_get(duty, "currency"));
-        }
-        if (ev[i].cursor == NULL || ev[i].parcel_id == NULL || ev[i].type == NULL) {
-            rc = err_set(e, ERR_PARSE, "event %zu: cursor, parcel_id and type are required", i);
-            goto out;
-        }
-    }
-    if (n > 0 && strcmp(next, ev[n - 1].cursor) != 0) {
-        rc = err_set(e, ERR_PARSE, "next %s is not the last event's cursor", next);
-        goto out;
-    }
-    if (n == 0)
+    rc = cust_answer_feed(f->s.resp, f->s.resp_len, &page, e);
+    if (rc < 0 || page.n == 0)
         goto out; /* nothing new: the cursor stays */
-    rc = w->ops->feed_store(w->db, w->o->broker_name, f->cursor, ev, n, next, &res, e);
+    rc = w->ops->feed_store(w->db, w->o->broker_name, f->cursor, page.ev, page.n, page.next, &res,
+                            e);
     if (rc < 0)
         goto out;
-    log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s", n,
-             res.stored, res.applied, res.unknown, next);
+    log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s",
+             page.n, res.stored, res.applied, res.unknown, page.next);
     if (res.repeated > 0)
         log_warnx("feed: %zu events were stored already", res.repeated);
-    nc = strdup(next);
+    nc = strdup(page.next);
     if (nc == NULL) {
         rc = err_set(e, -ENOMEM, "feed: out of memory");
         goto out;
     }
     free(f->cursor);
     f->cursor = nc;
-    *count = n;
+    *count = page.n;
 out:
-    free(ev);
-    json_decref(root);
+    cust_feed_page_free(&page);
     return rc;
 }
 

@@ -14,13 +14,8 @@
 #include <signal.h>
 
 #include "common/err.h"
+#include "customs/answer.h" /* CUST_ANSWER_MAX */
 #include "customs/store.h"
-
-/* The largest answer body the worker reads from the broker (bytes): a
- * results answer for 500 declarations, or a page of 1000 events, is well
- * under 1 MiB. A longer answer is cut off and counts as a failed attempt
- * (docs/customs.md "Retries"). */
-#define CUST_ANSWER_MAX (4u * 1024 * 1024)
 
 /* What an answer's HTTP status means (docs/customs.md "Answers"). */
 enum cust_http_class {

@@ -27,7 +27,7 @@
  * default and the ceiling of --max-body. */
 #define BSIM_MAX_BODY (16u * 1024 * 1024)
 /* Blanks --oversize sends after the JSON of an answer (bytes): twice the
- * customs worker's cap on answers (customs/outbox.h CUST_ANSWER_MAX). */
+ * customs worker's cap on answers (customs/answer.h CUST_ANSWER_MAX). */
 #define BSIM_OVERSIZE_PAD (8u * 1024 * 1024)
 
 struct bsim_opts {

@@ -43,6 +43,7 @@
 #include "tests/common/testplc.h"
 #include "tests/common/testutil.h"
 #include "tests/common/testwcsd.h"
+#include "wcs/daemon/scan_body.h"
 
 #define QUEUE_CAPACITY 1024 /* events.queue_capacity of the test's wcsd */
 /* Records the PLC side adds to the queue while scans are held at half of it
@@ -193,7 +194,7 @@ static void test_network_text_checked(void **state)
         {"{\"location\": \"SCAN\\rINJECTED\", \"code\": \"RR1\"}",
          "scan 0: location: printable ASCII characters only"},
     };
-    char body[8192];
+    char body[8192], *big;
     struct tu_req r;
     json_t *j;
     size_t i, off;
@@ -224,6 +225,20 @@ static void test_network_text_checked(void **state)
     assert_non_null(strstr(error_message(j), "65 scans in one request, at most 64"));
     json_decref(j);
     free(r.body);
+    /* At most 64 KiB a body (what is past it is not kept): one scan and
+     * blanks, a byte over. */
+    big = malloc(WCS_SCAN_BODY_MAX + 2);
+    assert_non_null(big);
+    memset(big, ' ', WCS_SCAN_BODY_MAX + 1);
+    big[WCS_SCAN_BODY_MAX + 1] = '\0';
+    off = (size_t)snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\"}",
+                           first_code);
+    memcpy(big, body, off);
+    assert_int_equal(post(big, &r, &j), 413);
+    assert_string_equal(error_message(j), "body over 64 KiB");
+    json_decref(j);
+    free(r.body);
+    free(big);
 }
 
 /* --- connections per client --------------------------------------------------- */

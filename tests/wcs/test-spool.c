@@ -2,9 +2,9 @@
  * test-spool.c - the event writer's durable spool file (wcs/spool.h): CRC,
  * append and read back, reopen, a torn last record, a corrupt record in the
  * middle (at open and while open: the records after it are replayed, the
- * bad bytes saved and counted), files of the format before the magic, the
- * lock against a second user, the size bound, and emptying after
- * everything is consumed.
+ * bad bytes saved and counted), a frame longer than the largest record,
+ * files of the format before the magic, the lock against a second user,
+ * the size bound, and emptying after everything is consumed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -515,6 +515,53 @@ static void test_bad_record_sizes(void **state)
     wcs_spool_close(s);
 }
 
+/* Writes a frame's header for the len bytes of payload that follow it at
+ * buf + H (the CRC need not agree with what the reader allows). */
+static void frame_header(unsigned char *buf, uint32_t len)
+{
+    uint32_t crc;
+    int i;
+
+    memcpy(buf, "WSF1", 4);
+    for (i = 0; i < 4; i++)
+        buf[4 + i] = (unsigned char)(len >> (8 * i));
+    crc = wcs_spool_crc32(wcs_spool_crc32(0, buf + 4, 4), buf + H, len);
+    for (i = 0; i < 4; i++)
+        buf[8 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+/* A frame longer than WCS_SPOOL_REC_MAX is damage even with its bytes all
+ * there and its CRC right: the reader never takes a payload it could not
+ * have written (nor holds one that large). */
+static void test_frame_over_max_is_damage(void **state)
+{
+    struct dir *d = *state;
+    struct wcs_spool *s = NULL;
+    struct wcs_spool_scan scan;
+    struct seen seen = {0};
+    struct err e = {0};
+    static unsigned char big[H + WCS_SPOOL_REC_MAX + 1];
+    unsigned char behind[H + 6];
+    size_t n;
+
+    frame_header(big, WCS_SPOOL_REC_MAX + 1);
+    memcpy(behind + H, "behind", 6);
+    frame_header(behind, 6);
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, NULL, &e), 0);
+    wcs_spool_close(s);
+    append_raw(d->file, big, sizeof(big));
+    append_raw(d->file, behind, sizeof(behind));
+
+    assert_int_equal(wcs_spool_open(d->file, 0, &s, &scan, &e), 0);
+    assert_int_equal(scan.records, 1);
+    assert_int_equal(scan.bad_offset, 0);
+    assert_int_equal(scan.bad_bytes, sizeof(big));
+    assert_int_equal(wcs_spool_peek(s, 10, seen_cb, &seen, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(seen.recs[0], "behind");
+    wcs_spool_close(s);
+}
+
 static void test_open_fails_in_missing_dir(void **state)
 {
     struct wcs_spool *s = (struct wcs_spool *)&s;
@@ -541,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_user_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_record_sizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_over_max_is_damage, setup, teardown),
         cmocka_unit_test(test_open_fails_in_missing_dir),
     };
 

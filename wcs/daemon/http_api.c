@@ -35,10 +35,9 @@
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/http_guard.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/daemon/scan_body.h"
 #include "wcs/store/refresher.h"
 
-#define POST_BODY_MAX 65536
-#define SCANS_PER_REQUEST 64 /* scans in one POST /v1/scans, at most */
 #define CONNECTIONS_MAX 64   /* open connections, all clients together */
 #define RATE_CLIENTS 256     /* client addresses whose scan rate is tracked */
 #define REFUSAL_LOG_BURST 20 /* refusals logged at once, then one a second */
@@ -358,53 +357,6 @@ static enum MHD_Result handle_parcel(struct wcs_http *h, struct MHD_Connection *
     return reply_json(conn, MHD_HTTP_OK, parcel_json(p));
 }
 
-/* True when s is printable ASCII, blanks allowed only when blanks: text
- * from the network is checked before it can reach the log or the events. */
-static bool text_ok(const char *s, bool blanks)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < (blanks ? 0x20 : 0x21) || (unsigned char)*s > 0x7E)
-            return false;
-    return true;
-}
-
-/* One scan object of a POST /v1/scans body into s; a message in why. */
-static int scan_from_json(json_t *o, struct conv_scan *s, char *why, size_t len)
-{
-    static const char *const keys[] = {"location", "code", "source", "symbology"};
-    char *dst[] = {s->location, s->code, s->source, s->symbology};
-    size_t cap[] = {sizeof(s->location), sizeof(s->code), sizeof(s->source),
-                    sizeof(s->symbology)};
-    size_t i;
-
-    if (!json_is_object(o)) {
-        snprintf(why, len, "not an object");
-        return -1;
-    }
-    memset(s, 0, sizeof(*s));
-    for (i = 0; i < 4; i++) {
-        json_t *v = json_object_get(o, keys[i]);
-        const char *str = json_string_value(v);
-        size_t n = str != NULL ? strlen(str) : 0;
-
-        if (v == NULL && i >= 2)
-            continue;
-        /* A JSON string may hold "\u0000": its length then differs from strlen. */
-        if (str == NULL || n == 0 || n >= cap[i] || json_string_length(v) != n) {
-            snprintf(why, len, "%s: a string of 1 to %zu characters is required", keys[i],
-                     cap[i] - 1);
-            return -1;
-        }
-        if (!text_ok(str, i >= 2)) {
-            snprintf(why, len, "%s: printable ASCII characters only%s", keys[i],
-                     i >= 2 ? "" : ", without blanks");
-            return -1;
-        }
-        memcpy(dst[i], str, n + 1);
-    }
-    return 0;
-}
-
 static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char *message,
                               const char *hvalue);
 
@@ -414,64 +366,48 @@ static enum MHD_Result handle_scans(const struct req *rq, struct request_state *
 {
     struct wcs_http *h = rq->h;
     struct MHD_Connection *conn = rq->conn;
-    json_error_t je;
-    json_t *root, *items;
-    struct conv_scan s;
+    struct conv_scan scans[WCS_SCANS_PER_REQUEST];
     struct timespec ts;
-    char why[160], msg[256];
+    struct err e;
+    char msg[256];
     size_t i, n, accepted = 0;
+    int rc;
 
+    /* Its bytes past the cap were not kept (access_cb). */
     if (b->too_large)
         return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body over 64 KiB");
-    root = json_loadb(b->data ? b->data : "", b->len, 0, &je);
-    if (root == NULL) {
-        snprintf(msg, sizeof(msg), "body is not JSON: line %d: %s", je.line, je.text);
-        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
-    }
-    items = json_is_array(root) ? root : NULL;
-    n = items ? json_array_size(items) : 1;
-    if (n > SCANS_PER_REQUEST) {
-        json_decref(root);
-        snprintf(msg, sizeof(msg), "%zu scans in one request, at most %d", n, SCANS_PER_REQUEST);
-        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_many", msg);
-    }
+    rc = wcs_scan_body_parse(b->data, b->len, scans, &n, &e);
+    if (rc == ERR_FULL)
+        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_many", e.msg);
+    if (rc < 0)
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
     clock_gettime(CLOCK_REALTIME, &ts);
-    /* Validate everything first: a bad item refuses the whole request. */
+    /* Check everything first: a bad item refuses the whole request. */
     for (i = 0; i < n; i++) {
-        if (scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why)) < 0) {
-            snprintf(msg, sizeof(msg), "scan %zu: %s", i, why);
-            json_decref(root);
-            return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
-        }
-        if (!wcs_plcs_scan_location_known(h->src.plcs, s.location)) {
+        if (!wcs_plcs_scan_location_known(h->src.plcs, scans[i].location)) {
             snprintf(msg, sizeof(msg),
                      "scan %zu: location %s is not a configured scan location "
                      "(plcs[].locations, scanners[].location)",
-                     i, s.location);
-            json_decref(root);
+                     i, scans[i].location);
             return refuse(rq, REFUSED_LOCATION, msg, NULL);
         }
     }
-    if (!wcs_plcs_scan_room(h->src.plcs, n)) {
-        json_decref(root);
+    if (!wcs_plcs_scan_room(h->src.plcs, n))
         return refuse(rq, REFUSED_OVERLOADED,
                       "the event log has no room for scans now (PLC records go first)", NULL);
-    }
     for (i = 0; i < n; i++) {
-        struct err e;
+        struct conv_scan *s = &scans[i];
 
-        scan_from_json(items ? json_array_get(items, i) : root, &s, why, sizeof(why));
-        if (s.source[0] == '\0')
-            snprintf(s.source, sizeof(s.source), "http");
-        s.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        if (wcs_plcs_scan(h->src.plcs, &s, &e) < 0) {
+        if (s->source[0] == '\0')
+            snprintf(s->source, sizeof(s->source), "http");
+        s->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        if (wcs_plcs_scan(h->src.plcs, s, &e) < 0) {
             log_warnx("%s", e.msg);
             snprintf(msg, sizeof(msg), "scan %zu not kept: %.200s", i, e.msg);
             break;
         }
         accepted++;
     }
-    json_decref(root);
     if (accepted < n) {
         json_t *j = error_json("not_kept", msg);
         json_object_set_new(j, "accepted", json_integer((json_int_t)accepted));
@@ -750,7 +686,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (*upload_data_size == 0)
         return answer(h, conn, url, method, b);
     /* A body: kept for POST /v1/scans (64 KiB at most), dropped for the rest. */
-    if (b->route != R_SCANS || b->len + *upload_data_size > POST_BODY_MAX) {
+    if (b->route != R_SCANS || b->len + *upload_data_size > WCS_SCAN_BODY_MAX) {
         b->too_large = b->route == R_SCANS;
     } else {
         char *p = realloc(b->data, b->len + *upload_data_size + 1);

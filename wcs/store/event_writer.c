@@ -88,6 +88,7 @@
 #include "common/log.h"
 #include "wcs/store/idfile.h"
 #include "wcs/store/spool.h"
+#include "wcs/store/spool_payload.h"
 
 #define DEFAULT_QUEUE_CAPACITY 65536
 #define DEFAULT_BATCH_MAX 2000
@@ -115,7 +116,8 @@
 #define REISSUE_ROUNDS 4
 #define NO_POS UINT64_MAX /* a batch record that is not in the ring (drained) */
 
-enum { REC_EVENT = 'E', REC_TELEGRAM = 'T', REC_GROUP = 'G' };
+/* A ring slot's kind: its payload's tag in the spool. */
+enum { REC_EVENT = WCS_PAYLOAD_EVENT, REC_TELEGRAM = WCS_PAYLOAD_TELEGRAM };
 
 /* A telegram in the ring; its raw text is in the raw ring. */
 struct tg_slot {
@@ -139,11 +141,6 @@ struct slot {
         struct tg_slot tg;
     } u;
 };
-
-/* Largest spool payload of one record: a telegram with all fields full;
- * of a group: its tag, count and each record with a 2-byte length. */
-#define PAYLOAD_MAX (1 + 8 + 8 + 1 + 1 + 4 + 1 + 5 + 1 + 4 + 2 + WCS_TELEGRAM_RAW_MAX)
-#define GROUP_PAYLOAD_MAX (2 + WCS_EVENT_GROUP_MAX * (2 + PAYLOAD_MAX))
 
 struct wcs_event_writer {
     struct wcs_event_writer_opts o; /* defaults filled in */
@@ -199,7 +196,7 @@ struct wcs_event_writer {
     size_t *reidx;                /* bcap batch indexes being reissued */
     struct wcs_event *rev;        /* bcap reissued events (allocated on first use) */
     struct wcs_telegram_rec *rtg; /* bcap reissued telegrams (allocated on first use) */
-    unsigned char payload[GROUP_PAYLOAD_MAX];
+    unsigned char payload[WCS_PAYLOAD_GROUP_MAX];
 };
 
 /* --- time --------------------------------------------------------------- */
@@ -335,204 +332,55 @@ static int exec_cmd(PGconn *c, const char *sql, struct err *e)
     return rc;
 }
 
-/* --- spool payloads ------------------------------------------------------
- *
- * One record, or one group of records, per spool frame, little-endian:
- *   event:    'E' id(8) at_us(8) kind(1), then parcel_code, location, chute,
- *             reason, source, detail, each as len(1) + bytes
- *   telegram: 'T' id(8) at_us(8) direction(1) refused(1) seq(4),
- *             plc and type as len(1) + bytes, raw as len(2) + bytes
- *   group:    'G' count(1, 2..WCS_EVENT_GROUP_MAX), then each record as len(2) +
- *             its 'E' or 'T' payload
- */
+/* --- spool payloads (wcs/store/spool_payload.h) --------------------------- */
 
-static unsigned char *put_u64(unsigned char *p, uint64_t v)
+/* The telegram of ring slot t as a record (its raw text from the raw ring). */
+static void tg_record(const struct wcs_event_writer *w, const struct tg_slot *t,
+                      struct wcs_telegram_rec *tg)
 {
-    int i;
-
-    for (i = 0; i < 8; i++)
-        *p++ = (unsigned char)(v >> (8 * i));
-    return p;
-}
-
-static unsigned char *put_str(unsigned char *p, const char *s, size_t max)
-{
-    size_t n = strnlen(s, max);
-
-    *p++ = (unsigned char)n;
-    memcpy(p, s, n);
-    return p + n;
-}
-
-static size_t encode_event(unsigned char *buf, const struct wcs_event *ev)
-{
-    unsigned char *p = buf;
-
-    *p++ = REC_EVENT;
-    p = put_u64(p, (uint64_t)ev->id);
-    p = put_u64(p, (uint64_t)ev->at_us);
-    *p++ = ev->kind;
-    p = put_str(p, ev->parcel_code, sizeof(ev->parcel_code));
-    p = put_str(p, ev->location, sizeof(ev->location));
-    p = put_str(p, ev->chute, sizeof(ev->chute));
-    p = put_str(p, ev->reason, sizeof(ev->reason));
-    p = put_str(p, ev->source, sizeof(ev->source));
-    p = put_str(p, ev->detail, sizeof(ev->detail));
-    return (size_t)(p - buf);
-}
-
-static size_t encode_telegram(unsigned char *buf, const struct tg_slot *t, const char *raw)
-{
-    unsigned char *p = buf;
-    int i;
-
-    *p++ = REC_TELEGRAM;
-    p = put_u64(p, (uint64_t)t->id);
-    p = put_u64(p, (uint64_t)t->at_us);
-    *p++ = (unsigned char)t->direction;
-    *p++ = t->refused ? 1 : 0;
-    for (i = 0; i < 4; i++)
-        *p++ = (unsigned char)(t->seq >> (8 * i));
-    p = put_str(p, t->plc, sizeof(t->plc));
-    p = put_str(p, t->type, sizeof(t->type));
-    *p++ = (unsigned char)t->raw_len;
-    *p++ = (unsigned char)(t->raw_len >> 8);
-    memcpy(p, raw, t->raw_len);
-    return (size_t)(p - buf) + t->raw_len;
-}
-
-/* A bounds-checked reader over one payload. */
-struct rd {
-    const unsigned char *p, *end;
-    int bad;
-};
-
-static uint64_t get_uint(struct rd *r, int bytes)
-{
-    uint64_t v = 0;
-    int i;
-
-    if (r->end - r->p < bytes) {
-        r->bad = 1;
-        return 0;
-    }
-    for (i = 0; i < bytes; i++)
-        v |= (uint64_t)*r->p++ << (8 * i);
-    return v;
-}
-
-static void get_str(struct rd *r, char *dst, size_t size)
-{
-    size_t n = (size_t)get_uint(r, 1);
-
-    dst[0] = '\0';
-    if (r->bad || n >= size || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return;
-    }
-    memcpy(dst, r->p, n);
-    dst[n] = '\0';
-    r->p += n;
+    tg->id = t->id;
+    tg->at_us = t->at_us;
+    memcpy(tg->plc, t->plc, sizeof(tg->plc));
+    tg->direction = t->direction;
+    memcpy(tg->type, t->type, sizeof(tg->type));
+    tg->seq = t->seq;
+    tg->refused = t->refused;
+    memcpy(tg->raw, w->raw + t->raw_pos % w->o.raw_capacity, t->raw_len);
+    tg->raw[t->raw_len] = '\0';
+    tg->raw_len = t->raw_len;
 }
 
 /* Encodes the record of ring slot sl at buf; returns its length. */
 static size_t encode_slot(struct wcs_event_writer *w, unsigned char *buf, const struct slot *sl)
 {
+    struct wcs_telegram_rec tg;
+
     if (sl->tag == REC_EVENT)
-        return encode_event(buf, &sl->u.ev);
-    return encode_telegram(buf, &sl->u.tg, w->raw + sl->u.tg.raw_pos % w->o.raw_capacity);
-}
-
-/* Decodes one 'E' or 'T' record into the batch arrays (from the spool: no
- * ring position). Returns 0, or -1 when it does not decode. */
-static int decode_record(struct wcs_event_writer *w, const unsigned char *payload, size_t len)
-{
-    struct rd r = {payload, payload + len, 0};
-    int tag = (int)get_uint(&r, 1);
-    size_t n;
-
-    if (tag == REC_EVENT) {
-        struct wcs_event *ev = &w->bev[w->nev];
-
-        memset(ev, 0, sizeof(*ev));
-        ev->id = (int64_t)get_uint(&r, 8);
-        ev->at_us = (int64_t)get_uint(&r, 8);
-        ev->kind = (uint8_t)get_uint(&r, 1);
-        get_str(&r, ev->parcel_code, sizeof(ev->parcel_code));
-        get_str(&r, ev->location, sizeof(ev->location));
-        get_str(&r, ev->chute, sizeof(ev->chute));
-        get_str(&r, ev->reason, sizeof(ev->reason));
-        get_str(&r, ev->source, sizeof(ev->source));
-        get_str(&r, ev->detail, sizeof(ev->detail));
-        if (!r.bad && r.p == r.end && wcs_event_check(ev, 0, NULL) == 0) {
-            w->bev_pos[w->nev++] = NO_POS;
-            return 0;
-        }
-    } else if (tag == REC_TELEGRAM) {
-        struct wcs_telegram_rec *tg = &w->btg[w->ntg];
-
-        tg->id = (int64_t)get_uint(&r, 8);
-        tg->at_us = (int64_t)get_uint(&r, 8);
-        tg->direction = (char)get_uint(&r, 1);
-        tg->refused = get_uint(&r, 1) != 0;
-        tg->seq = (uint32_t)get_uint(&r, 4);
-        get_str(&r, tg->plc, sizeof(tg->plc));
-        get_str(&r, tg->type, sizeof(tg->type));
-        n = (size_t)get_uint(&r, 2);
-        if (!r.bad && n <= WCS_TELEGRAM_RAW_MAX && (size_t)(r.end - r.p) == n) {
-            memcpy(tg->raw, r.p, n);
-            tg->raw[n] = '\0';
-            tg->raw_len = n;
-            if (wcs_telegram_check(tg, 0, NULL) == 0) {
-                w->btg_pos[w->ntg++] = NO_POS;
-                return 0;
-            }
-        }
-    }
-    return -1;
-}
-
-/* Records in one spool frame's payload: a group's count, else 1. */
-static size_t frame_records(const unsigned char *p, size_t len)
-{
-    if (len >= 2 && p[0] == REC_GROUP && p[1] >= 1 && p[1] <= WCS_EVENT_GROUP_MAX)
-        return p[1];
-    return 1;
+        return wcs_payload_put_event(buf, &sl->u.ev);
+    tg_record(w, &sl->u.tg, &tg);
+    return wcs_payload_put_telegram(buf, &tg);
 }
 
 /* wcs_spool_peek() callback: decodes one frame (a record or a group) into
- * the batch arrays; stops before a frame that would take a non-empty batch
- * past batch_max. A frame that does not decode (it passed its CRC, so it
- * was written so: a newer format or a bug) is logged and skipped rather
- * than stalling the drain forever; a group is skipped whole, never in
- * part. */
+ * the batch arrays (from the spool: no ring position); stops before a
+ * frame that would take a non-empty batch past batch_max. A frame that does
+ * not decode (it passed its CRC, so it was written so: a newer format or a
+ * bug) is logged and skipped rather than stalling the drain forever; a
+ * group is skipped whole, never in part. */
 static int decode_cb(void *arg, const void *payload, size_t len)
 {
     struct wcs_event_writer *w = arg;
-    const unsigned char *p = payload, *end = p + len;
-    size_t count = frame_records(p, len), have = w->nev + w->ntg, nev0 = w->nev, ntg0 = w->ntg, i,
-           sub;
+    size_t count = wcs_payload_records(payload, len), have = w->nev + w->ntg, nev0 = w->nev,
+           ntg0 = w->ntg, i;
 
     if (have > 0 && have + count > w->o.batch_max)
         return 1;
-    if (p[0] != REC_GROUP) {
-        if (decode_record(w, p, len) == 0)
-            return 0;
-    } else if (len >= 2 && p[1] >= 1 && p[1] <= WCS_EVENT_GROUP_MAX) {
-        p += 2;
-        for (i = 0; i < count; i++) {
-            if (end - p < 2)
-                break;
-            sub = (size_t)p[0] | (size_t)p[1] << 8;
-            p += 2;
-            if ((size_t)(end - p) < sub || decode_record(w, p, sub) < 0)
-                break;
-            p += sub;
-        }
-        if (i == count && p == end)
-            return 0;
-        w->nev = nev0;
-        w->ntg = ntg0;
+    if (wcs_payload_decode(payload, len, w->bev, &w->nev, w->btg, &w->ntg) > 0) {
+        for (i = nev0; i < w->nev; i++)
+            w->bev_pos[i] = NO_POS;
+        for (i = ntg0; i < w->ntg; i++)
+            w->btg_pos[i] = NO_POS;
+        return 0;
     }
     log_error("spool: a %s of %zu bytes (type 0x%02x) cannot be decoded; its %zu record(s) "
               "skipped",
@@ -545,7 +393,7 @@ static int decode_cb(void *arg, const void *payload, size_t len)
 /* wcs_spool_peek() callback: counts records. */
 static int count_cb(void *arg, const void *payload, size_t len)
 {
-    *(uint64_t *)arg += frame_records(payload, len);
+    *(uint64_t *)arg += wcs_payload_records(payload, len);
     return 0;
 }
 
@@ -554,7 +402,7 @@ static int count_cb(void *arg, const void *payload, size_t len)
 /* Copies ring slots [pos, pos + k) into the batch arrays. */
 static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
-    size_t i, cap = w->o.queue_capacity, rcap = w->o.raw_capacity;
+    size_t i, cap = w->o.queue_capacity;
 
     w->nev = 0;
     w->ntg = 0;
@@ -565,20 +413,8 @@ static void gather(struct wcs_event_writer *w, uint64_t pos, size_t k)
             w->bev_pos[w->nev] = pos + i;
             w->bev[w->nev++] = s->u.ev;
         } else {
-            const struct tg_slot *t = &s->u.tg;
-            struct wcs_telegram_rec *tg = &w->btg[w->ntg];
-
-            w->btg_pos[w->ntg++] = pos + i;
-            tg->id = t->id;
-            tg->at_us = t->at_us;
-            memcpy(tg->plc, t->plc, sizeof(tg->plc));
-            tg->direction = t->direction;
-            memcpy(tg->type, t->type, sizeof(tg->type));
-            tg->seq = t->seq;
-            tg->refused = t->refused;
-            memcpy(tg->raw, w->raw + t->raw_pos % rcap, t->raw_len);
-            tg->raw[t->raw_len] = '\0';
-            tg->raw_len = t->raw_len;
+            w->btg_pos[w->ntg] = pos + i;
+            tg_record(w, &s->u.tg, &w->btg[w->ntg++]);
         }
     }
 }
@@ -858,9 +694,9 @@ static void spool_stats(struct wcs_event_writer *w)
  * spool's error (ERR_FULL, -errno). */
 static int spool_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
-    size_t i = 0, j, len, cap = w->o.queue_capacity;
+    size_t i = 0, len, cap = w->o.queue_capacity;
     const struct slot *sl;
-    unsigned char *p;
+    struct wcs_payload_group g;
     struct err e = {0};
     int rc = 0;
 
@@ -870,20 +706,11 @@ static int spool_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
             len = encode_slot(w, w->payload, sl);
             i++;
         } else {
-            p = w->payload + 2;
-            j = i;
+            wcs_payload_group_start(&g, w->payload);
             do {
-                sl = &w->ring[(pos + j) % cap];
-                len = encode_slot(w, p + 2, sl);
-                p[0] = (unsigned char)len;
-                p[1] = (unsigned char)(len >> 8);
-                p += 2 + len;
-                j++;
+                sl = &w->ring[(pos + i++) % cap];
+                len = wcs_payload_group_add(&g, encode_slot(w, wcs_payload_group_at(&g), sl));
             } while (sl->cont);
-            w->payload[0] = REC_GROUP;
-            w->payload[1] = (unsigned char)(j - i);
-            len = (size_t)(p - w->payload);
-            i = j;
         }
         rc = wcs_spool_add(w->spool, w->payload, len, &e);
     }
