@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,7 +20,16 @@
 struct scan {
     char location[21];
     char code[21];
+    int64_t read_us; /* when "read" (queued), CLOCK_MONOTONIC */
 };
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 struct conv_scanpost {
     char *url;
@@ -43,8 +53,11 @@ static size_t sink_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 
 static bool post_one(CURL *h, const struct scan *sc)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "location", sc->location, "code", sc->code, "source",
-                          "linesim");
+    /* Its age, so that wcsd places a scan that waited here (wcsd down or
+     * slow) at the moment it was read, not when it arrived. */
+    json_int_t age_ms = (json_int_t)((mono_us() - sc->read_us) / 1000);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "location", sc->location, "code", sc->code,
+                          "source", "linesim", "age_ms", age_ms);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
@@ -166,6 +179,7 @@ int conv_scanpost_push(struct conv_scanpost *p, const char *location, const char
 
         snprintf(sc->location, sizeof(sc->location), "%s", location);
         snprintf(sc->code, sizeof(sc->code), "%s", code);
+        sc->read_us = mono_us();
         p->n++;
         pthread_cond_signal(&p->cv);
     }

@@ -1,7 +1,9 @@
 /*
  * scanpost.h - posts the emulator's scanner reads to wcsd's scan API
- * (POST /v1/scans, JSON {"location", "code", "source": "linesim"}) from a
- * worker thread, so the emulator's event loop never waits for HTTP.
+ * (POST /v1/scans, JSON {"location", "code", "source": "linesim", "age_ms"})
+ * from a worker thread, so the emulator's event loop never waits for HTTP.
+ * age_ms is how long the scan waited in the queue: a scan posted late (wcsd
+ * restarting, or refusing scans for a while) keeps the moment it was read.
  *
  * Used for REQ_ telegrams without a PLC barcode (20 '*'): the WCS then pairs
  * the request with what "its own scanners" read at that location (spec

@@ -8,8 +8,8 @@
  *    one printable line of at most ERR_MSG_MAX - 1 bytes saying why;
  *  - at most WCS_SCANS_PER_REQUEST scans, each NUL-terminated in its
  *    fields: location and code 1.. characters of printable ASCII without
- *    blanks, source and symbology printable ASCII, at_us 0 (the daemon sets
- *    the time);
+ *    blanks, source and symbology printable ASCII, at_us minus the stated
+ *    age (0 to WCS_SCAN_AGE_MAX_MS ms; the daemon adds the time);
  *  - the scans, written back as a JSON array, parse again to the same.
  */
 #include <jansson.h>
@@ -47,6 +47,8 @@ static char *write_scans(const struct conv_scan *s, size_t n)
             json_object_set_new(o, "source", json_string(s[i].source));
         if (s[i].symbology[0] != '\0')
             json_object_set_new(o, "symbology", json_string(s[i].symbology));
+        if (s[i].at_us != 0)
+            json_object_set_new(o, "age_ms", json_integer(-s[i].at_us / 1000));
         json_array_append_new(a, o);
     }
     text = json_dumps(a, JSON_COMPACT);
@@ -77,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_field(s[i].code, sizeof(s[i].code), 1, false);
         check_field(s[i].source, sizeof(s[i].source), 0, true);
         check_field(s[i].symbology, sizeof(s[i].symbology), 0, true);
-        if (s[i].at_us != 0)
+        if (s[i].at_us > 0 || s[i].at_us < -(int64_t)WCS_SCAN_AGE_MAX_MS * 1000 ||
+            s[i].at_us % 1000 != 0)
             abort();
     }
     text = write_scans(s, n);
@@ -86,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < n; i++)
         if (strcmp(s[i].location, again[i].location) != 0 ||
             strcmp(s[i].code, again[i].code) != 0 || strcmp(s[i].source, again[i].source) != 0 ||
-            strcmp(s[i].symbology, again[i].symbology) != 0)
+            strcmp(s[i].symbology, again[i].symbology) != 0 || s[i].at_us != again[i].at_us)
             abort();
     free(text);
     return 0;

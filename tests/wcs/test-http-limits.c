@@ -4,7 +4,8 @@
  * link (tests/common/testplc.h) over 127.0.0.1:
  *   - scans only for configured scan locations (422 naming the location),
  *     so made-up locations cannot use up the correlator: after 70 of them a
- *     scan at SCAN01 still decides a REQ_ without barcode;
+ *     scan at SCAN01 still decides a REQ_ without barcode, a scan whose
+ *     stated age puts it before the read window does not;
  *   - text from the network checked (no control characters reach the log or
  *     the events), at most 64 scans a request;
  *   - connections per client address (http.connections_per_client);
@@ -173,6 +174,22 @@ static void test_scans_only_for_configured_locations(void **state)
     res = tplc_request(&T, plc, "0000000102", "SCAN01", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(res.reason, CONV_REASON_OK);
     assert_string_equal(res.barcode, first_code);
+    /* A scan posted late says how old it is: read 2 s ago, it is outside
+     * the read window (400 ms before the request) of a REQ_ now, so it
+     * cannot be taken for this parcel's; one read 100 ms ago is inside. */
+    snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\", \"age_ms\": 2000}",
+             second_code);
+    assert_int_equal(post(body, &r, NULL), 202);
+    free(r.body);
+    res = tplc_request(&T, plc, "0000000103", "SCAN01", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(res.reason, CONV_REASON_NOREAD);
+    snprintf(body, sizeof(body), "{\"location\": \"SCAN01\", \"code\": \"%s\", \"age_ms\": 100}",
+             second_code);
+    assert_int_equal(post(body, &r, NULL), 202);
+    free(r.body);
+    res = tplc_request(&T, plc, "0000000104", "SCAN01", NULL, CONV_BARCODE_ABSENT);
+    assert_int_equal(res.reason, CONV_REASON_OK);
+    assert_string_equal(res.barcode, second_code);
 }
 
 static void test_network_text_checked(void **state)

@@ -43,6 +43,25 @@ static void test_good_bodies(void **state)
     assert_int_equal(n, 0);
 }
 
+/* age_ms: how long ago the scanner read the code; at_us is minus that, for
+ * the daemon to add the time it received the body. */
+static void test_scan_age(void **state)
+{
+    static const char *aged = "[{\"location\": \"SCAN01\", \"code\": \"A1\", \"age_ms\": 1500},"
+                              "{\"location\": \"SCAN01\", \"code\": \"A2\", \"age_ms\": 0},"
+                              "{\"location\": \"SCAN01\", \"code\": \"A3\", \"age_ms\": 60000}]";
+    struct conv_scan s[WCS_SCANS_PER_REQUEST];
+    struct err e = {0};
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(wcs_scan_body_parse(aged, strlen(aged), s, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_true(s[0].at_us == -1500000);
+    assert_true(s[1].at_us == 0);
+    assert_true(s[2].at_us == -60000000);
+}
+
 static void test_bad_bodies(void **state)
 {
     static const struct {
@@ -72,6 +91,12 @@ static void test_bad_bodies(void **state)
          "scan 0: symbology: a string of 1 to 3 characters is required"},
         {"{\"location\": \"SCAN01\", \"code\": \"RR1\", \"source\": null}",
          "scan 0: source: a string of 1 to 20 characters is required"},
+        {"{\"location\": \"SCAN01\", \"code\": \"RR1\", \"age_ms\": -1}",
+         "scan 0: age_ms: an integer of 0 to 60000 is required"},
+        {"{\"location\": \"SCAN01\", \"code\": \"RR1\", \"age_ms\": 60001}",
+         "scan 0: age_ms: an integer of 0 to 60000 is required"},
+        {"{\"location\": \"SCAN01\", \"code\": \"RR1\", \"age_ms\": 1.5}",
+         "scan 0: age_ms: an integer of 0 to 60000 is required"},
     };
     struct conv_scan s[WCS_SCANS_PER_REQUEST];
     struct err e;
@@ -122,6 +147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_bodies),
         cmocka_unit_test(test_bad_bodies),
+        cmocka_unit_test(test_scan_age),
         cmocka_unit_test(test_bounds),
     };
 

@@ -400,7 +400,9 @@ static enum MHD_Result handle_scans(const struct req *rq, struct request_state *
 
         if (s->source[0] == '\0')
             snprintf(s->source, sizeof(s->source), "http");
-        s->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        /* Minus its stated age: a scan posted late is placed when it was
+         * read, outside the read windows of parcels it does not belong to. */
+        s->at_us += (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         if (wcs_plcs_scan(h->src.plcs, s, &e) < 0) {
             log_warnx("%s", e.msg);
             snprintf(msg, sizeof(msg), "scan %zu not kept: %.200s", i, e.msg);

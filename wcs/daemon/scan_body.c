@@ -27,6 +27,7 @@ static int scan_from_json(json_t *o, size_t i, struct conv_scan *s, struct err *
     static const char *const keys[] = {"location", "code", "source", "symbology"};
     char *dst[] = {s->location, s->code, s->source, s->symbology};
     size_t cap[] = {sizeof(s->location), sizeof(s->code), sizeof(s->source), sizeof(s->symbology)};
+    json_t *age;
     size_t k;
 
     if (!json_is_object(o))
@@ -48,6 +49,14 @@ static int scan_from_json(json_t *o, size_t i, struct conv_scan *s, struct err *
             return err_set(e, ERR_PARSE, "scan %zu: %s: printable ASCII characters only%s", i,
                            keys[k], k >= 2 ? "" : ", without blanks");
         memcpy(dst[k], str, n + 1);
+    }
+    age = json_object_get(o, "age_ms");
+    if (age != NULL) {
+        if (!json_is_integer(age) || json_integer_value(age) < 0 ||
+            json_integer_value(age) > WCS_SCAN_AGE_MAX_MS)
+            return err_set(e, ERR_PARSE, "scan %zu: age_ms: an integer of 0 to %d is required", i,
+                           WCS_SCAN_AGE_MAX_MS);
+        s->at_us = -(int64_t)json_integer_value(age) * 1000;
     }
     return 0;
 }
