@@ -66,6 +66,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/diag.h"
 #include "common/log.h"
 #include "common/secret_file.h"
 #include "customs/outbox.h"
@@ -348,7 +349,8 @@ static void url_public(const char *base, const char *url, char *out, size_t len)
 
 /* Whether body is the broker's error answer {"error": {"code": "...",
  * "message": "..."}} (reference profile "Errors"); if so its code and
- * message are copied (cut to size). */
+ * message are copied (cut to size, made printable: they go to logs and
+ * alarms). */
 static int broker_error(const char *body, size_t len, char *code, size_t clen, char *msg,
                         size_t mlen)
 {
@@ -356,8 +358,8 @@ static int broker_error(const char *body, size_t len, char *code, size_t clen, c
 
     if (cust_answer_error(body, len, &x, NULL) < 0)
         return 0;
-    snprintf(code, clen, "%s", x.code);
-    snprintf(msg, mlen, "%s", x.message);
+    diag_printable(code, clen, x.code);
+    diag_printable(msg, mlen, x.message);
     cust_broker_error_free(&x);
     return 1;
 }
@@ -526,12 +528,17 @@ static int store_manifest(struct slot *s, struct err *e)
     res.broker_ref = a.broker_ref;
     res.unknown_json = a.unknown_json;
     rc = s->st->w->ops->finish_manifest(s->st->db, s->b.batch_key, mid, &res, e);
-    if (rc == 0)
-        log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid,
-                 a.broker_ref, a.unknown);
-    if (rc == 0 && a.unknown > 0)
-        log_warnx("manifest %s: the broker has no accepted declaration for %zu parcels: %s", mid,
-                  a.unknown, a.unknown_json);
+    if (rc == 0) {
+        char ref[128], unknown[512];
+
+        diag_printable(ref, sizeof(ref), a.broker_ref);
+        diag_printable(unknown, sizeof(unknown), a.unknown_json);
+        log_info("manifest %s: received by the broker as %s, %zu unknown parcels", mid, ref,
+                 a.unknown);
+        if (a.unknown > 0)
+            log_warnx("manifest %s: the broker has no accepted declaration for %zu parcels: %s",
+                      mid, a.unknown, unknown);
+    }
     cust_manifest_answer_free(&a);
     return rc;
 }
@@ -545,13 +552,16 @@ static int store_manifest_refusal(struct slot *s, struct err *e)
     struct cust_broker_error x = {0};
     struct cust_manifest_result res = {0};
     struct err why = {0};
-    char text[1024];
+    char text[1024], code[128], msg[512];
     int rc;
 
     if (s->http_status == 0)
         snprintf(text, sizeof(text), "not sent: the dispatch has no stored manifest");
-    else if (cust_answer_error(s->resp, s->resp_len, &x, &why) == 0)
-        snprintf(text, sizeof(text), "%ld %s: %s", s->http_status, x.code, x.message);
+    else if (cust_answer_error(s->resp, s->resp_len, &x, &why) == 0) {
+        diag_printable(code, sizeof(code), x.code);
+        diag_printable(msg, sizeof(msg), x.message);
+        snprintf(text, sizeof(text), "%ld %s: %s", s->http_status, code, msg);
+    }
     else
         snprintf(text, sizeof(text), "%ld: %s", s->http_status, why.msg);
     cust_broker_error_free(&x);
@@ -1115,7 +1125,7 @@ static int feed_store_page(struct worker *w, size_t *count, struct err *e)
     struct feed *f = &w->feed;
     struct cust_feed_page page;
     struct cust_feed_result res;
-    char *nc;
+    char *nc, shown[256];
     int rc;
 
     *count = 0;
@@ -1126,8 +1136,9 @@ static int feed_store_page(struct worker *w, size_t *count, struct err *e)
                             e);
     if (rc < 0)
         goto out;
+    diag_printable(shown, sizeof(shown), page.next);
     log_info("feed: stored %zu events (%zu new, %zu applied, %zu unknown parcels), cursor %s",
-             page.n, res.stored, res.applied, res.unknown, page.next);
+             page.n, res.stored, res.applied, res.unknown, shown);
     if (res.repeated > 0)
         log_warnx("feed: %zu events were stored already", res.repeated);
     nc = strdup(page.next);
@@ -1147,7 +1158,7 @@ static int feed_done(struct worker *w, CURLcode cc)
 {
     struct feed *f = &w->feed;
     struct err e = {0};
-    char why[ERR_MSG_MAX + 64], code[64] = "", msg[192] = "";
+    char why[ERR_MSG_MAX + 64], code[64] = "", msg[192] = "", shown[256];
     long status = 0;
     size_t n;
     int rc, berr;
@@ -1179,8 +1190,9 @@ static int feed_done(struct worker *w, CURLcode cc)
         /* The broker's own 400/422 (bad_cursor): the page cannot be skipped
          * over without losing events, so it is logged and tried again,
          * slowly. */
+        diag_printable(shown, sizeof(shown), f->cursor != NULL ? f->cursor : "(start)");
         log_error("feed: broker answered HTTP %ld (%s: %s) from cursor %s", status, code, msg,
-                  f->cursor != NULL ? f->cursor : "(start)");
+                  shown);
         snprintf(why, sizeof(why), "HTTP %ld", status);
         feed_retry(w, why);
         return 0;
