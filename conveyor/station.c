@@ -326,16 +326,50 @@ static void pending_req_closed_cb(uv_handle_t *h)
     free(h->data);
 }
 
+/* True when a scan in r's read window is in the window of another REQ_
+ * without barcode at the same location still waiting: nothing tells whose
+ * parcel it is (two requests at once, windows wider than the parcels'
+ * spacing), and taking it could send r's parcel to the other's chute. */
+static bool window_shared(const struct conv_station *st, const struct pending_req *r)
+{
+    int64_t before = (int64_t)st->cfg.read_window_before_ms * 1000;
+    int64_t after = (int64_t)st->cfg.read_window_after_ms * 1000;
+    const struct pending_req *o;
+    const char *codes[1];
+
+    for (o = st->reqs; o != NULL; o = o->next) {
+        int64_t lo, hi;
+
+        if (o == r || o->gen != r->gen || strcmp(o->req.location, r->req.location) != 0)
+            continue;
+        /* The two windows' overlap, as a window around its middle. */
+        lo = (r->arrival_us > o->arrival_us ? r->arrival_us : o->arrival_us) - before;
+        hi = (r->arrival_us < o->arrival_us ? r->arrival_us : o->arrival_us) + after;
+        if (lo <= hi && conv_corr_collect(st->cfg.scans, r->req.location, lo + (hi - lo) / 2,
+                                          (hi - lo) / 2 + 1, (hi - lo) / 2 + 1, codes, 1) > 0)
+            return true;
+    }
+    return false;
+}
+
 static void read_window_cb(uv_timer_t *t)
 {
     struct pending_req *r = t->data;
     struct conv_station *st = r->st;
     const char *codes[CONV_READS_MAX];
+    bool shared = window_shared(st, r);
     size_t n;
 
+    /* Taken even when shared, so the other request cannot have them
+     * either: both parcels go to the no-read destination, none to the
+     * other's chute. */
     n = conv_corr_take(st->cfg.scans, r->req.location, r->arrival_us,
                        (int64_t)st->cfg.read_window_before_ms * 1000,
                        (int64_t)st->cfg.read_window_after_ms * 1000, codes, CONV_READS_MAX);
+    if (shared) {
+        st->stats.ambiguous++;
+        n = 0;
+    }
     if (r->gen == st->gen && conv_link_connected(st->link)) {
         struct conv_track *tr;
         size_t i;

@@ -127,6 +127,7 @@ struct conv_station_stats {
     uint64_t acks;           /* ACK_ sent */
     uint64_t acks_dropped;   /* ACK_ not sent: the connection was gone when durable */
     uint64_t log_dropped;    /* records the application could not take */
+    uint64_t ambiguous;      /* REQ_ without barcode whose scans another one's window held too */
 };
 
 struct conv_station;

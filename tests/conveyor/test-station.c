@@ -573,6 +573,50 @@ static void test_request_without_barcode_waits_for_scans(void **state)
     assert_int_equal(f->app.decides, 1);
 }
 
+/* Two REQ_s without barcode at one location at once, one scan in both read
+ * windows: nothing says whose parcel it is. Neither takes it (either could
+ * be the wrong chute); both are no-reads. */
+static void test_scan_in_two_windows_is_nobodys(void **state)
+{
+    struct fx *f = *state;
+    struct conv_station_stats ss;
+    struct conv_scan s;
+    struct conv_telegram t;
+    int a, b;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_REQ;
+    snprintf(t.u.req.location, sizeof(t.u.req.location), LOC);
+    t.u.req.barcode_kind = CONV_BARCODE_NOREAD;
+    t.u.req.weight_g = t.u.req.length_mm = t.u.req.width_mm = t.u.req.height_mm = -1;
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "0000000011");
+    tplc_send(f->link, &t);
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "0000000012");
+    tplc_send(f->link, &t);
+    TPLC_RUN_UNTIL(&f->plc, requests(f) == 2);
+    memset(&s, 0, sizeof(s));
+    snprintf(s.location, sizeof(s.location), LOC);
+    snprintf(s.code, sizeof(s.code), "RR000000005CN");
+    s.at_us = now_us();
+    assert_int_equal(conv_corr_add(f->scans, &s), 0);
+    TPLC_RUN_UNTIL(&f->plc, (a = tplc_find(&f->plc, 0, CONV_TG_RES, "0000000011", 0)) >= 0 &&
+                                (b = tplc_find(&f->plc, 0, CONV_TG_RES, "0000000012", 0)) >= 0);
+    assert_int_equal(f->plc.got[a].u.res.reason, CONV_REASON_NOREAD);
+    assert_int_equal(f->plc.got[b].u.res.reason, CONV_REASON_NOREAD);
+    conv_station_get_stats(f->st, &ss);
+    assert_int_equal(ss.ambiguous, 1); /* the second found the scan taken */
+    /* One request alone still takes its scan. */
+    snprintf(t.u.req.tracking, sizeof(t.u.req.tracking), "0000000013");
+    tplc_send(f->link, &t);
+    TPLC_RUN_UNTIL(&f->plc, requests(f) == 3);
+    snprintf(s.code, sizeof(s.code), "RR000000003CN");
+    s.at_us = now_us();
+    assert_int_equal(conv_corr_add(f->scans, &s), 0);
+    TPLC_RUN_UNTIL(&f->plc, (a = tplc_find(&f->plc, 0, CONV_TG_RES, "0000000013", 0)) >= 0);
+    assert_int_equal(f->plc.got[a].u.res.reason, CONV_REASON_OK);
+    assert_string_equal(f->plc.got[a].u.res.barcode, "RR000000003CN");
+}
+
 /* --- a whole line: the emulator's core against the station ----------------- */
 
 struct line {
@@ -764,6 +808,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_request_without_barcode_waits_for_scans, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_scan_in_two_windows_is_nobodys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emulated_line_with_faults, setup_station, teardown),
     };
 

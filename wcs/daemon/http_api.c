@@ -214,7 +214,7 @@ static json_t *plcs_json(const struct wcs_plcs *plcs)
 
         conv_station_get_stats(p, &ps);
         json_array_append_new(
-            a, json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id",
+            a, json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id",
                          conv_station_name(p), "connected", conv_station_connected(p), "port",
                          conv_station_port(p), "line_state", conv_station_line_state(p),
                          "in_flight", (json_int_t)conv_station_in_flight(p), "requests",
@@ -222,7 +222,8 @@ static json_t *plcs_json(const struct wcs_plcs *plcs)
                          "recirculations", (json_int_t)ps.recirculations, "answers",
                          (json_int_t)ps.answers, "late", (json_int_t)ps.late, "updates",
                          (json_int_t)ps.updates, "duplicates", (json_int_t)ps.duplicates,
-                         "acks", (json_int_t)ps.acks, "log_dropped", (json_int_t)ps.log_dropped));
+                         "acks", (json_int_t)ps.acks, "log_dropped", (json_int_t)ps.log_dropped,
+                         "ambiguous", (json_int_t)ps.ambiguous));
     }
     return a;
 }
