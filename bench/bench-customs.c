@@ -48,6 +48,7 @@
 #include "common/log.h"
 #include "customs/declaration.h"
 #include "customs/outbox.h"
+#include "scanners/scanners.h"
 #include "wcs/store/customs_store.h"
 #include "wcs/store/store.h"
 
@@ -75,16 +76,10 @@ static double now_s(void)
  * the check digit). */
 static void s10(int n, char out[32])
 {
-    static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
     char d[16];
-    int i, sum = 0, c;
 
     snprintf(d, sizeof(d), "%08d", 10000000 + n);
-    for (i = 0; i < 8; i++)
-        sum += (d[i] - '0') * w[i];
-    c = 11 - sum % 11;
-    c = c == 10 ? 0 : c == 11 ? 5 : c;
-    snprintf(out, 32, "RR%s%dCN", d, c);
+    snprintf(out, 32, "RR%s%dCN", d, scan_s10_check_digit(d));
 }
 
 static int read_file(const char *path, char **out, size_t *len)

@@ -3,6 +3,7 @@
  */
 #include "tests/common/testbroker.h"
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -29,6 +30,8 @@ int tb_token_dir(const char *name, const char *token, char *dir, size_t dir_len,
         return -1;
     ok = write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
     close(fd);
+    if (ok)
+        curl_global_init(CURL_GLOBAL_DEFAULT);
     return ok ? 0 : -1;
 }
 
@@ -36,6 +39,7 @@ void tb_token_dir_remove(const char *dir, const char *token_path)
 {
     unlink(token_path);
     rmdir(dir);
+    curl_global_cleanup();
 }
 
 void tb_sim_start(struct tb_sim *s, const char *bin, const char *token_path,

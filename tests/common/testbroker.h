@@ -19,12 +19,13 @@ struct tb_sim {
 };
 
 /* Creates a directory /tmp/<name>-XXXXXX (into dir) holding a file "token"
- * (its path into token_path) with token and a newline, mode 0600. For a
- * cmocka group setup: returns 0 or -1. */
+ * (its path into token_path) with token and a newline, mode 0600, and
+ * initialises libcurl. For a cmocka group setup: returns 0 or -1. */
 int tb_token_dir(const char *name, const char *token, char *dir, size_t dir_len,
                  char *token_path, size_t token_len);
 
-/* Removes what tb_token_dir() made (the directory must hold nothing else). */
+/* Removes what tb_token_dir() made (the directory must hold nothing else)
+ * and cleans libcurl up. */
 void tb_token_dir_remove(const char *dir, const char *token_path);
 
 /* Starts the emulator bin with --token-file token_path --port 0 and the

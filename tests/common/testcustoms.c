@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "customs/declaration.h"
+#include "scanners/scanners.h"
 #include "customs/validate.h"
 #include "tests/common/testdb.h"
 #include "tests/common/testutil.h"
@@ -21,16 +22,10 @@
 
 void tc_s10(int n, char out[32])
 {
-    static const int w[8] = {8, 6, 4, 2, 3, 5, 9, 7};
     char d[16];
-    int i, sum = 0, c;
 
     snprintf(d, sizeof(d), "%08d", 10000000 + n);
-    for (i = 0; i < 8; i++)
-        sum += (d[i] - '0') * w[i];
-    c = 11 - sum % 11;
-    c = c == 10 ? 0 : c == 11 ? 5 : c;
-    snprintf(out, 32, "RR%s%dCN", d, c);
+    snprintf(out, 32, "RR%s%dCN", d, scan_s10_check_digit(d));
 }
 
 PGconn *tc_db_fresh(const char *name, char *ci, size_t len)

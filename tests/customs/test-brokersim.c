@@ -901,7 +901,6 @@ static int group_setup(void **state)
                            "--decision-delay-ms", "0", "--record", record_path, NULL};
 
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (tb_token_dir("test-brokersim", TOKEN, dir, sizeof(dir), token_path, sizeof(token_path)) < 0)
         return -1;
     snprintf(record_path, sizeof(record_path), "%s/accepted.jsonl", dir);
@@ -916,10 +915,10 @@ static int group_teardown(void **state)
     (void)state;
     if (main_sim.p.pid > 0)
         tb_sim_stop(&main_sim);
+    curl_global_cleanup(); /* tb_token_dir()'s; the directory goes whole */
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         return -1;
-    curl_global_cleanup();
     return 0;
 }
 

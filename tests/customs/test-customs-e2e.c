@@ -243,7 +243,6 @@ static int group_setup(void **state)
     if (tb_token_dir("test-customs-e2e", TOKEN, dir, sizeof(dir), token_path,
                      sizeof(token_path)) < 0)
         return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
 }
 
@@ -251,7 +250,6 @@ static int group_teardown(void **state)
 {
     (void)state;
     tb_token_dir_remove(dir, token_path);
-    curl_global_cleanup();
     return 0;
 }
 
