@@ -197,6 +197,59 @@ static void test_customs_hold_seen_without_restart(void **state)
     assert_true(wait_custhold(code, 1));
 }
 
+/* wcsd's count of the customs worker's open alarms (/v1/status, /metrics)
+ * follows the table, told by its notification: up to 50 polls. */
+static long long status_customs_alarms(void)
+{
+    json_t *j;
+    long long n;
+
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/status", NULL, &j), 200);
+    n = json_integer_value(json_object_get(j, "customs_alarms"));
+    json_decref(j);
+    return n;
+}
+
+static int wait_customs_alarms(long long want)
+{
+    int i;
+
+    for (i = 0; i < 50; i++) {
+        if (status_customs_alarms() == want)
+            return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+static void test_customs_alarms_shown(void **state)
+{
+    struct tu_req r = {.port = wcsd.http_port, .path = "/metrics"};
+    PGconn *c;
+    PGresult *res;
+    struct err e;
+
+    (void)state;
+    r.token = wcsd.token[TWCSD_MONITOR];
+    assert_true(wait_customs_alarms(0));
+    /* What the worker writes when it stops on a configuration fault. */
+    assert_int_equal(wcs_db_connect(wcsd.conninfo, &c, &e), 0);
+    res = PQexec(c, "INSERT INTO customs_alarms (broker, kind, ref, owner, http_status, text) "
+                    "VALUES ('default', 'config', 'POST /v1/declarations', 'test:1', 404, "
+                    "'the broker answered 404')");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    assert_true(wait_customs_alarms(1));
+    assert_int_equal(tu_http_req(&r, NULL), 200);
+    assert_non_null(strstr(r.body, "\nwcs_customs_alarms_open 1\n"));
+    free(r.body);
+    res = PQexec(c, "UPDATE customs_alarms SET cleared_at = now()");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+    assert_true(wait_customs_alarms(0));
+}
+
 static void test_plan_activation_switches_running_daemon(void **state)
 {
     json_t *j = NULL;
@@ -275,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_decisions),
         cmocka_unit_test(test_new_preadvice_seen_without_restart),
         cmocka_unit_test(test_customs_hold_seen_without_restart),
+        cmocka_unit_test(test_customs_alarms_shown),
         cmocka_unit_test(test_plan_activation_switches_running_daemon),
         cmocka_unit_test(test_sigterm_stops_cleanly),
         cmocka_unit_test(test_bad_config_and_unreachable_database),

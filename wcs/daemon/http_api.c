@@ -249,14 +249,17 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                                                 wcs_chute_state_name(cs->state), "load",
                                                 (int)cs->load));
     }
-    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},"
-                  "s:I,s:I,s:f,s:o,s:o}",
+    j = json_pack("{s:s,s:b,s:i,s:s,s:I,s:I,s:I,s:b,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+                  "s:b},s:I,s:I,s:f,s:o,s:o}",
                   "node", src->node, "ready", 1, "plan_version", wcs_sorter_plan_version(sorter),
                   "plan_source", plan ? wcs_plan_source(plan) : "", "parcels",
                   (json_int_t)wcs_registry_count(reg), "registry_bytes",
                   (json_int_t)wcs_registry_memory(reg), "parcel_rev",
                   (json_int_t)*src->parcel_rev, "refresher_connected",
-                  src->refresher ? wcs_refresher_connected(src->refresher) : 0, "events",
+                  src->refresher ? wcs_refresher_connected(src->refresher) : 0,
+                  "customs_alarms",
+                  (json_int_t)(src->refresher ? wcs_refresher_customs_alarms(src->refresher) : -1),
+                  "events",
                   "pushed", (json_int_t)ws.pushed, "written", (json_int_t)ws.written, "queued",
                   (json_int_t)ws.queued, "dropped", (json_int_t)ws.dropped, "db_errors",
                   (json_int_t)ws.db_errors, "durable", (json_int_t)ws.durable, "spooled",
@@ -470,12 +473,14 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
             "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total %llu\n"
             "# TYPE wcs_events_queued gauge\nwcs_events_queued %zu\n"
             "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected %d\n"
+            "# TYPE wcs_customs_alarms_open gauge\nwcs_customs_alarms_open %lld\n"
             "# TYPE wcs_http_refused_total counter\n",
             wcs_registry_count(reg), wcs_registry_memory(reg), wcs_sorter_plan_version(src->sorter),
             (unsigned long long)ss.decisions, (unsigned long long)ss.dry_runs,
             (unsigned long long)ws.pushed, (unsigned long long)ws.written,
             (unsigned long long)ws.dropped, ws.queued,
-            src->refresher ? wcs_refresher_connected(src->refresher) : 0);
+            src->refresher ? wcs_refresher_connected(src->refresher) : 0,
+            src->refresher ? wcs_refresher_customs_alarms(src->refresher) : -1LL);
     for (i = 0; i < REFUSED_COUNT; i++)
         fprintf(f, "wcs_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
                 (unsigned long long)h->refused[i]);

@@ -108,6 +108,19 @@ int wcs_db_customs_alarms(PGconn *c, wcs_customs_alarm_cb cb, void *arg, struct 
     return rc;
 }
 
+static const char SQL_ALARMS_OPEN[] = "SELECT count(*) FROM customs_alarms WHERE cleared_at IS NULL";
+
+int wcs_db_customs_alarms_open(PGconn *c, long long *n, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "customs alarms", SQL_ALARMS_OPEN, 0, NULL, e);
+
+    if (r == NULL)
+        return ERR_DB;
+    *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
 static const char SQL_DECLARATION[] =
     "SELECT d.parcel_id, d.status, d.body::text, d.broker_ref, d.errors::text, d.warnings::text,"
     " coalesce(d.duty_cents, -1), d.duty_note, p.customs_status,"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "wcs/store/declarations.h"
 #include "wcs/store/store.h"
 
 struct wcs_refresher {
@@ -27,6 +28,7 @@ struct wcs_refresher {
     int wake_fd;                  /* eventfd: stop request */
     atomic_int stopping;
     atomic_int connected;
+    atomic_llong customs_alarms;  /* open alarms of the customs worker; -1 unknown */
     pthread_mutex_t mu;           /* guards head/tail */
     struct wcs_refresh_batch *head, *tail;
     struct wcs_refresh_batch *filling; /* batch being built by the thread */
@@ -93,6 +95,11 @@ struct wcs_refresh_batch *wcs_refresher_take(struct wcs_refresher *r)
 int wcs_refresher_connected(struct wcs_refresher *r)
 {
     return atomic_load(&r->connected);
+}
+
+long long wcs_refresher_customs_alarms(struct wcs_refresher *r)
+{
+    return atomic_load(&r->customs_alarms);
 }
 
 static int collect_parcel_cb(void *arg, const struct wcs_parcel *p, const char *const *codes,
@@ -201,11 +208,22 @@ static void chute_note(struct wcs_refresher *r, const char *payload)
     queue_batch(r, b);
 }
 
+/* Counts the customs worker's open alarms for the API; a database without
+ * the table (not migrated yet) leaves the count unknown. */
+static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
+{
+    long long n;
+    struct err e;
+
+    atomic_store(&r->customs_alarms, wcs_db_customs_alarms_open(c, &n, &e) == 0 ? n : -1);
+}
+
 static PGconn *connect_and_listen(struct wcs_refresher *r)
 {
-    static const char *const listen_sql[] = {"LISTEN " WCS_CHANNEL_PARCELS,
-                                             "LISTEN " WCS_CHANNEL_SORTPLAN,
-                                             "LISTEN " WCS_CHANNEL_CHUTES};
+    static const char *const listen_sql[] = {
+        "LISTEN " WCS_CHANNEL_PARCELS, "LISTEN " WCS_CHANNEL_SORTPLAN, "LISTEN " WCS_CHANNEL_CHUTES,
+        "LISTEN " WCS_CHANNEL_CUSTOMS_ALARMS};
+    const size_t nlisten = sizeof(listen_sql) / sizeof(listen_sql[0]);
     unsigned backoff_ms = 100;
     PGconn *c = NULL;
     struct err e;
@@ -213,14 +231,14 @@ static PGconn *connect_and_listen(struct wcs_refresher *r)
 
     while (!atomic_load(&r->stopping)) {
         if (wcs_db_connect(r->conninfo, &c, &e) == 0) {
-            for (i = 0; i < 3; i++) {
+            for (i = 0; i < nlisten; i++) {
                 PGresult *res = PQexec(c, listen_sql[i]);
                 int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
                 PQclear(res);
                 if (!ok)
                     break;
             }
-            if (i == 3)
+            if (i == nlisten)
                 return c;
             log_warnx("LISTEN failed: %s", PQerrorMessage(c));
             PQfinish(c);
@@ -246,7 +264,7 @@ static void *refresher_main(void *arg)
     log_set_tag("refresh");
     while (!atomic_load(&r->stopping)) {
         struct pollfd pfd[2];
-        int want_parcels = 0, want_plan = 0, n;
+        int want_parcels = 0, want_plan = 0, want_alarms = 0, n;
         PGnotify *note;
 
         if (c == NULL) {
@@ -257,6 +275,7 @@ static void *refresher_main(void *arg)
             /* Anything may have changed while we were not listening. */
             if (catch_up_parcels(r, c) < 0 || catch_up_plan(r, c) < 0)
                 goto reconnect;
+            count_customs_alarms(r, c);
         }
         pfd[0].fd = PQsocket(c);
         pfd[0].events = POLLIN;
@@ -270,7 +289,7 @@ static void *refresher_main(void *arg)
         if (atomic_load(&r->stopping))
             break;
         if (n == 0) {
-            want_parcels = want_plan = 1;
+            want_parcels = want_plan = want_alarms = 1;
         } else if (pfd[0].revents) {
             if (!PQconsumeInput(c)) {
                 log_warnx("refresher connection lost: %s", PQerrorMessage(c));
@@ -283,6 +302,8 @@ static void *refresher_main(void *arg)
                     want_plan = 1;
                 else if (strcmp(note->relname, WCS_CHANNEL_CHUTES) == 0)
                     chute_note(r, note->extra);
+                else if (strcmp(note->relname, WCS_CHANNEL_CUSTOMS_ALARMS) == 0)
+                    want_alarms = 1;
                 PQfreemem(note);
             }
         }
@@ -290,6 +311,8 @@ static void *refresher_main(void *arg)
             goto reconnect;
         if (want_plan && catch_up_plan(r, c) < 0)
             goto reconnect;
+        if (want_alarms)
+            count_customs_alarms(r, c);
         continue;
     reconnect:
         atomic_store(&r->connected, 0);
@@ -317,6 +340,7 @@ int wcs_refresher_start(const struct wcs_refresher_opts *opts, struct wcs_refres
     r->notify_cb = opts->notify_cb;
     r->notify_arg = opts->notify_arg;
     r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    atomic_store(&r->customs_alarms, -1);
     pthread_mutex_init(&r->mu, NULL);
     if (r->conninfo == NULL || r->wake_fd < 0) {
         rc = err_set(e, r->wake_fd < 0 ? -errno : -ENOMEM, "refresher: cannot set up");

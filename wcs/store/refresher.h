@@ -57,6 +57,11 @@ struct wcs_refresh_batch *wcs_refresher_take(struct wcs_refresher *r);
 /* True while the refresher's connection is up. */
 int wcs_refresher_connected(struct wcs_refresher *r);
 
+/* The customs worker's open alarms (customs_alarms), as last counted: at
+ * each connect, on its notification, at each resync; -1 before the first
+ * count or when it failed. Thread-safe. */
+long long wcs_refresher_customs_alarms(struct wcs_refresher *r);
+
 /* Stops and joins the thread, frees queued batches and r. */
 void wcs_refresher_stop(struct wcs_refresher *r);
 

@@ -22,6 +22,7 @@
 #define WCS_CHANNEL_PARCELS "wcs_parcels"
 #define WCS_CHANNEL_SORTPLAN "wcs_sortplan"
 #define WCS_CHANNEL_CHUTES "wcs_chutes"     /* payload: "CHUTE emptied" (a bag was closed) */
+#define WCS_CHANNEL_CUSTOMS_ALARMS "wcs_customs_alarms" /* the worker's alarms changed */
 
 /* Connects (client_encoding UTF8; server notices go to the log) with
  * connect_timeout 10 s, TCP keepalives (idle 10 s, interval 5 s, 3 probes)
