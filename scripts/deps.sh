@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages the project needs to build, test and run.
 # The one list of system dependencies; run as root. Quiet and idempotent:
 # apt is only asked when a package is missing.
+# libsodium hashes operators' passwords (argon2id, wcs/core/password.c).
 # clang (clang-14) builds the libFuzzer harnesses; libclang-rt-14-dev holds
 # the libFuzzer, ASan and UBSan runtimes it links (clang only recommends it,
 # and recommends are not installed here).
@@ -15,6 +16,7 @@ packages=(
     imagemagick zbar-tools openssl
     postgresql-15 postgresql-client-15 curl
     clang libclang-rt-14-dev
+    libsodium-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -26,6 +26,7 @@
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl_customs.h"
+#include "wcs/ctl/ctl_users.h"
 #include "wcs/core/declare.h"
 #include "wcs/store/events.h"
 #include "wcs/store/import.h"
@@ -401,28 +402,52 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
     return result;
 }
 
-static int cmd_customs_problems(struct ctl *ctl, int argc, char **argv)
+/* Runs a command kept in its own file on an open connection. */
+static int with_db(struct ctl *ctl, int (*fn)(PGconn *, int, char **), int argc, char **argv)
 {
     PGconn *c = open_db(ctl);
     int rc;
 
     if (c == NULL)
         return 2;
-    rc = wcsctl_customs_problems(c, argc, argv);
+    rc = fn(c, argc, argv);
     PQfinish(c);
     return rc;
 }
 
+static int cmd_customs_problems(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_customs_problems, argc, argv);
+}
+
 static int cmd_customs_show(struct ctl *ctl, int argc, char **argv)
 {
-    PGconn *c = open_db(ctl);
-    int rc;
+    return with_db(ctl, wcsctl_customs_show, argc, argv);
+}
 
-    if (c == NULL)
-        return 2;
-    rc = wcsctl_customs_show(c, argc, argv);
-    PQfinish(c);
-    return rc;
+static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_user_add, argc, argv);
+}
+
+static int cmd_user_passwd(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_user_passwd, argc, argv);
+}
+
+static int cmd_user_disable(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_user_disable, argc, argv);
+}
+
+static int cmd_user_enable(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_user_enable, argc, argv);
+}
+
+static int cmd_user_list(struct ctl *ctl, int argc, char **argv)
+{
+    return with_db(ctl, wcsctl_user_list, argc, argv);
 }
 
 /* Reads a whole file (or a pipe such as /dev/stdin) into a NUL-terminated
@@ -1293,6 +1318,14 @@ static const struct command commands[] = {
     {"manifest export", "DISPATCH [--format json|csv] [--out FILE]",
      "the customs manifest: broker JSON body, or CSV one row per parcel", 1,
      cmd_manifest_export},
+    {"user add", "NAME --role viewer|operator|supervisor|admin [--password-file F]",
+     "add a console user (password from F's first line, else typed twice)", 1, cmd_user_add},
+    {"user passwd", "NAME [--password-file F]", "set a user's password", 1, cmd_user_passwd},
+    {"user disable", "NAME", "stop a user from logging in (the user stays, for the audit)", 1,
+     cmd_user_disable},
+    {"user enable", "NAME", "let a disabled user log in again", 1, cmd_user_enable},
+    {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
+     cmd_user_list},
 };
 
 static void usage(FILE *f)
