@@ -3,29 +3,22 @@
  * A password comes from --password-file F (its first line; a file others
  * may read is refused) or, without one, from the terminal, typed twice with
  * the echo off. It is hashed here (argon2id) and wiped; only the hash goes
- * to the database, and nothing prints it.
+ * to the database, and nothing prints it. Each change is recorded as an
+ * operator event (the audit) in the same transaction.
  */
 #include "wcs/ctl/ctl_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "common/secret_file.h"
+#include "wcs/ctl/ctl.h"
 #include "wcs/core/password.h"
 #include "wcs/store/users.h"
-
-/* Who acts, for the audit log: "wcsctl:" and the OS user. */
-static void actor(char *buf, size_t len)
-{
-    const struct passwd *pw = getpwuid(geteuid());
-
-    snprintf(buf, len, "wcsctl:%s", pw != NULL ? pw->pw_name : "?");
-}
 
 /* One line from the terminal with the echo off, its newline cut. */
 static int read_hidden(FILE *tty, const char *prompt, char *buf, size_t len)
@@ -151,7 +144,7 @@ int wcsctl_user_add(PGconn *c, int argc, char **argv)
     }
     if (new_hash(file, hash) < 0)
         return 2;
-    actor(who, sizeof(who));
+    wcsctl_actor(who, sizeof(who));
     rc = result(wcs_db_user_add(c, name, role, hash, who, &e), &e);
     if (rc == 0)
         printf("user %s added, role %s\n", name, role_name);
@@ -169,7 +162,7 @@ int wcsctl_user_passwd(PGconn *c, int argc, char **argv)
         return 2;
     if (new_hash(file, hash) < 0)
         return 2;
-    actor(who, sizeof(who));
+    wcsctl_actor(who, sizeof(who));
     rc = result(wcs_db_user_set_password(c, name, hash, who, &e), &e);
     if (rc == 0)
         printf("user %s: password changed\n", name);
@@ -187,7 +180,7 @@ static int set_disabled(PGconn *c, int argc, char **argv, bool disabled)
                   disabled ? "user disable NAME" : "user enable NAME") < 0 ||
         file != NULL)
         return 2;
-    actor(who, sizeof(who));
+    wcsctl_actor(who, sizeof(who));
     rc = result(wcs_db_user_set_disabled(c, name, disabled, who, &e), &e);
     if (rc == 0)
         printf("user %s %s\n", name, disabled ? "disabled" : "enabled");

@@ -2,7 +2,8 @@
  * ctl_users.h - wcsctl's user commands (wcs/ctl/ctl_users.c): the operator
  * console's logins. Each takes an open connection and the command's
  * arguments; returns wcsctl's exit code (0 fine, 1 not found or refused,
- * 2 usage or database error). Every change is audited as "wcsctl:OS_USER".
+ * 2 usage or database error). Every change is an operator event by
+ * "wcsctl:OS_USER".
  */
 #ifndef WCS_CTL_USERS_H
 #define WCS_CTL_USERS_H

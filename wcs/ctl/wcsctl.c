@@ -25,6 +25,7 @@
 #include "wcs/store/bags.h"
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
+#include "wcs/ctl/ctl.h"
 #include "wcs/ctl/ctl_customs.h"
 #include "wcs/ctl/ctl_users.h"
 #include "wcs/core/declare.h"
@@ -114,31 +115,27 @@ static PGconn *open_db(struct ctl *ctl)
  * reported but does not undo the action it describes. */
 static void record_operator_event(PGconn *c, const char *parcel_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void record_operator_event(PGconn *c, const char *parcel_code, const char *fmt, ...)
+void wcsctl_actor(char *buf, size_t len)
 {
-    struct wcs_event ev;
-    struct passwd *pw = getpwuid(geteuid());
+    const struct passwd *pw = getpwuid(geteuid());
     const char *who = getenv("SUDO_USER");
-    struct timespec ts;
-    struct err e;
-    va_list ap;
 
     if (who == NULL)
         who = pw ? pw->pw_name : "unknown";
-    memset(&ev, 0, sizeof(ev));
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (wcs_db_event_local_id(c, &ev.id, &e) < 0) {
-        fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
-        return;
-    }
-    ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    ev.kind = WCS_EVENT_OPERATOR;
-    snprintf(ev.parcel_code, sizeof(ev.parcel_code), "%s", parcel_code ? parcel_code : "");
-    snprintf(ev.source, sizeof(ev.source), "wcsctl:%.13s", who);
+    snprintf(buf, len, "wcsctl:%.13s", who);
+}
+
+static void record_operator_event(PGconn *c, const char *parcel_code, const char *fmt, ...)
+{
+    char who[32], detail[128];
+    struct err e;
+    va_list ap;
+
+    wcsctl_actor(who, sizeof(who));
     va_start(ap, fmt);
-    vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    if (wcs_db_events_copy(c, &ev, 1, &e) < 0)
+    if (wcs_db_operator_event(c, who, parcel_code, detail, &e) < 0)
         fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
 }
 

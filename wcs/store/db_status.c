@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wcs/store/events.h"
 #include "wcs/store/store.h"
@@ -67,6 +68,26 @@ int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e)
     *id = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     return 0;
+}
+
+int wcs_db_operator_event(PGconn *c, const char *actor, const char *parcel_code,
+                          const char *detail, struct err *e)
+{
+    struct wcs_event ev;
+    struct timespec ts;
+    int rc;
+
+    memset(&ev, 0, sizeof(ev));
+    rc = wcs_db_event_local_id(c, &ev.id, e);
+    if (rc < 0)
+        return rc;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    ev.kind = WCS_EVENT_OPERATOR;
+    snprintf(ev.parcel_code, sizeof(ev.parcel_code), "%s", parcel_code ? parcel_code : "");
+    snprintf(ev.source, sizeof(ev.source), "%s", actor);
+    snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
+    return wcs_db_events_copy(c, &ev, 1, e);
 }
 
 int wcs_db_summary(PGconn *c, int64_t since_us, wcs_summary_cb cb, void *arg, struct err *e)

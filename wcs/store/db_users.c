@@ -1,11 +1,13 @@
 /*
- * db_users.c - users and the audit log (users.h). Each change and its audit
- * record are one transaction: no action without its record.
+ * db_users.c - users (users.h). Each change and its operator event (the
+ * audit) are one transaction: no change without its record.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wcs/store/db_internal.h"
+#include "wcs/store/store.h"
 #include "wcs/store/users.h"
 
 #define AT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
@@ -40,22 +42,13 @@ int wcs_user_name_check(const char *name, struct err *e)
     return 0;
 }
 
-static const char SQL_AUDIT[] =
-    "INSERT INTO audit (actor, action, target, detail) VALUES ($1, $2, $3, $4)";
-
-int wcs_db_audit(PGconn *c, const char *actor, const char *action, const char *target,
-                 const char *detail, struct err *e)
-{
-    const char *p[] = {actor, action, target, detail};
-
-    return wcs_db_command(c, "audit", SQL_AUDIT, 4, p, e);
-}
-
-/* Runs one statement changing a user and its audit record in one
- * transaction. ERR_NOTFOUND when the statement touched no row. */
+/* Runs one statement changing a user and its operator event ("what name
+ * extra") in one transaction. ERR_NOTFOUND when the statement touched no
+ * row. */
 static int change(PGconn *c, const char *what, const char *sql, int n, const char *const *p,
-                  const char *actor, const char *name, const char *detail, struct err *e)
+                  const char *actor, const char *name, const char *extra, struct err *e)
 {
+    char detail[128];
     PGresult *r;
     int rc = wcs_db_begin(c, what, e);
 
@@ -79,7 +72,8 @@ static int change(PGconn *c, const char *what, const char *sql, int n, const cha
         goto fail;
     }
     PQclear(r);
-    rc = wcs_db_audit(c, actor, what, name, detail, e);
+    snprintf(detail, sizeof(detail), "%s %s%s%s", what, name, extra ? " " : "", extra ? extra : "");
+    rc = wcs_db_operator_event(c, actor, NULL, detail, e);
     if (rc == 0)
         rc = wcs_db_commit(c, what, e);
     if (rc == 0)

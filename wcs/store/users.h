@@ -1,7 +1,9 @@
 /*
- * users.h - the operator console's users and the audit log in PostgreSQL
- * (wcs/store/db_users.c; migration 0012). Passwords reach this layer only
- * as hashes (wcs/core/password.h).
+ * users.h - the operator console's users in PostgreSQL (wcs/store/db_users.c;
+ * migration 0012). Passwords reach this layer only as hashes
+ * (wcs/core/password.h). Every change is recorded as an operator event
+ * (kind operator, source the actor: wcs_db_operator_event()), the audit
+ * every other action of an operator goes to as well.
  */
 #ifndef WCS_USERS_H
 #define WCS_USERS_H
@@ -37,9 +39,8 @@ struct wcs_user {
     bool disabled;
 };
 
-/* Adds a user with a password hash; actor (who did it) goes to the audit
- * log in the same transaction. Returns 0, ERR_CONFLICT (the name exists) or
- * ERR_DB. */
+/* Adds a user with a password hash; actor (who did it) is recorded in the
+ * same transaction. Returns 0, ERR_CONFLICT (the name exists) or ERR_DB. */
 int wcs_db_user_add(PGconn *c, const char *name, enum wcs_user_role role, const char *hash,
                     const char *actor, struct err *e);
 
@@ -55,9 +56,5 @@ int wcs_db_user_set_disabled(PGconn *c, const char *name, bool disabled, const c
  * is returned. 0 or ERR_DB. */
 typedef int (*wcs_user_cb)(void *arg, const struct wcs_user *u);
 int wcs_db_users(PGconn *c, wcs_user_cb cb, void *arg, struct err *e);
-
-/* Records an action that changed something. 0 or ERR_DB. */
-int wcs_db_audit(PGconn *c, const char *actor, const char *action, const char *target,
-                 const char *detail, struct err *e);
 
 #endif
