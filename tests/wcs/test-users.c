@@ -115,7 +115,7 @@ static void test_user_commands(void **state)
     assert_non_null(strstr(r.err, "role: viewer, operator, supervisor or admin"));
     proc_result_free(&r);
     assert_int_equal(ctl(&r, "user", "add", "Bob!", "--role", "viewer", NULL), 2);
-    assert_non_null(strstr(r.err, "user name: 1 to 32 of a-z 0-9 . _ -"));
+    assert_non_null(strstr(r.err, "user name: 1 to 20 of a-z 0-9 . _ -"));
     proc_result_free(&r);
     snprintf(open_file, sizeof(open_file), "%s/short", dir);
     tu_write_text(open_file, "tooshort\n");

@@ -399,6 +399,7 @@ static int start_http(struct wcsd *d, struct err *e)
         .writer = d->writer,
         .refresher = d->refresher,
         .usb = d->usb,
+        .conninfo = d->conninfo,
     };
     struct wcs_http_opts o = {
         .addr = d->cfg.http_listen,

@@ -34,14 +34,20 @@
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/http_guard.h"
+#include "wcs/daemon/login.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/scan_body.h"
+#include "wcs/daemon/sessions.h"
 #include "wcs/store/refresher.h"
 
 #define CONNECTIONS_MAX 64   /* open connections, all clients together */
 #define RATE_CLIENTS 256     /* client addresses whose scan rate is tracked */
 #define REFUSAL_LOG_BURST 20 /* refusals logged at once, then one a second */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define LOGIN_RATE 1         /* login attempts a second per client address ... */
+#define LOGIN_BURST 5        /* ... and at most this many at once */
+#define SESSION_COOKIE "wcs_session"
+#define CSRF_HEADER "X-CSRF-Token"
 
 /* Why a request was refused, for /metrics (wcs_http_refused_total). */
 enum refusal {
@@ -62,13 +68,31 @@ static const char *const refusal_names[REFUSED_COUNT] = {
 /* A request let in on MHD's first call, answered on its last (answering
  * on the first call makes MHD close the connection: refusals do that, so a
  * refused body is never read). */
+struct login_job;
+
 struct request_state {
     int route;                   /* enum route */
     const struct wcs_token *who; /* its token */
+    char user[WCS_USER_NAME_MAX + 1]; /* or its session's user, "" none */
+    char session[WCS_SESSION_TEXT];   /* ... and that session's id */
     char addr[INET_ADDRSTRLEN];  /* its client */
-    char *data;                  /* POST /v1/scans: the body so far */
+    char *data;                  /* POST /v1/scans, /v1/login: the body so far */
     size_t len;
     int too_large;
+    struct login_job *login;     /* POST /v1/login: its check, while it runs */
+    unsigned login_status;       /* ... and its answer, once it has run (0 = not yet) */
+    char *login_body;
+    char login_cookie[160];
+};
+
+/* A login's password check on libuv's pool (login.h). */
+struct login_job {
+    uv_work_t work;
+    struct wcs_http *h;
+    struct MHD_Connection *conn; /* suspended meanwhile */
+    struct request_state *b;     /* NULL when the server stopped meanwhile */
+    struct wcs_login login;
+    struct wcs_login_result result;
 };
 
 struct wcs_http {
@@ -85,6 +109,10 @@ struct wcs_http {
     struct wcs_rate *log_budget; /* refusal log lines */
     uint64_t refused[REFUSED_COUNT]; /* since start */
     uint64_t log_suppressed;         /* refusals not logged since the last one logged */
+    struct wcs_sessions *sessions;   /* the console's logins */
+    struct wcs_rate *login_limit;    /* POST /v1/login per client address */
+    int logins_running;              /* login jobs on the pool: h lives until they end */
+    bool stopping;
 };
 
 /* The request being decided: what its refusal and the log line say. */
@@ -94,6 +122,7 @@ struct req {
     const char *method, *url;    /* as the client sent them: unchecked text */
     const struct wcs_token *who; /* the token presented, when it is valid */
     const char *addr;            /* the client's address, as text */
+    const char *user;            /* the session's user, when it came with one */
 };
 
 static void arm_timer(struct wcs_http *h);
@@ -536,7 +565,8 @@ static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char
                      (unsigned long long)h->log_suppressed);
         h->log_suppressed = 0;
         log_warnx("http: %u to %s %s from %s%s%s: %s%s", refusal_reply[why].status, method, url,
-                  rq->addr, rq->who ? ", token " : "", rq->who ? rq->who->name : "", message, more);
+                  rq->addr, rq->who ? ", token " : rq->user ? ", user " : "",
+                  rq->who ? rq->who->name : rq->user ? rq->user : "", message, more);
     } else {
         h->log_suppressed++;
     }
@@ -552,6 +582,8 @@ enum route {
     R_SCANS,
     R_SCANNERS,
     R_METRICS,
+    R_LOGIN,
+    R_LOGOUT,
     R_METHOD,
     R_NOT_FOUND
 };
@@ -570,6 +602,12 @@ static enum route route_of(const char *method, const char *url, enum wcs_http_ne
         *need = WCS_HTTP_SCAN;
         return R_SCANS;
     }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/login") == 0) {
+        *need = WCS_HTTP_OPEN;
+        return R_LOGIN;
+    }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/logout") == 0)
+        return R_LOGOUT; /* a session's (any) */
     if (!get)
         return R_METHOD;
     *need = WCS_HTTP_READ;
@@ -604,22 +642,197 @@ static uint32_t client_addr(struct MHD_Connection *conn, char *text, size_t len)
 
 static const struct wcs_tokens no_tokens = {NULL, 0};
 
+/* The live session a request's cookie names; none when it carries a bearer
+ * token (a machine's request is decided by its token alone). */
+static const struct wcs_session *session_of(struct wcs_http *h, struct MHD_Connection *conn,
+                                            const char *auth)
+{
+    const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    char id[WCS_SESSION_TEXT];
+
+    if (auth != NULL || cookie == NULL || !wcs_cookie_value(cookie, SESSION_COOKIE, id, sizeof(id)))
+        return NULL;
+    return wcs_session_find(h->sessions, id, uv_hrtime() / 1000);
+}
+
+/* Whether a session's user may do what the request needs; a POST also needs
+ * the session's CSRF token in X-CSRF-Token (another site's page can make a
+ * browser send the cookie, never read the token). why says why not. */
+static bool session_may(const struct req *rq, const struct wcs_session *s, enum wcs_http_need need,
+                        char *why, size_t len)
+{
+    const char *csrf;
+    struct token_secret want, got;
+    bool same;
+
+    if (s == NULL) {
+        snprintf(why, len, "not logged in");
+        return false;
+    }
+    if (need == WCS_HTTP_SCAN && s->role < WCS_USER_OPERATOR) {
+        snprintf(why, len, "role %s may not post scans", wcs_user_role_name(s->role));
+        return false;
+    }
+    if (strcmp(rq->method, "GET") == 0)
+        return true;
+    csrf = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, CSRF_HEADER);
+    if (csrf == NULL || strlen(csrf) > TOKEN_SECRET_MAX) {
+        snprintf(why, len, "a session's POST needs its " CSRF_HEADER);
+        return false;
+    }
+    token_secret_set(&want, s->csrf, strlen(s->csrf));
+    token_secret_set(&got, csrf, strlen(csrf));
+    same = token_secret_equal(&want, &got);
+    token_secret_wipe(&want);
+    token_secret_wipe(&got);
+    if (!same)
+        snprintf(why, len, "wrong " CSRF_HEADER);
+    return same;
+}
+
+/* An operator event (the audit) from the API: who did what. */
+static void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
+{
+    struct wcs_event ev;
+    va_list ap;
+
+    if (h->src.writer == NULL)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = WCS_EVENT_OPERATOR;
+    snprintf(ev.source, sizeof(ev.source), "%s", user);
+    va_start(ap, fmt);
+    vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+    va_end(ap);
+    if (wcs_event_writer_push(h->src.writer, &ev) < 0)
+        log_warnx("http: operator event of %s not recorded: %s", user, ev.detail);
+}
+
+/* --- POST /v1/login, /v1/logout --------------------------------------------- */
+
+static void http_free(struct wcs_http *h);
+
+static void login_work_cb(uv_work_t *w)
+{
+    struct login_job *j = w->data;
+
+    wcs_login_check(j->h->src.conninfo, &j->login, &j->result);
+}
+
+/* The check's answer, back on the loop: a session and its cookie, or a
+ * refusal that does not say whether the user exists. */
+static void login_done_cb(uv_work_t *w, int status)
+{
+    struct login_job *j = w->data;
+    struct wcs_http *h = j->h;
+    struct request_state *b = j->b;
+    char id[WCS_SESSION_TEXT];
+    const struct wcs_session *s;
+
+    (void)status;
+    h->logins_running--;
+    if (b != NULL) {
+        b->login = NULL;
+        if (j->result.ok &&
+            (s = wcs_session_start(h->sessions, j->login.user, j->result.role, j->result.language,
+                                   uv_hrtime() / 1000, id)) != NULL) {
+            b->login_status = MHD_HTTP_OK;
+            b->login_body = json_body(json_pack(
+                "{s:s,s:s,s:s,s:s}", "user", s->user, "role", wcs_user_role_name(s->role),
+                "language", s->language, "csrf", s->csrf));
+            snprintf(b->login_cookie, sizeof(b->login_cookie),
+                     SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", id,
+                     (long long)(WCS_SESSION_LIFE_US / 1000000), h->tls ? "; Secure" : "");
+            explicit_bzero(id, sizeof(id));
+            audit(h, j->login.user, "login from %s", b->addr);
+        } else if (j->result.db_error) {
+            b->login_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            b->login_body = json_body(error_json("unavailable", "the database cannot be asked now"));
+        } else {
+            b->login_status = MHD_HTTP_UNAUTHORIZED;
+            b->login_body = json_body(error_json("login_failed", "wrong user name or password"));
+            audit(h, j->login.user, "login refused from %s", b->addr);
+            log_warnx("http: login of %s from %s refused", j->login.user, b->addr);
+        }
+        MHD_resume_connection(j->conn);
+        run_mhd(h);
+    }
+    explicit_bzero(j, sizeof(*j));
+    free(j);
+    if (h->stopping && h->logins_running == 0 && h->open_handles == 0)
+        http_free(h);
+}
+
+static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *conn,
+                                    struct request_state *b)
+{
+    struct login_job *j;
+    struct err e;
+
+    if (b->login_status != 0) { /* the check ran: its answer (MHD frees the body) */
+        char *body = b->login_body;
+
+        b->login_body = NULL;
+        return reply_hdr(conn, b->login_status, "application/json", body,
+                         b->login_cookie[0] ? "Set-Cookie" : NULL, b->login_cookie);
+    }
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return MHD_NO;
+    if (b->too_large || wcs_login_body_parse(b->data, b->len, &j->login, &e) < 0) {
+        free(j);
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+                           b->too_large ? "body over 4 KiB" : e.msg);
+    }
+    explicit_bzero(b->data, b->len);
+    j->h = h;
+    j->conn = conn;
+    j->b = b;
+    j->work.data = j;
+    if (uv_queue_work(h->poll.loop, &j->work, login_work_cb, login_done_cb) < 0) {
+        explicit_bzero(j, sizeof(*j));
+        free(j);
+        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again");
+    }
+    b->login = j;
+    h->logins_running++;
+    b->login_body = NULL;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+}
+
+static enum MHD_Result handle_logout(struct wcs_http *h, struct MHD_Connection *conn,
+                                     struct request_state *b)
+{
+    wcs_session_end(h->sessions, b->session);
+    audit(h, b->user, "logout");
+    return reply_hdr(conn, MHD_HTTP_OK, "application/json", strdup("{}"), "Set-Cookie",
+                     SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+}
+
 /* MHD's first call for a request: its headers are in, its body is not.
  * Refuses it at once, or lets it in (*req_cls) to be answered on its last. */
 static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *conn, const char *url,
                                   const char *method, void **req_cls)
 {
     char addr[INET_ADDRSTRLEN], why[160], retry[16];
-    struct req rq = {h, conn, method, url, NULL, addr};
+    struct req rq = {h, conn, method, url, NULL, addr, NULL};
     const char *auth =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     enum wcs_http_need need;
     enum route route = route_of(method, url, &need);
     uint32_t client = client_addr(conn, addr, sizeof(addr));
     struct request_state *b;
+    const struct wcs_session *sess = session_of(h, conn, auth);
     unsigned retry_s = 1;
 
-    switch (wcs_http_authorize(h->tokens ? h->tokens : &no_tokens, auth, need, &rq.who)) {
+    if (sess != NULL || route == R_LOGOUT) {
+        rq.user = sess ? sess->user : NULL;
+        if (!session_may(&rq, sess, need, why, sizeof(why)))
+            return refuse(&rq, sess ? REFUSED_FORBIDDEN : REFUSED_UNAUTHORIZED, why, NULL);
+    } else switch (wcs_http_authorize(h->tokens ? h->tokens : &no_tokens, auth, need, &rq.who)) {
     case WCS_HTTP_UNAUTHORIZED:
         return refuse(&rq, REFUSED_UNAUTHORIZED,
                       auth == NULL ? "a bearer token is required (Authorization: Bearer ...)"
@@ -631,6 +844,11 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
         return refuse(&rq, REFUSED_FORBIDDEN, why, NULL);
     case WCS_HTTP_ALLOW:
         break;
+    }
+    if (route == R_LOGIN &&
+        wcs_rate_take(h->login_limit, client, uv_hrtime() / 1000, &retry_s) < 0) {
+        snprintf(retry, sizeof(retry), "%u", retry_s);
+        return refuse(&rq, REFUSED_RATE, "too many logins from this address: wait", retry);
     }
     /* POST /v1/scans: over its client's rate it is refused before its body is read. */
     if (route == R_SCANS &&
@@ -645,6 +863,10 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
         return MHD_NO;
     b->route = (int)route;
     b->who = rq.who;
+    if (sess != NULL) {
+        snprintf(b->user, sizeof(b->user), "%s", sess->user);
+        memcpy(b->session, sess->id.text, sizeof(b->session) - 1);
+    }
     snprintf(b->addr, sizeof(b->addr), "%s", addr);
     *req_cls = b;
     return MHD_YES;
@@ -654,7 +876,7 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
 static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, const char *url,
                               const char *method, struct request_state *b)
 {
-    struct req rq = {h, conn, method, url, b->who, b->addr};
+    struct req rq = {h, conn, method, url, b->who, b->addr, b->user[0] ? b->user : NULL};
 
     switch ((enum route)b->route) {
     case R_HEALTH:
@@ -677,6 +899,10 @@ static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, c
         break;
     case R_SCANS:
         return handle_scans(&rq, b);
+    case R_LOGIN:
+        return handle_login(h, conn, b);
+    case R_LOGOUT:
+        return handle_logout(h, conn, b);
     }
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
@@ -693,9 +919,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return first_call(h, conn, url, method, req_cls);
     if (*upload_data_size == 0)
         return answer(h, conn, url, method, b);
-    /* A body: kept for POST /v1/scans (64 KiB at most), dropped for the rest. */
-    if (b->route != R_SCANS || b->len + *upload_data_size > WCS_SCAN_BODY_MAX) {
-        b->too_large = b->route == R_SCANS;
+    /* A body: kept for POST /v1/scans (64 KiB at most) and /v1/login (4
+     * KiB), dropped for the rest. */
+    if ((b->route != R_SCANS && b->route != R_LOGIN) ||
+        b->len + *upload_data_size >
+            (b->route == R_SCANS ? (size_t)WCS_SCAN_BODY_MAX : (size_t)WCS_LOGIN_BODY_MAX)) {
+        b->too_large = b->route == R_SCANS || b->route == R_LOGIN;
     } else {
         char *p = realloc(b->data, b->len + *upload_data_size + 1);
         if (p == NULL)
@@ -718,7 +947,13 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
     (void)conn;
     (void)toe;
     if (b != NULL) {
+        if (b->login != NULL) /* the server stops while its check runs */
+            b->login->b = NULL;
+        if (b->data != NULL)
+            explicit_bzero(b->data, b->len);
         free(b->data);
+        free(b->login_body);
+        explicit_bzero(b, sizeof(*b));
         free(b);
         *req_cls = NULL;
     }
@@ -752,6 +987,8 @@ static void http_free(struct wcs_http *h)
 {
     wcs_rate_free(h->scan_limit);
     wcs_rate_free(h->log_budget);
+    wcs_rate_free(h->login_limit);
+    wcs_sessions_free(h->sessions);
     free(h);
 }
 
@@ -762,7 +999,7 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     struct wcs_http *h = calloc(1, sizeof(*h));
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
     if (h == NULL)
         return err_set(e, -ENOMEM, "http: out of memory");
@@ -785,7 +1022,10 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     h->scan_rate = o->scan_rate;
     h->scan_limit = wcs_rate_new(o->scan_rate, o->scan_burst, RATE_CLIENTS);
     h->log_budget = wcs_rate_new(1, REFUSAL_LOG_BURST, 1);
-    if (h->scan_limit == NULL || h->log_budget == NULL) {
+    h->login_limit = wcs_rate_new(LOGIN_RATE, LOGIN_BURST, RATE_CLIENTS);
+    h->sessions = wcs_sessions_new();
+    if (h->scan_limit == NULL || h->log_budget == NULL || h->login_limit == NULL ||
+        h->sessions == NULL) {
         http_free(h);
         return err_set(e, -ENOMEM, "http: out of memory");
     }
@@ -822,7 +1062,7 @@ static void handle_closed_cb(uv_handle_t *hd)
 {
     struct wcs_http *h = hd->data;
 
-    if (--h->open_handles == 0)
+    if (--h->open_handles == 0 && h->logins_running == 0)
         http_free(h);
 }
 
@@ -830,9 +1070,12 @@ void wcs_http_stop(struct wcs_http *h)
 {
     if (h == NULL)
         return;
+    h->stopping = true;
     uv_poll_stop(&h->poll);
     uv_close((uv_handle_t *)&h->poll, handle_closed_cb);
     uv_close((uv_handle_t *)&h->timer, handle_closed_cb);
+    /* A login still checked on the pool: MHD ends its request now; the
+     * check's end frees only itself (and h, the last of all). */
     MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
 }

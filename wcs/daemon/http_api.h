@@ -52,6 +52,7 @@ struct wcs_http_sources {
     struct wcs_event_writer *writer; /* its counters */
     struct wcs_refresher *refresher; /* connected or not */
     struct scan_usb *usb;            /* the WCS's own scanners */
+    const char *conninfo;            /* the database, for logins' checks (holds a secret) */
 };
 
 /* How the server listens and whom it lets in; the pointers must outlive

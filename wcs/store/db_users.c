@@ -113,6 +113,30 @@ int wcs_db_user_set_disabled(PGconn *c, const char *name, bool disabled, const c
                   1, p, actor, name, NULL, e);
 }
 
+static const char SQL_USER[] =
+    "SELECT role, language, password_hash, disabled_at IS NOT NULL FROM users WHERE name = $1";
+
+int wcs_db_user_get(PGconn *c, const char *name, enum wcs_user_role *role, char language[3],
+                    char hash[WCS_USER_HASH_MAX], bool *disabled, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "user", SQL_USER, 1, &name, e);
+    int rc = 0;
+
+    if (r == NULL)
+        return ERR_DB;
+    if (PQntuples(r) != 1)
+        rc = err_set(e, ERR_NOTFOUND, "user: no user %s", name);
+    else if (wcs_user_role_parse(PQgetvalue(r, 0, 0), role, e) == 0) {
+        snprintf(language, 3, "%s", PQgetvalue(r, 0, 1));
+        snprintf(hash, WCS_USER_HASH_MAX, "%s", PQgetvalue(r, 0, 2));
+        *disabled = PQgetvalue(r, 0, 3)[0] == 't';
+    } else {
+        rc = ERR_DB;
+    }
+    PQclear(r);
+    return rc;
+}
+
 static const char SQL_USERS[] = "SELECT name, role, language, " AT("created_at") ", "
                                 AT("password_at") ", disabled_at IS NOT NULL FROM users ORDER BY name";
 

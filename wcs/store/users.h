@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 
-#define WCS_USER_NAME_MAX 32
+#define WCS_USER_NAME_MAX 20 /* fits an event's source: who did it */
 
 /* viewer reads; operator also acts at the line (bags, chutes, alarms, keyed
  * codes); supervisor also plans (sort plans, dispatches); admin also users
@@ -51,6 +51,12 @@ int wcs_db_user_set_password(PGconn *c, const char *name, const char *hash, cons
 /* Disables (disabled true) or enables a user. 0, ERR_NOTFOUND, ERR_DB. */
 int wcs_db_user_set_disabled(PGconn *c, const char *name, bool disabled, const char *actor,
                              struct err *e);
+
+/* Reads user name's role, language (2 letters), password hash (into hash,
+ * WCS_USER_HASH_MAX bytes) and whether disabled. 0, ERR_NOTFOUND, ERR_DB. */
+#define WCS_USER_HASH_MAX 128
+int wcs_db_user_get(PGconn *c, const char *name, enum wcs_user_role *role, char language[3],
+                    char hash[WCS_USER_HASH_MAX], bool *disabled, struct err *e);
 
 /* Calls cb for every user by name; a non-zero return of cb stops the walk and
  * is returned. 0 or ERR_DB. */

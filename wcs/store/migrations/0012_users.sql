@@ -3,7 +3,7 @@
 -- (wcs/core/password.h); a disabled user keeps the row, for the audit (what
 -- each did is in events, kind operator, source the actor).
 CREATE TABLE users (
-    name          text PRIMARY KEY CHECK (name ~ '^[a-z0-9._-]{1,32}$'),
+    name          text PRIMARY KEY CHECK (name ~ '^[a-z0-9._-]{1,20}$'),
     role          text NOT NULL CHECK (role IN ('viewer', 'operator', 'supervisor', 'admin')),
     password_hash text NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
     language      text NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'zh')),

@@ -1,0 +1,236 @@
+/*
+ * test-login.c - the operator console's logins (issue 11) against a real
+ * wcsd on a real PostgreSQL, users made with wcsctl: POST /v1/login sets a
+ * session cookie (HttpOnly, SameSite=Strict) and answers the CSRF token; the
+ * session reads like a token; a POST with it needs X-CSRF-Token; roles (a
+ * viewer may not post scans); logout ends it; a wrong password, an unknown
+ * or disabled user get the same 401; logins are rate-limited per address;
+ * every login, refusal and logout is an operator event.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "tests/common/proc.h"
+#include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
+
+#define PW "operator password 1"
+
+static struct twcsd wcsd;
+static char first_code[64];
+
+/* One request: method POST when body is not NULL. What came back. */
+struct call {
+    const char *path, *body, *cookie, *csrf;
+    long status;
+    char set_cookie[256];
+    json_t *json;
+};
+
+static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+{
+    struct call *c = arg;
+    size_t len = size * n;
+
+    if (len > 12 && strncasecmp(p, "Set-Cookie: ", 12) == 0)
+        snprintf(c->set_cookie, sizeof(c->set_cookie), "%.*s", (int)(len - 12), p + 12);
+    return len;
+}
+
+static long send_call(struct call *c)
+{
+    char url[256], hdr[128], cookie[128];
+    struct curl_slist *h = NULL;
+    struct tu_body b = {NULL, 0};
+    CURL *k = curl_easy_init();
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", wcsd.http_port, c->path);
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(k, CURLOPT_HEADERDATA, c);
+    if (c->body != NULL) {
+        curl_easy_setopt(k, CURLOPT_POSTFIELDS, c->body);
+        h = curl_slist_append(h, "Content-Type: application/json");
+    }
+    if (c->csrf != NULL) {
+        snprintf(hdr, sizeof(hdr), "X-CSRF-Token: %s", c->csrf);
+        h = curl_slist_append(h, hdr);
+    }
+    if (c->cookie != NULL) {
+        snprintf(cookie, sizeof(cookie), "wcs_session=%s", c->cookie);
+        curl_easy_setopt(k, CURLOPT_COOKIE, cookie);
+    }
+    curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
+    c->set_cookie[0] = '\0';
+    assert_int_equal(curl_easy_perform(k), CURLE_OK);
+    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &c->status);
+    c->json = b.data ? json_loads(b.data, 0, NULL) : NULL;
+    free(b.data);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(k);
+    return c->status;
+}
+
+/* Logs user in with password; the session id into id, the CSRF token into
+ * csrf. Returns the status. */
+static long login(const char *user, const char *password, char id[64], char csrf[64])
+{
+    char body[256];
+    struct call c = {.path = "/v1/login", .body = body};
+    long st;
+
+    snprintf(body, sizeof(body), "{\"user\": \"%s\", \"password\": \"%s\"}", user, password);
+    st = send_call(&c);
+    if (st == 200) {
+        assert_int_equal(strncmp(c.set_cookie, "wcs_session=", 12), 0);
+        assert_non_null(strstr(c.set_cookie, "; HttpOnly"));
+        assert_non_null(strstr(c.set_cookie, "; SameSite=Strict"));
+        assert_null(strstr(c.set_cookie, "Secure")); /* plain HTTP here */
+        snprintf(id, 64, "%.*s", (int)strcspn(c.set_cookie + 12, ";"), c.set_cookie + 12);
+        snprintf(csrf, 64, "%s", json_string_value(json_object_get(c.json, "csrf")));
+        assert_string_equal(json_string_value(json_object_get(c.json, "user")), user);
+    }
+    json_decref(c.json);
+    return st;
+}
+
+static void add_user(const char *name, const char *role)
+{
+    char pw[256];
+
+    snprintf(pw, sizeof(pw), "%s/pw-%s", wcsd.dir, name);
+    tu_write_text(pw, PW "\n");
+    tu_wcsctl(wcsd.conninfo, 0, "user", "add", name, "--role", role, "--password-file", pw, NULL);
+}
+
+static long status_of(const char *path, const char *body, const char *cookie, const char *csrf)
+{
+    struct call c = {.path = path, .body = body, .cookie = cookie, .csrf = csrf};
+    long st = send_call(&c);
+
+    json_decref(c.json);
+    return st;
+}
+
+static void test_login_session_csrf_roles(void **state)
+{
+    char id[64], csrf[64], vid[64], vcsrf[64], scan[128];
+
+    (void)state;
+    add_user("li.wei", "operator");
+    add_user("zhang.min", "viewer");
+    snprintf(scan, sizeof(scan), "{\"location\": \"SCAN01\", \"code\": \"%s\"}", first_code);
+
+    assert_int_equal(status_of("/v1/status", NULL, NULL, NULL), 401);
+    assert_int_equal(login("li.wei", PW, id, csrf), 200);
+    /* The session reads like a token does. */
+    assert_int_equal(status_of("/v1/status", NULL, id, NULL), 200);
+    assert_int_equal(status_of("/metrics", NULL, id, NULL), 200);
+    /* A POST with the session needs its CSRF token. */
+    assert_int_equal(status_of("/v1/scans", scan, id, NULL), 403);
+    assert_int_equal(status_of("/v1/scans", scan, id, "wrong-token"), 403);
+    assert_int_equal(status_of("/v1/scans", scan, id, csrf), 202);
+    /* A viewer reads, and may not post scans even with its token. */
+    assert_int_equal(login("zhang.min", PW, vid, vcsrf), 200);
+    assert_int_equal(status_of("/v1/status", NULL, vid, NULL), 200);
+    assert_int_equal(status_of("/v1/scans", scan, vid, vcsrf), 403);
+    /* A made-up session is no session. */
+    assert_int_equal(status_of("/v1/status", NULL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                               NULL),
+                     401);
+    /* Logout ends it (with its CSRF token), and only it. */
+    assert_int_equal(status_of("/v1/logout", "{}", id, NULL), 403);
+    assert_int_equal(status_of("/v1/logout", "{}", id, csrf), 200);
+    assert_int_equal(status_of("/v1/status", NULL, id, NULL), 401);
+    assert_int_equal(status_of("/v1/status", NULL, vid, NULL), 200);
+    assert_int_equal(status_of("/v1/logout", "{}", NULL, NULL), 401);
+}
+
+static void test_refusals_look_alike_and_are_limited(void **state)
+{
+    char id[64], csrf[64];
+    struct call c = {.path = "/v1/login", .body = "{\"user\": \"li.wei\"}"};
+    PGconn *db;
+    PGresult *r;
+    int i, limited = 0;
+
+    (void)state;
+    sleep(5); /* the first test's logins used this address's bucket */
+    add_user("wang.fang", "supervisor");
+    tu_wcsctl(wcsd.conninfo, 0, "user", "disable", "wang.fang", NULL);
+    assert_int_equal(send_call(&c), 400);
+    json_decref(c.json);
+    /* Wrong password, unknown user, disabled user: one answer. */
+    assert_int_equal(login("li.wei", "not the password", id, csrf), 401);
+    assert_int_equal(login("nobody", PW, id, csrf), 401);
+    assert_int_equal(login("wang.fang", PW, id, csrf), 401);
+    /* Logins from one address are limited (5 at once, 1 a second). */
+    for (i = 0; i < 10 && !limited; i++)
+        limited = login("li.wei", "not the password", id, csrf) == 429;
+    assert_true(limited);
+    sleep(2);
+    assert_int_equal(login("li.wei", PW, id, csrf), 200);
+    /* Every login, refusal and logout is in the audit, never a password. */
+    db = PQconnectdb(wcsd.conninfo);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    for (i = 0; i < 100; i++) { /* the writer's batches are asynchronous */
+        r = PQexec(db, "SELECT count(*) FILTER (WHERE source = 'li.wei' AND detail LIKE "
+                       "'login from %'), count(*) FILTER (WHERE detail LIKE 'login refused%'), "
+                       "count(*) FILTER (WHERE source = 'li.wei' AND detail = 'logout'), "
+                       "count(*) FILTER (WHERE detail LIKE '%password%') "
+                       "FROM events WHERE kind = 'operator'");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        if (atoi(PQgetvalue(r, 0, 0)) >= 2 && atoi(PQgetvalue(r, 0, 1)) >= 4)
+            break;
+        PQclear(r);
+        r = NULL;
+        usleep(50000);
+    }
+    assert_non_null(r);
+    assert_true(atoi(PQgetvalue(r, 0, 2)) >= 1);
+    assert_int_equal(atoi(PQgetvalue(r, 0, 3)), 0);
+    PQclear(r);
+    PQfinish(db);
+    /* No password in wcsd's log either. */
+    assert_null(strstr(wcsd.p.log ? wcsd.p.log : "", PW));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    twcsd_prepare(&wcsd, "wcs_test_login", NULL);
+    twcsd_sample_code(0, first_code, sizeof(first_code));
+    twcsd_config(&wcsd, "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: 0\n"
+                        "    locations: [SCAN01]\n");
+    twcsd_start(&wcsd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return twcsd_teardown(&wcsd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_session_csrf_roles),
+        cmocka_unit_test(test_refusals_look_alike_and_are_limited),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
