@@ -128,6 +128,7 @@ static long status_of(const char *path, const char *body, const char *cookie, co
 static void test_login_session_csrf_roles(void **state)
 {
     char id[64], csrf[64], vid[64], vcsrf[64], scan[128];
+    int i;
 
     (void)state;
     add_user("li.wei", "operator");
@@ -157,6 +158,12 @@ static void test_login_session_csrf_roles(void **state)
     assert_int_equal(status_of("/v1/status", NULL, id, NULL), 401);
     assert_int_equal(status_of("/v1/status", NULL, vid, NULL), 200);
     assert_int_equal(status_of("/v1/logout", "{}", NULL, NULL), 401);
+    /* Disabling a user ends its live sessions (told by the database). */
+    tu_wcsctl(wcsd.conninfo, 0, "user", "disable", "zhang.min", NULL);
+    for (i = 0; i < 100 && status_of("/v1/status", NULL, vid, NULL) == 200; i++)
+        usleep(20000);
+    assert_int_equal(status_of("/v1/status", NULL, vid, NULL), 401);
+    tu_wcsctl(wcsd.conninfo, 0, "user", "enable", "zhang.min", NULL);
 }
 
 static void test_refusals_look_alike_and_are_limited(void **state)

@@ -169,6 +169,9 @@ static void apply_refresh(struct wcsd *d)
                 system_event(d, detail);
             }
         }
+        if (b->user_changed[0] != '\0' && d->http != NULL)
+            log_info("user %s changed: %zu session(s) ended", b->user_changed,
+                     wcs_http_end_sessions(d->http, b->user_changed));
         wcs_refresh_batch_free(b);
     }
 }

@@ -1058,6 +1058,11 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     return 0;
 }
 
+size_t wcs_http_end_sessions(struct wcs_http *h, const char *user)
+{
+    return wcs_sessions_end_user(h->sessions, user);
+}
+
 static void handle_closed_cb(uv_handle_t *hd)
 {
     struct wcs_http *h = hd->data;

@@ -76,6 +76,10 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
                    const struct wcs_http_opts *o, struct wcs_http **out, int *bound_port,
                    struct err *e);
 
+/* Ends every console session of user (disabled, new password or role).
+ * Returns how many. Loop thread. */
+size_t wcs_http_end_sessions(struct wcs_http *h, const char *user);
+
 /* Stops accepting, closes connections and the loop handles (asynchronously;
  * the memory goes when the handles' close callbacks have run). */
 void wcs_http_stop(struct wcs_http *h);

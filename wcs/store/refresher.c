@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -218,11 +219,30 @@ static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
     atomic_store(&r->customs_alarms, wcs_db_customs_alarms_open(c, &n, &e) == 0 ? n : -1);
 }
 
+/* A user disabled, deleted or given a new password or role: a batch telling
+ * the loop to end the user's sessions. */
+static void user_note(struct wcs_refresher *r, const char *name)
+{
+    struct wcs_refresh_batch *b;
+    struct err e;
+
+    if (wcs_user_name_check(name, &e) < 0) {
+        log_warnx("ignoring user notification \"%.40s\"", name);
+        return;
+    }
+    b = batch_new(0);
+    if (b == NULL)
+        return;
+    snprintf(b->user_changed, sizeof(b->user_changed), "%s", name);
+    b->max_rev = r->rev;
+    queue_batch(r, b);
+}
+
 static PGconn *connect_and_listen(struct wcs_refresher *r)
 {
     static const char *const listen_sql[] = {
         "LISTEN " WCS_CHANNEL_PARCELS, "LISTEN " WCS_CHANNEL_SORTPLAN, "LISTEN " WCS_CHANNEL_CHUTES,
-        "LISTEN " WCS_CHANNEL_CUSTOMS_ALARMS};
+        "LISTEN " WCS_CHANNEL_CUSTOMS_ALARMS, "LISTEN " WCS_CHANNEL_USERS};
     const size_t nlisten = sizeof(listen_sql) / sizeof(listen_sql[0]);
     unsigned backoff_ms = 100;
     PGconn *c = NULL;
@@ -304,6 +324,8 @@ static void *refresher_main(void *arg)
                     chute_note(r, note->extra);
                 else if (strcmp(note->relname, WCS_CHANNEL_CUSTOMS_ALARMS) == 0)
                     want_alarms = 1;
+                else if (strcmp(note->relname, WCS_CHANNEL_USERS) == 0)
+                    user_note(r, note->extra);
                 PQfreemem(note);
             }
         }

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "wcs/core/parcel.h"
 #include "wcs/core/sortplan.h"
+#include "wcs/store/users.h"
 
 #define WCS_REFRESH_BATCH_MAX 10000 /* parcels per batch */
 
@@ -32,6 +33,7 @@ struct wcs_refresh_batch {
     int plan_version;                              /* version of plan */
     int64_t max_rev;                               /* highest parcel rev in the batch */
     char chute_emptied[21];                        /* a bag was closed at this chute, "" none */
+    char user_changed[WCS_USER_NAME_MAX + 1];      /* end this user's sessions, "" none */
 };
 
 void wcs_refresh_batch_free(struct wcs_refresh_batch *b);

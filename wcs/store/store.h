@@ -23,6 +23,7 @@
 #define WCS_CHANNEL_SORTPLAN "wcs_sortplan"
 #define WCS_CHANNEL_CHUTES "wcs_chutes"     /* payload: "CHUTE emptied" (a bag was closed) */
 #define WCS_CHANNEL_CUSTOMS_ALARMS "wcs_customs_alarms" /* the worker's alarms changed */
+#define WCS_CHANNEL_USERS "wcs_users" /* payload: a user whose sessions must end */
 
 /* Connects (client_encoding UTF8; server notices go to the log) with
  * connect_timeout 10 s, TCP keepalives (idle 10 s, interval 5 s, 3 probes)

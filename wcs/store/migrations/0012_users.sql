@@ -11,3 +11,15 @@ CREATE TABLE users (
     password_at   timestamptz NOT NULL DEFAULT now(),
     disabled_at   timestamptz
 );
+
+-- A user disabled, deleted, given a new password or role: wcsd ends that
+-- user's sessions (payload: the name).
+CREATE FUNCTION wcs_users_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('wcs_users', OLD.name);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER users_notify AFTER UPDATE OF password_hash, role, disabled_at OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION wcs_users_notify();
