@@ -118,6 +118,50 @@ static void test_decisions(void **state)
     json_decref(j);
 }
 
+/* Why this chute: the rule, the route and its chutes, the chosen one
+ * marked; the same told by wcsctl parcel show --why. */
+static void test_decision_explained(void **state)
+{
+    char code[WCS_CODE_MAX + 1], path[256], http[64], *out = NULL;
+    json_t *j, *why, *group, *x;
+    size_t i;
+    int chosen = 0;
+
+    (void)state;
+    twcsd_sample_code(0, code, sizeof(code));
+    snprintf(path, sizeof(path), "/v1/decide?code=%s", code);
+    assert_int_equal(tu_http(wcsd.http_port, path, NULL, &j), 200);
+    why = json_object_get(j, "why");
+    assert_true(json_integer_value(json_object_get(json_object_get(why, "rule"), "line")) > 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(why, "route"), "id")),
+                        jstr(j, "route"));
+    assert_true(json_is_null(json_object_get(why, "fallback_from")));
+    group = json_object_get(why, "group");
+    assert_true(json_array_size(group) >= 1);
+    json_array_foreach(group, i, x)
+        if (json_is_true(json_object_get(x, "chosen"))) {
+            chosen++;
+            assert_string_equal(json_string_value(json_object_get(x, "chute")),
+                                jstr(j, "destination"));
+            assert_string_equal(json_string_value(json_object_get(x, "state")), "active");
+        }
+    assert_int_equal(chosen, 1);
+    json_decref(j);
+    /* A special destination has no rule. */
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/decide?code=RR473124829GB", NULL, &j), 200);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "why"), "rule")));
+    json_decref(j);
+    snprintf(http, sizeof(http), "http://127.0.0.1:%d", wcsd.http_port);
+    assert_int_equal(tu_wcsctl_out(wcsd.conninfo, &out, "--http", http, "--token-file",
+                                   wcsd.token_file[TWCSD_OPERATOR], "parcel", "show", code, "--why",
+                                   NULL),
+                     0);
+    assert_non_null(strstr(out, "why (a dry run of wcsd now, plan v1):"));
+    assert_non_null(strstr(out, "  rule        line "));
+    assert_non_null(strstr(out, "(chosen)"));
+    free(out);
+}
+
 static void test_new_preadvice_seen_without_restart(void **state)
 {
     char csv[256], code[16], text[512], path[128];
@@ -328,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_decisions),
         cmocka_unit_test(test_new_preadvice_seen_without_restart),
         cmocka_unit_test(test_customs_hold_seen_without_restart),
+        cmocka_unit_test(test_decision_explained),
         cmocka_unit_test(test_customs_alarms_shown),
         cmocka_unit_test(test_plan_activation_switches_running_daemon),
         cmocka_unit_test(test_sigterm_stops_cleanly),

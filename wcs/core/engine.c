@@ -260,6 +260,7 @@ int wcs_engine_decide(struct wcs_engine *eng, const struct wcs_decide_input *in,
     out->chute = -1;
     out->route = -1;
     out->read = -1;
+    out->rule = -1;
     if (plan == NULL)
         return ERR_STATE;
 
@@ -327,8 +328,10 @@ int wcs_engine_decide(struct wcs_engine *eng, const struct wcs_decide_input *in,
         char service[WCS_SERVICE_MAX + 1];
         memcpy(service, p->service, WCS_SERVICE_MAX);
         service[WCS_SERVICE_MAX] = '\0';
-        route = wcs_plan_match(plan, p->postal, service,
-                               in->weight_g ? in->weight_g : p->weight_g);
+        out->rule = wcs_plan_match_rule(plan, p->postal, service,
+                                        in->weight_g ? in->weight_g : p->weight_g);
+        if (out->rule >= 0)
+            route = wcs_plan_rule(plan, (size_t)out->rule)->route;
     }
     if (route < 0) {
         special(eng, WCS_SPECIAL_NOROUTE, CONV_REASON_NOROUTE, out);
@@ -340,8 +343,10 @@ int wcs_engine_decide(struct wcs_engine *eng, const struct wcs_decide_input *in,
         if (c < 0 && r->fallback >= 0) {
             const struct wcs_plan_route *fb = wcs_plan_route(plan, (size_t)r->fallback);
             c = pick(eng, fb->chutes, fb->nchutes);
-            if (c >= 0)
+            if (c >= 0) {
                 route = r->fallback;
+                out->fallback = true;
+            }
         }
         out->route = route; /* for chute_full: the route that matched */
         if (c < 0) {

@@ -71,6 +71,9 @@ struct wcs_decision {
                                       * the one parcel; for invalid the first read), -1 none */
     const struct wcs_parcel *parcel; /* parcel decided on (also for recirc_limit when the
                                       * reads name one parcel), NULL none */
+    int rule;                        /* plan rule that matched (wcs_plan_rule()), -1 none */
+    bool fallback;                   /* the matched route's group was unavailable: route is
+                                      * its fallback */
 };
 
 struct wcs_engine;

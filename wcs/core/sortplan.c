@@ -935,8 +935,8 @@ void wcs_plan_param_at(const struct wcs_plan *p, size_t i, const char **name, co
     *value = p->params[i].value;
 }
 
-int wcs_plan_match(const struct wcs_plan *p, uint32_t postal, const char *service,
-                   uint32_t weight_g)
+int wcs_plan_match_rule(const struct wcs_plan *p, uint32_t postal, const char *service,
+                        uint32_t weight_g)
 {
     uint32_t k, i;
 
@@ -949,12 +949,20 @@ int wcs_plan_match(const struct wcs_plan *p, uint32_t postal, const char *servic
         if (weight_g < r->weight_min_g || weight_g > r->weight_max_g)
             continue;
         if (r->nservices == 0)
-            return r->route;
+            return (int)p->prefix_rules[i];
         if (service == NULL)
             continue;
         for (s = 0; s < r->nservices; s++)
             if (strcasecmp(service, r->services[s]) == 0)
-                return r->route;
+                return (int)p->prefix_rules[i];
     }
     return -1;
+}
+
+int wcs_plan_match(const struct wcs_plan *p, uint32_t postal, const char *service,
+                   uint32_t weight_g)
+{
+    int rule = wcs_plan_match_rule(p, postal, service, weight_g);
+
+    return rule < 0 ? -1 : p->rules[rule].pub.route;
 }

@@ -138,4 +138,9 @@ void wcs_plan_param_at(const struct wcs_plan *p, size_t i, const char **name, co
 int wcs_plan_match(const struct wcs_plan *p, uint32_t postal, const char *service,
                    uint32_t weight_g);
 
+/* The same match, answering the rule (its index, for wcs_plan_rule()) that
+ * decided instead of its route; -1 when none. */
+int wcs_plan_match_rule(const struct wcs_plan *p, uint32_t postal, const char *service,
+                        uint32_t weight_g);
+
 #endif

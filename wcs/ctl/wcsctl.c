@@ -712,15 +712,94 @@ static int print_event_cb(void *arg, const struct wcs_event *ev)
     return 0;
 }
 
+/* One group of chutes from a "why": "CH012 full load 60, CH013 active load 12 (chosen)". */
+static void print_group(const char *label, json_t *g)
+{
+    size_t i;
+    json_t *x;
+
+    if (!json_is_array(g))
+        return;
+    printf("  %-12s", label);
+    json_array_foreach(g, i, x)
+        printf("%s %s %s load %lld%s", i ? "," : "",
+               json_string_value(json_object_get(x, "chute")),
+               json_string_value(json_object_get(x, "state")),
+               (long long)json_integer_value(json_object_get(x, "load")),
+               json_is_true(json_object_get(x, "chosen")) ? " (chosen)" : "");
+    printf("\n");
+}
+
+/* wcsctl parcel show CODE --why: where wcsd would send the parcel now, and
+ * why (GET /v1/decide: the rule, the route, its chutes' states and loads). */
+static int print_why(struct ctl *ctl, const char *code)
+{
+    char path[256], wmax[24] = "any";
+    long status = 0;
+    json_t *j, *why, *rule, *route;
+    CURL *h = curl_easy_init();
+    char *esc = curl_easy_escape(h, code, 0);
+
+    snprintf(path, sizeof(path), "/v1/decide?code=%s", esc);
+    curl_free(esc);
+    curl_easy_cleanup(h);
+    j = http_get_json(ctl, path, &status);
+    if (j == NULL)
+        return 2;
+    if (status != 200) {
+        fprintf(stderr, "wcsctl: wcsd: %s\n",
+                json_string_value(json_object_get(json_object_get(j, "error"), "message")));
+        json_decref(j);
+        return 2;
+    }
+    why = json_object_get(j, "why");
+    rule = json_object_get(why, "rule");
+    route = json_object_get(why, "route");
+    printf("why (a dry run of wcsd now, plan v%lld):\n",
+           (long long)json_integer_value(json_object_get(j, "plan_version")));
+    printf("  decision    %s %s\n", json_string_value(json_object_get(j, "destination")),
+           json_string_value(json_object_get(j, "reason")));
+    if (json_is_integer(json_object_get(rule, "weight_max_g")))
+        snprintf(wmax, sizeof(wmax), "%lld",
+                 (long long)json_integer_value(json_object_get(rule, "weight_max_g")));
+    if (json_is_object(rule))
+        printf("  rule        line %lld: postal %03lld-%03lld, weight %lld-%s g, priority %lld%s%s\n",
+               (long long)json_integer_value(json_object_get(rule, "line")),
+               (long long)json_integer_value(json_object_get(rule, "postal_prefix_from")),
+               (long long)json_integer_value(json_object_get(rule, "postal_prefix_to")),
+               (long long)json_integer_value(json_object_get(rule, "weight_min_g")), wmax,
+               (long long)json_integer_value(json_object_get(rule, "priority")),
+               json_string_length(json_object_get(rule, "description")) ? ": " : "",
+               json_string_value(json_object_get(rule, "description")));
+    else
+        printf("  rule        none (the reason above decided before the rules)\n");
+    if (json_is_object(route))
+        printf("  route       %s (%s%s%s)\n", json_string_value(json_object_get(route, "id")),
+               json_string_value(json_object_get(route, "mode")),
+               json_string_length(json_object_get(route, "crossing")) ? ", " : "",
+               json_string_value(json_object_get(route, "crossing")));
+    if (json_is_string(json_object_get(why, "fallback_from")))
+        printf("  fallback    from %s: no chute of its group was active\n",
+               json_string_value(json_object_get(why, "fallback_from")));
+    print_group("group", json_object_get(why, "group"));
+    print_group("fallback", json_object_get(why, "fallback_group"));
+    json_decref(j);
+    return 0;
+}
+
 static int cmd_parcel_show(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_preadvice a;
-    PGconn *c = open_db(ctl);
+    PGconn *c;
     struct err e;
     int64_t id = 0;
-    int i, rc;
+    int i, rc, why = argc > 1 && strcmp(argv[1], "--why") == 0;
 
-    (void)argc;
+    if (argc > 2 || (argc == 2 && !why)) {
+        fprintf(stderr, "usage: wcsctl parcel show CODE [--why]\n");
+        return 2;
+    }
+    c = open_db(ctl);
     if (c == NULL)
         return 2;
     rc = wcs_db_parcel_get(c, argv[0], &a, &id, &e);
@@ -753,7 +832,7 @@ static int cmd_parcel_show(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "wcsctl: events: %s\n", e.msg);
         return 2;
     }
-    return 0;
+    return why ? print_why(ctl, a.code) : 0;
 }
 
 static int print_telegram_cb(void *arg, const struct wcs_telegram_rec *tg)
@@ -1283,7 +1362,10 @@ static const struct command commands[] = {
     {"sortplan list", "", "list stored plan versions", 0, cmd_sortplan_list},
     {"sortplan show", "[N]", "print a plan version (default: the active one)", 0,
      cmd_sortplan_show},
-    {"parcel show", "CODE", "a parcel's pre-advice data and full event trace", 1, cmd_parcel_show},
+    {"parcel show", "CODE [--why]",
+     "a parcel's pre-advice data and full event trace; --why: where wcsd would send it now and why"
+     " (rule, route, its chutes' states and loads)",
+     1, cmd_parcel_show},
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
      "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
      cmd_telegrams},

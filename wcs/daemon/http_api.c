@@ -33,6 +33,7 @@
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
+#include "wcs/core/why.h"
 #include "wcs/daemon/http_guard.h"
 #include "wcs/daemon/login.h"
 #include "wcs/daemon/plc.h"
@@ -376,6 +377,8 @@ static enum MHD_Result handle_decide(struct wcs_http *h, struct MHD_Connection *
     json_object_set_new(j, "decided_code",
                         dec.read >= 0 ? json_string(a.codes[dec.read]) : json_null());
     json_object_set_new(j, "parcel", dec.parcel ? parcel_json(dec.parcel) : json_null());
+    json_object_set_new(j, "why", wcs_decision_why(wcs_sorter_plan(sorter),
+                                                   wcs_sorter_engine(sorter), &dec));
     return reply_json(conn, MHD_HTTP_OK, j);
 }
 
