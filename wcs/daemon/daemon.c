@@ -169,9 +169,15 @@ static void apply_refresh(struct wcsd *d)
                 system_event(d, detail);
             }
         }
-        if (b->user_changed[0] != '\0' && d->http != NULL)
-            log_info("user %s changed: %zu session(s) ended", b->user_changed,
-                     wcs_http_end_sessions(d->http, b->user_changed));
+        if (b->user_changed[0] != '\0' && d->http != NULL) {
+            /* "*": the refresher (re)connected and may have missed changes. */
+            bool all = strcmp(b->user_changed, "*") == 0;
+            size_t n = wcs_http_end_sessions(d->http, all ? NULL : b->user_changed);
+
+            if (n > 0 || !all)
+                log_info("%s%s changed: %zu console session(s) ended", all ? "users" : "user ",
+                         all ? "" : b->user_changed, n);
+        }
         wcs_refresh_batch_free(b);
     }
 }
@@ -338,12 +344,28 @@ static void reserve_loop_cpu(struct wcsd *d)
                  irqs);
 }
 
+static void pool_noop(uv_work_t *w)
+{
+    (void)w;
+}
+
+static void pool_noop_done(uv_work_t *w, int status)
+{
+    (void)w;
+    (void)status;
+}
+
 static void pin_loop(struct wcsd *d)
 {
+    static uv_work_t start_pool;
     struct err e;
 
     if (d->loop_cpu == CPU_NONE)
         return;
+    /* libuv starts its pool's threads at the first work queued, and a
+     * thread inherits its creator's CPUs: queued from here, before the pin,
+     * they stay off the loop's CPU (logins' password hashes run there). */
+    uv_queue_work(&d->loop, &start_pool, pool_noop, pool_noop_done);
     if (cpu_pin_thread(d->loop_cpu, &e) < 0) {
         log_warnx("loop.cpu %d: %s; the loop is not pinned", d->loop_cpu, e.msg);
         d->loop_cpu = CPU_NONE;

@@ -47,6 +47,7 @@
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define LOGIN_RATE 1         /* login attempts a second per client address ... */
 #define LOGIN_BURST 5        /* ... and at most this many at once */
+#define LOGINS_RUNNING_MAX 8 /* logins being checked at once; more: 503 */
 #define SESSION_COOKIE "wcs_session"
 #define CSRF_HEADER "X-CSRF-Token"
 
@@ -89,6 +90,8 @@ struct request_state {
 /* A login's password check on libuv's pool (login.h). */
 struct login_job {
     uv_work_t work;
+    struct login_job *next;      /* the server's running jobs */
+    uint64_t users_gen;          /* the server's users_gen when it was queued */
     struct wcs_http *h;
     struct MHD_Connection *conn; /* suspended meanwhile */
     struct request_state *b;     /* NULL when the server stopped meanwhile */
@@ -113,6 +116,8 @@ struct wcs_http {
     struct wcs_sessions *sessions;   /* the console's logins */
     struct wcs_rate *login_limit;    /* POST /v1/login per client address */
     int logins_running;              /* login jobs on the pool: h lives until they end */
+    struct login_job *jobs;          /* ... and the jobs themselves */
+    uint64_t users_gen;              /* counts users changed (their sessions ended) */
     bool stopping;
 };
 
@@ -553,8 +558,8 @@ static const struct {
 
 /* Counts, logs (within the log budget) and answers a refusal; hvalue, when
  * not NULL, replaces the header value of the table. */
-static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char *message,
-                              const char *hvalue)
+/* Counts a refusal for /metrics and logs it (within the log's budget). */
+static void count_refusal(const struct req *rq, enum refusal why, const char *message)
 {
     struct wcs_http *h = rq->h;
     char method[16], url[96], more[64] = "";
@@ -573,6 +578,12 @@ static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char
     } else {
         h->log_suppressed++;
     }
+}
+
+static enum MHD_Result refuse(const struct req *rq, enum refusal why, const char *message,
+                              const char *hvalue)
+{
+    count_refusal(rq, why, message);
     return reply_error_hdr(rq->conn, refusal_reply[why].status, refusal_reply[why].code, message,
                            refusal_reply[why].hname, hvalue ? hvalue : refusal_reply[why].hvalue);
 }
@@ -587,6 +598,7 @@ enum route {
     R_METRICS,
     R_LOGIN,
     R_LOGOUT,
+    R_SESSION,
     R_METHOD,
     R_NOT_FOUND
 };
@@ -611,6 +623,8 @@ static enum route route_of(const char *method, const char *url, enum wcs_http_ne
     }
     if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/logout") == 0)
         return R_LOGOUT; /* a session's (any) */
+    if (get && strcmp(url, "/v1/session") == 0)
+        return R_SESSION; /* a session's (any) */
     if (!get)
         return R_METHOD;
     *need = WCS_HTTP_READ;
@@ -716,6 +730,7 @@ static void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
 /* --- POST /v1/login, /v1/logout --------------------------------------------- */
 
 static void http_free(struct wcs_http *h);
+static void count_refusal(const struct req *rq, enum refusal why, const char *message);
 
 static void login_work_cb(uv_work_t *w)
 {
@@ -734,13 +749,29 @@ static void login_done_cb(uv_work_t *w, int status)
     char id[WCS_SESSION_TEXT];
     const struct wcs_session *s;
 
+    struct login_job **pp;
+
     (void)status;
     h->logins_running--;
+    for (pp = &h->jobs; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    /* A user changed while the password was checked (disabled, new
+     * password) may have been this one: the check's answer is stale. */
+    if (j->result.ok && j->users_gen != h->users_gen) {
+        j->result.ok = false;
+        j->result.db_error = true;
+    }
     if (b != NULL) {
         b->login = NULL;
-        if (j->result.ok &&
-            (s = wcs_session_start(h->sessions, j->login.user, j->result.role, j->result.language,
-                                   uv_hrtime() / 1000, id)) != NULL) {
+        s = j->result.ok ? wcs_session_start(h->sessions, j->login.user, j->result.role,
+                                             j->result.language, uv_hrtime() / 1000, id)
+                         : NULL;
+        if (j->result.ok && s == NULL)
+            j->result.db_error = true; /* no random bytes: not the user's fault */
+        if (s != NULL) {
             b->login_status = MHD_HTTP_OK;
             b->login_body = json_body(json_pack(
                 "{s:s,s:s,s:s,s:s}", "user", s->user, "role", wcs_user_role_name(s->role),
@@ -754,10 +785,15 @@ static void login_done_cb(uv_work_t *w, int status)
             b->login_status = MHD_HTTP_SERVICE_UNAVAILABLE;
             b->login_body = json_body(error_json("unavailable", "the database cannot be asked now"));
         } else {
+            /* A name nobody has may be a password typed in the wrong field:
+             * it is neither logged nor kept. */
+            const char *who = j->result.exists ? j->login.user : "?";
+            struct req rq = {h, j->conn, "POST", "/v1/login", NULL, b->addr, who};
+
             b->login_status = MHD_HTTP_UNAUTHORIZED;
             b->login_body = json_body(error_json("login_failed", "wrong user name or password"));
-            audit(h, j->login.user, "login refused from %s", b->addr);
-            log_warnx("http: login of %s from %s refused", j->login.user, b->addr);
+            audit(h, who, "login refused from %s", b->addr);
+            count_refusal(&rq, REFUSED_UNAUTHORIZED, "wrong user name or password");
         }
         MHD_resume_connection(j->conn);
         run_mhd(h);
@@ -781,13 +817,17 @@ static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *c
         return reply_hdr(conn, b->login_status, "application/json", body,
                          b->login_cookie[0] ? "Set-Cookie" : NULL, b->login_cookie);
     }
+    if (b->too_large)
+        return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body over 4 KiB");
+    if (h->logins_running >= LOGINS_RUNNING_MAX)
+        return reply_error_hdr(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                               "too many logins being checked: try again", "Retry-After", "1");
     j = calloc(1, sizeof(*j));
     if (j == NULL)
         return MHD_NO;
-    if (b->too_large || wcs_login_body_parse(b->data, b->len, &j->login, &e) < 0) {
+    if (wcs_login_body_parse(b->data, b->len, &j->login, &e) < 0) {
         free(j);
-        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
-                           b->too_large ? "body over 4 KiB" : e.msg);
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
     }
     explicit_bzero(b->data, b->len);
     j->h = h;
@@ -800,17 +840,35 @@ static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *c
         return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again");
     }
     b->login = j;
+    j->users_gen = h->users_gen;
+    j->next = h->jobs;
+    h->jobs = j;
     h->logins_running++;
     b->login_body = NULL;
     MHD_suspend_connection(conn);
     return MHD_YES;
 }
 
+/* GET /v1/session: who is logged in, and the session's CSRF token (a page
+ * loaded again has the cookie, not the token). */
+static enum MHD_Result handle_session(struct wcs_http *h, struct MHD_Connection *conn,
+                                      struct request_state *b)
+{
+    const struct wcs_session *s = wcs_session_find(h->sessions, b->session, uv_hrtime() / 1000);
+
+    if (s == NULL)
+        return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "not logged in");
+    return reply_json(conn, MHD_HTTP_OK,
+                      json_pack("{s:s,s:s,s:s,s:s}", "user", s->user, "role",
+                                wcs_user_role_name(s->role), "language", s->language, "csrf",
+                                s->csrf));
+}
+
 static enum MHD_Result handle_logout(struct wcs_http *h, struct MHD_Connection *conn,
                                      struct request_state *b)
 {
-    wcs_session_end(h->sessions, b->session);
-    audit(h, b->user, "logout");
+    if (wcs_session_end(h->sessions, b->session))
+        audit(h, b->user, "logout from %s", b->addr);
     return reply_hdr(conn, MHD_HTTP_OK, "application/json", strdup("{}"), "Set-Cookie",
                      SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 }
@@ -828,10 +886,11 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
     enum route route = route_of(method, url, &need);
     uint32_t client = client_addr(conn, addr, sizeof(addr));
     struct request_state *b;
-    const struct wcs_session *sess = session_of(h, conn, auth);
+    /* A login is decided by its body alone: a stale cookie must not stop it. */
+    const struct wcs_session *sess = route == R_LOGIN ? NULL : session_of(h, conn, auth);
     unsigned retry_s = 1;
 
-    if (sess != NULL || route == R_LOGOUT) {
+    if (sess != NULL || route == R_LOGOUT || route == R_SESSION) {
         rq.user = sess ? sess->user : NULL;
         if (!session_may(&rq, sess, need, why, sizeof(why)))
             return refuse(&rq, sess ? REFUSED_FORBIDDEN : REFUSED_UNAUTHORIZED, why, NULL);
@@ -906,6 +965,8 @@ static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, c
         return handle_login(h, conn, b);
     case R_LOGOUT:
         return handle_logout(h, conn, b);
+    case R_SESSION:
+        return handle_session(h, conn, b);
     }
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
@@ -1027,6 +1088,10 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     h->log_budget = wcs_rate_new(1, REFUSAL_LOG_BURST, 1);
     h->login_limit = wcs_rate_new(LOGIN_RATE, LOGIN_BURST, RATE_CLIENTS);
     h->sessions = wcs_sessions_new();
+    if (wcs_login_prepare(e) < 0) {
+        http_free(h);
+        return -ENOMEM;
+    }
     if (h->scan_limit == NULL || h->log_budget == NULL || h->login_limit == NULL ||
         h->sessions == NULL) {
         http_free(h);
@@ -1063,6 +1128,7 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
 
 size_t wcs_http_end_sessions(struct wcs_http *h, const char *user)
 {
+    h->users_gen++;
     return wcs_sessions_end_user(h->sessions, user);
 }
 
@@ -1082,8 +1148,13 @@ void wcs_http_stop(struct wcs_http *h)
     uv_poll_stop(&h->poll);
     uv_close((uv_handle_t *)&h->poll, handle_closed_cb);
     uv_close((uv_handle_t *)&h->timer, handle_closed_cb);
-    /* A login still checked on the pool: MHD ends its request now; the
-     * check's end frees only itself (and h, the last of all). */
+    /* A login still checked on the pool holds its connection suspended,
+     * which MHD_stop_daemon() refuses (it aborts): resumed, MHD closes it and
+     * request_completed_cb() cuts it from its job; the check's end then frees
+     * only itself (and h, the last of all). */
+    for (struct login_job *j = h->jobs; j != NULL; j = j->next)
+        if (j->b != NULL)
+            MHD_resume_connection(j->conn);
     MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
 }

@@ -76,8 +76,9 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
                    const struct wcs_http_opts *o, struct wcs_http **out, int *bound_port,
                    struct err *e);
 
-/* Ends every console session of user (disabled, new password or role).
- * Returns how many. Loop thread. */
+/* Ends every console session of user (disabled, new password or role), or
+ * all of them when user is NULL; a login being checked meanwhile is not
+ * let in. Returns how many. Loop thread. */
 size_t wcs_http_end_sessions(struct wcs_http *h, const char *user);
 
 /* Stops accepting, closes connections and the loop handles (asynchronously;

@@ -3,6 +3,7 @@
  */
 #include "wcs/daemon/login.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
@@ -14,17 +15,15 @@ int wcs_login_body_parse(const char *body, size_t len, struct wcs_login *out, st
 {
     json_error_t je;
     json_t *root, *u, *p;
-    char why[ERR_MSG_MAX];
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
     if (len > WCS_LOGIN_BODY_MAX)
         return err_set(e, ERR_PARSE, "body of %zu bytes, at most %d", len, WCS_LOGIN_BODY_MAX);
     root = json_loadb(body != NULL ? body : "", len, 0, &je);
-    if (root == NULL) {
-        diag_printable(why, sizeof(why), je.text);
-        return err_set(e, ERR_PARSE, "body is not JSON: line %d: %s", je.line, why);
-    }
+    if (root == NULL) /* not jansson's text: it quotes the input, a password too */
+        return err_set(e, ERR_PARSE, "body is not JSON (line %d, column %d)", je.line,
+                       je.column);
     u = json_object_get(root, "user");
     p = json_object_get(root, "password");
     if (!json_is_string(u) || !json_is_string(p))
@@ -62,6 +61,11 @@ static const char *dummy_hash(void)
     return dummy;
 }
 
+int wcs_login_prepare(struct err *e)
+{
+    return dummy_hash()[0] != '\0' ? 0 : err_set(e, -ENOMEM, "login: cannot make the dummy hash");
+}
+
 void wcs_login_check(const char *conninfo, struct wcs_login *l, struct wcs_login_result *out)
 {
     char hash[WCS_USER_HASH_MAX] = "";
@@ -72,8 +76,12 @@ void wcs_login_check(const char *conninfo, struct wcs_login *l, struct wcs_login
 
     memset(out, 0, sizeof(*out));
     rc = wcs_db_connect(conninfo, &c, &e);
+    /* A lock on users must not hold a login (and its connection) for ever. */
+    if (rc == 0)
+        rc = wcs_db_bound_calls(c, 3000, 1000, &e);
     if (rc == 0)
         rc = wcs_db_user_get(c, l->user, &out->role, out->language, hash, &disabled, &e);
+    out->exists = rc == 0;
     PQfinish(c);
     out->db_error = rc < 0 && rc != ERR_NOTFOUND;
     out->ok = wcs_password_verify(rc == 0 ? hash : dummy_hash(), l->password,

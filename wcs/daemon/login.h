@@ -25,17 +25,22 @@ struct wcs_login {
 
 /* Reads {"user": "...", "password": "..."} (len bytes, not necessarily
  * NUL-terminated). Returns 0, or ERR_PARSE with the reason in e (never the
- * password). The user name is checked as wcs_user_name_check() does; the
- * password only for its length. */
+ * password, nor the text around a JSON error). The user name is checked as
+ * wcs_user_name_check() does; the password only for its length. */
 int wcs_login_body_parse(const char *body, size_t len, struct wcs_login *out, struct err *e);
 
 /* What the check found. */
 struct wcs_login_result {
     bool ok;                 /* the user exists, is enabled, and the password is theirs */
     bool db_error;           /* the database could not be asked: not the user's fault */
+    bool exists;             /* there is such a user (for the audit only, never the answer) */
     enum wcs_user_role role;
     char language[3];
 };
+
+/* Makes the dummy hash a missing user is checked against, so the first such
+ * login costs what every other does. Once, at start: 0 or -ENOMEM. */
+int wcs_login_prepare(struct err *e);
 
 /* Checks l against the users table over a connection of its own (conninfo).
  * A missing or disabled user costs the same hash as a wrong password, so

@@ -130,7 +130,7 @@ size_t wcs_sessions_end_user(struct wcs_sessions *s, const char *user)
     size_t i, n = 0;
 
     for (i = 0; i < WCS_SESSIONS_MAX; i++)
-        if (s->v[i].used && strcmp(s->v[i].user, user) == 0) {
+        if (s->v[i].used && (user == NULL || strcmp(s->v[i].user, user) == 0)) {
             end(&s->v[i]);
             n++;
         }

@@ -54,7 +54,8 @@ const struct wcs_session *wcs_session_find(struct wcs_sessions *s, const char *i
 /* Ends the session whose id is id (logout). True when there was one. */
 bool wcs_session_end(struct wcs_sessions *s, const char *id);
 
-/* Ends every session of user (disabled, password changed). How many. */
+/* Ends every session of user (disabled, password changed), or every
+ * session when user is NULL. How many. */
 size_t wcs_sessions_end_user(struct wcs_sessions *s, const char *user);
 
 /* The value of cookie name in a Cookie header ("a=1; wcs_session=XYZ"), into

@@ -299,3 +299,18 @@ int wcs_db_schema_version(PGconn *c, int *version, struct err *e)
     PQclear(r);
     return 0;
 }
+
+int wcs_db_bound_calls(PGconn *c, unsigned statement_ms, unsigned lock_ms, struct err *e)
+{
+    char sql[64];
+    int rc;
+
+    /* Two statements: a parameterised call takes one at a time. */
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %u", statement_ms);
+    rc = wcs_db_command(c, "bounding calls", sql, 0, NULL, e);
+    if (rc == 0) {
+        snprintf(sql, sizeof(sql), "SET lock_timeout = %u", lock_ms);
+        rc = wcs_db_command(c, "bounding calls", sql, 0, NULL, e);
+    }
+    return rc;
+}

@@ -78,6 +78,7 @@
  * so at saturation the writer commits full batches as a fill wait would.
  */
 #include "wcs/store/events.h"
+#include "wcs/store/store.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -258,9 +259,7 @@ static int writer_connect(const struct wcs_event_writer_opts *o, const char *con
                                 NULL};
     const char *const vals[] = {"10", "1", "5", "2", "3", "10000", conninfo, APPLICATION_NAME,
                                 NULL};
-    char sql[128];
     PGconn *c = PQconnectdbParams(keys, vals, 1);
-    PGresult *r;
     int rc;
 
     if (c == NULL)
@@ -272,17 +271,12 @@ static int writer_connect(const struct wcs_event_writer_opts *o, const char *con
         return rc;
     }
     PQsetNoticeProcessor(c, notice_cb, NULL);
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %u; SET lock_timeout = %u",
-             o->statement_timeout_ms, o->lock_timeout_ms);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = err_set(e, ERR_DB, "event writer: %s: %.*s", sql,
-                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
-        PQclear(r);
+    rc = wcs_db_bound_calls(c, o->statement_timeout_ms, o->lock_timeout_ms, e);
+    if (rc < 0) {
+        err_wrap(e, rc, "event writer");
         PQfinish(c);
         return rc;
     }
-    PQclear(r);
     *out = c;
     return 0;
 }

@@ -220,19 +220,22 @@ static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
 }
 
 /* A user disabled, deleted or given a new password or role: a batch telling
- * the loop to end the user's sessions. */
+ * the loop to end the user's sessions ("*": everyone's, after a time when
+ * notifications may have been missed). */
 static void user_note(struct wcs_refresher *r, const char *name)
 {
     struct wcs_refresh_batch *b;
     struct err e;
 
-    if (wcs_user_name_check(name, &e) < 0) {
+    if (strcmp(name, "*") != 0 && wcs_user_name_check(name, &e) < 0) {
         log_warnx("ignoring user notification \"%.40s\"", name);
         return;
     }
     b = batch_new(0);
-    if (b == NULL)
+    if (b == NULL) {
+        log_warnx("user %s changed: no memory to tell the loop", name);
         return;
+    }
     snprintf(b->user_changed, sizeof(b->user_changed), "%s", name);
     b->max_rev = r->rev;
     queue_batch(r, b);
@@ -280,6 +283,7 @@ static void *refresher_main(void *arg)
 {
     struct wcs_refresher *r = arg;
     PGconn *c = NULL;
+    int reconnected = 0;
 
     log_set_tag("refresh");
     while (!atomic_load(&r->stopping)) {
@@ -296,6 +300,10 @@ static void *refresher_main(void *arg)
             if (catch_up_parcels(r, c) < 0 || catch_up_plan(r, c) < 0)
                 goto reconnect;
             count_customs_alarms(r, c);
+            /* Users may have changed unheard: sessions are not trusted past it. */
+            if (reconnected)
+                user_note(r, "*");
+            reconnected = 1;
         }
         pfd[0].fd = PQsocket(c);
         pfd[0].events = POLLIN;

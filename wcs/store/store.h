@@ -34,6 +34,11 @@
  * The caller owns *out (PQfinish). Returns 0 or ERR_DB. */
 int wcs_db_connect(const char *conninfo, PGconn **out, struct err *e);
 
+/* Bounds every statement and lock wait of c's session from now on
+ * (statement_timeout, lock_timeout, milliseconds): a call that would wait
+ * longer fails instead. Returns 0 or ERR_DB. */
+int wcs_db_bound_calls(PGconn *c, unsigned statement_ms, unsigned lock_ms, struct err *e);
+
 /* Applies every migration not yet recorded in schema_migrations, each in its
  * own transaction (recorded in the same one), under a session advisory lock
  * taken before schema_migrations is even created, so two processes migrating

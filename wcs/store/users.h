@@ -26,7 +26,7 @@ const char *wcs_user_role_name(enum wcs_user_role r);
 /* 0 and *out for a role's name; ERR_INVALID otherwise. */
 int wcs_user_role_parse(const char *name, enum wcs_user_role *out, struct err *e);
 
-/* 0 when name may be a user's: 1 to 32 of a-z 0-9 . _ -; ERR_INVALID. */
+/* 0 when name may be a user's: 1 to 20 of a-z 0-9 . _ -; ERR_INVALID. */
 int wcs_user_name_check(const char *name, struct err *e);
 
 /* A user as stored. Strings valid during the callback only. */
