@@ -195,6 +195,26 @@ static void test_refusals_look_alike_and_are_limited(void **state)
     (void)state;
     sleep(5); /* the first test's logins used this address's bucket */
     add_user("wang.fang", "supervisor");
+    /* Not said to be JSON (what a form on another site would send): 415. */
+    {
+        char url[128];
+        long st = 0;
+        CURL *k = curl_easy_init();
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/login", wcsd.http_port);
+        curl_easy_setopt(k, CURLOPT_URL, url);
+        curl_easy_setopt(k, CURLOPT_POSTFIELDS, "{\"user\": \"li.wei\", \"password\": \"" PW "\"}");
+        curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
+        {
+            struct tu_body b = {NULL, 0};
+            curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+            assert_int_equal(curl_easy_perform(k), CURLE_OK);
+            free(b.data);
+        }
+        curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &st);
+        curl_easy_cleanup(k);
+        assert_int_equal(st, 415);
+    }
     tu_wcsctl(wcsd.conninfo, 0, "user", "disable", "wang.fang", NULL);
     assert_int_equal(send_call(&c), 400);
     json_decref(c.json);
@@ -253,6 +273,8 @@ static void test_stop_during_login(void **state)
         curl_easy_setopt(k, CURLOPT_URL, url);
         curl_easy_setopt(k, CURLOPT_TIMEOUT, 20L);
         curl_easy_setopt(k, CURLOPT_POSTFIELDS, "{\"user\": \"li.wei\", \"password\": \"" PW "\"}");
+        curl_easy_setopt(k, CURLOPT_HTTPHEADER,
+                         curl_slist_append(NULL, "Content-Type: application/json"));
         curl_easy_perform(k); /* the server goes away meanwhile: any outcome */
         _exit(0);
     }

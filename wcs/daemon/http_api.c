@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -906,6 +907,17 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
         return refuse(&rq, REFUSED_FORBIDDEN, why, NULL);
     case WCS_HTTP_ALLOW:
         break;
+    }
+    /* A login must say it is JSON: a form on another site cannot, without
+     * the browser asking first (CORS), so it cannot log a victim's browser
+     * into its own account. */
+    if (route == R_LOGIN) {
+        const char *type =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+        if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
+            return reply_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                               "a login is Content-Type: application/json");
     }
     if (route == R_LOGIN &&
         wcs_rate_take(h->login_limit, client, uv_hrtime() / 1000, &retry_s) < 0) {

@@ -56,9 +56,19 @@ const struct wcs_session *wcs_session_start(struct wcs_sessions *s, const char *
                                             enum wcs_user_role role, const char *language,
                                             uint64_t now_us, char id[WCS_SESSION_TEXT])
 {
-    struct wcs_session *x = NULL;
-    size_t i;
+    struct wcs_session *x = NULL, *oldest_own = NULL;
+    size_t i, own = 0;
 
+    /* One user's logins replace that user's oldest past WCS_SESSIONS_PER_USER,
+     * so no one user can push everyone else out. */
+    for (i = 0; i < WCS_SESSIONS_MAX; i++)
+        if (s->v[i].used && strcmp(s->v[i].user, user) == 0) {
+            own++;
+            if (oldest_own == NULL || s->v[i].last_us < oldest_own->last_us)
+                oldest_own = &s->v[i];
+        }
+    if (own >= WCS_SESSIONS_PER_USER)
+        x = oldest_own;
     for (i = 0; i < WCS_SESSIONS_MAX && x == NULL; i++)
         if (!s->v[i].used)
             x = &s->v[i];

@@ -19,6 +19,7 @@
 #include "wcs/store/users.h"
 
 #define WCS_SESSIONS_MAX 256                   /* logged in at once */
+#define WCS_SESSIONS_PER_USER 8                /* ... by one user (its oldest gives way) */
 #define WCS_SESSION_IDLE_US (2LL * 3600000000) /* ends after 2 h without a request */
 #define WCS_SESSION_LIFE_US (12LL * 3600000000) /* ... and 12 h after the login anyway */
 #define WCS_SESSION_TEXT 44                    /* an id or CSRF token with its NUL */
