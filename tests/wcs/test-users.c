@@ -173,6 +173,24 @@ static void test_user_commands(void **state)
     assert_string_equal(one(c, "SELECT count(*) FROM events WHERE kind = 'operator' AND "
                                "(source NOT LIKE 'wcsctl:%' OR detail LIKE $1)", "%argon2%"), "0");
     PQfinish(c);
+    /* The audit view lists them, oldest first, with who. */
+    assert_int_equal(ctl(&r, "audit", "--since", "1h", NULL, NULL, NULL), 0);
+    {
+        const char *add = strstr(r.out, "user add alice operator");
+        const char *en = strstr(r.out, "user enable alice");
+
+        assert_non_null(add);
+        assert_non_null(en);
+        assert_true(add < en);
+        assert_non_null(strstr(r.out, "operator"));
+        assert_non_null(strstr(r.out, "wcsctl:"));
+    }
+    proc_result_free(&r);
+    assert_int_equal(ctl(&r, "audit", "--user", "nobody-at-all", NULL, NULL, NULL), 0);
+    assert_null(strstr(r.out, "user add alice"));
+    proc_result_free(&r);
+    assert_int_equal(ctl(&r, "audit", "--since", "yesterday-ish", NULL, NULL, NULL), 2);
+    proc_result_free(&r);
 }
 
 static int setup(void **state)

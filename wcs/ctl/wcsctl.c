@@ -942,6 +942,37 @@ static int print_summary_cb(void *arg, const char *group, const char *key, long 
     return 0;
 }
 
+static int cmd_audit(struct ctl *ctl, int argc, char **argv)
+{
+    const char *user = NULL;
+    int64_t since;
+    PGconn *c;
+    struct err e;
+    int i, rc;
+
+    parse_since("24h", &since);
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc && parse_since(argv[i + 1], &since) == 0)
+            i++;
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+            user = argv[++i];
+        else {
+            fprintf(stderr, "usage: wcsctl audit [--since T] [--user NAME]\n");
+            return 2;
+        }
+    }
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_operator_events(c, since, user, print_event_cb, NULL, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return 2;
+    }
+    return 0;
+}
+
 static int cmd_summary(struct ctl *ctl, int argc, char **argv)
 {
     struct summary_state st;
@@ -1405,6 +1436,9 @@ static const struct command commands[] = {
     {"user enable", "NAME", "let a disabled user log in again", 1, cmd_user_enable},
     {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
      cmd_user_list},
+    {"audit", "[--since T] [--user NAME]",
+     "what operators did (logins, bags, plans, dispatches, users...), oldest first; default last 24h",
+     0, cmd_audit},
 };
 
 static void usage(FILE *f)

@@ -124,25 +124,15 @@ static void copy_field(char *dst, size_t len, PGresult *r, int row, int col)
     snprintf(dst, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
-int wcs_db_parcel_events(PGconn *c, int64_t parcel_id, wcs_event_cb cb, void *arg,
-                         struct err *e)
+/* Runs sql (the columns of an event, in table order) and calls cb per row. */
+static int stream_events(PGconn *c, const char *what, const char *sql, int n,
+                         const char *const *params, wcs_event_cb cb, void *arg, struct err *e)
 {
-    static const char sql[] =
-        "SELECT e.id, (extract(epoch FROM e.at) * 1000000)::bigint, e.kind, e.parcel_code,"
-        " e.location, e.chute, e.reason, e.source, e.detail"
-        " FROM events e WHERE e.parcel_code IN"
-        " (SELECT code FROM parcel_ids WHERE parcel_id = $1"
-        "  UNION SELECT code FROM parcels WHERE id = $1)"
-        " ORDER BY e.at, e.id";
-    char idbuf[24];
-    const char *params[1] = {idbuf};
-    PGresult *r;
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     int i, k, rc = 0;
 
-    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)parcel_id);
-    r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        err_set(e, ERR_DB, "parcel events: %s", PQerrorMessage(c));
+        err_set(e, ERR_DB, "%s: %s", what, PQerrorMessage(c));
         PQclear(r);
         return ERR_DB;
     }
@@ -167,4 +157,36 @@ int wcs_db_parcel_events(PGconn *c, int64_t parcel_id, wcs_event_cb cb, void *ar
     }
     PQclear(r);
     return rc;
+}
+
+#define EVENT_COLUMNS                                                                           \
+    "SELECT e.id, (extract(epoch FROM e.at) * 1000000)::bigint, e.kind, e.parcel_code,"         \
+    " e.location, e.chute, e.reason, e.source, e.detail FROM events e"
+
+int wcs_db_parcel_events(PGconn *c, int64_t parcel_id, wcs_event_cb cb, void *arg,
+                         struct err *e)
+{
+    static const char sql[] = EVENT_COLUMNS " WHERE e.parcel_code IN"
+                              " (SELECT code FROM parcel_ids WHERE parcel_id = $1"
+                              "  UNION SELECT code FROM parcels WHERE id = $1)"
+                              " ORDER BY e.at, e.id";
+    char idbuf[24];
+    const char *params[1] = {idbuf};
+
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)parcel_id);
+    return stream_events(c, "parcel events", sql, 1, params, cb, arg, e);
+}
+
+int wcs_db_operator_events(PGconn *c, int64_t since_us, const char *actor, wcs_event_cb cb,
+                           void *arg, struct err *e)
+{
+    static const char sql[] = EVENT_COLUMNS " WHERE e.kind = 'operator'"
+                              " AND e.at >= to_timestamp($1::bigint / 1e6)"
+                              " AND ($2::text IS NULL OR e.source IN ($2, 'wcsctl:' || $2))"
+                              " ORDER BY e.at, e.id";
+    char sbuf[24];
+    const char *params[2] = {sbuf, actor};
+
+    snprintf(sbuf, sizeof(sbuf), "%lld", (long long)since_us);
+    return stream_events(c, "operator events", sql, 2, params, cb, arg, e);
 }

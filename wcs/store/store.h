@@ -211,4 +211,10 @@ typedef int (*wcs_event_cb)(void *arg, const struct wcs_event *ev);
 int wcs_db_parcel_events(PGconn *c, int64_t parcel_id, wcs_event_cb cb, void *arg,
                          struct err *e);
 
+/* Streams the operator events (the audit: who did what) since since_us,
+ * oldest first; only those of actor (a console user, or the OS user behind
+ * wcsctl:) unless actor is NULL. Returns 0 or ERR_DB. */
+int wcs_db_operator_events(PGconn *c, int64_t since_us, const char *actor, wcs_event_cb cb,
+                           void *arg, struct err *e);
+
 #endif
