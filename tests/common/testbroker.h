@@ -28,6 +28,22 @@ int tb_token_dir(const char *name, const char *token, char *dir, size_t dir_len,
  * and cleans libcurl up. */
 void tb_token_dir_remove(const char *dir, const char *token_path);
 
+/* The cmocka group set-up and teardown of a test whose static char arrays
+ * dir and token_path hold tb_token_dir()'s directory and token file for
+ * TOKEN: one definition for every customs test instead of a copy each. */
+#define TB_GROUP_FIXTURE(name)                                                                  \
+    static int group_setup(void **state)                                                       \
+    {                                                                                          \
+        (void)state;                                                                           \
+        return tb_token_dir(name, TOKEN, dir, sizeof(dir), token_path, sizeof(token_path));    \
+    }                                                                                          \
+    static int group_teardown(void **state)                                                    \
+    {                                                                                          \
+        (void)state;                                                                           \
+        tb_token_dir_remove(dir, token_path);                                                  \
+        return 0;                                                                              \
+    }
+
 /* Starts the emulator bin with --token-file token_path --port 0 and the
  * NULL-terminated extra arguments (may be NULL), and waits (bounded) for
  * its ready line. */

@@ -513,21 +513,7 @@ static void sigpipe_does_not_kill_the_worker(void **state)
     PQfinish(c);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (tb_token_dir("test-broker-boundary", TOKEN, dir, sizeof(dir), token_path,
-                     sizeof(token_path)) < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    tb_token_dir_remove(dir, token_path);
-    return 0;
-}
+TB_GROUP_FIXTURE("test-broker-boundary")
 
 int main(void)
 {

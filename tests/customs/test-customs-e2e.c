@@ -237,21 +237,7 @@ static void decisions_reach_parcels_under_faults(void **state)
     remove(csv);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (tb_token_dir("test-customs-e2e", TOKEN, dir, sizeof(dir), token_path,
-                     sizeof(token_path)) < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    tb_token_dir_remove(dir, token_path);
-    return 0;
-}
+TB_GROUP_FIXTURE("test-customs-e2e")
 
 int main(void)
 {

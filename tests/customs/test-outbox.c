@@ -653,20 +653,7 @@ static void manifest_refused(void **state)
     PQfinish(c);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (tb_token_dir("test-outbox", TOKEN, dir, sizeof(dir), token_path, sizeof(token_path)) < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    tb_token_dir_remove(dir, token_path);
-    return 0;
-}
+TB_GROUP_FIXTURE("test-outbox")
 
 int main(void)
 {

@@ -48,12 +48,20 @@ static void test_password_rules(void **state)
     assert_false(wcs_password_verify("$2y$10$notargon", PW1, strlen(PW1)));
 }
 
-/* Runs wcsctl --db conninfo with the arguments; its exit status, output in r. */
-static int ctl(struct proc_result *r, const char *a1, const char *a2, const char *a3,
-               const char *a4, const char *a5, const char *a6)
+/* Runs wcsctl --db conninfo with the NULL-terminated arguments; its exit
+ * status, output in r. */
+static int ctl(struct proc_result *r, ...) __attribute__((sentinel));
+static int ctl(struct proc_result *r, ...)
 {
-    const char *argv[] = {wcsctl_bin, "--db", conninfo, a1, a2, a3, a4, a5, a6, NULL};
+    const char *argv[16] = {wcsctl_bin, "--db", conninfo};
+    size_t n = 3;
+    va_list ap;
 
+    va_start(ap, r);
+    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
     proc_run(argv, NULL, 120, r);
     /* Whatever it said, it never said a password. */
     assert_null(strstr(r->out, PW1));
@@ -83,14 +91,12 @@ static void test_user_commands(void **state)
     PGconn *c;
 
     (void)state;
-    assert_int_equal(ctl(&r, "user", "add", "alice", "--role", "operator", "--password-file"), 2);
+    assert_int_equal(ctl(&r, "user", "add", "alice", "--role", "operator", "--password-file", NULL),
+                     2);
     proc_result_free(&r);
-    {
-        const char *argv[] = {wcsctl_bin, "--db", conninfo, "user", "add", "alice", "--role",
-                              "operator", "--password-file", pw1_file, NULL};
-        proc_run(argv, NULL, 120, &r);
-    }
-    assert_int_equal(r.status, 0);
+    assert_int_equal(ctl(&r, "user", "add", "alice", "--role", "operator", "--password-file",
+                         pw1_file, NULL),
+                     0);
     assert_non_null(strstr(r.out, "user alice added, role operator"));
     proc_result_free(&r);
 
@@ -103,14 +109,11 @@ static void test_user_commands(void **state)
     }
     /* The same name again, a bad role, a bad name, a short password, a file
      * others may read: refused, nothing stored. */
-    {
-        const char *again[] = {wcsctl_bin, "--db", conninfo, "user", "add", "alice", "--role",
-                               "admin", "--password-file", pw1_file, NULL};
-        proc_run(again, NULL, 120, &r);
-        assert_int_equal(r.status, 1);
-        assert_non_null(strstr(r.err, "user alice exists already"));
-        proc_result_free(&r);
-    }
+    assert_int_equal(ctl(&r, "user", "add", "alice", "--role", "admin", "--password-file", pw1_file,
+                         NULL),
+                     1);
+    assert_non_null(strstr(r.err, "user alice exists already"));
+    proc_result_free(&r);
     assert_int_equal(ctl(&r, "user", "add", "bob", "--role", "boss", NULL), 2);
     assert_non_null(strstr(r.err, "role: viewer, operator, supervisor or admin"));
     proc_result_free(&r);
@@ -119,48 +122,39 @@ static void test_user_commands(void **state)
     proc_result_free(&r);
     snprintf(open_file, sizeof(open_file), "%s/short", dir);
     tu_write_text(open_file, "tooshort\n");
-    {
-        const char *argv[] = {wcsctl_bin, "--db", conninfo, "user", "add", "bob", "--role",
-                              "viewer", "--password-file", open_file, NULL};
-        proc_run(argv, NULL, 120, &r);
-        assert_int_equal(r.status, 2);
-        assert_non_null(strstr(r.err, "password: 10 to 128 characters"));
-        proc_result_free(&r);
-        tu_write_text(open_file, PW2 "\n");
-        assert_int_equal(chmod(open_file, 0644), 0);
-        proc_run(argv, NULL, 120, &r);
-        assert_int_equal(r.status, 2);
-        assert_non_null(strstr(r.err, "is open to other users (mode 0644)"));
-        proc_result_free(&r);
-    }
+    assert_int_equal(ctl(&r, "user", "add", "bob", "--role", "viewer", "--password-file", open_file,
+                         NULL),
+                     2);
+    assert_non_null(strstr(r.err, "password: 10 to 128 characters"));
+    proc_result_free(&r);
+    tu_write_text(open_file, PW2 "\n");
+    assert_int_equal(chmod(open_file, 0644), 0);
+    assert_int_equal(ctl(&r, "user", "add", "bob", "--role", "viewer", "--password-file", open_file,
+                         NULL),
+                     2);
+    assert_non_null(strstr(r.err, "is open to other users (mode 0644)"));
+    proc_result_free(&r);
     assert_string_equal(one(c, "SELECT count(*) FROM users WHERE name = $1", "bob"), "0");
 
     /* passwd, disable, enable, list. */
-    {
-        const char *argv[] = {wcsctl_bin, "--db", conninfo, "user", "passwd", "alice",
-                              "--password-file", pw2_file, NULL};
-        proc_run(argv, NULL, 120, &r);
-        assert_int_equal(r.status, 0);
-        proc_result_free(&r);
-        argv[5] = "nobody";
-        proc_run(argv, NULL, 120, &r);
-        assert_int_equal(r.status, 1);
-        assert_non_null(strstr(r.err, "no user nobody"));
-        proc_result_free(&r);
-    }
+    assert_int_equal(ctl(&r, "user", "passwd", "alice", "--password-file", pw2_file, NULL), 0);
+    proc_result_free(&r);
+    assert_int_equal(ctl(&r, "user", "passwd", "nobody", "--password-file", pw2_file, NULL), 1);
+    assert_non_null(strstr(r.err, "no user nobody"));
+    proc_result_free(&r);
     {
         char *hash = one(c, "SELECT password_hash FROM users WHERE name = $1", "alice");
         assert_true(wcs_password_verify(hash, PW2, strlen(PW2)));
         assert_false(wcs_password_verify(hash, PW1, strlen(PW1)));
     }
-    assert_int_equal(ctl(&r, "user", "disable", "alice", NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "user", "disable", "alice", NULL), 0);
     proc_result_free(&r);
-    assert_int_equal(ctl(&r, "user", "list", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "user", "list", NULL), 0);
     assert_non_null(strstr(r.out, "alice\toperator\tdisabled\ten\tcreated "));
     proc_result_free(&r);
-    assert_int_equal(ctl(&r, "user", "enable", "alice", NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "user", "enable", "alice", NULL), 0);
     proc_result_free(&r);
-    assert_int_equal(ctl(&r, "user", "list", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "user", "list", NULL), 0);
     assert_non_null(strstr(r.out, "alice\toperator\tactive\t"));
     proc_result_free(&r);
 
@@ -174,7 +168,7 @@ static void test_user_commands(void **state)
                                "(source NOT LIKE 'wcsctl:%' OR detail LIKE $1)", "%argon2%"), "0");
     PQfinish(c);
     /* The audit view lists them, oldest first, with who. */
-    assert_int_equal(ctl(&r, "audit", "--since", "1h", NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "audit", "--since", "1h", NULL), 0);
     {
         const char *add = strstr(r.out, "user add alice operator");
         const char *en = strstr(r.out, "user enable alice");
@@ -186,10 +180,10 @@ static void test_user_commands(void **state)
         assert_non_null(strstr(r.out, "wcsctl:"));
     }
     proc_result_free(&r);
-    assert_int_equal(ctl(&r, "audit", "--user", "nobody-at-all", NULL, NULL, NULL), 0);
+    assert_int_equal(ctl(&r, "audit", "--user", "nobody-at-all", NULL), 0);
     assert_null(strstr(r.out, "user add alice"));
     proc_result_free(&r);
-    assert_int_equal(ctl(&r, "audit", "--since", "yesterday-ish", NULL, NULL, NULL), 2);
+    assert_int_equal(ctl(&r, "audit", "--since", "yesterday-ish", NULL), 2);
     proc_result_free(&r);
 }
 
