@@ -1,0 +1,192 @@
+// The operator console in headless Chromium against a real wcsd with the
+// line emulator sorting (run.sh sets it up and passes the URL and users).
+// The tests run in order on one wcsd: log in, watch the line move, see a
+// chute the PLC reports full and acknowledge its alarm, follow a sorted
+// parcel to its trace and "why this chute", see a viewer refused, switch to
+// Chinese. Every wait is bounded; screenshots are artefacts, not assertions.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (tests/console/run.sh sets it)`);
+  return v;
+};
+const URL = env('WCS_CONSOLE_URL');
+const OPERATOR = env('WCS_CONSOLE_OPERATOR');
+const OPERATOR_PASSWORD = env('WCS_CONSOLE_OPERATOR_PASSWORD');
+const VIEWER = env('WCS_CONSOLE_VIEWER');
+const VIEWER_PASSWORD = env('WCS_CONSOLE_VIEWER_PASSWORD');
+const ARTIFACTS = process.env.WCS_CONSOLE_ARTIFACTS || '.';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let browser;
+let op; // the operator's page, shared by the tests in order
+let viewer; // the viewer's page
+const scriptErrors = [];
+
+async function newPage(width = 1366, height = 768) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => scriptErrors.push(e.message));
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+async function login(page, user, password) {
+  await page.goto(`${URL}/`);
+  await page.getByTestId('login-user').fill(user);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('nav-line').waitFor();
+}
+
+// Waits until the element's text matches re; returns the text.
+async function textMatching(locator, re, timeout = 15000) {
+  await locator.first().waitFor({ timeout });
+  const end = Date.now() + timeout;
+  for (;;) {
+    const text = await locator.first().textContent();
+    if (re.test(text)) return text;
+    if (Date.now() > end) assert.fail(`text ${JSON.stringify(text)} never matched ${re}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+test('an operator logs in (and a wrong password is refused)', { timeout: 60000 }, async () => {
+  op = await newPage();
+  await op.goto(`${URL}/`);
+  await op.getByTestId('login-user').fill(OPERATOR);
+  await op.getByTestId('login-password').fill(`${OPERATOR_PASSWORD}-wrong`);
+  await op.getByTestId('login-submit').click();
+  await textMatching(op.getByTestId('login-error'), /\S/);
+  await shot(op, '01-login-refused');
+  await op.getByTestId('login-password').fill(OPERATOR_PASSWORD);
+  await op.getByTestId('login-submit').click();
+  await op.getByTestId('nav-line').waitFor();
+  assert.equal(await op.getByTestId('session-user').textContent(), OPERATOR);
+  assert.equal(await op.getByTestId('session-role').textContent(), 'operator');
+  assert.equal(await op.getByTestId('nav-users').count(), 0, 'an operator has no Users screen');
+});
+
+test('the line view follows the emulator: chute loads change', { timeout: 60000 }, async () => {
+  await op.getByTestId('nav-line').click();
+  await op.getByTestId('chute-CH001').waitFor({ timeout: 20000 });
+  const loads = () => op.evaluate(() => [...document.querySelectorAll('[data-testid^="chute-"]')]
+    .map((e) => `${e.dataset.testid}=${e.dataset.load}`).join(' '));
+  const before = await loads();
+  await op.waitForFunction((was) => [...document.querySelectorAll('[data-testid^="chute-"]')]
+    .map((e) => `${e.dataset.testid}=${e.dataset.load}`).join(' ') !== was, before, { timeout: 30000 });
+  assert.notEqual(await loads(), before);
+  await shot(op, '02-line');
+});
+
+let fullChute = '';
+
+test('a chute the PLC reports FULL is shown full, alarmed, and the operator acknowledges it',
+  { timeout: 120000 }, async () => {
+    const full = op.locator('[data-testid^="chute-CH"][data-state="full"]').first();
+    await full.waitFor({ timeout: 75000 });
+    fullChute = (await full.getAttribute('data-testid')).slice('chute-'.length);
+    await shot(op, '03-line-chute-full');
+
+    await op.getByTestId('nav-alarms').click();
+    const row = op.locator(`[data-testid="alarm-row"][data-kind="chute_full"][data-subject="${fullChute}"]`).first();
+    await row.waitFor({ timeout: 20000 });
+    await textMatching(op.getByTestId('alarm-badge'), /^[1-9]\d*$/);
+    await row.getByTestId('alarm-ack').click();
+    const acked = await textMatching(row.getByTestId('alarm-acked-by'), new RegExp(OPERATOR));
+    assert.match(acked, new RegExp(OPERATOR));
+    await shot(op, '04-alarm-acknowledged');
+  });
+
+let code = '';
+
+test('the full chute\'s panel lists its parcels, and the operator closes its bag', { timeout: 60000 }, async () => {
+  assert.ok(fullChute, 'a full chute from the test before');
+  await op.getByTestId('nav-line').click();
+  await op.getByTestId(`chute-${fullChute}`).click();
+  const panel = op.getByTestId('chute-panel');
+  const link = panel.locator('a[href^="#/parcels/"]').first();
+  await link.waitFor({ timeout: 15000 });
+  code = (await link.textContent()).trim();
+  assert.ok(code.length > 0, 'a parcel code in the chute\'s recent parcels');
+  await panel.getByTestId('close-bag').click();
+  await op.getByTestId('confirm-yes').click();
+  await op.locator('[data-testid="action-result"].ok').waitFor({ timeout: 15000 });
+  await shot(op, '05-chute-bag-closed');
+});
+
+test('a sorted parcel\'s search shows its trace and why this chute', { timeout: 60000 }, async () => {
+  assert.ok(code, 'a parcel code from the test before');
+  await op.getByTestId('nav-parcels').click();
+  await op.getByTestId('parcel-search').fill(code);
+  await op.getByTestId('parcel-search-submit').click();
+  const trace = op.getByTestId('parcel-trace');
+  await trace.waitFor({ timeout: 15000 });
+  assert.match(await trace.textContent(), new RegExp(code));
+  assert.ok(await op.getByTestId('trace-event').count() > 0, 'the trace has events');
+  const why = op.getByTestId('why-block');
+  await why.waitFor();
+  assert.ok(await why.locator('[data-testid^="why-chute-"]').count() > 0, 'why names the route\'s chutes');
+  await op.evaluate(() => window.scrollTo(0, 0));
+  await shot(op, '06-parcel-trace');
+});
+
+test('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
+  viewer = await newPage(1280, 800);
+  await login(viewer, VIEWER, VIEWER_PASSWORD);
+  await viewer.getByTestId('chute-CH001').click();
+  const button = viewer.getByTestId('chute-panel').getByTestId('close-bag');
+  await button.waitFor();
+  assert.equal(await button.isDisabled(), true);
+  const status = await viewer.evaluate(async () => {
+    const s = await (await fetch('/v1/session')).json();
+    const r = await fetch('/v1/chutes/CH001/close-bag', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf }, body: '{}',
+    });
+    return r.status;
+  });
+  assert.equal(status, 403);
+  await shot(viewer, '07-viewer-chute-panel');
+});
+
+test('switching to Chinese changes the text and survives a reload', { timeout: 60000 }, async () => {
+  await viewer.getByTestId('lang-zh').click();
+  await textMatching(viewer.getByTestId('nav-line'), /分拣线/);
+  assert.equal(await viewer.evaluate(() => document.documentElement.lang), 'zh-CN');
+  await viewer.reload();
+  await textMatching(viewer.getByTestId('nav-line'), /分拣线/);
+  await textMatching(viewer.getByTestId('nav-alarms'), /报警/);
+  await shot(viewer, '08-line-zh');
+  await viewer.getByTestId('lang-en').click();
+  await textMatching(viewer.getByTestId('nav-line'), /^Line/);
+});
+
+test('every screen renders without a script error', { timeout: 90000 }, async () => {
+  for (const screen of ['figures', 'alarms', 'customs', 'bags', 'plans', 'audit', 'parcels', 'line']) {
+    await op.getByTestId(`nav-${screen}`).click();
+    await op.waitForFunction(() => {
+      const main = document.getElementById('screen');
+      return main.textContent.trim().length > 0 && !main.querySelector('.calm:only-child');
+    }, null, { timeout: 10000 }).catch(() => {});
+    await op.waitForTimeout(300); // let a last answer draw before the picture
+    await shot(op, `screen-${screen}`);
+  }
+  assert.deepEqual(scriptErrors, []);
+});
