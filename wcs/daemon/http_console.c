@@ -23,6 +23,7 @@
 #include "conveyor/correlate.h"
 #include "wcs/core/password.h"
 #include "wcs/core/sorter.h"
+#include "wcs/core/why.h"
 #include "wcs/daemon/console.h"
 #include "wcs/daemon/console_assets.h"
 #include "wcs/daemon/http_internal.h"
@@ -576,7 +577,34 @@ static void job_work_cb(uv_work_t *w)
     db_give(j->h, c, job_run(j, c));
 }
 
-/* Applies a done action to wcsd's memory (on the loop): the chute's hold. */
+/* A parcel's trace gets where wcsd would send it now and why (a dry run
+ * from memory: the record says where it went, this says why). */
+static void add_why(struct wcs_http *h, struct http_job *j)
+{
+    struct wcs_sorter *sorter = h->src.sorter;
+    const char *codes[1] = {j->arg};
+    struct wcs_decide_input m;
+    struct wcs_decision dec;
+    struct err e;
+    json_t *t = json_loads(j->body, 0, NULL);
+
+    memset(&m, 0, sizeof(m));
+    if (t == NULL || wcs_sorter_decide(sorter, codes, 1, &m, false, &dec, &e) < 0) {
+        json_decref(t);
+        return;
+    }
+    json_object_set_new(t, "why", wcs_decision_why(wcs_sorter_plan(sorter),
+                                                   wcs_sorter_engine(sorter), &dec));
+    json_object_set_new(t, "decision_now",
+                        json_pack("{s:s,s:s,s:i}", "destination", dec.destination, "reason",
+                                  conv_reason_code(dec.reason), "plan_version",
+                                  wcs_sorter_plan_version(sorter)));
+    free(j->body);
+    j->body = json_body(t);
+}
+
+/* Applies a done job to wcsd's memory (on the loop): a chute's hold, a
+ * session's language; a trace gets its why. */
 static void job_apply(struct wcs_http *h, struct http_job *j)
 {
     struct wcs_console *con = h->src.console;
@@ -584,6 +612,8 @@ static void job_apply(struct wcs_http *h, struct http_job *j)
 
     if (j->status != MHD_HTTP_OK)
         return;
+    if (j->route == C_TRACE)
+        add_why(h, j);
     if (j->route == C_CHUTE_DISABLE || j->route == C_CHUTE_ENABLE) {
         wcs_engine_set_chute_held(wcs_sorter_engine(h->src.sorter), j->arg,
                                   j->route == C_CHUTE_DISABLE);
