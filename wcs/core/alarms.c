@@ -208,7 +208,7 @@ static void raise_alarm(struct wcs_alarms *a, const struct pending *p, int64_t n
     memcpy(h->al.subject, p->subject, sizeof(h->al.subject));
     memcpy(h->al.text, p->text, sizeof(h->al.text));
     h->al.raised_us = now_us;
-    h->seen = true;
+    h->seen = false; /* this round is over: the next must see it again */
     changed(a, h);
 }
 

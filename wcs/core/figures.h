@@ -16,7 +16,7 @@
 
 #define WCS_FIGURES_MINUTES 240   /* four hours */
 #define WCS_FIGURES_ROUTES 256    /* routes counted (a plan has fewer) */
-#define WCS_FIGURES_LAT_BUCKETS 96
+#define WCS_FIGURES_LAT_BUCKETS 176 /* 16 ns to 67 ms */
 
 struct wcs_figures_minute {
     int64_t minute;                          /* minutes since the Unix epoch */

@@ -75,6 +75,15 @@ static void random_cb(uint8_t out[8], void *arg)
 
 /* --- the documents ---------------------------------------------------------- */
 
+/* j's compact text (j is released); NULL without memory. */
+static char *json_body_of(json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    return text;
+}
+
 static json_t *ms_or_null(int64_t us)
 {
     return us ? json_integer((json_int_t)(us / 1000)) : json_null();
@@ -141,7 +150,7 @@ char *wcs_console_chute_json(struct wcs_console *c, const char *chute)
 
     if (i < 0 || wcs_engine_chute(wcs_sorter_engine(c->src.sorter), (size_t)i) == NULL)
         return NULL;
-    return json_dumps(chute_json(c, plan, (size_t)i), JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_body_of(chute_json(c, plan, (size_t)i));
 }
 
 /* Decisions and no-reads of the last full minute and the one running. */
@@ -293,9 +302,8 @@ static json_t *figures_json(struct wcs_console *c, int64_t now)
 
 static void publish(struct wcs_console *c, enum wcs_console_doc which, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = json_body_of(j);
 
-    json_decref(j);
     if (text == NULL)
         return;
     free(c->doc[which]);
@@ -491,7 +499,7 @@ int wcs_console_ack(struct wcs_console *c, const char *id, const char *user, cha
 
     *json = NULL;
     if (a != NULL)
-        *json = json_dumps(alarm_json(a), JSON_COMPACT);
+        *json = json_body_of(alarm_json(a));
     if (rc == 0) {
         store_alarms(c);
         render(c, false);
