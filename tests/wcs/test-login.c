@@ -22,108 +22,33 @@
 #include <libpq-fe.h>
 
 #include "tests/common/proc.h"
+#include "tests/common/testsession.h"
 #include "tests/common/testutil.h"
 #include "tests/common/testwcsd.h"
 
-#define PW "operator password 1"
+#define PW TSESS_PW
 
 static struct twcsd wcsd;
 static char first_code[64];
 
-/* One request: method POST when body is not NULL. What came back. */
-struct call {
-    const char *path, *body, *cookie, *csrf;
-    long status;
-    char set_cookie[256];
-    json_t *json;
-};
-
-static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+static long send_call(struct tsess_call *c)
 {
-    struct call *c = arg;
-    size_t len = size * n;
-
-    if (len > 12 && strncasecmp(p, "Set-Cookie: ", 12) == 0)
-        snprintf(c->set_cookie, sizeof(c->set_cookie), "%.*s", (int)(len - 12), p + 12);
-    return len;
+    return tsess_send(&wcsd, c);
 }
 
-static long send_call(struct call *c)
-{
-    char url[256], hdr[128], cookie[128];
-    struct curl_slist *h = NULL;
-    struct tu_body b = {NULL, 0};
-    CURL *k = curl_easy_init();
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", wcsd.http_port, c->path);
-    curl_easy_setopt(k, CURLOPT_URL, url);
-    curl_easy_setopt(k, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
-    curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(k, CURLOPT_HEADERDATA, c);
-    if (c->body != NULL) {
-        curl_easy_setopt(k, CURLOPT_POSTFIELDS, c->body);
-        h = curl_slist_append(h, "Content-Type: application/json");
-    }
-    if (c->csrf != NULL) {
-        snprintf(hdr, sizeof(hdr), "X-CSRF-Token: %s", c->csrf);
-        h = curl_slist_append(h, hdr);
-    }
-    if (c->cookie != NULL) {
-        snprintf(cookie, sizeof(cookie), "wcs_session=%s", c->cookie);
-        curl_easy_setopt(k, CURLOPT_COOKIE, cookie);
-    }
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
-    c->set_cookie[0] = '\0';
-    assert_int_equal(curl_easy_perform(k), CURLE_OK);
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &c->status);
-    c->json = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    free(b.data);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(k);
-    return c->status;
-}
-
-/* Logs user in with password; the session id into id, the CSRF token into
- * csrf. Returns the status. */
 static long login(const char *user, const char *password, char id[64], char csrf[64])
 {
-    char body[256];
-    struct call c = {.path = "/v1/login", .body = body};
-    long st;
-
-    snprintf(body, sizeof(body), "{\"user\": \"%s\", \"password\": \"%s\"}", user, password);
-    st = send_call(&c);
-    if (st == 200) {
-        assert_int_equal(strncmp(c.set_cookie, "wcs_session=", 12), 0);
-        assert_non_null(strstr(c.set_cookie, "; HttpOnly"));
-        assert_non_null(strstr(c.set_cookie, "; SameSite=Strict"));
-        assert_null(strstr(c.set_cookie, "Secure")); /* plain HTTP here */
-        snprintf(id, 64, "%.*s", (int)strcspn(c.set_cookie + 12, ";"), c.set_cookie + 12);
-        snprintf(csrf, 64, "%s", json_string_value(json_object_get(c.json, "csrf")));
-        assert_string_equal(json_string_value(json_object_get(c.json, "user")), user);
-    }
-    json_decref(c.json);
-    return st;
+    return tsess_login(&wcsd, user, password, id, csrf);
 }
 
 static void add_user(const char *name, const char *role)
 {
-    char pw[256];
-
-    snprintf(pw, sizeof(pw), "%s/pw-%s", wcsd.dir, name);
-    tu_write_text(pw, PW "\n");
-    tu_wcsctl(wcsd.conninfo, 0, "user", "add", name, "--role", role, "--password-file", pw, NULL);
+    tsess_add_user(&wcsd, name, role);
 }
 
 static long status_of(const char *path, const char *body, const char *cookie, const char *csrf)
 {
-    struct call c = {.path = path, .body = body, .cookie = cookie, .csrf = csrf};
-    long st = send_call(&c);
-
-    json_decref(c.json);
-    return st;
+    return tsess_status(&wcsd, path, body, cookie, csrf);
 }
 
 static void test_login_session_csrf_roles(void **state)
@@ -140,7 +65,7 @@ static void test_login_session_csrf_roles(void **state)
     assert_int_equal(login("li.wei", PW, id, csrf), 200);
     /* A page loaded again has the cookie, not the token: /v1/session tells it. */
     {
-        struct call c = {.path = "/v1/session", .cookie = id};
+        struct tsess_call c = {.path = "/v1/session", .cookie = id};
 
         assert_int_equal(send_call(&c), 200);
         assert_string_equal(json_string_value(json_object_get(c.json, "csrf")), csrf);
@@ -187,7 +112,7 @@ static void test_login_session_csrf_roles(void **state)
 static void test_refusals_look_alike_and_are_limited(void **state)
 {
     char id[64], csrf[64];
-    struct call c = {.path = "/v1/login", .body = "{\"user\": \"li.wei\"}"};
+    struct tsess_call c = {.path = "/v1/login", .body = "{\"user\": \"li.wei\"}"};
     PGconn *db;
     PGresult *r;
     int i, limited = 0;

@@ -267,6 +267,17 @@ static const struct key_def top_keys[] = {
     {"http.scan_burst", KEY_INT, OFF(http_scan_burst), SZ(http_scan_burst), 1, 100000, 0},
     {"http.connections_per_client", KEY_INT, OFF(http_conns_per_client), SZ(http_conns_per_client),
      1, 64, 0},
+    {"console", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"console.chute_capacity", KEY_INT, OFF(chute_capacity), SZ(chute_capacity), 1, 100000, 0},
+    {"alarms", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"alarms.read_rate_min_pct", KEY_INT, OFF(read_rate_min_pct), SZ(read_rate_min_pct), 0, 100, 0},
+    {"alarms.plc_link_down_s", KEY_INT, OFF(alarm_delay_s[0]), SZ(alarm_delay_s[0]), 0, 86400, 0},
+    {"alarms.chute_full_s", KEY_INT, OFF(alarm_delay_s[1]), SZ(alarm_delay_s[1]), 0, 86400, 0},
+    {"alarms.line_stopped_s", KEY_INT, OFF(alarm_delay_s[2]), SZ(alarm_delay_s[2]), 0, 86400, 0},
+    {"alarms.read_rate_low_s", KEY_INT, OFF(alarm_delay_s[3]), SZ(alarm_delay_s[3]), 0, 86400, 0},
+    {"alarms.scanner_unplugged_s", KEY_INT, OFF(alarm_delay_s[4]), SZ(alarm_delay_s[4]), 0, 86400,
+     0},
+    {"alarms.database_down_s", KEY_INT, OFF(alarm_delay_s[5]), SZ(alarm_delay_s[5]), 0, 86400, 0},
     {"loop", KEY_SECTION, 0, 0, 0, 0, 0},
     {"loop.cpu", KEY_CPU, OFF(loop_cpu), 0, 0, 0, 0},
     {"registry", KEY_SECTION, 0, 0, 0, 0, 0},
@@ -361,6 +372,14 @@ void wcs_config_defaults(struct wcs_config *c)
     c->http_scan_rate = 50;
     c->http_scan_burst = 100;
     c->http_conns_per_client = 8;
+    c->chute_capacity = 50;
+    c->read_rate_min_pct = 90;
+    c->alarm_delay_s[0] = 5;   /* PLC link down */
+    c->alarm_delay_s[1] = 30;  /* chute full */
+    c->alarm_delay_s[2] = 10;  /* line stopped */
+    c->alarm_delay_s[3] = 60;  /* read rate low */
+    c->alarm_delay_s[4] = 5;   /* scanner unplugged */
+    c->alarm_delay_s[5] = 10;  /* database down */
     c->loop_cpu = CPU_NONE;
     c->registry_expected = 100000;
     c->registry_resync_s = 60;

@@ -76,6 +76,11 @@ struct wcs_config {
     int http_scan_rate;             /* POST /v1/scans per second per client address */
     int http_scan_burst;            /* ... and at most this many at once */
     int http_conns_per_client;      /* open connections per client address */
+    int chute_capacity;             /* console.chute_capacity: parcels a chute's bag takes */
+    int read_rate_min_pct;          /* alarms.read_rate_min_pct: read rate alarm below this */
+    int alarm_delay_s[6];           /* alarms.*_s: how long a condition holds before its
+                                     * alarm: link down, chute full, line stopped, read
+                                     * rate low, scanner unplugged, database down */
     int loop_cpu;                   /* CPU of the event loop (the hot path): a number,
                                      * CPU_AUTO (the quietest) or CPU_NONE (common/cpu.h) */
     size_t registry_expected;       /* parcels to size the index for */

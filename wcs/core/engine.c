@@ -133,6 +133,16 @@ int wcs_engine_set_chute_state(struct wcs_engine *eng, const char *chute, enum w
     return 0;
 }
 
+int wcs_engine_set_chute_held(struct wcs_engine *eng, const char *chute, bool held)
+{
+    int i = chute_index(eng, chute);
+
+    if (i < 0)
+        return ERR_NOTFOUND;
+    eng->st[i].held = held;
+    return 0;
+}
+
 int wcs_engine_chute_emptied(struct wcs_engine *eng, const char *chute)
 {
     int i = chute_index(eng, chute);
@@ -171,7 +181,7 @@ static int pick(const struct wcs_engine *eng, const uint16_t *group, int n)
         if (group[i] >= lim)
             continue;
         c = &eng->st[group[i]];
-        if (c->state != WCS_CHUTE_ACTIVE)
+        if (c->state != WCS_CHUTE_ACTIVE || c->held)
             continue;
         if (best < 0 || c->load < eng->st[best].load)
             best = group[i];
@@ -366,6 +376,15 @@ done:
 const char *wcs_chute_state_name(enum wcs_chute_state st)
 {
     return (unsigned)st <= WCS_CHUTE_FAULT ? state_names[st] : "?";
+}
+
+const char *wcs_chute_status_name(const struct wcs_chute_status *c)
+{
+    if (c->held)
+        return "disabled_operator";
+    if (c->state == WCS_CHUTE_DISABLED)
+        return "disabled_plc";
+    return wcs_chute_state_name((enum wcs_chute_state)c->state);
 }
 
 int wcs_chute_state_parse(const char *s, enum wcs_chute_state *out)

@@ -41,7 +41,8 @@ enum wcs_chute_state { WCS_CHUTE_ACTIVE = 0, WCS_CHUTE_FULL, WCS_CHUTE_DISABLED,
 
 struct wcs_chute_status {
     char id[WCS_CHUTE_ID_MAX + 1];
-    uint8_t state;       /* enum wcs_chute_state */
+    uint8_t state;       /* enum wcs_chute_state, as the PLC reports it */
+    uint8_t held;        /* disabled by an operator (console), whatever the PLC says */
     uint32_t load;       /* parcels sent there since it was last emptied */
 };
 
@@ -89,6 +90,9 @@ const struct wcs_plan *wcs_engine_plan(const struct wcs_engine *eng);
 
 /* Sets a chute's state; ERR_NOTFOUND when the plan has no such chute. */
 int wcs_engine_set_chute_state(struct wcs_engine *eng, const char *chute, enum wcs_chute_state st);
+/* An operator disables (held true) or enables a chute: a held chute takes no
+ * parcels, whatever state its PLC reports. ERR_NOTFOUND as above. */
+int wcs_engine_set_chute_held(struct wcs_engine *eng, const char *chute, bool held);
 /* The chute was emptied (bag closed): load back to 0, FULL back to ACTIVE. */
 int wcs_engine_chute_emptied(struct wcs_engine *eng, const char *chute);
 /* A parcel counted in chute i's load did not arrive there (recirculated,
@@ -103,6 +107,9 @@ int wcs_engine_decide(struct wcs_engine *eng, const struct wcs_decide_input *in,
                       struct wcs_decision *out);
 
 const char *wcs_chute_state_name(enum wcs_chute_state st);
+/* What an operator sees: "active", "full", "disabled_plc", "disabled_operator"
+ * (held, whatever the PLC says) or "fault". */
+const char *wcs_chute_status_name(const struct wcs_chute_status *c);
 int wcs_chute_state_parse(const char *s, enum wcs_chute_state *out);
 
 #endif

@@ -17,7 +17,7 @@ static json_t *group_json(const struct wcs_plan *plan, const struct wcs_engine *
 
         json_array_append_new(
             a, json_pack("{s:s,s:s,s:I,s:b}", "chute", wcs_plan_chute(plan, r->chutes[i])->id,
-                         "state", wcs_chute_state_name((enum wcs_chute_state)st->state), "load",
+                         "state", wcs_chute_status_name(st), "load",
                          (json_int_t)st->load, "chosen", (int)r->chutes[i] == chosen));
     }
     return a;

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/token.h"
 #include "scanners/scanners.h"
+#include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
@@ -135,8 +136,14 @@ static void record_operator_event(PGconn *c, const char *parcel_code, const char
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    if (wcs_db_operator_event(c, who, parcel_code, detail, &e) < 0)
+    if (wcs_db_operator_event(c, who, parcel_code, NULL, detail, &e) < 0)
         fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
+}
+
+static void warn_unrecorded(bool warned, const struct err *e)
+{
+    if (warned)
+        fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e->msg);
 }
 
 /* --- HTTP to wcsd ---------------------------------------------------- */
@@ -530,11 +537,15 @@ static int activate(PGconn *c, int version)
 {
     struct err e;
 
-    if (wcs_db_plan_activate(c, version, &e) < 0) {
+    char who[32];
+    bool warned;
+
+    wcsctl_actor(who, sizeof(who));
+    if (wcs_act_plan_activate(c, who, version, &warned, &e) < 0) {
         fprintf(stderr, "wcsctl: activate %d: %s\n", version, e.msg);
         return e.code == ERR_NOTFOUND ? 1 : 2;
     }
-    record_operator_event(c, NULL, "sort plan v%d activated", version);
+    warn_unrecorded(warned, &e);
     printf("sort plan version %d is active; a running wcsd switches to it at once\n", version);
     return 0;
 }
@@ -1156,6 +1167,8 @@ static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_bag_closed b;
     const char *chute = argv[0];
+    char who[32];
+    bool warned;
     long weight = -1;
     char *end;
     PGconn *c;
@@ -1176,7 +1189,8 @@ static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
     c = open_db(ctl);
     if (c == NULL)
         return 2;
-    rc = wcs_db_bag_close(c, chute, (int)weight, &b, &e);
+    wcsctl_actor(who, sizeof(who));
+    rc = wcs_act_bag_close(c, who, chute, (int)weight, &b, &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);
@@ -1189,8 +1203,7 @@ static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
     if (b.unknown > 0)
         printf("warning: %d sorted code(s) without pre-advice are not in the manifest\n",
                b.unknown);
-    record_operator_event(c, NULL, "bag close %s: %s %d g %d parcels", chute, b.bag_id,
-                          b.weight_g, b.parcels);
+    warn_unrecorded(warned, &e);
     PQfinish(c);
     return 0;
 }
@@ -1198,7 +1211,8 @@ static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
 static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
 {
     const char *transport = NULL, *crossing = "", *departure = NULL;
-    char id[WCS_MANIFEST_ID_MAX];
+    char id[WCS_MANIFEST_ID_MAX], who[32];
+    bool warned;
     PGconn *c;
     struct err e;
     int i, rc;
@@ -1221,14 +1235,15 @@ static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
     c = open_db(ctl);
     if (c == NULL)
         return 2;
-    rc = wcs_db_dispatch_open(c, argv[0], transport, crossing, departure, id, &e);
+    wcsctl_actor(who, sizeof(who));
+    rc = wcs_act_dispatch_open(c, who, argv[0], transport, crossing, departure, id, &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);
         return rc == ERR_DB ? 2 : 1;
     }
     printf("%s\n", id);
-    record_operator_event(c, NULL, "dispatch open %s route %s", id, argv[0]);
+    warn_unrecorded(warned, &e);
     PQfinish(c);
     return 0;
 }
@@ -1236,19 +1251,23 @@ static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
 static int cmd_dispatch_add(struct ctl *ctl, int argc, char **argv)
 {
     PGconn *c = open_db(ctl);
+    char who[32];
+    bool warned;
     struct err e;
     int rc;
 
     if (c == NULL)
         return 2;
-    rc = wcs_db_dispatch_add(c, argv[0], (const char *const *)(argv + 1), (size_t)(argc - 1), &e);
+    wcsctl_actor(who, sizeof(who));
+    rc = wcs_act_dispatch_add(c, who, argv[0], (const char *const *)(argv + 1),
+                              (size_t)(argc - 1), &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);
         return rc == ERR_DB ? 2 : 1;
     }
     printf("%s: %d bag(s) added\n", argv[0], argc - 1);
-    record_operator_event(c, NULL, "dispatch add %s: %d bag(s)", argv[0], argc - 1);
+    warn_unrecorded(warned, &e);
     PQfinish(c);
     return 0;
 }
@@ -1256,20 +1275,23 @@ static int cmd_dispatch_add(struct ctl *ctl, int argc, char **argv)
 static int cmd_dispatch_close(struct ctl *ctl, int argc, char **argv)
 {
     PGconn *c = open_db(ctl);
+    char who[32];
+    bool warned;
     struct err e;
     int rc;
 
     (void)argc;
     if (c == NULL)
         return 2;
-    rc = wcs_db_dispatch_close(c, argv[0], &e);
+    wcsctl_actor(who, sizeof(who));
+    rc = wcs_act_dispatch_close(c, who, argv[0], &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);
         return rc == ERR_DB ? 2 : 1;
     }
     printf("%s closed; manifest ready for the customs outbox\n", argv[0]);
-    record_operator_event(c, NULL, "dispatch close %s", argv[0]);
+    warn_unrecorded(warned, &e);
     PQfinish(c);
     return 0;
 }

@@ -27,6 +27,7 @@
 #include "scanners/usb.h"
 #include "wcs/config/secrets.h"
 #include "wcs/core/sorter.h"
+#include "wcs/daemon/console.h"
 #include "wcs/daemon/http_api.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/store/events.h"
@@ -61,6 +62,7 @@ struct wcsd {
     struct wcs_plcs *plcs;     /* the PLC stations and the WCS's scans */
     struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
     struct wcs_http *http;
+    struct wcs_console *console; /* the console's live state, with the HTTP API */
     int http_port;             /* bound port, 0 when disabled */
     struct http_files files;   /* tokens, TLS certificate and key: secrets, never logged */
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
@@ -223,6 +225,8 @@ static void close_loop_handles(struct wcsd *d)
     d->stopping = true;
     wcs_http_stop(d->http);
     d->http = NULL;
+    wcs_console_stop(d->console);
+    d->console = NULL;
     if (d->usb != NULL)
         scan_usb_stop(d->usb, NULL, NULL);
     d->usb = NULL;
@@ -413,6 +417,37 @@ int wcsd_check_files(const struct wcs_config *cfg, struct diag *d, struct err *e
     return rc;
 }
 
+static void console_publish_cb(void *arg, enum wcs_console_doc which, const char *doc)
+{
+    struct wcsd *d = arg;
+
+    wcs_http_publish(d->http, (int)which, doc);
+}
+
+/* The console's live state (alarms, figures, the line) comes with the API. */
+static int start_console(struct wcsd *d, PGconn *c, struct err *e)
+{
+    struct wcs_console_sources src = {
+        .cfg = &d->cfg,
+        .sorter = d->sorter,
+        .plcs = d->plcs,
+        .writer = d->writer,
+        .refresher = d->refresher,
+        .usb = d->usb,
+        .conninfo = d->conninfo,
+        .publish_cb = console_publish_cb,
+        .publish_arg = d,
+    };
+    int rc;
+
+    if (d->cfg.http_listen[0] == '\0')
+        return 0;
+    rc = wcs_console_start(&d->loop, &src, c, &d->console, e);
+    if (rc == 0)
+        wcs_plcs_set_figures(d->plcs, wcs_console_figures(d->console));
+    return rc;
+}
+
 static int start_http(struct wcsd *d, struct err *e)
 {
     struct wcs_http_sources src = {
@@ -425,6 +460,7 @@ static int start_http(struct wcsd *d, struct err *e)
         .refresher = d->refresher,
         .usb = d->usb,
         .conninfo = d->conninfo,
+        .console = d->console,
     };
     struct wcs_http_opts o = {
         .addr = d->cfg.http_listen,
@@ -556,7 +592,9 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         if (rc < 0)
             goto fail_loop;
     }
-    rc = start_http(d, e);
+    rc = start_console(d, c, e);
+    if (rc == 0)
+        rc = start_http(d, e);
     if (rc < 0)
         goto fail_loop;
     PQfinish(c);

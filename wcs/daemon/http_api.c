@@ -36,6 +36,7 @@
 #include "wcs/core/sorter.h"
 #include "wcs/core/why.h"
 #include "wcs/daemon/http_guard.h"
+#include "wcs/daemon/http_internal.h"
 #include "wcs/daemon/login.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/scan_body.h"
@@ -52,89 +53,15 @@
 #define SESSION_COOKIE "wcs_session"
 #define CSRF_HEADER "X-CSRF-Token"
 
-/* Why a request was refused, for /metrics (wcs_http_refused_total). */
-enum refusal {
-    REFUSED_UNAUTHORIZED = 0, /* 401 */
-    REFUSED_FORBIDDEN,        /* 403 */
-    REFUSED_RATE,             /* 429: over http.scan_rate */
-    REFUSED_LOCATION,         /* 422: a scan for a location not configured */
-    REFUSED_OVERLOADED,       /* 503: the event writer has no room for scans */
-    REFUSED_COUNT
-};
-
 static const char *const refusal_names[REFUSED_COUNT] = {
     [REFUSED_UNAUTHORIZED] = "unauthorized", [REFUSED_FORBIDDEN] = "forbidden",
     [REFUSED_RATE] = "rate_limited",         [REFUSED_LOCATION] = "unknown_location",
     [REFUSED_OVERLOADED] = "overloaded",
 };
 
-/* A request let in on MHD's first call, answered on its last (answering
- * on the first call makes MHD close the connection: refusals do that, so a
- * refused body is never read). */
-struct login_job;
-
-struct request_state {
-    int route;                   /* enum route */
-    const struct wcs_token *who; /* its token */
-    char user[WCS_USER_NAME_MAX + 1]; /* or its session's user, "" none */
-    char session[WCS_SESSION_TEXT];   /* ... and that session's id */
-    char addr[INET_ADDRSTRLEN];  /* its client */
-    char *data;                  /* POST /v1/scans, /v1/login: the body so far */
-    size_t len;
-    int too_large;
-    struct login_job *login;     /* POST /v1/login: its check, while it runs */
-    unsigned login_status;       /* ... and its answer, once it has run (0 = not yet) */
-    char *login_body;
-    char login_cookie[160];
-};
-
-/* A login's password check on libuv's pool (login.h). */
-struct login_job {
-    uv_work_t work;
-    struct login_job *next;      /* the server's running jobs */
-    uint64_t users_gen;          /* the server's users_gen when it was queued */
-    struct wcs_http *h;
-    struct MHD_Connection *conn; /* suspended meanwhile */
-    struct request_state *b;     /* NULL when the server stopped meanwhile */
-    struct wcs_login login;
-    struct wcs_login_result result;
-};
-
-struct wcs_http {
-    struct wcs_http_sources src;
-    const struct wcs_tokens *tokens; /* not owned; NULL = none */
-    struct MHD_Daemon *mhd;
-    uv_poll_t poll;     /* MHD's epoll fd */
-    uv_timer_t timer;   /* MHD's own timeouts */
-    int open_handles;
-    bool tls;                    /* served over TLS (what later work, e.g. Secure cookies, asks) */
-    bool started;                /* MHD_start_daemon() returned: its messages go to debug */
-    unsigned scan_rate;          /* http.scan_rate, for messages */
-    struct wcs_rate *scan_limit; /* POST /v1/scans per client address */
-    struct wcs_rate *log_budget; /* refusal log lines */
-    uint64_t refused[REFUSED_COUNT]; /* since start */
-    uint64_t log_suppressed;         /* refusals not logged since the last one logged */
-    struct wcs_sessions *sessions;   /* the console's logins */
-    struct wcs_rate *login_limit;    /* POST /v1/login per client address */
-    int logins_running;              /* login jobs on the pool: h lives until they end */
-    struct login_job *jobs;          /* ... and the jobs themselves */
-    uint64_t users_gen;              /* counts users changed (their sessions ended) */
-    bool stopping;
-};
-
-/* The request being decided: what its refusal and the log line say. */
-struct req {
-    struct wcs_http *h;
-    struct MHD_Connection *conn;
-    const char *method, *url;    /* as the client sent them: unchecked text */
-    const struct wcs_token *who; /* the token presented, when it is valid */
-    const char *addr;            /* the client's address, as text */
-    const char *user;            /* the session's user, when it came with one */
-};
-
 static void arm_timer(struct wcs_http *h);
 
-static void run_mhd(struct wcs_http *h)
+void run_mhd(struct wcs_http *h)
 {
     MHD_run(h->mhd);
     arm_timer(h);
@@ -164,7 +91,7 @@ static void arm_timer(struct wcs_http *h)
 
 /* Queues body (freed by MHD) with its type and, when hname is not NULL, one
  * more header. */
-static enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
+enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
                                  char *body, const char *hname, const char *hvalue)
 {
     struct MHD_Response *r;
@@ -185,13 +112,13 @@ static enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, c
     return ret;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
                              char *body)
 {
     return reply_hdr(conn, status, type, body, NULL, NULL);
 }
 
-static char *json_body(json_t *j)
+char *json_body(json_t *j)
 {
     char *body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
@@ -199,24 +126,24 @@ static char *json_body(json_t *j)
     return body;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *j)
+enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *j)
 {
     return reply(conn, status, "application/json", json_body(j));
 }
 
-static json_t *error_json(const char *code, const char *message)
+json_t *error_json(const char *code, const char *message)
 {
     return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
+enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
                                    const char *message)
 {
     return reply_json(conn, status, error_json(code, message));
 }
 
 /* An error answer with one more header (WWW-Authenticate, Retry-After). */
-static enum MHD_Result reply_error_hdr(struct MHD_Connection *conn, unsigned status,
+enum MHD_Result reply_error_hdr(struct MHD_Connection *conn, unsigned status,
                                        const char *code, const char *message, const char *hname,
                                        const char *hvalue)
 {
@@ -600,6 +527,7 @@ enum route {
     R_LOGIN,
     R_LOGOUT,
     R_SESSION,
+    R_CONSOLE, /* http_console.c's */
     R_METHOD,
     R_NOT_FOUND
 };
@@ -709,9 +637,7 @@ static bool session_may(const struct req *rq, const struct wcs_session *s, enum 
 }
 
 /* An operator event (the audit) from the API: who did what. */
-static void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
+void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
 {
     struct wcs_event ev;
     va_list ap;
@@ -801,8 +727,7 @@ static void login_done_cb(uv_work_t *w, int status)
     }
     explicit_bzero(j, sizeof(*j));
     free(j);
-    if (h->stopping && h->logins_running == 0 && h->open_handles == 0)
-        http_free(h);
+    http_release(h);
 }
 
 static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *conn,
@@ -884,17 +809,33 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
     const char *auth =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     enum wcs_http_need need;
-    enum route route = route_of(method, url, &need);
+    char carg[CONSOLE_ARG_MAX];
+    int min_role;
+    enum console_route croute = console_route_of(method, url, carg, &min_role);
+    enum route route = croute != C_NONE ? R_CONSOLE : route_of(method, url, &need);
     uint32_t client = client_addr(conn, addr, sizeof(addr));
     struct request_state *b;
     /* A login is decided by its body alone: a stale cookie must not stop it. */
     const struct wcs_session *sess = route == R_LOGIN ? NULL : session_of(h, conn, auth);
     unsigned retry_s = 1;
+    /* A console action (or the users' list) is a person's: a session's. */
+    bool personal = route == R_CONSOLE && min_role >= 0;
 
-    if (sess != NULL || route == R_LOGOUT || route == R_SESSION) {
+    if (route == R_CONSOLE)
+        need = croute == C_PAGE ? WCS_HTTP_OPEN : WCS_HTTP_READ;
+    if (sess != NULL || route == R_LOGOUT || route == R_SESSION || personal) {
         rq.user = sess ? sess->user : NULL;
         if (!session_may(&rq, sess, need, why, sizeof(why)))
-            return refuse(&rq, sess ? REFUSED_FORBIDDEN : REFUSED_UNAUTHORIZED, why, NULL);
+            return refuse(&rq, sess ? REFUSED_FORBIDDEN : REFUSED_UNAUTHORIZED,
+                          personal && sess == NULL ? "a console action needs a user's session"
+                                                   : why,
+                          NULL);
+        if (personal && (int)sess->role < min_role) {
+            snprintf(why, sizeof(why), "role %s may not do this (%s or above)",
+                     wcs_user_role_name(sess->role),
+                     wcs_user_role_name((enum wcs_user_role)min_role));
+            return refuse(&rq, REFUSED_FORBIDDEN, why, NULL);
+        }
     } else switch (wcs_http_authorize(h->tokens ? h->tokens : &no_tokens, auth, need, &rq.who)) {
     case WCS_HTTP_UNAUTHORIZED:
         return refuse(&rq, REFUSED_UNAUTHORIZED,
@@ -936,6 +877,9 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
     if (b == NULL)
         return MHD_NO;
     b->route = (int)route;
+    b->console = (int)croute;
+    memcpy(b->arg, carg, sizeof(b->arg));
+    b->role = sess ? (int)sess->role : -1;
     b->who = rq.who;
     if (sess != NULL) {
         snprintf(b->user, sizeof(b->user), "%s", sess->user);
@@ -979,6 +923,8 @@ static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, c
         return handle_logout(h, conn, b);
     case R_SESSION:
         return handle_session(h, conn, b);
+    case R_CONSOLE:
+        return console_answer(h, conn, b);
     }
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
@@ -997,10 +943,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return answer(h, conn, url, method, b);
     /* A body: kept for POST /v1/scans (64 KiB at most) and /v1/login (4
      * KiB), dropped for the rest. */
-    if ((b->route != R_SCANS && b->route != R_LOGIN) ||
+    if ((b->route != R_SCANS && b->route != R_LOGIN && b->route != R_CONSOLE) ||
         b->len + *upload_data_size >
             (b->route == R_SCANS ? (size_t)WCS_SCAN_BODY_MAX : (size_t)WCS_LOGIN_BODY_MAX)) {
-        b->too_large = b->route == R_SCANS || b->route == R_LOGIN;
+        b->too_large = b->route == R_SCANS || b->route == R_LOGIN || b->route == R_CONSOLE;
     } else {
         char *p = realloc(b->data, b->len + *upload_data_size + 1);
         if (p == NULL)
@@ -1018,13 +964,14 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
                                  enum MHD_RequestTerminationCode toe)
 {
     struct request_state *b = *req_cls;
+    struct wcs_http *h = cls;
 
-    (void)cls;
     (void)conn;
     (void)toe;
     if (b != NULL) {
         if (b->login != NULL) /* the server stops while its check runs */
             b->login->b = NULL;
+        console_request_done(h, b);
         if (b->data != NULL)
             explicit_bzero(b->data, b->len);
         free(b->data);
@@ -1065,6 +1012,7 @@ static void http_free(struct wcs_http *h)
     wcs_rate_free(h->log_budget);
     wcs_rate_free(h->login_limit);
     wcs_sessions_free(h->sessions);
+    console_free(h);
     free(h);
 }
 
@@ -1100,6 +1048,10 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     h->log_budget = wcs_rate_new(1, REFUSAL_LOG_BURST, 1);
     h->login_limit = wcs_rate_new(LOGIN_RATE, LOGIN_BURST, RATE_CLIENTS);
     h->sessions = wcs_sessions_new();
+    if (console_init(h) < 0) {
+        free(h);
+        return err_set(e, -ENOMEM, "http: cannot make a mutex");
+    }
     if (wcs_login_prepare(e) < 0) {
         http_free(h);
         return -ENOMEM;
@@ -1116,7 +1068,7 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
         h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->conns_per_client, MHD_OPTION_NOTIFY_COMPLETED,
-        request_completed_cb, NULL, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        request_completed_cb, h, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
         o->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key, MHD_OPTION_HTTPS_PRIORITIES,
         TLS_PRIORITIES, MHD_OPTION_END);
     if (h->mhd == NULL) {
@@ -1144,12 +1096,18 @@ size_t wcs_http_end_sessions(struct wcs_http *h, const char *user)
     return wcs_sessions_end_user(h->sessions, user);
 }
 
+void http_release(struct wcs_http *h)
+{
+    if (h->stopping && h->open_handles == 0 && h->logins_running == 0 && console_idle(h))
+        http_free(h);
+}
+
 static void handle_closed_cb(uv_handle_t *hd)
 {
     struct wcs_http *h = hd->data;
 
-    if (--h->open_handles == 0 && h->logins_running == 0)
-        http_free(h);
+    h->open_handles--;
+    http_release(h);
 }
 
 void wcs_http_stop(struct wcs_http *h)
@@ -1167,6 +1125,7 @@ void wcs_http_stop(struct wcs_http *h)
     for (struct login_job *j = h->jobs; j != NULL; j = j->next)
         if (j->b != NULL)
             MHD_resume_connection(j->conn);
+    console_stop(h);
     MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
 }

@@ -40,6 +40,7 @@ struct wcs_http;
 struct wcs_plcs;
 struct wcs_refresher;
 struct wcs_sorter;
+struct wcs_console;
 
 /* What the API shows and acts on; none owned, each must outlive the
  * server (wcs_http_stop() first). usb and refresher may be NULL. */
@@ -53,7 +54,11 @@ struct wcs_http_sources {
     struct wcs_refresher *refresher; /* connected or not */
     struct scan_usb *usb;            /* the WCS's own scanners */
     const char *conninfo;            /* the database, for logins' checks (holds a secret) */
+    struct wcs_console *console;     /* the console's live state; NULL = no console */
 };
+
+/* Sends a console document (console.h) to every GET /v1/stream. */
+void wcs_http_publish(struct wcs_http *h, int which, const char *doc);
 
 /* How the server listens and whom it lets in; the pointers must outlive
  * the server (wcs_http_stop() first). */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "wcs/core/figures.h"
 #include "wcs/store/store.h"
 
 #define SCANS_PER_LOCATION 256 /* scans kept per scan point for the read windows */
@@ -38,6 +39,7 @@ struct wcs_plcs {
     struct plc plcs[WCS_PLC_MAX];
     size_t n;
     size_t open;                   /* stations not yet closed */
+    struct wcs_figures *figures;   /* the shift's figures, or NULL */
 };
 
 static int64_t now_us(void)
@@ -84,6 +86,7 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
     struct wcs_decide_input m;
     struct wcs_decision dec;
     struct err e;
+    uint64_t t0;
 
     memset(&m, 0, sizeof(m));
     m.weight_g = req->weight_g > 0 ? (uint32_t)req->weight_g : 0;
@@ -91,6 +94,7 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
     m.width_mm = req->width_mm > 0 ? (uint16_t)req->width_mm : 0;
     m.height_mm = req->height_mm > 0 ? (uint16_t)req->height_mm : 0;
     m.recirculations = recirculations;
+    t0 = uv_hrtime();
     if (wcs_sorter_decide(s, codes, ncodes, &m, true, &dec, &e) < 0) {
         /* No plan active: the PLC sends the parcel to its default exit. */
         log_warnx("%s: %s: %s", p->cfg->id, req->tracking, e.msg);
@@ -106,8 +110,23 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
     snprintf(out->destination, sizeof(out->destination), "%s", dec.destination);
     out->reason = dec.reason;
     out->ref = dec.chute;
-    snprintf(out->note, sizeof(out->note), "route %s plan v%d",
-             wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s));
+    /* The rule that matched, so the parcel's trace says why it went there. */
+    if (dec.rule >= 0)
+        snprintf(out->note, sizeof(out->note), "route %s plan v%d rule line %d%s",
+                 wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s),
+                 wcs_plan_rule(wcs_sorter_plan(s), (size_t)dec.rule)->line,
+                 dec.fallback ? " fallback" : "");
+    else
+        snprintf(out->note, sizeof(out->note), "route %s plan v%d",
+                 wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s));
+    if (p->all->figures != NULL)
+        wcs_figures_decision(p->all->figures, now_us(), dec.reason, dec.route,
+                             wcs_sorter_plan_version(s), recirculations, uv_hrtime() - t0);
+}
+
+void wcs_plcs_set_figures(struct wcs_plcs *all, struct wcs_figures *f)
+{
+    all->figures = f;
 }
 
 /* --- apply: UPD_, LOCU, SYSU ---------------------------------------------- */

@@ -74,6 +74,9 @@ bool wcs_plcs_scan_room(const struct wcs_plcs *p, size_t n);
 
 /* For status pages: the stations, 0..count-1. */
 size_t wcs_plcs_count(const struct wcs_plcs *p);
+/* Counts every decision into f (the console's shift figures); NULL stops. */
+struct wcs_figures;
+void wcs_plcs_set_figures(struct wcs_plcs *p, struct wcs_figures *f);
 const struct conv_station *wcs_plcs_station(const struct wcs_plcs *p, size_t i);
 
 #endif

@@ -135,6 +135,18 @@ bool wcs_session_end(struct wcs_sessions *s, const char *id)
     return true;
 }
 
+void wcs_session_set_language(struct wcs_sessions *s, const char *id, const char *language)
+{
+    struct wcs_session *x = slot_of(s, id);
+    size_t i;
+
+    if (x == NULL)
+        return;
+    for (i = 0; i < WCS_SESSIONS_MAX; i++)
+        if (s->v[i].used && strcmp(s->v[i].user, x->user) == 0)
+            snprintf(s->v[i].language, sizeof(s->v[i].language), "%s", language);
+}
+
 size_t wcs_sessions_end_user(struct wcs_sessions *s, const char *user)
 {
     size_t i, n = 0;

@@ -55,6 +55,10 @@ const struct wcs_session *wcs_session_find(struct wcs_sessions *s, const char *i
 /* Ends the session whose id is id (logout). True when there was one. */
 bool wcs_session_end(struct wcs_sessions *s, const char *id);
 
+/* The user of session id chose language ("en" or "zh"): every session of
+ * that user shows it from now on. */
+void wcs_session_set_language(struct wcs_sessions *s, const char *id, const char *language);
+
 /* Ends every session of user (disabled, password changed), or every
  * session when user is NULL. How many. */
 size_t wcs_sessions_end_user(struct wcs_sessions *s, const char *user);

@@ -71,7 +71,7 @@ int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e)
 }
 
 int wcs_db_operator_event(PGconn *c, const char *actor, const char *parcel_code,
-                          const char *detail, struct err *e)
+                          const char *chute, const char *detail, struct err *e)
 {
     struct wcs_event ev;
     struct timespec ts;
@@ -85,6 +85,7 @@ int wcs_db_operator_event(PGconn *c, const char *actor, const char *parcel_code,
     ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     ev.kind = WCS_EVENT_OPERATOR;
     snprintf(ev.parcel_code, sizeof(ev.parcel_code), "%s", parcel_code ? parcel_code : "");
+    snprintf(ev.chute, sizeof(ev.chute), "%s", chute ? chute : "");
     snprintf(ev.source, sizeof(ev.source), "%s", actor);
     snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
     return wcs_db_events_copy(c, &ev, 1, e);

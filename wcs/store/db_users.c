@@ -73,7 +73,7 @@ static int change(PGconn *c, const char *what, const char *sql, int n, const cha
     }
     PQclear(r);
     snprintf(detail, sizeof(detail), "%s %s%s%s", what, name, extra ? " " : "", extra ? extra : "");
-    rc = wcs_db_operator_event(c, actor, NULL, detail, e);
+    rc = wcs_db_operator_event(c, actor, NULL, NULL, detail, e);
     if (rc == 0)
         rc = wcs_db_commit(c, what, e);
     if (rc == 0)

@@ -187,12 +187,12 @@ int wcs_db_status(PGconn *c, struct wcs_db_status *out, struct err *e);
 int wcs_db_event_local_id(PGconn *c, int64_t *id, struct err *e);
 
 /* Records what an operator did as an event of kind operator (the audit:
- * who in source, what in detail, the parcel when there is one), with an id
+ * who in source, what in detail, the parcel or chute when there is one), with an id
  * from wcs_db_event_local_id(), in the caller's transaction state: inside a
  * transaction it stands or falls with the change it records. Returns 0,
  * ERR_DB or ERR_INVALID. */
 int wcs_db_operator_event(PGconn *c, const char *actor, const char *parcel_code,
-                          const char *detail, struct err *e);
+                          const char *chute, const char *detail, struct err *e);
 
 /* Called per row of a summary: group ("decision", "confirm", "chute"), key
  * (reason code, confirmation event, chute id) and count. Non-zero stops. */

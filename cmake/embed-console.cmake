@@ -1,0 +1,33 @@
+# Generates a C file holding every file of console/ (the operator console's
+# pages, scripts and styles) as bytes, so wcsd serves its console with no
+# files to install and nothing fetched at run time.
+# Usage: cmake -DSRC_DIR=... -DOUT=... -P embed-console.cmake
+file(GLOB files RELATIVE ${SRC_DIR} ${SRC_DIR}/*.html ${SRC_DIR}/*.js ${SRC_DIR}/*.css
+     ${SRC_DIR}/*.svg)
+list(SORT files)
+set(body "/* Generated from console/ by cmake/embed-console.cmake. */\n")
+string(APPEND body "#include \"wcs/daemon/console_assets.h\"\n\n")
+set(table "")
+set(n 0)
+foreach(f ${files})
+  file(READ ${SRC_DIR}/${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" hex "${hex}")
+  if(f MATCHES "\\.html$")
+    set(type "text/html; charset=utf-8")
+  elseif(f MATCHES "\\.js$")
+    set(type "text/javascript; charset=utf-8")
+  elseif(f MATCHES "\\.css$")
+    set(type "text/css; charset=utf-8")
+  else()
+    set(type "image/svg+xml")
+  endif()
+  string(APPEND body "static const unsigned char asset_${n}[] = {\n${hex}0};\n")
+  string(APPEND table "    {\"${f}\", \"${type}\", asset_${n}, ${len}},\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND body "\nconst struct wcs_console_asset wcs_console_assets[] = {\n${table}    {0, 0, 0, 0}\n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

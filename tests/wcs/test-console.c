@@ -1,0 +1,361 @@
+/*
+ * test-console.c - the operator console's API (issue 11) against a real
+ * wcsd, PostgreSQL and a PLC link: the pages are served without a login,
+ * every /v1 read needs one; each action is refused to the role below it
+ * and to a machine token, needs the CSRF token, and is recorded with the
+ * user; a chute the PLC reports FULL raises an alarm that an operator
+ * acknowledges and that survives a restart; a chute an operator disables
+ * takes no parcel; a parcel's trace and why; the live stream sends the
+ * line, the alarms and the figures.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "conveyor/telegram.h"
+#include "tests/common/testplc.h"
+#include "tests/common/testsession.h"
+#include "tests/common/testutil.h"
+#include "tests/common/testwcsd.h"
+
+static struct twcsd wcsd;
+static struct tplc T;
+static struct conv_link *plc;
+static bool plc_up;
+static char code0[64];
+static char op[64], op_csrf[64], viewer[64], viewer_csrf[64], sup[64], sup_csrf[64];
+
+static json_t *get_json(const char *path, const char *cookie, long want)
+{
+    struct tsess_call c = {.path = path, .cookie = cookie};
+
+    assert_int_equal(tsess_send(&wcsd, &c), want);
+    return c.json;
+}
+
+static json_t *post_json(const char *path, const char *body, const char *cookie, const char *csrf,
+                         long want)
+{
+    struct tsess_call c = {.path = path, .body = body, .cookie = cookie, .csrf = csrf};
+
+    tsess_send(&wcsd, &c);
+    if (c.status != want)
+        fail_msg("POST %s: %ld, wanted %ld", path, c.status, want);
+    return c.json;
+}
+
+static void locu(const char *chute, enum conv_loc_state st)
+{
+    struct conv_telegram t;
+    uint32_t seq;
+    int from = T.ngot;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_LOCU;
+    snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
+    t.u.locu.state = st;
+    conv_tg_time(1795000002, t.u.locu.time);
+    seq = tplc_send(plc, &t);
+    TPLC_RUN_UNTIL(&T, tplc_find(&T, from, CONV_TG_ACK, NULL, seq) >= 0);
+}
+
+/* The alarm of kind about subject in GET /v1/alarms, or NULL (a new ref). */
+static json_t *find_alarm(const char *kind, const char *subject, bool open_only)
+{
+    json_t *j = get_json("/v1/alarms", op, 200), *a, *found = NULL;
+    size_t i;
+
+    json_array_foreach(json_object_get(j, "alarms"), i, a) {
+        if (strcmp(json_string_value(json_object_get(a, "kind")), kind) == 0 &&
+            strcmp(json_string_value(json_object_get(a, "subject")), subject) == 0 &&
+            (!open_only || json_is_null(json_object_get(a, "cleared_at")))) {
+            found = json_incref(a);
+            break;
+        }
+    }
+    json_decref(j);
+    return found;
+}
+
+static json_t *wait_alarm(const char *kind, const char *subject)
+{
+    json_t *a = NULL;
+    int i;
+
+    for (i = 0; i < 100 && (a = find_alarm(kind, subject, true)) == NULL; i++) {
+        uv_run(&T.loop, UV_RUN_NOWAIT);
+        usleep(100000);
+    }
+    if (a == NULL)
+        fail_msg("no open %s alarm for %s", kind, subject);
+    return a;
+}
+
+/* wcsd stops and starts again: sessions are memory, so everyone logs in again. */
+static void restart(void)
+{
+    twcsd_stop(&wcsd);
+    TPLC_RUN_UNTIL(&T, !plc_up);
+    twcsd_start(&wcsd);
+    assert_int_equal(tsess_login(&wcsd, "li.wei", TSESS_PW, op, op_csrf), 200);
+    assert_int_equal(tsess_login(&wcsd, "zhang.min", TSESS_PW, viewer, viewer_csrf), 200);
+    assert_int_equal(tsess_login(&wcsd, "wang.fang", TSESS_PW, sup, sup_csrf), 200);
+    TPLC_RUN_UNTIL(&T, plc_up);
+}
+
+static void test_pages_and_reads_need_login(void **state)
+{
+    struct tsess_call c = {.path = "/"};
+
+    (void)state;
+    assert_int_equal(tsess_send(&wcsd, &c), 200); /* the login form is a page */
+    assert_int_equal(tsess_status(&wcsd, "/ui/no-such-file.js", NULL, NULL, NULL), 404);
+    assert_int_equal(tsess_status(&wcsd, "/v1/stream", NULL, NULL, NULL), 401);
+    assert_int_equal(tsess_status(&wcsd, "/v1/alarms", NULL, NULL, NULL), 401);
+    assert_int_equal(tsess_status(&wcsd, "/v1/bags", NULL, NULL, NULL), 401);
+    assert_int_equal(tsess_status(&wcsd, "/v1/chutes/CH001/close-bag", "{}", NULL, NULL), 401);
+    /* A machine's token reads, never acts: an action names a person. */
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/alarms", NULL, NULL), 200);
+    assert_int_equal(tu_http(wcsd.http_port, "/v1/chutes/CH001/disable", "{}", NULL), 401);
+}
+
+static void test_roles_and_csrf(void **state)
+{
+    json_t *j;
+
+    (void)state;
+    /* Each action refused to the role below it. */
+    json_decref(post_json("/v1/chutes/CH001/close-bag", "{}", viewer, viewer_csrf, 403));
+    json_decref(post_json("/v1/chutes/CH001/disable", "{}", viewer, viewer_csrf, 403));
+    json_decref(post_json("/v1/keyin", "{}", viewer, viewer_csrf, 403));
+    json_decref(post_json("/v1/plans/1/activate", "{}", op, op_csrf, 403));
+    json_decref(post_json("/v1/dispatches", "{}", op, op_csrf, 403));
+    json_decref(post_json("/v1/users", "{}", sup, sup_csrf, 403));
+    assert_int_equal(tsess_status(&wcsd, "/v1/users", NULL, sup, NULL), 403);
+    /* Without the CSRF token an operator may not either. */
+    json_decref(post_json("/v1/chutes/CH001/disable", "{}", op, NULL, 403));
+    json_decref(post_json("/v1/chutes/CH001/disable", "{}", op, "wrong", 403));
+    /* A supervisor activates the active plan again (it is version 1). */
+    j = post_json("/v1/plans/1/activate", "{}", sup, sup_csrf, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "active")), 1);
+    json_decref(j);
+    /* Bad input is named. */
+    json_decref(post_json("/v1/plans/x/activate", "{}", sup, sup_csrf, 400));
+    json_decref(post_json("/v1/keyin", "{\"location\": \"SCAN01\"}", op, op_csrf, 400));
+    json_decref(post_json("/v1/keyin", "{\"location\": \"NOWHERE\", \"code\": \"AB1\"}", op,
+                          op_csrf, 422));
+    json_decref(post_json("/v1/chutes/NOPE/close-bag", "[1,2]", op, op_csrf, 400));
+    /* The reads a viewer has. */
+    json_decref(get_json("/v1/bags", viewer, 200));
+    json_decref(get_json("/v1/dispatches", viewer, 200));
+    json_decref(get_json("/v1/customs/problems", viewer, 200));
+    j = get_json("/v1/plans", viewer, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "active")), 1);
+    json_decref(j);
+}
+
+static void test_chute_full_alarm_ack_and_restart(void **state)
+{
+    json_t *a, *j;
+    char path[128], id[32];
+
+    (void)state;
+    locu("CH003", CONV_LOC_FULL);
+    j = get_json("/v1/chutes/CH003", op, 200);
+    json_decref(j);
+    a = wait_alarm("chute_full", "CH003");
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(a, "id")));
+    assert_true(json_is_null(json_object_get(a, "acked_by")));
+    json_decref(a);
+    snprintf(path, sizeof(path), "/v1/alarms/%s/ack", id);
+    json_decref(post_json(path, "{}", viewer, viewer_csrf, 403));
+    j = post_json(path, "{}", op, op_csrf, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alarm"), "acked_by")),
+                        "li.wei");
+    json_decref(j);
+    json_decref(post_json("/v1/alarms/0000000000000000/ack", "{}", op, op_csrf, 404));
+    /* The alarm and its acknowledgement survive a restart (the PLC link
+     * reconnects and reports the chute full again). */
+    sleep(2); /* the store job's turn */
+    restart();
+    locu("CH003", CONV_LOC_FULL);
+    a = find_alarm("chute_full", "CH003", false);
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(a, "acked_by")), "li.wei");
+    json_decref(a);
+    /* Emptied: the alarm clears. */
+    locu("CH003", CONV_LOC_ACTIVE);
+    for (int i = 0; i < 50 && (a = find_alarm("chute_full", "CH003", true)) != NULL; i++) {
+        json_decref(a);
+        usleep(100000);
+    }
+    assert_null(find_alarm("chute_full", "CH003", true));
+}
+
+static void test_disable_chute_and_why(void **state)
+{
+    char path[160];
+    json_t *j, *why, *g, *c;
+    size_t i;
+    bool chosen_ok = true;
+
+    (void)state;
+    j = post_json("/v1/chutes/CH001/disable", "{}", op, op_csrf, 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "chute"), "state")),
+        "disabled_operator");
+    json_decref(j);
+    /* The decision's why shows it, and no parcel goes there. */
+    snprintf(path, sizeof(path), "/v1/decide?code=%s", code0);
+    j = get_json(path, op, 200);
+    why = json_object_get(j, "why");
+    json_array_foreach(json_object_get(why, "group"), i, g) {
+        if (strcmp(json_string_value(json_object_get(g, "chute")), "CH001") == 0) {
+            assert_string_equal(json_string_value(json_object_get(g, "state")),
+                                "disabled_operator");
+            chosen_ok = !json_is_true(json_object_get(g, "chosen"));
+        }
+    }
+    assert_true(chosen_ok);
+    json_decref(j);
+    /* The chute's history names the user. */
+    j = get_json("/v1/chutes/CH001", viewer, 200);
+    c = json_array_get(json_object_get(j, "history"), 0);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "user")), "li.wei");
+    assert_string_equal(json_string_value(json_object_get(c, "text")), "chute CH001 disabled");
+    json_decref(j);
+    /* Held across a restart. */
+    restart();
+    j = get_json("/v1/alarms", op, 200); /* wait for a first tick */
+    json_decref(j);
+    j = post_json("/v1/chutes/CH001/enable", "{}", op, op_csrf, 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "chute"), "state")), "active");
+    json_decref(j);
+    /* A parcel sorted by the PLC: its trace and why. */
+    {
+        struct conv_res r = tplc_request(&T, plc, "0000000001", "SCAN01", code0,
+                                         CONV_BARCODE_CODE);
+        assert_int_equal(r.reason, CONV_REASON_OK);
+    }
+    snprintf(path, sizeof(path), "/v1/parcels/%s/trace", code0);
+    for (i = 0; i < 50; i++) { /* the decision's event is written asynchronously */
+        j = get_json(path, viewer, 200);
+        if (json_array_size(json_object_get(j, "events")) > 0)
+            break;
+        json_decref(j);
+        usleep(100000);
+    }
+    assert_non_null(json_object_get(j, "parcel"));
+    c = json_array_get(json_object_get(j, "events"), 0);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "kind")), "decision");
+    assert_non_null(strstr(json_string_value(json_object_get(c, "detail")), "rule line"));
+    assert_non_null(json_object_get(json_object_get(j, "why"), "route"));
+    json_decref(j);
+    assert_int_equal(tsess_status(&wcsd, "/v1/parcels/NOBODY123/trace", NULL, viewer, NULL), 404);
+}
+
+/* The stream's first bytes: a hello, then the three documents. */
+static void test_stream(void **state)
+{
+    char url[128], cookie[128];
+    struct tu_body b = {NULL, 0};
+    CURL *k = curl_easy_init();
+
+    (void)state;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stream", wcsd.http_port);
+    snprintf(cookie, sizeof(cookie), "wcs_session=%s", viewer);
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_COOKIE, cookie);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, 2500L); /* a stream never ends by itself */
+    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+    assert_int_equal(curl_easy_perform(k), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup(k);
+    assert_non_null(b.data);
+    assert_non_null(strstr(b.data, "event: line\ndata: {"));
+    assert_non_null(strstr(b.data, "event: alarms\ndata: {\"alarms\":"));
+    assert_non_null(strstr(b.data, "event: figures\ndata: {\"minutes\":"));
+    /* More than one line document: it is live. */
+    assert_non_null(strstr(strstr(b.data, "event: line") + 1, "event: line"));
+    assert_non_null(strstr(b.data, "\"CH001\""));
+    free(b.data);
+}
+
+static void test_audit(void **state)
+{
+    json_t *j, *e;
+    size_t i;
+    int acked = 0, disabled = 0, activated = 0;
+
+    (void)state;
+    j = get_json("/v1/audit", viewer, 200);
+    json_array_foreach(json_object_get(j, "events"), i, e) {
+        const char *t = json_string_value(json_object_get(e, "text"));
+        const char *u = json_string_value(json_object_get(e, "user"));
+        acked += strncmp(t, "alarm ", 6) == 0 && strcmp(u, "li.wei") == 0;
+        disabled += strcmp(t, "chute CH001 disabled") == 0 && strcmp(u, "li.wei") == 0;
+        activated += strcmp(t, "sort plan v1 activated") == 0 && strcmp(u, "wang.fang") == 0;
+    }
+    json_decref(j);
+    assert_int_equal(acked, 1);
+    assert_int_equal(disabled, 1);
+    assert_int_equal(activated, 1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    twcsd_prepare(&wcsd, "wcs_test_console", NULL);
+    twcsd_sample_code(0, code0, sizeof(code0));
+    twcsd_config(&wcsd,
+                 "alarms:\n  chute_full_s: 0\n"
+                 "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
+                 "    life_interval_ms: 1000\n    locations: [SCAN01]\n",
+                 wcsd.plc_port[0]);
+    tplc_init(&T);
+    twcsd_start(&wcsd);
+    plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, wcsd.plc_port[0], 1000, &plc_up);
+    TPLC_RUN_UNTIL(&T, plc_up);
+    tsess_add_user(&wcsd, "li.wei", "operator");
+    tsess_add_user(&wcsd, "zhang.min", "viewer");
+    tsess_add_user(&wcsd, "wang.fang", "supervisor");
+    assert_int_equal(tsess_login(&wcsd, "li.wei", TSESS_PW, op, op_csrf), 200);
+    assert_int_equal(tsess_login(&wcsd, "zhang.min", TSESS_PW, viewer, viewer_csrf), 200);
+    assert_int_equal(tsess_login(&wcsd, "wang.fang", TSESS_PW, sup, sup_csrf), 200);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tplc_done(&T);
+    return twcsd_teardown(&wcsd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pages_and_reads_need_login),
+        cmocka_unit_test(test_roles_and_csrf),
+        cmocka_unit_test(test_chute_full_alarm_ack_and_restart),
+        cmocka_unit_test(test_disable_chute_and_why),
+        cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_audit),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
