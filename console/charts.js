@@ -33,7 +33,10 @@ function frame(times, max, fmt) {
 function legend(series) {
   if (series.length < 2) return null;
   return h('div', { class: 'legend' }, series.map((s, i) =>
-    h('span', { class: 'key' }, h('i', { style: `background:${s.color || COLORS[i % COLORS.length]}` }), s.name)));
+    h('span', { class: 'key' },
+      // A swatch in SVG: wcsd's Content-Security-Policy refuses style attributes.
+      svg('svg', { width: 12, height: 12, 'aria-hidden': 'true' },
+        svg('rect', { width: 12, height: 12, rx: 2, fill: s.color || COLORS[i % COLORS.length] })), s.name)));
 }
 
 function empty(label) {

@@ -7,6 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -26,13 +27,21 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let browser;
 let op; // the operator's page, shared by the tests in order
 let viewer; // the viewer's page
+const pages = [];
 const scriptErrors = [];
+const consoleLog = []; // the pages' console and failed requests, an artefact
+
 
 async function newPage(width = 1366, height = 768) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => scriptErrors.push(e.message));
+  page.on('console', (m) => consoleLog.push(`${new Date().toISOString()} ${m.type()}: ${m.text()}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) consoleLog.push(`${new Date().toISOString()} ${r.request().method()} ${r.url()}: ${r.status()}`);
+  });
+  pages.push(page);
   return page;
 }
 
@@ -64,11 +73,27 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 
+// test() whose failure leaves a picture of every page as it was.
+function check(name, opts, fn) {
+  test(name, opts, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const file = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
+      for (const [i, p] of pages.entries()) {
+        await p.screenshot({ path: path.join(ARTIFACTS, `FAILED-${file}-${i}.png`) }).catch(() => {});
+      }
+      throw e;
+    }
+  });
+}
+
 after(async () => {
+  fs.writeFileSync(path.join(ARTIFACTS, 'browser-console.log'), `${consoleLog.join('\n')}\n`);
   if (browser) await browser.close();
 });
 
-test('an operator logs in (and a wrong password is refused)', { timeout: 60000 }, async () => {
+check('an operator logs in (and a wrong password is refused)', { timeout: 60000 }, async () => {
   op = await newPage();
   await op.goto(`${URL}/`);
   await op.getByTestId('login-user').fill(OPERATOR);
@@ -84,7 +109,7 @@ test('an operator logs in (and a wrong password is refused)', { timeout: 60000 }
   assert.equal(await op.getByTestId('nav-users').count(), 0, 'an operator has no Users screen');
 });
 
-test('the line view follows the emulator: chute loads change', { timeout: 60000 }, async () => {
+check('the line view follows the emulator: chute loads change', { timeout: 60000 }, async () => {
   await op.getByTestId('nav-line').click();
   await op.getByTestId('chute-CH001').waitFor({ timeout: 20000 });
   const loads = () => op.evaluate(() => [...document.querySelectorAll('[data-testid^="chute-"]')]
@@ -98,7 +123,7 @@ test('the line view follows the emulator: chute loads change', { timeout: 60000 
 
 let fullChute = '';
 
-test('a chute the PLC reports FULL is shown full, alarmed, and the operator acknowledges it',
+check('a chute the PLC reports FULL is shown full, alarmed, and the operator acknowledges it',
   { timeout: 120000 }, async () => {
     const full = op.locator('[data-testid^="chute-CH"][data-state="full"]').first();
     await full.waitFor({ timeout: 75000 });
@@ -117,7 +142,7 @@ test('a chute the PLC reports FULL is shown full, alarmed, and the operator ackn
 
 let code = '';
 
-test('the full chute\'s panel lists its parcels, and the operator closes its bag', { timeout: 60000 }, async () => {
+check('the full chute\'s panel lists its parcels, and the operator closes its bag', { timeout: 60000 }, async () => {
   assert.ok(fullChute, 'a full chute from the test before');
   await op.getByTestId('nav-line').click();
   await op.getByTestId(`chute-${fullChute}`).click();
@@ -132,7 +157,7 @@ test('the full chute\'s panel lists its parcels, and the operator closes its bag
   await shot(op, '05-chute-bag-closed');
 });
 
-test('a sorted parcel\'s search shows its trace and why this chute', { timeout: 60000 }, async () => {
+check('a sorted parcel\'s search shows its trace and why this chute', { timeout: 60000 }, async () => {
   assert.ok(code, 'a parcel code from the test before');
   await op.getByTestId('nav-parcels').click();
   await op.getByTestId('parcel-search').fill(code);
@@ -148,7 +173,7 @@ test('a sorted parcel\'s search shows its trace and why this chute', { timeout: 
   await shot(op, '06-parcel-trace');
 });
 
-test('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
+check('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
   viewer = await newPage(1280, 800);
   await login(viewer, VIEWER, VIEWER_PASSWORD);
   await viewer.getByTestId('chute-CH001').click();
@@ -166,7 +191,7 @@ test('a viewer cannot close a bag: the button is disabled and a forced POST is 4
   await shot(viewer, '07-viewer-chute-panel');
 });
 
-test('switching to Chinese changes the text and survives a reload', { timeout: 60000 }, async () => {
+check('switching to Chinese changes the text and survives a reload', { timeout: 60000 }, async () => {
   await viewer.getByTestId('lang-zh').click();
   await textMatching(viewer.getByTestId('nav-line'), /分拣线/);
   assert.equal(await viewer.evaluate(() => document.documentElement.lang), 'zh-CN');
@@ -178,7 +203,7 @@ test('switching to Chinese changes the text and survives a reload', { timeout: 6
   await textMatching(viewer.getByTestId('nav-line'), /^Line/);
 });
 
-test('every screen renders without a script error', { timeout: 90000 }, async () => {
+check('every screen renders without a script error', { timeout: 90000 }, async () => {
   for (const screen of ['figures', 'alarms', 'customs', 'bags', 'plans', 'audit', 'parcels', 'line']) {
     await op.getByTestId(`nav-${screen}`).click();
     await op.waitForFunction(() => {

@@ -94,6 +94,9 @@ http:
   listen: 127.0.0.1
   port: $http_port
   tokens_file: $state/tokens
+  # Two browsers (the operator's and the viewer's) on one address: each
+  # opens up to 6 connections plus its stream, past the default 8.
+  connections_per_client: 32
 events:
   spool_path: $state/spool
 $alarms_section
@@ -107,13 +110,14 @@ YAML
 }
 
 echo "== wcsd"
-# A chute is alarmed after 1 s full. A wcsd that does not know the key yet
-# refuses the config: then it runs without it (and the alarm test tells).
-alarms_section=$'alarms:\n  chute_full_s: 1'
+# A chute is alarmed after 1 s full, and its fill bar is of the emulator's
+# 8 parcels. A wcsd that does not know these keys yet refuses the config:
+# then it runs without them (and the alarm test tells).
+alarms_section=$'console:\n  chute_capacity: 8\nalarms:\n  chute_full_s: 1'
 http_port=$(free_port) plc_port=$(free_port)
 write_config
 if ! "$bin/wcsd" --config "$state/wcsd.yaml" -n >"$state/check.log" 2>&1; then
-    echo "wcsd -n refused the config; trying without alarms.chute_full_s:" >&2
+    echo "wcsd -n refused the config; trying without console.chute_capacity and alarms.chute_full_s:" >&2
     cat "$state/check.log" >&2
     alarms_section=
 fi
