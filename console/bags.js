@@ -21,6 +21,14 @@ function isoLocal(value) {
   return `${value.length === 16 ? `${value}:00` : value}${sign}${pad(off / 60)}:${pad(off % 60)}`;
 }
 
+// The broker's answer to a closed dispatch's manifest: {ref, error, unknown, at}.
+function manifest(m) {
+  if (!m || (!m.ref && !m.error && !m.at)) return null;
+  return [' · ', t('bags.manifest'), ' ',
+    m.error ? h('span', { class: 'error' }, m.error) : m.ref || t('bags.manifest_waiting'),
+    m.unknown ? ` (${t('bags.manifest_unknown', { n: m.unknown })})` : '', m.at ? ` ${time(m.at)}` : ''];
+}
+
 export function mount(root) {
   const out = h('p', { class: 'outcome', 'data-testid': 'action-result', 'aria-live': 'polite' });
   const dispatches = h('div', { 'data-testid': 'dispatches' });
@@ -55,17 +63,17 @@ export function mount(root) {
     const picks = free.map((b) => h('input', { type: 'checkbox', value: b.bag_id }));
     return h('article', { class: 'dispatch', 'data-testid': 'dispatch', 'data-id': x.id, 'data-state': x.state },
       h('div', { class: 'alarm-head' }, h('strong', {}, x.id), h('span', {}, x.route),
-        h('span', {}, t(`transport.${x.transport}`, {}, x.transport)),
+        h('span', {}, t(`transport.${x.transport}`, {}, x.transport), x.crossing ? ` · ${x.crossing}` : ''),
         h('span', {}, t('bags.departure'), ' ', time(x.departure)),
         h('span', { class: `pill ${isOpen ? 'warn' : 'ok'}` }, t(`dispatch_state.${x.state}`, {}, x.state))),
       h('p', {}, t('bags.summary', { bags: num(x.bags), parcels: num(x.parcels), weight: kg(x.weight_g) }),
-        x.manifest ? [' · ', t('bags.manifest'), ' ', typeof x.manifest === 'object' ? JSON.stringify(x.manifest) : x.manifest] : null),
+        manifest(x.manifest)),
       allowed && isOpen ? h('div', { class: 'add-bags' },
         free.length ? h('div', { class: 'picks' }, free.map((b, i) => h('label', { class: 'pick' }, picks[i], ` ${b.bag_id} (${b.chute}, ${b.parcels})`)))
           : h('p', { class: 'calm' }, t('bags.no_free')),
         h('div', { class: 'buttons' },
           free.length ? h('button', {
-            class: 'action', onclick: async () => {
+            class: 'action', 'data-testid': 'dispatch-add', onclick: async () => {
               const chosen = picks.filter((p) => p.checked).map((p) => p.value);
               if (chosen.length === 0) return;
               if (await act(t('bags.confirm_add', { n: chosen.length, id: x.id }), out,
@@ -73,7 +81,7 @@ export function mount(root) {
             },
           }, t('bags.add')) : null,
           h('button', {
-            class: 'action', onclick: async () => {
+            class: 'action', 'data-testid': 'dispatch-close', onclick: async () => {
               if (await act(t('bags.confirm_close', { id: x.id }), out,
                 () => api.post(`/v1/dispatches/${api.seg(x.id)}/close`, {}), () => t('bags.closed'))) reload();
             },
@@ -81,19 +89,20 @@ export function mount(root) {
   }
 
   function openForm() {
+    // The plan's routes as suggestions (the line event names each chute's).
     const routes = [...new Set((live.line ? live.line.chutes : []).map((c) => c.route).filter(Boolean))].sort();
-    const route = h('select', { name: 'route', required: true }, routes.map((r) => h('option', { value: r }, r)));
-    const routeIn = routes.length ? route : h('input', { name: 'route', required: true });
+    const routeIn = h('input', { name: 'route', required: true, list: 'dispatch-routes', autocomplete: 'off' });
+    const suggestions = h('datalist', { id: 'dispatch-routes' }, routes.map((r) => h('option', { value: r })));
     const transport = h('select', { name: 'transport' }, TRANSPORTS.map((x) => h('option', { value: x }, t(`transport.${x}`))));
     const departure = h('input', { type: 'datetime-local', name: 'departure', required: true });
     const crossing = h('input', { name: 'crossing', placeholder: t('bags.crossing_hint') });
     const form = h('form', { class: 'inline-form', 'data-testid': 'dispatch-form' },
-      h('label', {}, t('col.route'), routeIn), h('label', {}, t('bags.transport'), transport),
+      h('label', {}, t('col.route'), routeIn, suggestions), h('label', {}, t('bags.transport'), transport),
       h('label', {}, t('bags.departure'), departure), h('label', {}, t('bags.crossing'), crossing),
       h('button', { type: 'submit', class: 'action' }, t('bags.open')));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const body = { route: routeIn.value, transport: transport.value, departure: isoLocal(departure.value) };
+      const body = { route: routeIn.value.trim(), transport: transport.value, departure: isoLocal(departure.value) };
       if (crossing.value.trim()) body.crossing = crossing.value.trim();
       try {
         const r = await api.post('/v1/dispatches', body);

@@ -9,6 +9,8 @@ import { hm } from './format.js';
 const W = 600, H = 180, L = 44, R = 8, T = 8, B = 22; // box and margins, in SVG units
 export const COLORS = ['#2f7ebc', '#d9822b', '#8e44ad', '#2e9e5b', '#c0392b', '#7f8c8d', '#b8a11a', '#16a0a0'];
 
+const axisNumber = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+
 function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -46,8 +48,8 @@ function empty(label) {
 // series: [{name, values: [number|null], color?}]; opts: {max?, fmt?, empty}
 export function lineChart(times, series, opts = {}) {
   if (times.length === 0) return empty(opts.empty || '');
-  const fmt = opts.fmt || ((v) => String(Math.round(v)));
-  const max = opts.max || niceMax(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null))));
+  const fmt = opts.fmt || axisNumber;
+  const max = opts.max || niceMax(Math.max(4, ...series.flatMap((s) => s.values.filter((v) => v !== null))));
   const { parts, y } = frame(times, max, fmt);
   const x = (i) => (times.length === 1 ? (L + W - R) / 2 : L + ((W - R - L) * i) / (times.length - 1));
   series.forEach((s, si) => {
@@ -67,8 +69,8 @@ export function lineChart(times, series, opts = {}) {
 export function barChart(times, series, opts = {}) {
   if (times.length === 0) return empty(opts.empty || '');
   const totals = times.map((_, i) => series.reduce((s, x) => s + (x.values[i] || 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
-  const { parts, y } = frame(times, max, opts.fmt || ((v) => String(Math.round(v))));
+  const max = niceMax(Math.max(4, ...totals)); // counts: at least 0, 2, 4 on the axis
+  const { parts, y } = frame(times, max, opts.fmt || axisNumber);
   const slot = (W - R - L) / times.length;
   const bw = Math.max(1, slot * 0.8);
   times.forEach((tm, i) => {

@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { h, fill } from './dom.js';
 import { t } from './i18n.js';
-import { time } from './format.js';
+import { time, text } from './format.js';
 import { load, section, table } from './widgets.js';
 
 // A ref that looks like a parcel code links to the parcel search; a dispatch id does not.
@@ -25,7 +25,7 @@ export function mount(root) {
         { head: t('col.ref'), cell: (p) => (parcelLike(p.ref)
           ? h('a', { href: `#/parcels/${encodeURIComponent(p.ref)}`, 'data-testid': 'customs-ref' }, p.ref) : p.ref || '') },
         { head: t('col.what'), cell: (p) => p.text || '' },
-        { head: t('col.detail'), cell: (p) => (p.detail && typeof p.detail === 'object' ? JSON.stringify(p.detail) : p.detail || '') },
+        { head: t('col.detail'), cell: (p) => text(p.detail) },
         { head: t('col.at'), cell: (p) => time(p.at) },
       ], list, (p) => ({ 'data-kind': kind }))));
   });

@@ -47,7 +47,7 @@ export function mount(root) {
         [{ name: t('fig.recirculated'), values: minutes.map((m) => m.recirculated || 0), color: '#8e44ad' }], { empty })),
       h('div', { class: 'cards' },
         section(t('fig.latency'), h('dl', { class: 'facts', 'data-testid': 'latency' },
-          ['p50', 'p90', 'p99', 'p999'].map((p) => [h('dt', {}, p), h('dd', {}, lat[p] === undefined ? '–' : `${lat[p]} µs`)]))),
+          ['p50', 'p90', 'p99', 'p999'].map((p) => [h('dt', {}, p), h('dd', {}, lat[p] === undefined || lat[p] === null ? '–' : `${Number(lat[p]).toFixed(1)} µs`)]))),
         section(t('fig.events'), h('dl', { class: 'facts' },
           h('dt', {}, t('fig.queued')), h('dd', {}, num(ev.queued)),
           h('dt', {}, t('fig.spooled')), h('dd', { class: ev.spooled > 0 ? 'warn' : '' }, num(ev.spooled)),

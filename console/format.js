@@ -30,3 +30,13 @@ export function kg(g) {
 export function num(n) {
   return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US');
 }
+
+// Any JSON value as one line for a table cell: a list joined, an error
+// {field, code, message} as "field: message", an object as "key=value".
+export function text(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(text).join('; ');
+  if (typeof v !== 'object') return String(v);
+  if (v.message !== undefined) return [v.field, v.message].filter(Boolean).join(': ');
+  return Object.entries(v).map(([k, x]) => `${k}=${typeof x === 'object' && x !== null ? JSON.stringify(x) : x}`).join(', ');
+}

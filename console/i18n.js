@@ -34,7 +34,7 @@ const EN = {
   'special.noread': 'No-read', 'special.multiread': 'Multi-read', 'special.unknown': 'Unknown',
   'special.invalid': 'Invalid code', 'special.customs_hold': 'Customs hold', 'special.noroute': 'No route',
   'special.oversize': 'Oversize', 'special.recirc_limit': 'Recirc. limit', 'special.chute_full': 'Buffer (full)',
-  'chute.load': 'Load', 'chute.weight_kg': 'weight kg (optional)', 'chute.close_bag': 'Close bag',
+  'chute.load': 'Load', 'chute.weight_kg': 'kg (optional)', 'chute.close_bag': 'Close bag',
   'chute.disable': 'Disable', 'chute.enable': 'Enable', 'chute.recent': 'Recent parcels',
   'chute.bags': 'Closed bags', 'chute.history': 'History',
   'chute.confirm_close': 'Close the bag at chute {id}?', 'chute.confirm_disable': 'Disable chute {id}? Parcels go to the other chutes of its route.',
@@ -71,9 +71,10 @@ const EN = {
   'bags.added': 'Bags added.', 'bags.close': 'Close dispatch', 'bags.closed': 'Dispatch closed; its manifest goes to the broker.',
   'bags.confirm_add': 'Put {n} bag(s) into dispatch {id}?', 'bags.confirm_close': 'Close dispatch {id}? No bags can be added afterwards.',
   'bags.no_free': 'No closed bag of this route is free.', 'bags.summary': '{bags} bags, {parcels} parcels, {weight}',
-  'bags.manifest': 'manifest:',
+  'bags.manifest': 'manifest:', 'bags.manifest_waiting': 'waiting for the broker',
+  'bags.manifest_unknown': '{n} parcels unknown to the broker',
   'transport.air': 'air', 'transport.rail': 'rail', 'transport.road': 'road', 'transport.river': 'river',
-  'dispatch_state.open': 'open', 'dispatch_state.closed': 'closed',
+  'dispatch_state.open': 'open', 'dispatch_state.closed': 'closed', 'dispatch_state.submitted': 'submitted',
   'plans.active': 'active', 'plans.activate': 'Activate', 'plans.confirm': 'Activate sort plan v{v}? wcsd switches at once.',
   'plans.activated': 'Sort plan v{v} is active.',
   'audit.hours': '{n} h',
@@ -95,6 +96,7 @@ const EN = {
   'field.sender_name': 'Sender', 'field.sender_address': 'Sender address', 'field.sender_city': 'Sender city',
   'field.sender_postal_code': 'Sender postal code', 'field.sender_country': 'Sender country',
   'field.sender_phone': 'Sender phone', 'field.customs_status': 'Customs status',
+  'field.recipient_city': 'City', 'field.recipient_address': 'Address', 'field.codes': 'Codes',
 };
 
 const ZH = {
@@ -123,7 +125,7 @@ const ZH = {
   'special.noread': '无读', 'special.multiread': '多读', 'special.unknown': '无预报', 'special.invalid': '无效条码',
   'special.customs_hold': '海关扣留', 'special.noroute': '无线路', 'special.oversize': '超规', 'special.recirc_limit': '循环超限',
   'special.chute_full': '缓冲（格口满）',
-  'chute.load': '装载', 'chute.weight_kg': '重量 kg（可选）', 'chute.close_bag': '封袋', 'chute.disable': '停用',
+  'chute.load': '装载', 'chute.weight_kg': 'kg（可选）', 'chute.close_bag': '封袋', 'chute.disable': '停用',
   'chute.enable': '启用', 'chute.recent': '最近包裹', 'chute.bags': '已封袋', 'chute.history': '操作记录',
   'chute.confirm_close': '确认在格口 {id} 封袋？', 'chute.confirm_disable': '确认停用格口 {id}？包裹将分到同线路的其他格口。',
   'chute.confirm_enable': '确认启用格口 {id}？', 'chute.bag_closed': '已封袋 {bag}：{parcels} 件，{weight}。',
@@ -155,9 +157,10 @@ const ZH = {
   'bags.opened': '已新建发运 {id}。', 'bags.add': '加入所选袋', 'bags.added': '已加入。', 'bags.close': '关闭发运',
   'bags.closed': '发运已关闭，舱单将发送给报关行。', 'bags.confirm_add': '将 {n} 个袋加入发运 {id}？',
   'bags.confirm_close': '确认关闭发运 {id}？关闭后不能再加袋。', 'bags.no_free': '该线路没有可用的已封袋。',
-  'bags.summary': '{bags} 袋，{parcels} 件，{weight}', 'bags.manifest': '舱单：',
+  'bags.summary': '{bags} 袋，{parcels} 件，{weight}', 'bags.manifest': '舱单：', 'bags.manifest_waiting': '等待报关行回复',
+  'bags.manifest_unknown': '报关行未知包裹 {n} 件',
   'transport.air': '空运', 'transport.rail': '铁路', 'transport.road': '公路', 'transport.river': '河运',
-  'dispatch_state.open': '进行中', 'dispatch_state.closed': '已关闭',
+  'dispatch_state.open': '进行中', 'dispatch_state.closed': '已关闭', 'dispatch_state.submitted': '已提交',
   'plans.active': '生效中', 'plans.activate': '启用', 'plans.confirm': '启用分拣方案 v{v}？wcsd 将立即切换。',
   'plans.activated': '分拣方案 v{v} 已生效。', 'audit.hours': '{n} 小时',
   'users.new': '新用户', 'users.add': '添加用户', 'users.added': '已添加用户 {name}。', 'users.state_active': '启用',
@@ -176,6 +179,7 @@ const ZH = {
   'field.item_description': '内件', 'field.hs_code': 'HS 编码', 'field.region': '地区', 'field.sender_name': '寄件人',
   'field.sender_address': '寄件地址', 'field.sender_city': '寄件城市', 'field.sender_postal_code': '寄件邮编',
   'field.sender_country': '寄件国家', 'field.sender_phone': '寄件电话', 'field.customs_status': '海关状态',
+  'field.recipient_city': '城市', 'field.recipient_address': '地址', 'field.codes': '条码',
 };
 
 // Per alarm kind (docs/console.md): its title and what the operator should do.

@@ -122,7 +122,8 @@ function buildPicture(line, tiles, onPick) {
 function updateTile(tile, c) {
   if (!tile) return;
   const cap = c.capacity > 0 ? c.capacity : 0;
-  tile.el.className = `tile state-${c.state}${c.special ? ' special' : ''}${tile.el.classList.contains('picked') ? ' picked' : ''}`;
+  tile.el.className = `tile state-${c.state}${c.special ? ' special' : ''}${cap && c.load > cap ? ' over' : ''}${
+    tile.el.classList.contains('picked') ? ' picked' : ''}`;
   tile.el.dataset.state = c.state;
   tile.el.dataset.load = c.load;
   tile.el.title = `${c.id} ${c.description || ''}`;

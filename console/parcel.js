@@ -8,7 +8,7 @@ import { h, fill } from './dom.js';
 import { t } from './i18n.js';
 import { may } from './session.js';
 import { live } from './store.js';
-import { time } from './format.js';
+import { time, text } from './format.js';
 import { failure, failureText, outcome, section, table } from './widgets.js';
 import { whyBlock } from './why.js';
 
@@ -54,16 +54,15 @@ async function show(root, code) {
       { head: t('col.chute'), cell: (e) => e.chute || '' },
       { head: t('col.reason'), cell: (e) => e.reason || '' },
       { head: t('col.source'), cell: (e) => e.source || '' },
-      { head: t('col.detail'), cell: (e) => detail(e.detail) },
+      { head: t('col.detail'), cell: (e) => text(e.detail) },
     ], tr.events || [], (e) => ({ 'data-testid': 'trace-event', 'data-kind': e.kind })))));
 }
 
-const detail = (d) => (d === null || d === undefined ? '' : typeof d === 'object' ? JSON.stringify(d) : String(d));
 
 // Every field of the pre-advice, in the order wcsd gives them.
 function facts(p) {
   return h('dl', { class: 'facts wide', 'data-testid': 'preadvice' }, Object.entries(p).map(([k, v]) => [
-    h('dt', {}, t(`field.${k}`, {}, k)), h('dd', {}, detail(v))]));
+    h('dt', {}, t(`field.${k}`, {}, k)), h('dd', {}, text(v))]));
 }
 
 function customs(c) {

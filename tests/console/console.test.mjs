@@ -21,6 +21,8 @@ const OPERATOR = env('WCS_CONSOLE_OPERATOR');
 const OPERATOR_PASSWORD = env('WCS_CONSOLE_OPERATOR_PASSWORD');
 const VIEWER = env('WCS_CONSOLE_VIEWER');
 const VIEWER_PASSWORD = env('WCS_CONSOLE_VIEWER_PASSWORD');
+const SUPERVISOR = env('WCS_CONSOLE_SUPERVISOR');
+const SUPERVISOR_PASSWORD = env('WCS_CONSOLE_SUPERVISOR_PASSWORD');
 const ARTIFACTS = process.env.WCS_CONSOLE_ARTIFACTS || '.';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -201,6 +203,31 @@ check('switching to Chinese changes the text and survives a reload', { timeout: 
   await shot(viewer, '08-line-zh');
   await viewer.getByTestId('lang-en').click();
   await textMatching(viewer.getByTestId('nav-line'), /^Line/);
+});
+
+check('a supervisor puts the closed bag into a new dispatch and closes it', { timeout: 60000 }, async () => {
+  const sup = await newPage();
+  await login(sup, SUPERVISOR, SUPERVISOR_PASSWORD);
+  await sup.getByTestId('nav-bags').click();
+  const bag = sup.getByTestId('bag-row').first();
+  await bag.waitFor();
+  const route = (await bag.locator('td').nth(2).textContent()).trim();
+  const form = sup.getByTestId('dispatch-form');
+  await form.locator('input[name="route"]').fill(route);
+  await form.locator('select[name="transport"]').selectOption('rail');
+  await form.locator('input[name="departure"]').fill('2030-01-02T18:00');
+  await form.locator('button[type="submit"]').click();
+  await sup.locator('[data-testid="action-result"].ok').waitFor();
+  const dispatch = sup.locator('[data-testid="dispatch"][data-state="open"]').first();
+  await dispatch.locator('input[type="checkbox"]').first().check();
+  await dispatch.getByTestId('dispatch-add').click();
+  await sup.getByTestId('confirm-yes').click();
+  await sup.locator('[data-testid="bag-row"] td:last-child:not(:empty)').first().waitFor();
+  await sup.locator('[data-testid="dispatch"][data-state="open"]').first().getByTestId('dispatch-close').click();
+  await sup.getByTestId('confirm-yes').click();
+  await sup.locator('[data-testid="dispatch"][data-state="closed"], [data-testid="dispatch"][data-state="submitted"]')
+    .first().waitFor();
+  await shot(sup, '09-dispatch-closed');
 });
 
 check('every screen renders without a script error', { timeout: 90000 }, async () => {
