@@ -2,10 +2,14 @@
 
 const pad = (n) => String(n).padStart(2, '0');
 
+// wcsd gives a few times as text in UTC without a zone ("2026-12-07 13:21:01",
+// GET /v1/customs/problems); the browser would read that as local time.
+const utcText = (s) => (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?$/.test(s) ? `${s.replace(' ', 'T')}Z` : s);
+
 // Local HH:MM:SS, with the date in front when it is not today.
 export function time(ms) {
   if (ms === null || ms === undefined || ms === '') return '';
-  const d = new Date(typeof ms === 'number' ? ms : Date.parse(ms));
+  const d = new Date(typeof ms === 'number' ? ms : Date.parse(utcText(ms)));
   if (Number.isNaN(d.getTime())) return String(ms);
   const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   const now = new Date();

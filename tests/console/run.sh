@@ -27,6 +27,7 @@ state=$(mktemp -d /var/tmp/wcs-console.XXXXXX)
 chmod 711 "$state"
 wcsd_pid=
 sim_pid=
+tests_pid=
 
 # Stops pid $1 with SIGTERM, then SIGKILL after $2 tenths of a second.
 stop_pid() {
@@ -42,6 +43,7 @@ stop_pid() {
 }
 finish() {
     local rc=$?
+    stop_pid "$tests_pid" 50
     stop_pid "$sim_pid" 50
     stop_pid "$wcsd_pid" 150
     cp "$state"/*.log "$artifacts/" 2>/dev/null || true
@@ -158,5 +160,15 @@ WCS_CONSOLE_URL="$url" CHROMIUM="$chromium" WCS_CONSOLE_ARTIFACTS="$artifacts" \
     WCS_CONSOLE_OPERATOR="$operator" WCS_CONSOLE_OPERATOR_PASSWORD="$operator_password" \
     WCS_CONSOLE_VIEWER="$viewer" WCS_CONSOLE_VIEWER_PASSWORD="$viewer_password" \
     WCS_CONSOLE_SUPERVISOR="$supervisor" WCS_CONSOLE_SUPERVISOR_PASSWORD="$supervisor_password" \
-    timeout 300 node --test i18n.test.mjs console.test.mjs
+    timeout 300 node --test i18n.test.mjs console.test.mjs &
+# In the background and waited for, so a signal stops everything at once.
+tests_pid=$!
+wait $tests_pid
+tests_pid=
 echo "== console tests passed in $(($(date +%s) - started)) s; screenshots in $artifacts"
+# WCS_CONSOLE_HOLD_S=N keeps wcsd and the emulator running N more seconds, to look around.
+if [ "${WCS_CONSOLE_HOLD_S:-0}" -gt 0 ]; then
+    echo "holding $url for ${WCS_CONSOLE_HOLD_S} s (users in $state/*.password)"
+    sleep "$WCS_CONSOLE_HOLD_S" &
+    wait $!
+fi
