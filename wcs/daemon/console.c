@@ -564,6 +564,11 @@ int wcs_console_start(uv_loop_t *loop, const struct wcs_console_sources *src, PG
     return 0;
 }
 
+size_t wcs_console_alarms_open(struct wcs_console *c)
+{
+    return wcs_alarms_open(c->alarms);
+}
+
 struct wcs_figures *wcs_console_figures(struct wcs_console *c)
 {
     return &c->figures;
