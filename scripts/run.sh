@@ -90,6 +90,8 @@ plcs:
     read_window_before_ms: $win_before
     read_window_after_ms: $win_after
     locations: [SCAN01]
+console:
+  chute_capacity: 60   # the line emulator's bags (--capacity) once the demo run is over
 YAML
 "$bin/wcsd" --config "$state/wcsd.yaml" -n
 
@@ -230,12 +232,12 @@ if [ $once = 1 ]; then
     echo "== done (--once): stopping wcsd and PostgreSQL"
     exit 0
 fi
-# The line keeps sorting (5 parcels/s, bags of 30: chutes fill and raise
+# The line keeps sorting (5 parcels/s, bags of 60: chutes fill and raise
 # alarms for the console to show) until Ctrl-C.
 "$bin/wcs-linesim" --connect 127.0.0.1:${WCS_PLC_PORT:-2001} \
     --preadvice data/preadvice-sample.csv --duration 86400 --rate 1800 --speed "$speed" --seed 2 \
     --tracking-base 5000000 --plc-timeout-ms $((150 * speed)) \
-    --noread 0.03 --unreadable 0.01 --divert-fail 0.01 --capacity 30 --empty-ms 600000 \
+    --noread 0.03 --unreadable 0.01 --divert-fail 0.01 --capacity 60 --empty-ms 600000 \
     --scan-url "$WCS_HTTP/v1/scans" --token-file "$state/linesim.token" \
     >"$state/linesim-live.log" 2>&1 &
 live_pid=$!
