@@ -45,6 +45,11 @@
  * answered. In phase A it runs once every 100 ms, 75 ms after each REQ_,
  * when wcsd has nothing in flight, so neither disturbs the other.
  *
+ * With --consoles N, phase A runs a second time (A2) with N live operator
+ * consoles attached (each a GET /v1/stream read to the end on a thread of
+ * the bench's own), and the table puts its round trips beside phase A's:
+ * what consoles cost the hot path, same run, same echo baseline.
+ *
  * Prints a table of p50/p99/p99.9/max (us), the ratios to the echo and to
  * the COPY + COMMIT, the rates and whether the goals are met (p99.9 under
  * 2 ms at 10/s; at least 2,000 parcels/s with every event persisted; the
@@ -58,12 +63,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -85,6 +93,7 @@
 #define GOAL_P999_US 2000.0
 #define GOAL_RATE 2000.0
 #define GOAL_ACK_VS_COMMIT 2.0        /* p50 UPD_ -> ACK_ / p50 COPY + COMMIT */
+#define CONSOLES_MAX 30               /* wcsd serves 32 streams */
 
 /* --- samples ------------------------------------------------------------- */
 
@@ -222,6 +231,8 @@ struct bench {
     char auth[TOKEN_SECRET_MAX + 32]; /* --token-file: "Authorization: Bearer ..." for it */
     const char *db;                   /* --db: conninfo for the COPY + COMMIT baseline */
     unsigned seconds, max_seconds, window;
+    unsigned consoles;                /* --consoles: live consoles in phase A2 */
+    char stream_url[512];
 
     struct codes codes;
     uint64_t rng;
@@ -843,6 +854,78 @@ static bool poll_finished(void)
     return poll_done;
 }
 
+/* --- live consoles (own thread): GET /v1/stream, read and counted --------- */
+
+static struct {
+    pthread_t thread;
+    atomic_bool stop;
+    unsigned n;
+    unsigned long long events, bytes; /* read after the thread ended */
+    bool started;
+} K;
+
+static size_t stream_cb(char *p, size_t s, size_t n, void *arg)
+{
+    size_t i, len = s * n;
+
+    (void)arg;
+    K.bytes += len;
+    for (i = 0; i + 7 <= len; i++)
+        if (memcmp(p + i, "event: ", 7) == 0)
+            K.events++;
+    return atomic_load(&K.stop) ? 0 : len; /* 0 ends the transfer */
+}
+
+static void *consoles_main(void *arg)
+{
+    CURLM *m = curl_multi_init();
+    CURL *h[CONSOLES_MAX];
+    struct curl_slist *hdr = B.auth[0] ? curl_slist_append(NULL, B.auth) : NULL;
+    unsigned i;
+    int running = 1;
+
+    (void)arg;
+    for (i = 0; i < K.n; i++) {
+        h[i] = curl_easy_init();
+        curl_easy_setopt(h[i], CURLOPT_URL, B.stream_url);
+        curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, stream_cb);
+        curl_multi_add_handle(m, h[i]);
+    }
+    while (running > 0 && !atomic_load(&K.stop)) {
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    for (i = 0; i < K.n; i++) {
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+    }
+    curl_multi_cleanup(m);
+    curl_slist_free_all(hdr);
+    return NULL;
+}
+
+/* n consoles attached, each reading its stream, before the phase starts. */
+static int consoles_start(unsigned n, struct err *e)
+{
+    K.n = n;
+    atomic_store(&K.stop, false);
+    if (pthread_create(&K.thread, NULL, consoles_main, NULL) != 0)
+        return err_set(e, -EAGAIN, "cannot start the consoles' thread");
+    K.started = true;
+    sleep(2); /* every stream open and past its first documents */
+    return 0;
+}
+
+static void consoles_stop(void)
+{
+    if (!K.started)
+        return;
+    atomic_store(&K.stop, true);
+    pthread_join(K.thread, NULL);
+    K.started = false;
+}
+
 /* --- phases ------------------------------------------------------------------ */
 
 static bool link_up(void)
@@ -925,13 +1008,54 @@ static void print_reasons(void)
     printf("\n");
 }
 
+/* Phase A: 10 parcels/s for --seconds, echo interleaved, into rtt, ack and
+ * echo; with the COPY + COMMIT baseline beside it when commit_base. */
+static int run_phase_a(struct samples *rtt, struct samples *ack, struct samples *echo,
+                       bool commit_base)
+{
+    struct err e;
+    int rc = 0;
+
+    reset_counts();
+    B.phase = PH_A;
+    B.rtt = rtt;
+    B.ack_lat = ack;
+    B.ertt = echo;
+    B.ticks = 0;
+    B.ticks_max = B.seconds * 20;
+    uv_update_time(&B.loop);
+    B.t0_ns = uv_now(&B.loop) * 1000000ull; /* uv_now is uv_hrtime in ms */
+    if (commit_base && commit_base_start(B.t0_ns, B.seconds, &e) < 0) {
+        fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
+        return -1;
+    }
+    uv_timer_start(&B.tick, tick_cb, 0, 0);
+    if (run_until(phase_a_done, (uint64_t)B.seconds * 1000 + DRAIN_TIMEOUT_MS) < 0) {
+        fprintf(stderr, "bench-roundtrip: phase A: %zu RES_ / %zu ACK_ / %zu echoes missing\n",
+                B.req_out, B.upd_out, B.eout);
+        rc = -1;
+    }
+    if (commit_base)
+        commit_base_join();
+    printf("\nphase A%s: 10 parcels/s for %u s (%llu parcels; echo: %llu messages, interleaved)"
+           "\n",
+           commit_base || B.consoles == 0 ? "" : "2, consoles attached", B.seconds,
+           (unsigned long long)B.ress, (unsigned long long)B.egot);
+    print_reasons();
+    slowest_print("REQ_ -> RES_", &B.slow_req);
+    slowest_print("echo        ", &B.slow_echo);
+    return rc;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: bench-roundtrip --connect HOST:PORT --http URL --preadvice FILE\n"
             "                       [--token-file F] [--db CONNINFO] [--seconds S]"
-            " [--max-seconds S] [--window N]\n"
-            "  --token-file F: wcsd's bearer token (a role that may read) for /v1/status\n");
+            " [--max-seconds S] [--window N] [--consoles N]\n"
+            "  --token-file F: wcsd's bearer token (a role that may read) for /v1/status\n"
+            "  --consoles N: run phase A again with N live consoles (GET /v1/stream)"
+            " attached\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -973,7 +1097,7 @@ static int parse_args(int argc, char **argv)
                 return -1;
             }
         } else if (strcmp(a, "--seconds") == 0 || strcmp(a, "--max-seconds") == 0 ||
-                   strcmp(a, "--window") == 0) {
+                   strcmp(a, "--window") == 0 || strcmp(a, "--consoles") == 0) {
             errno = 0;
             n = strtoul(v, &end, 10);
             if (*end != '\0' || errno != 0 || n == 0 || n > 20000) {
@@ -985,6 +1109,8 @@ static int parse_args(int argc, char **argv)
                 B.seconds = (unsigned)n;
             else if (strcmp(a, "--max-seconds") == 0)
                 B.max_seconds = (unsigned)n;
+            else if (strcmp(a, "--consoles") == 0)
+                B.consoles = (unsigned)n > CONSOLES_MAX ? CONSOLES_MAX : (unsigned)n;
             else
                 B.window = (unsigned)n;
         } else {
@@ -1012,6 +1138,8 @@ static int parse_args(int argc, char **argv)
             hl--;
         snprintf(B.status_url, sizeof(B.status_url), "%.*s/v1/status", (int)hl, http);
     }
+    snprintf(B.stream_url, sizeof(B.stream_url), "%.*s/v1/stream",
+             (int)(strstr(B.status_url, "/v1/status") - B.status_url), B.status_url);
     {
         struct err e;
         if (read_codes(pre, &B.codes, &e) < 0) {
@@ -1032,6 +1160,7 @@ int main(int argc, char **argv)
     struct conv_link_callbacks cbs = {plc_telegram_cb, plc_state_cb, NULL};
     struct conv_link_config lc;
     struct samples a_rtt = {0}, a_ack = {0}, a_echo = {0}, b_rtt = {0}, b_ack = {0}, b_echo = {0};
+    struct samples c_rtt = {0}, c_ack = {0}, c_echo = {0};
     struct status st0, st1;
     struct err e;
     struct sockaddr_in sa;
@@ -1115,33 +1244,20 @@ int main(int argc, char **argv)
            B.port, B.codes.n, MSG_LEN);
 
     /* Phase A: 10 parcels/s, echo interleaved. */
-    reset_counts();
-    B.phase = PH_A;
-    B.rtt = &a_rtt;
-    B.ack_lat = &a_ack;
-    B.ertt = &a_echo;
-    B.ticks = 0;
-    B.ticks_max = B.seconds * 20;
-    uv_update_time(&B.loop);
-    B.t0_ns = uv_now(&B.loop) * 1000000ull; /* uv_now is uv_hrtime in ms */
-    if (B.db != NULL && commit_base_start(B.t0_ns, B.seconds, &e) < 0) {
-        fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
-        goto out;
-    }
-    uv_timer_start(&B.tick, tick_cb, 0, 0);
-    if (run_until(phase_a_done, (uint64_t)B.seconds * 1000 + DRAIN_TIMEOUT_MS) < 0) {
-        fprintf(stderr, "bench-roundtrip: phase A: %zu RES_ / %zu ACK_ / %zu echoes missing\n",
-                B.req_out, B.upd_out, B.eout);
+    if (run_phase_a(&a_rtt, &a_ack, &a_echo, B.db != NULL) < 0)
         ok = false;
-    }
-    commit_base_join();
     if (C.failed)
         ok = false;
-    printf("\nphase A: 10 parcels/s for %u s (%llu parcels; echo: %llu messages, interleaved)\n",
-           B.seconds, (unsigned long long)B.ress, (unsigned long long)B.egot);
-    print_reasons();
-    slowest_print("REQ_ -> RES_", &B.slow_req);
-    slowest_print("echo        ", &B.slow_echo);
+    /* Phase A2: the same with --consoles live consoles attached. */
+    if (B.consoles > 0) {
+        if (consoles_start(B.consoles, &e) < 0) {
+            fprintf(stderr, "bench-roundtrip: %s\n", e.msg);
+            goto out;
+        }
+        if (run_phase_a(&c_rtt, &c_ack, &c_echo, false) < 0)
+            ok = false;
+        consoles_stop();
+    }
 
     /* Phase B, wcsd: window REQ_ outstanding. */
     reset_counts();
@@ -1215,6 +1331,17 @@ int main(int argc, char **argv)
         print_row("COPY+COMMIT, 1 row", &C.lat);
         print_ratio("ratio ACK_/COPY+COMMIT", &a_ack, &C.lat);
     }
+    if (B.consoles > 0) {
+        printf(" at 10 parcels/s with %u live consoles attached (%llu events, %llu bytes received"
+               " by them)\n",
+               B.consoles, (unsigned long long)K.events, (unsigned long long)K.bytes);
+        print_row("REQ_ -> RES_", &c_rtt);
+        print_row("echo 160 B", &c_echo);
+        print_ratio("ratio REQ_/echo", &c_rtt, &c_echo);
+        print_row("UPD_ -> ACK_ (durable)", &c_ack);
+        print_ratio("with/without consoles", &c_rtt, &a_rtt);
+        print_ratio("echo with/without", &c_echo, &a_echo);
+    }
     printf(" at max rate, window %u\n", B.window);
     print_row("REQ_ -> RES_", &b_rtt);
     print_row("echo 160 B", &b_echo);
@@ -1284,6 +1411,9 @@ out:
     free(b_rtt.v);
     free(b_ack.v);
     free(b_echo.v);
+    free(c_rtt.v);
+    free(c_ack.v);
+    free(c_echo.v);
     free(B.codes.v);
     curl_global_cleanup();
     return rc;

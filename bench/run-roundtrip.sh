@@ -9,7 +9,7 @@
 #   bench/run-roundtrip.sh [BUILD_DIR] [bench-roundtrip options...]
 # BUILD_DIR defaults to the current directory when it holds bin/wcsd, else
 # build/ in the checkout. Options go to bench-roundtrip (--seconds S,
-# --max-seconds S, --window N). Environment: WCS_BENCH_DIR (state, default
+# --max-seconds S, --window N, --consoles N). Environment: WCS_BENCH_DIR (state, default
 # /tmp/wcs-bench-rt), WCS_BENCH_PLC_PORT (default 23010; 0 = wcsd picks a
 # free one, as the smoke run in the test command does), WCS_BENCH_PARCELS
 # (generated pre-advice, default 100000; 0 = only the sample).
@@ -97,6 +97,7 @@ http:
   listen: 127.0.0.1
   port: 0
   tokens_file: $dir/tokens
+  connections_per_client: 40   # --consoles: each console is a stream of its own
 registry:
   expected_parcels: $((nparcels + 10000))
 events:

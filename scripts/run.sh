@@ -8,9 +8,11 @@
 # sort the sample parcels at a realistic 36,000 parcels/hour (time-scaled
 # x10 by default: WCS_DEMO_SPEED) with a live progress line, then prints a
 # summary from the database, closes the bags of one route into a dispatch
-# whose manifest goes to the broker, and lists the customs problems. wcsd,
-# the worker and the emulator then keep running until Ctrl-C (or everything
-# stops at once with --once).
+# whose manifest goes to the broker, and lists the customs problems. It
+# creates the console's demo user (admin, a fresh password each run); wcsd,
+# the worker and the emulator (sorting on, 5 parcels/s) then keep running
+# until Ctrl-C, and the last lines print the console's URL and the demo
+# login (or everything stops at once with --once).
 #   scripts/run.sh [--once]
 # State: $WCS_STATE_DIR (default: var/ in the checkout, or /var/tmp/wcs-state
 # when the postgres user cannot reach the checkout).
@@ -88,6 +90,8 @@ plcs:
     read_window_before_ms: $win_before
     read_window_after_ms: $win_after
     locations: [SCAN01]
+console:
+  chute_capacity: 60   # the line emulator's bags (--capacity) once the demo run is over
 YAML
 "$bin/wcsd" --config "$state/wcsd.yaml" -n
 
@@ -109,8 +113,9 @@ pid=$!
 echo $pid >"$pidfile"
 broker_pid=
 worker_pid=
+live_pid=
 stop() {
-    for p in $worker_pid $broker_pid $pid; do
+    for p in $live_pid $worker_pid $broker_pid $pid; do
         kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
     done
     rm -f "$pidfile"
@@ -159,6 +164,20 @@ sql "SELECT 'declarations: ' || string_agg(status || ' ' || n, ', ' ORDER BY sta
      FROM (SELECT status, count(*) n FROM declarations GROUP BY status) x"
 sql "SELECT 'parcels by customs status: ' || string_agg(customs_status || ' ' || n, ', '
      ORDER BY customs_status) FROM (SELECT customs_status, count(*) n FROM parcels GROUP BY 1) x"
+
+echo "== the operator console: a demo user"
+# A fresh password per run, in a file only we can read; printed at the end
+# (a demo login is there to be typed in).
+(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 16 >"$state/demo.password" &&
+    echo >>"$state/demo.password")
+if "$bin/wcsctl" user list | grep -q '^demo[[:space:]]'; then
+    "$bin/wcsctl" user passwd demo --password-file "$state/demo.password"
+    "$bin/wcsctl" user enable demo
+else
+    "$bin/wcsctl" user add demo --role admin --password-file "$state/demo.password"
+fi
+console_url="$WCS_HTTP/"
+echo "console: $console_url (user demo, password in $state/demo.password)"
 
 echo "== wcsctl status"
 "$bin/wcsctl" status
@@ -213,7 +232,18 @@ if [ $once = 1 ]; then
     echo "== done (--once): stopping wcsd and PostgreSQL"
     exit 0
 fi
-echo "== wcsd is running (log: $state/wcsd.log). Try:"
+# The line keeps sorting (5 parcels/s, bags of 60: chutes fill and raise
+# alarms for the console to show) until Ctrl-C.
+"$bin/wcs-linesim" --connect 127.0.0.1:${WCS_PLC_PORT:-2001} \
+    --preadvice data/preadvice-sample.csv --duration 86400 --rate 1800 --speed "$speed" --seed 2 \
+    --tracking-base 5000000 --plc-timeout-ms $((150 * speed)) \
+    --noread 0.03 --unreadable 0.01 --divert-fail 0.01 --capacity 60 --empty-ms 600000 \
+    --scan-url "$WCS_HTTP/v1/scans" --token-file "$state/linesim.token" \
+    >"$state/linesim-live.log" 2>&1 &
+live_pid=$!
+echo "== wcsd is running (log: $state/wcsd.log), the line emulator keeps sorting. Try:"
 echo "   WCS_DB='$WCS_DB' WCS_HTTP=$WCS_HTTP WCS_TOKEN_FILE=$WCS_TOKEN_FILE $bin/wcsctl --help"
-echo "   Ctrl-C stops wcsd and PostgreSQL."
+echo "   Ctrl-C stops everything."
+echo "== operator console: $console_url"
+echo "   user: demo   password: $(cat "$state/demo.password")"
 wait $pid

@@ -60,12 +60,15 @@ import)
 roundtrip)
     # Only the sample pre-advice; wcsd picks its PLC port.
     export WCS_BENCH_DIR=$dir/rt WCS_BENCH_PLC_PORT=0 WCS_BENCH_PARCELS=0
-    cmd=("$src/bench/run-roundtrip.sh" "$build" --seconds 2 --max-seconds 1 --window 8)
+    cmd=("$src/bench/run-roundtrip.sh" "$build" --seconds 2 --max-seconds 1 --window 8
+        --consoles 4)
     expect=('^  REQ_ -> RES_ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$'
         '^  echo 160 B +[0-9]+ +[0-9]+ '
         '^  UPD_ -> ACK_ \(durable\) +[0-9]+ +[0-9]+ '
         '^  COPY\+COMMIT, 1 row +20 +[0-9]+ '
         '^  ratio ACK_/COPY\+COMMIT +[0-9.]+ '
+        '^ at 10 parcels/s with 4 live consoles attached \([1-9][0-9]* events, '
+        '^  with/without consoles +[0-9.]+ '
         '^  durable \(until the last ACK_\) +[0-9]+ parcels/s'
         '^  p99\.9 REQ_ -> RES_ under 2000 us at 10/s: (met|NOT met) '
         '^  at least 2000 parcels/s with every event persisted: (met|NOT met) \([0-9]+ parcels/s, all events written'

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -20,21 +21,46 @@
 #include "wcs/core/password.h"
 #include "wcs/store/users.h"
 
+/* The terminal as it was, for a signal that ends wcsctl while the echo is
+ * off (Ctrl-C at the prompt): the shell must not be left without echo. */
+static struct termios saved_tty;
+static volatile sig_atomic_t saved_fd = -1;
+
+static void restore_tty_cb(int sig)
+{
+    if (saved_fd >= 0)
+        tcsetattr(saved_fd, TCSAFLUSH, &saved_tty); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* One line from the terminal with the echo off, its newline cut. */
 static int read_hidden(FILE *tty, const char *prompt, char *buf, size_t len)
 {
-    struct termios old, quiet;
+    static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP};
+    struct sigaction sa, old_sa[sizeof(sigs) / sizeof(sigs[0])];
+    struct termios quiet;
     int fd = fileno(tty), ok;
+    size_t i;
 
     fprintf(tty, "%s", prompt);
     fflush(tty);
-    if (tcgetattr(fd, &old) < 0)
+    if (tcgetattr(fd, &saved_tty) < 0)
         return -1;
-    quiet = old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = restore_tty_cb;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, &old_sa[i]);
+    saved_fd = fd;
+    quiet = saved_tty;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     tcsetattr(fd, TCSAFLUSH, &quiet);
     ok = fgets(buf, (int)len, tty) != NULL;
-    tcsetattr(fd, TCSAFLUSH, &old);
+    tcsetattr(fd, TCSAFLUSH, &saved_tty);
+    saved_fd = -1;
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &old_sa[i], NULL);
     fputc('\n', tty);
     if (!ok)
         return -1;

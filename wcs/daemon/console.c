@@ -153,14 +153,17 @@ char *wcs_console_chute_json(struct wcs_console *c, const char *chute)
     return json_body_of(chute_json(c, plan, (size_t)i));
 }
 
-/* Decisions and no-reads of the last full minute and the one running. */
+/* Decisions and no-reads a minute, over the last full minute and the one
+ * running (so the figure moves every second, and is not half a minute's
+ * at the start of one). */
 static void last_minute(struct wcs_console *c, int64_t now, uint32_t *sorted, uint32_t *noread)
 {
     const struct wcs_figures_minute *m0 = wcs_figures_minute(&c->figures, now, 0);
     const struct wcs_figures_minute *m1 = wcs_figures_minute(&c->figures, now, 1);
+    double span_s = 60.0 + (double)(now % 60000000) / 1e6;
 
-    *sorted = (m0 ? m0->sorted : 0) + (m1 ? m1->sorted : 0);
-    *noread = (m0 ? m0->noread : 0) + (m1 ? m1->noread : 0);
+    *sorted = (uint32_t)(((m0 ? m0->sorted : 0) + (m1 ? m1->sorted : 0)) * 60.0 / span_s + 0.5);
+    *noread = (uint32_t)(((m0 ? m0->noread : 0) + (m1 ? m1->noread : 0)) * 60.0 / span_s + 0.5);
 }
 
 static json_t *plcs_json(struct wcs_console *c)
@@ -562,6 +565,11 @@ int wcs_console_start(uv_loop_t *loop, const struct wcs_console_sources *src, PG
     render(c, true);
     *out = c;
     return 0;
+}
+
+size_t wcs_console_alarms_open(struct wcs_console *c)
+{
+    return wcs_alarms_open(c->alarms);
 }
 
 struct wcs_figures *wcs_console_figures(struct wcs_console *c)

@@ -64,6 +64,9 @@ const char *wcs_console_doc(struct wcs_console *c, enum wcs_console_doc which);
  * ERR_STATE (already; *json the alarm as it is). */
 int wcs_console_ack(struct wcs_console *c, const char *id, const char *user, char **json);
 
+/* Alarms open now. */
+size_t wcs_console_alarms_open(struct wcs_console *c);
+
 /* The JSON of plan chute i as the line document shows it. */
 char *wcs_console_chute_json(struct wcs_console *c, const char *chute);
 

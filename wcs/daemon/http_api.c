@@ -35,6 +35,7 @@
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
 #include "wcs/core/why.h"
+#include "wcs/daemon/console.h"
 #include "wcs/daemon/http_guard.h"
 #include "wcs/daemon/http_internal.h"
 #include "wcs/daemon/login.h"
@@ -49,6 +50,7 @@
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define LOGIN_RATE 1         /* login attempts a second per client address ... */
 #define LOGIN_BURST 5        /* ... and at most this many at once */
+#define LOGIN_NAME_BURST 10  /* attempts on one user name at once, from anywhere */
 #define LOGINS_RUNNING_MAX 8 /* logins being checked at once; more: 503 */
 #define SESSION_COOKIE "wcs_session"
 #define CSRF_HEADER "X-CSRF-Token"
@@ -449,6 +451,10 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
     for (i = 0; i < REFUSED_COUNT; i++)
         fprintf(f, "wcs_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
                 (unsigned long long)h->refused[i]);
+    fprintf(f,
+            "# TYPE wcs_console_streams gauge\nwcs_console_streams %d\n"
+            "# TYPE wcs_alarms_open gauge\nwcs_alarms_open %lld\n",
+            h->nstreams, src->console ? (long long)wcs_console_alarms_open(src->console) : -1LL);
     if (fclose(f) != 0) {
         free(body);
         return MHD_NO;
@@ -730,10 +736,21 @@ static void login_done_cb(uv_work_t *w, int status)
     http_release(h);
 }
 
+/* A user name as a key of the per-name login limit (FNV-1a). */
+static uint32_t name_key(const char *name)
+{
+    uint32_t k = 2166136261u;
+
+    for (; *name != '\0'; name++)
+        k = (k ^ (unsigned char)*name) * 16777619u;
+    return k;
+}
+
 static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *conn,
                                     struct request_state *b)
 {
     struct login_job *j;
+    unsigned retry_s = 1;
     struct err e;
 
     if (b->login_status != 0) { /* the check ran: its answer (MHD frees the body) */
@@ -756,6 +773,17 @@ static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *c
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
     }
     explicit_bzero(b->data, b->len);
+    /* One name guessed at from many addresses is limited too. */
+    if (wcs_rate_take(h->login_name_limit, name_key(j->login.user), uv_hrtime() / 1000,
+                      &retry_s) < 0) {
+        char retry[16];
+
+        explicit_bzero(j, sizeof(*j));
+        free(j);
+        snprintf(retry, sizeof(retry), "%u", retry_s);
+        return reply_error_hdr(conn, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                               "too many logins for this user name: wait", "Retry-After", retry);
+    }
     j->h = h;
     j->conn = conn;
     j->b = b;
@@ -1011,6 +1039,7 @@ static void http_free(struct wcs_http *h)
     wcs_rate_free(h->scan_limit);
     wcs_rate_free(h->log_budget);
     wcs_rate_free(h->login_limit);
+    wcs_rate_free(h->login_name_limit);
     wcs_sessions_free(h->sessions);
     console_free(h);
     free(h);
@@ -1047,6 +1076,7 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
     h->scan_limit = wcs_rate_new(o->scan_rate, o->scan_burst, RATE_CLIENTS);
     h->log_budget = wcs_rate_new(1, REFUSAL_LOG_BURST, 1);
     h->login_limit = wcs_rate_new(LOGIN_RATE, LOGIN_BURST, RATE_CLIENTS);
+    h->login_name_limit = wcs_rate_new(LOGIN_RATE, LOGIN_NAME_BURST, RATE_CLIENTS);
     h->sessions = wcs_sessions_new();
     if (console_init(h) < 0) {
         free(h);
@@ -1057,7 +1087,7 @@ int wcs_http_start(uv_loop_t *loop, const struct wcs_http_sources *src,
         return -ENOMEM;
     }
     if (h->scan_limit == NULL || h->log_budget == NULL || h->login_limit == NULL ||
-        h->sessions == NULL) {
+        h->login_name_limit == NULL || h->sessions == NULL) {
         http_free(h);
         return err_set(e, -ENOMEM, "http: out of memory");
     }

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "wcs/daemon/console_routes.h"
 #include "wcs/daemon/http_api.h"
 #include "wcs/daemon/login.h"
 #include "wcs/daemon/sessions.h"
@@ -18,7 +19,6 @@
 struct http_job;
 struct stream_client;
 
-#define CONSOLE_ARG_MAX 64
 
 /* Why a request was refused, for /metrics (wcs_http_refused_total). */
 enum refusal {
@@ -85,6 +85,7 @@ struct wcs_http {
     uint64_t log_suppressed;         /* refusals not logged since the last one logged */
     struct wcs_sessions *sessions;   /* the console's logins */
     struct wcs_rate *login_limit;    /* POST /v1/login per client address */
+    struct wcs_rate *login_name_limit; /* ... and per user name */
     int logins_running;              /* login jobs on the pool: h lives until they end */
     struct login_job *jobs;          /* ... and the jobs themselves */
     uint64_t users_gen;              /* counts users changed (their sessions ended) */
@@ -110,35 +111,6 @@ struct req {
 };
 
 
-/* The console's routes (http_console.c). */
-enum console_route {
-    C_NONE = 0,
-    C_STREAM,        /* GET  /v1/stream */
-    C_ALARMS,        /* GET  /v1/alarms */
-    C_ALARM_ACK,     /* POST /v1/alarms/ID/ack */
-    C_CHUTE,         /* GET  /v1/chutes/ID */
-    C_CHUTE_CLOSE,   /* POST /v1/chutes/ID/close-bag */
-    C_CHUTE_DISABLE, /* POST /v1/chutes/ID/disable */
-    C_CHUTE_ENABLE,  /* POST /v1/chutes/ID/enable */
-    C_TRACE,         /* GET  /v1/parcels/CODE/trace */
-    C_KEYIN,         /* POST /v1/keyin */
-    C_PROBLEMS,      /* GET  /v1/customs/problems */
-    C_BAGS,          /* GET  /v1/bags */
-    C_DISPATCHES,    /* GET  /v1/dispatches */
-    C_DISPATCH_OPEN, /* POST /v1/dispatches */
-    C_DISPATCH_ADD,  /* POST /v1/dispatches/ID/bags */
-    C_DISPATCH_CLOSE,/* POST /v1/dispatches/ID/close */
-    C_PLANS,         /* GET  /v1/plans */
-    C_PLAN_ACTIVATE, /* POST /v1/plans/N/activate */
-    C_AUDIT,         /* GET  /v1/audit */
-    C_USERS,         /* GET  /v1/users */
-    C_USER_ADD,      /* POST /v1/users */
-    C_USER_DISABLE,  /* POST /v1/users/NAME/disable */
-    C_USER_ENABLE,   /* POST /v1/users/NAME/enable */
-    C_LANGUAGE,      /* POST /v1/session/language */
-    C_PAGE,          /* GET  / and /ui/NAME: the console's files */
-};
-
 void run_mhd(struct wcs_http *h);
 enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
                           char *body, const char *hname, const char *hvalue);
@@ -156,11 +128,6 @@ void http_release(struct wcs_http *h);
 void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* http_console.c: which console route url is (C_NONE: none), with its
- * argument (an id from the path) and the least a user's role must be
- * (-1: any reader, a token too). */
-enum console_route console_route_of(const char *method, const char *url,
-                                    char arg[CONSOLE_ARG_MAX], int *min_role);
 /* Answers a console request once its body is in. */
 enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
                                struct request_state *b);
