@@ -23,6 +23,8 @@ const VIEWER = env('WCS_CONSOLE_VIEWER');
 const VIEWER_PASSWORD = env('WCS_CONSOLE_VIEWER_PASSWORD');
 const SUPERVISOR = env('WCS_CONSOLE_SUPERVISOR');
 const SUPERVISOR_PASSWORD = env('WCS_CONSOLE_SUPERVISOR_PASSWORD');
+const ADMIN = env('WCS_CONSOLE_ADMIN');
+const ADMIN_PASSWORD = env('WCS_CONSOLE_ADMIN_PASSWORD');
 const ARTIFACTS = process.env.WCS_CONSOLE_ARTIFACTS || '.';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -173,6 +175,10 @@ check('a sorted parcel\'s search shows its trace and why this chute', { timeout:
   assert.ok(await why.locator('[data-testid^="why-chute-"]').count() > 0, 'why names the route\'s chutes');
   await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, '06-parcel-trace');
+
+  await op.getByTestId('keyin-code').fill(code);
+  await op.getByTestId('keyin-submit').click();
+  await op.locator('[data-testid="keyin-result"].ok').waitFor();
 });
 
 check('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
@@ -228,6 +234,22 @@ check('a supervisor puts the closed bag into a new dispatch and closes it', { ti
   await sup.locator('[data-testid="dispatch"][data-state="closed"], [data-testid="dispatch"][data-state="submitted"]')
     .first().waitFor();
   await shot(sup, '09-dispatch-closed');
+});
+
+check('an admin adds a user and disables it', { timeout: 60000 }, async () => {
+  const adm = await newPage();
+  await login(adm, ADMIN, ADMIN_PASSWORD);
+  await adm.getByTestId('nav-users').click();
+  const form = adm.getByTestId('user-form');
+  await form.locator('input[name="name"]').fill('temp1');
+  await form.locator('select[name="role"]').selectOption('viewer');
+  await form.locator('input[name="password"]').fill('a long enough password 1');
+  await form.locator('button[type="submit"]').click();
+  await adm.locator('[data-testid="action-result"].ok').waitFor();
+  await adm.getByTestId('user-disable-temp1').click();
+  await adm.getByTestId('confirm-yes').click();
+  await adm.getByTestId('user-enable-temp1').waitFor();
+  await shot(adm, '10-users');
 });
 
 check('every screen renders without a script error', { timeout: 90000 }, async () => {

@@ -3,7 +3,7 @@
 #   tests/console/run.sh BUILD_DIR
 # Starts a private PostgreSQL (scripts/pg-test.sh), migrates, loads and
 # activates the sample sort plan, imports the sample pre-advice, adds an
-# operator, a viewer and a supervisor, starts wcsd on free ports and wcs-linesim as its
+# operator, a viewer, a supervisor and an admin, starts wcsd on free ports and wcs-linesim as its
 # sorter PLC (small chutes that turn FULL, some no-reads), then runs the
 # node:test specs in headless Chromium. Screenshots and logs go to
 # BUILD_DIR/console-artifacts/. Everything it started is stopped on exit,
@@ -67,19 +67,21 @@ echo "== schema, sort plan, pre-advice, users"
 # Exit 1 = some rows have problems (the sample has a few on purpose).
 "$bin/wcsctl" import "$top/data/preadvice-sample.csv" >>"$state/setup.log" 2>&1 || [ $? = 1 ]
 secret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
-operator=op1 viewer=view1 supervisor=sup1
-operator_password=$(secret) viewer_password=$(secret) supervisor_password=$(secret)
+operator=op1 viewer=view1 supervisor=sup1 admin=adm1
+operator_password=$(secret) viewer_password=$(secret) supervisor_password=$(secret) admin_password=$(secret)
 (
     umask 077
     printf '%s\n' "$operator_password" >"$state/operator.password"
     printf '%s\n' "$viewer_password" >"$state/viewer.password"
     printf '%s\n' "$supervisor_password" >"$state/supervisor.password"
+    printf '%s\n' "$admin_password" >"$state/admin.password"
     printf 'linesim scanner %s\n' "$(secret)" >"$state/tokens"
     awk '{print $3}' "$state/tokens" >"$state/linesim.token"
 )
 "$bin/wcsctl" user add "$operator" --role operator --password-file "$state/operator.password" >>"$state/setup.log"
 "$bin/wcsctl" user add "$viewer" --role viewer --password-file "$state/viewer.password" >>"$state/setup.log"
 "$bin/wcsctl" user add "$supervisor" --role supervisor --password-file "$state/supervisor.password" >>"$state/setup.log"
+"$bin/wcsctl" user add "$admin" --role admin --password-file "$state/admin.password" >>"$state/setup.log"
 
 # A free TCP port on the loopback (the kernel's pick; wcsd binds it a moment
 # later, so a start that loses the race is tried again with new ports).
@@ -160,6 +162,7 @@ WCS_CONSOLE_URL="$url" CHROMIUM="$chromium" WCS_CONSOLE_ARTIFACTS="$artifacts" \
     WCS_CONSOLE_OPERATOR="$operator" WCS_CONSOLE_OPERATOR_PASSWORD="$operator_password" \
     WCS_CONSOLE_VIEWER="$viewer" WCS_CONSOLE_VIEWER_PASSWORD="$viewer_password" \
     WCS_CONSOLE_SUPERVISOR="$supervisor" WCS_CONSOLE_SUPERVISOR_PASSWORD="$supervisor_password" \
+    WCS_CONSOLE_ADMIN="$admin" WCS_CONSOLE_ADMIN_PASSWORD="$admin_password" \
     timeout 300 node --test i18n.test.mjs console.test.mjs &
 # In the background and waited for, so a signal stops everything at once.
 tests_pid=$!
