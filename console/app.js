@@ -117,7 +117,6 @@ function started(s) {
   setLanguage(localStorage.getItem('wcs-language') || s.language || 'en');
   loggedIn = true;
   top.hidden = false;
-  put('alarms', live.alarms);
   api.get('/v1/alarms').then((a) => { if (!live.alarms) put('alarms', a.alarms || []); }).catch(() => {});
   stream.start(async () => {
     try { await api.get('/v1/session'); return true; } catch (e) {

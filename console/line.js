@@ -44,8 +44,9 @@ export function mount(root) {
 
   function openPanel(id) {
     if (panel) panel.close();
-    panel = openChutePanel(side, id, () => { panel = null; });
-    for (const [cid, tile] of tiles) tile.el.classList.toggle('picked', cid === id);
+    const pick = (picked) => { for (const [cid, tile] of tiles) tile.el.classList.toggle('picked', cid === picked); };
+    panel = openChutePanel(side, id, () => { panel = null; pick(null); });
+    pick(id);
   }
 
   render();
