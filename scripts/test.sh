@@ -4,11 +4,17 @@
 # then builds the libFuzzer harnesses with clang under ASan+UBSan (a third
 # tree, build-fuzz, just the target `fuzz`) and runs each for a few seconds
 # on its committed seeds (the ctest entries labelled `fuzz`; docs/fuzzing.md).
+# Among each tree's tests, the operator console in headless Chromium
+# (console-browser, tests/console/run.sh; screenshots in
+# TREE/console-artifacts/).
 # Each tree's tests start and stop their own private PostgreSQL 15.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-[ "$(id -u)" = 0 ] && scripts/deps.sh
+if [ "$(id -u)" = 0 ]; then
+    scripts/deps.sh
+    tests/console/install.sh   # Chromium, Node.js and playwright-core for the browser tests
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

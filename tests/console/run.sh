@@ -15,9 +15,11 @@ top=$(cd "$here/../.." && pwd)
 bin="$build/bin"
 artifacts="$build/console-artifacts"
 chromium=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$chromium" ] || { echo "console tests: $chromium missing (tests/console/install.sh)" >&2; exit 1; }
+# Exit 77 (ctest: skipped) without the browser or its driver: the test
+# command installs both (tests/console/install.sh), a developer may not have.
+[ -x "$chromium" ] || { echo "console tests: $chromium missing (tests/console/install.sh)" >&2; exit 77; }
 [ -d "$here/node_modules/playwright-core" ] ||
-    { echo "console tests: playwright-core missing (tests/console/install.sh)" >&2; exit 1; }
+    { echo "console tests: playwright-core missing (tests/console/install.sh)" >&2; exit 77; }
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 
@@ -100,8 +102,8 @@ http:
   listen: 127.0.0.1
   port: $http_port
   tokens_file: $state/tokens
-  # Two browsers (the operator's and the viewer's) on one address: each
-  # opens up to 6 connections plus its stream, past the default 8.
+  # Up to four browsers at once on one address (operator, viewer,
+  # supervisor, admin): each opens up to 6 connections plus its stream.
   connections_per_client: 32
 events:
   spool_path: $state/spool
@@ -117,16 +119,8 @@ YAML
 
 echo "== wcsd"
 # A chute is alarmed after 1 s full, and its fill bar is of the emulator's
-# 8 parcels. A wcsd that does not know these keys yet refuses the config:
-# then it runs without them (and the alarm test tells).
+# 8 parcels.
 alarms_section=$'console:\n  chute_capacity: 8\nalarms:\n  chute_full_s: 1'
-http_port=$(free_port) plc_port=$(free_port)
-write_config
-if ! "$bin/wcsd" --config "$state/wcsd.yaml" -n >"$state/check.log" 2>&1; then
-    echo "wcsd -n refused the config; trying without console.chute_capacity and alarms.chute_full_s:" >&2
-    cat "$state/check.log" >&2
-    alarms_section=
-fi
 ready=0
 for attempt in 1 2 3; do
     http_port=$(free_port)

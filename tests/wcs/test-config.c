@@ -307,7 +307,7 @@ static void test_http_section(void **state)
     assert_string_equal(c.http_tls_cert, "");
     assert_int_equal(c.http_scan_rate, 50);
     assert_int_equal(c.http_scan_burst, 100);
-    assert_int_equal(c.http_conns_per_client, 8);
+    assert_int_equal(c.http_conns_per_client, 16);
     assert_int_equal(load("database:\n  conninfo: dbname=x\n"
                           "http:\n"
                           "  tokens_file: /etc/wcs/tokens\n"

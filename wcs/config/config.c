@@ -371,7 +371,7 @@ void wcs_config_defaults(struct wcs_config *c)
     c->http_port = 8080;
     c->http_scan_rate = 50;
     c->http_scan_burst = 100;
-    c->http_conns_per_client = 8;
+    c->http_conns_per_client = 16; /* a browser opens 6 at once, and its console's stream */
     c->chute_capacity = 50;
     c->read_rate_min_pct = 90;
     c->alarm_delay_s[0] = 5;   /* PLC link down */

@@ -297,13 +297,25 @@ static const char *in_string(const struct http_job *j, const char *key)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* "YYYY-MM-DD HH:MM:SS" (UTC) as milliseconds since the epoch; 0 if not. */
+static long long utc_ms(const char *text)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    end = text ? strptime(text, "%Y-%m-%d %H:%M:%S", &tm) : NULL;
+    return end != NULL && *end == '\0' ? (long long)timegm(&tm) * 1000 : 0;
+}
+
 static int problem_cb(void *arg, const struct wcs_customs_problem *p)
 {
     json_t *detail = p->detail ? json_loads(p->detail, 0, NULL) : NULL;
 
-    return json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:o,s:s}", "kind", p->kind, "ref",
+    return json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:o,s:I}", "kind", p->kind, "ref",
                                                  p->ref, "text", p->text ? p->text : "", "detail",
-                                                 detail ? detail : json_null(), "at", p->at));
+                                                 detail ? detail : json_null(), "at",
+                                                 (json_int_t)utc_ms(p->at)));
 }
 
 static void view(struct http_job *j, PGconn *c, enum wcs_console_view v, const char *arg,
@@ -520,6 +532,22 @@ static void add_why(struct wcs_http *h, struct http_job *j)
     j->body = json_body(t);
 }
 
+/* A chute's records get the chute as the line shows it now. */
+static void add_chute(struct wcs_http *h, struct http_job *j)
+{
+    char *chute = h->src.console ? wcs_console_chute_json(h->src.console, j->arg) : NULL;
+    json_t *t = json_loads(j->body, 0, NULL);
+
+    if (t == NULL) {
+        free(chute);
+        return;
+    }
+    json_object_set_new(t, "chute", chute ? json_loads(chute, 0, NULL) : json_null());
+    free(chute);
+    free(j->body);
+    j->body = json_body(t);
+}
+
 /* Applies a done job to wcsd's memory (on the loop): a chute's hold, a
  * session's language; a trace gets its why. */
 static void job_apply(struct wcs_http *h, struct http_job *j)
@@ -531,6 +559,8 @@ static void job_apply(struct wcs_http *h, struct http_job *j)
         return;
     if (j->route == C_TRACE)
         add_why(h, j);
+    if (j->route == C_CHUTE)
+        add_chute(h, j);
     if (j->route == C_CHUTE_DISABLE || j->route == C_CHUTE_ENABLE) {
         wcs_engine_set_chute_held(wcs_sorter_engine(h->src.sorter), j->arg,
                                   j->route == C_CHUTE_DISABLE);
