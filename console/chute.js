@@ -75,7 +75,10 @@ export function openChutePanel(el, id, onClose) {
     fill(details,
       h('h3', {}, t('chute.recent')),
       table([
-        { head: t('col.code'), cell: (r) => h('a', { href: `#/parcels/${encodeURIComponent(r.code)}` }, r.code) },
+        // A parcel nothing read has no code: on the line it is its tracking number.
+        { head: t('col.code'), cell: (r) => (r.code
+          ? h('a', { href: `#/parcels/${encodeURIComponent(r.code)}` }, r.code)
+          : r.tracking ? h('a', { href: `#/parcels/${r.tracking}`, 'data-testid': 'recent-tracking' }, t('chute.tracking', { n: r.tracking })) : '–') },
         { head: t('col.at'), cell: (r) => time(r.at) },
         { head: t('col.reason'), cell: (r) => r.reason || '' },
       ], d.recent),

@@ -44,6 +44,7 @@ async function show(root, code) {
   }
   fill(root, h('div', { class: 'trace', 'data-testid': 'parcel-trace' },
     h('h2', {}, tr.code || code),
+    decided(tr.events || []),
     whyBlock(tr.why),
     section(t('parcel.preadvice'), tr.parcel ? facts(tr.parcel) : h('p', { class: 'calm' }, t('parcel.no_preadvice'))),
     section(t('parcel.customs'), customs(tr.customs)),
@@ -58,6 +59,17 @@ async function show(root, code) {
     ], tr.events || [], (e) => ({ 'data-testid': 'trace-event', 'data-kind': e.kind })))));
 }
 
+// Where the parcel was sent, each time it came past a scan point, and the
+// reason in words: the record (the "why" below is where it would go now).
+function decided(events) {
+  const decisions = events.filter((e) => e.kind === 'decision');
+  if (decisions.length === 0) return null;
+  return h('section', { class: 'card', 'data-testid': 'decided' }, h('h2', {}, t('decided.title')),
+    h('ul', { class: 'decided' }, decisions.map((e) => h('li', { 'data-testid': 'decided-item', 'data-reason': e.reason || '' },
+      h('strong', {}, time(e.at)), ' ', e.location || '', ' → ', h('strong', {}, e.chute || '–'), ' · ',
+      h('span', { class: e.reason === 'OK______' ? '' : 'warn' }, t(`reason.${e.reason}`, {}, e.reason || '')),
+      e.detail ? h('small', {}, ' · ', text(e.detail)) : null))));
+}
 
 // Every field of the pre-advice, in the order wcsd gives them.
 function facts(p) {

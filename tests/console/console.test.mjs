@@ -181,6 +181,32 @@ check('a sorted parcel\'s search shows its trace and why this chute', { timeout:
   await op.locator('[data-testid="keyin-result"].ok').waitFor();
 });
 
+check('a parcel in the no-read chute: found by its tracking number, and why it went there', { timeout: 90000 }, async () => {
+  await op.getByTestId('nav-line').click();
+  const panel = op.getByTestId('chute-panel');
+  // The emulator's unreadable labels reach SP-NOREAD within the first minute.
+  const end = Date.now() + 60000;
+  let link;
+  for (;;) {
+    await op.getByTestId('chute-SP-NOREAD').click();
+    link = panel.getByTestId('recent-tracking').first();
+    if (await link.waitFor({ timeout: 5000 }).then(() => true, () => false)) break;
+    if (Date.now() > end) assert.fail('no code-less parcel in SP-NOREAD\'s recent parcels');
+    await op.getByTestId('chute-panel-close').click();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  await link.click();
+  const trace = op.getByTestId('parcel-trace');
+  await trace.waitFor({ timeout: 15000 });
+  const decided = op.locator('[data-testid="decided-item"][data-reason="NOREAD__"]').first();
+  await decided.waitFor({ timeout: 15000 });
+  assert.match(await decided.textContent(), /SP-NOREAD/);
+  assert.match(await decided.textContent(), /no code read/);
+  assert.match(await decided.textContent(), /nothing read at SCAN01/);
+  await op.evaluate(() => window.scrollTo(0, 0));
+  await shot(op, '06b-noread-parcel');
+});
+
 check('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
   viewer = await newPage(1280, 800);
   await login(viewer, VIEWER, VIEWER_PASSWORD);

@@ -31,9 +31,10 @@ wcsd_pid=
 sim_pid=
 tests_pid=
 
-# Stops pid $1 with SIGTERM, then SIGKILL after $2 tenths of a second.
+# Stops pid $1 with SIGTERM, then SIGKILL after $2 tenths of a second;
+# returns its exit status (0 when it was gone already).
 stop_pid() {
-    local p=$1 i
+    local p=$1 i rc=0
     [ -n "$p" ] || return 0
     kill -TERM "$p" 2>/dev/null || return 0
     for i in $(seq 1 "$2"); do
@@ -41,13 +42,19 @@ stop_pid() {
         sleep 0.1
     done
     kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || rc=$?
+    return $rc
 }
 finish() {
     local rc=$?
-    stop_pid "$tests_pid" 50
-    stop_pid "$sim_pid" 50
-    stop_pid "$wcsd_pid" 150
+    stop_pid "$tests_pid" 50 || true
+    stop_pid "$sim_pid" 50 || true
+    # wcsd must stop cleanly: under ASan+UBSan a report makes its status non-zero.
+    if ! stop_pid "$wcsd_pid" 150; then
+        echo "console tests: wcsd did not exit cleanly (its log: $artifacts/wcsd.log)" >&2
+        tail -20 "$state/wcsd.log" >&2 || true
+        [ "$rc" = 0 ] && rc=1
+    fi
     cp "$state"/*.log "$artifacts/" 2>/dev/null || true
     "$top/scripts/pg-test.sh" stop "$state/pg" || true
     rm -rf "$state"
@@ -134,7 +141,7 @@ for attempt in 1 2 3; do
         sleep 0.1
     done
     [ $ready = 1 ] && break
-    stop_pid "$wcsd_pid" 50
+    stop_pid "$wcsd_pid" 50 || true
     wcsd_pid=
     echo "wcsd did not start (attempt $attempt):" >&2
     tail -20 "$state/wcsd.log" >&2
@@ -145,7 +152,7 @@ url="http://127.0.0.1:$http_port"
 
 echo "== wcs-linesim: the sorter PLC (chutes of 8 parcels that stay FULL, 5% no-reads)"
 "$bin/wcs-linesim" --connect "127.0.0.1:$plc_port" --preadvice "$top/data/preadvice-sample.csv" \
-    --duration 170 --rate 18000 --seed 7 --capacity 8 --empty-ms 600000 --noread 0.05 \
+    --duration 170 --rate 18000 --seed 7 --capacity 8 --empty-ms 600000 --noread 0.05 --unreadable 0.03 \
     --scan-url "$url/v1/scans" --token-file "$state/linesim.token" --drain-timeout 5 \
     --report "$state/linesim-report.json" >"$state/linesim.log" 2>&1 &
 sim_pid=$!

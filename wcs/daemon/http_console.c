@@ -518,6 +518,11 @@ static void add_why(struct wcs_http *h, struct http_job *j)
     json_t *t = json_loads(j->body, 0, NULL);
 
     memset(&m, 0, sizeof(m));
+    /* A tracking number (a parcel nothing read) is no code to decide on. */
+    if (strlen(j->arg) == 10 && strspn(j->arg, "0123456789") == 10) {
+        json_decref(t);
+        return;
+    }
     if (t == NULL || wcs_sorter_decide(sorter, codes, 1, &m, false, &dec, &e) < 0) {
         json_decref(t);
         return;

@@ -116,6 +116,9 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
                  wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s),
                  wcs_plan_rule(wcs_sorter_plan(s), (size_t)dec.rule)->line,
                  dec.fallback ? " fallback" : "");
+    else if (ncodes == 0)
+        snprintf(out->note, sizeof(out->note), "nothing read at %.20s plan v%d", req->location,
+                 wcs_sorter_plan_version(s));
     else
         snprintf(out->note, sizeof(out->note), "route %s plan v%d",
                  wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s));

@@ -149,7 +149,8 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
     [WCS_VIEW_CHUTE] =
         "SELECT json_build_object("
         " 'recent', (SELECT coalesce(json_agg(json_build_object('code', x.parcel_code, 'at',"
-        "   " MS("x.at") ", 'reason', x.reason) ORDER BY x.at DESC), '[]') FROM (SELECT * FROM"
+        "   " MS("x.at") ", 'reason', x.reason, 'tracking', substring(x.detail from"
+        "   '^tracking ([0-9]+)')) ORDER BY x.at DESC), '[]') FROM (SELECT * FROM"
         "   events e WHERE e.kind = 'confirm' AND e.reason = 'SORTED__' AND e.chute = $1"
         "   ORDER BY e.at DESC LIMIT 20) x),"
         " 'open_parcels', (SELECT count(*) FROM events e WHERE e.kind = 'confirm'"
@@ -168,8 +169,11 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
         "   WHERE code = $1 UNION ALL SELECT id FROM parcels WHERE code = $1 LIMIT 1)),"
         " codes AS (SELECT $1::text AS code UNION SELECT code FROM p"
         "   UNION SELECT i.code FROM parcel_ids i JOIN p ON i.parcel_id = p.id)"
-        " SELECT CASE WHEN EXISTS (SELECT 1 FROM p) OR EXISTS (SELECT 1 FROM events e"
-        "   WHERE e.parcel_code IN (SELECT code FROM codes)) THEN json_build_object('code', $1::text,"
+        " ,ev AS (SELECT * FROM events e WHERE e.parcel_code IN (SELECT code FROM codes)"
+        "   UNION ALL SELECT * FROM events e WHERE $1 ~ '^[0-9]{10}$' AND e.parcel_code IS NULL"
+        "   AND e.detail LIKE 'tracking %' AND substring(e.detail from '^tracking ([0-9]+)') = $1)"
+        " SELECT CASE WHEN EXISTS (SELECT 1 FROM p) OR EXISTS (SELECT 1 FROM ev)"
+        " THEN json_build_object('code', $1::text,"
         " 'parcel', (SELECT json_build_object('code', code, 'service', service, 'country',"
         "   recipient_country, 'postal_code', postal_code, 'recipient_name', recipient_name,"
         "   'recipient_city', recipient_city, 'recipient_address', recipient_address,"
@@ -181,7 +185,7 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
         "   'errors', coalesce(d.errors, '[]'::jsonb)) FROM declarations d"
         "   WHERE d.parcel_id IN (SELECT code FROM codes) LIMIT 1),"
         " 'events', (SELECT coalesce(json_agg(" EVENT_JSON " ORDER BY e.at, e.id), '[]')"
-        "   FROM events e WHERE e.parcel_code IN (SELECT code FROM codes))) END",
+        "   FROM ev e)) END",
     [WCS_VIEW_BAGS] =
         "SELECT json_build_object('bags', coalesce(json_agg(json_build_object('bag_id', b.bag_id,"
         " 'chute', b.chute, 'route', b.route, 'closed_at', " MS("b.closed_at") ", 'parcels',"
