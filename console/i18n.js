@@ -219,6 +219,8 @@ const ALARMS = {
       'Sorting goes on from memory and events are spooled, but new pre-advice, plan changes and bag closing wait. Call IT to restore the database.'],
     customs_failing: ['Customs declarations failing',
       'Declarations cannot be sent or the broker refuses them. Open the Customs page; parcels without release go to the customs hold. Inform the customs desk.'],
+    manifest_refused: ['Manifest refused',
+      'The customs broker refused a dispatch\'s manifest: the truck or wagon must not leave with it. Open Bags & dispatches, read the broker\'s answer on the dispatch, and call the customs desk to correct it with the broker.'],
   },
   zh: {
     plc_link_down: ['分拣机 PLC 连接中断',
@@ -239,6 +241,8 @@ const ALARMS = {
       '分拣依靠内存继续进行，事件已缓存，但新的预报、方案变更和封袋需等待。请联系 IT 恢复数据库。'],
     customs_failing: ['海关申报失败',
       '申报无法发送或被报关行拒绝。请打开“海关”页面；未放行的包裹将进入海关扣留格口。请通知海关业务人员。'],
+    manifest_refused: ['清单被拒',
+      '报关行拒绝了一个发运的清单：车辆或车皮不得带着它出发。请打开“封袋与发运”，查看该发运上报关行的答复，并联系海关业务人员与报关行更正。'],
   },
 };
 

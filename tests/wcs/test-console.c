@@ -295,6 +295,27 @@ static void test_disable_chute_and_why(void **state)
     json_decref(j);
 }
 
+/* A manifest the broker refused raises its alarm (counted by the
+ * refresher at its next resync: 1 s here). */
+static void test_manifest_refused_alarm(void **state)
+{
+    PGconn *db = PQconnectdb(wcsd.conninfo);
+    PGresult *r;
+    json_t *a;
+
+    (void)state;
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    r = PQexec(db, "INSERT INTO dispatches (manifest_id, route, transport, status, manifest_error,"
+                   " manifest_at) VALUES ('HRB-20261207-ZAB-999', 'RU-ZAB-RAIL', 'rail', 'closed',"
+                   " 'unknown parcels', now())");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(db);
+    a = wait_alarm("manifest_refused", "");
+    assert_non_null(strstr(json_string_value(json_object_get(a, "text")), "refused 1 dispatch"));
+    json_decref(a);
+}
+
 /* The stream's first bytes: a hello, then the three documents. */
 static void test_stream(void **state)
 {
@@ -351,6 +372,7 @@ static int setup(void **state)
     twcsd_sample_code(0, code0, sizeof(code0));
     twcsd_config(&wcsd,
                  "alarms:\n  chute_full_s: 0\n"
+                 "registry:\n  resync_s: 1\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    locations: [SCAN01]\n",
                  wcsd.plc_port[0]);
@@ -381,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_roles_and_csrf),
         cmocka_unit_test(test_chute_full_alarm_ack_and_restart),
         cmocka_unit_test(test_disable_chute_and_why),
+        cmocka_unit_test(test_manifest_refused_alarm),
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_audit),
     };

@@ -53,6 +53,7 @@ static const struct {
     [WCS_ALARM_SPOOL_FILLING] = {"spool_filling", WCS_ALARM_CRITICAL, 0},
     [WCS_ALARM_DATABASE_DOWN] = {"database_down", WCS_ALARM_CRITICAL, 10},
     [WCS_ALARM_CUSTOMS_FAILING] = {"customs_failing", WCS_ALARM_WARNING, 0},
+    [WCS_ALARM_MANIFEST_REFUSED] = {"manifest_refused", WCS_ALARM_WARNING, 0},
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -386,6 +386,13 @@ static void observe(struct wcs_console *c, int64_t now)
         snprintf(text, sizeof(text), "%lld customs worker alarm(s) open (Customs page)", ca);
         wcs_alarms_observe(c->alarms, WCS_ALARM_CUSTOMS_FAILING, "", text);
     }
+    ca = c->src.refresher ? wcs_refresher_manifests_refused(c->src.refresher) : -1;
+    if (ca > 0) {
+        snprintf(text, sizeof(text),
+                 "the broker refused %lld dispatch manifest(s) in the last 24 h (Bags & dispatches)",
+                 ca);
+        wcs_alarms_observe(c->alarms, WCS_ALARM_MANIFEST_REFUSED, "", text);
+    }
 }
 
 static void store_work_cb(uv_work_t *w)

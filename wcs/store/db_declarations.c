@@ -109,16 +109,30 @@ int wcs_db_customs_alarms(PGconn *c, wcs_customs_alarm_cb cb, void *arg, struct 
 }
 
 static const char SQL_ALARMS_OPEN[] = "SELECT count(*) FROM customs_alarms WHERE cleared_at IS NULL";
+static const char SQL_MANIFESTS_REFUSED[] =
+    "SELECT count(*) FROM dispatches WHERE manifest_error IS NOT NULL"
+    " AND manifest_at >= now() - interval '24 hours'";
 
-int wcs_db_customs_alarms_open(PGconn *c, long long *n, struct err *e)
+/* The one number a counting statement answers. */
+static int count(PGconn *c, const char *what, const char *sql, long long *n, struct err *e)
 {
-    PGresult *r = wcs_db_query(c, "customs alarms", SQL_ALARMS_OPEN, 0, NULL, e);
+    PGresult *r = wcs_db_query(c, what, sql, 0, NULL, e);
 
     if (r == NULL)
         return ERR_DB;
     *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+int wcs_db_customs_alarms_open(PGconn *c, long long *n, struct err *e)
+{
+    return count(c, "customs alarms", SQL_ALARMS_OPEN, n, e);
+}
+
+int wcs_db_manifests_refused(PGconn *c, long long *n, struct err *e)
+{
+    return count(c, "manifests refused", SQL_MANIFESTS_REFUSED, n, e);
 }
 
 static const char SQL_DECLARATION[] =

@@ -65,6 +65,10 @@ int wcs_db_customs_alarms(PGconn *c, wcs_customs_alarm_cb cb, void *arg, struct 
 /* How many of the worker's alarms are open, into *n. Returns 0 or ERR_DB. */
 int wcs_db_customs_alarms_open(PGconn *c, long long *n, struct err *e);
 
+/* How many dispatches' manifests the broker refused (manifest_error) in the
+ * last 24 hours, into *n. Returns 0 or ERR_DB. */
+int wcs_db_manifests_refused(PGconn *c, long long *n, struct err *e);
+
 /* One parcel's declaration and what became of it. Strings malloc'd (NULL =
  * absent), freed by wcs_declaration_row_free(). */
 struct wcs_declaration_row {

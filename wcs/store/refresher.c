@@ -30,6 +30,7 @@ struct wcs_refresher {
     atomic_int stopping;
     atomic_int connected;
     atomic_llong customs_alarms;  /* open alarms of the customs worker; -1 unknown */
+    atomic_llong manifests_refused; /* manifests the broker refused in the last day; -1 unknown */
     pthread_mutex_t mu;           /* guards head/tail */
     struct wcs_refresh_batch *head, *tail;
     struct wcs_refresh_batch *filling; /* batch being built by the thread */
@@ -96,6 +97,11 @@ struct wcs_refresh_batch *wcs_refresher_take(struct wcs_refresher *r)
 int wcs_refresher_connected(struct wcs_refresher *r)
 {
     return atomic_load(&r->connected);
+}
+
+long long wcs_refresher_manifests_refused(struct wcs_refresher *r)
+{
+    return atomic_load(&r->manifests_refused);
 }
 
 long long wcs_refresher_customs_alarms(struct wcs_refresher *r)
@@ -217,6 +223,7 @@ static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
     struct err e;
 
     atomic_store(&r->customs_alarms, wcs_db_customs_alarms_open(c, &n, &e) == 0 ? n : -1);
+    atomic_store(&r->manifests_refused, wcs_db_manifests_refused(c, &n, &e) == 0 ? n : -1);
 }
 
 /* A user disabled, deleted or given a new password or role: a batch telling

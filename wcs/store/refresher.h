@@ -64,6 +64,10 @@ int wcs_refresher_connected(struct wcs_refresher *r);
  * count or when it failed. Thread-safe. */
 long long wcs_refresher_customs_alarms(struct wcs_refresher *r);
 
+/* Dispatches whose manifest the broker refused in the last 24 hours, as
+ * last counted (with the customs alarms); -1 unknown. Thread-safe. */
+long long wcs_refresher_manifests_refused(struct wcs_refresher *r);
+
 /* Stops and joins the thread, frees queued batches and r. */
 void wcs_refresher_stop(struct wcs_refresher *r);
 
