@@ -338,6 +338,17 @@ static bool job_bad(struct http_job *j, const char *message)
     return false;
 }
 
+/* The reads that are one view of the store each (console_store.h). */
+static const struct {
+    enum console_route route;
+    enum wcs_console_view view;
+    bool with_arg; /* the path's id is the view's argument */
+} views[] = {
+    {C_CHUTE, WCS_VIEW_CHUTE, true},   {C_TRACE, WCS_VIEW_TRACE, true},
+    {C_BAGS, WCS_VIEW_BAGS, false},    {C_DISPATCHES, WCS_VIEW_DISPATCHES, false},
+    {C_PLANS, WCS_VIEW_PLANS, false},  {C_USERS, WCS_VIEW_USERS, false},
+};
+
 /* Runs a job's statements; false when the connection should not be kept. */
 static bool job_run(struct http_job *j, PGconn *c)
 {
@@ -347,25 +358,14 @@ static bool job_run(struct http_job *j, PGconn *c)
     char hours[16], id[WCS_MANIFEST_ID_MAX];
     int rc = 0;
 
+    size_t k;
+
+    for (k = 0; k < sizeof(views) / sizeof(views[0]); k++)
+        if (views[k].route == j->route) {
+            view(j, c, views[k].view, views[k].with_arg ? j->arg : NULL, &e);
+            return true;
+        }
     switch (j->route) {
-    case C_CHUTE:
-        view(j, c, WCS_VIEW_CHUTE, j->arg, &e);
-        break;
-    case C_TRACE:
-        view(j, c, WCS_VIEW_TRACE, j->arg, &e);
-        break;
-    case C_BAGS:
-        view(j, c, WCS_VIEW_BAGS, NULL, &e);
-        break;
-    case C_DISPATCHES:
-        view(j, c, WCS_VIEW_DISPATCHES, NULL, &e);
-        break;
-    case C_PLANS:
-        view(j, c, WCS_VIEW_PLANS, NULL, &e);
-        break;
-    case C_USERS:
-        view(j, c, WCS_VIEW_USERS, NULL, &e);
-        break;
     case C_AUDIT: {
         long n = strtol(j->arg[0] ? j->arg : "24", NULL, 10);
         snprintf(hours, sizeof(hours), "%ld", n < 1 ? 1 : n > 24 * 31 ? 24 * 31 : n);
