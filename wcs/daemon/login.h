@@ -2,7 +2,7 @@
  * login.h - POST /v1/login's two halves: its body, read by a pure function
  * on the loop, and the check of the password, which is slow on purpose
  * (argon2id, about 0.1 s) and needs the database, so it runs on a thread
- * of libuv's pool, never on the loop (wcs/daemon/http_api.c suspends the
+ * of libuv's pool, never on the loop (wcs/daemon/http_server.c suspends the
  * request meanwhile).
  */
 #ifndef WCS_DAEMON_LOGIN_H

@@ -1,6 +1,6 @@
 /*
  * scan_body.h - the body of wcsd's POST /v1/scans: JSON text in, checked
- * scans out. Pure (no server, no loop, no state): http_api.c collects the
+ * scans out. Pure (no server, no loop, no state): http_server.c collects the
  * body, hands it here and answers with what comes back; the checks that
  * need the daemon (a configured location, room in the event log) stay
  * there. docs/wcsd.md "HTTP API" has the rules, docs/security.md why.

@@ -1,5 +1,7 @@
 /*
- * http_api.c - wcsd's operator HTTP API on the daemon's loop (see http_api.h).
+ * http_server.c - wcsd's operator HTTP API on the daemon's loop (see http_api.h):
+ * the server, its guard (routes, tokens, sessions, rates) and the machine
+ * API; the console's routes are in http_console.c.
  *
  * DESIGN: every request is decided on MHD's first call for it, when its
  * headers are in and its body is not: the route says what it needs (nothing,
