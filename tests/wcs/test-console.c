@@ -343,6 +343,53 @@ static void test_stream(void **state)
     free(b.data);
 }
 
+/* A stream ends with its session: logged out, the console gets no more. */
+static void test_stream_ends_with_session(void **state)
+{
+    char url[128], cookie[128], id[64], csrf[64];
+    struct tu_body b = {NULL, 0};
+    CURLM *m = curl_multi_init();
+    CURL *k = curl_easy_init();
+    CURLMsg *msg;
+    int running = 1, left, i;
+    bool done = false;
+    CURLcode result = CURLE_OK;
+
+    (void)state;
+    assert_int_equal(tsess_login(&wcsd, "zhang.min", TSESS_PW, id, csrf), 200);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stream", wcsd.http_port);
+    snprintf(cookie, sizeof(cookie), "wcs_session=%s", id);
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_COOKIE, cookie);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+    curl_multi_add_handle(m, k);
+    for (i = 0; i < 15 && running; i++) { /* about 1.5 s of it */
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    assert_non_null(b.data);
+    assert_non_null(strstr(b.data, "event: line"));
+    assert_int_equal(tsess_status(&wcsd, "/v1/logout", "{}", id, csrf), 200);
+    for (i = 0; i < 100 && running; i++) { /* ended within a document's period */
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    while ((msg = curl_multi_info_read(m, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE) {
+            done = true;
+            result = msg->data.result;
+        }
+    curl_multi_remove_handle(m, k);
+    curl_easy_cleanup(k);
+    curl_multi_cleanup(m);
+    free(b.data);
+    assert_true(done);
+    assert_int_equal(result, CURLE_OK); /* ended by wcsd, not by our timeout */
+    assert_int_equal(tsess_login(&wcsd, "zhang.min", TSESS_PW, viewer, viewer_csrf), 200);
+}
+
 static void test_audit(void **state)
 {
     json_t *j, *e;
@@ -405,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_disable_chute_and_why),
         cmocka_unit_test(test_manifest_refused_alarm),
         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_stream_ends_with_session),
         cmocka_unit_test(test_audit),
     };
 

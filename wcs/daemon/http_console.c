@@ -77,7 +77,8 @@ struct stream_client {
     char *buf;          /* unsent event text */
     size_t len, off, cap;
     bool suspended;
-    bool closing;       /* too slow, or the server stops: end the stream */
+    bool closing;       /* too slow, its session ended, or the server stops */
+    char session[WCS_SESSION_TEXT]; /* its session, "" for a token's stream */
 };
 
 static const char *const doc_events[WCS_DOC_COUNT] = {
@@ -157,7 +158,8 @@ static void stream_free_cb(void *cls)
     free(s);
 }
 
-static enum MHD_Result answer_stream(struct wcs_http *h, struct MHD_Connection *conn)
+static enum MHD_Result answer_stream(struct wcs_http *h, struct MHD_Connection *conn,
+                                     const struct request_state *b)
 {
     struct stream_client *s;
     struct MHD_Response *r;
@@ -174,6 +176,7 @@ static enum MHD_Result answer_stream(struct wcs_http *h, struct MHD_Connection *
         return MHD_NO;
     s->h = h;
     s->conn = conn;
+    memcpy(s->session, b->session, sizeof(s->session));
     stream_append(s, "hello", "{\"retry_ms\":2000}");
     for (k = 0; k < WCS_DOC_COUNT; k++) {
         const char *doc = wcs_console_doc(h->src.console, (enum wcs_console_doc)k);
@@ -204,6 +207,11 @@ void wcs_http_publish(struct wcs_http *h, int which, const char *doc)
     if (h == NULL || h->stopping || (unsigned)which >= WCS_DOC_COUNT || h->streams == NULL)
         return;
     for (s = h->streams; s != NULL; s = s->next) {
+        /* A session that ended (logout, its user changed, its 12 hours)
+         * ends its stream; an open console keeps its session from idling. */
+        if (s->session[0] != '\0' &&
+            wcs_session_find(h->sessions, s->session, uv_hrtime() / 1000) == NULL)
+            s->closing = true;
         stream_append(s, doc_events[which], doc);
         stream_wake(s);
     }
@@ -746,7 +754,7 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
     case C_PAGE:
         return answer_page(conn, b->arg);
     case C_STREAM:
-        return answer_stream(h, conn);
+        return answer_stream(h, conn, b);
     case C_ALARMS:
         doc = h->src.console ? wcs_console_doc(h->src.console, WCS_DOC_ALARMS) : NULL;
         return doc ? reply(conn, MHD_HTTP_OK, "application/json", strdup(doc))
