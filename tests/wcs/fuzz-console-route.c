@@ -4,8 +4,8 @@
  *
  * The input is "METHOD PATH" (the first byte picks GET or POST, the rest
  * is the path, cut at a NUL). Beyond "no crash" it checks: the id taken
- * from a path is NUL-terminated, shorter than CONSOLE_ARG_MAX, holds no
- * '/' and appears in the path; a POST never lands on a page or the stream;
+ * from a path is NUL-terminated, shorter than CONSOLE_ARG_MAX, printable
+ * ASCII without blank or '/', and appears in the path; a POST never lands on a page or the stream;
  * an action (POST) always needs a role; a path that is not the console's
  * gives C_NONE and no id.
  */
@@ -34,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r = console_route_of(method, url, arg, &min_role);
     if (strnlen(arg, sizeof(arg)) == sizeof(arg) || strchr(arg, '/') != NULL)
         abort();
+    for (n = 0; arg[n] != '\0'; n++)
+        if ((unsigned char)arg[n] <= 0x20 || (unsigned char)arg[n] >= 0x7F)
+            abort();
     if (r == C_NONE && arg[0] != '\0')
         abort();
     if (arg[0] != '\0' && strstr(url, arg) == NULL && strcmp(arg, "index.html") != 0)

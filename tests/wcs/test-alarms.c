@@ -128,12 +128,25 @@ static void test_full_set_gives_way(void **state)
     }
     wcs_alarms_list(a, &n);
     assert_int_equal(n, WCS_ALARMS_MAX);
+    /* None stored yet: none may go, so the new alarm waits. */
     wcs_alarms_observe(a, WCS_ALARM_SPOOL_FILLING, "", "spool");
-    assert_int_equal(wcs_alarms_settle(a, 10000 * S, counter_cb, &ids), 1);
+    assert_int_equal(wcs_alarms_settle(a, 10000 * S, counter_cb, &ids), 0);
+    /* Stored: the oldest closed gives way. */
     n = wcs_alarms_unstored(a, out, WCS_ALARMS_MAX);
-    assert_int_equal(n, WCS_ALARMS_MAX); /* nothing stored in this test */
+    assert_int_equal(n, WCS_ALARMS_MAX);
     for (i = 0; i < n; i++)
-        assert_string_not_equal(out[i].subject, "S0"); /* the oldest closed went */
+        wcs_alarms_stored(a, out[i].id, out[i].version);
+    wcs_alarms_observe(a, WCS_ALARM_SPOOL_FILLING, "", "spool");
+    assert_int_equal(wcs_alarms_settle(a, 10001 * S, counter_cb, &ids), 1);
+    n = wcs_alarms_unstored(a, out, WCS_ALARMS_MAX);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, WCS_ALARM_SPOOL_FILLING);
+    {
+        const struct wcs_alarm *l = wcs_alarms_list(a, &n);
+        assert_int_equal(n, WCS_ALARMS_MAX);
+        for (i = 0; i < n; i++)
+            assert_string_not_equal(l[i].subject, "S0"); /* the oldest closed went */
+    }
     wcs_alarms_free(a);
 }
 

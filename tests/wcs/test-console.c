@@ -160,7 +160,12 @@ static void test_roles_and_csrf(void **state)
     json_decref(post_json("/v1/keyin", "{\"location\": \"SCAN01\"}", op, op_csrf, 400));
     json_decref(post_json("/v1/keyin", "{\"location\": \"NOWHERE\", \"code\": \"AB1\"}", op,
                           op_csrf, 422));
-    json_decref(post_json("/v1/chutes/NOPE/close-bag", "[1,2]", op, op_csrf, 400));
+    json_decref(post_json("/v1/chutes/NOPE/close-bag", "{}", op, op_csrf, 404));
+    json_decref(post_json("/v1/chutes/NOPE/disable", "{}", op, op_csrf, 404));
+    json_decref(post_json("/v1/chutes/CH002/close-bag", "[1,2]", op, op_csrf, 400));
+    /* An id with a control character (a %0A decoded) is no console route:
+     * the machine API's answer to a POST it does not have. */
+    json_decref(post_json("/v1/chutes/CH%0A002/disable", "{}", op, op_csrf, 405));
     /* The reads a viewer has. */
     json_decref(get_json("/v1/bags", viewer, 200));
     json_decref(get_json("/v1/dispatches", viewer, 200));
@@ -390,6 +395,48 @@ static void test_stream_ends_with_session(void **state)
     assert_int_equal(tsess_login(&wcsd, "zhang.min", TSESS_PW, viewer, viewer_csrf), 200);
 }
 
+/* More reads at once than the pool runs (4): the rest wait their turn and
+ * every one is answered. */
+static void test_reads_wait_their_turn(void **state)
+{
+    enum { N = 12 };
+    char url[128], cookie[128];
+    struct tu_body b[N];
+    CURL *k[N];
+    CURLM *m = curl_multi_init();
+    int running = 1, i, loops;
+    long st;
+
+    (void)state;
+    memset(b, 0, sizeof(b));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/audit?hours=48", wcsd.http_port);
+    snprintf(cookie, sizeof(cookie), "wcs_session=%s", viewer);
+    for (i = 0; i < N; i++) {
+        k[i] = curl_easy_init();
+        curl_easy_setopt(k[i], CURLOPT_URL, url);
+        curl_easy_setopt(k[i], CURLOPT_COOKIE, cookie);
+        curl_easy_setopt(k[i], CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(k[i], CURLOPT_WRITEFUNCTION, tu_body_cb);
+        curl_easy_setopt(k[i], CURLOPT_WRITEDATA, &b[i]);
+        curl_multi_add_handle(m, k[i]);
+    }
+    for (loops = 0; running > 0 && loops < 400; loops++) {
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    assert_int_equal(running, 0);
+    for (i = 0; i < N; i++) {
+        curl_easy_getinfo(k[i], CURLINFO_RESPONSE_CODE, &st);
+        assert_int_equal(st, 200);
+        assert_non_null(b[i].data);
+        assert_non_null(strstr(b[i].data, "\"events\""));
+        free(b[i].data);
+        curl_multi_remove_handle(m, k[i]);
+        curl_easy_cleanup(k[i]);
+    }
+    curl_multi_cleanup(m);
+}
+
 static void test_audit(void **state)
 {
     json_t *j, *e;
@@ -453,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_manifest_refused_alarm),
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_stream_ends_with_session),
+        cmocka_unit_test(test_reads_wait_their_turn),
         cmocka_unit_test(test_audit),
     };
 

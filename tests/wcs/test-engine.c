@@ -508,6 +508,49 @@ static void test_plan_swap(void **state)
     wcs_plan_free(p2);
 }
 
+/* An operator's hold: the chute takes nothing whatever the PLC says, shows
+ * as disabled_operator, and holds across plans, also for a chute the plan
+ * of the moment lacks. */
+static void test_operator_hold(void **state)
+{
+    struct fixture *f = *state;
+    struct wcs_read r[1] = {rd("RR473124829GB", true, &f->p1)};
+    struct wcs_decision d;
+    struct wcs_plan *p2;
+    char text[sizeof(plan_text) + 256];
+    int i;
+
+    assert_int_equal(wcs_engine_set_chute_held(f->eng, "A1", true), 0);
+    assert_string_equal(wcs_chute_status_name(wcs_engine_chute(f->eng, (size_t)chute(f, "A1"))),
+                        "disabled_operator");
+    /* The PLC says active: still held. */
+    assert_int_equal(wcs_engine_set_chute_state(f->eng, "A1", WCS_CHUTE_ACTIVE), 0);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(decide(f, r, 1, &d), CONV_REASON_OK);
+        assert_string_not_equal(d.destination, "A1");
+    }
+    /* A chute of no plan yet: the hold waits for it. */
+    assert_int_equal(wcs_engine_set_chute_held(f->eng, "A4", true), ERR_NOTFOUND);
+    snprintf(text, sizeof(text), "%s", plan_text);
+    memcpy(strstr(text, "A1 A2 A3,"), "A4 A2 A1,", 9);
+    strcat(text, "chute,A4\n");
+    p2 = parse(text);
+    wcs_engine_set_plan(f->eng, p2);
+    assert_true(wcs_engine_chute(f->eng, (size_t)wcs_plan_chute_find(p2, "A4"))->held);
+    assert_true(wcs_engine_chute(f->eng, (size_t)wcs_plan_chute_find(p2, "A1"))->held);
+    assert_int_equal(decide(f, r, 1, &d), CONV_REASON_OK);
+    assert_string_equal(d.destination, "A2"); /* A4 and A1 held */
+    /* Enabled: A1 takes parcels again. */
+    assert_int_equal(wcs_engine_set_chute_held(f->eng, "A1", false), 0);
+    assert_int_equal(wcs_engine_set_chute_held(f->eng, "A4", false), 0);
+    assert_int_equal(decide(f, r, 1, &d), CONV_REASON_OK);
+    assert_string_equal(d.destination, "A4"); /* load 0, listed first */
+    assert_string_equal(wcs_chute_status_name(wcs_engine_chute(f->eng, (size_t)wcs_plan_chute_find(p2, "A1"))),
+                        "active");
+    wcs_engine_set_plan(f->eng, f->plan);
+    wcs_plan_free(p2);
+}
+
 static void test_no_plan(void **state)
 {
     struct wcs_engine *eng = wcs_engine_new();
@@ -620,6 +663,7 @@ int main(void)
         T(test_special_to_default_exit),
         T(test_special_load),
         T(test_plan_swap),
+        T(test_operator_hold),
         cmocka_unit_test(test_no_plan),
         cmocka_unit_test(test_sample_plan),
     };

@@ -177,7 +177,8 @@ void wcs_alarms_observe(struct wcs_alarms *a, enum wcs_alarm_kind kind, const ch
     snprintf(p->text, sizeof(p->text), "%s", text);
 }
 
-/* Room for one more held alarm: the oldest closed one gives way. */
+/* Room for one more held alarm: the oldest closed one the store has gives
+ * way (one not stored yet is never lost; without any, the raise waits). */
 static struct held *make_room(struct wcs_alarms *a)
 {
     size_t i, oldest = a->nheld;
@@ -185,13 +186,14 @@ static struct held *make_room(struct wcs_alarms *a)
     if (a->nheld < WCS_ALARMS_MAX)
         return &a->held[a->nheld++];
     for (i = 0; i < a->nheld; i++)
-        if (a->held[i].al.cleared_us != 0 &&
+        if (a->held[i].al.cleared_us != 0 && a->held[i].stored == a->held[i].al.version &&
             (oldest == a->nheld || a->held[i].al.cleared_us < a->held[oldest].al.cleared_us))
             oldest = i;
     return oldest < a->nheld ? &a->held[oldest] : NULL;
 }
 
-static void raise_alarm(struct wcs_alarms *a, const struct pending *p, int64_t now_us,
+/* Raises p; false when there is no room (p stays pending). */
+static bool raise_alarm(struct wcs_alarms *a, const struct pending *p, int64_t now_us,
                         void (*rand_cb)(uint8_t out[8], void *arg), void *arg)
 {
     struct held *h = make_room(a);
@@ -199,7 +201,7 @@ static void raise_alarm(struct wcs_alarms *a, const struct pending *p, int64_t n
     int i;
 
     if (h == NULL)
-        return;
+        return false;
     memset(h, 0, sizeof(*h));
     rand_cb(r, arg);
     for (i = 0; i < 8; i++)
@@ -211,6 +213,7 @@ static void raise_alarm(struct wcs_alarms *a, const struct pending *p, int64_t n
     h->al.raised_us = now_us;
     h->seen = false; /* this round is over: the next must see it again */
     changed(a, h);
+    return true;
 }
 
 size_t wcs_alarms_settle(struct wcs_alarms *a, int64_t now_us,
@@ -233,10 +236,9 @@ size_t wcs_alarms_settle(struct wcs_alarms *a, int64_t now_us,
             continue; /* gone before it was raised */
         if (p->first_us == 0)
             p->first_us = now_us;
-        if (now_us - p->first_us >= (int64_t)a->delay_s[p->kind] * 1000000) {
-            raise_alarm(a, p, now_us, rand_cb, arg);
+        if (now_us - p->first_us >= (int64_t)a->delay_s[p->kind] * 1000000 &&
+            raise_alarm(a, p, now_us, rand_cb, arg))
             continue;
-        }
         p->seen = false;
         a->pending[j++] = *p;
     }

@@ -34,6 +34,10 @@ struct wcs_engine {
     const struct wcs_plan *plan;
     struct wcs_chute_status *st;   /* state of the plan's chute i */
     struct wcs_chute_status *spare; /* the other buffer, for plan swaps */
+    /* Chutes operators disabled, by id: a hold outlives a plan that lacks
+     * the chute and comes back with the next one that has it. */
+    char (*held)[WCS_CHUTE_ID_MAX + 1];
+    size_t nheld;
 };
 
 static const char *const state_names[] = {
@@ -51,7 +55,8 @@ struct wcs_engine *wcs_engine_new(void)
         return NULL;
     eng->st = calloc(WCS_PLAN_CHUTES_MAX, sizeof(*eng->st));
     eng->spare = calloc(WCS_PLAN_CHUTES_MAX, sizeof(*eng->spare));
-    if (eng->st == NULL || eng->spare == NULL) {
+    eng->held = calloc(WCS_PLAN_CHUTES_MAX, sizeof(*eng->held));
+    if (eng->st == NULL || eng->spare == NULL || eng->held == NULL) {
         wcs_engine_free(eng);
         return NULL;
     }
@@ -64,6 +69,7 @@ void wcs_engine_free(struct wcs_engine *eng)
         return;
     free(eng->st);
     free(eng->spare);
+    free(eng->held);
     free(eng);
 }
 
@@ -75,6 +81,17 @@ static size_t nchutes(const struct wcs_engine *eng)
         return 0;
     n = wcs_plan_nchutes(eng->plan);
     return n < WCS_PLAN_CHUTES_MAX ? n : WCS_PLAN_CHUTES_MAX;
+}
+
+/* Index of chute in the operators' holds, -1 when it is not held. */
+static int held_index(const struct wcs_engine *eng, const char *chute)
+{
+    size_t k;
+
+    for (k = 0; k < eng->nheld; k++)
+        if (strcmp(eng->held[k], chute) == 0)
+            return (int)k;
+    return -1;
 }
 
 const struct wcs_plan *wcs_engine_set_plan(struct wcs_engine *eng, const struct wcs_plan *plan)
@@ -97,6 +114,7 @@ const struct wcs_plan *wcs_engine_set_plan(struct wcs_engine *eng, const struct 
             memset(&eng->spare[i], 0, sizeof(eng->spare[i]));
             memcpy(eng->spare[i].id, c->id, sizeof(eng->spare[i].id));
             eng->spare[i].state = WCS_CHUTE_ACTIVE;
+            eng->spare[i].held = held_index(eng, c->id) >= 0;
         }
     }
     t = eng->st;
@@ -135,8 +153,12 @@ int wcs_engine_set_chute_state(struct wcs_engine *eng, const char *chute, enum w
 
 int wcs_engine_set_chute_held(struct wcs_engine *eng, const char *chute, bool held)
 {
-    int i = chute_index(eng, chute);
+    int i = chute_index(eng, chute), k = held_index(eng, chute);
 
+    if (held && k < 0 && eng->nheld < WCS_PLAN_CHUTES_MAX && strlen(chute) <= WCS_CHUTE_ID_MAX)
+        strcpy(eng->held[eng->nheld++], chute);
+    if (!held && k >= 0)
+        memcpy(eng->held[k], eng->held[--eng->nheld], sizeof(eng->held[k]));
     if (i < 0)
         return ERR_NOTFOUND;
     eng->st[i].held = held;

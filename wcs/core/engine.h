@@ -91,7 +91,10 @@ const struct wcs_plan *wcs_engine_plan(const struct wcs_engine *eng);
 /* Sets a chute's state; ERR_NOTFOUND when the plan has no such chute. */
 int wcs_engine_set_chute_state(struct wcs_engine *eng, const char *chute, enum wcs_chute_state st);
 /* An operator disables (held true) or enables a chute: a held chute takes no
- * parcels, whatever state its PLC reports. ERR_NOTFOUND as above. */
+ * parcels, whatever state its PLC reports. The hold is kept by id, so it
+ * also holds in a later plan (a chute missing from the active plan is held
+ * when a plan brings it back). ERR_NOTFOUND when the active plan has no
+ * such chute (the hold is kept all the same). */
 int wcs_engine_set_chute_held(struct wcs_engine *eng, const char *chute, bool held);
 /* The chute was emptied (bag closed): load back to 0, FULL back to ACTIVE. */
 int wcs_engine_chute_emptied(struct wcs_engine *eng, const char *chute);

@@ -13,10 +13,15 @@
  * the rest, or NULL when it is empty or too long. */
 static const char *segment(const char *p, char arg[CONSOLE_ARG_MAX])
 {
-    size_t n = strcspn(p, "/");
+    size_t i, n = strcspn(p, "/");
 
     if (n == 0 || n >= CONSOLE_ARG_MAX)
         return NULL;
+    /* Printable ASCII, no blank: every id of the line is (chutes, codes,
+     * users, manifests), and an id may reach a log line or the audit. */
+    for (i = 0; i < n; i++)
+        if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7F)
+            return NULL;
     memcpy(arg, p, n);
     arg[n] = '\0';
     return p + n;

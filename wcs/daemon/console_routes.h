@@ -6,7 +6,8 @@
 #ifndef WCS_CONSOLE_ROUTES_H
 #define WCS_CONSOLE_ROUTES_H
 
-#define CONSOLE_ARG_MAX 64 /* an id in a path: 1 to 63 characters, no '/' */
+#define CONSOLE_ARG_MAX 64 /* an id in a path: 1 to 63 printable ASCII characters,
+                            * no blank, no '/' */
 
 /* The console's routes. */
 enum console_route {

@@ -225,6 +225,8 @@ static void close_loop_handles(struct wcsd *d)
     d->stopping = true;
     wcs_http_stop(d->http);
     d->http = NULL;
+    if (d->plcs != NULL)
+        wcs_plcs_set_figures(d->plcs, NULL); /* they live in the console */
     wcs_console_stop(d->console);
     d->console = NULL;
     if (d->usb != NULL)
@@ -500,6 +502,10 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     pthread_mutex_init(&d->durable_mu, NULL);
     d->cfg = *cfg;
     d->started_us = uv_hrtime() / 1000;
+    /* libuv's pool (read when it starts): logins' hashes, the console's
+     * reads and actions (4 at most) and the alarms' store share it, so a
+     * console busy with slow reads cannot hold up a login. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
     reserve_loop_cpu(d);
     /* The HTTP API's files first: a key open to others stops wcsd before it
      * touches the database. */

@@ -35,7 +35,9 @@
 
 #define STREAMS_MAX 32           /* open streams, all clients together */
 #define STREAM_BUFFER_MAX (1 << 20) /* unsent bytes a stream may hold; more: it is closed */
-#define JOBS_MAX 16              /* console jobs on the pool at once; more: 503 */
+#define JOBS_RUNNING_MAX 4       /* console jobs on the pool at once (of its 8
+                                  * threads: logins and alarms keep the rest) ... */
+#define JOBS_MAX 64              /* ... and waiting their turn; more: 503 */
 #define DB_IDLE_MAX 4
 #define JOB_STATEMENT_MS 5000
 #define JOB_LOCK_MS 2000
@@ -87,15 +89,18 @@ static const char *const doc_events[WCS_DOC_COUNT] = {
 /* Appends one event to s's buffer; a stream over its bound is closed. */
 static void stream_append(struct stream_client *s, const char *event, const char *data)
 {
-    size_t need = strlen(event) + strlen(data) + 16;
+    /* "event: " E "\ndata: " D "\n\n" and snprintf's NUL */
+    size_t need = strlen(event) + strlen(data) + 17;
 
     if (s->closing)
         return;
-    if (s->off > 0 && s->off == s->len) /* all sent: start again at the front */
-        s->off = s->len = 0;
+    if (s->off > 0) { /* what was sent goes: the bound is on what is not */
+        memmove(s->buf, s->buf + s->off, s->len - s->off);
+        s->len -= s->off;
+        s->off = 0;
+    }
     if (s->len + need > STREAM_BUFFER_MAX) {
-        log_warnx("http: a console stream to %s is too slow: closed",
-                  s->h ? "a client" : "?");
+        log_warnx("http: a console stream is 1 MiB behind (a stuck browser?): closed");
         s->closing = true;
         return;
     }
@@ -215,7 +220,9 @@ void wcs_http_publish(struct wcs_http *h, int which, const char *doc)
         stream_append(s, doc_events[which], doc);
         stream_wake(s);
     }
-    run_mhd(h);
+    /* Not MHD_run here: a document may be published from inside one of
+     * MHD's callbacks (an alarm acknowledged), and MHD is not reentrant. */
+    http_kick(h);
 }
 
 /* --- jobs on the pool ------------------------------------------------------- */
@@ -226,6 +233,7 @@ struct http_job {
     struct wcs_http *h;
     struct MHD_Connection *conn; /* suspended meanwhile */
     struct request_state *b;     /* NULL when the request ended meanwhile */
+    bool on_pool;                /* queued to the pool; false: waiting its turn */
     enum console_route route;
     char arg[CONSOLE_ARG_MAX];
     char user[WCS_USER_NAME_MAX + 1];
@@ -383,12 +391,10 @@ static bool job_run(struct http_job *j, PGconn *c)
     case C_PROBLEMS: {
         json_t *a = json_array();
         rc = wcs_db_customs_problems(c, NULL, problem_cb, a, &e);
-        if (rc < 0) {
-            json_decref(a);
-            job_error(j, rc, &e);
-        } else {
+        if (rc < 0)
+            json_decref(a); /* answered below */
+        else
             job_answer(j, MHD_HTTP_OK, json_pack("{s:o}", "problems", a));
-        }
         break;
     }
     case C_CHUTE_CLOSE: {
@@ -599,19 +605,70 @@ static void job_apply(struct wcs_http *h, struct http_job *j)
     }
 }
 
+static void job_free(struct http_job *j)
+{
+    json_decref(j->in);
+    free(j->body);
+    free(j);
+}
+
+static void job_unlink(struct wcs_http *h, struct http_job *j)
+{
+    struct http_job **pp;
+
+    for (pp = &h->cjobs; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            h->cjobs_count--;
+            return;
+        }
+}
+
+static void job_done_cb(uv_work_t *w, int status);
+
+/* Puts the oldest waiting jobs on the pool while there is room; a waiting
+ * job whose request ended meanwhile goes without running; when the server
+ * stops, every waiting job goes. */
+static void jobs_next(struct wcs_http *h)
+{
+    struct http_job *j = h->cjobs, *next;
+
+    for (; j != NULL && (h->stopping || h->cjobs_running < JOBS_RUNNING_MAX); j = next) {
+        next = j->next;
+        if (j->on_pool)
+            continue;
+        if (j->b == NULL || h->stopping) {
+            if (j->b != NULL)
+                j->b->job = NULL;
+            job_unlink(h, j);
+            job_free(j);
+            continue;
+        }
+        if (uv_queue_work(h->poll.loop, &j->work, job_work_cb, job_done_cb) < 0) {
+            j->status = MHD_HTTP_SERVICE_UNAVAILABLE; /* answered as a job that failed */
+            j->body = json_body(error_json("unavailable", "try again"));
+            job_unlink(h, j);
+            j->b->job = NULL;
+            j->b->job_status = j->status;
+            j->b->job_body = j->body;
+            j->body = NULL;
+            MHD_resume_connection(j->conn);
+            job_free(j);
+            continue;
+        }
+        j->on_pool = true;
+        h->cjobs_running++;
+    }
+}
+
 static void job_done_cb(uv_work_t *w, int status)
 {
     struct http_job *j = w->data;
     struct wcs_http *h = j->h;
-    struct http_job **pp;
 
     (void)status;
     h->cjobs_running--;
-    for (pp = &h->cjobs; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == j) {
-            *pp = j->next;
-            break;
-        }
+    job_unlink(h, j);
     if (j->b != NULL) {
         job_apply(h, j);
         j->b->job = NULL;
@@ -621,9 +678,8 @@ static void job_done_cb(uv_work_t *w, int status)
         MHD_resume_connection(j->conn);
         run_mhd(h);
     }
-    json_decref(j->in);
-    free(j->body);
-    free(j);
+    job_free(j);
+    jobs_next(h);
     if (h->stopping && console_idle(h))
         http_release(h);
 }
@@ -636,7 +692,7 @@ static enum MHD_Result start_job(struct wcs_http *h, struct MHD_Connection *conn
 
     if (h->src.conninfo == NULL)
         return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no database in this wcsd");
-    if (h->cjobs_running >= JOBS_MAX)
+    if (h->cjobs_count >= JOBS_MAX)
         return reply_error_hdr(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
                                "too many console requests at once: try again", "Retry-After",
                                "1");
@@ -660,16 +716,16 @@ static enum MHD_Result start_job(struct wcs_http *h, struct MHD_Connection *conn
     memcpy(j->arg, b->arg, sizeof(j->arg));
     memcpy(j->user, b->user[0] ? b->user : (b->who ? b->who->name : "?"), sizeof(j->user) - 1);
     j->work.data = j;
-    if (uv_queue_work(h->poll.loop, &j->work, job_work_cb, job_done_cb) < 0) {
-        json_decref(j->in);
-        free(j);
-        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again");
-    }
     b->job = j;
-    j->next = h->cjobs;
-    h->cjobs = j;
-    h->cjobs_running++;
+    { /* at the end: the oldest waits least */
+        struct http_job **pp = &h->cjobs;
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        *pp = j;
+    }
+    h->cjobs_count++;
     MHD_suspend_connection(conn);
+    jobs_next(h);
     return MHD_YES;
 }
 
@@ -737,6 +793,13 @@ static enum MHD_Result answer_keyin(struct wcs_http *h, struct MHD_Connection *c
 
 /* --- the answer ---------------------------------------------------------------- */
 
+static bool chute_known(struct wcs_http *h, const char *chute)
+{
+    const struct wcs_plan *plan = wcs_sorter_plan(h->src.sorter);
+
+    return plan != NULL && wcs_plan_chute_find(plan, chute) >= 0;
+}
+
 enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
                                struct request_state *b)
 {
@@ -765,6 +828,15 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
         return answer_ack(h, conn, b);
     case C_KEYIN:
         return answer_keyin(h, conn, b);
+    case C_CHUTE:
+    case C_CHUTE_CLOSE:
+    case C_CHUTE_DISABLE:
+    case C_CHUTE_ENABLE:
+        /* Only a chute of the active plan: nothing else is held, recorded or logged. */
+        if (!chute_known(h, b->arg))
+            return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
+                               "no such chute in the active sort plan");
+        return start_job(h, conn, b);
     case C_AUDIT: {
         const char *hours = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "hours");
         if (hours != NULL && (strlen(hours) == 0 || strlen(hours) > 4 ||
@@ -807,7 +879,7 @@ void console_stop(struct wcs_http *h)
 
 bool console_idle(const struct wcs_http *h)
 {
-    return h->cjobs_running == 0;
+    return h->cjobs_running == 0 && h->cjobs == NULL;
 }
 
 void console_free(struct wcs_http *h)

@@ -128,7 +128,9 @@ static struct bucket *find(struct wcs_rate *r, uint32_t client, uint64_t now_us)
     return pick;
 }
 
-int wcs_rate_take(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s)
+/* Whether client's bucket holds a token now; consume takes it. */
+static int rate_check(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s,
+                      bool consume)
 {
     struct bucket *b = find(r, client, now_us);
     uint64_t wait_us;
@@ -136,11 +138,22 @@ int wcs_rate_take(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned
     b->micro = level(r, b, now_us);
     b->last_us = now_us;
     if (b->micro >= MICRO) {
-        b->micro -= MICRO;
+        if (consume)
+            b->micro -= MICRO;
         return 0;
     }
     wait_us = (MICRO - b->micro + r->per_s - 1) / r->per_s;
     if (retry_s != NULL)
         *retry_s = (unsigned)((wait_us + MICRO - 1) / MICRO);
     return ERR_FULL;
+}
+
+int wcs_rate_take(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s)
+{
+    return rate_check(r, client, now_us, retry_s, true);
+}
+
+int wcs_rate_peek(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s)
+{
+    return rate_check(r, client, now_us, retry_s, false);
 }

@@ -49,5 +49,7 @@ void wcs_rate_free(struct wcs_rate *r);
  * Returns 0 when allowed, or ERR_FULL with *retry_s (may be NULL) set to the
  * whole seconds, at least 1, until one would be. */
 int wcs_rate_take(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s);
+/* The same answer without taking the token (it is taken later, if at all). */
+int wcs_rate_peek(struct wcs_rate *r, uint32_t client, uint64_t now_us, unsigned *retry_s);
 
 #endif

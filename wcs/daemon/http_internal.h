@@ -91,8 +91,9 @@ struct wcs_http {
     uint64_t users_gen;              /* counts users changed (their sessions ended) */
     bool stopping;
     /* The console (http_console.c). */
-    struct http_job *cjobs;          /* console jobs on the pool: h lives until they end */
-    int cjobs_running;
+    struct http_job *cjobs;          /* console jobs, oldest first: h lives until they end */
+    int cjobs_count;                 /* ... how many */
+    int cjobs_running;               /* ... of which on the pool */
     uv_mutex_t db_mu;                /* the jobs' idle connections */
     PGconn *db_idle[4];
     int db_nidle;
@@ -112,6 +113,9 @@ struct req {
 
 
 void run_mhd(struct wcs_http *h);
+/* Has MHD run on the loop's next turn: for code that may be called from
+ * inside one of MHD's callbacks, where MHD_run must not be called again. */
+void http_kick(struct wcs_http *h);
 enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
                           char *body, const char *hname, const char *hvalue);
 enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body);

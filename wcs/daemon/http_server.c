@@ -83,6 +83,12 @@ static void timer_cb(uv_timer_t *t)
     run_mhd(t->data);
 }
 
+void http_kick(struct wcs_http *h)
+{
+    if (!h->stopping)
+        uv_timer_start(&h->timer, timer_cb, 0, 0);
+}
+
 static void arm_timer(struct wcs_http *h)
 {
     MHD_UNSIGNED_LONG_LONG ms;
@@ -667,6 +673,16 @@ void audit(struct wcs_http *h, const char *user, const char *fmt, ...)
 static void http_free(struct wcs_http *h);
 static void count_refusal(const struct req *rq, enum refusal why, const char *message);
 
+/* A user name as a key of the per-name login limit (FNV-1a). */
+static uint32_t name_key(const char *name)
+{
+    uint32_t k = 2166136261u;
+
+    for (; *name != '\0'; name++)
+        k = (k ^ (unsigned char)*name) * 16777619u;
+    return k;
+}
+
 static void login_work_cb(uv_work_t *w)
 {
     struct login_job *j = w->data;
@@ -727,6 +743,7 @@ static void login_done_cb(uv_work_t *w, int status)
 
             b->login_status = MHD_HTTP_UNAUTHORIZED;
             b->login_body = json_body(error_json("login_failed", "wrong user name or password"));
+            wcs_rate_take(h->login_name_limit, name_key(j->login.user), uv_hrtime() / 1000, NULL);
             audit(h, who, "login refused from %s", b->addr);
             count_refusal(&rq, REFUSED_UNAUTHORIZED, "wrong user name or password");
         }
@@ -736,16 +753,6 @@ static void login_done_cb(uv_work_t *w, int status)
     explicit_bzero(j, sizeof(*j));
     free(j);
     http_release(h);
-}
-
-/* A user name as a key of the per-name login limit (FNV-1a). */
-static uint32_t name_key(const char *name)
-{
-    uint32_t k = 2166136261u;
-
-    for (; *name != '\0'; name++)
-        k = (k ^ (unsigned char)*name) * 16777619u;
-    return k;
 }
 
 static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *conn,
@@ -775,16 +782,18 @@ static enum MHD_Result handle_login(struct wcs_http *h, struct MHD_Connection *c
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
     }
     explicit_bzero(b->data, b->len);
-    /* One name guessed at from many addresses is limited too. */
-    if (wcs_rate_take(h->login_name_limit, name_key(j->login.user), uv_hrtime() / 1000,
+    /* One name guessed at from many addresses is limited too: its failed
+     * logins are counted (login_done_cb), so its own user still gets in
+     * between them. */
+    if (wcs_rate_peek(h->login_name_limit, name_key(j->login.user), uv_hrtime() / 1000,
                       &retry_s) < 0) {
         char retry[16];
+        struct req rq = {h, conn, "POST", "/v1/login", NULL, b->addr, "?"};
 
         explicit_bzero(j, sizeof(*j));
         free(j);
         snprintf(retry, sizeof(retry), "%u", retry_s);
-        return reply_error_hdr(conn, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
-                               "too many logins for this user name: wait", "Retry-After", retry);
+        return refuse(&rq, REFUSED_RATE, "too many failed logins for one user name: wait", retry);
     }
     j->h = h;
     j->conn = conn;

@@ -162,7 +162,7 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
         "   WHERE chute = $1 AND closed_at IS NOT NULL ORDER BY closed_at DESC LIMIT 10) b),"
         " 'history', (SELECT coalesce(json_agg(json_build_object('at', " MS("e.at") ", 'user',"
         "   e.source, 'text', e.detail) ORDER BY e.at DESC), '[]') FROM (SELECT * FROM events e"
-        "   WHERE e.kind = 'operator' AND (e.chute = $1 OR e.detail LIKE 'bag close ' || $1 || '%')"
+        "   WHERE e.kind = 'operator' AND e.chute = $1"
         "   ORDER BY e.at DESC LIMIT 20) e))",
     [WCS_VIEW_TRACE] =
         "WITH p AS (SELECT * FROM parcels WHERE id = (SELECT parcel_id FROM parcel_ids"

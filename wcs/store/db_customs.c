@@ -177,8 +177,12 @@ static const char SQL_SPLIT[] =
 static const char SQL_MANIFEST_RECEIVED[] =
     "UPDATE dispatches SET manifest_ref = $2, manifest_unknown = $3::jsonb, manifest_error = NULL,"
     " manifest_at = now(), status = 'submitted' WHERE manifest_id = $1";
+/* A refusal tells wcsd (its refresher counts refused manifests with the
+ * customs worker's alarms, for the console's manifest_refused alarm). */
 static const char SQL_MANIFEST_REFUSED[] =
-    "UPDATE dispatches SET manifest_error = $2, manifest_at = now() WHERE manifest_id = $1";
+    "WITH d AS (UPDATE dispatches SET manifest_error = $2, manifest_at = now()"
+    " WHERE manifest_id = $1 RETURNING 1)"
+    " SELECT pg_notify('wcs_customs_alarms', 'manifest') FROM d";
 static const char SQL_OPEN_COUNT[] = "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL";
 
 /* --- declare ---------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -31,6 +32,7 @@ struct wcs_refresher {
     atomic_int connected;
     atomic_llong customs_alarms;  /* open alarms of the customs worker; -1 unknown */
     atomic_llong manifests_refused; /* manifests the broker refused in the last day; -1 unknown */
+    time_t alarms_counted;        /* when they were last counted (monotonic s), thread only */
     pthread_mutex_t mu;           /* guards head/tail */
     struct wcs_refresh_batch *head, *tail;
     struct wcs_refresh_batch *filling; /* batch being built by the thread */
@@ -215,6 +217,14 @@ static void chute_note(struct wcs_refresher *r, const char *payload)
     queue_batch(r, b);
 }
 
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 /* Counts the customs worker's open alarms for the API; a database without
  * the table (not migrated yet) leaves the count unknown. */
 static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
@@ -224,6 +234,7 @@ static void count_customs_alarms(struct wcs_refresher *r, PGconn *c)
 
     atomic_store(&r->customs_alarms, wcs_db_customs_alarms_open(c, &n, &e) == 0 ? n : -1);
     atomic_store(&r->manifests_refused, wcs_db_manifests_refused(c, &n, &e) == 0 ? n : -1);
+    r->alarms_counted = monotonic_s();
 }
 
 /* A user disabled, deleted or given a new password or role: a batch telling
@@ -348,7 +359,9 @@ static void *refresher_main(void *arg)
             goto reconnect;
         if (want_plan && catch_up_plan(r, c) < 0)
             goto reconnect;
-        if (want_alarms)
+        /* Also every resync_s on a busy line (parcel notifications keep the
+         * poll from timing out): a refused manifest's 24 h pass unnotified. */
+        if (want_alarms || monotonic_s() - r->alarms_counted >= (time_t)r->resync_s)
             count_customs_alarms(r, c);
         continue;
     reconnect:
