@@ -10,7 +10,7 @@ import { may } from './session.js';
 import { live } from './store.js';
 import { time, text } from './format.js';
 import { failure, failureText, outcome, section, table } from './widgets.js';
-import { whyBlock } from './why.js';
+import { group, whyBlock } from './why.js';
 
 export function mount(root, code) {
   const input = h('input', {
@@ -44,7 +44,7 @@ async function show(root, code) {
   }
   fill(root, h('div', { class: 'trace', 'data-testid': 'parcel-trace' },
     h('h2', {}, tr.code || code),
-    decided(tr.events || []),
+    decided(tr.events || [], tr.then),
     whyBlock(tr.why),
     section(t('parcel.preadvice'), tr.parcel ? facts(tr.parcel) : h('p', { class: 'calm' }, t('parcel.no_preadvice'))),
     section(t('parcel.customs'), customs(tr.customs)),
@@ -61,14 +61,19 @@ async function show(root, code) {
 
 // Where the parcel was sent, each time it came past a scan point, and the
 // reason in words: the record (the "why" below is where it would go now).
-function decided(events) {
+// then: the last decision's route group as it was then (wcsd rebuilds it
+// from the chute states the PLC and operators recorded).
+function decided(events, then) {
   const decisions = events.filter((e) => e.kind === 'decision');
   if (decisions.length === 0) return null;
   return h('section', { class: 'card', 'data-testid': 'decided' }, h('h2', {}, t('decided.title')),
     h('ul', { class: 'decided' }, decisions.map((e) => h('li', { 'data-testid': 'decided-item', 'data-reason': e.reason || '' },
       h('strong', {}, time(e.at)), ' ', e.location || '', ' → ', h('strong', {}, e.chute || '–'), ' · ',
       h('span', { class: e.reason === 'OK______' ? '' : 'warn' }, t(`reason.${e.reason}`, {}, e.reason || '')),
-      e.detail ? h('small', {}, ' · ', text(e.detail)) : null))));
+      e.detail ? h('small', {}, ' · ', text(e.detail)) : null))),
+    then && then.group ? h('div', { 'data-testid': 'decided-then' },
+      group(t('decided.group', { route: then.route, plan: then.plan_version, line: then.rule_line }), then.group, 'then-chute'),
+      then.matched_group ? group(t('decided.matched_group'), then.matched_group, 'then-matched') : null) : null);
 }
 
 // Every field of the pre-advice, in the order wcsd gives them.

@@ -6,12 +6,16 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 
-function group(title, chutes) {
+// A group's chutes with their state (and load, when known), the chosen one
+// marked; testid prefixes the chips' test ids.
+export function group(title, chutes, testid = 'why-chute') {
   return h('div', { class: 'why-group' }, h('h4', {}, title),
     h('div', { class: 'why-chutes' }, (chutes || []).map((c) => h('span', {
       class: `why-chute state-${c.state}${c.chosen ? ' chosen' : ''}`,
-      'data-testid': `why-chute-${c.chute}`, 'data-chosen': c.chosen ? 'true' : 'false',
-    }, h('strong', {}, c.chute), ` ${t(`chute_state.${c.state}`)} · ${c.load}`, c.chosen ? ` ✔ ${t('why.chosen')}` : ''))));
+      'data-testid': `${testid}-${c.chute}`, 'data-chosen': c.chosen ? 'true' : 'false',
+      'data-state': c.state,
+    }, h('strong', {}, c.chute), ` ${t(`chute_state.${c.state}`)}`, c.load !== undefined ? ` · ${c.load}` : '',
+    c.chosen ? ` ✔ ${t('why.chosen')}` : ''))));
 }
 
 // The block for why (may be null: nothing to explain).

@@ -173,6 +173,10 @@ check('a sorted parcel\'s search shows its trace and why this chute', { timeout:
   const why = op.getByTestId('why-block');
   await why.waitFor();
   assert.ok(await why.locator('[data-testid^="why-chute-"]').count() > 0, 'why names the route\'s chutes');
+  // Where it was sent, and its route's chutes as they were then, the one it went to marked.
+  const then = op.getByTestId('decided-then');
+  await then.waitFor();
+  assert.equal(await then.locator('[data-testid^="then-chute-"][data-chosen="true"]').count(), 1);
   await op.evaluate(() => window.scrollTo(0, 0));
   await shot(op, '06-parcel-trace');
 

@@ -216,8 +216,8 @@ static void test_chute_full_alarm_ack_and_restart(void **state)
 
 static void test_disable_chute_and_why(void **state)
 {
-    char path[160];
-    json_t *j, *why, *g, *c;
+    char path[160], full[24] = "", held[24] = "", went[24] = "";
+    json_t *j, *why, *g, *c, *then;
     size_t i;
     bool chosen_ok = true;
 
@@ -255,11 +255,33 @@ static void test_disable_chute_and_why(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "chute"), "state")), "active");
     json_decref(j);
-    /* A parcel sorted by the PLC: its trace and why. */
+    /* A parcel sorted by the PLC while the first chute of its route's group
+     * is FULL and (with three or more) the second disabled by an operator:
+     * its trace says so, as it was then. */
+    snprintf(path, sizeof(path), "/v1/decide?code=%s", code0);
+    j = get_json(path, op, 200);
+    g = json_object_get(json_object_get(j, "why"), "group");
+    assert_true(json_array_size(g) >= 2);
+    snprintf(full, sizeof(full), "%s", json_string_value(json_object_get(json_array_get(g, 0), "chute")));
+    if (json_array_size(g) >= 3)
+        snprintf(held, sizeof(held), "%s",
+                 json_string_value(json_object_get(json_array_get(g, 1), "chute")));
+    json_decref(j);
+    locu(full, CONV_LOC_FULL);
+    if (held[0]) {
+        snprintf(path, sizeof(path), "/v1/chutes/%s/disable", held);
+        json_decref(post_json(path, "{}", op, op_csrf, 200));
+    }
     {
         struct conv_res r = tplc_request(&T, plc, "0000000001", "SCAN01", code0,
                                          CONV_BARCODE_CODE);
         assert_int_equal(r.reason, CONV_REASON_OK);
+        snprintf(went, sizeof(went), "%s", r.destination);
+    }
+    locu(full, CONV_LOC_ACTIVE);
+    if (held[0]) {
+        snprintf(path, sizeof(path), "/v1/chutes/%s/enable", held);
+        json_decref(post_json(path, "{}", op, op_csrf, 200));
     }
     snprintf(path, sizeof(path), "/v1/parcels/%s/trace", code0);
     for (i = 0; i < 50; i++) { /* the decision's event is written asynchronously */
@@ -275,6 +297,23 @@ static void test_disable_chute_and_why(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "kind")), "decision");
     assert_non_null(strstr(json_string_value(json_object_get(c, "detail")), "rule line"));
     assert_non_null(json_object_get(json_object_get(j, "why"), "route"));
+    then = json_object_get(j, "then");
+    assert_non_null(then);
+    assert_string_equal(json_string_value(json_object_get(then, "chute")), went);
+    assert_true(json_integer_value(json_object_get(then, "rule_line")) > 0);
+    assert_true(json_array_size(json_object_get(then, "group")) >= 2);
+    json_array_foreach(json_object_get(then, "group"), i, g) {
+        const char *id = json_string_value(json_object_get(g, "chute"));
+        const char *was = json_string_value(json_object_get(g, "state"));
+
+        if (strcmp(id, full) == 0)
+            assert_string_equal(was, "full");
+        else if (held[0] && strcmp(id, held) == 0)
+            assert_string_equal(was, "disabled_operator");
+        else
+            assert_string_equal(was, "active");
+        assert_int_equal(json_is_true(json_object_get(g, "chosen")), strcmp(id, went) == 0);
+    }
     json_decref(j);
     assert_int_equal(tsess_status(&wcsd, "/v1/parcels/NOBODY123/trace", NULL, viewer, NULL), 404);
     /* A parcel nothing read (no WCS scans here either, after its window):

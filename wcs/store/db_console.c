@@ -145,6 +145,34 @@ int wcs_db_user_set_language(PGconn *c, const char *name, const char *language, 
     " 'location', e.location, 'chute', e.chute, 'reason', e.reason, 'source', e.source,"        \
     " 'detail', e.detail)"
 
+/* A chute's state when decision d was taken: the last state its PLC
+ * reported before (LOCU), or disabled by an operator (the last hold or
+ * release before), named as the engine names them (wcs_chute_status_name). */
+#define STATE_THEN(c)                                                                           \
+    "CASE WHEN coalesce((SELECT o.detail LIKE '% disabled' FROM events o WHERE o.kind ="      \
+    " 'operator' AND o.chute = " c " AND o.detail ~ '^chute \\S+ (dis|en)abled$' AND o.at <="  \
+    " d.at ORDER BY o.at DESC LIMIT 1), false) THEN 'disabled_operator' ELSE"                   \
+    " CASE (SELECT s.reason FROM events s WHERE s.kind = 'system' AND s.chute = " c             \
+    " AND s.at <= d.at ORDER BY s.at DESC LIMIT 1) WHEN 'FULL____' THEN 'full' WHEN"            \
+    " 'DISABLED' THEN 'disabled_plc' WHEN 'FAULT___' THEN 'fault' ELSE 'active' END END"
+
+/* The group of route r of plan version v as it was at d.at. */
+#define GROUP_THEN(v, r)                                                                        \
+    "(SELECT json_agg(json_build_object('chute', g.chute, 'state', " STATE_THEN("g.chute")      \
+    ", 'chosen', g.chute = d.chute) ORDER BY g.ord) FROM routes rt, unnest(rt.chutes)"          \
+    " WITH ORDINALITY AS g(chute, ord) WHERE rt.version = " v " AND rt.route = " r ")"
+
+/* The last decision of a trace, from its record: when, the route, plan
+ * version and rule line that matched (and whether the route was the
+ * matched one's fallback), and the chutes of the route's group (and of the
+ * matched route's, for a fallback) in the state they were in then. */
+#define THEN_JSON                                                                               \
+    "json_build_object('at', " MS("d.at") ", 'chute', d.chute, 'route', d.m[1],"               \
+    " 'plan_version', d.m[2]::int, 'rule_line', d.m[3]::int, 'fallback', d.m[4] IS NOT NULL,"   \
+    " 'group', " GROUP_THEN("d.m[2]::int", "d.m[1]") ", 'matched_group', CASE WHEN d.m[4] IS"   \
+    " NOT NULL THEN " GROUP_THEN("d.m[2]::int", "(SELECT ru.route FROM sortplan_rules ru"     \
+    " WHERE ru.version = d.m[2]::int AND ru.line = d.m[3]::int LIMIT 1)") " END)"
+
 static const char *const view_sql[WCS_VIEW_COUNT] = {
     [WCS_VIEW_CHUTE] =
         "SELECT json_build_object("
@@ -185,7 +213,11 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
         "   'errors', coalesce(d.errors, '[]'::jsonb)) FROM declarations d"
         "   WHERE d.parcel_id IN (SELECT code FROM codes) LIMIT 1),"
         " 'events', (SELECT coalesce(json_agg(" EVENT_JSON " ORDER BY e.at, e.id), '[]')"
-        "   FROM ev e)) END",
+        "   FROM ev e),"
+        " 'then', (SELECT " THEN_JSON " FROM (SELECT e.at, e.chute, regexp_match(e.detail,"
+        "   'route (\\S+) plan v([0-9]+) rule line ([0-9]+)( fallback)?') AS m FROM ev e"
+        "   WHERE e.kind = 'decision' ORDER BY e.at DESC, e.id DESC LIMIT 1) d"
+        "   WHERE d.m IS NOT NULL)) END",
     [WCS_VIEW_BAGS] =
         "SELECT json_build_object('bags', coalesce(json_agg(json_build_object('bag_id', b.bag_id,"
         " 'chute', b.chute, 'route', b.route, 'closed_at', " MS("b.closed_at") ", 'parcels',"
