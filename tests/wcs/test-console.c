@@ -315,6 +315,23 @@ static void test_disable_chute_and_why(void **state)
         assert_int_equal(json_is_true(json_object_get(g, "chosen")), strcmp(id, went) == 0);
     }
     json_decref(j);
+    /* wcsctl parcel show --why prints the same record. */
+    {
+        char http[64], *out = NULL, want[64];
+
+        snprintf(http, sizeof(http), "http://127.0.0.1:%d", wcsd.http_port);
+        assert_int_equal(tu_wcsctl_out(wcsd.conninfo, &out, "--http", http, "--token-file",
+                                       wcsd.token_file[TWCSD_OPERATOR], "parcel", "show", code0,
+                                       "--why", NULL),
+                         0);
+        assert_non_null(strstr(out, "then (the last decision, "));
+        snprintf(want, sizeof(want), " %s full", full);
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof(want), " %s active (chosen)", went);
+        assert_non_null(strstr(out, want));
+        assert_non_null(strstr(out, "why (a dry run of wcsd now"));
+        free(out);
+    }
     assert_int_equal(tsess_status(&wcsd, "/v1/parcels/NOBODY123/trace", NULL, viewer, NULL), 404);
     /* A parcel nothing read (no WCS scans here either, after its window):
      * its trace by tracking number says where it went and why. */

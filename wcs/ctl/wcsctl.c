@@ -24,6 +24,7 @@
 #include "scanners/scanners.h"
 #include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
+#include "wcs/store/console_store.h"
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl.h"
@@ -732,13 +733,47 @@ static void print_group(const char *label, json_t *g)
     if (!json_is_array(g))
         return;
     printf("  %-12s", label);
-    json_array_foreach(g, i, x)
-        printf("%s %s %s load %lld%s", i ? "," : "",
-               json_string_value(json_object_get(x, "chute")),
-               json_string_value(json_object_get(x, "state")),
-               (long long)json_integer_value(json_object_get(x, "load")),
-               json_is_true(json_object_get(x, "chosen")) ? " (chosen)" : "");
+    json_array_foreach(g, i, x) {
+        printf("%s %s %s", i ? "," : "", json_string_value(json_object_get(x, "chute")),
+               json_string_value(json_object_get(x, "state")));
+        if (json_is_integer(json_object_get(x, "load"))) /* a record has states only */
+            printf(" load %lld", (long long)json_integer_value(json_object_get(x, "load")));
+        printf("%s", json_is_true(json_object_get(x, "chosen")) ? " (chosen)" : "");
+    }
     printf("\n");
+}
+
+/* wcsctl parcel show CODE --why, from the record: the parcel's last
+ * decision and its route's chutes in the state they were in then (the
+ * trace view's `then`, docs/console.md). */
+static void print_then(PGconn *c, const char *code)
+{
+    char *text = NULL;
+    struct err e;
+    json_t *j, *then;
+    time_t at;
+    char when[32];
+
+    if (wcs_db_console_view(c, WCS_VIEW_TRACE, code, &text, &e) < 0)
+        return;
+    j = json_loads(text, 0, NULL);
+    free(text);
+    then = json_object_get(j, "then");
+    if (json_is_object(then)) {
+        at = (time_t)(json_integer_value(json_object_get(then, "at")) / 1000);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
+        printf("then (the last decision, %s, as recorded):\n", when);
+        printf("  decision    %s, route %s plan v%lld rule line %lld%s\n",
+               json_string_value(json_object_get(then, "chute")),
+               json_string_value(json_object_get(then, "route")),
+               (long long)json_integer_value(json_object_get(then, "plan_version")),
+               (long long)json_integer_value(json_object_get(then, "rule_line")),
+               json_is_true(json_object_get(then, "fallback")) ? " (its rule's route's fallback)"
+                                                               : "");
+        print_group("group", json_object_get(then, "group"));
+        print_group("matched", json_object_get(then, "matched_group"));
+    }
+    json_decref(j);
 }
 
 /* wcsctl parcel show CODE --why: where wcsd would send the parcel now, and
@@ -838,6 +873,8 @@ static int cmd_parcel_show(struct ctl *ctl, int argc, char **argv)
     printf("  customs       %s\n", cust_status_name(a.customs));
     printf("events:\n");
     rc = wcs_db_parcel_events(c, id, print_event_cb, NULL, &e);
+    if (rc == 0 && why)
+        print_then(c, a.code);
     PQfinish(c);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: events: %s\n", e.msg);
@@ -1416,7 +1453,7 @@ static const struct command commands[] = {
     {"sortplan show", "[N]", "print a plan version (default: the active one)", 0,
      cmd_sortplan_show},
     {"parcel show", "CODE [--why]",
-     "a parcel's pre-advice data and full event trace; --why: where wcsd would send it now and why"
+     "a parcel's pre-advice data and full event trace; --why: its last decision's route chutes as they were then, and where wcsd would send it now and why"
      " (rule, route, its chutes' states and loads)",
      1, cmd_parcel_show},
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
