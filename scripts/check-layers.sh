@@ -37,7 +37,7 @@ rank() {
     case "$1" in
     wcs/core/*) echo 1 ;;
     wcs/store/*) echo 2 ;;
-    wcs/config/*) echo 3 ;;
+    wcs/config/* | wcs/render/*) echo 3 ;;
     wcs/daemon/* | wcs/ctl/* | wcs/worker/* | wcs/tools/*) echo 4 ;;
     *) echo 0 ;;
     esac

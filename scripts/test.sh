@@ -18,6 +18,8 @@ fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# fontconfig's process-wide cache (the documents' text) is no leak of ours.
+export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
 
 status=0
 for variant in build build-asan; do

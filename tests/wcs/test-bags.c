@@ -427,6 +427,28 @@ static void test_wcsctl_commands(void **state)
     struct proc_result r;
 
     (void)state;
+    /* The label of a bag closed here, from the database: its ZPL carries
+     * the id in its barcode and the record's weight and count; an id no
+     * closed bag has is refused (1). */
+    {
+        const char *label[] = {wcsctl_bin, "--db", conninfo, "bag", "label", bag1, "--format",
+                               "zpl", NULL};
+        const char *none[] = {wcsctl_bin, "--db", conninfo, "bag", "label",
+                              "CNHRBARUMOWAAUN60009009000021", NULL};
+        char want[64];
+
+        proc_run(label, NULL, 60, &r);
+        assert_int_equal(r.status, 0);
+        snprintf(want, sizeof(want), "^FD%s^FS", bag1);
+        assert_non_null(strstr(r.out, want));
+        assert_non_null(strstr(r.out, "^FDTO RUMOWA^FS"));
+        assert_non_null(strstr(r.out, "^FDROUTE RU-MOW-AIR^FS"));
+        proc_result_free(&r);
+        proc_run(none, NULL, 60, &r);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, "no closed bag"));
+        proc_result_free(&r);
+    }
     proc_run(show, NULL, 60, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "dispatch HRB-20261122-MOW-001  closed"));

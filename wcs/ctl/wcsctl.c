@@ -22,6 +22,8 @@
 #include "common/log.h"
 #include "common/token.h"
 #include "scanners/scanners.h"
+#include "wcs/core/label.h"
+#include "wcs/render/label_pdf.h"
 #include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
 #include "wcs/store/console_store.h"
@@ -1384,27 +1386,86 @@ static int cmd_dispatch_show(struct ctl *ctl, int argc, char **argv)
     return rc;
 }
 
+/* A document command's options after its id: [--format F] [--out FILE];
+ * *format keeps its default unless given and must be one of formats
+ * (NULL-terminated). Returns 0, or -1 after printing usage. */
+static int document_opts(int argc, char **argv, const char *const *formats, const char *usage,
+                         const char **format, const char **outpath)
+{
+    int i, k;
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--format") == 0)
+            *format = argv[i + 1];
+        else if (strcmp(argv[i], "--out") == 0)
+            *outpath = argv[i + 1];
+        else
+            break;
+    }
+    for (k = 0; formats[k] != NULL && strcmp(formats[k], *format) != 0; k++)
+        ;
+    if (i != argc || formats[k] == NULL) {
+        fprintf(stderr, "usage: wcsctl %s\n", usage);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
+{
+    static const char *const formats[] = {"pdf", "zpl", NULL};
+    const char *format = "pdf", *outpath = NULL;
+    struct wcs_bag_label l;
+    unsigned char *doc = NULL;
+    size_t len = 0;
+    FILE *f = stdout;
+    PGconn *c;
+    struct err e;
+    int rc;
+
+    if (document_opts(argc, argv, formats, "bag label BAG_ID [--format pdf|zpl] [--out FILE]",
+                      &format, &outpath) < 0)
+        return 2;
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_bag_label(c, argv[0], &l, &e);
+    PQfinish(c);
+    if (rc == 0)
+        rc = strcmp(format, "pdf") == 0 ? wcs_label_pdf(&l, &doc, &len, &e)
+                                         : wcs_label_zpl(&l, (char **)&doc, &len, &e);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_DB || rc == -ENOMEM ? 2 : 1;
+    }
+    if (outpath != NULL && (f = fopen(outpath, "w")) == NULL) {
+        fprintf(stderr, "wcsctl: %s: %s\n", outpath, strerror(errno));
+        free(doc);
+        return 2;
+    }
+    rc = fwrite(doc, 1, len, f) == len && fflush(f) == 0 ? 0 : 2;
+    if (outpath != NULL && fclose(f) != 0)
+        rc = 2;
+    if (rc != 0)
+        fprintf(stderr, "wcsctl: bag label: write failed\n");
+    free(doc);
+    return rc;
+}
+
 static int cmd_manifest_export(struct ctl *ctl, int argc, char **argv)
 {
+    static const char *const formats[] = {"json", "csv", NULL};
     const char *format = "json", *outpath = NULL;
     struct wcs_manifest m;
     FILE *f = stdout;
     PGconn *c;
     struct err e;
-    int i, rc = 0;
+    int rc = 0;
 
-    for (i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--format") == 0)
-            format = argv[i + 1];
-        else if (strcmp(argv[i], "--out") == 0)
-            outpath = argv[i + 1];
-        else
-            break;
-    }
-    if (i != argc || (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)) {
-        fprintf(stderr, "usage: wcsctl manifest export DISPATCH --format json|csv [--out FILE]\n");
+    if (document_opts(argc, argv, formats,
+                      "manifest export DISPATCH --format json|csv [--out FILE]", &format,
+                      &outpath) < 0)
         return 2;
-    }
     c = open_db(ctl);
     if (c == NULL)
         return 2;
@@ -1470,6 +1531,9 @@ static const struct command commands[] = {
     {"bag close", "CHUTE [--weight-g N]",
      "close the chute's bag: parcels sorted since its last bag, UPU receptacle id", 1,
      cmd_bag_close},
+    {"bag label", "BAG_ID [--format pdf|zpl] [--out FILE]",
+     "a closed bag's label (100 x 150 mm, Code 128 of its receptacle id): PDF (default, to"
+     " standard output) or ZPL for a thermal printer", 1, cmd_bag_label},
     {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
      "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open},
     {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,

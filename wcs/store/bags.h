@@ -46,6 +46,16 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
                      struct err *e);
 
 /*
+ * The label of closed bag bag_id (wcs/core/label.h): the receptacle id's
+ * fields, the recorded weight, parcel count, close time, the route with its
+ * mode and border crossing (from the newest plan version that has it).
+ * Returns 0, ERR_NOTFOUND (no closed bag with that id), ERR_INVALID (an id
+ * that does not parse), ERR_DB.
+ */
+struct wcs_bag_label;
+int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, struct err *e);
+
+/*
  * Opens a dispatch of route (must be a route of the active plan) with
  * manifest id "HRB-YYYYMMDD-XXX-NNN" (NNN the next number for that prefix),
  * written into manifest_id (WCS_MANIFEST_ID_MAX bytes). transport: air,

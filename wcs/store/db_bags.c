@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "wcs/core/label.h"
 #include "wcs/store/bags.h"
 #include "wcs/store/db_internal.h"
 
@@ -680,4 +681,37 @@ fail:
     free(bag_keys);
     wcs_manifest_free(out);
     return e && e->code ? e->code : ERR_DB;
+}
+
+static const char SQL_BAG_LABEL[] =
+    "SELECT b.bag_id, coalesce(b.route, ''), coalesce(b.weight_g, 0),"
+    " (SELECT count(*) FROM bag_parcels p WHERE p.bag = b.id),"
+    " to_char(b.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+    " coalesce(r.mode, ''), coalesce(r.crossing, '')"
+    " FROM bags b LEFT JOIN LATERAL (SELECT mode, crossing FROM routes"
+    "  WHERE route = b.route ORDER BY version DESC LIMIT 1) r ON true"
+    " WHERE b.bag_id = $1 AND b.closed_at IS NOT NULL";
+
+int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "bag label", SQL_BAG_LABEL, 1, &bag_id, e);
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (r == NULL)
+        return ERR_DB;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return err_set(e, ERR_NOTFOUND, "bag label: no closed bag %s", bag_id);
+    }
+    snprintf(out->bag_id, sizeof(out->bag_id), "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->route, sizeof(out->route), "%s", PQgetvalue(r, 0, 1));
+    out->weight_g = atoi(PQgetvalue(r, 0, 2));
+    out->parcels = atoi(PQgetvalue(r, 0, 3));
+    snprintf(out->closed_at, sizeof(out->closed_at), "%s", PQgetvalue(r, 0, 4));
+    snprintf(out->mode, sizeof(out->mode), "%s", PQgetvalue(r, 0, 5));
+    snprintf(out->crossing, sizeof(out->crossing), "%s", PQgetvalue(r, 0, 6));
+    PQclear(r);
+    rc = wcs_receptacle_parse(out->bag_id, &out->r, e);
+    return rc < 0 ? ERR_INVALID : 0;
 }
