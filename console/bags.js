@@ -3,6 +3,7 @@
 // into it and closes it (its manifest then goes to the customs broker).
 
 import * as api from './api.js';
+import { labelLink } from './chute.js';
 import { h, fill } from './dom.js';
 import { t } from './i18n.js';
 import { may } from './session.js';
@@ -44,7 +45,7 @@ export function mount(root) {
     try { b = await api.get('/v1/bags'); bagList = b.bags || []; } catch (e) { fill(bags, failure(e)); }
     try { d = await api.get('/v1/dispatches'); } catch (e) { fill(dispatches, failure(e)); }
     if (b) fill(bags, table([
-      { head: t('col.bag'), cell: (r) => r.bag_id },
+      { head: t('col.bag'), cell: (r) => [r.bag_id, ' ', labelLink(r.bag_id)] },
       { head: t('col.chute'), cell: (r) => r.chute },
       { head: t('col.route'), cell: (r) => r.route || '' },
       { head: t('col.closed'), cell: (r) => time(r.closed_at) },

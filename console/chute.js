@@ -11,6 +11,12 @@ import { live } from './store.js';
 import { time, kg } from './format.js';
 import { act, failure, table } from './widgets.js';
 
+// A closed bag's label to print (PDF, 100 x 150 mm), in a tab of its own.
+export function labelLink(bagId) {
+  return h('a', { href: `/v1/bags/${encodeURIComponent(bagId)}/label`, target: '_blank', rel: 'noopener',
+    'data-testid': 'bag-label-link' }, t('chute.label'));
+}
+
 // Opens the panel for chute id in el; returns {update(line), close()}.
 export function openChutePanel(el, id, onClose) {
   const head = h('div', { class: 'panel-head' });
@@ -31,7 +37,8 @@ export function openChutePanel(el, id, onClose) {
   const closeBag = async () => {
     const body = weight.value ? { weight_g: Math.round(Number(weight.value) * 1000) } : {};
     const a = await act(t('chute.confirm_close', { id }), out, () => api.post(`${path}/close-bag`, body),
-      (r) => t('chute.bag_closed', { bag: r.bag_id, parcels: r.parcels, weight: kg(r.weight_g) }));
+      (r) => [t('chute.bag_closed', { bag: r.bag_id, parcels: r.parcels, weight: kg(r.weight_g) }), ' ',
+        labelLink(r.bag_id)]);
     if (a) { weight.value = ''; reload(); }
   };
   const setEnabled = (on) => async () => {
@@ -84,7 +91,7 @@ export function openChutePanel(el, id, onClose) {
       ], d.recent),
       h('h3', {}, t('chute.bags')),
       table([
-        { head: t('col.bag'), cell: (r) => r.bag_id },
+        { head: t('col.bag'), cell: (r) => [r.bag_id, ' ', labelLink(r.bag_id)] },
         { head: t('col.closed'), cell: (r) => time(r.closed_at) },
         { head: t('col.parcels'), cell: (r) => r.parcels },
         { head: t('col.weight'), cell: (r) => kg(r.weight_g) },

@@ -158,6 +158,13 @@ check('the full chute\'s panel lists its parcels, and the operator closes its ba
   await panel.getByTestId('close-bag').click();
   await op.getByTestId('confirm-yes').click();
   await op.locator('[data-testid="action-result"].ok').waitFor({ timeout: 15000 });
+  // The bag's label, as the link the result offers serves it: a PDF.
+  const href = await op.locator('[data-testid="action-result"] [data-testid="bag-label-link"]').getAttribute('href');
+  const label = await op.evaluate(async (h) => {
+    const r = await fetch(h);
+    return { status: r.status, type: r.headers.get('content-type'), head: new TextDecoder().decode((await r.arrayBuffer()).slice(0, 5)) };
+  }, href);
+  assert.deepEqual(label, { status: 200, type: 'application/pdf', head: '%PDF-' });
   await shot(op, '05-chute-bag-closed');
 });
 

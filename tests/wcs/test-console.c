@@ -75,6 +75,25 @@ static void locu(const char *chute, enum conv_loc_state st)
     TPLC_RUN_UNTIL(&T, tplc_find(&T, from, CONV_TG_ACK, NULL, seq) >= 0);
 }
 
+/* The PLC confirms tracking sorted into chute (UPD_ SORTED__) and waits
+ * for its ACK_ (the confirmation is durable). */
+static void sorted(const char *tracking, const char *chute)
+{
+    struct conv_telegram t;
+    uint32_t seq;
+    int from = T.ngot;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_UPD;
+    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%s", tracking);
+    snprintf(t.u.upd.location, sizeof(t.u.upd.location), "%s", chute);
+    t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
+    t.u.upd.event = CONV_UPD_SORTED;
+    conv_tg_time(1795000100, t.u.upd.time);
+    seq = tplc_send(plc, &t);
+    TPLC_RUN_UNTIL(&T, tplc_find(&T, from, CONV_TG_ACK, NULL, seq) >= 0);
+}
+
 /* The alarm of kind about subject in GET /v1/alarms, or NULL (a new ref). */
 static json_t *find_alarm(const char *kind, const char *subject, bool open_only)
 {
@@ -313,6 +332,50 @@ static void test_disable_chute_and_why(void **state)
         else
             assert_string_equal(was, "active");
         assert_int_equal(json_is_true(json_object_get(g, "chosen")), strcmp(id, went) == 0);
+    }
+    json_decref(j);
+    /* Sorted there, its bag closed from the console, and the bag's label
+     * fetched: a PDF, or the ZPL with the receptacle id in its barcode. */
+    sorted("0000000001", went);
+    snprintf(path, sizeof(path), "/v1/chutes/%s/close-bag", went);
+    j = post_json(path, "{}", op, op_csrf, 200);
+    {
+        char bag[32], want[64];
+        struct tsess_call lc = {.cookie = viewer};
+
+        snprintf(bag, sizeof(bag), "%s", json_string_value(json_object_get(j, "bag_id")));
+        assert_int_equal(strlen(bag), 29);
+        assert_int_equal(json_integer_value(json_object_get(j, "parcels")), 1);
+        snprintf(path, sizeof(path), "/v1/bags/%s/label", bag);
+        lc.path = path;
+        assert_int_equal(tsess_send(&wcsd, &lc), 200);
+        assert_null(lc.json); /* not JSON: a PDF */
+        snprintf(path, sizeof(path), "/v1/bags/%s/label?format=zpl", bag);
+        {
+            char url[256], cookie[128];
+            struct tu_body b = {NULL, 0};
+            CURL *k = curl_easy_init();
+            char *ctype = NULL;
+
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", wcsd.http_port, path);
+            snprintf(cookie, sizeof(cookie), "wcs_session=%s", viewer);
+            curl_easy_setopt(k, CURLOPT_URL, url);
+            curl_easy_setopt(k, CURLOPT_COOKIE, cookie);
+            curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, tu_body_cb);
+            curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+            assert_int_equal(curl_easy_perform(k), CURLE_OK);
+            curl_easy_getinfo(k, CURLINFO_CONTENT_TYPE, &ctype);
+            assert_string_equal(ctype, "text/plain; charset=utf-8");
+            snprintf(want, sizeof(want), "^FD%s^FS", bag);
+            assert_non_null(strstr(b.data, want));
+            free(b.data);
+            curl_easy_cleanup(k);
+        }
+        snprintf(path, sizeof(path), "/v1/bags/%s/label?format=svg", bag);
+        assert_int_equal(tsess_status(&wcsd, path, NULL, viewer, NULL), 400);
+        assert_int_equal(tsess_status(&wcsd, "/v1/bags/CNHRBARUMOWAAUN60009009000021/label",
+                                      NULL, viewer, NULL),
+                         404);
     }
     json_decref(j);
     /* wcsctl parcel show --why prints the same record. */

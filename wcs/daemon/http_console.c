@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "conveyor/correlate.h"
+#include "wcs/core/label.h"
 #include "wcs/core/password.h"
 #include "wcs/core/sorter.h"
 #include "wcs/core/why.h"
@@ -28,7 +29,9 @@
 #include "wcs/daemon/console_assets.h"
 #include "wcs/daemon/http_internal.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/render/label_pdf.h"
 #include "wcs/store/actions.h"
+#include "wcs/store/bags.h"
 #include "wcs/store/console_store.h"
 #include "wcs/store/declarations.h"
 #include "wcs/store/users.h"
@@ -234,12 +237,15 @@ struct http_job {
     struct MHD_Connection *conn; /* suspended meanwhile */
     struct request_state *b;     /* NULL when the request ended meanwhile */
     bool on_pool;                /* queued to the pool; false: waiting its turn */
+    char format[8];              /* GET /v1/bags/ID/label: pdf or zpl */
     enum console_route route;
     char arg[CONSOLE_ARG_MAX];
     char user[WCS_USER_NAME_MAX + 1];
     json_t *in;                  /* the request's JSON body, or NULL */
     unsigned status;             /* the answer ... */
-    char *body;                  /* ... (JSON text) */
+    char *body;                  /* ... (JSON text, or a document of body_len bytes) */
+    size_t body_len;             /* 0: strlen(body) */
+    const char *type;            /* NULL: application/json */
 };
 
 static PGconn *db_take(struct wcs_http *h, struct err *e)
@@ -419,6 +425,20 @@ static bool job_run(struct http_job *j, PGconn *c)
         if (rc == 0)
             job_answer(j, MHD_HTTP_OK, json_object()); /* the chute: on the loop */
         break;
+    case C_BAG_LABEL: {
+        struct wcs_bag_label l;
+        bool zpl = strcmp(j->format, "zpl") == 0;
+
+        rc = wcs_db_bag_label(c, j->arg, &l, &e);
+        if (rc == 0)
+            rc = zpl ? wcs_label_zpl(&l, &j->body, &j->body_len, &e)
+                     : wcs_label_pdf(&l, (unsigned char **)&j->body, &j->body_len, &e);
+        if (rc == 0) {
+            j->status = MHD_HTTP_OK;
+            j->type = zpl ? "text/plain; charset=utf-8" : "application/pdf";
+        }
+        break;
+    }
     case C_PLAN_ACTIVATE: {
         char *end;
         long v = strtol(j->arg, &end, 10);
@@ -674,6 +694,8 @@ static void job_done_cb(uv_work_t *w, int status)
         j->b->job = NULL;
         j->b->job_status = j->status ? j->status : MHD_HTTP_INTERNAL_SERVER_ERROR;
         j->b->job_body = j->body ? j->body : strdup("{}");
+        j->b->job_len = j->body && j->body_len ? j->body_len : 0;
+        j->b->job_type = j->type;
         j->body = NULL;
         MHD_resume_connection(j->conn);
         run_mhd(h);
@@ -714,6 +736,15 @@ static enum MHD_Result start_job(struct wcs_http *h, struct MHD_Connection *conn
     j->b = b;
     j->route = (enum console_route)b->console;
     memcpy(j->arg, b->arg, sizeof(j->arg));
+    if (j->route == C_BAG_LABEL) {
+        const char *f = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+        if (f != NULL && strcmp(f, "pdf") != 0 && strcmp(f, "zpl") != 0) {
+            json_decref(j->in);
+            free(j);
+            return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", "format: pdf or zpl");
+        }
+        snprintf(j->format, sizeof(j->format), "%s", f ? f : "pdf");
+    }
     memcpy(j->user, b->user[0] ? b->user : (b->who ? b->who->name : "?"), sizeof(j->user) - 1);
     j->work.data = j;
     b->job = j;
@@ -809,6 +840,9 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
         char *body = b->job_body;
 
         b->job_body = NULL;
+        if (b->job_type != NULL && body != NULL)
+            return reply_doc(conn, b->job_status, b->job_type, body,
+                             b->job_len ? b->job_len : strlen(body));
         return reply(conn, b->job_status, "application/json", body);
     }
     if (b->too_large)

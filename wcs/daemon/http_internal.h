@@ -55,6 +55,8 @@ struct request_state {
     struct http_job *job;        /* a console job on the pool, while it runs */
     unsigned job_status;         /* ... its answer, once it has run (0 = not yet) */
     char *job_body;
+    size_t job_len;              /* ... its length (a document may hold NULs) */
+    const char *job_type;        /* ... its Content-Type (static) */
 };
 
 /* A login's password check on libuv's pool (login.h). */
@@ -119,6 +121,9 @@ void http_kick(struct wcs_http *h);
 enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const char *type,
                           char *body, const char *hname, const char *hvalue);
 enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body);
+/* A document of len bytes (it may hold NULs); MHD frees body. */
+enum MHD_Result reply_doc(struct MHD_Connection *conn, unsigned status, const char *type,
+                          char *body, size_t len);
 char *json_body(json_t *j);
 enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *j);
 json_t *error_json(const char *code, const char *message);

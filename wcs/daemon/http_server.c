@@ -122,6 +122,22 @@ enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned status, const ch
     return ret;
 }
 
+enum MHD_Result reply_doc(struct MHD_Connection *conn, unsigned status, const char *type,
+                          char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
                              char *body)
 {
