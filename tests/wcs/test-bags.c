@@ -449,6 +449,52 @@ static void test_wcsctl_commands(void **state)
         assert_non_null(strstr(r.err, "no closed bag"));
         proc_result_free(&r);
     }
+    /* The closed dispatch's delivery bill (air: CN 38): its totals, as
+     * pdftotext reads them, are the database's. */
+    {
+        char pdf[] = "/tmp/wcs-bill-XXXXXX";
+        const char *csvbill[] = {wcsctl_bin, "--db", conninfo, "dispatch", "bill",
+                                 "HRB-20261122-MOW-001", "--format", "csv", NULL};
+        const char *bill[] = {wcsctl_bin, "--db", conninfo, "dispatch", "bill",
+                              "HRB-20261122-MOW-001", "--out", pdf, NULL};
+        const char *text[] = {"/usr/bin/pdftotext", "-layout", pdf, "-", NULL};
+        char want[96];
+        PGconn *c = NULL;
+        PGresult *q;
+        struct err e;
+        int fd = mkstemp(pdf);
+        long long grams, parcels;
+
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(wcs_db_connect(conninfo, &c, &e), 0);
+        q = PQexec(c, "SELECT count(*), sum(b.weight_g), (SELECT count(*) FROM bag_parcels p"
+                      " JOIN bags x ON x.id = p.bag JOIN dispatches y ON y.id = x.dispatch_id"
+                      " WHERE y.manifest_id = 'HRB-20261122-MOW-001') FROM bags b JOIN dispatches d"
+                      " ON d.id = b.dispatch_id WHERE d.manifest_id = 'HRB-20261122-MOW-001'");
+        assert_int_equal(PQresultStatus(q), PGRES_TUPLES_OK);
+        grams = atoll(PQgetvalue(q, 0, 1));
+        parcels = atoll(PQgetvalue(q, 0, 2));
+        snprintf(want, sizeof(want), "Total: %s receptacle(s)", PQgetvalue(q, 0, 0));
+        PQclear(q);
+        PQfinish(c);
+        proc_run(bill, NULL, 60, &r);
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        proc_run(text, NULL, 60, &r);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "CN 38 Delivery bill (airmail)"));
+        assert_non_null(strstr(r.out, want));
+        snprintf(want, sizeof(want), "%lld.%lld", grams / 1000, (grams % 1000) / 100);
+        assert_non_null(strstr(r.out, want));
+        proc_result_free(&r);
+        unlink(pdf);
+        proc_run(csvbill, NULL, 60, &r);
+        assert_int_equal(r.status, 0);
+        snprintf(want, sizeof(want), ",%lld,%lld\n", grams, parcels);
+        assert_non_null(strstr(r.out, want));
+        proc_result_free(&r);
+    }
     proc_run(show, NULL, 60, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "dispatch HRB-20261122-MOW-001  closed"));

@@ -22,7 +22,9 @@
 #include "common/log.h"
 #include "common/token.h"
 #include "scanners/scanners.h"
+#include "wcs/core/bill.h"
 #include "wcs/core/label.h"
+#include "wcs/render/bill_pdf.h"
 #include "wcs/render/label_pdf.h"
 #include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
@@ -1411,6 +1413,26 @@ static int document_opts(int argc, char **argv, const char *const *formats, cons
     return 0;
 }
 
+/* Writes a document to outpath, or to standard output when it is NULL.
+ * Returns 0 or 2 (reported). */
+static int write_document(const char *what, const char *outpath, const unsigned char *doc,
+                          size_t len)
+{
+    FILE *f = outpath != NULL ? fopen(outpath, "w") : stdout;
+    int rc;
+
+    if (f == NULL) {
+        fprintf(stderr, "wcsctl: %s: %s\n", outpath, strerror(errno));
+        return 2;
+    }
+    rc = fwrite(doc, 1, len, f) == len && fflush(f) == 0 ? 0 : 2;
+    if (outpath != NULL && fclose(f) != 0)
+        rc = 2;
+    if (rc != 0)
+        fprintf(stderr, "wcsctl: %s: write failed\n", what);
+    return rc;
+}
+
 static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
 {
     static const char *const formats[] = {"pdf", "zpl", NULL};
@@ -1418,7 +1440,6 @@ static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
     struct wcs_bag_label l;
     unsigned char *doc = NULL;
     size_t len = 0;
-    FILE *f = stdout;
     PGconn *c;
     struct err e;
     int rc;
@@ -1438,16 +1459,53 @@ static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         return rc == ERR_DB || rc == -ENOMEM ? 2 : 1;
     }
-    if (outpath != NULL && (f = fopen(outpath, "w")) == NULL) {
-        fprintf(stderr, "wcsctl: %s: %s\n", outpath, strerror(errno));
-        free(doc);
+    rc = write_document("bag label", outpath, doc, len);
+    free(doc);
+    return rc;
+}
+
+static int cmd_dispatch_bill(struct ctl *ctl, int argc, char **argv)
+{
+    static const char *const formats[] = {"pdf", "csv", NULL};
+    const char *format = "pdf", *outpath = NULL;
+    struct wcs_manifest m;
+    unsigned char *doc = NULL;
+    size_t len = 0;
+    PGconn *c;
+    struct err e;
+    int rc;
+
+    if (document_opts(argc, argv, formats,
+                      "dispatch bill DISPATCH [--format pdf|csv] [--out FILE]", &format,
+                      &outpath) < 0)
         return 2;
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_manifest_load(c, argv[0], &m, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_DB ? 2 : 1;
     }
-    rc = fwrite(doc, 1, len, f) == len && fflush(f) == 0 ? 0 : 2;
-    if (outpath != NULL && fclose(f) != 0)
-        rc = 2;
-    if (rc != 0)
-        fprintf(stderr, "wcsctl: bag label: write failed\n");
+    if (strcmp(format, "pdf") == 0) {
+        rc = wcs_bill_pdf(&m, &doc, &len, &e);
+    } else if (strcmp(m.status, "open") == 0) {
+        rc = err_set(&e, ERR_STATE, "bill: dispatch %s is still open: close it first",
+                     m.manifest_id);
+    } else {
+        FILE *mem = open_memstream((char **)&doc, &len);
+        rc = mem == NULL ? err_set(&e, -ENOMEM, "bill: out of memory") : wcs_bill_csv(&m, mem, &e);
+        if (mem != NULL && fclose(mem) != 0 && rc == 0)
+            rc = err_set(&e, -ENOMEM, "bill: out of memory");
+    }
+    wcs_manifest_free(&m);
+    if (rc < 0) {
+        free(doc);
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_STATE ? 1 : 2;
+    }
+    rc = write_document("dispatch bill", outpath, doc, len);
     free(doc);
     return rc;
 }
@@ -1534,6 +1592,9 @@ static const struct command commands[] = {
     {"bag label", "BAG_ID [--format pdf|zpl] [--out FILE]",
      "a closed bag's label (100 x 150 mm, Code 128 of its receptacle id): PDF (default, to"
      " standard output) or ZPL for a thermal printer", 1, cmd_bag_label},
+    {"dispatch bill", "DISPATCH [--format pdf|csv] [--out FILE]",
+     "a closed dispatch's delivery bill (CN 38 air, CN 37 surface): every receptacle, totals"
+     " carried over pages; PDF (default, to standard output) or CSV", 1, cmd_dispatch_bill},
     {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
      "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open},
     {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,
