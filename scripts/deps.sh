@@ -5,7 +5,8 @@
 # libsodium hashes operators' passwords (argon2id, wcs/core/password.c).
 # cairo, pango and libzint draw the documents (bag labels, wcs/render/);
 # DejaVu has the Cyrillic; poppler-utils (pdftoppm, pdftotext) lets the tests
-# read them back.
+# read them back, python3-jsonschema checks the pre-advice export against its
+# schema (docs/schemas/).
 # clang (clang-14) builds the libFuzzer harnesses; libclang-rt-14-dev holds
 # the libFuzzer, ASan and UBSan runtimes it links (clang only recommends it,
 # and recommends are not installed here).
@@ -20,7 +21,7 @@ packages=(
     postgresql-15 postgresql-client-15 curl
     clang libclang-rt-14-dev
     libsodium-dev
-    libcairo2-dev libpango1.0-dev libzint-dev fonts-dejavu-core poppler-utils
+    libcairo2-dev libpango1.0-dev libzint-dev fonts-dejavu-core poppler-utils python3-jsonschema
 )
 missing=()
 for p in "${packages[@]}"; do

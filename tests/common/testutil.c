@@ -29,6 +29,23 @@ void tu_write_text(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+char *tu_read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    int c;
+
+    if (f == NULL || m == NULL)
+        fail_msg("%s: cannot read", path);
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(f);
+    assert_int_equal(fclose(m), 0);
+    return text;
+}
+
 /* Runs the built wcsctl with "--db conninfo" and the arguments of ap into
  * r; args gets them as one line, for messages. */
 static void wcsctl_run(const char *conninfo, va_list ap, struct proc_result *r, char *args,

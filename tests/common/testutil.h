@@ -13,6 +13,8 @@
 
 /* Writes text to path (truncated, or created with mode 0600). */
 void tu_write_text(const char *path, const char *text);
+/* The whole text of path (the caller frees it); fails the test if unreadable. */
+char *tu_read_text(const char *path);
 
 /* Runs the built wcsctl with "--db conninfo" and the NULL-terminated
  * arguments; fails the test unless it exits with want_status. */

@@ -20,6 +20,7 @@
 #include "scanners/scanners.h"
 #include "tests/common/proc.h"
 #include "tests/common/testdb.h"
+#include "tests/common/testutil.h"
 #include "wcs/store/bags.h"
 #include "wcs/store/events.h"
 #include "wcs/store/store.h"
@@ -494,6 +495,47 @@ static void test_wcsctl_commands(void **state)
         snprintf(want, sizeof(want), ",%lld,%lld\n", grams, parcels);
         assert_non_null(strstr(r.out, want));
         proc_result_free(&r);
+    }
+    /* Its pre-advice export is valid against its JSON Schema, and a
+     * document without its totals is not (the schema checks something). */
+    {
+        char out[] = "/tmp/wcs-predes-XXXXXX", bad[] = "/tmp/wcs-predes-bad-XXXXXX";
+        char schema[512];
+        const char *export[] = {wcsctl_bin, "--db", conninfo, "dispatch", "export",
+                                "HRB-20261122-MOW-001", "--format", "predes-json", "--out", out,
+                                NULL};
+        const char *check[] = {"/usr/bin/jsonschema", "-i", out, schema, NULL};
+        const char *check_bad[] = {"/usr/bin/jsonschema", "-i", bad, schema, NULL};
+        char *text, *totals;
+        int fd = mkstemp(out), fdb = mkstemp(bad);
+        FILE *f;
+
+        assert_true(fd >= 0 && fdb >= 0);
+        close(fd);
+        snprintf(schema, sizeof(schema), "%s/docs/schemas/predes.json", getenv("WCS_SOURCE_DIR"));
+        proc_run(export, NULL, 60, &r);
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        proc_run(check, NULL, 60, &r);
+        if (r.status != 0)
+            fail_msg("%s does not validate: %s", out, r.err);
+        proc_result_free(&r);
+        text = tu_read_text(out);
+        assert_non_null(strstr(text, "\"format\": \"wcs-predes/1\""));
+        assert_non_null(strstr(text, bag1));
+        totals = strstr(text, ",\n  \"totals\"");
+        assert_non_null(totals);
+        strcpy(totals, "\n}\n");
+        f = fdopen(fdb, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        proc_run(check_bad, NULL, 60, &r);
+        assert_int_not_equal(r.status, 0);
+        proc_result_free(&r);
+        free(text);
+        unlink(out);
+        unlink(bad);
     }
     proc_run(show, NULL, 60, &r);
     assert_int_equal(r.status, 0);

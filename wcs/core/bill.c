@@ -3,6 +3,8 @@
  */
 #include "wcs/core/bill.h"
 
+#include "wcs/core/label.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,59 @@ int wcs_bill_pages(const struct wcs_manifest *m, size_t rows_per_page,
     }
     *npages = n;
     return 0;
+}
+
+json_t *wcs_predes_json(const struct wcs_manifest *m, struct err *e)
+{
+    struct wcs_bill_totals t = {0, 0, 0};
+    struct wcs_receptacle first;
+    json_t *root, *recs = json_array();
+    size_t i, k;
+
+    memset(&first, 0, sizeof(first));
+    if (m->nbags > 0 && wcs_receptacle_parse(m->bags[0].bag_id, &first, e) < 0) {
+        json_decref(recs);
+        return NULL;
+    }
+    for (i = 0; recs != NULL && i < m->nbags; i++) {
+        const struct wcs_manifest_bag *b = &m->bags[i];
+        struct wcs_receptacle r;
+        json_t *items = json_array(), *jr;
+
+        if (wcs_receptacle_parse(b->bag_id, &r, e) < 0) {
+            json_decref(items);
+            json_decref(recs);
+            return NULL;
+        }
+        for (k = 0; items != NULL && k < b->nparcels; k++)
+            json_array_append_new(
+                items, json_pack("{s:s,s:o}", "item_id", b->parcels[k].code, "weight_g",
+                                 b->parcels[k].weight_g >= 0
+                                     ? json_integer(b->parcels[k].weight_g)
+                                     : json_null()));
+        jr = json_pack("{s:s,s:i,s:b,s:i,s:o}", "receptacle_id", b->bag_id, "serial", r.serial,
+                       "last", i + 1 == m->nbags, "gross_weight_g", b->gross_weight_g, "items",
+                       items ? items : json_array());
+        json_array_append_new(recs, jr);
+        add(&t, b);
+    }
+    if (recs == NULL) {
+        err_set(e, -ENOMEM, "pre-advice: out of memory");
+        return NULL;
+    }
+    root = json_pack("{s:s,s:s,s:s,s:s,s:s#,s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:I}}", "format",
+                     "wcs-predes/1", "dispatch_id", m->manifest_id, "origin_office",
+                     WCS_BAG_ORIGIN_OFFICE, "destination_office",
+                     wcs_bag_dest_office(m->route) ? wcs_bag_dest_office(m->route) : "",
+                     "mail_category", m->nbags ? &first.category : "C", (size_t)1,
+                     "mail_subclass", m->nbags ? first.subclass : WCS_BAG_SUBCLASS, "transport",
+                     m->transport, "route", m->route, "border_crossing", m->border_crossing,
+                     "departure", m->departure, "receptacles", recs, "totals", "receptacles",
+                     (json_int_t)t.receptacles, "gross_weight_g", (json_int_t)t.weight_g, "items",
+                     (json_int_t)t.parcels);
+    if (root == NULL)
+        err_set(e, -ENOMEM, "pre-advice: out of memory");
+    return root;
 }
 
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */

@@ -8,6 +8,7 @@
 #ifndef WCS_CORE_BILL_H
 #define WCS_CORE_BILL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -40,5 +41,17 @@ int wcs_bill_pages(const struct wcs_manifest *m, size_t rows_per_page,
  * transport, crossing, departure, number, receptacle id, weight_g,
  * parcels), then a total row. Returns 0 or -EIO. */
 int wcs_bill_csv(const struct wcs_manifest *m, FILE *f, struct err *e);
+
+/*
+ * The dispatch pre-advice (modelled on the content of the UPU's PREDES
+ * message, docs/documents.md; its JSON Schema is docs/schemas/predes.json):
+ * {format, dispatch_id, origin_office, destination_office, mail_category,
+ * mail_subclass, transport, route, border_crossing, departure,
+ * receptacles [{receptacle_id, serial, last, gross_weight_g, items
+ * [{item_id, weight_g}]}], totals {receptacles, gross_weight_g, items}}.
+ * Returns a new reference, or NULL (out of memory, or a receptacle id that
+ * does not parse: e says which).
+ */
+json_t *wcs_predes_json(const struct wcs_manifest *m, struct err *e);
 
 #endif

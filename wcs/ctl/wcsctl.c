@@ -1464,6 +1464,47 @@ static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
     return rc;
 }
 
+static int cmd_dispatch_export(struct ctl *ctl, int argc, char **argv)
+{
+    static const char *const formats[] = {"predes-json", NULL};
+    const char *format = "", *outpath = NULL;
+    struct wcs_manifest m;
+    char *doc = NULL;
+    json_t *j = NULL;
+    PGconn *c;
+    struct err e = {0};
+    int rc;
+
+    if (document_opts(argc, argv, formats,
+                      "dispatch export DISPATCH --format predes-json [--out FILE]", &format,
+                      &outpath) < 0)
+        return 2;
+    c = open_db(ctl);
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_manifest_load(c, argv[0], &m, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    if (strcmp(m.status, "open") == 0)
+        rc = err_set(&e, ERR_STATE, "pre-advice: dispatch %s is still open: close it first",
+                     m.manifest_id);
+    else if ((j = wcs_predes_json(&m, &e)) == NULL ||
+             (doc = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII)) == NULL)
+        rc = e.code ? e.code : err_set(&e, -ENOMEM, "pre-advice: out of memory");
+    json_decref(j);
+    wcs_manifest_free(&m);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_STATE || rc == ERR_INVALID ? 1 : 2;
+    }
+    rc = write_document("dispatch export", outpath, (const unsigned char *)doc, strlen(doc));
+    free(doc);
+    return rc;
+}
+
 static int cmd_dispatch_bill(struct ctl *ctl, int argc, char **argv)
 {
     static const char *const formats[] = {"pdf", "csv", NULL};
@@ -1595,6 +1636,9 @@ static const struct command commands[] = {
     {"dispatch bill", "DISPATCH [--format pdf|csv] [--out FILE]",
      "a closed dispatch's delivery bill (CN 38 air, CN 37 surface): every receptacle, totals"
      " carried over pages; PDF (default, to standard output) or CSV", 1, cmd_dispatch_bill},
+    {"dispatch export", "DISPATCH --format predes-json [--out FILE]",
+     "a closed dispatch's pre-advice for the receiving side (PREDES-like JSON: receptacles, their"
+     " weights and items; schema docs/schemas/predes.json)", 1, cmd_dispatch_export},
     {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
      "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open},
     {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,
