@@ -9,7 +9,7 @@ import { t } from './i18n.js';
 import { may } from './session.js';
 import { live } from './store.js';
 import { time, kg } from './format.js';
-import { act, failure, table } from './widgets.js';
+import { act, failure, failureText, outcome, table } from './widgets.js';
 
 // A closed bag's label to print (PDF, 100 x 150 mm), in a tab of its own.
 export function labelLink(bagId) {
@@ -91,7 +91,17 @@ export function openChutePanel(el, id, onClose) {
       ], d.recent),
       h('h3', {}, t('chute.bags')),
       table([
-        { head: t('col.bag'), cell: (r) => [r.bag_id, ' ', labelLink(r.bag_id)] },
+        { head: t('col.bag'), cell: (r) => [r.bag_id, ' ', labelLink(r.bag_id), ' ', h('button', {
+          class: 'action small', 'data-testid': 'bag-print', disabled: !allowed,
+          onclick: async () => {
+            try {
+              const a = await api.post(`/v1/bags/${api.seg(r.bag_id)}/print`, {});
+              outcome(out, true, t('chute.printed', { bag: a.bag_id, printer: a.printer }));
+            } catch (e) {
+              outcome(out, false, failureText(e));
+            }
+          },
+        }, t('chute.print'))] },
         { head: t('col.closed'), cell: (r) => time(r.closed_at) },
         { head: t('col.parcels'), cell: (r) => r.parcels },
         { head: t('col.weight'), cell: (r) => kg(r.weight_g) },

@@ -10,7 +10,7 @@ const source = fs.readFileSync(new URL('../../console/i18n.js', import.meta.url)
 const { TEXTS } = await import(`data:text/javascript,${encodeURIComponent(source)}`);
 
 const KINDS = ['plc_link_down', 'chute_full', 'line_stopped', 'line_estop', 'read_rate_low',
-  'scanner_unplugged', 'spool_filling', 'database_down', 'customs_failing', 'manifest_refused'];
+  'scanner_unplugged', 'spool_filling', 'database_down', 'customs_failing', 'manifest_refused', 'label_printer_down'];
 
 test('every text is in English and Chinese', () => {
   assert.deepEqual(Object.keys(TEXTS.en).filter((k) => !(k in TEXTS.zh)), []);

@@ -556,6 +556,38 @@ static int teardown(void **state)
     return 0;
 }
 
+/* label_printers: defaults, and each route on one printer only. */
+static void test_label_printers(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "label_printers:\n"
+                          "  - id: LP1\n    host: 10.20.1.31\n    routes: [RU-MOW-AIR, RU-OVB-AIR]\n"
+                          "  - id: LP2\n    host: lp2.line\n    port: 6101\n"
+                          "    routes: [RU-ZAB-RAIL]\n",
+                          &c, &d),
+                     0);
+    assert_int_equal(c.nprinters, 2);
+    assert_int_equal(c.printers[0].port, 9100);
+    assert_int_equal(c.printers[0].nroutes, 2);
+    assert_string_equal(c.printers[0].routes[1], "RU-OVB-AIR");
+    assert_int_equal(c.printers[1].port, 6101);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "label_printers:\n"
+                          "  - id: LP1\n    host: a\n    routes: [RU-MOW-AIR]\n" /* 4-6 */
+                          "  - id: LP2\n    host: b\n    routes: [RU-MOW-AIR]\n" /* 7-9 */
+                          "  - id: LP3\n    routes: []\n",                        /* 10-11 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "7: label_printers[1]: route RU-MOW-AIR already printed by LP1"));
+    assert_true(has_msg(&d, "11: label_printers[2].routes: expected a list of 1 to 32 route ids"));
+    assert_true(has_msg(&d, "10: label_printers[2]: host: required key missing"));
+    diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +605,7 @@ int main(void)
         cmocka_unit_test_teardown(test_missing_file, teardown),
         cmocka_unit_test_teardown(test_password_file, teardown),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_label_printers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +27,7 @@
 #include <libpq-fe.h>
 
 #include "conveyor/telegram.h"
+#include "tests/common/proc.h"
 #include "tests/common/testplc.h"
 #include "tests/common/testsession.h"
 #include "tests/common/testutil.h"
@@ -33,6 +39,85 @@ static struct conv_link *plc;
 static bool plc_up;
 static char code0[64];
 static char op[64], op_csrf[64], viewer[64], viewer_csrf[64], sup[64], sup_csrf[64];
+
+/* A label printer on loopback (raw TCP, as a Zebra takes ZPL): what it was
+ * sent, one connection after another, until stopped. */
+static struct {
+    int port, fd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    char got[65536];
+    size_t len;
+    bool running;
+} printer = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *printer_main(void *arg)
+{
+    char buf[4096];
+
+    (void)arg;
+    for (;;) {
+        int c = accept(printer.fd, NULL, NULL);
+        ssize_t n;
+
+        if (c < 0)
+            return NULL; /* closed: stopped */
+        while ((n = read(c, buf, sizeof(buf))) > 0) {
+            pthread_mutex_lock(&printer.mu);
+            if (printer.len + (size_t)n < sizeof(printer.got)) {
+                memcpy(printer.got + printer.len, buf, (size_t)n);
+                printer.len += (size_t)n;
+                printer.got[printer.len] = '\0';
+            }
+            pthread_mutex_unlock(&printer.mu);
+        }
+        close(c);
+    }
+}
+
+static void printer_start(void)
+{
+    struct sockaddr_in sa;
+    int one = 1;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)printer.port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    printer.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(printer.fd >= 0);
+    setsockopt(printer.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(printer.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(printer.fd, 8), 0);
+    assert_int_equal(pthread_create(&printer.thread, NULL, printer_main, NULL), 0);
+    printer.running = true;
+}
+
+static void printer_stop(void)
+{
+    if (!printer.running)
+        return;
+    shutdown(printer.fd, SHUT_RDWR);
+    close(printer.fd);
+    pthread_join(printer.thread, NULL);
+    printer.running = false;
+}
+
+/* Whether the printer got text within 10 s. */
+static bool printer_got(const char *text)
+{
+    int i;
+    bool found = false;
+
+    for (i = 0; i < 100 && !found; i++) {
+        pthread_mutex_lock(&printer.mu);
+        found = strstr(printer.got, text) != NULL;
+        pthread_mutex_unlock(&printer.mu);
+        if (!found)
+            usleep(100000);
+    }
+    return found;
+}
 
 /* GET path; want 0: whatever the status (a 404 answers NULL). */
 static json_t *get_json(const char *path, const char *cookie, long want)
@@ -371,6 +456,30 @@ static void test_disable_chute_and_why(void **state)
             free(b.data);
             curl_easy_cleanup(k);
         }
+        /* Its label went to its route's printer by itself (the bag's close
+         * reached wcsd as any close does); a reprint goes there too; with
+         * the printer gone, a reprint fails (502), its alarm is raised, and
+         * the next good print clears it. */
+        snprintf(want, sizeof(want), "^FD%s^FS", bag);
+        assert_true(printer_got(want));
+        snprintf(path, sizeof(path), "/v1/bags/%s/print", bag);
+        json_decref(post_json(path, "{}", viewer, viewer_csrf, 403));
+        json_decref(post_json(path, "{}", op, op_csrf, 200));
+        printer_stop();
+        json_decref(post_json(path, "{}", op, op_csrf, 502));
+        {
+            json_t *a = wait_alarm("label_printer_down", "LP1");
+            assert_non_null(strstr(json_string_value(json_object_get(a, "text")), bag));
+            json_decref(a);
+        }
+        printer_start();
+        json_decref(post_json(path, "{}", op, op_csrf, 200));
+        for (i = 0; i < 50 && find_alarm("label_printer_down", "LP1", true) != NULL; i++)
+            usleep(100000);
+        {
+            json_t *a = find_alarm("label_printer_down", "LP1", true);
+            assert_null(a);
+        }
         snprintf(path, sizeof(path), "/v1/bags/%s/label?format=svg", bag);
         assert_int_equal(tsess_status(&wcsd, path, NULL, viewer, NULL), 400);
         assert_int_equal(tsess_status(&wcsd, "/v1/bags/CNHRBARUMOWAAUN60009009000021/label",
@@ -583,12 +692,17 @@ static int setup(void **state)
     signal(SIGPIPE, SIG_IGN);
     twcsd_prepare(&wcsd, "wcs_test_console", NULL);
     twcsd_sample_code(0, code0, sizeof(code0));
+    printer.port = proc_free_port();
+    printer_start();
     twcsd_config(&wcsd,
                  "alarms:\n  chute_full_s: 0\n"
                  "registry:\n  resync_s: 1\n"
+                 "label_printers:\n  - id: LP1\n    host: 127.0.0.1\n    port: %d\n"
+                 "    routes: [RU-MOW-AIR, RU-OVB-AIR, RU-EKB-AIR, RU-ZAB-RAIL, RU-ZAB-ROAD,"
+                 " RU-BQS-ROAD, RU-POG-ROAD, RU-DNG-ROAD, RU-NLL-RAIL, RU-FYJ-RIVER]\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    locations: [SCAN01]\n",
-                 wcsd.plc_port[0]);
+                 printer.port, wcsd.plc_port[0]);
     tplc_init(&T);
     twcsd_start(&wcsd);
     plc = tplc_link(&T, "PLC01", CONV_LINK_CLIENT, wcsd.plc_port[0], 1000, &plc_up);
@@ -606,6 +720,7 @@ static int teardown(void **state)
 {
     (void)state;
     tplc_done(&T);
+    printer_stop();
     return twcsd_teardown(&wcsd);
 }
 

@@ -234,7 +234,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
                 KEY_LOCATIONS, KEY_ALLOW, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
-                KEY_U32, KEY_CPU };
+                KEY_U32, KEY_CPU, KEY_PRINTERS, KEY_ROUTES };
 
 struct key_def {
     const char *name;
@@ -309,6 +309,7 @@ static const struct key_def top_keys[] = {
     {"customs.parallel", KEY_INT, OFF(customs.parallel), SZ(customs.parallel), 1, 64, 0},
     {"plcs", KEY_PLCS, 0, 0, 0, 0, 0},
     {"scanners", KEY_SCANNERS, 0, 0, 0, 0, 0},
+    {"label_printers", KEY_PRINTERS, 0, 0, 0, 0, 0},
 };
 
 #define SOFF(f) offsetof(struct scan_usb_cfg, f)
@@ -346,7 +347,18 @@ static const struct key_def plc_keys[] = {
     {"allow", KEY_ALLOW, POFF(allow), 0, 1, CONV_PEER_ALLOW_MAX, 0},
 };
 
+#define ROFF(f) offsetof(struct wcs_printer_config, f)
+#define RSZ(f) sizeof(((struct wcs_printer_config *)0)->f)
+
+static const struct key_def printer_keys[] = {
+    {"id", KEY_STRING, ROFF(id), RSZ(id), 1, 15, 1},
+    {"host", KEY_STRING, ROFF(host), RSZ(host), 1, 63, 1},
+    {"port", KEY_INT, ROFF(port), RSZ(port), 1, 65535, 0},
+    {"routes", KEY_ROUTES, 0, 0, 1, WCS_PRINTER_ROUTES_MAX, 1},
+};
+
 #define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
+#define NPRINTER (sizeof(printer_keys) / sizeof(printer_keys[0]))
 #define NPLC (sizeof(plc_keys) / sizeof(plc_keys[0]))
 #define NSCAN (sizeof(scanner_keys) / sizeof(scanner_keys[0]))
 
@@ -416,6 +428,7 @@ static void bad(struct ctx *x, const struct node *at, const char *key, const cha
 
 static void plc_entry(struct ctx *x, const struct node *item, const char *name, int index);
 static void scanner_entry(struct ctx *x, const struct node *item, const char *name, int index);
+static void printer_entry(struct ctx *x, const struct node *item, const char *name, int index);
 
 /* Stores the value node v of key k (full name `name`, key node at) into base. */
 static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, const char *name,
@@ -441,6 +454,31 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
         }
         for (i = 0; i < v->n; i++)
             scanner_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_PRINTERS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of label printers, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            printer_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_ROUTES) {
+        struct wcs_printer_config *p = base_ptr;
+        if (v->type != NODE_SEQ || v->n < (size_t)k->min || v->n > (size_t)k->max) {
+            bad(x, at, name, "expected a list of 1 to %lld route ids", k->max);
+            return;
+        }
+        for (i = 0; i < v->n; i++) {
+            const struct node *it = v->kids[i];
+            if (it->type != NODE_SCALAR || strlen(it->value) == 0 || strlen(it->value) > 31) {
+                bad(x, it, name, "a route id is 1 to 31 characters");
+                continue;
+            }
+            snprintf(p->routes[p->nroutes++], sizeof(p->routes[0]), "%s", it->value);
+        }
         return;
     }
     if (k->type == KEY_LOCATIONS) {
@@ -699,6 +737,44 @@ static void scanner_entry(struct ctx *x, const struct node *item, const char *li
         if (strcmp(c->scanners[i].id, s->id) == 0)
             bad(x, item, name, "id %s already used", s->id);
     c->nscanners++;
+}
+
+static void printer_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_config *c = x->c;
+    struct wcs_printer_config *p;
+    int seen[NPRINTER] = {0}, i, r, k;
+    size_t n;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (id, host, port, routes), found %s",
+            type_name(item));
+        return;
+    }
+    if (c->nprinters == WCS_PRINTER_MAX) {
+        bad(x, item, name, "more than %d label printers", WCS_PRINTER_MAX);
+        return;
+    }
+    p = &c->printers[c->nprinters];
+    memset(p, 0, sizeof(*p));
+    p->port = 9100;
+    walk_map(x, item, name, printer_keys, NPRINTER, p, seen);
+    for (n = 0; n < NPRINTER; n++)
+        if (printer_keys[n].required && !seen[n])
+            bad(x, item, name, "%s: required key missing", printer_keys[n].name);
+    for (i = 0; i < c->nprinters; i++) {
+        if (strcmp(c->printers[i].id, p->id) == 0)
+            bad(x, item, name, "id %s already used", p->id);
+        /* One route, one printer: a bag's label goes to exactly one place. */
+        for (r = 0; r < p->nroutes; r++)
+            for (k = 0; k < c->printers[i].nroutes; k++)
+                if (strcmp(p->routes[r], c->printers[i].routes[k]) == 0)
+                    bad(x, item, name, "route %s already printed by %s", p->routes[r],
+                        c->printers[i].id);
+    }
+    c->nprinters++;
 }
 
 /* Line of top-level key name in the file (seen[] of walk_map), 1 if unset. */

@@ -28,6 +28,20 @@
 
 enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
 
+#define WCS_PRINTER_MAX 16
+#define WCS_PRINTER_ROUTES_MAX 32
+
+/* A label printer at the line (the `label_printers:` list): raw TCP (9100,
+ * as Zebra printers take ZPL); it prints the labels of bags closed on the
+ * chutes of its routes. */
+struct wcs_printer_config {
+    char id[16];
+    char host[64];
+    int port;
+    char routes[WCS_PRINTER_ROUTES_MAX][32];
+    int nroutes;
+};
+
 /* One sorter PLC link (the `plcs:` list). */
 struct wcs_plc_config {
     int line;                        /* config line of the entry, for messages */
@@ -96,6 +110,8 @@ struct wcs_config {
     struct wcs_plc_config plcs[WCS_PLC_MAX];
     int nplcs;
     struct scan_usb_cfg scanners[WCS_SCANNER_MAX]; /* the `scanners:` list */
+    struct wcs_printer_config printers[WCS_PRINTER_MAX]; /* the `label_printers:` list */
+    int nprinters;
     int nscanners;
 };
 

@@ -54,6 +54,7 @@ static const struct {
     [WCS_ALARM_DATABASE_DOWN] = {"database_down", WCS_ALARM_CRITICAL, 10},
     [WCS_ALARM_CUSTOMS_FAILING] = {"customs_failing", WCS_ALARM_WARNING, 0},
     [WCS_ALARM_MANIFEST_REFUSED] = {"manifest_refused", WCS_ALARM_WARNING, 0},
+    [WCS_ALARM_PRINTER_DOWN] = {"label_printer_down", WCS_ALARM_WARNING, 0},
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -26,6 +26,7 @@
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/daemon/printing.h"
 #include "wcs/store/console_store.h"
 #include "wcs/store/events.h"
 #include "wcs/store/refresher.h"
@@ -385,6 +386,21 @@ static void observe(struct wcs_console *c, int64_t now)
     if (ca > 0) {
         snprintf(text, sizeof(text), "%lld customs worker alarm(s) open (Customs page)", ca);
         wcs_alarms_observe(c->alarms, WCS_ALARM_CUSTOMS_FAILING, "", text);
+    }
+    for (i = 0; i < wcs_printers_count(c->src.printers); i++) {
+        char why[160];
+
+        if (wcs_printers_failed(c->src.printers, i, why, sizeof(why))) {
+            const struct wcs_printer_config *pc = wcs_printers_config(c->src.printers, i);
+
+            char where[64];
+
+            snprintf(where, sizeof(where), "%.40s:%d", pc->host, pc->port);
+            if (snprintf(text, sizeof(text), "label printer %s (%s) did not print %s", pc->id,
+                         where, why) >= (int)sizeof(text))
+                text[sizeof(text) - 2] = '~'; /* cut: the log has all of it */
+            wcs_alarms_observe(c->alarms, WCS_ALARM_PRINTER_DOWN, pc->id, text);
+        }
     }
     ca = c->src.refresher ? wcs_refresher_manifests_refused(c->src.refresher) : -1;
     if (ca > 0) {

@@ -25,6 +25,7 @@ struct wcs_event_writer;
 struct wcs_plcs;
 struct wcs_refresher;
 struct wcs_sorter;
+struct wcs_printers;
 
 enum wcs_console_doc { WCS_DOC_LINE = 0, WCS_DOC_ALARMS, WCS_DOC_FIGURES, WCS_DOC_COUNT };
 
@@ -37,6 +38,7 @@ struct wcs_console_sources {
     struct wcs_refresher *refresher; /* may be NULL */
     struct scan_usb *usb;            /* may be NULL */
     const char *conninfo;            /* for keeping alarms (holds a secret) */
+    struct wcs_printers *printers;   /* label printers (their failures alarm); may be NULL */
     /* Called on the loop when a document was rendered anew (the HTTP
      * server sends it to its streams); doc is JSON text. */
     void (*publish_cb)(void *arg, enum wcs_console_doc which, const char *doc);

@@ -46,6 +46,7 @@ static const struct {
     {"/v1/customs/problems", NULL, false, C_PROBLEMS, -1},
     {"/v1/bags", NULL, false, C_BAGS, -1},
     {"/v1/bags/", "/label", false, C_BAG_LABEL, -1},
+    {"/v1/bags/", "/print", true, C_BAG_PRINT, WCS_USER_OPERATOR},
     {"/v1/dispatches", NULL, false, C_DISPATCHES, -1},
     {"/v1/dispatches", NULL, true, C_DISPATCH_OPEN, WCS_USER_SUPERVISOR},
     {"/v1/dispatches/", "/bags", true, C_DISPATCH_ADD, WCS_USER_SUPERVISOR},

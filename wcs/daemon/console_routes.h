@@ -24,6 +24,7 @@ enum console_route {
     C_PROBLEMS,      /* GET  /v1/customs/problems */
     C_BAGS,          /* GET  /v1/bags */
     C_BAG_LABEL,     /* GET  /v1/bags/ID/label[?format=pdf|zpl] */
+    C_BAG_PRINT,     /* POST /v1/bags/ID/print */
     C_DISPATCHES,    /* GET  /v1/dispatches */
     C_DISPATCH_OPEN, /* POST /v1/dispatches */
     C_DISPATCH_ADD,  /* POST /v1/dispatches/ID/bags */

@@ -30,6 +30,7 @@
 #include "wcs/daemon/console.h"
 #include "wcs/daemon/http_api.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/daemon/printing.h"
 #include "wcs/store/events.h"
 #include "wcs/store/refresher.h"
 #include "wcs/store/store.h"
@@ -63,6 +64,7 @@ struct wcsd {
     struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
     struct wcs_http *http;
     struct wcs_console *console; /* the console's live state, with the HTTP API */
+    struct wcs_printers *printers; /* label printers at the line */
     int http_port;             /* bound port, 0 when disabled */
     struct http_files files;   /* tokens, TLS certificate and key: secrets, never logged */
     uint64_t started_us;       /* uv_hrtime()/1000 at start */
@@ -169,6 +171,8 @@ static void apply_refresh(struct wcsd *d)
                 log_info("chute %s emptied (bag closed)", b->chute_emptied);
                 snprintf(detail, sizeof(detail), "chute %s emptied", b->chute_emptied);
                 system_event(d, detail);
+                /* Its label, on its route's printer (whoever closed it). */
+                wcs_printers_print_async(d->printers, &d->loop, d->conninfo, b->chute_emptied);
             }
         }
         if (b->user_changed[0] != '\0' && d->http != NULL) {
@@ -442,6 +446,10 @@ static int start_console(struct wcsd *d, PGconn *c, struct err *e)
     };
     int rc;
 
+    d->printers = wcs_printers_new(&d->cfg);
+    if (d->printers == NULL)
+        return err_set(e, -ENOMEM, "out of memory");
+    src.printers = d->printers; /* made just now */
     if (d->cfg.http_listen[0] == '\0')
         return 0;
     rc = wcs_console_start(&d->loop, &src, c, &d->console, e);
@@ -463,6 +471,7 @@ static int start_http(struct wcsd *d, struct err *e)
         .usb = d->usb,
         .conninfo = d->conninfo,
         .console = d->console,
+        .printers = d->printers,
     };
     struct wcs_http_opts o = {
         .addr = d->cfg.http_listen,
@@ -662,6 +671,7 @@ void wcsd_free(struct wcsd *d)
     wcs_refresher_stop(d->refresher);
     wcs_event_writer_stop(d->writer);
     wcs_sorter_free(d->sorter);
+    wcs_printers_free(d->printers);
     pthread_mutex_destroy(&d->durable_mu);
     http_files_free(&d->files);
     explicit_bzero(d->conninfo, sizeof(d->conninfo));

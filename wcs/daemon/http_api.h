@@ -41,6 +41,7 @@ struct wcs_plcs;
 struct wcs_refresher;
 struct wcs_sorter;
 struct wcs_console;
+struct wcs_printers;
 
 /* What the API shows and acts on; none owned, each must outlive the
  * server (wcs_http_stop() first). usb and refresher may be NULL. */
@@ -55,6 +56,7 @@ struct wcs_http_sources {
     struct scan_usb *usb;            /* the WCS's own scanners */
     const char *conninfo;            /* the database, for logins' checks (holds a secret) */
     struct wcs_console *console;     /* the console's live state; NULL = no console */
+    struct wcs_printers *printers;   /* label printers (reprint); may be NULL */
 };
 
 /* Sends a console document (console.h) to every GET /v1/stream. */

@@ -29,6 +29,7 @@
 #include "wcs/daemon/console_assets.h"
 #include "wcs/daemon/http_internal.h"
 #include "wcs/daemon/plc.h"
+#include "wcs/daemon/printing.h"
 #include "wcs/render/label_pdf.h"
 #include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
@@ -238,6 +239,8 @@ struct http_job {
     struct request_state *b;     /* NULL when the request ended meanwhile */
     bool on_pool;                /* queued to the pool; false: waiting its turn */
     char format[8];              /* GET /v1/bags/ID/label: pdf or zpl */
+    int printer;                 /* POST /v1/bags/ID/print: the printer, -1 none ... */
+    char print_error[160];       /* ... and why it did not print, "" it did */
     enum console_route route;
     char arg[CONSOLE_ARG_MAX];
     char user[WCS_USER_NAME_MAX + 1];
@@ -439,6 +442,21 @@ static bool job_run(struct http_job *j, PGconn *c)
         }
         break;
     }
+    case C_BAG_PRINT: {
+        char printed[32];
+
+        rc = wcs_print_bag(j->h->src.printers, c, j->arg, NULL, &j->printer, printed, &e);
+        if (rc == 0)
+            job_answer(j, MHD_HTTP_OK, json_pack("{s:s,s:s}", "bag_id", printed, "printer",
+                                                 wcs_printers_config(j->h->src.printers,
+                                                                     (size_t)j->printer)->id));
+        if (rc == ERR_HTTP) { /* the printer's fault, not the database's */
+            snprintf(j->print_error, sizeof(j->print_error), "%.159s", e.msg);
+            job_answer(j, MHD_HTTP_BAD_GATEWAY, error_json("printer_failed", e.msg));
+            rc = 0;
+        }
+        break;
+    }
     case C_PLAN_ACTIVATE: {
         char *end;
         long v = strtol(j->arg, &end, 10);
@@ -594,7 +612,7 @@ static void job_apply(struct wcs_http *h, struct http_job *j)
     struct wcs_console *con = h->src.console;
     char *chute;
 
-    if (j->status != MHD_HTTP_OK)
+    if (j->status != MHD_HTTP_OK && j->route != C_BAG_PRINT)
         return;
     if (j->route == C_TRACE)
         add_why(h, j);
@@ -615,6 +633,16 @@ static void job_apply(struct wcs_http *h, struct http_job *j)
                 snprintf(j->body, n, "{\"chute\":%s}", chute);
         }
         free(chute);
+        if (con)
+            wcs_console_refresh(con);
+    }
+    if (j->route == C_BAG_PRINT && j->printer >= 0 && j->body != NULL) {
+        bool ok = j->status == MHD_HTTP_OK;
+
+        wcs_printers_result(h->src.printers, j->printer, ok, j->arg, j->print_error);
+        if (ok)
+            audit(h, j->user, "bag %s label printed on %s", j->arg,
+                  wcs_printers_config(h->src.printers, (size_t)j->printer)->id);
         if (con)
             wcs_console_refresh(con);
     }
@@ -735,6 +763,7 @@ static enum MHD_Result start_job(struct wcs_http *h, struct MHD_Connection *conn
     j->conn = conn;
     j->b = b;
     j->route = (enum console_route)b->console;
+    j->printer = -1;
     memcpy(j->arg, b->arg, sizeof(j->arg));
     if (j->route == C_BAG_LABEL) {
         const char *f = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");

@@ -46,6 +46,9 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
                      struct err *e);
 
 /*
+ * wcs_db_bag_last_closed: the id of chute's newest closed bag; ERR_NOTFOUND
+ * when it has none.
+ *
  * The label of closed bag bag_id (wcs/core/label.h): the receptacle id's
  * fields, the recorded weight, parcel count, close time, the route with its
  * mode and border crossing (from the newest plan version that has it).
@@ -53,6 +56,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
  * that does not parse), ERR_DB.
  */
 struct wcs_bag_label;
+int wcs_db_bag_last_closed(PGconn *c, const char *chute, char bag_id[WCS_RECEPTACLE_LEN + 1],
+                           struct err *e);
 int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, struct err *e);
 
 /*

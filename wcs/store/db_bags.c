@@ -715,3 +715,22 @@ int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, s
     rc = wcs_receptacle_parse(out->bag_id, &out->r, e);
     return rc < 0 ? ERR_INVALID : 0;
 }
+
+int wcs_db_bag_last_closed(PGconn *c, const char *chute, char bag_id[WCS_RECEPTACLE_LEN + 1],
+                           struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "last bag",
+                               "SELECT bag_id FROM bags WHERE chute = $1 AND closed_at IS NOT NULL"
+                               " AND bag_id IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1",
+                               1, &chute, e);
+    int rc = 0;
+
+    if (r == NULL)
+        return ERR_DB;
+    if (PQntuples(r) != 1)
+        rc = err_set(e, ERR_NOTFOUND, "no closed bag at chute %s", chute);
+    else
+        snprintf(bag_id, WCS_RECEPTACLE_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
