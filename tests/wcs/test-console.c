@@ -474,12 +474,15 @@ static void test_disable_chute_and_why(void **state)
         }
         printer_start();
         json_decref(post_json(path, "{}", op, op_csrf, 200));
-        for (i = 0; i < 50 && find_alarm("label_printer_down", "LP1", true) != NULL; i++)
-            usleep(100000);
-        {
+        for (i = 0; i < 50; i++) { /* cleared at the console's next round */
             json_t *a = find_alarm("label_printer_down", "LP1", true);
-            assert_null(a);
+
+            if (a == NULL)
+                break;
+            json_decref(a);
+            usleep(100000);
         }
+        assert_true(i < 50);
         snprintf(path, sizeof(path), "/v1/bags/%s/label?format=svg", bag);
         assert_int_equal(tsess_status(&wcsd, path, NULL, viewer, NULL), 400);
         assert_int_equal(tsess_status(&wcsd, "/v1/bags/CNHRBARUMOWAAUN60009009000021/label",
