@@ -114,6 +114,15 @@ uint32_t tplc_send(struct conv_link *l, struct conv_telegram *t)
     return seq;
 }
 
+struct conv_ack tplc_send_acked(struct tplc *p, struct conv_link *l, struct conv_telegram *t)
+{
+    int from = p->ngot, i;
+    uint32_t seq = tplc_send(l, t);
+
+    TPLC_RUN_UNTIL(p, (i = tplc_find(p, from, CONV_TG_ACK, NULL, seq)) >= 0);
+    return p->got[i].u.ack;
+}
+
 struct conv_res tplc_request(struct tplc *p, struct conv_link *l, const char *tracking,
                              const char *location, const char *barcode, enum conv_barcode kind)
 {

@@ -66,6 +66,9 @@ int tplc_find(const struct tplc *p, int from, enum conv_tg_type type, const char
 /* Sends t on l; returns its seq. Fails the test if it cannot be sent. */
 uint32_t tplc_send(struct conv_link *l, struct conv_telegram *t);
 
+/* Sends t on l (an UPD_, LOCU or SYSU) and waits for its ACK_, returned. */
+struct conv_ack tplc_send_acked(struct tplc *p, struct conv_link *l, struct conv_telegram *t);
+
 /* Sends a REQ_ for tracking at location on l (barcode used when kind is
  * CONV_BARCODE_CODE) and waits for its RES_. */
 struct conv_res tplc_request(struct tplc *p, struct conv_link *l, const char *tracking,

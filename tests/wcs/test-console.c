@@ -148,16 +148,13 @@ static json_t *post_json(const char *path, const char *body, const char *cookie,
 static void locu(const char *chute, enum conv_loc_state st)
 {
     struct conv_telegram t;
-    uint32_t seq;
-    int from = T.ngot;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_LOCU;
     snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
     t.u.locu.state = st;
     conv_tg_time(1795000002, t.u.locu.time);
-    seq = tplc_send(plc, &t);
-    TPLC_RUN_UNTIL(&T, tplc_find(&T, from, CONV_TG_ACK, NULL, seq) >= 0);
+    tplc_send_acked(&T, plc, &t);
 }
 
 /* The PLC confirms tracking sorted into chute (UPD_ SORTED__) and waits
@@ -165,8 +162,6 @@ static void locu(const char *chute, enum conv_loc_state st)
 static void sorted(const char *tracking, const char *chute)
 {
     struct conv_telegram t;
-    uint32_t seq;
-    int from = T.ngot;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_UPD;
@@ -175,8 +170,7 @@ static void sorted(const char *tracking, const char *chute)
     t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
     t.u.upd.event = CONV_UPD_SORTED;
     conv_tg_time(1795000100, t.u.upd.time);
-    seq = tplc_send(plc, &t);
-    TPLC_RUN_UNTIL(&T, tplc_find(&T, from, CONV_TG_ACK, NULL, seq) >= 0);
+    tplc_send_acked(&T, plc, &t);
 }
 
 /* The alarm of kind about subject in GET /v1/alarms, or NULL (a new ref). */

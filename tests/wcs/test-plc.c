@@ -58,8 +58,7 @@ static struct conv_ack update(const char *tracking, const char *location,
                               enum conv_upd_event event, int64_t when)
 {
     struct conv_telegram t;
-    uint32_t seq;
-    int from = T.ngot, i;
+    struct conv_ack ack;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_UPD;
@@ -68,26 +67,21 @@ static struct conv_ack update(const char *tracking, const char *location,
     t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
     t.u.upd.event = event;
     conv_tg_time(when, t.u.upd.time);
-    seq = tplc_send(plc, &t);
-    TPLC_RUN_UNTIL(&T, (i = tplc_find(&T, from, CONV_TG_ACK, NULL, seq)) >= 0);
-    assert_int_equal(T.got[i].u.ack.acked_type, CONV_TG_UPD);
-    return T.got[i].u.ack;
+    ack = tplc_send_acked(&T, plc, &t);
+    assert_int_equal(ack.acked_type, CONV_TG_UPD);
+    return ack;
 }
 
 static struct conv_ack locu(const char *chute, enum conv_loc_state st)
 {
     struct conv_telegram t;
-    uint32_t seq;
-    int from = T.ngot, i;
 
     memset(&t, 0, sizeof(t));
     t.type = CONV_TG_LOCU;
     snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
     t.u.locu.state = st;
     conv_tg_time(1795000002 + st, t.u.locu.time);
-    seq = tplc_send(plc, &t);
-    TPLC_RUN_UNTIL(&T, (i = tplc_find(&T, from, CONV_TG_ACK, NULL, seq)) >= 0);
-    return T.got[i].u.ack;
+    return tplc_send_acked(&T, plc, &t);
 }
 
 static void scan(const char *code)

@@ -62,6 +62,8 @@ struct command {
     const char *help;
     int min_args;
     int (*run)(struct ctl *ctl, int argc, char **argv);
+    /* or, for a command kept in a file of its own: run on an open connection */
+    int (*run_db)(PGconn *c, int argc, char **argv);
 };
 
 /* Loads the config file when one is named or the default exists. */
@@ -422,41 +424,6 @@ static int with_db(struct ctl *ctl, int (*fn)(PGconn *, int, char **), int argc,
     rc = fn(c, argc, argv);
     PQfinish(c);
     return rc;
-}
-
-static int cmd_customs_problems(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_customs_problems, argc, argv);
-}
-
-static int cmd_customs_show(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_customs_show, argc, argv);
-}
-
-static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_user_add, argc, argv);
-}
-
-static int cmd_user_passwd(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_user_passwd, argc, argv);
-}
-
-static int cmd_user_disable(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_user_disable, argc, argv);
-}
-
-static int cmd_user_enable(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_user_enable, argc, argv);
-}
-
-static int cmd_user_list(struct ctl *ctl, int argc, char **argv)
-{
-    return with_db(ctl, wcsctl_user_list, argc, argv);
 }
 
 /* Reads a whole file (or a pipe such as /dev/stdin) into a NUL-terminated
@@ -1599,74 +1566,74 @@ static int cmd_manifest_export(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    {"migrate", "", "apply pending schema migrations", 0, cmd_migrate},
-    {"import", "FILE...", "load pre-advice (CSV with header, or JSON Lines)", 1, cmd_import},
+    {"migrate", "", "apply pending schema migrations", 0, cmd_migrate, NULL},
+    {"import", "FILE...", "load pre-advice (CSV with header, or JSON Lines)", 1, cmd_import, NULL},
     {"code check", "CODE...", "validate parcel/bag codes: CODE<TAB>KIND<TAB>valid|invalid<TAB>REASON",
-     1, cmd_code_check},
+     1, cmd_code_check, NULL},
     {"sortplan check", "FILE", "validate a sort plan CSV without storing it", 1,
-     cmd_sortplan_check},
+     cmd_sortplan_check, NULL},
     {"sortplan load", "FILE [--activate]", "validate and store a sort plan as a new version", 1,
-     cmd_sortplan_load},
+     cmd_sortplan_load, NULL},
     {"sortplan activate", "N", "make version N active (a running wcsd switches at once)", 1,
-     cmd_sortplan_activate},
-    {"sortplan list", "", "list stored plan versions", 0, cmd_sortplan_list},
+     cmd_sortplan_activate, NULL},
+    {"sortplan list", "", "list stored plan versions", 0, cmd_sortplan_list, NULL},
     {"sortplan show", "[N]", "print a plan version (default: the active one)", 0,
-     cmd_sortplan_show},
+     cmd_sortplan_show, NULL},
     {"parcel show", "CODE [--why]",
      "a parcel's pre-advice data and full event trace; --why: its last decision's route chutes as they were then, and where wcsd would send it now and why"
      " (rule, route, its chutes' states and loads)",
-     1, cmd_parcel_show},
+     1, cmd_parcel_show, NULL},
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
      "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
-     cmd_telegrams},
+     cmd_telegrams, NULL},
     {"scanners", "", "the WCS's own scanners: connected, reads, errors, last code", 0,
-     cmd_scanners},
+     cmd_scanners, NULL},
     {"summary", "[--since T]", "sorting summary: decisions by reason, confirmations, per chute", 0,
-     cmd_summary},
+     cmd_summary, NULL},
     {"status", "", "what the database holds, customs worker alarms, what the running wcsd reports",
-     0, cmd_status},
+     0, cmd_status, NULL},
     {"decide", "CODE... [weight_g=N] [recirc=N]", "ask wcsd where a parcel would go (dry run)", 1,
-     cmd_decide},
+     cmd_decide, NULL},
     {"bag close", "CHUTE [--weight-g N]",
      "close the chute's bag: parcels sorted since its last bag, UPU receptacle id", 1,
-     cmd_bag_close},
+     cmd_bag_close, NULL},
     {"bag label", "BAG_ID [--format pdf|zpl] [--out FILE]",
      "a closed bag's label (100 x 150 mm, Code 128 of its receptacle id): PDF (default, to"
-     " standard output) or ZPL for a thermal printer", 1, cmd_bag_label},
+     " standard output) or ZPL for a thermal printer", 1, cmd_bag_label, NULL},
     {"dispatch bill", "DISPATCH [--format pdf|csv] [--out FILE]",
      "a closed dispatch's delivery bill (CN 38 air, CN 37 surface): every receptacle, totals"
-     " carried over pages; PDF (default, to standard output) or CSV", 1, cmd_dispatch_bill},
+     " carried over pages; PDF (default, to standard output) or CSV", 1, cmd_dispatch_bill, NULL},
     {"dispatch export", "DISPATCH --format predes-json [--out FILE]",
      "a closed dispatch's pre-advice for the receiving side (PREDES-like JSON: receptacles, their"
-     " weights and items; schema docs/schemas/predes.json)", 1, cmd_dispatch_export},
+     " weights and items; schema docs/schemas/predes.json)", 1, cmd_dispatch_export, NULL},
     {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
-     "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open},
+     "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open, NULL},
     {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,
-     cmd_dispatch_add},
+     cmd_dispatch_add, NULL},
     {"dispatch close", "DISPATCH", "close a dispatch; its manifest waits for the customs outbox",
-     1, cmd_dispatch_close},
+     1, cmd_dispatch_close, NULL},
     {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
-     cmd_dispatch_show},
+     cmd_dispatch_show, NULL},
     {"customs problems", "[--kind K[,K...]] [--json]",
      "customs worker alarms, declarations invalid (parcel blocked) or rejected, held parcels,"
      " manifest answers with unknown parcels, duty over the limit, warnings",
-     0, cmd_customs_problems},
+     0, NULL, wcsctl_customs_problems},
     {"customs show", "CODE", "a parcel's declaration: status, errors, duty, outbox, broker events",
-     1, cmd_customs_show},
+     1, NULL, wcsctl_customs_show},
     {"manifest export", "DISPATCH [--format json|csv] [--out FILE]",
      "the customs manifest: broker JSON body, or CSV one row per parcel", 1,
-     cmd_manifest_export},
+     cmd_manifest_export, NULL},
     {"user add", "NAME --role viewer|operator|supervisor|admin [--password-file F]",
-     "add a console user (password from F's first line, else typed twice)", 1, cmd_user_add},
-    {"user passwd", "NAME [--password-file F]", "set a user's password", 1, cmd_user_passwd},
+     "add a console user (password from F's first line, else typed twice)", 1, NULL, wcsctl_user_add},
+    {"user passwd", "NAME [--password-file F]", "set a user's password", 1, NULL, wcsctl_user_passwd},
     {"user disable", "NAME", "stop a user from logging in (the user stays, for the audit)", 1,
-     cmd_user_disable},
-    {"user enable", "NAME", "let a disabled user log in again", 1, cmd_user_enable},
+     NULL, wcsctl_user_disable},
+    {"user enable", "NAME", "let a disabled user log in again", 1, NULL, wcsctl_user_enable},
     {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
-     cmd_user_list},
+     NULL, wcsctl_user_list},
     {"audit", "[--since T] [--user NAME]",
      "what operators did (logins, bags, plans, dispatches, users...), oldest first; default last 24h",
-     0, cmd_audit},
+     0, cmd_audit, NULL},
 };
 
 static void usage(FILE *f)
@@ -1762,7 +1729,9 @@ int main(int argc, char **argv)
             return 2;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        rc = commands[i].run(&ctl, argc - words, argv + words);
+        rc = commands[i].run != NULL
+                 ? commands[i].run(&ctl, argc - words, argv + words)
+                 : with_db(&ctl, commands[i].run_db, argc - words, argv + words);
         curl_global_cleanup();
         explicit_bzero(ctl.conninfo, sizeof(ctl.conninfo));
         explicit_bzero(ctl.auth, sizeof(ctl.auth));
