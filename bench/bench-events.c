@@ -12,6 +12,8 @@
  *   writer  one producer pushes N events as fast as it can (retrying after
  *           a short sleep on ERR_FULL), then flush; plus push latency
  *           percentiles of the accepted pushes.
+ *   bare    raw with the tracking events' trigger disabled (migration
+ *           0016): what writing a parcel's tracking events costs the COPY.
  * Prints events/s for each and the ratio writer/raw, and whether the goal
  * (writer/raw >= 0.5) is met. The test command runs it with a small N
  * (tests/bench) to see that it still runs and prints its figures and goal.
@@ -55,7 +57,10 @@ static int exec_ok(PGconn *c, const char *sql)
 
 static int fresh(PGconn *c)
 {
-    return exec_ok(c, "TRUNCATE events") < 0 || exec_ok(c, "CHECKPOINT") < 0 ? -1 : 0;
+    return exec_ok(c, "TRUNCATE events, tracking_pending, tracking_events, tracking_arrivals") < 0 ||
+                   exec_ok(c, "CHECKPOINT") < 0
+               ? -1
+               : 0;
 }
 
 static long long count_events(PGconn *c)
@@ -99,7 +104,7 @@ static void make_events(struct wcs_event *ev, size_t n)
             break;
         default:
             snprintf(e->chute, sizeof(e->chute), "CH%03zu", parcel % 120 + 1);
-            snprintf(e->reason, sizeof(e->reason), parcel % 50 ? "SORTED" : "RECIRC");
+            snprintf(e->reason, sizeof(e->reason), parcel % 50 ? "SORTED__" : "RECIRC__");
             break;
         }
         if (i % 1000 == 999) {
@@ -161,7 +166,7 @@ int main(int argc, char **argv)
     int64_t *lat, t_push;
     size_t i, batch;
     long long full = 0;
-    double t_raw, t_raw1, t_raw2, t_staged, t_writer, t0;
+    double t_raw, t_raw1, t_raw2, t_staged, t_writer, t_bare, t0;
     PGconn *c;
     int rc;
 
@@ -237,6 +242,10 @@ int main(int argc, char **argv)
         return 1;
     t_raw1 = t_raw;
     t_raw = (t_raw1 + t_raw2) / 2;
+    if (fresh(c) < 0 || exec_ok(c, "ALTER TABLE events DISABLE TRIGGER tracking_events") < 0 ||
+        (t_bare = run_direct(c, ev, n, batch, 0)) < 0 ||
+        exec_ok(c, "ALTER TABLE events ENABLE TRIGGER tracking_events") < 0)
+        return 1;
 
     qsort(lat, n, sizeof(*lat), cmp_i64);
     printf("events: N=%zu batch_max=%zu (group commit)\n", n, batch);
@@ -249,6 +258,8 @@ int main(int argc, char **argv)
     printf("writer stats  batches=%llu (avg %.0f events) db_errors=%llu push ERR_FULL=%lld\n",
            (unsigned long long)st.batches, st.batches ? (double)st.written / (double)st.batches : 0,
            (unsigned long long)st.db_errors, full);
+    printf("raw, no tracking trigger %9.0f events/s  (%.3f s)  ratio raw/bare %.2f\n",
+           (double)n / t_bare, t_bare, t_bare / t_raw);
     printf("push latency  p50=%lld ns p99=%lld ns p99.9=%lld ns max=%lld ns\n",
            (long long)lat[n / 2], (long long)lat[n * 99 / 100], (long long)lat[n * 999 / 1000],
            (long long)lat[n - 1]);

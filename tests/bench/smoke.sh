@@ -47,6 +47,7 @@ events)
     expect=('^raw COPY +[0-9]+ events/s'
         '^staged COPY +[0-9]+ events/s .* ratio staged/raw [0-9.]+$'
         '^writer +[0-9]+ events/s .* ratio writer/raw [0-9.]+'
+        '^raw, no tracking trigger +[0-9]+ events/s .* ratio raw/bare [0-9.]+$'
         '^push latency +p50=[0-9]+ ns p99=[0-9]+ ns'
         '^goal: writer at least 0\.5 of raw COPY: (met|NOT met) \([0-9.]+\)$')
     ;;

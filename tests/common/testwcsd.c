@@ -66,7 +66,8 @@ static void random_secret(char *buf, size_t len)
 /* The tokens file (one token per role) and one token file per role. */
 static void write_tokens(struct twcsd *w)
 {
-    static const char *const roles[TWCSD_ROLES] = {"admin", "operator", "monitor", "scanner"};
+    static const char *const roles[TWCSD_ROLES] = {"admin", "operator", "monitor", "scanner",
+                                                     "partner"};
     char text[1024] = "# written by tests/common/testwcsd.c\n", line[128];
     int i;
 

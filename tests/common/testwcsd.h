@@ -18,7 +18,14 @@
 #define TWCSD_PLCS 2 /* free ports picked for a test's plcs: list */
 
 /* The roles of the tokens twcsd_prepare() writes (wcs/config/secrets.h). */
-enum twcsd_role { TWCSD_ADMIN = 0, TWCSD_OPERATOR, TWCSD_MONITOR, TWCSD_SCANNER, TWCSD_ROLES };
+enum twcsd_role {
+    TWCSD_ADMIN = 0,
+    TWCSD_OPERATOR,
+    TWCSD_MONITOR,
+    TWCSD_SCANNER,
+    TWCSD_PARTNER,
+    TWCSD_ROLES
+};
 
 struct twcsd {
     char conninfo[512];       /* the test database */
@@ -29,7 +36,8 @@ struct twcsd {
     char preadvice_csv[512];  /* the sample pre-advice, imported */
     int plc_port[TWCSD_PLCS]; /* free on 127.0.0.1 when picked, all different */
     char tokens_path[256];    /* <dir>/tokens (mode 0600): test-admin, test-operator,
-                               * test-monitor, test-scanner, one of each role */
+                               * test-monitor, test-scanner,
+                               * test-partner, one of each role */
     char token[TWCSD_ROLES][33];       /* their secrets, random for each test */
     char token_file[TWCSD_ROLES][256]; /* <dir>/token-<role>: a secret alone, as the
                                         * programs' --token-file reads it */

@@ -176,15 +176,17 @@ static void test_roles(void **state)
     static const struct {
         const char *path;
         int post;
-        long want[TWCSD_ROLES]; /* admin, operator, monitor, scanner */
+        long want[TWCSD_ROLES]; /* admin, operator, monitor, scanner, partner */
     } matrix[] = {
-        {"/v1/status", 0, {200, 200, 200, 403}},
-        {"/metrics", 0, {200, 200, 200, 403}},
-        {"/v1/scanners", 0, {200, 200, 200, 403}},
-        {"/v1/decide?code=RR473124829GB", 0, {200, 200, 200, 403}},
-        {"/v1/parcels/RR473124829GB", 0, {404, 404, 404, 403}},
-        {"/v1/scans", 1, {202, 202, 403, 202}},
-        {"/v1/no-such-thing", 0, {404, 404, 404, 404}},
+        {"/v1/status", 0, {200, 200, 200, 403, 403}},
+        {"/metrics", 0, {200, 200, 200, 403, 403}},
+        {"/v1/scanners", 0, {200, 200, 200, 403, 403}},
+        {"/v1/decide?code=RR473124829GB", 0, {200, 200, 200, 403, 403}},
+        {"/v1/parcels/RR473124829GB", 0, {404, 404, 404, 403, 403}},
+        {"/v1/scans", 1, {202, 202, 403, 202, 403}},
+        {"/v1/tracking/events?limit=1", 0, {200, 200, 200, 403, 200}},
+        {"/v1/bags", 0, {200, 200, 200, 403, 403}},
+        {"/v1/no-such-thing", 0, {404, 404, 404, 404, 404}},
     };
     struct tu_req r;
     size_t i;
@@ -286,7 +288,7 @@ static void test_tokens_file_open_to_others_stops_wcsd(void **state)
     snprintf(text, sizeof(text), "%.1024sweak-one admin sesame\n", saved);
     tu_write_text(wcsd.tokens_path, text);
     snprintf(want, sizeof(want),
-             "%s:6: secret: 16 to 128 printable ASCII characters without "
+             "%s:7: secret: 16 to 128 printable ASCII characters without "
              "blanks expected (6 given)",
              wcsd.tokens_path);
     refused(want);

@@ -105,7 +105,7 @@ static void test_tokens_file_problems(void **state)
     assert_int_equal(t.n, 0);
     assert_null(t.v);
     assert_true(has(&d, ":2: (line): expected NAME ROLE SECRET, found fewer words"));
-    assert_true(has(&d, ":3: role: the second word is not scanner, monitor, operator or admin"));
+    assert_true(has(&d, ":3: role: the second word is not scanner, monitor, operator, admin or partner"));
     assert_true(has(&d, ":4: role: the second word is not"));
     assert_true(has(&d, ":5: (line): expected NAME ROLE SECRET, found more words"));
     assert_true(has(&d, ":6: secret: 16 to 128 printable ASCII characters without blanks "
@@ -175,6 +175,11 @@ static void test_roles(void **state)
     assert_false(wcs_role_may_scan(WCS_ROLE_MONITOR));
     assert_true(wcs_role_may_read(WCS_ROLE_OPERATOR) && wcs_role_may_scan(WCS_ROLE_OPERATOR));
     assert_true(wcs_role_may_read(WCS_ROLE_ADMIN) && wcs_role_may_scan(WCS_ROLE_ADMIN));
+    /* a partner follows the tracking feed and does nothing else */
+    assert_string_equal(wcs_role_name(WCS_ROLE_PARTNER), "partner");
+    assert_true(wcs_role_may_track(WCS_ROLE_PARTNER));
+    assert_false(wcs_role_may_read(WCS_ROLE_PARTNER) || wcs_role_may_scan(WCS_ROLE_PARTNER));
+    assert_true(wcs_role_may_track(WCS_ROLE_MONITOR) && !wcs_role_may_track(WCS_ROLE_SCANNER));
 }
 
 int main(void)

@@ -22,6 +22,7 @@ static const char *const role_names[] = {
     [WCS_ROLE_MONITOR] = "monitor",
     [WCS_ROLE_OPERATOR] = "operator",
     [WCS_ROLE_ADMIN] = "admin",
+    [WCS_ROLE_PARTNER] = "partner",
 };
 
 #define NROLES (sizeof(role_names) / sizeof(role_names[0]))
@@ -34,6 +35,11 @@ const char *wcs_role_name(enum wcs_role r)
 bool wcs_role_may_read(enum wcs_role r)
 {
     return r == WCS_ROLE_MONITOR || r == WCS_ROLE_OPERATOR || r == WCS_ROLE_ADMIN;
+}
+
+bool wcs_role_may_track(enum wcs_role r)
+{
+    return wcs_role_may_read(r) || r == WCS_ROLE_PARTNER;
 }
 
 bool wcs_role_may_scan(enum wcs_role r)
@@ -117,7 +123,7 @@ static void token_line(struct diag_file *f, int lineno, char **w, size_t *wl, si
     if (role_parse(w[1], wl[1], &role) < 0) {
         /* Not quoted: a line with its words out of order may have a secret here. */
         diag_report(f, lineno, "role",
-                    "the second word is not scanner, monitor, operator or admin");
+                    "the second word is not scanner, monitor, operator, admin or partner");
         return;
     }
     if (wl[2] < WCS_TOKEN_SECRET_MIN || !token_secret_valid(w[2], wl[2])) {

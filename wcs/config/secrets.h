@@ -11,7 +11,7 @@
  * The tokens file holds one token a line, "NAME ROLE SECRET" separated by
  * blanks; blank lines and lines starting with '#' are ignored. NAME (1-32 of
  * A-Z a-z 0-9 . _ -) is what logs and refusals show; ROLE is scanner,
- * monitor, operator or admin; SECRET is 16 to TOKEN_SECRET_MAX printable
+ * monitor, operator, admin or partner; SECRET is 16 to TOKEN_SECRET_MAX printable
  * ASCII characters without blanks. Names and secrets are unique.
  */
 #ifndef WCS_CONFIG_SECRETS_H
@@ -25,8 +25,15 @@
 #include "common/token.h"
 
 /* What a token may do (docs/wcsd.md "HTTP API"): scanner only posts scans,
- * monitor only reads (GET /v1/..., /metrics), operator and admin do both. */
-enum wcs_role { WCS_ROLE_SCANNER = 0, WCS_ROLE_MONITOR, WCS_ROLE_OPERATOR, WCS_ROLE_ADMIN };
+ * monitor only reads (GET /v1/..., /metrics), operator and admin do both;
+ * partner (a sender's platform) only follows the tracking feed. */
+enum wcs_role {
+    WCS_ROLE_SCANNER = 0,
+    WCS_ROLE_MONITOR,
+    WCS_ROLE_OPERATOR,
+    WCS_ROLE_ADMIN,
+    WCS_ROLE_PARTNER
+};
 
 #define WCS_TOKENS_MAX 256        /* tokens in one file */
 #define WCS_TOKEN_NAME_MAX 32     /* characters of a token's name */
@@ -45,11 +52,15 @@ struct wcs_tokens {
     size_t n;
 };
 
-/* "scanner", "monitor", "operator", "admin"; "?" out of range. */
+/* "scanner", "monitor", "operator", "admin", "partner"; "?" out of range. */
 const char *wcs_role_name(enum wcs_role r);
 
 /* True when a token of role r may read (GET /v1/..., /metrics). */
 bool wcs_role_may_read(enum wcs_role r);
+
+/* True when a token of role r may follow the tracking feed
+ * (GET /v1/tracking/events): every reader, and partner. */
+bool wcs_role_may_track(enum wcs_role r);
 
 /* True when a token of role r may post scans (POST /v1/scans). */
 bool wcs_role_may_scan(enum wcs_role r);

@@ -33,6 +33,7 @@
 #include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl.h"
 #include "wcs/ctl/ctl_customs.h"
+#include "wcs/ctl/ctl_tracking.h"
 #include "wcs/ctl/ctl_users.h"
 #include "wcs/core/declare.h"
 #include "wcs/store/events.h"
@@ -1614,6 +1615,9 @@ static const struct command commands[] = {
      1, cmd_dispatch_close, NULL},
     {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
      cmd_dispatch_show, NULL},
+    {"tracking export", "[--since TIME] [--after CURSOR] [--out FILE]",
+     "the parcels' tracking events as JSON lines, oldest first (the feed's fields)", 0, NULL,
+     wcsctl_tracking_export},
     {"customs problems", "[--kind K[,K...]] [--json]",
      "customs worker alarms, declarations invalid (parcel blocked) or rejected, held parcels,"
      " manifest answers with unknown parcels, duty over the limit, warnings",

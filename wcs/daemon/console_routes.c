@@ -59,6 +59,7 @@ static const struct {
     {"/v1/users/", "/disable", true, C_USER_DISABLE, WCS_USER_ADMIN},
     {"/v1/users/", "/enable", true, C_USER_ENABLE, WCS_USER_ADMIN},
     {"/v1/session/language", NULL, true, C_LANGUAGE, WCS_USER_VIEWER},
+    {"/v1/tracking/events", NULL, false, C_TRACKING, -1},
 };
 
 enum console_route console_route_of(const char *method, const char *url,

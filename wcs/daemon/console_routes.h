@@ -37,6 +37,7 @@ enum console_route {
     C_USER_DISABLE,  /* POST /v1/users/NAME/disable */
     C_USER_ENABLE,   /* POST /v1/users/NAME/enable */
     C_LANGUAGE,      /* POST /v1/session/language */
+    C_TRACKING,      /* GET  /v1/tracking/events?after=CURSOR&limit=N */
     C_PAGE,          /* GET  / and /ui/NAME: the console's files */
 };
 

@@ -35,6 +35,7 @@
 #include "wcs/store/bags.h"
 #include "wcs/store/console_store.h"
 #include "wcs/store/declarations.h"
+#include "wcs/store/tracking.h"
 #include "wcs/store/users.h"
 
 #define STREAMS_MAX 32           /* open streams, all clients together */
@@ -395,6 +396,22 @@ static bool job_run(struct http_job *j, PGconn *c)
         long n = strtol(j->arg[0] ? j->arg : "24", NULL, 10);
         snprintf(hours, sizeof(hours), "%ld", n < 1 ? 1 : n > 24 * 31 ? 24 * 31 : n);
         view(j, c, WCS_VIEW_AUDIT, hours, &e);
+        break;
+    }
+    case C_TRACKING: {
+        long long after = 0;
+        int limit = 0, count;
+        int64_t next;
+
+        sscanf(j->arg, "%lld %d", &after, &limit);
+        rc = wcs_db_tracking_page(c, WCS_BAG_ORIGIN_OFFICE, after, limit, NULL, &j->body, &count,
+                                  &next, &e);
+        if (rc == 0)
+            j->status = MHD_HTTP_OK;
+        if (rc == ERR_INVALID) {
+            job_answer(j, MHD_HTTP_BAD_REQUEST, error_json("bad_cursor", e.msg));
+            rc = 0;
+        }
         break;
     }
     case C_PROBLEMS: {
@@ -860,6 +877,36 @@ static bool chute_known(struct wcs_http *h, const char *chute)
     return plan != NULL && wcs_plan_chute_find(plan, chute) >= 0;
 }
 
+/* Whether v is a number of 1 to digits decimal digits at most max. */
+static bool number_arg(const char *v, size_t digits, long long max, long long *out)
+{
+    size_t n = v ? strlen(v) : 0;
+
+    if (n == 0 || n > digits || strspn(v, "0123456789") != n)
+        return false;
+    *out = strtoll(v, NULL, 10);
+    return *out <= max;
+}
+
+/* GET /v1/tracking/events?after=CURSOR&limit=N: checks the arguments, then
+ * reads the page on the pool (the feed publishes first: a write). */
+static enum MHD_Result answer_tracking(struct wcs_http *h, struct MHD_Connection *conn,
+                                       struct request_state *b)
+{
+    const char *after = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
+    const char *limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    long long a = 0, l = 100;
+
+    if (after != NULL && !number_arg(after, 18, INT64_MAX, &a))
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_cursor",
+                           "after: a cursor from this feed (the decimal \"cursor\" or \"next\")");
+    if (limit != NULL && (!number_arg(limit, 4, WCS_TRACKING_LIMIT_MAX, &l) || l < 1))
+        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+                           "limit: 1 to 1000 events");
+    snprintf(b->arg, sizeof(b->arg), "%lld %lld", a, l);
+    return start_job(h, conn, b);
+}
+
 enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
                                struct request_state *b)
 {
@@ -900,6 +947,8 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
             return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
                                "no such chute in the active sort plan");
         return start_job(h, conn, b);
+    case C_TRACKING:
+        return answer_tracking(h, conn, b);
     case C_AUDIT: {
         const char *hours = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "hours");
         if (hours != NULL && (strlen(hours) == 0 || strlen(hours) > 4 ||

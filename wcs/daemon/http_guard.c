@@ -45,7 +45,8 @@ enum wcs_http_verdict wcs_http_authorize(const struct wcs_tokens *t, const char 
         return WCS_HTTP_UNAUTHORIZED;
     *who = tok;
     if ((need == WCS_HTTP_READ && !wcs_role_may_read(tok->role)) ||
-        (need == WCS_HTTP_SCAN && !wcs_role_may_scan(tok->role)))
+        (need == WCS_HTTP_SCAN && !wcs_role_may_scan(tok->role)) ||
+        (need == WCS_HTTP_TRACK && !wcs_role_may_track(tok->role)))
         return WCS_HTTP_FORBIDDEN;
     return WCS_HTTP_ALLOW;
 }

@@ -18,6 +18,7 @@ enum wcs_http_need {
     WCS_HTTP_ANY,      /* any valid token (an unknown path, a wrong method) */
     WCS_HTTP_READ,     /* a token that may read (GET /v1/..., /metrics) */
     WCS_HTTP_SCAN,     /* a token that may post scans (POST /v1/scans) */
+    WCS_HTTP_TRACK,    /* a token that may follow the tracking feed */
 };
 
 enum wcs_http_verdict {

@@ -877,7 +877,9 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
     bool personal = route == R_CONSOLE && min_role >= 0;
 
     if (route == R_CONSOLE)
-        need = croute == C_PAGE ? WCS_HTTP_OPEN : WCS_HTTP_READ;
+        need = croute == C_PAGE       ? WCS_HTTP_OPEN
+               : croute == C_TRACKING ? WCS_HTTP_TRACK
+                                      : WCS_HTTP_READ;
     if (sess != NULL || route == R_LOGOUT || route == R_SESSION || personal) {
         rq.user = sess ? sess->user : NULL;
         if (!session_may(&rq, sess, need, why, sizeof(why)))
@@ -899,7 +901,9 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
                       NULL);
     case WCS_HTTP_FORBIDDEN:
         snprintf(why, sizeof(why), "role %s may not %s", wcs_role_name(rq.who->role),
-                 need == WCS_HTTP_SCAN ? "post scans" : "read (GET /v1/..., /metrics)");
+                 need == WCS_HTTP_SCAN    ? "post scans"
+                 : need == WCS_HTTP_TRACK ? "follow the tracking feed"
+                                          : "read (GET /v1/..., /metrics)");
         return refuse(&rq, REFUSED_FORBIDDEN, why, NULL);
     case WCS_HTTP_ALLOW:
         break;

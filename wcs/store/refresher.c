@@ -3,6 +3,7 @@
  * changes to wcsd's loop (see refresher.h for the design).
  */
 #include "wcs/store/refresher.h"
+#include "wcs/store/tracking.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -33,6 +34,8 @@ struct wcs_refresher {
     atomic_llong customs_alarms;  /* open alarms of the customs worker; -1 unknown */
     atomic_llong manifests_refused; /* manifests the broker refused in the last day; -1 unknown */
     time_t alarms_counted;        /* when they were last counted (monotonic s), thread only */
+    time_t resynced;              /* last catch-up without notifications (monotonic s) */
+    time_t published;             /* tracking events last published (monotonic s) */
     pthread_mutex_t mu;           /* guards head/tail */
     struct wcs_refresh_batch *head, *tail;
     struct wcs_refresh_batch *filling; /* batch being built by the thread */
@@ -297,6 +300,21 @@ static PGconn *connect_and_listen(struct wcs_refresher *r)
     return NULL;
 }
 
+/* The tracking events the database wrote are numbered into the feed
+ * (tracking.h) every TRACKING_PUBLISH_S by this thread, so a feed nobody
+ * reads for a day does not leave a day's events to number at its next read. */
+#define TRACKING_PUBLISH_S 2
+
+static void publish_tracking(struct wcs_refresher *r, PGconn *c)
+{
+    struct err e;
+    int64_t last;
+
+    r->published = monotonic_s();
+    if (wcs_db_tracking_publish(c, &last, &e) < 0)
+        log_warnx("%s", e.msg);
+}
+
 static void *refresher_main(void *arg)
 {
     struct wcs_refresher *r = arg;
@@ -327,16 +345,17 @@ static void *refresher_main(void *arg)
         pfd[0].events = POLLIN;
         pfd[1].fd = r->wake_fd;
         pfd[1].events = POLLIN;
-        n = poll(pfd, 2, (int)(r->resync_s * 1000));
+        n = poll(pfd, 2, TRACKING_PUBLISH_S * 1000);
         if (n < 0 && errno != EINTR) {
             log_warn("poll");
             break;
         }
         if (atomic_load(&r->stopping))
             break;
-        if (n == 0) {
+        if (n == 0 && monotonic_s() - r->resynced >= (time_t)r->resync_s) {
             want_parcels = want_plan = want_alarms = 1;
-        } else if (pfd[0].revents) {
+            r->resynced = monotonic_s();
+        } else if (n > 0 && pfd[0].revents) {
             if (!PQconsumeInput(c)) {
                 log_warnx("refresher connection lost: %s", PQerrorMessage(c));
                 goto reconnect;
@@ -363,6 +382,8 @@ static void *refresher_main(void *arg)
          * poll from timing out): a refused manifest's 24 h pass unnotified. */
         if (want_alarms || monotonic_s() - r->alarms_counted >= (time_t)r->resync_s)
             count_customs_alarms(r, c);
+        if (monotonic_s() - r->published >= TRACKING_PUBLISH_S)
+            publish_tracking(r, c);
         continue;
     reconnect:
         atomic_store(&r->connected, 0);
@@ -387,6 +408,7 @@ int wcs_refresher_start(const struct wcs_refresher_opts *opts, struct wcs_refres
     r->rev = opts->since_rev;
     r->plan_version = opts->plan_version;
     r->resync_s = opts->resync_s ? opts->resync_s : 60;
+    r->resynced = monotonic_s();
     r->notify_cb = opts->notify_cb;
     r->notify_arg = opts->notify_arg;
     r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

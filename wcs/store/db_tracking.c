@@ -1,0 +1,93 @@
+/*
+ * db_tracking.c - the tracking feed's pages (tracking.h). The events are
+ * written by the database's triggers (migration 0016_tracking); this only
+ * publishes and reads them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wcs/store/db_internal.h"
+#include "wcs/store/tracking.h"
+
+static const char SQL_PUBLISH[] = "SELECT tracking_publish()";
+
+/* One page, built by PostgreSQL as the feed's JSON document. Times in UTC
+ * with milliseconds, as RFC 3339. */
+static const char SQL_PAGE[] =
+    "WITH page AS (SELECT * FROM tracking_events WHERE seq > $1::bigint"
+    " AND ($3::timestamptz IS NULL OR at >= $3::timestamptz) ORDER BY seq LIMIT $2::int)"
+    " SELECT json_build_object('events', coalesce(json_agg(json_build_object("
+    " 'cursor', seq::text, 'event', event, 'code', code, 'parcel_id', parcel,"
+    " 'office', $4::text, 'at', to_char(at AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'location', location, 'chute', chute,"
+    " 'route', route, 'bag_id', bag_id, 'dispatch_id', dispatch, 'reason', reason)"
+    " ORDER BY seq), '[]'), 'next', coalesce(max(seq), $1::bigint)::text), count(*),"
+    " coalesce(max(seq), $1::bigint)"
+    " FROM page";
+
+static const char SQL_TIME_OK[] = "SELECT $1::timestamptz";
+
+static int last_of(PGresult *r, int64_t *last)
+{
+    *last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+int wcs_db_tracking_publish(PGconn *c, int64_t *last, struct err *e)
+{
+    PGresult *r = wcs_db_query(c, "tracking publish", SQL_PUBLISH, 0, NULL, e);
+
+    if (r == NULL)
+        return ERR_DB;
+    return last_of(r, last);
+}
+
+int wcs_db_tracking_page(PGconn *c, const char *office, int64_t after, int limit,
+                         const char *since, char **json, int *count, int64_t *next,
+                         struct err *e)
+{
+    char a[24], l[16];
+    const char *p[4] = {a, l, since, office};
+    int64_t last;
+    PGresult *r;
+    int rc;
+
+    *json = NULL;
+    *count = 0;
+    *next = after;
+    if (limit < 1 || limit > WCS_TRACKING_LIMIT_MAX)
+        return err_set(e, ERR_INVALID, "limit: 1 to %d events", WCS_TRACKING_LIMIT_MAX);
+    if (since != NULL) {
+        r = wcs_db_query(c, "since", SQL_TIME_OK, 1, &since, e);
+        if (r == NULL) /* the server's own words say what is wrong with it */
+            return err_wrap(e, ERR_INVALID, "since: not a time (RFC 3339 or a date)");
+        PQclear(r);
+    }
+    /* Published and committed first: the page's statement then sees every
+     * event up to the last cursor, its own and the publishers' before it. */
+    rc = wcs_db_tracking_publish(c, &last, e);
+    if (rc < 0)
+        return rc;
+    if (after > last)
+        return err_set(e, ERR_INVALID,
+                       "cursor %" PRId64 " is beyond this feed's last (%" PRId64 ")", after,
+                       last);
+    snprintf(a, sizeof(a), "%" PRId64, after);
+    snprintf(l, sizeof(l), "%d", limit);
+    r = wcs_db_query(c, "tracking page", SQL_PAGE, 4, p, e);
+    if (r == NULL)
+        return ERR_DB;
+    *json = strdup(PQgetvalue(r, 0, 0));
+    *count = atoi(PQgetvalue(r, 0, 1));
+    if (*json == NULL) {
+        PQclear(r);
+        return err_set(e, -ENOMEM, "tracking page: out of memory");
+    }
+    *next = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    return 0;
+}
