@@ -38,21 +38,8 @@ if [ "$plc_port" != 0 ] && (exec 3<>"/dev/tcp/127.0.0.1/$plc_port") 2>/dev/null;
     exit 2
 fi
 
-"$top/scripts/pg-test.sh" start "$dir"
-pid=
-stop() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait "$pid" || true
-    fi
-    "$top/scripts/pg-test.sh" stop "$dir"
-}
-trap stop EXIT
-
-base=$("$top/scripts/pg-test.sh" conninfo "$dir")
-psql "$base dbname=postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
-psql "$base dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
-export WCS_DB="$base dbname=$db"
+. "$top/bench/lib-wcsd.sh"
+bench_cluster "$dir" "$db"
 
 # wcsctl import exits 1 when it reported refused rows or blocked
 # declarations (the sample has six deliberately invalid declarations) and 2
@@ -80,13 +67,7 @@ fi
 rm -rf "$dir/spool"
 # wcsd's API wants a bearer token: one of role monitor for the bench's
 # GET /v1/status, a fresh secret per run, in files only we can read.
-secret=$(head -c 24 /dev/urandom | base64)
-(
-    umask 077
-    printf 'bench monitor %s\n' "$secret" >"$dir/tokens"
-    printf '%s\n' "$secret" >"$dir/bench.token"
-)
-unset secret
+bench_token "$dir" monitor
 cat >"$dir/wcsd.yaml" <<YAML
 # written by bench/run-roundtrip.sh
 node: WCS01
@@ -108,21 +89,9 @@ plcs:
     port: $plc_port
     locations: [SCAN01]
 YAML
-"$build/bin/wcsd" --config "$dir/wcsd.yaml" -n
 
 echo "== wcsd"
-"$build/bin/wcsd" --config "$dir/wcsd.yaml" >"$dir/wcsd.log" 2>&1 &
-pid=$!
-ready=
-for _ in $(seq 1 600); do
-    ready=$(grep -m1 "ready:" "$dir/wcsd.log" || true)
-    [ -n "$ready" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/wcsd.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$ready" ] || { echo "run-roundtrip: wcsd not ready" >&2; cat "$dir/wcsd.log" >&2; exit 1; }
-echo "$ready"
-http_port=$(sed -n 's/.*http 127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$ready")
+bench_wcsd_start "$dir"
 if [ "$plc_port" = 0 ]; then
     plc_port=$(sed -n 's/.*PLC01: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/wcsd.log" | head -1)
     [ -n "$plc_port" ] || { echo "run-roundtrip: wcsd did not log its PLC port" >&2; exit 1; }
@@ -132,18 +101,5 @@ echo "== bench-roundtrip"
 rc=0
 "$build/bench/bench-roundtrip" --connect "127.0.0.1:$plc_port" --http "http://127.0.0.1:$http_port" \
     --token-file "$dir/bench.token" --preadvice "$codes" --db "$WCS_DB" "$@" || rc=$?
-if grep -E " (warn|error):" "$dir/wcsd.log" | grep -v "^$" | head -5 | grep -q .; then
-    echo "== wcsd warnings (first 5 of $(grep -cE ' (warn|error):' "$dir/wcsd.log"))"
-    grep -E " (warn|error):" "$dir/wcsd.log" | head -5
-fi
-# wcsd must stop cleanly (under ASan+UBSan a report makes it exit non-zero).
-kill -TERM "$pid"
-wcsd_rc=0
-wait "$pid" || wcsd_rc=$?
-pid=
-if [ "$wcsd_rc" != 0 ]; then
-    echo "run-roundtrip: wcsd exited with status $wcsd_rc" >&2
-    tail -20 "$dir/wcsd.log" >&2
-    rc=1
-fi
+bench_wcsd_stop "$dir" || rc=1
 exit $rc

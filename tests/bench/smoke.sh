@@ -5,7 +5,8 @@
 # seconds; then checks that it exited 0 and printed its figures and its goal
 # lines (met or not: timings are never asserted here, figures come from full
 # runs, docs/benchmarks.md).
-#   smoke.sh NAME      NAME: decide, events, import, roundtrip, camera, customs
+#   smoke.sh NAME      NAME: decide, events, import, roundtrip, camera, customs,
+#                      tracking
 # Environment (set by ctest): WCS_SOURCE_DIR, WCS_BINARY_DIR, WCS_SMOKE_DIR
 # (this run's state, removed when it passes), WCS_TEST_PG (the "pg"
 # fixture's cluster, for events and import). The scripts' own clusters and
@@ -85,6 +86,15 @@ camera)
         '^goal: clean frames at least 30 frames/s on one core: (met|NOT met)$'
         '^goal: no wrong code from the pipeline: (met|NOT met)$'
         '^goal: nothing lost against zbarimg: (met|NOT met)$')
+    ;;
+tracking)
+    export WCS_BENCH_DIR=$dir/tracking
+    cmd=("$src/bench/run-tracking.sh" "$build" --events 4000 --written 1000)
+    expect=('^publish +[0-9]+ events/s'
+        '^raw SELECT +[0-9]+ events/s'
+        '^feed over HTTP +[0-9]+ events/s .* ratio feed/raw [0-9.]+$'
+        '^while written +1000 events written \(1000 tracking events\), 1000 seen after N, 0 out of order'
+        '^goal: every event once, in cursor order: met$')
     ;;
 customs)
     export WCS_BENCH_DIR=$dir/customs
