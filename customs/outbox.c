@@ -70,6 +70,7 @@
 #include "common/log.h"
 #include "common/secret_file.h"
 #include "customs/outbox.h"
+#include "customs/profile.h"
 #include "customs/store.h"
 
 enum slot_state {
@@ -92,8 +93,8 @@ enum job {
 
 /* The broker's endpoints, as alarms name them (reference profile v1). */
 enum endpoint { EP_DECLARATIONS, EP_MANIFESTS, EP_EVENTS };
-static const char *const endpoint_name[] = {"POST /v1/declarations", "POST /v1/manifests",
-                                            "GET /v1/events"};
+/* An endpoint as logs and alarms name it: "POST /v1/declarations"; the
+ * path is the profile's (w->ep_name). */
 
 /* An alarm to raise (docs/customs.md "Alarms"); kind NULL: none. */
 struct alarm_job {
@@ -181,6 +182,8 @@ struct worker {
     long long idle_until; /* after an empty claim: no claim before this, ms */
     char owner[128];
     char host[64];       /* this machine, as config alarms name it */
+    const struct cust_profile *prof; /* the broker's profile (paths, auth, translation) */
+    char ep_name[3][96];     /* per enum endpoint: "POST /v1/declarations" */
     char url[1024];      /* .../v1/declarations */
     char url_manifest[1024]; /* .../v1/manifests */
     char url_pub[1024];      /* the broker URL for logs and alarms: no user, password, query */
@@ -206,6 +209,7 @@ void cust_worker_defaults(struct cust_worker_opts *o)
     o->backoff_max_ms = 20000;
     o->events_limit = 100;
     o->broker_name = "default";
+    o->queue = "default";
 }
 
 int cust_token_read(const char *path, char **out, struct err *e)
@@ -365,15 +369,20 @@ static int broker_error(const char *body, size_t len, char *code, size_t clen, c
 }
 
 /* Builds the request body once per claim: {"declarations":[...]} from the
- * stored texts in batch order, or the stored manifest as it is. */
-static int build_body(struct slot *s)
+ * stored texts in batch order, or the stored manifest as it is; then in the
+ * broker's profile's form (customs/profile.h). */
+static int build_body(struct slot *s, struct err *e)
 {
+    const struct cust_profile *prof = s->st->w->prof;
     size_t i, len = 32;
-    char *p;
+    char *p, *ref;
+    int rc;
 
     if (s->b.kind == CUST_BATCH_MANIFEST) {
         s->body = strdup(s->b.items[0].body);
-        return s->body != NULL ? 0 : -ENOMEM;
+        if (s->body == NULL)
+            return err_set(e, -ENOMEM, "worker: out of memory");
+        goto translate;
     }
     for (i = 0; i < s->b.n; i++)
         len += strlen(s->b.items[i].body) + 1;
@@ -385,7 +394,34 @@ static int build_body(struct slot *s)
     for (i = 0; i < s->b.n; i++)
         p += sprintf(p, "%s%s", i > 0 ? "," : "", s->b.items[i].body);
     sprintf(p, "]}");
-    return 0;
+translate:
+    if (prof->request == NULL)
+        return 0;
+    ref = s->body;
+    rc = prof->request(s->b.kind == CUST_BATCH_MANIFEST ? CUST_REQ_MANIFEST
+                                                        : CUST_REQ_DECLARATIONS,
+                       ref, &s->body, e);
+    free(ref);
+    return rc;
+}
+
+/* An answer in the broker's profile's form made the reference's, in place,
+ * for customs/answer.h to read: a 200's answer to kind, or any other
+ * status's error body. An answer that is not the profile's is left as it
+ * came: the reader then says what is wrong with it. */
+static void answer_translate(const struct worker *w, enum cust_request kind, long status,
+                             char **resp, size_t *len)
+{
+    struct err e;
+    char *out = NULL;
+
+    if (w->prof->answer == NULL || *resp == NULL)
+        return;
+    if (w->prof->answer(kind, status != 200, *resp, *len, &out, &e) < 0)
+        return;
+    free(*resp);
+    *resp = out;
+    *len = strlen(out);
 }
 
 static int send_slot(struct worker *w, struct slot *s)
@@ -616,7 +652,7 @@ out:
  * first success after a fix does. */
 static void config_ref(const struct worker *w, enum endpoint ep, char *out, size_t len)
 {
-    snprintf(out, len, "%s %s", w->host, endpoint_name[ep]);
+    snprintf(out, len, "%s %s", w->host, w->ep_name[ep]);
 }
 
 /* The ref of a batch's answer alarm, as the log names the batch. */
@@ -679,17 +715,19 @@ static void job_run(struct worker *w, struct slot *s)
         if (s->look_old)
             s->st->old_due_ms = 0;
         if (t0 < s->st->old_due_ms) {
-            rc = w->ops->claim_new(s->st->db, w->owner, o->lease_s, s->claim_max, &s->b,
+            rc = w->ops->claim_new(s->st->db, o->queue, w->owner, o->lease_s, s->claim_max,
+                                   &s->b,
                                    &s->job_err);
             if (rc == 0 && s->b.n == 0)
                 s->st->old_due_ms = 0;
         }
         if (t0 >= s->st->old_due_ms) {
-            rc = w->ops->claim(s->st->db, w->owner, o->lease_s, s->claim_max, &s->b, &s->job_err);
+            rc = w->ops->claim(s->st->db, o->queue, w->owner, o->lease_s, s->claim_max,
+                               &s->b, &s->job_err);
             s->st->old_due_ms = rc == 0 && s->b.attempts > 1 ? 0 : t0 + OLD_LOOK_MS;
         }
-        if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL && build_body(s) < 0)
-            rc = err_set(&s->job_err, -ENOMEM, "worker: out of memory");
+        if (rc == 0 && s->b.n > 0 && s->b.items[0].body != NULL)
+            rc = build_body(s, &s->job_err);
         break;
     case JOB_ANSWER:
         rc = s->b.kind == CUST_BATCH_MANIFEST ? store_manifest(s, &s->job_err)
@@ -896,7 +934,7 @@ static void describe_answer(const struct worker *w, const struct slot *s, enum e
         snprintf(what, sizeof(what), "%zu bytes that are not the broker's error answer",
                  s->resp_len);
     }
-    snprintf(out, len, "%s at %.120s answered HTTP %ld (%s)", endpoint_name[ep], w->url_pub, status,
+    snprintf(out, len, "%s at %.120s answered HTTP %ld (%s)", w->ep_name[ep], w->url_pub, status,
              what);
 }
 
@@ -925,7 +963,7 @@ static void token_refused(struct worker *w, struct slot *s, enum endpoint ep, lo
     snprintf(text, sizeof(text),
              "broker refused the token: %s at %.120s answered HTTP %ld; stopped, batches given "
              "back unchanged; check the token file (customs.token_file)",
-             endpoint_name[ep], w->url_pub, status);
+             w->ep_name[ep], w->url_pub, status);
     stop_worker(w, s, ep, status, ERR_CONFIG, text);
 }
 
@@ -1043,6 +1081,8 @@ static int on_done(struct worker *w, struct slot *s, CURLcode cc)
         return retry_later(w, s, why);
     }
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    answer_translate(w, ep == EP_MANIFESTS ? CUST_REQ_MANIFEST : CUST_REQ_DECLARATIONS, status,
+                     &s->resp, &s->resp_len);
     berr =
         status != 200 && broker_error(s->resp, s->resp_len, code, sizeof(code), msg, sizeof(msg));
     switch (cust_http_classify(status, berr)) {
@@ -1174,6 +1214,7 @@ static int feed_done(struct worker *w, CURLcode cc)
         return 0;
     }
     curl_easy_getinfo(f->s.easy, CURLINFO_RESPONSE_CODE, &status);
+    answer_translate(w, CUST_REQ_EVENTS, status, &f->s.resp, &f->s.resp_len);
     berr = status != 200 &&
            broker_error(f->s.resp, f->s.resp_len, code, sizeof(code), msg, sizeof(msg));
     switch (cust_http_classify(status, berr)) {
@@ -1250,14 +1291,15 @@ static int feed_open(struct worker *w, struct err *e)
         return err_set(e, ERR_CONFIG, "worker: events limit 1..1000 and a broker name");
     if (o->until_empty)
         return err_set(e, ERR_CONFIG, "worker: the decision feed has no end: no until_empty");
-    snprintf(w->feed.base, sizeof(w->feed.base), "%s%sv1/events?limit=%d", o->broker_url,
-             o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/", o->events_limit);
+    snprintf(w->feed.base, sizeof(w->feed.base), "%s%s?limit=%d", o->broker_url,
+             w->prof->path[CUST_REQ_EVENTS] + (o->broker_url[strlen(o->broker_url) - 1] == '/'),
+             o->events_limit);
     rc = w->ops->feed_cursor(w->db, o->broker_name, &w->feed.cursor, e);
     if (rc < 0)
         return rc;
     if (slot_init(w, &w->feed.s) < 0)
         return err_set(e, -ENOMEM, "worker: out of memory");
-    log_info("feed: reading GET /v1/events at %s, %d a page, from cursor %s", w->url_pub,
+    log_info("feed: reading %s at %s, %d a page, from cursor %s", w->ep_name[EP_EVENTS], w->url_pub,
              o->events_limit, w->feed.cursor != NULL ? w->feed.cursor : "(start)");
     return 0;
 }
@@ -1320,11 +1362,12 @@ static void store_stop(struct store *st)
 static int worker_open(struct worker *w, struct err *e)
 {
     const struct cust_worker_opts *o = w->o;
-    const char *sep;
+    int skip;
     char host[64];
     int i, rc;
 
-    if (o->store == NULL || o->broker_url == NULL || o->token == NULL || o->broker_name == NULL)
+    if (o->store == NULL || o->broker_url == NULL || o->token == NULL || o->broker_name == NULL ||
+        o->queue == NULL)
         return err_set(e, ERR_CONFIG,
                        "worker: store, broker URL, token and broker name are required");
     if (o->batch < 1 || o->batch > 500 || o->lease_s < 1 || o->parallel < 1 || o->max_tries < 1 ||
@@ -1333,11 +1376,21 @@ static int worker_open(struct worker *w, struct err *e)
     if (strncmp(o->broker_url, "https://", 8) != 0 &&
         !(o->insecure_http && strncmp(o->broker_url, "http://", 7) == 0))
         return err_set(e, ERR_CONFIG, "worker: broker URL must be https:// (http:// only with insecure_http)");
-    sep = o->broker_url[strlen(o->broker_url) - 1] == '/' ? "" : "/";
-    snprintf(w->url, sizeof(w->url), "%s%sv1/declarations", o->broker_url, sep);
-    snprintf(w->url_manifest, sizeof(w->url_manifest), "%s%sv1/manifests", o->broker_url, sep);
-    if ((size_t)snprintf(w->auth, sizeof(w->auth), "Authorization: Bearer %s", o->token) >=
-        sizeof(w->auth))
+    w->prof = o->profile != NULL ? o->profile : &cust_profile_reference;
+    /* the profile's paths start with '/' */
+    skip = o->broker_url[strlen(o->broker_url) - 1] == '/';
+    snprintf(w->url, sizeof(w->url), "%s%s", o->broker_url,
+             w->prof->path[CUST_REQ_DECLARATIONS] + skip);
+    snprintf(w->url_manifest, sizeof(w->url_manifest), "%s%s", o->broker_url,
+             w->prof->path[CUST_REQ_MANIFEST] + skip);
+    snprintf(w->ep_name[EP_DECLARATIONS], sizeof(w->ep_name[0]), "POST %s",
+             w->prof->path[CUST_REQ_DECLARATIONS]);
+    snprintf(w->ep_name[EP_MANIFESTS], sizeof(w->ep_name[0]), "POST %s",
+             w->prof->path[CUST_REQ_MANIFEST]);
+    snprintf(w->ep_name[EP_EVENTS], sizeof(w->ep_name[0]), "GET %s",
+             w->prof->path[CUST_REQ_EVENTS]);
+    if ((size_t)snprintf(w->auth, sizeof(w->auth), "Authorization: %s %s",
+                         w->prof->auth_scheme, o->token) >= sizeof(w->auth))
         return err_set(e, ERR_CONFIG, "worker: token too long");
     url_public(NULL, o->broker_url, w->url_pub, sizeof(w->url_pub));
     if (gethostname(host, sizeof(host)) != 0)
@@ -1475,7 +1528,8 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     rc = worker_open(&w, e);
     if (rc < 0)
         goto out;
-    log_info("worker %s: posting to %s, batch %d, lease %d s, %d in flight", w.owner, w.url_pub,
+    log_info("worker %s: posting to %s (%s profile: %s, %s), batch %d, lease %d s, %d in flight",
+             w.owner, w.url_pub, w.prof->name, w.ep_name[EP_DECLARATIONS], w.ep_name[EP_MANIFESTS],
              o->batch, o->lease_s, o->parallel);
     while (!*stop && w.fatal_rc == 0) {
         long long t = now_ms(), next = t + o->poll_ms;
@@ -1501,7 +1555,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
         if (idle && w.jobs == 0 && w.none_due && o->until_empty) {
             long long open = 0;
 
-            rc = w.ops->open_count(w.db, &open, e);
+            rc = w.ops->open_count(w.db, o->queue, &open, e);
             if (rc < 0)
                 goto out;
             if (open == 0)

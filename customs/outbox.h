@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "customs/answer.h" /* CUST_ANSWER_MAX */
+#include "customs/profile.h"
 #include "customs/store.h"
 
 /* What an answer's HTTP status means (docs/customs.md "Answers"). */
@@ -45,12 +46,17 @@ struct cust_worker_opts {
     long backoff_max_ms;    /* retry delay cap, ms */
     int events_ms;          /* > 0: also read the decision feed, polling every events_ms */
     int events_limit;       /* events per feed request, 1..1000 */
-    const char *broker_name; /* key of the feed's stored cursor (customs_feed_cursor) */
+    const char *broker_name; /* key of the feed's stored cursor (customs_feed_cursor) and
+                              * of the worker's alarms */
+    const char *queue;       /* the outbox rows it takes: the broker the import and the
+                              * dispatch close chose ("default": the customs: keys' one) */
+    const struct cust_profile *profile; /* its API (customs/profile.h); NULL = reference */
 };
 
 /* Fills o with the defaults (batch 100, lease 60 s, parallel 8, 8 tries,
  * poll 500 ms, back-off 200 ms .. 20 s, no decision feed, 100 events per
- * page, broker name "default"); the caller sets the store, URL and token. */
+ * page, broker name and queue "default", the reference profile); the
+ * caller sets the store, URL and token. */
 void cust_worker_defaults(struct cust_worker_opts *o);
 
 /*

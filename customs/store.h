@@ -109,7 +109,8 @@ struct cust_store_ops {
     int (*open)(const void *arg, void **session, struct err *e);
     void (*close)(void *session);
 
-    /* Claims one batch for owner for lease_s seconds, durably committed
+    /* Claims one batch of broker (the worker's broker name: each broker's
+     * outbox rows are its own) for owner for lease_s seconds, durably committed
      * before it returns (a request may then be sent under its key): first
      * the oldest unfinished batch that is due and not leased (or whose lease
      * ran out), whole; else the oldest manifest never claimed whose
@@ -117,11 +118,11 @@ struct cust_store_ops {
      * declarations never claimed. Concurrent claimers never get one batch
      * twice. out->n == 0 when nothing is due; the caller frees out with
      * cust_batch_free(). */
-    int (*claim)(void *session, const char *owner, int lease_s, int max, struct cust_batch *out,
-                 struct err *e);
+    int (*claim)(void *session, const char *broker, const char *owner, int lease_s, int max,
+                 struct cust_batch *out, struct err *e);
     /* As claim() without the look for an old batch (which may scan every
      * open row): only new work. */
-    int (*claim_new)(void *session, const char *owner, int lease_s, int max,
+    int (*claim_new)(void *session, const char *broker, const char *owner, int lease_s, int max,
                      struct cust_batch *out, struct err *e);
     /* Records the outcome of every declaration of batch batch_key and
      * finishes it; a batch already finished (by a worker that took it over)
@@ -149,8 +150,8 @@ struct cust_store_ops {
      * ref); none open is fine. */
     int (*alarm_clear)(void *session, const char *broker, const char *kind, const char *ref,
                        struct err *e);
-    /* Unfinished outbox rows of every kind. */
-    int (*open_count)(void *session, long long *n, struct err *e);
+    /* Unfinished outbox rows of every kind of broker. */
+    int (*open_count)(void *session, const char *broker, long long *n, struct err *e);
     /* The stored cursor of broker's feed (malloc'd, NULL when never read). */
     int (*feed_cursor)(void *session, const char *broker, char **out, struct err *e);
     /* Stores a page ev[0..n-1] of broker's feed read from cursor after

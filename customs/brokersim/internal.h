@@ -70,6 +70,20 @@ struct bsim_opts {
  * -ENOMEM. Pure: no I/O, no state. */
 int cust_bsim_validate(const json_t *decl, json_t *errors);
 
+/* ---- the rupost profile (rupost.c) -------------------------------------- */
+
+/* The broker API v1 path a rupost path stands for ("/1.0/customs/batches"
+ * -> "/v1/manifests"), or NULL. */
+const char *cust_bsim_rp_path(const char *url);
+
+/* A rupost request body as the v1 body of v1_path (malloc'd), or NULL when
+ * it is not a JSON object (then read as it came: the v1 code refuses it). */
+char *cust_bsim_rp_request(const char *v1_path, const char *body, size_t len);
+
+/* A v1 answer (or error body) to v1_path in rupost's words (malloc'd), or
+ * NULL when it is not JSON. */
+char *cust_bsim_rp_answer(const char *v1_path, const char *body);
+
 /* ---- store (store.c) ---------------------------------------------------- */
 
 struct bsim_store;

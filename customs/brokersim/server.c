@@ -438,18 +438,31 @@ static const char rate_limited_body[] =
 static const char unauthorized_body[] =
     "{\"error\":{\"code\":\"unauthorized\",\"message\":\"bad or missing bearer token\"}}";
 
-static int authorized(struct bsim_server *s, struct MHD_Connection *conn)
+/* Authorization: SCHEME TOKEN (v1: "Bearer", rupost: "AccessToken"). */
+static int authorized(struct bsim_server *s, struct MHD_Connection *conn, const char *scheme)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    size_t n = strlen(s->o->token), i;
+    size_t n = strlen(s->o->token), k = strlen(scheme), i;
     unsigned char diff = 0;
 
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
+    if (h == NULL || strncmp(h, scheme, k) != 0 || h[k] != ' ' || strlen(h + k + 1) != n)
         return 0;
     /* Compare every byte, so the time does not tell how much matched. */
     for (i = 0; i < n; i++)
-        diff |= (unsigned char)(h[7 + i] ^ s->o->token[i]);
+        diff |= (unsigned char)(h[k + 1 + i] ^ s->o->token[i]);
     return diff == 0;
+}
+
+/* A v1 answer a to v1_path in rupost's words, in place. */
+static int rp_answer(const char *v1_path, struct answer *a)
+{
+    char *t = a->body ? cust_bsim_rp_answer(v1_path, a->body) : NULL;
+
+    if (t == NULL)
+        return a->body == NULL ? 0 : -ENOMEM;
+    free(a->body);
+    a->body = t;
+    return 0;
 }
 
 static enum MHD_Result handle_admin(struct bsim_server *s, struct MHD_Connection *conn,
@@ -473,12 +486,17 @@ static enum MHD_Result handle_admin(struct bsim_server *s, struct MHD_Connection
     return send_answer(conn, &a);
 }
 
-static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *conn,
-                                 const char *url, const char *method, const struct req *rq)
+/* A request of broker API v1 (/v1/...) or of the rupost profile
+ * (/1.0/customs/...), which is served as the v1 request it stands for. */
+static enum MHD_Result handle_api(struct bsim_server *s, struct MHD_Connection *conn,
+                                  const char *url, const char *method, const struct req *rq)
 {
     const struct bsim_opts *o = s->o;
+    const char *v1 = strncmp(url, "/v1/", 4) == 0 ? url : cust_bsim_rp_path(url);
+    int rp = v1 != url;
     struct answer a = {0, NULL};
-    char ra[16];
+    struct req rq1 = *rq;
+    char ra[16], *rp_body = NULL;
     int rc;
 
     if (o->latency_ms > 0 || o->jitter_ms > 0)
@@ -505,16 +523,24 @@ static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *c
         log_info("%s %s -> %u (injected)", method, url, o->answer_status);
         return send_status(s, conn, url);
     }
-    if (!authorized(s, conn)) {
+    if (v1 == NULL)
+        return send_error(conn, 404, "not_found", "no such resource");
+    if (!authorized(s, conn, rp ? "AccessToken" : "Bearer")) {
         log_info("%s %s -> 401", method, url);
         return send_text(conn, 401, unauthorized_body, strlen(unauthorized_body),
-                         MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+                         MHD_HTTP_HEADER_WWW_AUTHENTICATE, rp ? "AccessToken" : "Bearer");
     }
-    if (strcmp(url, "/v1/declarations") == 0 || strcmp(url, "/v1/manifests") == 0) {
+    if (strcmp(v1, "/v1/declarations") == 0 || strcmp(v1, "/v1/manifests") == 0) {
         if (strcmp(method, "POST") != 0)
             return send_error(conn, 405, "method", "POST only");
-        rc = handle_post(s, conn, url, rq, &a);
-    } else if (strcmp(url, "/v1/events") == 0) {
+        if (rp && rq->data != NULL && !rq->too_large &&
+            (rp_body = cust_bsim_rp_request(v1, rq->data, rq->len)) != NULL) {
+            rq1.data = rp_body;
+            rq1.len = strlen(rp_body);
+        }
+        rc = handle_post(s, conn, v1, &rq1, &a);
+        free(rp_body);
+    } else if (strcmp(v1, "/v1/events") == 0) {
         if (strcmp(method, "GET") != 0)
             return send_error(conn, 405, "method", "GET only");
         rc = handle_events(s, conn, &a);
@@ -533,17 +559,8 @@ static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *c
         free(a.body);
         return MHD_NO;
     }
-    if (a.status == 200 && draw(s, o->malformed)) {
-        enum MHD_Result ret;
-        cust_bsim_count_fault(s->st, BSIM_F_MALFORMED);
-        log_info("%s %s -> malformed 200 (injected)", method, url);
-        /* Half the JSON text: never parses, looks like a cut transfer. */
-        ret = send_text(conn, 200, a.body, strlen(a.body) / 2, NULL, NULL);
-        free(a.body);
-        return ret;
-    }
-    if (a.status == 200 && strcmp(url, "/v1/events") != 0) {
-        int swap = strcmp(url, "/v1/declarations") == 0 && draw(s, o->swap_results);
+    if (a.status == 200 && strcmp(v1, "/v1/events") != 0) {
+        int swap = strcmp(v1, "/v1/declarations") == 0 && draw(s, o->swap_results);
         int wrong = draw(s, o->wrong_ids);
 
         if (swap)
@@ -558,6 +575,19 @@ static enum MHD_Result handle_v1(struct bsim_server *s, struct MHD_Connection *c
                 return send_error(conn, 500, "internal", "out of memory");
             }
         }
+    }
+    if (rp && rp_answer(v1, &a) < 0) {
+        free(a.body);
+        return send_error(conn, 500, "internal", "out of memory");
+    }
+    if (a.status == 200 && draw(s, o->malformed)) {
+        enum MHD_Result ret;
+        cust_bsim_count_fault(s->st, BSIM_F_MALFORMED);
+        log_info("%s %s -> malformed 200 (injected)", method, url);
+        /* Half the JSON text: never parses, looks like a cut transfer. */
+        ret = send_text(conn, 200, a.body, strlen(a.body) / 2, NULL, NULL);
+        free(a.body);
+        return ret;
     }
     if (a.status == 200 && draw(s, o->oversize)) {
         cust_bsim_count_fault(s->st, BSIM_F_OVERSIZE);
@@ -601,8 +631,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     cust_bsim_count_request(s->st);
     if (strncmp(url, "/admin/", 7) == 0)
         return handle_admin(s, conn, url, method);
-    if (strncmp(url, "/v1/", 4) == 0)
-        return handle_v1(s, conn, url, method, rq);
+    if (strncmp(url, "/v1/", 4) == 0 || strncmp(url, "/1.0/customs/", 13) == 0)
+        return handle_api(s, conn, url, method, rq);
     return send_error(conn, 404, "not_found", "no such resource");
 }
 

@@ -18,6 +18,9 @@
  *  - a feed page's events all have a cursor, parcel id and type, and next is
  *    the last event's cursor;
  *  - an error answer has a code and a message.
+ * Every input is also read as the rupost profile's answer of each kind
+ * (customs/profile.h): its translation ends in 0, ERR_PARSE or -ENOMEM, and
+ * what it makes is held to the same checks by the same readers.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -25,6 +28,7 @@
 #include <string.h>
 
 #include "customs/answer.h"
+#include "customs/profile.h"
 #include "tests/common/fuzzutil.h"
 
 #define IDS_MAX 64 /* ids of a batch read from the input, at most */
@@ -188,6 +192,42 @@ static void fuzz_error(const char *body, size_t len)
     cust_broker_error_free(&x);
 }
 
+/* body as the rupost profile's answer to kind (or its error body), in the
+ * reference's words; NULL when refused. */
+static char *rupost(enum cust_request kind, int error, const char *body, size_t len)
+{
+    struct err e = {0};
+    char *out = NULL;
+    int rc = cust_profile_rupost.answer(kind, error, body, len, &out, &e);
+
+    check_rc(rc, &e);
+    if ((rc == 0) != (out != NULL))
+        abort();
+    return out;
+}
+
+static void fuzz_rupost(const char *body, size_t len, const char *const *ids, size_t n)
+{
+    char *t;
+
+    if (n > 0 && (t = rupost(CUST_REQ_DECLARATIONS, 0, body, len)) != NULL) {
+        fuzz_results(t, strlen(t), ids, n);
+        free(t);
+    }
+    if (n > 0 && (t = rupost(CUST_REQ_MANIFEST, 0, body, len)) != NULL) {
+        fuzz_manifest(t, strlen(t), ids[0]);
+        free(t);
+    }
+    if ((t = rupost(CUST_REQ_EVENTS, 0, body, len)) != NULL) {
+        fuzz_feed(t, strlen(t));
+        free(t);
+    }
+    if ((t = rupost(CUST_REQ_EVENTS, 1, body, len)) != NULL) {
+        fuzz_error(t, strlen(t));
+        free(t);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *ids[IDS_MAX];
@@ -204,6 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_feed((const char *)data + body, size - body);
     fuzz_error((const char *)data + body, size - body);
+    fuzz_rupost((const char *)data + body, size - body, ids, n);
     free(buf);
     return 0;
 }

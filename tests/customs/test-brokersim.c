@@ -79,8 +79,10 @@ static void resp_free(struct resp *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* One request with optional bearer token and Idempotency-Key; body NULL
- * means GET. */
+/* One request with optional token and Idempotency-Key; body NULL means
+ * GET. The token goes as the path's profile presents it (v1: Bearer,
+ * /1.0/...: rupost's AccessToken), or as given when it holds a blank
+ * ("Bearer X"). */
 static void req(int port, const char *path, const char *token, const char *key, const char *body,
                 struct resp *r)
 {
@@ -99,7 +101,10 @@ static void req(int port, const char *path, const char *token, const char *key, 
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (token != NULL) {
-        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+        snprintf(hdr, sizeof(hdr), "Authorization: %s%s", strchr(token, ' ') ? ""
+                                    : strncmp(path, "/1.0/", 5) == 0 ? "AccessToken "
+                                                                     : "Bearer ",
+                 token);
         h = curl_slist_append(h, hdr);
     }
     if (key != NULL) {
@@ -553,6 +558,88 @@ static void test_manifest_unknown_parcels(void **state)
     free(body);
 }
 
+/* The rupost profile's API (/1.0/customs/...) on the same broker: its auth
+ * scheme, its words in requests and answers, field errors named its way. */
+static void test_rupost_api(void **state)
+{
+    static const char good[] =
+        "{\"items\":[{\"barcode\":\"%s\",\"sender\":{\"name\":\"Harbin Trade\","
+        "\"address\":\"No. 18\",\"place\":\"Harbin\",\"index\":\"150000\",\"country-code\":156},"
+        "\"addressee\":{\"name\":\"Иванов Иван\",\"address\":\"ул. Ленина, 1\",\"place\":"
+        "\"Новосибирск\",\"index\":\"630099\",\"country-code\":643,\"tel\":\"+79131234567\"},"
+        "\"mass\":950,\"declared-value\":4500,\"customs-declaration\":{\"entries-type\":"
+        "\"SALE_OF_GOODS\",\"currency\":\"CNY\",\"customs-entries\":[{\"description\":"
+        "\"Кроссовки\",\"amount\":1,\"tnved-code\":\"%s\",\"value\":4500,\"weight\":"
+        "800,\"country-code\":%d}]}}]}";
+    char body[2048];
+    const char *man = "{\"batch-name\":\"HRB-20261207-ZAB-009\",\"route\":\"RU-ZAB-RAIL\","
+                      "\"transport-type\":\"RAIL\",\"bags\":[{\"bag-barcode\":\"B9\",\"mass\":"
+                      "900,\"barcodes\":[\"LP00000000000031\",\"LP00000000000098\"]}]}";
+    struct resp r;
+    json_t *o, *errs;
+    char bearer[128];
+    size_t i;
+    int found = 0;
+
+    (void)state;
+    snprintf(body, sizeof(body), good, "LP00000000000031", "6404110000", 156);
+    /* v1's scheme is not this API's */
+    snprintf(bearer, sizeof(bearer), "Bearer %s", TOKEN);
+    req(main_sim.port, "/1.0/customs/declarations", bearer, "rp-1", body, &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    req(main_sim.port, "/1.0/customs/declarations", TOKEN, NULL, body, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(json_string_value(json_object_get(r.json, "code")),
+                        "missing_idempotency_key");
+    assert_non_null(json_string_value(json_object_get(r.json, "desc")));
+    resp_free(&r);
+    req(main_sim.port, "/1.0/customs/declarations", TOKEN, "rp-1", body, &r);
+    assert_int_equal(r.status, 200);
+    o = json_array_get(json_object_get(r.json, "orders"), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "barcode")), "LP00000000000031");
+    assert_string_equal(json_string_value(json_object_get(o, "result")), "ACCEPTED");
+    assert_non_null(json_string_value(json_object_get(o, "order-id")));
+    resp_free(&r);
+    assert_int_equal(accepted_count(main_sim.port, "LP00000000000031"), 1);
+    /* a 6-digit code and a country OKSM does not have: refused, named its way */
+    snprintf(body, sizeof(body), good, "LP00000000000032", "640411", 999);
+    req(main_sim.port, "/1.0/customs/declarations", TOKEN, "rp-2", body, &r);
+    assert_int_equal(r.status, 200);
+    o = json_array_get(json_object_get(r.json, "orders"), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "result")), "REJECTED");
+    errs = json_object_get(o, "errors");
+    for (i = 0; i < json_array_size(errs); i++) {
+        const char *f = json_string_value(json_object_get(json_array_get(errs, i), "field"));
+        found |= strcmp(f, "customs-declaration.customs-entries[0].tnved-code") == 0 ? 1 : 0;
+        found |= strcmp(f, "customs-declaration.customs-entries[0].country-code") == 0 ? 2 : 0;
+    }
+    assert_int_equal(found, 3);
+    resp_free(&r);
+    /* its batches (manifests) and its feed */
+    req(main_sim.port, "/1.0/customs/batches", TOKEN, "rp-man-1", man, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "batch-name")),
+                        "HRB-20261207-ZAB-009");
+    assert_non_null(json_string_value(json_object_get(r.json, "batch-id")));
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(r.json, "unknown-barcodes"), 0)),
+        "LP00000000000098");
+    resp_free(&r);
+    req(main_sim.port, "/1.0/customs/events?limit=1000", TOKEN, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(json_object_get(r.json, "next"));
+    o = json_array_get(json_object_get(r.json, "events"), 0);
+    if (o != NULL) {
+        assert_non_null(json_string_value(json_object_get(o, "event-id")));
+        assert_non_null(json_string_value(json_object_get(o, "operation")));
+    }
+    resp_free(&r);
+    req(main_sim.port, "/1.0/customs/nothing", TOKEN, NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+}
+
 /* The token never reaches the log; the record file lists every acceptance. */
 static void test_log_and_record(void **state)
 {
@@ -944,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_fault_oversize),
         cmocka_unit_test(test_fault_latency),
         cmocka_unit_test(test_state_survives_restart),
+        cmocka_unit_test(test_rupost_api),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -10,7 +10,12 @@
  *   - every valid declaration is accepted exactly once by the broker, the
  *     invalid one is never sent and its parcel stays blocked;
  *   - every event of the broker's feed is stored once, the cursor is its
- *     last, and each parcel carries its decision (held or released).
+ *     last, and each parcel carries its decision (held or released);
+ *   - with a second broker of the rupost profile in the config (EMS
+ *     parcels by service, those the plan sends by rail by route), the
+ *     import gives each declaration its broker and two workers, one per
+ *     broker and profile, send each broker its own, exactly once, through
+ *     the emulator's two APIs under the same faults, and read both feeds.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -237,12 +242,146 @@ static void decisions_reach_parcels_under_faults(void **state)
     remove(csv);
 }
 
+/* Pre-advice for two brokers: row i is EMS to Novosibirsk (i % 3 == 0: the
+ * rupost broker by service), ECONOMY to Moscow (1: by rail in the sample
+ * plan, the rupost broker by route) or STANDARD to Novosibirsk (2: by air,
+ * the default broker). */
+static void write_preadvice_two(const char *path, int n)
+{
+    static const char *const service[] = {"EMS", "ECONOMY", "STANDARD"};
+    static const char *const postal[] = {"630090", "101000", "630091"};
+    FILE *f = fopen(path, "w");
+    char code[16];
+    int i;
+
+    assert_non_null(f);
+    fputs("code,service,country,postal_code,recipient_name,city,address,region,phone,weight_g,"
+          "declared_value,currency,item_description,hs_code,sender_name,sender_address,"
+          "sender_city,sender_postal_code,sender_country,sender_phone\n", f);
+    for (i = 0; i < n; i++) {
+        s10(500 + i, code);
+        fprintf(f,
+                "%s,%s,RU,%s,Петров Пётр Петрович,Город,\"ул. Мира, д. %d\",Область,"
+                "+7913765%04d,%d,%d,CNY,Кроссовки беговые,640411,Harbin Beiguo Trade Co.,"
+                "No. 18 Hongqi Street,Harbin,150010,CN,+8645186601234\n",
+                code, service[i % 3], postal[i % 3], i + 1, i, 400 + i, 3000 + 10 * i);
+    }
+    fclose(f);
+}
+
+static void two_brokers_two_profiles_exactly_once(void **state)
+{
+    static const char *const sim_extra[] = {
+        "--seed", "23", "--held-share", "0.5", "--decision-delay-ms", "20",
+        "--fail-5xx", "0.1", "--rate-limit", "0.04", "--retry-after", "1", "--reset", "0.05",
+        "--reset-after", "0.06", "--malformed", "0.06", "--log-level", "info", NULL};
+    enum { N = 45 };
+    char ci[512], csv[160], yaml[160], text[2048], sql[256], plan[512];
+    const char *argv_default[] = {WORKER_BIN, "--config", yaml, "--events-limit", "7", NULL};
+    const char *argv_rupost[] = {WORKER_BIN, "--config", yaml, "--broker-name", "rupost",
+                                 "--events-limit", "7", NULL};
+    struct proc rupost;
+    json_t *acc;
+    PGconn *c;
+    struct err e = {0};
+    int k, done = 0;
+
+    (void)state;
+    testdb_create("cust_e2e_two", ci, sizeof(ci));
+    assert_int_equal(wcs_db_connect(ci, &c, &e), 0);
+    assert_int_equal(wcs_db_migrate(c, NULL, &e), 0);
+    testdb_source_path("data/sortplan-sample.csv", plan, sizeof(plan));
+    tu_wcsctl(ci, 0, "sortplan", "load", plan, "--activate", NULL);
+
+    tb_sim_start(&sim, BROKERSIM_BIN, token_path, sim_extra);
+    snprintf(yaml, sizeof(yaml), "%s/wcsd.yaml", dir);
+    snprintf(text, sizeof(text),
+             "database:\n  conninfo: \"%s\"\n"
+             "customs:\n  broker_url: %s\n  token_file: %s\n  insecure_http: true\n"
+             "  events_ms: 50\n  batch: 4\n"
+             "  brokers:\n"
+             "    - name: rupost\n      profile: rupost\n      broker_url: %s\n"
+             "      token_file: %s\n      insecure_http: true\n"
+             "      services: [EMS]\n      routes: [RU-ZAB-RAIL]\n",
+             ci, sim.url, token_path, sim.url, token_path);
+    tu_write_text(yaml, text);
+    snprintf(csv, sizeof(csv), "%s/preadvice-two.csv", dir);
+    write_preadvice_two(csv, N);
+    {
+        const char *imp[] = {"--config", yaml, "import", csv, NULL};
+        struct proc_result r;
+        char bin[512];
+        const char *argv[8] = {bin};
+
+        testdb_binary_path("bin/wcsctl", bin, sizeof(bin));
+        for (k = 0; imp[k] != NULL; k++)
+            argv[k + 1] = imp[k];
+        proc_run(argv, NULL, 60, &r);
+        if (r.status != 0)
+            fail_msg("wcsctl import: %d\n%s%s", r.status, r.out, r.err);
+        proc_result_free(&r);
+    }
+    /* each declaration has its broker: two thirds rupost (service, route) */
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM declarations WHERE broker = 'rupost'"),
+                     2 * N / 3);
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM customs_outbox WHERE broker ="
+                                     " 'default'"),
+                     N / 3);
+
+    proc_start(argv_default, &worker);
+    proc_start(argv_rupost, &rupost);
+    for (k = 0; k < 1800 && !done; k++) {
+        done = tu_db_count(ci, "SELECT count(*) FROM parcels WHERE customs_status IN"
+                               " ('held', 'released')") == N &&
+               tu_db_count(ci, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL") == 0;
+        if (!done)
+            usleep(100000);
+    }
+    if (!done)
+        fail_msg("not every parcel decided; default worker:\n%s\nrupost worker:\n%s",
+                 worker.log ? worker.log : "", rupost.log ? rupost.log : "");
+    /* exactly once at the broker, whichever API it came through */
+    snprintf(sql, sizeof(sql), "%s/admin/accepted", sim.url);
+    acc = get_json(sql);
+    assert_int_equal(json_integer_value(json_object_get(acc, "count")), N);
+    assert_int_equal(json_array_size(json_object_get(acc, "duplicates")), 0);
+    json_decref(acc);
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM declarations WHERE status = 'accepted'"
+                                     " AND broker_ref IS NOT NULL"),
+                     N);
+    /* both feeds read, under their own cursors */
+    for (k = 0, done = 0; k < 300 && !done; k++) {
+        done = tu_db_count(ci, "SELECT count(DISTINCT broker) FROM customs_feed_cursor") == 2;
+        if (!done)
+            usleep(100000);
+    }
+    assert_true(done);
+    assert_int_equal(proc_stop(&worker, SIGTERM, 20000), 0);
+    assert_int_equal(proc_stop(&rupost, SIGTERM, 20000), 0);
+    /* each worker spoke its own profile's API */
+    assert_non_null(strstr(rupost.log, "rupost profile: POST /1.0/customs/declarations"));
+    assert_null(strstr(worker.log, "/1.0/customs/"));
+    assert_null(strstr(rupost.log, TOKEN));
+    assert_int_equal(proc_stop(&sim.p, SIGTERM, 20000), 0);
+    assert_non_null(strstr(sim.p.log, "POST /1.0/customs/declarations -> 200"));
+    assert_non_null(strstr(sim.p.log, "POST /v1/declarations -> 200"));
+    free(sim.p.log);
+    sim.p.log = NULL;
+    free(worker.log);
+    worker.log = NULL;
+    free(rupost.log);
+    PQfinish(c);
+    remove(csv);
+    remove(yaml);
+}
+
 TB_GROUP_FIXTURE("test-customs-e2e")
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decisions_reach_parcels_under_faults),
+        cmocka_unit_test(two_brokers_two_profiles_exactly_once),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

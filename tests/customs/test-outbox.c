@@ -145,10 +145,10 @@ static void claim_keeps_batches_whole(void **state)
     tc_declare_seed(c, id, NULL);
     assert_int_equal(tc_count(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL"),
                      N_DECL);
-    assert_int_equal(wcs_customs_claim(c, "w1", 60, 30, &a, &e), 0);
+    assert_int_equal(wcs_customs_claim(c, "default", "w1", 60, 30, &a, &e), 0);
     assert_int_equal(a.n, 30);
     assert_int_equal(strlen(a.idem_key), 64);
-    assert_int_equal(wcs_customs_claim(c, "w2", 60, 30, &b, &e), 0);
+    assert_int_equal(wcs_customs_claim(c, "default", "w2", 60, 30, &b, &e), 0);
     assert_int_equal(b.n, 30);
     assert_string_not_equal(a.batch_key, b.batch_key);
     assert_string_not_equal(a.idem_key, b.idem_key);
@@ -158,7 +158,7 @@ static void claim_keeps_batches_whole(void **state)
                   " WHERE lease_owner = 'w1'");
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    assert_int_equal(wcs_customs_claim(c, "w3", 60, 50, &a2, &e), 0);
+    assert_int_equal(wcs_customs_claim(c, "default", "w3", 60, 50, &a2, &e), 0);
     assert_int_equal(a2.n, 30);
     assert_string_equal(a2.idem_key, a.idem_key);
     assert_string_equal(a2.items[0].parcel_id, a.items[0].parcel_id);

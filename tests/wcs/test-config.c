@@ -572,8 +572,8 @@ static void test_label_printers(void **state)
                      0);
     assert_int_equal(c.nprinters, 2);
     assert_int_equal(c.printers[0].port, 9100);
-    assert_int_equal(c.printers[0].nroutes, 2);
-    assert_string_equal(c.printers[0].routes[1], "RU-OVB-AIR");
+    assert_int_equal(c.printers[0].routes.n, 2);
+    assert_string_equal(c.printers[0].routes.v[1], "RU-OVB-AIR");
     assert_int_equal(c.printers[1].port, 6101);
     assert_int_equal(load("database:\n  conninfo: dbname=x\n"
                           "label_printers:\n"
@@ -588,9 +588,50 @@ static void test_label_printers(void **state)
     diag_free(&d);
 }
 
+/* customs.brokers: a second broker with its profile and the parcels it
+ * takes; what an operator gets wrong. */
+static void test_customs_brokers(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "customs:\n  broker_url: https://b.example/\n  profile: reference\n"
+                          "  brokers:\n"
+                          "    - name: rupost\n      profile: rupost\n"
+                          "      broker_url: https://rp.example/\n      token_file: /etc/rp\n"
+                          "      services: [EMS]\n      routes: [RU-ZAB-RAIL, RU-MOW-AIR]\n",
+                          &c, &d),
+                     0);
+    assert_string_equal(c.customs.profile, "reference");
+    assert_int_equal(c.customs.nbrokers, 1);
+    assert_string_equal(c.customs.brokers[0].profile, "rupost");
+    assert_string_equal(c.customs.brokers[0].services.v[0], "EMS");
+    assert_int_equal(c.customs.brokers[0].routes.n, 2);
+    assert_false(c.customs.brokers[0].insecure_http);
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "customs:\n  profile: cdek\n"                           /* 3-4 */
+                          "  brokers:\n"                                            /* 5 */
+                          "    - name: default\n      profile: rupost\n"          /* 6-7 */
+                          "      broker_url: https://rp.example/\n      token_file: t\n"
+                          "    - name: x\n      profile: rupost\n      services: [EMS]\n", /* 10 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: customs.profile: \"cdek\" is not a broker profile (reference,"
+                            " rupost)"));
+    assert_true(has_msg(&d, "6: customs.brokers[0]: a broker takes the parcels of some services"
+                            " or routes: list them"));
+    assert_true(has_msg(&d, "6: customs.brokers[0]: \"default\" is the broker of the customs:"
+                            " keys"));
+    assert_true(has_msg(&d, "10: customs.brokers[1]: broker_url: required key missing"));
+    diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_customs_brokers, teardown),
         cmocka_unit_test_teardown(test_minimal_file_gets_defaults, teardown),
         cmocka_unit_test_teardown(test_full_file, teardown),
         cmocka_unit_test_teardown(test_customs_section, teardown),

@@ -20,6 +20,7 @@
 
 #include "common/cpu.h"
 #include "common/secret_file.h"
+#include "customs/profile.h"
 
 /* --- YAML -> tree ------------------------------------------------------ */
 
@@ -234,7 +235,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
                 KEY_LOCATIONS, KEY_ALLOW, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
-                KEY_U32, KEY_CPU, KEY_PRINTERS, KEY_ROUTES };
+                KEY_U32, KEY_CPU, KEY_PRINTERS, KEY_IDS, KEY_BROKERS, KEY_PROFILE };
 
 struct key_def {
     const char *name;
@@ -303,6 +304,8 @@ static const struct key_def top_keys[] = {
     {"customs.token_file", KEY_STRING, OFF(customs.token_file), SZ(customs.token_file), 1, 255, 0},
     {"customs.ca_file", KEY_STRING, OFF(customs.ca_file), SZ(customs.ca_file), 1, 255, 0},
     {"customs.insecure_http", KEY_BOOL, OFF(customs.insecure_http), 0, 0, 0, 0},
+    {"customs.profile", KEY_PROFILE, OFF(customs.profile), SZ(customs.profile), 1, 15, 0},
+    {"customs.brokers", KEY_BROKERS, 0, 0, 0, 0, 0},
     {"customs.broker_name", KEY_STRING, OFF(customs.broker_name), SZ(customs.broker_name), 1, 63, 0},
     {"customs.events_ms", KEY_INT, OFF(customs.events_ms), SZ(customs.events_ms), 0, 3600000, 0},
     {"customs.batch", KEY_INT, OFF(customs.batch), SZ(customs.batch), 1, 500, 0},
@@ -354,8 +357,24 @@ static const struct key_def printer_keys[] = {
     {"id", KEY_STRING, ROFF(id), RSZ(id), 1, 15, 1},
     {"host", KEY_STRING, ROFF(host), RSZ(host), 1, 63, 1},
     {"port", KEY_INT, ROFF(port), RSZ(port), 1, 65535, 0},
-    {"routes", KEY_ROUTES, 0, 0, 1, WCS_PRINTER_ROUTES_MAX, 1},
+    {"routes", KEY_IDS, ROFF(routes), 0, 1, WCS_ID_LIST_MAX, 1},
 };
+
+#define BOFF(f) offsetof(struct wcs_broker_config, f)
+#define BSZ(f) sizeof(((struct wcs_broker_config *)0)->f)
+
+static const struct key_def broker_keys[] = {
+    {"name", KEY_STRING, BOFF(name), BSZ(name), 1, 63, 1},
+    {"profile", KEY_PROFILE, BOFF(profile), BSZ(profile), 1, 15, 1},
+    {"broker_url", KEY_STRING, BOFF(broker_url), BSZ(broker_url), 8, 255, 1},
+    {"token_file", KEY_STRING, BOFF(token_file), BSZ(token_file), 1, 255, 1},
+    {"ca_file", KEY_STRING, BOFF(ca_file), BSZ(ca_file), 1, 255, 0},
+    {"insecure_http", KEY_BOOL, BOFF(insecure_http), 0, 0, 0, 0},
+    {"services", KEY_IDS, BOFF(services), 0, 1, WCS_ID_LIST_MAX, 0},
+    {"routes", KEY_IDS, BOFF(routes), 0, 1, WCS_ID_LIST_MAX, 0},
+};
+
+#define NBROKER (sizeof(broker_keys) / sizeof(broker_keys[0]))
 
 #define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
 #define NPRINTER (sizeof(printer_keys) / sizeof(printer_keys[0]))
@@ -429,6 +448,7 @@ static void bad(struct ctx *x, const struct node *at, const char *key, const cha
 static void plc_entry(struct ctx *x, const struct node *item, const char *name, int index);
 static void scanner_entry(struct ctx *x, const struct node *item, const char *name, int index);
 static void printer_entry(struct ctx *x, const struct node *item, const char *name, int index);
+static void broker_entry(struct ctx *x, const struct node *item, const char *name, int index);
 
 /* Stores the value node v of key k (full name `name`, key node at) into base. */
 static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, const char *name,
@@ -465,19 +485,29 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
             printer_entry(x, v->kids[i], name, (int)i);
         return;
     }
-    if (k->type == KEY_ROUTES) {
-        struct wcs_printer_config *p = base_ptr;
+    if (k->type == KEY_BROKERS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of brokers, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            broker_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_IDS) {
+        struct wcs_id_list *l = (struct wcs_id_list *)(void *)base;
+        const char *what = strcmp(k->name, "services") == 0 ? "service code" : "route id";
         if (v->type != NODE_SEQ || v->n < (size_t)k->min || v->n > (size_t)k->max) {
-            bad(x, at, name, "expected a list of 1 to %lld route ids", k->max);
+            bad(x, at, name, "expected a list of 1 to %lld %ss", k->max, what);
             return;
         }
         for (i = 0; i < v->n; i++) {
             const struct node *it = v->kids[i];
             if (it->type != NODE_SCALAR || strlen(it->value) == 0 || strlen(it->value) > 31) {
-                bad(x, it, name, "a route id is 1 to 31 characters");
+                bad(x, it, name, "a %s is 1 to 31 characters", what);
                 continue;
             }
-            snprintf(p->routes[p->nroutes++], sizeof(p->routes[0]), "%s", it->value);
+            snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", it->value);
         }
         return;
     }
@@ -561,6 +591,14 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
         if (cpu_parse(v->value, (int *)(void *)base) < 0)
             bad(x, at, name, "\"%s\" is not auto, none or a CPU number below %d", v->value,
                 CPU_MAX);
+        return;
+    case KEY_PROFILE:
+        if (cust_profile_find(v->value) == NULL) {
+            bad(x, at, name, "\"%s\" is not a broker profile (" CUST_PROFILE_NAMES ")",
+                v->value);
+            return;
+        }
+        snprintf(base, k->size, "%s", v->value);
         return;
     case KEY_LOGLEVEL:
         if (log_level_parse(v->value, (enum log_level *)(void *)base) < 0)
@@ -768,13 +806,47 @@ static void printer_entry(struct ctx *x, const struct node *item, const char *li
         if (strcmp(c->printers[i].id, p->id) == 0)
             bad(x, item, name, "id %s already used", p->id);
         /* One route, one printer: a bag's label goes to exactly one place. */
-        for (r = 0; r < p->nroutes; r++)
-            for (k = 0; k < c->printers[i].nroutes; k++)
-                if (strcmp(p->routes[r], c->printers[i].routes[k]) == 0)
-                    bad(x, item, name, "route %s already printed by %s", p->routes[r],
+        for (r = 0; r < p->routes.n; r++)
+            for (k = 0; k < c->printers[i].routes.n; k++)
+                if (strcmp(p->routes.v[r], c->printers[i].routes.v[k]) == 0)
+                    bad(x, item, name, "route %s already printed by %s", p->routes.v[r],
                         c->printers[i].id);
     }
     c->nprinters++;
+}
+
+static void broker_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_customs_config *cc = &x->c->customs;
+    struct wcs_broker_config *b;
+    int seen[NBROKER] = {0}, i;
+    size_t n;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (name, profile, broker_url, token_file...), found %s",
+            type_name(item));
+        return;
+    }
+    if (cc->nbrokers == WCS_BROKER_MAX) {
+        bad(x, item, name, "more than %d brokers", WCS_BROKER_MAX);
+        return;
+    }
+    b = &cc->brokers[cc->nbrokers];
+    memset(b, 0, sizeof(*b));
+    walk_map(x, item, name, broker_keys, NBROKER, b, seen);
+    for (n = 0; n < NBROKER; n++)
+        if (broker_keys[n].required && !seen[n])
+            bad(x, item, name, "%s: required key missing", broker_keys[n].name);
+    if (b->services.n == 0 && b->routes.n == 0)
+        bad(x, item, name, "a broker takes the parcels of some services or routes: list them");
+    if (strcmp(b->name, "default") == 0)
+        bad(x, item, name, "\"default\" is the broker of the customs: keys");
+    for (i = 0; i < cc->nbrokers; i++)
+        if (strcmp(cc->brokers[i].name, b->name) == 0)
+            bad(x, item, name, "name %s already used", b->name);
+    cc->nbrokers++;
 }
 
 /* Line of top-level key name in the file (seen[] of walk_map), 1 if unset. */

@@ -29,17 +29,23 @@
 enum wcs_plc_mode { WCS_PLC_SERVER = 0, WCS_PLC_CLIENT };
 
 #define WCS_PRINTER_MAX 16
-#define WCS_PRINTER_ROUTES_MAX 32
+#define WCS_ID_LIST_MAX 32        /* ids in one list of the config */
+#define WCS_BROKER_MAX 8          /* customs.brokers entries */
 
 /* A label printer at the line (the `label_printers:` list): raw TCP (9100,
  * as Zebra printers take ZPL); it prints the labels of bags closed on the
  * chutes of its routes. */
+/* A list of ids in the config: route ids, service codes. */
+struct wcs_id_list {
+    char v[WCS_ID_LIST_MAX][32];
+    int n;
+};
+
 struct wcs_printer_config {
     char id[16];
     char host[64];
     int port;
-    char routes[WCS_PRINTER_ROUTES_MAX][32];
-    int nroutes;
+    struct wcs_id_list routes;
 };
 
 /* One sorter PLC link (the `plcs:` list). */
@@ -61,10 +67,25 @@ struct wcs_plc_config {
     size_t nallow;                   /* 0: the key is absent, any host may (wcsd warns) */
 };
 
+/* A broker beside the default one (the `customs.brokers:` list): the
+ * parcels it takes (by pre-advice service or planned route, the first
+ * broker that names either) and how to reach it. */
+struct wcs_broker_config {
+    char name[64];          /* its outbox rows and feed cursor; not "default" */
+    char profile[16];       /* customs/profile.h: reference, rupost */
+    char broker_url[256];
+    char token_file[256];
+    char ca_file[256];
+    bool insecure_http;
+    struct wcs_id_list services; /* pre-advice service codes */
+    struct wcs_id_list routes;   /* sort plan route ids */
+};
+
 /* The `customs:` keys wcs-customs-worker reads (docs/config.md); 0 / "" =
  * not set, the worker's own default applies. */
 struct wcs_customs_config {
     char broker_url[256];   /* https://... (http:// only with insecure_http) */
+    char profile[16];       /* the default broker's profile; "" = reference */
     char token_file[256];   /* bearer token: first line of this file; never logged */
     char ca_file[256];      /* CA bundle for TLS verification; "" = system store */
     bool insecure_http;     /* allow http:// (a local emulator) */
@@ -72,6 +93,8 @@ struct wcs_customs_config {
     int events_ms;          /* > 0: read the decision feed, polling this often */
     int batch;              /* declarations per request */
     int parallel;           /* requests in flight */
+    struct wcs_broker_config brokers[WCS_BROKER_MAX]; /* the `customs.brokers:` list */
+    int nbrokers;
 };
 
 struct wcs_config {

@@ -22,6 +22,10 @@ struct wcs_declare_ctx {
     const struct cust_duty_rules *rules;
     const struct cust_rates *rates;
     char today[11];
+    /* The broker a declaration goes to (the config's customs.brokers, by
+     * service or planned route); NULL, or NULL returned: "default". */
+    const char *(*broker_of)(void *arg, const struct wcs_preadvice *a);
+    void *broker_arg;
 };
 
 /* A declaration ready to store. Strings malloc'd, owned. */

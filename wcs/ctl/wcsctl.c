@@ -32,6 +32,7 @@
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl.h"
+#include "wcs/ctl/ctl_brokers.h"
 #include "wcs/ctl/ctl_customs.h"
 #include "wcs/ctl/ctl_tracking.h"
 #include "wcs/ctl/ctl_users.h"
@@ -369,16 +370,22 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
     struct cust_duty_rules rules = {0};
     struct cust_rates rates = {0};
     struct wcs_declare_ctx cx;
+    struct wcsctl_brokers *brokers = NULL;
     PGconn *c;
     int i, result = 0;
 
     if (declare_ctx(ctl, &cx, &rules, &rates) < 0)
         return 2;
     c = open_db(ctl);
-    if (c == NULL) {
+    if (c == NULL || (ctl->have_cfg && wcsctl_brokers_open(c, &ctl->cfg.customs, &brokers) < 0)) {
+        PQfinish(c);
         cust_duty_rules_free(&rules);
         cust_rates_free(&rates);
         return 2;
+    }
+    if (brokers != NULL) {
+        cx.broker_of = wcsctl_brokers_of;
+        cx.broker_arg = brokers;
     }
     for (i = 0; i < argc; i++) {
         struct wcs_import_summary s;
@@ -409,6 +416,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
             result = 1;
     }
     PQfinish(c);
+    wcsctl_brokers_close(brokers);
     cust_duty_rules_free(&rules);
     cust_rates_free(&rates);
     return result;

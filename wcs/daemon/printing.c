@@ -65,8 +65,8 @@ int wcs_printers_for_route(const struct wcs_printers *p, const char *route)
     int r;
 
     for (i = 0; i < wcs_printers_count(p); i++)
-        for (r = 0; r < p->cfg->printers[i].nroutes; r++)
-            if (strcmp(p->cfg->printers[i].routes[r], route) == 0)
+        for (r = 0; r < p->cfg->printers[i].routes.n; r++)
+            if (strcmp(p->cfg->printers[i].routes.v[r], route) == 0)
                 return (int)i;
     return -1;
 }

@@ -21,16 +21,16 @@ static void close_session(void *session)
         PQfinish(session);
 }
 
-static int claim(void *s, const char *owner, int lease_s, int max, struct cust_batch *out,
-                 struct err *e)
+static int claim(void *s, const char *broker, const char *owner, int lease_s, int max,
+                 struct cust_batch *out, struct err *e)
 {
-    return wcs_customs_claim(s, owner, lease_s, max, out, e);
+    return wcs_customs_claim(s, broker, owner, lease_s, max, out, e);
 }
 
-static int claim_new(void *s, const char *owner, int lease_s, int max, struct cust_batch *out,
-                     struct err *e)
+static int claim_new(void *s, const char *broker, const char *owner, int lease_s, int max,
+                     struct cust_batch *out, struct err *e)
 {
-    return wcs_customs_claim_new(s, owner, lease_s, max, out, e);
+    return wcs_customs_claim_new(s, broker, owner, lease_s, max, out, e);
 }
 
 static int finish(void *s, const char *batch_key, const struct cust_result *res, size_t n,
@@ -68,9 +68,9 @@ static int alarm_clear(void *s, const char *broker, const char *kind, const char
     return wcs_customs_alarm_clear(s, broker, kind, ref, e);
 }
 
-static int open_count(void *s, long long *n, struct err *e)
+static int open_count(void *s, const char *broker, long long *n, struct err *e)
 {
-    return wcs_customs_open_count(s, n, e);
+    return wcs_customs_open_count(s, broker, n, e);
 }
 
 static int feed_cursor(void *s, const char *broker, char **out, struct err *e)

@@ -32,7 +32,9 @@ extern const struct cust_store_ops wcs_customs_store_ops;
 int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, struct err *e);
 
 /*
- * Claims one batch for owner for lease_s seconds, in one transaction: first
+ * Claims one batch of broker's (the outbox rows the import or the dispatch
+ * gave it: "default" unless the config routes them elsewhere) for owner for
+ * lease_s seconds, in one transaction: first
  * the oldest unfinished batch of either kind that is due and not leased (or
  * whose lease has run out: a dead worker's batch), whole; else the oldest
  * manifest never claimed whose dispatch's declarations had their chance (no
@@ -44,7 +46,7 @@ int wcs_customs_declare(PGconn *c, const char *parcel_id, const char *body, stru
  * (caller frees with cust_batch_free()); out->n == 0 when nothing is
  * due. Returns 0, -ENOMEM or ERR_DB.
  */
-int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
+int wcs_customs_claim(PGconn *c, const char *broker, const char *owner, int lease_s, int max,
                       struct cust_batch *out, struct err *e);
 
 /*
@@ -56,8 +58,8 @@ int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
  * a minute. Returns 0, -ENOMEM or ERR_DB; out->n == 0 when no new work is
  * due.
  */
-int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
-                          struct cust_batch *out, struct err *e);
+int wcs_customs_claim_new(PGconn *c, const char *broker, const char *owner, int lease_s,
+                          int max, struct cust_batch *out, struct err *e);
 
 /*
  * Records the outcome of every declaration of batch batch_key (res[0..n-1],
@@ -106,7 +108,7 @@ int wcs_customs_split(PGconn *c, const char *batch_key, const char *owner, size_
                       struct err *e);
 
 /* Counts unfinished outbox rows of every kind into *n. Returns 0 or ERR_DB. */
-int wcs_customs_open_count(PGconn *c, long long *n, struct err *e);
+int wcs_customs_open_count(PGconn *c, const char *broker, long long *n, struct err *e);
 
 /* --- alarms (docs/customs.md "Alarms", migration 0010) ----------------- */
 

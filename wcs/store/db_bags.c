@@ -498,9 +498,14 @@ static const char SQL_DISPATCH_SERIES_CLOSE[] =
     " AND s.year = b.upu_year";
 
 /* The manifest's unit of work for the customs worker, in the transaction that
- * closes the dispatch (docs/customs.md "Submission"). */
+ * closes the dispatch (docs/customs.md "Submission"), for the broker most of
+ * its parcels were declared to ("Broker profiles"). */
 static const char SQL_DISPATCH_MANIFEST_QUEUE[] =
-    "INSERT INTO customs_outbox (kind, payload_ref) VALUES ('manifest', $1)";
+    "INSERT INTO customs_outbox (kind, payload_ref, broker) VALUES ('manifest', $1,"
+    " coalesce((SELECT d.broker FROM dispatches x JOIN bags b ON b.dispatch_id = x.id"
+    "  JOIN bag_parcels bp ON bp.bag = b.id JOIN parcels p ON p.id = bp.parcel_id"
+    "  JOIN declarations d ON d.parcel_id = p.code WHERE x.manifest_id = $1"
+    "  GROUP BY d.broker ORDER BY count(*) DESC, d.broker LIMIT 1), 'default'))";
 
 int wcs_db_dispatch_close(PGconn *c, const char *manifest_id, struct err *e)
 {

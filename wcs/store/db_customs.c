@@ -63,7 +63,7 @@ static const char SQL_ENQUEUE[] =
  * each batch's due rows include its head. */
 static const char SQL_CLAIM_OLD_HEAD[] =
     "WITH h AS (SELECT min(id) AS id FROM customs_outbox"
-    "  WHERE done_at IS NULL AND batch_key IS NOT NULL AND next_attempt_at <= now()"
+    "  WHERE done_at IS NULL AND broker = $1 AND batch_key IS NOT NULL AND next_attempt_at <= now()"
     "  AND (lease_until IS NULL OR lease_until < now()) GROUP BY batch_key)"
     " SELECT o.batch_key, o.kind FROM customs_outbox o JOIN h ON h.id = o.id"
     " WHERE o.done_at IS NULL AND o.next_attempt_at <= now()"
@@ -83,7 +83,7 @@ static const char SQL_CLAIM_OLD_HEAD[] =
  * hashed a scan of the whole table: 5.6 of 8.8 ms with 30,000 rows). */
 static const char SQL_CLAIM_NEW[] =
     "WITH c AS (SELECT id FROM customs_outbox"
-    "  WHERE done_at IS NULL AND kind = 'declaration' AND batch_key IS NULL"
+    "  WHERE done_at IS NULL AND kind = 'declaration' AND batch_key IS NULL AND broker = $4"
     "  AND next_attempt_at <= now() ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED),"
     " k AS (SELECT gen_random_uuid()::text AS key),"
     " u AS (UPDATE customs_outbox o SET batch_key = k.key, lease_owner = $1,"
@@ -98,9 +98,10 @@ static const char SQL_CLAIM_NEW[] =
  * (Uses the (kind, payload_ref) open index: no scan of open declarations.) */
 static const char SQL_CLAIM_MANIFEST[] =
     "WITH c AS (SELECT m.id FROM customs_outbox m"
-    "  WHERE m.done_at IS NULL AND m.kind = 'manifest' AND m.batch_key IS NULL"
+    "  WHERE m.done_at IS NULL AND m.kind = 'manifest' AND m.batch_key IS NULL AND m.broker = $3"
     "  AND m.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM customs_outbox d"
-    "   WHERE d.done_at IS NULL AND d.kind = 'declaration' AND d.id < m.id)"
+    "   WHERE d.done_at IS NULL AND d.kind = 'declaration' AND d.broker = m.broker"
+    "   AND d.id < m.id)"
     "  ORDER BY m.id LIMIT 1 FOR UPDATE OF m SKIP LOCKED),"
     " k AS (SELECT gen_random_uuid()::text AS key),"
     " u AS (UPDATE customs_outbox o SET batch_key = k.key, lease_owner = $1,"
@@ -183,7 +184,8 @@ static const char SQL_MANIFEST_REFUSED[] =
     "WITH d AS (UPDATE dispatches SET manifest_error = $2, manifest_at = now()"
     " WHERE manifest_id = $1 RETURNING 1)"
     " SELECT pg_notify('wcs_customs_alarms', 'manifest') FROM d";
-static const char SQL_OPEN_COUNT[] = "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL";
+static const char SQL_OPEN_COUNT[] =
+    "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL AND broker = $1";
 
 /* --- declare ---------------------------------------------------------- */
 
@@ -283,11 +285,11 @@ static int claim_new(PGconn *c, const char *sql, const char *const *p, int np,
 
 /* wcs_customs_claim() (old: look for an old batch first) and
  * wcs_customs_claim_new(). */
-static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
+static int claim(PGconn *c, const char *broker, const char *owner, int lease_s, int max, int old,
                  struct cust_batch *out, struct err *e)
 {
     char lease[16], lim[16], key[64];
-    const char *pn[3] = {owner, lease, lim};
+    const char *pn[4] = {owner, lease, lim, broker}, *pm[3] = {owner, lease, broker};
     PGresult *r;
     int rc;
 
@@ -298,7 +300,7 @@ static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
     if (rc < 0)
         return rc;
     if (old) {
-        r = wcs_db_query(c, "customs claim: old batch", SQL_CLAIM_OLD_HEAD, 0, NULL, e);
+        r = wcs_db_query(c, "customs claim: old batch", SQL_CLAIM_OLD_HEAD, 1, &broker, e);
         if (r == NULL) {
             rc = ERR_DB;
             goto fail;
@@ -318,10 +320,10 @@ static int claim(PGconn *c, const char *owner, int lease_s, int max, int old,
         PQclear(r);
     }
     out->kind = CUST_BATCH_MANIFEST;
-    rc = claim_new(c, SQL_CLAIM_MANIFEST, pn, 2, out, e);
+    rc = claim_new(c, SQL_CLAIM_MANIFEST, pm, 3, out, e);
     if (rc == 0 && out->n == 0) {
         out->kind = CUST_BATCH_DECLARATIONS;
-        rc = claim_new(c, SQL_CLAIM_NEW, pn, 3, out, e);
+        rc = claim_new(c, SQL_CLAIM_NEW, pn, 4, out, e);
     }
 done:
     if (rc < 0)
@@ -338,16 +340,16 @@ fail:
     return rc;
 }
 
-int wcs_customs_claim(PGconn *c, const char *owner, int lease_s, int max,
+int wcs_customs_claim(PGconn *c, const char *broker, const char *owner, int lease_s, int max,
                       struct cust_batch *out, struct err *e)
 {
-    return claim(c, owner, lease_s, max, 1, out, e);
+    return claim(c, broker, owner, lease_s, max, 1, out, e);
 }
 
-int wcs_customs_claim_new(PGconn *c, const char *owner, int lease_s, int max,
-                          struct cust_batch *out, struct err *e)
+int wcs_customs_claim_new(PGconn *c, const char *broker, const char *owner, int lease_s,
+                          int max, struct cust_batch *out, struct err *e)
 {
-    return claim(c, owner, lease_s, max, 0, out, e);
+    return claim(c, broker, owner, lease_s, max, 0, out, e);
 }
 
 /* --- results ---------------------------------------------------------- */
@@ -483,9 +485,9 @@ int wcs_customs_split(PGconn *c, const char *batch_key, const char *owner, size_
     return wcs_db_command(c, "customs split", SQL_SPLIT, 3, p, e);
 }
 
-int wcs_customs_open_count(PGconn *c, long long *n, struct err *e)
+int wcs_customs_open_count(PGconn *c, const char *broker, long long *n, struct err *e)
 {
-    PGresult *r = wcs_db_query(c, "customs open count", SQL_OPEN_COUNT, 0, NULL, e);
+    PGresult *r = wcs_db_query(c, "customs open count", SQL_OPEN_COUNT, 1, &broker, e);
 
     if (r == NULL)
         return ERR_DB;

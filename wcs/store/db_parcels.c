@@ -68,7 +68,7 @@ static const char SQL_STAGE_SETUP[] =
     /* the declaration built from the row (wcs/declare.h); NULL when the
      * parcel is not declared (not bound for RU) */
     " decl_body text, decl_status text, decl_errors text, decl_warnings text,"
-    " duty_cents bigint, duty_note text,"
+    " duty_cents bigint, duty_note text, decl_broker text,"
     " decl_skip boolean"  /* true: a declaration was already sent, keep it */
     ") ON COMMIT DELETE ROWS;"
     /* Stored declarations under a code of a declaring row (step D1). */
@@ -89,7 +89,7 @@ static const char SQL_STAGE_SETUP[] =
 
 static const char SQL_COPY_STAGE[] =
     "COPY wcs_stage (seq, line, " PARCEL_DATA_COLS ", decl_body, decl_status, decl_errors,"
-    " decl_warnings, duty_cents, duty_note) FROM STDIN";
+    " decl_warnings, duty_cents, duty_note, decl_broker) FROM STDIN";
 static const char SQL_COPY_CODES[] = "COPY wcs_stage_codes (seq, pos, code, kind) FROM STDIN";
 
 /* Step 1: a code repeated in a later row of the batch supersedes this row. */
@@ -306,15 +306,17 @@ static const char SQL_DECL_WITHDRAW[] =
 static const char SQL_DECL_STORE[] =
     "WITH n AS ("
     "  SELECT s.code, s.decl_body, s.decl_status, s.decl_errors, s.decl_warnings, s.duty_cents,"
-    "   s.duty_note, CASE s.decl_status WHEN 'invalid' THEN 'blocked' ELSE 'pending' END AS cs"
+    "   s.duty_note, s.decl_broker,"
+    "   CASE s.decl_status WHEN 'invalid' THEN 'blocked' ELSE 'pending' END AS cs"
     "  FROM wcs_stage s WHERE " DECLARING " AND s.decl_skip IS NOT TRUE"
     "), d AS ("
-    "  INSERT INTO declarations (parcel_id, body, status, errors, warnings, duty_cents, duty_note)"
+    "  INSERT INTO declarations (parcel_id, body, status, errors, warnings, duty_cents, duty_note,"
+    "   broker)"
     "  SELECT code, decl_body::json, decl_status, decl_errors::jsonb, decl_warnings::jsonb,"
-    "   duty_cents, duty_note FROM n RETURNING status"
+    "   duty_cents, duty_note, decl_broker FROM n RETURNING status"
     "), q AS ("
-    "  INSERT INTO customs_outbox (kind, payload_ref)"
-    "  SELECT 'declaration', code FROM n WHERE decl_status = 'pending'"
+    "  INSERT INTO customs_outbox (kind, payload_ref, broker)"
+    "  SELECT 'declaration', code, decl_broker FROM n WHERE decl_status = 'pending'"
     "), u AS ("
     "  UPDATE parcels p SET customs_status = n.cs, rev = nextval('parcel_rev_seq'),"
     "   updated_at = now() FROM n WHERE p.code = n.code AND p.customs_status <> n.cs"
@@ -481,8 +483,10 @@ static int copy_declaration(struct copybuf *b, const struct wcs_preadvice *a,
     struct wcs_declaration dc;
     int rc;
 
+    const char *broker = NULL;
+
     if (!wcs_preadvice_declared(a)) {
-        cb_raw(b, "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n", 18);
+        cb_raw(b, "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n", 21);
         return 0;
     }
     rc = wcs_declaration_build(a, cx, &dc, e);
@@ -493,7 +497,10 @@ static int copy_declaration(struct copybuf *b, const struct wcs_preadvice *a,
     cb_text(b, dc.errors ? dc.errors : "", '\t');
     cb_text(b, dc.warnings ? dc.warnings : "", '\t');
     cb_num(b, dc.duty_known ? dc.duty_cents : -1, '\t');
-    cb_text(b, dc.duty_note, '\n');
+    cb_text(b, dc.duty_note, '\t');
+    if (cx->broker_of != NULL)
+        broker = cx->broker_of(cx->broker_arg, a);
+    cb_text(b, broker != NULL ? broker : "default", '\n');
     wcs_declaration_free(&dc);
     return 0;
 }

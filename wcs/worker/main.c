@@ -10,12 +10,19 @@
  *                      [--insecure-http] [--batch N] [--lease-s S]
  *                      [--parallel N] [--max-tries N] [--until-empty]
  *                      [--log-level L]
- *                      [--events MS [--events-limit N] [--broker-name NAME]]
+ *                      [--events MS [--events-limit N]] [--broker-name NAME]
+ *                      [--profile reference|rupost]
  *
- * --config reads the database and the `customs:` keys (broker_url,
+ * --config reads the database and the `customs:` keys (broker_url, profile,
  * token_file, ca_file, insecure_http, broker_name, events_ms, batch,
  * parallel) from wcsd's YAML through the one config loader (wcs/config/config.h);
- * flags given on the command line win.
+ * with --broker-name NAME naming an entry of customs.brokers, that broker's
+ * broker_url, profile, token_file, ca_file and insecure_http instead. Flags
+ * given on the command line win.
+ *
+ * A worker sends its broker's outbox rows only (the import and the
+ * dispatch close choose the broker: docs/customs.md "Broker profiles"):
+ * one worker per broker, each with the broker's profile (--profile).
  *
  * --events MS also reads the broker's decision feed, polling every MS
  * milliseconds (docs/customs.md "Decision feed").
@@ -54,15 +61,20 @@ static void usage(void)
                     " --token-file F\n"
                     "       [--ca-file F] [--insecure-http] [--batch N] [--lease-s S]\n"
                     "       [--parallel N] [--max-tries N] [--until-empty] [--log-level L]\n"
-                    "       [--events MS [--events-limit N] [--broker-name NAME]]\n");
+                    "       [--events MS [--events-limit N]] [--broker-name NAME]\n"
+                    "       [--profile reference|rupost]\n");
 }
 
 /* Seeds o (and *token_file) from wcsd's config file: the database (with
  * its password file: conninfo then holds a secret) and the customs keys that
  * are set. Returns 0, or 2 after printing every problem. */
-static int from_config(const char *path, struct wcs_config *cfg, char *conninfo, size_t len,
-                       const char **db, struct cust_worker_opts *o, const char **token_file)
+static int from_config(const char *path, const char *broker, struct wcs_config *cfg,
+                       char *conninfo, size_t len, const char **db, struct cust_worker_opts *o,
+                       const char **token_file)
 {
+    const struct wcs_broker_config *b = NULL;
+    int i;
+
     struct diag d = DIAG_INIT;
     struct err e = {0};
 
@@ -95,6 +107,20 @@ static int from_config(const char *path, struct wcs_config *cfg, char *conninfo,
         o->batch = cfg->customs.batch;
     if (cfg->customs.parallel > 0)
         o->parallel = cfg->customs.parallel;
+    if (cfg->customs.profile[0])
+        o->profile = cust_profile_find(cfg->customs.profile);
+    for (i = 0; broker != NULL && i < cfg->customs.nbrokers; i++)
+        if (strcmp(cfg->customs.brokers[i].name, broker) == 0)
+            b = &cfg->customs.brokers[i];
+    if (b != NULL) { /* one of customs.brokers: its own URL, profile and token */
+        o->broker_name = b->name;
+        o->queue = b->name;
+        o->broker_url = b->broker_url;
+        o->profile = cust_profile_find(b->profile);
+        *token_file = b->token_file;
+        o->ca_file = b->ca_file[0] ? b->ca_file : NULL;
+        o->insecure_http = b->insecure_http;
+    }
     return 0;
 }
 
@@ -105,7 +131,7 @@ int main(int argc, char **argv)
     struct cust_worker_opts o;
     struct err e = {0};
     enum log_level lvl = LOG_LEVEL_INFO;
-    const char *token_file = NULL, *db = NULL;
+    const char *token_file = NULL, *db = NULL, *broker = NULL;
     char *token = NULL;
     struct sigaction sa;
     int i, rc;
@@ -120,8 +146,11 @@ int main(int argc, char **argv)
     cust_worker_defaults(&o);
     /* The config first, so that any flag, wherever it stands, wins. */
     for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--broker-name") == 0)
+            broker = argv[i + 1];
+    for (i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--config") == 0) {
-            rc = from_config(argv[i + 1], &cfg, conninfo, sizeof(conninfo), &db, &o,
+            rc = from_config(argv[i + 1], broker, &cfg, conninfo, sizeof(conninfo), &db, &o,
                              &token_file);
             if (rc != 0)
                 return rc;
@@ -168,6 +197,13 @@ int main(int argc, char **argv)
             o.events_limit = atoi(v);
         } else if (strcmp(a, "--broker-name") == 0) {
             o.broker_name = v;
+        } else if (strcmp(a, "--profile") == 0) {
+            o.profile = cust_profile_find(v);
+            if (o.profile == NULL) {
+                fprintf(stderr, "wcs-customs-worker: --profile: \"%s\" is not one of "
+                                CUST_PROFILE_NAMES "\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--log-level") == 0) {
             if (log_level_parse(v, &lvl) < 0) {
                 usage();
