@@ -64,7 +64,8 @@ export function mount(root) {
     const picks = free.map((b) => h('input', { type: 'checkbox', value: b.bag_id }));
     return h('article', { class: 'dispatch', 'data-testid': 'dispatch', 'data-id': x.id, 'data-state': x.state },
       h('div', { class: 'alarm-head' }, h('strong', {}, x.id), h('span', {}, x.route),
-        h('span', {}, t(`transport.${x.transport}`, {}, x.transport), x.crossing ? ` · ${x.crossing}` : ''),
+        h('span', {}, t(`transport.${x.transport}`, {}, x.transport), x.crossing ? ` · ${x.crossing}` : '',
+          x.carrier ? ` · ${x.carrier}` : ''),
         h('span', {}, t('bags.departure'), ' ', time(x.departure)),
         h('span', { class: `pill ${isOpen ? 'warn' : 'ok'}` }, t(`dispatch_state.${x.state}`, {}, x.state))),
       h('p', {}, t('bags.summary', { bags: num(x.bags), parcels: num(x.parcels), weight: kg(x.weight_g) }),
@@ -97,14 +98,17 @@ export function mount(root) {
     const transport = h('select', { name: 'transport' }, TRANSPORTS.map((x) => h('option', { value: x }, t(`transport.${x}`))));
     const departure = h('input', { type: 'datetime-local', name: 'departure', required: true });
     const crossing = h('input', { name: 'crossing', placeholder: t('bags.crossing_hint') });
+    const carrier = h('input', { name: 'carrier', maxlength: '63', placeholder: t('bags.crossing_hint') });
     const form = h('form', { class: 'inline-form', 'data-testid': 'dispatch-form' },
       h('label', {}, t('col.route'), routeIn, suggestions), h('label', {}, t('bags.transport'), transport),
       h('label', {}, t('bags.departure'), departure), h('label', {}, t('bags.crossing'), crossing),
+      h('label', {}, t('bags.carrier'), carrier),
       h('button', { type: 'submit', class: 'action' }, t('bags.open')));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const body = { route: routeIn.value.trim(), transport: transport.value, departure: isoLocal(departure.value) };
       if (crossing.value.trim()) body.crossing = crossing.value.trim();
+      if (carrier.value.trim()) body.carrier = carrier.value.trim();
       try {
         const r = await api.post('/v1/dispatches', body);
         outcome(out, true, t('bags.opened', { id: r.id }));

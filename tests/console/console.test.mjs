@@ -259,6 +259,7 @@ check('a supervisor puts the closed bag into a new dispatch and closes it', { ti
   await form.locator('input[name="route"]').fill(route);
   await form.locator('select[name="transport"]').selectOption('rail');
   await form.locator('input[name="departure"]').fill('2030-01-02T18:00');
+  await form.locator('input[name="carrier"]').fill('RZD Logistics');
   await form.locator('button[type="submit"]').click();
   await sup.locator('[data-testid="action-result"].ok').waitFor();
   const dispatch = sup.locator('[data-testid="dispatch"][data-state="open"]').first();
@@ -268,8 +269,10 @@ check('a supervisor puts the closed bag into a new dispatch and closes it', { ti
   await sup.locator('[data-testid="bag-row"] td:last-child:not(:empty)').first().waitFor();
   await sup.locator('[data-testid="dispatch"][data-state="open"]').first().getByTestId('dispatch-close').click();
   await sup.getByTestId('confirm-yes').click();
-  await sup.locator('[data-testid="dispatch"][data-state="closed"], [data-testid="dispatch"][data-state="submitted"]')
-    .first().waitFor();
+  const closed = sup.locator('[data-testid="dispatch"][data-state="closed"], [data-testid="dispatch"][data-state="submitted"]')
+    .first();
+  await closed.waitFor();
+  assert.match(await closed.textContent(), /RZD Logistics/);
   await shot(sup, '09-dispatch-closed');
 });
 

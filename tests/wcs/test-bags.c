@@ -337,18 +337,20 @@ static void test_dispatch_flow(void **state)
 
     (void)state;
     assert_int_equal(
-        wcs_db_dispatch_open(db, "RU-MOW-AIR", "ship", "", "2026-11-22T18:00:00+08:00", id, &e),
+        wcs_db_dispatch_open(db, "RU-MOW-AIR", "ship", "", "2026-11-22T18:00:00+08:00", "", id, &e),
         ERR_INVALID);
-    assert_int_equal(wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "tomorrow", id, &e),
+    assert_int_equal(wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "tomorrow", "", id, &e),
                      ERR_INVALID);
     assert_int_equal(
-        wcs_db_dispatch_open(db, "RU-XXX-AIR", "air", "", "2026-11-22T18:00:00Z", id, &e),
+        wcs_db_dispatch_open(db, "RU-XXX-AIR", "air", "", "2026-11-22T18:00:00Z", "", id, &e),
         ERR_NOTFOUND);
     assert_int_equal(
-        wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "2026-11-22T18:00:00+08:00", id, &e), 0);
+        wcs_db_dispatch_open(db, "RU-MOW-AIR", "air", "", "2026-11-22T18:00:00+08:00",
+                             "Aeroflot Cargo", id, &e),
+        0);
     assert_string_equal(id, "HRB-20261122-MOW-001");
     assert_int_equal(
-        wcs_db_dispatch_open(db, "RU-ZAB-RAIL", "rail", "", "2026-11-22T20:00:00+08:00", id2, &e),
+        wcs_db_dispatch_open(db, "RU-ZAB-RAIL", "rail", "", "2026-11-22T20:00:00+08:00", "", id2, &e),
         0);
     assert_string_equal(id2, "HRB-20261122-ZAB-001");
 
@@ -485,6 +487,7 @@ static void test_wcsctl_commands(void **state)
         proc_run(text, NULL, 60, &r);
         assert_int_equal(r.status, 0);
         assert_non_null(strstr(r.out, "CN 38 Delivery bill (airmail)"));
+        assert_non_null(strstr(r.out, "carrier Aeroflot Cargo"));
         assert_non_null(strstr(r.out, want));
         snprintf(want, sizeof(want), "%lld.%lld", grams / 1000, (grams % 1000) / 100);
         assert_non_null(strstr(r.out, want));
@@ -494,6 +497,7 @@ static void test_wcsctl_commands(void **state)
         assert_int_equal(r.status, 0);
         snprintf(want, sizeof(want), ",%lld,%lld\n", grams, parcels);
         assert_non_null(strstr(r.out, want));
+        assert_non_null(strstr(r.out, ",Aeroflot Cargo,1,"));
         proc_result_free(&r);
     }
     /* Its pre-advice export is valid against its JSON Schema, and a

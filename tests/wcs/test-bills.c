@@ -33,6 +33,7 @@ static void sample(struct wcs_manifest *m, const char *transport)
     snprintf(m->transport, sizeof(m->transport), "%s", transport);
     snprintf(m->border_crossing, sizeof(m->border_crossing), "Manzhouli-Zabaykalsk");
     snprintf(m->departure, sizeof(m->departure), "2026-12-08T18:00:00+08:00");
+    snprintf(m->carrier, sizeof(m->carrier), "RZD Logistics, Zabaykalsk");
     snprintf(m->status, sizeof(m->status), "closed");
     for (i = 0; i < NBAGS; i++) {
         memset(&bags[i], 0, sizeof(bags[i]));
@@ -94,6 +95,8 @@ static void test_csv(void **state)
         lines += *p == '\n';
     assert_int_equal(lines, NBAGS + 2);
     assert_non_null(strstr(text, "CN 38,HRB-20261208-ZAB-001,RU-ZAB-RAIL,air,"));
+    /* the carrier's comma quoted */
+    assert_non_null(strstr(text, ",2026-12-08T18:00:00+08:00,\"RZD Logistics, Zabaykalsk\",1,"));
     assert_non_null(strstr(text, ",total,65 receptacles,85800,255\n"));
     free(text);
 }
@@ -136,6 +139,7 @@ static void test_pdf_read_back(void **state)
         assert_non_null(strstr(r.out, "page 1 of 3"));
         assert_non_null(strstr(r.out, "Новосибирск"));
         assert_non_null(strstr(r.out, "Manzhouli-Zabaykalsk"));
+        assert_non_null(strstr(r.out, "carrier RZD Logistics, Zabaykalsk"));
         /* Page 1 carries 30 receptacles: 30 x 1000 + 10 x (0..29) g = 34,350 g. */
         assert_non_null(strstr(r.out, "Carried forward: 30 receptacle(s)"));
         assert_non_null(strstr(r.out, "34.3"));

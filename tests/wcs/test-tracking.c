@@ -172,7 +172,7 @@ static void test_milestones(void **state)
     if (wcs_db_bag_close(db, chute, 5400, &bag, &e) < 0)
         fail_msg("bag close: %s", e.msg);
     if (wcs_db_dispatch_open(db, route, "rail", "Manzhouli-Zabaykalsk",
-                             "2026-12-07T18:00:00+08:00", manifest, &e) < 0)
+                             "2026-12-07T18:00:00+08:00", "RZD Logistics", manifest, &e) < 0)
         fail_msg("dispatch open: %s", e.msg);
     bag_ids[0] = bag.bag_id;
     if (wcs_db_dispatch_add(db, manifest, bag_ids, 1, &e) < 0 ||

@@ -84,6 +84,7 @@ struct wcs_manifest {
     char transport[8];
     char border_crossing[64];
     char departure[40];            /* as the operator gave it */
+    char carrier[64];              /* who carries it, "" not named */
     char status[12];               /* open | closed | submitted */
     struct wcs_manifest_bag *bags; /* owned */
     size_t nbags;

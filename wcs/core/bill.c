@@ -85,14 +85,15 @@ json_t *wcs_predes_json(const struct wcs_manifest *m, struct err *e)
         err_set(e, -ENOMEM, "pre-advice: out of memory");
         return NULL;
     }
-    root = json_pack("{s:s,s:s,s:s,s:s,s:s#,s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:I}}", "format",
+    root = json_pack("{s:s,s:s,s:s,s:s,s:s#,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:I}}",
+                     "format",
                      "wcs-predes/1", "dispatch_id", m->manifest_id, "origin_office",
                      WCS_BAG_ORIGIN_OFFICE, "destination_office",
                      wcs_bag_dest_office(m->route) ? wcs_bag_dest_office(m->route) : "",
                      "mail_category", m->nbags ? &first.category : "C", (size_t)1,
                      "mail_subclass", m->nbags ? first.subclass : WCS_BAG_SUBCLASS, "transport",
                      m->transport, "route", m->route, "border_crossing", m->border_crossing,
-                     "departure", m->departure, "receptacles", recs, "totals", "receptacles",
+                     "departure", m->departure, "carrier", m->carrier, "receptacles", recs, "totals", "receptacles",
                      (json_int_t)t.receptacles, "gross_weight_g", (json_int_t)t.weight_g, "items",
                      (json_int_t)t.parcels);
     if (root == NULL)
@@ -121,7 +122,8 @@ int wcs_bill_csv(const struct wcs_manifest *m, FILE *f, struct err *e)
     struct wcs_bill_totals t = {0, 0, 0};
     size_t i;
 
-    fputs("form,dispatch,route,transport,crossing,departure,number,receptacle,weight_g,parcels\n",
+    fputs("form,dispatch,route,transport,crossing,departure,carrier,number,receptacle,weight_g,"
+          "parcels\n",
           f);
     for (i = 0; i < m->nbags; i++) {
         const struct wcs_manifest_bag *b = &m->bags[i];
@@ -136,12 +138,14 @@ int wcs_bill_csv(const struct wcs_manifest *m, FILE *f, struct err *e)
         field(f, m->border_crossing);
         fputc(',', f);
         field(f, m->departure);
+        fputc(',', f);
+        field(f, m->carrier);
         fprintf(f, ",%zu,%s,%d,%zu\n", i + 1, b->bag_id, b->gross_weight_g, b->nparcels);
         add(&t, b);
     }
     fprintf(f, "%s,", wcs_bill_form(m->transport));
     field(f, m->manifest_id);
-    fprintf(f, ",,,,,total,%zu receptacles,%lld,%lld\n", t.receptacles, t.weight_g, t.parcels);
+    fprintf(f, ",,,,,,total,%zu receptacles,%lld,%lld\n", t.receptacles, t.weight_g, t.parcels);
     if (ferror(f))
         return err_set(e, -EIO, "bill CSV: write failed");
     return 0;

@@ -1227,7 +1227,7 @@ static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
 
 static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
 {
-    const char *transport = NULL, *crossing = "", *departure = NULL;
+    const char *transport = NULL, *crossing = "", *departure = NULL, *carrier = "";
     char id[WCS_MANIFEST_ID_MAX], who[32];
     bool warned;
     PGconn *c;
@@ -1239,6 +1239,8 @@ static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
             transport = argv[i + 1];
         else if (strcmp(argv[i], "--crossing") == 0)
             crossing = argv[i + 1];
+        else if (strcmp(argv[i], "--carrier") == 0)
+            carrier = argv[i + 1];
         else if (strcmp(argv[i], "--departure") == 0)
             departure = argv[i + 1];
         else
@@ -1246,14 +1248,15 @@ static int cmd_dispatch_open(struct ctl *ctl, int argc, char **argv)
     }
     if (i != argc || transport == NULL || departure == NULL) {
         fprintf(stderr, "usage: wcsctl dispatch open ROUTE --transport air|rail|road "
-                        "[--crossing NAME] --departure ISO8601\n");
+                        "[--crossing NAME] [--carrier NAME] --departure ISO8601\n");
         return 2;
     }
     c = open_db(ctl);
     if (c == NULL)
         return 2;
     wcsctl_actor(who, sizeof(who));
-    rc = wcs_act_dispatch_open(c, who, argv[0], transport, crossing, departure, id, &warned, &e);
+    rc = wcs_act_dispatch_open(c, who, argv[0], transport, crossing, departure, carrier, id,
+                               &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);
@@ -1332,9 +1335,10 @@ static int cmd_dispatch_show(struct ctl *ctl, int argc, char **argv)
         return e.code == ERR_DB ? 2 : 1;
     }
     PQfinish(c);
-    printf("dispatch %s  %s\nroute %s  transport %s  crossing %s  departure %s\n",
+    printf("dispatch %s  %s\nroute %s  transport %s  crossing %s  departure %s  carrier %s\n",
            m.manifest_id, m.status, m.route, m.transport,
-           m.border_crossing[0] ? m.border_crossing : "-", m.departure);
+           m.border_crossing[0] ? m.border_crossing : "-", m.departure,
+           m.carrier[0] ? m.carrier : "-");
     printf("%-29s %-8s %10s %7s\n", "BAG", "CHUTE", "WEIGHT_G", "PARCELS");
     for (i = 0; i < m.nbags; i++) {
         printf("%-29s %-8s %10d %7zu\n", m.bags[i].bag_id, m.bags[i].chute,
@@ -1615,7 +1619,7 @@ static const struct command commands[] = {
     {"dispatch export", "DISPATCH --format predes-json [--out FILE]",
      "a closed dispatch's pre-advice for the receiving side (PREDES-like JSON: receptacles, their"
      " weights and items; schema docs/schemas/predes.json)", 1, cmd_dispatch_export, NULL},
-    {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME]",
+    {"dispatch open", "ROUTE --transport T --departure ISO8601 [--crossing NAME] [--carrier NAME]",
      "open a dispatch (prints its manifest id, HRB-YYYYMMDD-XXX-NNN)", 1, cmd_dispatch_open, NULL},
     {"dispatch add", "DISPATCH BAG...", "put closed bags into an open dispatch", 2,
      cmd_dispatch_add, NULL},

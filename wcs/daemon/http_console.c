@@ -490,7 +490,9 @@ static bool job_run(struct http_job *j, PGconn *c)
             return job_bad(j, "route, transport and departure are needed");
         rc = wcs_act_dispatch_open(c, j->user, in_string(j, "route"), in_string(j, "transport"),
                                    in_string(j, "crossing") ? in_string(j, "crossing") : "",
-                                   in_string(j, "departure"), id, &warned, &e);
+                                   in_string(j, "departure"),
+                                   in_string(j, "carrier") ? in_string(j, "carrier") : "", id,
+                                   &warned, &e);
         if (rc == 0)
             job_answer(j, MHD_HTTP_OK, json_pack("{s:s}", "id", id));
         break;

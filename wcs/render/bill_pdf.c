@@ -53,7 +53,8 @@ static double header(cairo_t *cr, const struct wcs_manifest *m, size_t page, siz
              m->route, m->transport, m->border_crossing[0] ? "   crossing " : "",
              m->border_crossing);
     y += draw_text(cr, LEFT, y, 10, 0, DRAW_LEFT, line) + 0.5;
-    snprintf(line, sizeof(line), "Departure %s", m->departure);
+    snprintf(line, sizeof(line), "Departure %s%s%s", m->departure,
+             m->carrier[0] ? "   carrier " : "", m->carrier);
     y += draw_text(cr, LEFT, y, 10, 0, DRAW_LEFT, line) + 3;
     draw_rule(cr, LEFT, RIGHT, y, 0.4);
     y += 1.5;

@@ -22,7 +22,7 @@ int wcs_act_bag_close(PGconn *c, const char *actor, const char *chute, int weigh
 int wcs_act_plan_activate(PGconn *c, const char *actor, int version, bool *warned,
                           struct err *e);
 int wcs_act_dispatch_open(PGconn *c, const char *actor, const char *route, const char *transport,
-                          const char *crossing, const char *departure,
+                          const char *crossing, const char *departure, const char *carrier,
                           char manifest_id[WCS_MANIFEST_ID_MAX], bool *warned, struct err *e);
 int wcs_act_dispatch_add(PGconn *c, const char *actor, const char *manifest_id,
                          const char *const *bag_ids, size_t n, bool *warned, struct err *e);

@@ -64,12 +64,12 @@ int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, s
  * Opens a dispatch of route (must be a route of the active plan) with
  * manifest id "HRB-YYYYMMDD-XXX-NNN" (NNN the next number for that prefix),
  * written into manifest_id (WCS_MANIFEST_ID_MAX bytes). transport: air,
- * rail or road. Returns 0, ERR_INVALID (transport, departure, route shape),
+ * rail or road; carrier (NULL or "" none, 63 bytes at most): who carries it. Returns 0, ERR_INVALID (transport, departure, route shape),
  * ERR_NOTFOUND (route), ERR_DB.
  */
 int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, const char *crossing,
-                         const char *departure, char manifest_id[WCS_MANIFEST_ID_MAX],
-                         struct err *e);
+                         const char *departure, const char *carrier,
+                         char manifest_id[WCS_MANIFEST_ID_MAX], struct err *e);
 
 /*
  * Adds n closed bags (receptacle ids) to the open dispatch manifest_id, all

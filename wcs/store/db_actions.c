@@ -46,10 +46,10 @@ int wcs_act_plan_activate(PGconn *c, const char *actor, int version, bool *warne
 }
 
 int wcs_act_dispatch_open(PGconn *c, const char *actor, const char *route, const char *transport,
-                          const char *crossing, const char *departure,
+                          const char *crossing, const char *departure, const char *carrier,
                           char manifest_id[WCS_MANIFEST_ID_MAX], bool *warned, struct err *e)
 {
-    int rc = wcs_db_dispatch_open(c, route, transport, crossing, departure, manifest_id, e);
+    int rc = wcs_db_dispatch_open(c, route, transport, crossing, departure, carrier, manifest_id, e);
 
     *warned = false;
     if (rc < 0)

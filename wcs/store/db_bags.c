@@ -316,18 +316,20 @@ static const char SQL_DISPATCH_NEXT[] =
 
 static const char SQL_DISPATCH_INSERT[] =
     "INSERT INTO dispatches (manifest_id, route, transport, border_crossing, departure,"
-    " departure_text) VALUES ($1, $2, $3, $4, $5::timestamptz, $6::text)";
+    " departure_text, carrier) VALUES ($1, $2, $3, $4, $5::timestamptz, $6::text, $7)";
 
 int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, const char *crossing,
-                         const char *departure, char manifest_id[WCS_MANIFEST_ID_MAX],
-                         struct err *e)
+                         const char *departure, const char *carrier,
+                         char manifest_id[WCS_MANIFEST_ID_MAX], struct err *e)
 {
     char prefix[32], cross[64];
-    const char *p[6];
+    const char *p[7];
     PGresult *r;
     int rc, n;
 
     manifest_id[0] = '\0';
+    if (carrier != NULL && strlen(carrier) > 63)
+        return err_set(e, ERR_INVALID, "dispatch open: carrier: 63 characters at most");
     if (strcmp(transport, "air") != 0 && strcmp(transport, "rail") != 0 &&
         strcmp(transport, "road") != 0)
         return err_set(e, ERR_INVALID,
@@ -376,7 +378,8 @@ int wcs_db_dispatch_open(PGconn *c, const char *route, const char *transport, co
     p[3] = cross;
     p[4] = departure;
     p[5] = departure; /* two parameters: one number cannot carry two types */
-    rc = wcs_db_command(c, "dispatch open: insert", SQL_DISPATCH_INSERT, 6, p, e);
+    p[6] = carrier != NULL ? carrier : "";
+    rc = wcs_db_command(c, "dispatch open: insert", SQL_DISPATCH_INSERT, 7, p, e);
     if (rc < 0)
         goto fail;
     rc = wcs_db_commit(c, "dispatch open", e);
@@ -576,7 +579,7 @@ static const char SQL_MANIFEST_HEAD[] =
     "  ELSE (SELECT CASE WHEN o.attempts = 0 THEN 'queued'"
     "   ELSE 'being sent, attempt ' || o.attempts END FROM customs_outbox o"
     "   WHERE o.kind = 'manifest' AND o.payload_ref = d.manifest_id AND o.done_at IS NULL"
-    "   ORDER BY o.id DESC LIMIT 1) END"
+    "   ORDER BY o.id DESC LIMIT 1) END, d.carrier"
     " FROM dispatches d WHERE manifest_id = $1";
 
 static const char SQL_MANIFEST_BAGS[] =
@@ -612,6 +615,7 @@ int wcs_db_manifest_load(PGconn *c, const char *manifest_id, struct wcs_manifest
     snprintf(out->transport, sizeof(out->transport), "%s", PQgetvalue(r, 0, 2));
     snprintf(out->border_crossing, sizeof(out->border_crossing), "%s", PQgetvalue(r, 0, 3));
     snprintf(out->departure, sizeof(out->departure), "%s", PQgetvalue(r, 0, 4));
+    snprintf(out->carrier, sizeof(out->carrier), "%s", PQgetvalue(r, 0, 11));
     snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(r, 0, 5));
     snprintf(out->broker_ref, sizeof(out->broker_ref), "%s", PQgetvalue(r, 0, 6));
     if (!PQgetisnull(r, 0, 7) && (out->unknown_parcels = strdup(PQgetvalue(r, 0, 7))) == NULL) {

@@ -228,7 +228,8 @@ static const char *const view_sql[WCS_VIEW_COUNT] = {
     [WCS_VIEW_DISPATCHES] =
         "SELECT json_build_object('dispatches', coalesce(json_agg(json_build_object('id',"
         " d.manifest_id, 'route', d.route, 'transport', d.transport, 'crossing',"
-        " d.border_crossing, 'departure', d.departure_text, 'state', d.status, 'bags',"
+        " d.border_crossing, 'departure', d.departure_text, 'carrier', d.carrier, 'state', d.status,"
+        " 'bags',"
         " (SELECT count(*) FROM bags b WHERE b.dispatch_id = d.id), 'parcels', (SELECT count(*)"
         " FROM bag_parcels p JOIN bags b ON b.id = p.bag WHERE b.dispatch_id = d.id), 'weight_g',"
         " (SELECT coalesce(sum(weight_g), 0) FROM bags b WHERE b.dispatch_id = d.id), 'manifest',"
