@@ -45,6 +45,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "bench/benchutil.h"
 #include "common/log.h"
 #include "customs/declaration.h"
 #include "customs/outbox.h"
@@ -63,14 +64,6 @@ struct buf {
     char *p;
     size_t n;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A UPU S10 id "RR<8 digits><check>CN" for serial n (the emulator checks
  * the check digit). */
@@ -226,7 +219,7 @@ static long baseline(const struct opts *o, const char *token, char **bodies, dou
         curl_easy_cleanup(h);
         return -1;
     }
-    t0 = now_s();
+    t0 = bench_now_s();
     for (i = 0; i < o->count; i += o->batch) {
         int end = i + o->batch < o->count ? i + o->batch : o->count;
         char *p = req.p;
@@ -264,7 +257,7 @@ static long baseline(const struct opts *o, const char *token, char **bodies, dou
         curl_slist_free_all(hdr);
         accepted += got;
     }
-    *secs = now_s() - t0;
+    *secs = bench_now_s() - t0;
     curl_easy_cleanup(h);
     free(req.p);
     free(ans.p);
@@ -413,7 +406,7 @@ int main(int argc, char **argv)
            o.count, strlen(bodies[0]), o.batch, o.parallel);
 
     /* (a) enqueue */
-    t0 = now_s();
+    t0 = bench_now_s();
     for (i = 0; i < o.count; i++) {
         char id[32];
 
@@ -423,7 +416,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    t_enq = now_s() - t0;
+    t_enq = bench_now_s() - t0;
     printf("enqueue:  %d in %.2f s = %.0f declarations/s (wcs_customs_declare, one transaction each)\n",
            o.count, t_enq, o.count / t_enq);
     fflush(stdout);
@@ -442,9 +435,9 @@ int main(int argc, char **argv)
     wo.parallel = o.parallel;
     wo.until_empty = 1;
     wo.poll_ms = 50;
-    t0 = now_s();
+    t0 = bench_now_s();
     rc = cust_worker_run(&wo, &stop, &e);
-    t_work = now_s() - t0;
+    t_work = bench_now_s() - t0;
     if (rc < 0) {
         fprintf(stderr, "bench-customs: worker: %s\n", e.msg);
         ok = 0;

@@ -24,17 +24,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchutil.h"
 #include "common/log.h"
 #include "wcs/store/events.h"
 #include "wcs/store/store.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int64_t now_ns(void)
 {
@@ -44,21 +37,10 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static int exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-
-    if (!ok)
-        fprintf(stderr, "bench-events: %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
 static int fresh(PGconn *c)
 {
-    return exec_ok(c, "TRUNCATE events, tracking_pending, tracking_events, tracking_arrivals") < 0 ||
-                   exec_ok(c, "CHECKPOINT") < 0
+    return bench_exec(c, "bench-events", "TRUNCATE events, tracking_pending, tracking_events, tracking_arrivals") < 0 ||
+                   bench_exec(c, "bench-events", "CHECKPOINT") < 0
                ? -1
                : 0;
 }
@@ -132,10 +114,10 @@ static double run_direct(PGconn *c, struct wcs_event *ev, size_t n, size_t batch
 
     for (i = 0; i < n; i++)
         ev[i].id = wcs_event_id_next();
-    t0 = now_s();
+    t0 = bench_now_s();
     for (i = 0; i < n; i += k) {
         k = n - i < batch ? n - i : batch;
-        if (exec_ok(c, "BEGIN") < 0)
+        if (bench_exec(c, "bench-events", "BEGIN") < 0)
             return -1;
         rc = staged ? wcs_db_events_copy_idempotent(c, ev + i, k, NULL, NULL, NULL, &e)
                     : wcs_db_events_copy(c, ev + i, k, &e);
@@ -143,10 +125,10 @@ static double run_direct(PGconn *c, struct wcs_event *ev, size_t n, size_t batch
             fprintf(stderr, "bench-events: copy: %s\n", e.msg);
             return -1;
         }
-        if (exec_ok(c, "COMMIT") < 0)
+        if (bench_exec(c, "bench-events", "COMMIT") < 0)
             return -1;
     }
-    t1 = now_s();
+    t1 = bench_now_s();
     for (i = 0; i < n; i++)
         ev[i].id = 0;
     return t1 - t0;
@@ -210,7 +192,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-events: writer: %s\n", e.msg);
         return 1;
     }
-    t0 = now_s();
+    t0 = bench_now_s();
     for (i = 0; i < n; i++) {
         for (;;) {
             t_push = now_ns();
@@ -230,7 +212,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-events: flush timed out\n");
         return 1;
     }
-    t_writer = now_s() - t0;
+    t_writer = bench_now_s() - t0;
     wcs_event_writer_stats(w, &st);
     wcs_event_writer_stop(w);
     if (count_events(c) != (long long)n) {
@@ -242,9 +224,9 @@ int main(int argc, char **argv)
         return 1;
     t_raw1 = t_raw;
     t_raw = (t_raw1 + t_raw2) / 2;
-    if (fresh(c) < 0 || exec_ok(c, "ALTER TABLE events DISABLE TRIGGER tracking_events") < 0 ||
+    if (fresh(c) < 0 || bench_exec(c, "bench-events", "ALTER TABLE events DISABLE TRIGGER tracking_events") < 0 ||
         (t_bare = run_direct(c, ev, n, batch, 0)) < 0 ||
-        exec_ok(c, "ALTER TABLE events ENABLE TRIGGER tracking_events") < 0)
+        bench_exec(c, "bench-events", "ALTER TABLE events ENABLE TRIGGER tracking_events") < 0)
         return 1;
 
     qsort(lat, n, sizeof(*lat), cmp_i64);

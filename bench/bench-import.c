@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchutil.h"
 #include "common/log.h"
 #include "scanners/scanners.h"
 #include "wcs/core/declare.h"
@@ -40,33 +41,14 @@
 /* The raw phase commits as often as the import does (wcs/import.c). */
 #define IMPORT_BATCH 5000
 
-static double now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-
-    if (!ok)
-        fprintf(stderr, "bench-import: %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
 /* Empties the parcel tables and checkpoints, so no phase inherits dirty
  * pages or a pending checkpoint from the one before. */
 static int fresh(PGconn *c)
 {
-    if (exec_ok(c, "TRUNCATE parcels, parcel_ids, declarations, customs_outbox RESTART IDENTITY"
+    if (bench_exec(c, "bench-import", "TRUNCATE parcels, parcel_ids, declarations, customs_outbox RESTART IDENTITY"
                    " CASCADE") < 0)
         return -1;
-    return exec_ok(c, "CHECKPOINT");
+    return bench_exec(c, "bench-import", "CHECKPOINT");
 }
 
 /* --- raw COPY ----------------------------------------------------------- */
@@ -158,7 +140,7 @@ static int raw_flush(struct raw *w)
 
     if (w->n == 0)
         return 0;
-    rc = exec_ok(w->c, "BEGIN");
+    rc = bench_exec(w->c, "bench-import", "BEGIN");
     if (rc == 0)
         rc = copy_one(w->c,
                       "COPY parcels (id, code, service, recipient_country, postal_code,"
@@ -174,7 +156,7 @@ static int raw_flush(struct raw *w)
     if (rc == 0 && w->outbox.len > 0)
         rc = copy_one(w->c, "COPY customs_outbox (kind, payload_ref) FROM STDIN", &w->outbox);
     if (rc == 0)
-        rc = exec_ok(w->c, "COMMIT");
+        rc = bench_exec(w->c, "bench-import", "COMMIT");
     w->parcels.len = w->ids.len = w->decls.len = w->outbox.len = 0;
     w->n = 0;
     return rc;
@@ -256,11 +238,11 @@ static double run_raw(PGconn *c, const char *path, size_t *rows)
     int rc;
 
     wcs_declare_ctx_init(&w.cx);
-    t0 = now_s();
+    t0 = bench_now_s();
     rc = wcs_preadvice_read_file(path, raw_cb, &w, &counts, &d, &e);
     if (rc == 0 && raw_flush(&w) < 0)
         rc = -1;
-    t = now_s() - t0;
+    t = bench_now_s() - t0;
     free(w.parcels.p);
     free(w.ids.p);
     free(w.decls.p);
@@ -273,7 +255,7 @@ static double run_raw(PGconn *c, const char *path, size_t *rows)
     }
     *rows = counts.good;
     /* Leave the sequence past the ids used, as an import would. */
-    return exec_ok(c, "SELECT setval('parcels_id_seq', (SELECT max(id) FROM parcels))") < 0 ? -1
+    return bench_exec(c, "bench-import", "SELECT setval('parcels_id_seq', (SELECT max(id) FROM parcels))") < 0 ? -1
                                                                                                : t;
 }
 
@@ -292,11 +274,11 @@ static double run_parse(const char *path, size_t *rows)
     struct wcs_import_counts counts;
     struct diag d = DIAG_INIT;
     struct err e = {0};
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     size_t n = 0;
     int rc = wcs_preadvice_read_file(path, count_cb, &n, &counts, &d, &e);
 
-    t = now_s() - t0;
+    t = bench_now_s() - t0;
     if (rc != 0 || d.n > 0) {
         fprintf(stderr, "bench-import: %s: %s\n", path, rc != 0 ? e.msg : d.msgs[0]);
         diag_free(&d);
@@ -310,10 +292,10 @@ static double run_import(PGconn *c, const char *path, struct wcs_import_summary 
 {
     struct diag d = DIAG_INIT;
     struct err e = {0};
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     int rc = wcs_import_file(c, path, NULL, s, &d, &e);
 
-    t = now_s() - t0;
+    t = bench_now_s() - t0;
     if (rc != 0) {
         fprintf(stderr, "bench-import: import: %s\n", e.msg);
         diag_free(&d);
@@ -401,7 +383,7 @@ int main(int argc, char **argv)
         goto out_conn;
     if (fresh(c) < 0 || (t_new = run_import(c, path, &s1)) < 0)
         goto out_conn;
-    if (exec_ok(c, "CHECKPOINT") < 0 || (t_again = run_import(c, path, &s2)) < 0)
+    if (bench_exec(c, "bench-import", "CHECKPOINT") < 0 || (t_again = run_import(c, path, &s2)) < 0)
         goto out_conn;
 
     raw_rate = (double)raw_rows / t_raw;

@@ -35,30 +35,13 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "bench/benchutil.h"
+
 #define PAGE 1000
 
 static const char *conninfo;
 static long long written_target;
 static int writer_failed, writer_done;
-
-static double now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-
-    if (!ok)
-        fprintf(stderr, "bench-tracking: %.60s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
 
 static long long query_ll(PGconn *c, const char *sql)
 {
@@ -193,11 +176,11 @@ static void *writer_main(void *arg)
                  " CASE g %% 2 WHEN 1 THEN 'CH001' END, CASE g %% 2 WHEN 1 THEN 'SORTED__' END"
                  " FROM generate_series(0, %lld) g",
                  held ? "BEGIN; " : "", done, done, batch - 1);
-        if (exec_ok(c, sql) < 0)
+        if (bench_exec(c, "bench-tracking", sql) < 0)
             writer_failed = 1;
         if (held) { /* later writers' events are published before these */
             usleep(200000);
-            if (exec_ok(c, "COMMIT") < 0)
+            if (bench_exec(c, "bench-tracking", "COMMIT") < 0)
                 writer_failed = 1;
         }
         done += batch;
@@ -268,8 +251,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     /* fill: n events, four per parcel, as pending, then published */
-    if (exec_ok(c, "TRUNCATE tracking_pending, tracking_events, tracking_arrivals") < 0 ||
-        exec_ok(c, "UPDATE tracking_feed SET last_seq = 0") < 0)
+    if (bench_exec(c, "bench-tracking", "TRUNCATE tracking_pending, tracking_events, tracking_arrivals") < 0 ||
+        bench_exec(c, "bench-tracking", "UPDATE tracking_feed SET last_seq = 0") < 0)
         return 1;
     snprintf(a, sizeof(a), "%lld", n - 1);
     {
@@ -290,17 +273,17 @@ int main(int argc, char **argv)
         }
         PQclear(r);
     }
-    t0 = now_s();
+    t0 = bench_now_s();
     total = query_ll(c, "SELECT tracking_publish()");
-    t_publish = now_s() - t0;
+    t_publish = bench_now_s() - t0;
     if (total < n) { /* wcsd's refresher may have published some: either way, all are in */
         fprintf(stderr, "bench-tracking: %lld published, expected %lld\n", total, n);
         return 1;
     }
-    exec_ok(c, "VACUUM ANALYZE tracking_events");
+    bench_exec(c, "bench-tracking", "VACUUM ANALYZE tracking_events");
 
     /* raw: the baseline, a keyset SELECT page after page */
-    t0 = now_s();
+    t0 = bench_now_s();
     for (;;) {
         PGresult *r;
         snprintf(a, sizeof(a), "%lld", cursor);
@@ -321,15 +304,15 @@ int main(int argc, char **argv)
         cursor = atoll(PQgetvalue(r, PQntuples(r) - 1, 0));
         PQclear(r);
     }
-    t_raw = now_s() - t0;
+    t_raw = bench_now_s() - t0;
 
     /* feed: the same through wcsd */
     if (follower_init(&f, url, token) < 0)
         return 1;
-    t0 = now_s();
+    t0 = bench_now_s();
     while ((got = page(&f)) > 0)
         ;
-    t_feed = now_s() - t0;
+    t_feed = bench_now_s() - t0;
     if (got < 0)
         return 1;
 
@@ -372,3 +355,4 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     return writer_failed || f.bad != 0 || f.seen != total ? 1 : 0;
 }
+

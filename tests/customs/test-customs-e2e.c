@@ -85,6 +85,15 @@ static json_t *get_json(const char *url)
     return j;
 }
 
+/* The pre-advice CSV's header line, for the rows below to follow. */
+static void preadvice_header(FILE *f)
+{
+    assert_non_null(f);
+    fputs("code,service,country,postal_code,recipient_name,city,address,region,phone,weight_g,"
+          "declared_value,currency,item_description,hs_code,sender_name,sender_address,"
+          "sender_city,sender_postal_code,sender_country,sender_phone\n", f);
+}
+
 /* Pre-advice CSV of N_PARCELS complete rows; row `bad` has a vague item. */
 static void write_preadvice(const char *path, int bad)
 {
@@ -92,10 +101,7 @@ static void write_preadvice(const char *path, int bad)
     char code[16];
     int i;
 
-    assert_non_null(f);
-    fputs("code,service,country,postal_code,recipient_name,city,address,region,phone,weight_g,"
-          "declared_value,currency,item_description,hs_code,sender_name,sender_address,"
-          "sender_city,sender_postal_code,sender_country,sender_phone\n", f);
+    preadvice_header(f);
     for (i = 0; i < N_PARCELS; i++) {
         s10(i, code);
         fprintf(f,
@@ -254,10 +260,7 @@ static void write_preadvice_two(const char *path, int n)
     char code[16];
     int i;
 
-    assert_non_null(f);
-    fputs("code,service,country,postal_code,recipient_name,city,address,region,phone,weight_g,"
-          "declared_value,currency,item_description,hs_code,sender_name,sender_address,"
-          "sender_city,sender_postal_code,sender_country,sender_phone\n", f);
+    preadvice_header(f);
     for (i = 0; i < n; i++) {
         s10(500 + i, code);
         fprintf(f,
