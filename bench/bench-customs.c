@@ -7,6 +7,7 @@
  *
  *   bench-customs --db CONNINFO --broker URL --token-file F --seed-decl F
  *                 [--count N] [--batch B] [--parallel P] [--worker-first] [--verbose]
+ *                 [--profile reference|rupost]
  *
  * The database must be migrated and its customs outbox empty (bench/
  * run-customs.sh makes one). Phases, each timed on its own:
@@ -22,7 +23,10 @@
  *             counts them as duplicates); the answers are parsed and the
  *             accepted results counted
  *   worker    cust_worker_run() with until_empty: claims with leases, libcurl
- *             multi, P batches in flight, results stored in PostgreSQL
+ *             multi, P batches in flight, results stored in PostgreSQL;
+ *             with --profile rupost through the emulator's rupost API
+ *             (customs/profile.h: every request and answer translated on
+ *             both sides), the baseline staying the plain v1 loop
  *
  * The baseline runs first (the emulator's stores of keys and acceptances are
  * then smaller for it, not for the worker) unless --worker-first.
@@ -48,6 +52,7 @@
 #include "bench/benchutil.h"
 #include "common/log.h"
 #include "customs/declaration.h"
+#include "customs/profile.h"
 #include "customs/outbox.h"
 #include "scanners/scanners.h"
 #include "wcs/store/customs_store.h"
@@ -58,6 +63,7 @@ struct opts {
     int count, batch, parallel;
     int worker_first; /* run the worker before the baseline */
     int verbose;      /* the worker logs at info (per batch; its store thread's totals) */
+    const struct cust_profile *profile; /* --profile; NULL: reference */
 };
 
 struct buf {
@@ -320,7 +326,8 @@ static int run_baseline(const struct opts *o, const char *token, char **bodies, 
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-customs --db CONNINFO --broker URL --token-file F --seed-decl F\n"
-                    "       [--count N] [--batch B] [--parallel P] [--worker-first] [--verbose]\n");
+                    "       [--count N] [--batch B] [--parallel P] [--worker-first] [--verbose]\n"
+                    "       [--profile reference|rupost]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -356,6 +363,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->batch = atoi(v);
         else if (strcmp(a, "--parallel") == 0)
             o->parallel = atoi(v);
+        else if (strcmp(a, "--profile") == 0) {
+            o->profile = cust_profile_find(v);
+            if (o->profile == NULL)
+                return -1;
+        }
         else
             return -1;
     }
@@ -430,6 +442,7 @@ int main(int argc, char **argv)
     wo.store_arg = o.conninfo;
     wo.broker_url = o.broker;
     wo.token = token;
+    wo.profile = o.profile;
     wo.insecure_http = 1;
     wo.batch = o.batch;
     wo.parallel = o.parallel;
@@ -445,8 +458,9 @@ int main(int argc, char **argv)
     db_acc = count_sql(c, "SELECT count(*) FROM declarations WHERE status = 'accepted'");
     db_open = count_sql(c, "SELECT count(*) FROM customs_outbox WHERE done_at IS NULL");
     printf("worker:   %lld accepted in %.2f s = %.0f declarations/s (cust_worker_run in-process, "
-           "outbox leases, curl multi, %d in flight)\n",
-           db_acc, t_work, db_acc > 0 ? db_acc / t_work : 0.0, o.parallel);
+           "outbox leases, curl multi, %d in flight, %s profile)\n",
+           db_acc, t_work, db_acc > 0 ? db_acc / t_work : 0.0, o.parallel,
+           o.profile ? o.profile->name : "reference");
     if (db_acc != o.count || db_open != 0) {
         fprintf(stderr, "bench-customs: database: %lld accepted, %lld open outbox rows\n", db_acc,
                 db_open);
