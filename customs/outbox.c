@@ -417,8 +417,10 @@ static void answer_translate(const struct worker *w, enum cust_request kind, lon
 
     if (w->prof->answer == NULL || *resp == NULL)
         return;
-    if (w->prof->answer(kind, status != 200, *resp, *len, &out, &e) < 0)
+    if (w->prof->answer(kind, status != 200, *resp, *len, &out, &e) < 0) {
+        log_warnx("%s profile: HTTP %ld: %s", w->prof->name, status, e.msg);
         return;
+    }
     free(*resp);
     *resp = out;
     *len = strlen(out);

@@ -433,11 +433,6 @@ static enum MHD_Result send_oversize(struct MHD_Connection *conn, struct answer 
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const char rate_limited_body[] =
-    "{\"error\":{\"code\":\"rate_limited\",\"message\":\"slow down\"}}";
-static const char unauthorized_body[] =
-    "{\"error\":{\"code\":\"unauthorized\",\"message\":\"bad or missing bearer token\"}}";
-
 /* Authorization: SCHEME TOKEN (v1: "Bearer", rupost: "AccessToken"). */
 static int authorized(struct bsim_server *s, struct MHD_Connection *conn, const char *scheme)
 {
@@ -463,6 +458,24 @@ static int rp_answer(const char *v1_path, struct answer *a)
     free(a->body);
     a->body = t;
     return 0;
+}
+
+/* An error answer in the words of the API the request came by (rp: the
+ * rupost profile's {"code", "desc"}), with one header when hdr is set. */
+static enum MHD_Result api_error(struct MHD_Connection *conn, int rp, unsigned status,
+                                 const char *code, const char *msg, const char *hdr,
+                                 const char *val)
+{
+    struct answer a = {0, NULL};
+    enum MHD_Result ret;
+
+    if (set_error(&a, status, code, msg) < 0 || (rp && rp_answer("", &a) < 0)) {
+        free(a.body);
+        return MHD_NO;
+    }
+    ret = send_text(conn, status, a.body, strlen(a.body), hdr, val);
+    free(a.body);
+    return ret;
 }
 
 static enum MHD_Result handle_admin(struct bsim_server *s, struct MHD_Connection *conn,
@@ -510,13 +523,13 @@ static enum MHD_Result handle_api(struct bsim_server *s, struct MHD_Connection *
         cust_bsim_count_fault(s->st, BSIM_F_429);
         snprintf(ra, sizeof(ra), "%u", o->retry_after_s);
         log_info("%s %s -> 429 (injected)", method, url);
-        return send_text(conn, 429, rate_limited_body, strlen(rate_limited_body),
-                         MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        return api_error(conn, rp, 429, "rate_limited", "slow down", MHD_HTTP_HEADER_RETRY_AFTER,
+                         ra);
     }
     if (draw(s, o->fail_5xx)) {
         cust_bsim_count_fault(s->st, BSIM_F_5XX);
         log_info("%s %s -> 503 (injected)", method, url);
-        return send_error(conn, 503, "unavailable", "injected failure, retry later");
+        return api_error(conn, rp, 503, "unavailable", "injected failure, retry later", NULL, NULL);
     }
     if (o->answer_status != 0) {
         cust_bsim_count_fault(s->st, BSIM_F_STATUS);
@@ -524,15 +537,15 @@ static enum MHD_Result handle_api(struct bsim_server *s, struct MHD_Connection *
         return send_status(s, conn, url);
     }
     if (v1 == NULL)
-        return send_error(conn, 404, "not_found", "no such resource");
+        return api_error(conn, 1, 404, "not_found", "no such resource", NULL, NULL);
     if (!authorized(s, conn, rp ? "AccessToken" : "Bearer")) {
         log_info("%s %s -> 401", method, url);
-        return send_text(conn, 401, unauthorized_body, strlen(unauthorized_body),
+        return api_error(conn, rp, 401, "unauthorized", "bad or missing bearer token",
                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, rp ? "AccessToken" : "Bearer");
     }
     if (strcmp(v1, "/v1/declarations") == 0 || strcmp(v1, "/v1/manifests") == 0) {
         if (strcmp(method, "POST") != 0)
-            return send_error(conn, 405, "method", "POST only");
+            return api_error(conn, rp, 405, "method", "POST only", NULL, NULL);
         if (rp && rq->data != NULL && !rq->too_large &&
             (rp_body = cust_bsim_rp_request(v1, rq->data, rq->len)) != NULL) {
             rq1.data = rp_body;
@@ -542,15 +555,15 @@ static enum MHD_Result handle_api(struct bsim_server *s, struct MHD_Connection *
         free(rp_body);
     } else if (strcmp(v1, "/v1/events") == 0) {
         if (strcmp(method, "GET") != 0)
-            return send_error(conn, 405, "method", "GET only");
+            return api_error(conn, rp, 405, "method", "GET only", NULL, NULL);
         rc = handle_events(s, conn, &a);
     } else {
-        return send_error(conn, 404, "not_found", "no such resource");
+        return api_error(conn, rp, 404, "not_found", "no such resource", NULL, NULL);
     }
     if (rc < 0) {
         free(a.body);
         log_warnx("%s %s: out of memory", method, url);
-        return send_error(conn, 500, "internal", "out of memory");
+        return api_error(conn, rp, 500, "internal", "out of memory", NULL, NULL);
     }
     log_info("%s %s -> %u", method, url, a.status);
     if (a.status == 200 && draw(s, o->reset_after)) {
@@ -572,13 +585,13 @@ static enum MHD_Result handle_api(struct bsim_server *s, struct MHD_Connection *
                      wrong ? ", wrong ids" : "");
             if (alter_answer(&a, swap, wrong) < 0) {
                 free(a.body);
-                return send_error(conn, 500, "internal", "out of memory");
+                return api_error(conn, rp, 500, "internal", "out of memory", NULL, NULL);
             }
         }
     }
     if (rp && rp_answer(v1, &a) < 0) {
         free(a.body);
-        return send_error(conn, 500, "internal", "out of memory");
+        return api_error(conn, rp, 500, "internal", "out of memory", NULL, NULL);
     }
     if (a.status == 200 && draw(s, o->malformed)) {
         enum MHD_Result ret;

@@ -587,6 +587,7 @@ static void test_rupost_api(void **state)
     snprintf(bearer, sizeof(bearer), "Bearer %s", TOKEN);
     req(main_sim.port, "/1.0/customs/declarations", bearer, "rp-1", body, &r);
     assert_int_equal(r.status, 401);
+    assert_string_equal(json_string_value(json_object_get(r.json, "code")), "unauthorized");
     resp_free(&r);
     req(main_sim.port, "/1.0/customs/declarations", TOKEN, NULL, body, &r);
     assert_int_equal(r.status, 400);

@@ -14,8 +14,10 @@
  *   - with a second broker of the rupost profile in the config (EMS
  *     parcels by service, those the plan sends by rail by route), the
  *     import gives each declaration its broker and two workers, one per
- *     broker and profile, send each broker its own, exactly once, through
- *     the emulator's two APIs under the same faults, and read both feeds.
+ *     broker and profile, send each broker its own, exactly once, each to
+ *     its own emulator (its own API, its own decision feed numbered from
+ *     1 like the other's) under the same faults, and every parcel gets
+ *     the decision of its own broker.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -43,7 +45,7 @@
 
 static char dir[64], token_path[128];
 /* The children (tests/common/proc.c kills any a failed assertion leaves). */
-static struct tb_sim sim;
+static struct tb_sim sim, sim2;
 static struct proc worker;
 
 static void s10(int n, char out[16])
@@ -285,6 +287,8 @@ static void two_brokers_two_profiles_exactly_once(void **state)
                                  "--events-limit", "7", NULL};
     struct proc rupost;
     json_t *acc;
+    struct tb_sim *each[2] = {&sim, &sim2};
+    const long long want[2] = {N / 3, 2 * N / 3};
     PGconn *c;
     struct err e = {0};
     int k, done = 0;
@@ -297,6 +301,7 @@ static void two_brokers_two_profiles_exactly_once(void **state)
     tu_wcsctl(ci, 0, "sortplan", "load", plan, "--activate", NULL);
 
     tb_sim_start(&sim, BROKERSIM_BIN, token_path, sim_extra);
+    tb_sim_start(&sim2, BROKERSIM_BIN, token_path, sim_extra);
     snprintf(yaml, sizeof(yaml), "%s/wcsd.yaml", dir);
     snprintf(text, sizeof(text),
              "database:\n  conninfo: \"%s\"\n"
@@ -306,7 +311,7 @@ static void two_brokers_two_profiles_exactly_once(void **state)
              "    - name: rupost\n      profile: rupost\n      broker_url: %s\n"
              "      token_file: %s\n      insecure_http: true\n"
              "      services: [EMS]\n      routes: [RU-ZAB-RAIL]\n",
-             ci, sim.url, token_path, sim.url, token_path);
+             ci, sim.url, token_path, sim2.url, token_path);
     tu_write_text(yaml, text);
     snprintf(csv, sizeof(csv), "%s/preadvice-two.csv", dir);
     write_preadvice_two(csv, N);
@@ -343,22 +348,31 @@ static void two_brokers_two_profiles_exactly_once(void **state)
     if (!done)
         fail_msg("not every parcel decided; default worker:\n%s\nrupost worker:\n%s",
                  worker.log ? worker.log : "", rupost.log ? rupost.log : "");
-    /* exactly once at the broker, whichever API it came through */
-    snprintf(sql, sizeof(sql), "%s/admin/accepted", sim.url);
-    acc = get_json(sql);
-    assert_int_equal(json_integer_value(json_object_get(acc, "count")), N);
-    assert_int_equal(json_array_size(json_object_get(acc, "duplicates")), 0);
-    json_decref(acc);
+    /* exactly once at each broker, its own parcels only */
+    for (k = 0; k < 2; k++) {
+        snprintf(sql, sizeof(sql), "%s/admin/accepted", each[k]->url);
+        acc = get_json(sql);
+        assert_int_equal(json_integer_value(json_object_get(acc, "count")), want[k]);
+        assert_int_equal(json_array_size(json_object_get(acc, "duplicates")), 0);
+        json_decref(acc);
+    }
     assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM declarations WHERE status = 'accepted'"
                                      " AND broker_ref IS NOT NULL"),
                      N);
-    /* both feeds read, under their own cursors */
+    /* both feeds read, each under its broker: the two number their events
+     * alike, and every parcel has its own broker's decision */
     for (k = 0, done = 0; k < 300 && !done; k++) {
         done = tu_db_count(ci, "SELECT count(DISTINCT broker) FROM customs_feed_cursor") == 2;
         if (!done)
             usleep(100000);
     }
     assert_true(done);
+    assert_true(tu_db_count(ci, "SELECT count(*) FROM customs_events a JOIN customs_events b"
+                                " ON a.cursor = b.cursor AND a.broker = 'default'"
+                                " AND b.broker = 'rupost'") > 0);
+    assert_int_equal(tu_db_count(ci, "SELECT count(*) FROM declarations d JOIN customs_events x"
+                                     " ON x.parcel_id = d.parcel_id AND x.broker <> d.broker"),
+                     0);
     assert_int_equal(proc_stop(&worker, SIGTERM, 20000), 0);
     assert_int_equal(proc_stop(&rupost, SIGTERM, 20000), 0);
     /* each worker spoke its own profile's API */
@@ -366,10 +380,15 @@ static void two_brokers_two_profiles_exactly_once(void **state)
     assert_null(strstr(worker.log, "/1.0/customs/"));
     assert_null(strstr(rupost.log, TOKEN));
     assert_int_equal(proc_stop(&sim.p, SIGTERM, 20000), 0);
-    assert_non_null(strstr(sim.p.log, "POST /1.0/customs/declarations -> 200"));
+    assert_int_equal(proc_stop(&sim2.p, SIGTERM, 20000), 0);
+    assert_null(strstr(sim.p.log, "/1.0/customs/"));
     assert_non_null(strstr(sim.p.log, "POST /v1/declarations -> 200"));
-    free(sim.p.log);
-    sim.p.log = NULL;
+    assert_non_null(strstr(sim2.p.log, "POST /1.0/customs/declarations -> 200"));
+    assert_null(strstr(sim2.p.log, "/v1/"));
+    for (k = 0; k < 2; k++) {
+        free(each[k]->p.log);
+        each[k]->p.log = NULL;
+    }
     free(worker.log);
     worker.log = NULL;
     free(rupost.log);

@@ -626,6 +626,16 @@ static void test_customs_brokers(void **state)
                             " keys"));
     assert_true(has_msg(&d, "10: customs.brokers[1]: broker_url: required key missing"));
     diag_free(&d);
+    /* two brokers under one name would share a feed cursor */
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "customs:\n  broker_name: rupost\n  brokers:\n"           /* 3-5 */
+                          "    - name: rupost\n      profile: rupost\n"
+                          "      broker_url: https://rp.example/\n      token_file: t\n"
+                          "      routes: [RU-ZAB-RAIL]\n",
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "5: customs.brokers: rupost is also customs.broker_name"));
+    diag_free(&d);
 }
 
 int main(void)

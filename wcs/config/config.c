@@ -895,6 +895,12 @@ static void check_across(struct ctx *x, const int *seen)
                  "%s:%d: plcs: %d distinct scan locations (plcs[].locations and "
                  "scanners[].location), at most %d",
                  c->path, key_line(seen, "plcs"), n, WCS_SCAN_LOCATIONS_MAX);
+    /* Each broker's feed cursor and alarms are kept under its name. */
+    for (n = 0; n < c->customs.nbrokers; n++)
+        if (strcmp(c->customs.brokers[n].name, c->customs.broker_name) == 0)
+            diag_add(x->d, "%s:%d: customs.brokers: %s is also customs.broker_name (the default"
+                     " broker's): each broker needs a name of its own", c->path,
+                     key_line(seen, "customs.brokers"), c->customs.brokers[n].name);
 }
 
 int wcs_config_load(const char *path, struct wcs_config *c, struct diag *d, struct err *e)

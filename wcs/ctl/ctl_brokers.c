@@ -1,8 +1,8 @@
 /*
  * ctl_brokers.c - the customs broker of a declaration (ctl_brokers.h): by
- * the parcel's service, else by its planned route, which the decision
- * engine finds as wcsd would on the line (a dry run, nothing counted) from
- * the pre-advice: postal code, service, weight.
+ * the parcel's service, else by its planned route: the active plan's rule
+ * for its postal code, service and weight, matched as the decision engine
+ * matches it on the line.
  */
 #include "wcs/ctl/ctl_brokers.h"
 
@@ -10,13 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wcs/core/engine.h"
+#include "wcs/core/sortplan.h"
 #include "wcs/store/store.h"
 
 struct wcsctl_brokers {
     const struct wcs_customs_config *cfg;
     struct wcs_plan *plan;   /* the active plan, when a broker lists routes */
-    struct wcs_engine *eng;
 };
 
 static int listed(const struct wcs_id_list *l, const char *id)
@@ -52,40 +51,23 @@ int wcsctl_brokers_open(PGconn *c, const struct wcs_customs_config *cfg,
             free(r);
             return -1;
         }
-        r->eng = wcs_engine_new();
-        if (r->eng == NULL) {
-            wcsctl_brokers_close(r);
-            return -1;
-        }
-        wcs_engine_set_plan(r->eng, r->plan);
     }
     *out = r;
     return 0;
 }
 
-/* The route the plan's rules give the parcel (not its fallback: the
- * broker follows the parcel's destination, not today's chute states). */
+/* The route the plan's rules give the parcel, as the decision engine
+ * matches them (postal code, service, weight): its destination, whatever
+ * the line then does with it (an oversize parcel, a full chute group). */
 static const char *planned_route(struct wcsctl_brokers *r, const struct wcs_preadvice *a)
 {
     struct wcs_parcel p;
-    struct wcs_read rd;
-    struct wcs_decide_input in;
-    struct wcs_decision d;
+    int route;
 
     memset(&p, 0, sizeof(p));
     wcs_parcel_from_preadvice(&p, a);
-    p.customs = 0; /* undeclared as yet: no customs hold in the way */
-    memset(&rd, 0, sizeof(rd));
-    rd.code = a->code;
-    rd.len = strlen(a->code);
-    rd.valid = true;
-    rd.parcel = &p;
-    memset(&in, 0, sizeof(in));
-    in.reads = &rd;
-    in.nreads = 1;
-    if (wcs_engine_decide(r->eng, &in, false, &d) < 0 || d.rule < 0)
-        return NULL;
-    return wcs_plan_route(r->plan, (size_t)wcs_plan_rule(r->plan, (size_t)d.rule)->route)->id;
+    route = wcs_plan_match(r->plan, p.postal, a->service, p.weight_g);
+    return route >= 0 ? wcs_plan_route(r->plan, (size_t)route)->id : NULL;
 }
 
 const char *wcsctl_brokers_of(void *arg, const struct wcs_preadvice *a)
@@ -114,7 +96,6 @@ void wcsctl_brokers_close(struct wcsctl_brokers *r)
 {
     if (r == NULL)
         return;
-    wcs_engine_free(r->eng);
     wcs_plan_free(r->plan);
     free(r);
 }

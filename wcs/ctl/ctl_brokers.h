@@ -2,7 +2,7 @@
  * ctl_brokers.h - which customs broker a declaration goes to, for wcsctl
  * import (wcs/ctl/ctl_brokers.c): the first of the config's customs.brokers
  * whose services list the parcel's service, or whose routes list the route
- * the active sort plan would send it on; else "default" (docs/customs.md
+ * the active sort plan's rules give it; else "default" (docs/customs.md
  * "Broker profiles").
  */
 #ifndef WCS_CTL_BROKERS_H

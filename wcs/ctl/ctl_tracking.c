@@ -17,7 +17,8 @@
 static const char USAGE[] = "usage: wcsctl tracking export [--since TIME] [--after CURSOR]"
                             " [--out FILE]\n";
 
-/* Writes a page's events to f, one a line; -1 on a write error. */
+/* Writes a page's events to f, one a line; -1 on a write error (errno),
+ * -2 when the page is not JSON. */
 static int write_page(FILE *f, const char *page)
 {
     json_error_t je;
@@ -26,7 +27,7 @@ static int write_page(FILE *f, const char *page)
     int rc = 0;
 
     if (doc == NULL)
-        return -1;
+        return -2;
     json_array_foreach(json_object_get(doc, "events"), i, ev)
         if (json_dumpf(ev, f, JSON_COMPACT | JSON_ENSURE_ASCII) < 0 || fputc('\n', f) == EOF)
             rc = -1;
@@ -79,8 +80,15 @@ int wcsctl_tracking_export(PGconn *c, int argc, char **argv)
                                   &page, &count, &next, &e);
         if (rc < 0)
             break;
-        if (write_page(f, page) < 0)
+        switch (write_page(f, page)) {
+        case -1:
             rc = err_set(&e, -EIO, "tracking export: writing: %s", strerror(errno));
+            break;
+        case -2:
+            rc = err_set(&e, ERR_PARSE, "tracking export: a page after cursor %lld is not JSON",
+                         after);
+            break;
+        }
         free(page);
         after = next;
         total += count;

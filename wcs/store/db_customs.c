@@ -539,8 +539,9 @@ static const char SQL_FEED_LOCK[] =
     "INSERT INTO customs_feed_cursor (broker, cursor) VALUES ($1, '')"
     " ON CONFLICT (broker) DO UPDATE SET cursor = customs_feed_cursor.cursor RETURNING cursor";
 static const char SQL_EVENT_INSERT[] =
-    "INSERT INTO customs_events (cursor, parcel_id, type, reason, duty_value, duty_currency, at)"
-    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7) ON CONFLICT (cursor) DO NOTHING";
+    "INSERT INTO customs_events (cursor, parcel_id, type, reason, duty_value, duty_currency, at,"
+    " broker) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8)"
+    " ON CONFLICT (broker, cursor) DO NOTHING";
 static const char SQL_FEED_SET[] = "UPDATE customs_feed_cursor SET cursor = $2 WHERE broker = $1";
 
 int wcs_customs_feed_cursor(PGconn *c, const char *broker, char **out, struct err *e)
@@ -590,14 +591,14 @@ int wcs_customs_feed_store(PGconn *c, const char *broker, const char *after,
     PQclear(lr);
     for (i = 0; i < n; i++) {
         char duty[24];
-        const char *p[7] = {ev[i].cursor, ev[i].parcel_id, ev[i].type, ev[i].reason,
+        const char *p[8] = {ev[i].cursor, ev[i].parcel_id, ev[i].type, ev[i].reason,
                             ev[i].duty_currency != NULL ? duty : NULL, ev[i].duty_currency,
-                            ev[i].at};
+                            ev[i].at, broker};
         enum cust_status s;
         PGresult *r;
 
         snprintf(duty, sizeof(duty), "%lld", ev[i].duty_value);
-        r = wcs_db_query(c, "feed store: event", SQL_EVENT_INSERT, 7, p, e);
+        r = wcs_db_query(c, "feed store: event", SQL_EVENT_INSERT, 8, p, e);
         if (r == NULL) {
             rc = ERR_DB;
             goto fail;

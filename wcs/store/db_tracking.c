@@ -62,6 +62,8 @@ int wcs_db_tracking_page(PGconn *c, const char *office, int64_t after, int limit
         return err_set(e, ERR_INVALID, "limit: 1 to %d events", WCS_TRACKING_LIMIT_MAX);
     if (since != NULL) {
         r = wcs_db_query(c, "since", SQL_TIME_OK, 1, &since, e);
+        if (r == NULL && PQstatus(c) != CONNECTION_OK)
+            return ERR_DB;
         if (r == NULL) /* the server's own words say what is wrong with it */
             return err_wrap(e, ERR_INVALID, "since: not a time (RFC 3339 or a date)");
         PQclear(r);

@@ -112,6 +112,14 @@ static int from_config(const char *path, const char *broker, struct wcs_config *
     for (i = 0; broker != NULL && i < cfg->customs.nbrokers; i++)
         if (strcmp(cfg->customs.brokers[i].name, broker) == 0)
             b = &cfg->customs.brokers[i];
+    /* A name that is neither the default broker's nor an entry's would make
+     * this worker the default broker's under another feed cursor. */
+    if (broker != NULL && b == NULL && cfg->customs.nbrokers > 0 &&
+        strcmp(broker, cfg->customs.broker_name[0] ? cfg->customs.broker_name : "default") != 0) {
+        fprintf(stderr, "wcs-customs-worker: --broker-name %s: %s has no such broker in"
+                        " customs.brokers\n", broker, path);
+        return 2;
+    }
     if (b != NULL) { /* one of customs.brokers: its own URL, profile and token */
         o->broker_name = b->name;
         o->queue = b->name;

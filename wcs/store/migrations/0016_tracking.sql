@@ -117,7 +117,9 @@ END $$;
 CREATE TRIGGER tracking_customs AFTER INSERT ON customs_events
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tracking_from_customs();
 
--- Moves what is pending into the feed, numbered in time order; returns the
+-- Moves what is pending into the feed, numbered in the order it was written
+-- (a parcel's sort is written before its bag can be closed: causal, where
+-- the times come from two clocks, wcsd's and the database's); returns the
 -- last seq. The lock on tracking_feed's row, held to the caller's commit,
 -- makes one publisher wait for the one before it to commit.
 CREATE FUNCTION tracking_publish() RETURNS bigint LANGUAGE plpgsql AS $$
@@ -146,7 +148,7 @@ BEGIN
         SELECT * FROM named WHERE event <> 'arrived')
     INSERT INTO tracking_events (seq, event, code, parcel, at, location, chute, route, bag_id,
                                  dispatch, reason)
-    SELECT last + row_number() OVER (ORDER BY k.at, k.id), k.event, k.code, k.name, k.at,
+    SELECT last + row_number() OVER (ORDER BY k.id), k.event, k.code, k.name, k.at,
            k.location, k.chute, coalesce(k.route, cr.route), k.bag_id, k.dispatch, k.reason
     FROM kept k LEFT JOIN chute_route cr ON k.event = 'sorted' AND cr.chute = k.chute;
     GET DIAGNOSTICS moved = ROW_COUNT;

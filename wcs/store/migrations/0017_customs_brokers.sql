@@ -6,3 +6,13 @@
 -- broker most of its parcels were declared to.
 ALTER TABLE declarations ADD COLUMN broker text NOT NULL DEFAULT 'default';
 ALTER TABLE customs_outbox ADD COLUMN broker text NOT NULL DEFAULT 'default';
+-- A worker claims its broker's open rows only: found without reading the
+-- other brokers' (broker never changes, so claims stay HOT updates).
+CREATE INDEX customs_outbox_broker_open ON customs_outbox (broker, id) WHERE done_at IS NULL;
+
+-- Each broker numbers its own decision feed: an event is its broker's
+-- cursor, so two brokers' event 7 are two events. The broker is the
+-- feed's key (customs_feed_cursor.broker, the worker's broker name).
+ALTER TABLE customs_events ADD COLUMN broker text NOT NULL DEFAULT 'default';
+ALTER TABLE customs_events DROP CONSTRAINT customs_events_pkey;
+ALTER TABLE customs_events ADD PRIMARY KEY (broker, cursor);
