@@ -6,9 +6,14 @@
 #define WCS_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Who acts, for operator events (the audit): "wcsctl:" and the user behind
  * sudo, else the OS user. */
 void wcsctl_actor(char *buf, size_t len);
+
+/* Parses "2026-11-23T14:00:00" (UTC) or a relative "30s", "10m", "2h", "1d"
+ * into microseconds since the epoch. Returns 0, or -1 when it is neither. */
+int wcsctl_parse_since(const char *s, int64_t *us);
 
 #endif

@@ -7,15 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "wcs/core/bagging.h"
+#include "wcs/ctl/ctl.h"
 #include "wcs/ctl/ctl_tracking.h"
 #include "wcs/store/tracking.h"
 
 static const char USAGE[] = "usage: wcsctl tracking export [--since TIME] [--after CURSOR]"
-                            " [--out FILE]\n";
+                            " [--out FILE]\n"
+                            "  TIME: 10m, 2h, 1d back, or a time (RFC 3339, a date)\n";
 
 /* Writes a page's events to f, one a line; -1 on a write error (errno),
  * -2 when the page is not JSON. */
@@ -38,7 +41,8 @@ static int write_page(FILE *f, const char *page)
 int wcsctl_tracking_export(PGconn *c, int argc, char **argv)
 {
     const char *since = NULL, *outpath = NULL;
-    char tmp[4096], *page, *end;
+    char tmp[4096], since_buf[32], *page, *end;
+    int64_t since_us;
     long long after = 0, total = 0;
     int64_t next;
     FILE *f = stdout;
@@ -65,6 +69,16 @@ int wcsctl_tracking_export(PGconn *c, int argc, char **argv)
             fputs(USAGE, stderr);
             return 2;
         }
+    }
+    /* 10m, 2h, 2026-11-23T14:00:00 (UTC) as the other commands take them;
+     * anything else goes to PostgreSQL, which knows RFC 3339 and dates. */
+    if (since != NULL && wcsctl_parse_since(since, &since_us) == 0) {
+        time_t t = (time_t)(since_us / 1000000);
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(since_buf, sizeof(since_buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        since = since_buf;
     }
     /* A file appears whole or not at all: written aside, renamed at the end. */
     if (outpath != NULL) {

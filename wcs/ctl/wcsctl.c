@@ -877,8 +877,7 @@ static int print_telegram_cb(void *arg, const struct wcs_telegram_rec *tg)
     return 0;
 }
 
-/* Parses "2026-11-23T14:00:00" (UTC) or a relative "30s", "10m", "2h", "1d". */
-static int parse_since(const char *s, int64_t *us)
+int wcsctl_parse_since(const char *s, int64_t *us)
 {
     struct tm tm;
     char *end;
@@ -909,12 +908,12 @@ static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
     struct err e;
     int i, rc;
 
-    parse_since("15m", &since); /* default: the last quarter of an hour */
+    wcsctl_parse_since("15m", &since); /* default: the last quarter of an hour */
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--plc") == 0 && i + 1 < argc) {
             plc = argv[++i];
         } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
-            if (parse_since(argv[++i], &since) < 0) {
+            if (wcsctl_parse_since(argv[++i], &since) < 0) {
                 fprintf(stderr, "wcsctl: --since %s: give 2026-11-23T14:00:00 (UTC) or 10m, 2h...\n",
                         argv[i]);
                 return 2;
@@ -978,9 +977,9 @@ static int cmd_audit(struct ctl *ctl, int argc, char **argv)
     struct err e;
     int i, rc;
 
-    parse_since("24h", &since);
+    wcsctl_parse_since("24h", &since);
     for (i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc && parse_since(argv[i + 1], &since) == 0)
+        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc && wcsctl_parse_since(argv[i + 1], &since) == 0)
             i++;
         else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
             user = argv[++i];
@@ -1009,9 +1008,9 @@ static int cmd_summary(struct ctl *ctl, int argc, char **argv)
     struct err e;
     int rc;
 
-    parse_since("24h", &since);
+    wcsctl_parse_since("24h", &since);
     if (argc == 2 && strcmp(argv[0], "--since") == 0) {
-        if (parse_since(argv[1], &since) < 0) {
+        if (wcsctl_parse_since(argv[1], &since) < 0) {
             fprintf(stderr, "wcsctl: --since %s: give 2026-11-23T14:00:00 (UTC) or 10m, 2h...\n",
                     argv[1]);
             return 2;
@@ -1627,7 +1626,7 @@ static const struct command commands[] = {
      1, cmd_dispatch_close, NULL},
     {"dispatch show", "DISPATCH", "a dispatch with its bags, weights and parcel counts", 1,
      cmd_dispatch_show, NULL},
-    {"tracking export", "[--since TIME] [--after CURSOR] [--out FILE]",
+    {"tracking export", "[--since 10m|2h|TIME] [--after CURSOR] [--out FILE]",
      "the parcels' tracking events as JSON lines, oldest first (the feed's fields)", 0, NULL,
      wcsctl_tracking_export},
     {"customs problems", "[--kind K[,K...]] [--json]",
