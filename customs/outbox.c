@@ -68,6 +68,7 @@
 
 #include "common/diag.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "common/secret_file.h"
 #include "customs/outbox.h"
 #include "customs/profile.h"
@@ -1523,6 +1524,7 @@ static int slots_turn(struct worker *w, long long t, long long *next, struct err
 int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *stop, struct err *e)
 {
     struct worker w;
+    long long wd_ms, wd_last = 0;
     int i, rc, running;
 
     memset(&w, 0, sizeof(w));
@@ -1533,10 +1535,21 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     log_info("worker %s: posting to %s (%s profile: %s, %s), batch %d, lease %d s, %d in flight",
              w.owner, w.url_pub, w.prof->name, w.ep_name[EP_DECLARATIONS], w.ep_name[EP_MANIFESTS],
              o->batch, o->lease_s, o->parallel);
+    /* Under systemd (Type=notify): ready now, and the watchdog fed from
+     * this loop, so a worker whose loop hangs is restarted. */
+    svc_ready(w.prof->name);
+    wd_ms = (long long)(svc_watchdog_interval_us() / 1000);
     while (!*stop && w.fatal_rc == 0) {
         long long t = now_ms(), next = t + o->poll_ms;
         CURLMsg *m;
         int left, idle = 1;
+
+        if (wd_ms > 0 && t - wd_last >= wd_ms) {
+            svc_watchdog();
+            wd_last = t;
+        }
+        if (wd_ms > 0 && wd_last + wd_ms < next)
+            next = wd_last + wd_ms;
 
         rc = slots_turn(&w, t, &next, e);
         if (rc < 0)
@@ -1583,6 +1596,7 @@ int cust_worker_run(const struct cust_worker_opts *o, volatile sig_atomic_t *sto
     if (rc < 0)
         err_set(e, rc, "%s", w.fatal_msg);
 out:
+    svc_stopping();
     worker_close(&w);
     return rc;
 }

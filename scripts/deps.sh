@@ -7,6 +7,9 @@
 # DejaVu has the Cyrillic; poppler-utils (pdftoppm, pdftotext) lets the tests
 # read them back, python3-jsonschema checks the pre-advice export against its
 # schema (docs/schemas/).
+# libsystemd: wcsd and the customs worker tell systemd when they are ready
+# and feed its watchdog (common/service.c); prometheus brings promtool, which
+# checks the alert rules in deploy/ (its server is not started here).
 # clang (clang-14) builds the libFuzzer harnesses; libclang-rt-14-dev holds
 # the libFuzzer, ASan and UBSan runtimes it links (clang only recommends it,
 # and recommends are not installed here).
@@ -22,6 +25,7 @@ packages=(
     clang libclang-rt-14-dev
     libsodium-dev
     libcairo2-dev libpango1.0-dev libzint-dev fonts-dejavu-core poppler-utils python3-jsonschema
+    libsystemd-dev prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -240,7 +240,7 @@ inject() {
         echo "$kind $t0 -1" >>"$faults"
     fi
     # The worker exits when it loses the database (ERR_DB); in production
-    # systemd restarts it (deploy/wcs-customs-worker.service), here we do.
+    # systemd restarts it (deploy/wcs-customs-worker.service.in), here we do.
     # wcsd must survive everything but SIGKILL: it is never restarted here.
     alive worker || start_worker
 }

@@ -286,6 +286,22 @@ static void test_chute_full_alarm_ack_and_restart(void **state)
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(a, "id")));
     assert_true(json_is_null(json_object_get(a, "acked_by")));
     json_decref(a);
+    /* Prometheus sees it, labelled with the line (docs/operations.md
+     * "Monitoring": the alert rules use these) */
+    {
+        struct tu_req r = {.port = wcsd.http_port, .path = "/metrics",
+                           .token = wcsd.token[TWCSD_MONITOR]};
+
+        assert_int_equal(tu_http_req(&r, NULL), 200);
+        assert_non_null(strstr(r.body, "wcs_alarm_active{line=\"WCS01\",kind=\"chute_full\","
+                                       "subject=\"CH003\",severity=\"warning\"} 1\n"));
+        assert_non_null(strstr(r.body, "wcs_alarms_open_by_kind{line=\"WCS01\","
+                                       "kind=\"chute_full\"} 1\n"));
+        assert_non_null(strstr(r.body, "wcs_alarms_open_by_kind{line=\"WCS01\","
+                                       "kind=\"plc_link_down\"} 0\n"));
+        assert_non_null(strstr(r.body, "wcs_decisions_total{line=\"WCS01\"} "));
+        free(r.body);
+    }
     snprintf(path, sizeof(path), "/v1/alarms/%s/ack", id);
     json_decref(post_json(path, "{}", viewer, viewer_csrf, 403));
     j = post_json(path, "{}", op, op_csrf, 200);

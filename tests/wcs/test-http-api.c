@@ -162,12 +162,12 @@ static void test_refusals_logged_without_secrets(void **state)
     r.token = wcsd.token[TWCSD_MONITOR];
     assert_int_equal(tu_http_req(&r, &j), 200);
     assert_null(j);
-    m = strstr(r.body, "wcs_http_refused_total{reason=\"unauthorized\"} ");
+    m = strstr(r.body, "wcs_http_refused_total{line=\"WCS01\",reason=\"unauthorized\"} ");
     assert_non_null(m);
-    assert_true(atoi(m + strlen("wcs_http_refused_total{reason=\"unauthorized\"} ")) >= 17);
-    m = strstr(r.body, "wcs_http_refused_total{reason=\"forbidden\"} ");
+    assert_true(atoi(m + strlen("wcs_http_refused_total{line=\"WCS01\",reason=\"unauthorized\"} ")) >= 17);
+    m = strstr(r.body, "wcs_http_refused_total{line=\"WCS01\",reason=\"forbidden\"} ");
     assert_non_null(m);
-    assert_true(atoi(m + strlen("wcs_http_refused_total{reason=\"forbidden\"} ")) >= 1);
+    assert_true(atoi(m + strlen("wcs_http_refused_total{line=\"WCS01\",reason=\"forbidden\"} ")) >= 1);
     free(r.body);
 }
 

@@ -1,8 +1,9 @@
 /*
  * test-wcsd.c - wcsd end to end against a real PostgreSQL: start-up and the
  * ready line, the HTTP API, new pre-advice and customs changes seen without
- * restart (LISTEN/NOTIFY), atomic plan activation, clean SIGTERM, and the
- * failures an operator meets first (bad config, database unreachable).
+ * restart (LISTEN/NOTIFY), atomic plan activation, clean SIGTERM, systemd's
+ * readiness and watchdog notifications, and the failures an operator meets
+ * first (bad config, database unreachable).
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -13,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -335,6 +339,61 @@ static void test_sigterm_stops_cleanly(void **state)
     PQfinish(c);
 }
 
+/* Reads the notifications wcsd sends to fd for up to ms, appending them
+ * (newline-separated) to buf. */
+static void read_notes(int fd, char *buf, size_t len, int ms, const char *until)
+{
+    long long end = now_ms() + ms;
+
+    while (now_ms() < end && (until == NULL || strstr(buf, until) == NULL)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char dg[512];
+        ssize_t n;
+
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        n = recv(fd, dg, sizeof(dg) - 1, 0);
+        if (n > 0) {
+            dg[n] = '\0';
+            strncat(buf, dg, len - strlen(buf) - 2);
+            strcat(buf, "\n");
+        }
+    }
+}
+
+/* Under systemd (Type=notify, WatchdogSec=): READY=1 once it serves, the
+ * watchdog fed from the loop at half its interval, STOPPING=1 on SIGTERM;
+ * a socket of the test's stands for systemd's. */
+static void test_systemd_notify(void **state)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char notes[8192] = "", *p;
+    int fd, feeds = 0;
+
+    (void)state;
+    assert_true(strlen(wcsd.dir) + 8 < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, wcsd.dir, strlen(wcsd.dir));
+    memcpy(sa.sun_path + strlen(wcsd.dir), "/notify", 8);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+    setenv("WATCHDOG_USEC", "400000", 1);
+    twcsd_start(&wcsd);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    read_notes(fd, notes, sizeof(notes), 1500, NULL);
+    assert_non_null(strstr(notes, "READY=1\nSTATUS=node WCS01, plan v"));
+    for (p = notes; (p = strstr(p, "WATCHDOG=1")) != NULL; p++)
+        feeds++;
+    assert_true(feeds >= 4); /* every 200 ms for 1.5 s */
+    twcsd_stop(&wcsd);
+    read_notes(fd, notes, sizeof(notes), 2000, "STOPPING=1");
+    assert_non_null(strstr(notes, "STOPPING=1"));
+    close(fd);
+    unlink(sa.sun_path);
+}
+
 static void test_bad_config_and_unreachable_database(void **state)
 {
     char bad[256], unreachable[256];
@@ -376,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_customs_alarms_shown),
         cmocka_unit_test(test_plan_activation_switches_running_daemon),
         cmocka_unit_test(test_sigterm_stops_cleanly),
+        cmocka_unit_test(test_systemd_notify),
         cmocka_unit_test(test_bad_config_and_unreachable_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

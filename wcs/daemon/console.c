@@ -595,6 +595,55 @@ size_t wcs_console_alarms_open(struct wcs_console *c)
     return wcs_alarms_open(c->alarms);
 }
 
+/* A label value as the exposition format wants it: \\, \" and \n escaped. */
+static void label_value(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', f);
+        if (*s == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
+        fputc(*s, f);
+    }
+}
+
+void wcs_console_alarm_metrics(struct wcs_console *c, FILE *f, const char *node)
+{
+    size_t counts[WCS_ALARM_KIND_COUNT] = {0}, n, i;
+    const struct wcs_alarm *al = wcs_alarms_list(c->alarms, &n);
+    int64_t now = now_us();
+    int k;
+
+    for (i = 0; i < n; i++)
+        if (al[i].cleared_us == 0 && al[i].kind < WCS_ALARM_KIND_COUNT)
+            counts[al[i].kind]++;
+    fputs("# TYPE wcs_alarms_open_by_kind gauge\n", f);
+    for (k = 0; k < WCS_ALARM_KIND_COUNT; k++)
+        fprintf(f, "wcs_alarms_open_by_kind{line=\"%s\",kind=\"%s\"} %zu\n", node,
+                wcs_alarm_kind_name((enum wcs_alarm_kind)k), counts[k]);
+    fputs("# TYPE wcs_alarm_active gauge\n# TYPE wcs_alarm_active_seconds gauge\n", f);
+    for (i = 0; i < n; i++) {
+        const char *metric[2] = {"wcs_alarm_active", "wcs_alarm_active_seconds"};
+        int m;
+
+        if (al[i].cleared_us != 0)
+            continue;
+        for (m = 0; m < 2; m++) {
+            fprintf(f, "%s{line=\"%s\",kind=\"%s\",subject=\"", metric[m], node,
+                    wcs_alarm_kind_name((enum wcs_alarm_kind)al[i].kind));
+            label_value(f, al[i].subject);
+            fprintf(f, "\",severity=\"%s\"} ",
+                    wcs_alarm_severity_name((enum wcs_alarm_severity)al[i].severity));
+            if (m == 0)
+                fputs("1\n", f);
+            else
+                fprintf(f, "%.3f\n", (double)(now - al[i].raised_us) / 1e6);
+        }
+    }
+}
+
 struct wcs_figures *wcs_console_figures(struct wcs_console *c)
 {
     return &c->figures;

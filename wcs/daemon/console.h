@@ -69,6 +69,12 @@ int wcs_console_ack(struct wcs_console *c, const char *id, const char *user, cha
 /* Alarms open now. */
 size_t wcs_console_alarms_open(struct wcs_console *c);
 
+/* The alarms as Prometheus samples (docs/operations.md "Monitoring"), every
+ * one labelled line="node": wcs_alarms_open_by_kind{kind} for every kind
+ * (0 when none), and wcs_alarm_active{kind,subject,severity} 1 for each open
+ * alarm, with wcs_alarm_active_seconds, how long it has been open. */
+void wcs_console_alarm_metrics(struct wcs_console *c, FILE *f, const char *node);
+
 /* The JSON of plan chute i as the line document shows it. */
 char *wcs_console_chute_json(struct wcs_console *c, const char *chute);
 

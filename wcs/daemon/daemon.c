@@ -23,6 +23,7 @@
 
 #include "common/cpu.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "conveyor/correlate.h"
 #include "scanners/usb.h"
 #include "wcs/config/secrets.h"
@@ -52,6 +53,8 @@ struct wcsd {
     char conninfo[1024];       /* holds the password when configured: never logged */
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
+    uv_timer_t watchdog;       /* feeds systemd's watchdog from the loop (when asked) */
+    bool watchdog_on;
     uv_async_t refresh_async;  /* the refresher queued a batch */
     uv_async_t durable_async;  /* the writer made more records durable */
     pthread_mutex_t durable_mu; /* guards durable_open against the store thread */
@@ -245,6 +248,10 @@ static void close_loop_handles(struct wcsd *d)
     uv_close((uv_handle_t *)&d->sigterm, close_cb);
     uv_close((uv_handle_t *)&d->sigint, close_cb);
     uv_close((uv_handle_t *)&d->refresh_async, close_cb);
+    if (d->watchdog_on) {
+        d->watchdog_on = false;
+        uv_close((uv_handle_t *)&d->watchdog, close_cb);
+    }
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -254,7 +261,16 @@ static void signal_cb(uv_signal_t *h, int signum)
     if (d->stopping)
         return;
     log_info("signal %d: stopping", signum);
+    svc_stopping();
     close_loop_handles(d);
+}
+
+/* systemd's watchdog is fed from the loop itself: a loop that hangs (the
+ * hot path stopped) stops feeding it, and systemd restarts wcsd. */
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    svc_watchdog();
 }
 
 static void durable_async_cb(uv_async_t *h)
@@ -615,6 +631,12 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     PQfinish(c);
     c = NULL;
     pin_loop(d);
+    if (svc_watchdog_interval_us() > 0 && uv_timer_init(&d->loop, &d->watchdog) == 0) {
+        uint64_t ms = svc_watchdog_interval_us() / 1000;
+
+        d->watchdog_on = true;
+        uv_timer_start(&d->watchdog, watchdog_cb, 0, ms > 0 ? ms : 1);
+    }
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), %s %s:%d, "
              "%d PLC link(s), %d scanner(s), started in %.2f s",
@@ -624,6 +646,14 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
              d->files.cert != NULL ? "https" : "http", cfg->http_listen[0] ? cfg->http_listen : "-",
              d->http_port, (int)wcs_plcs_count(d->plcs), cfg->nscanners,
              (double)uv_hrtime() / 1e9 - t0);
+    {
+        char status[160];
+
+        snprintf(status, sizeof(status), "node %s, plan v%d, %zu parcels, %d PLC link(s)",
+                 cfg->node, wcs_sorter_plan_version(d->sorter),
+                 wcs_registry_count(wcs_sorter_registry(d->sorter)), (int)wcs_plcs_count(d->plcs));
+        svc_ready(status);
+    }
     *out = d;
     return 0;
 

@@ -453,32 +453,42 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
     f = open_memstream(&body, &len);
     if (f == NULL)
         return MHD_NO;
+    /* Every sample is labelled with its line (the node id): one Prometheus
+     * watches every line of the hub (docs/operations.md "Monitoring"). */
+#define L "{line=\"%s\"}"
     fprintf(f,
-            "# TYPE wcs_parcels_indexed gauge\nwcs_parcels_indexed %zu\n"
-            "# TYPE wcs_registry_bytes gauge\nwcs_registry_bytes %zu\n"
-            "# TYPE wcs_plan_version gauge\nwcs_plan_version %d\n"
-            "# TYPE wcs_decisions_total counter\nwcs_decisions_total %llu\n"
-            "# TYPE wcs_dry_runs_total counter\nwcs_dry_runs_total %llu\n"
-            "# TYPE wcs_events_pushed_total counter\nwcs_events_pushed_total %llu\n"
-            "# TYPE wcs_events_written_total counter\nwcs_events_written_total %llu\n"
-            "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total %llu\n"
-            "# TYPE wcs_events_queued gauge\nwcs_events_queued %zu\n"
-            "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected %d\n"
-            "# TYPE wcs_customs_alarms_open gauge\nwcs_customs_alarms_open %lld\n"
+            "# TYPE wcs_parcels_indexed gauge\nwcs_parcels_indexed" L " %zu\n"
+            "# TYPE wcs_registry_bytes gauge\nwcs_registry_bytes" L " %zu\n"
+            "# TYPE wcs_plan_version gauge\nwcs_plan_version" L " %d\n"
+            "# TYPE wcs_decisions_total counter\nwcs_decisions_total" L " %llu\n"
+            "# TYPE wcs_dry_runs_total counter\nwcs_dry_runs_total" L " %llu\n"
+            "# TYPE wcs_events_pushed_total counter\nwcs_events_pushed_total" L " %llu\n"
+            "# TYPE wcs_events_written_total counter\nwcs_events_written_total" L " %llu\n"
+            "# TYPE wcs_events_dropped_total counter\nwcs_events_dropped_total" L " %llu\n"
+            "# TYPE wcs_events_queued gauge\nwcs_events_queued" L " %zu\n"
+            "# TYPE wcs_refresher_connected gauge\nwcs_refresher_connected" L " %d\n"
+            "# TYPE wcs_customs_alarms_open gauge\nwcs_customs_alarms_open" L " %lld\n"
+            "# TYPE wcs_uptime_seconds gauge\nwcs_uptime_seconds" L " %.3f\n"
             "# TYPE wcs_http_refused_total counter\n",
-            wcs_registry_count(reg), wcs_registry_memory(reg), wcs_sorter_plan_version(src->sorter),
-            (unsigned long long)ss.decisions, (unsigned long long)ss.dry_runs,
-            (unsigned long long)ws.pushed, (unsigned long long)ws.written,
-            (unsigned long long)ws.dropped, ws.queued,
-            src->refresher ? wcs_refresher_connected(src->refresher) : 0,
-            src->refresher ? wcs_refresher_customs_alarms(src->refresher) : -1LL);
+            src->node, wcs_registry_count(reg), src->node, wcs_registry_memory(reg), src->node,
+            wcs_sorter_plan_version(src->sorter), src->node, (unsigned long long)ss.decisions,
+            src->node, (unsigned long long)ss.dry_runs, src->node, (unsigned long long)ws.pushed,
+            src->node, (unsigned long long)ws.written, src->node, (unsigned long long)ws.dropped,
+            src->node, ws.queued, src->node,
+            src->refresher ? wcs_refresher_connected(src->refresher) : 0, src->node,
+            src->refresher ? wcs_refresher_customs_alarms(src->refresher) : -1LL, src->node,
+            (double)(uv_hrtime() / 1000 - src->started_us) / 1e6);
     for (i = 0; i < REFUSED_COUNT; i++)
-        fprintf(f, "wcs_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
-                (unsigned long long)h->refused[i]);
+        fprintf(f, "wcs_http_refused_total{line=\"%s\",reason=\"%s\"} %llu\n", src->node,
+                refusal_names[i], (unsigned long long)h->refused[i]);
     fprintf(f,
-            "# TYPE wcs_console_streams gauge\nwcs_console_streams %d\n"
-            "# TYPE wcs_alarms_open gauge\nwcs_alarms_open %lld\n",
-            h->nstreams, src->console ? (long long)wcs_console_alarms_open(src->console) : -1LL);
+            "# TYPE wcs_console_streams gauge\nwcs_console_streams" L " %d\n"
+            "# TYPE wcs_alarms_open gauge\nwcs_alarms_open" L " %lld\n",
+            src->node, h->nstreams, src->node,
+            src->console ? (long long)wcs_console_alarms_open(src->console) : -1LL);
+#undef L
+    if (src->console != NULL)
+        wcs_console_alarm_metrics(src->console, f, src->node);
     if (fclose(f) != 0) {
         free(body);
         return MHD_NO;
