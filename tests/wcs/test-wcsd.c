@@ -289,7 +289,7 @@ static void test_customs_alarms_shown(void **state)
     PQclear(res);
     assert_true(wait_customs_alarms(1));
     assert_int_equal(tu_http_req(&r, NULL), 200);
-    assert_non_null(strstr(r.body, "\nwcs_customs_alarms_open 1\n"));
+    assert_non_null(strstr(r.body, "\nwcs_customs_alarms_open{line=\"WCS01\"} 1\n"));
     free(r.body);
     res = PQexec(c, "UPDATE customs_alarms SET cleared_at = now()");
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
