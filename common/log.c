@@ -26,6 +26,11 @@ void log_set_level(enum log_level level)
     log_max_level = level;
 }
 
+const char *log_level_name(enum log_level level)
+{
+    return (unsigned)level <= LOG_LEVEL_DEBUG ? level_names[level] : "?";
+}
+
 int log_level_parse(const char *s, enum log_level *out)
 {
     int i;

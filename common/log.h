@@ -16,6 +16,8 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 /* Sets the program name and the maximum level printed. */
 void log_init(const char *progname, enum log_level level);
 void log_set_level(enum log_level level);
+/* "error", "warn", "info", "debug"; "?" out of range. */
+const char *log_level_name(enum log_level level);
 /* Parses "error|warn|info|debug"; returns 0 or -1. */
 int log_level_parse(const char *s, enum log_level *out);
 /* Tags the calling thread's lines ("loop", "store"); tag must outlive use. */

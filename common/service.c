@@ -14,6 +14,11 @@ void svc_ready(const char *status)
         sd_notify(0, "READY=1");
 }
 
+void svc_reloading(void)
+{
+    sd_notify(0, "RELOADING=1");
+}
+
 void svc_stopping(void)
 {
     sd_notify(0, "STOPPING=1");

@@ -16,6 +16,9 @@ void svc_ready(const char *status);
 /* STOPPING=1. */
 void svc_stopping(void);
 
+/* RELOADING=1 (a READY=1 follows when the reload is done). */
+void svc_reloading(void);
+
 /* How often the watchdog must be fed, in microseconds (half the unit's
  * WatchdogSec=, as sd_watchdog_enabled(3) advises), or 0 when no watchdog
  * is asked for. */

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,51 @@ static void test_clients_carry_their_tokens(void **state)
     expect(post_monitor, 2, 0, "HTTP 403 (the token's role may not post scans)");
 }
 
+/* systemctl reload wcsd: SIGHUP reads the tokens file again, the new set
+ * valid at once and a removed token refused; a file that does not load
+ * keeps the running set. */
+static void test_tokens_reloaded_on_sighup(void **state)
+{
+    static const char new_secret[] = "reloaded-secret-0123456789abcdef";
+    char *saved = tu_read_text(wcsd.tokens_path), text[2048], line[256], *m;
+
+    (void)state;
+    assert_int_equal(call(new_secret, "/v1/status", NULL, NULL), 401);
+    /* every token but the monitor's, and a new one */
+    text[0] = '\0';
+    for (m = saved; *m != '\0';) {
+        size_t n = strcspn(m, "\n");
+        if (strncmp(m, "test-monitor ", 13) != 0)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%.*s\n", (int)n, m);
+        m += n + (m[n] == '\n');
+    }
+    snprintf(text + strlen(text), sizeof(text) - strlen(text), "new-monitor monitor %s\n",
+             new_secret);
+    tu_write_text(wcsd.tokens_path, text);
+    assert_int_equal(chmod(wcsd.tokens_path, 0600), 0);
+    kill(wcsd.p.pid, SIGHUP);
+    assert_int_equal(proc_wait_line(&wcsd.p, "reload: ", 10000, line, sizeof(line)), 0);
+    assert_non_null(strstr(line, "read again: log_level info, 5 API token(s)"));
+    assert_int_equal(call(new_secret, "/v1/status", NULL, NULL), 200);
+    assert_int_equal(call(wcsd.token[TWCSD_MONITOR], "/v1/status", NULL, NULL), 401);
+    assert_int_equal(call(wcsd.token[TWCSD_ADMIN], "/v1/status", NULL, NULL), 200);
+    /* a tokens file open to others is refused: the running set stays */
+    assert_int_equal(chmod(wcsd.tokens_path, 0644), 0);
+    kill(wcsd.p.pid, SIGHUP);
+    assert_int_equal(proc_wait_line(&wcsd.p, "the running config kept", 10000, line,
+                                    sizeof(line)), 0);
+    assert_int_equal(call(new_secret, "/v1/status", NULL, NULL), 200);
+    /* back as it was */
+    tu_write_text(wcsd.tokens_path, saved);
+    assert_int_equal(chmod(wcsd.tokens_path, 0600), 0);
+    kill(wcsd.p.pid, SIGHUP);
+    assert_int_equal(proc_wait_line(&wcsd.p, "API token(s)", 10000, line, sizeof(line)), 0);
+    assert_int_equal(call(wcsd.token[TWCSD_MONITOR], "/v1/status", NULL, NULL), 200);
+    assert_int_equal(call(new_secret, "/v1/status", NULL, NULL), 401);
+    assert_null(strstr(wcsd.p.log, new_secret));
+    free(saved);
+}
+
 static void test_no_tokens_file_no_token_valid(void **state)
 {
     (void)state;
@@ -352,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_refusals_logged_without_secrets),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_clients_carry_their_tokens),
+        cmocka_unit_test(test_tokens_reloaded_on_sighup),
         cmocka_unit_test(test_no_tokens_file_no_token_valid),
         cmocka_unit_test(test_tokens_file_open_to_others_stops_wcsd),
         cmocka_unit_test(test_tls),

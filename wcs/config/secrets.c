@@ -214,6 +214,14 @@ void wcs_tokens_free(struct wcs_tokens *t)
     t->n = 0;
 }
 
+void wcs_tokens_retire(struct wcs_tokens *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        token_secret_wipe(&t->v[i].secret);
+}
+
 const struct wcs_token *wcs_tokens_match(const struct wcs_tokens *t,
                                          const struct token_secret *presented)
 {

@@ -78,6 +78,12 @@ int wcs_tokens_load(const char *path, const char *key, struct wcs_tokens *t, str
 /* Wipes the secrets and frees; leaves *t empty. */
 void wcs_tokens_free(struct wcs_tokens *t);
 
+/* Wipes the secrets (a wiped secret matches nothing) and keeps the names
+ * and roles: a set replaced by a reload stays readable by the requests
+ * still in flight, which name their token; freed later with
+ * wcs_tokens_free(). */
+void wcs_tokens_retire(struct wcs_tokens *t);
+
 /* The token whose secret is presented, or NULL. Compares the presented
  * secret with every token's (no early exit, token_secret_equal()), so the
  * time taken says nothing about which one matched or how nearly. */

@@ -39,6 +39,8 @@
 /* Longest start-up waits for a crash's spool to reach the database (about
  * 3 million records at the measured drain rate, docs/events.md). */
 #define SPOOL_DRAIN_WAIT_MS 60000
+/* Reloads (SIGHUP) whose replaced token sets are kept until wcsd stops. */
+#define WCS_RELOADS_MAX 64
 
 /* What the HTTP API reads from files at start; the secrets stay in memory
  * (wiped when freed) so that nothing is read again while wcsd runs. */
@@ -52,7 +54,9 @@ struct wcsd {
     struct wcs_config cfg;
     char conninfo[1024];       /* holds the password when configured: never logged */
     uv_loop_t loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
+    struct wcs_tokens retired[WCS_RELOADS_MAX]; /* token sets replaced by reloads */
+    int nretired;
     uv_timer_t watchdog;       /* feeds systemd's watchdog from the loop (when asked) */
     bool watchdog_on;
     uv_async_t refresh_async;  /* the refresher queued a batch */
@@ -247,6 +251,7 @@ static void close_loop_handles(struct wcsd *d)
     uv_close((uv_handle_t *)&d->durable_async, close_cb);
     uv_close((uv_handle_t *)&d->sigterm, close_cb);
     uv_close((uv_handle_t *)&d->sigint, close_cb);
+    uv_close((uv_handle_t *)&d->sighup, close_cb);
     uv_close((uv_handle_t *)&d->refresh_async, close_cb);
     if (d->watchdog_on) {
         d->watchdog_on = false;
@@ -263,6 +268,83 @@ static void signal_cb(uv_signal_t *h, int signum)
     log_info("signal %d: stopping", signum);
     svc_stopping();
     close_loop_handles(d);
+}
+
+/* The keys a reload applies (log_level, http.tokens_file's tokens); the
+ * others name what wcsd built at start and take effect at the next. */
+static void reload_notes(const struct wcs_config *old, const struct wcs_config *nc)
+{
+    static const char later[] = "changed: takes effect at the next start";
+
+    if (strcmp(old->node, nc->node) != 0)
+        log_warnx("reload: node %s", later);
+    if (strcmp(old->db_conninfo, nc->db_conninfo) != 0 ||
+        strcmp(old->db_password_file, nc->db_password_file) != 0)
+        log_warnx("reload: database %s", later);
+    if (strcmp(old->http_listen, nc->http_listen) != 0 || old->http_port != nc->http_port ||
+        strcmp(old->http_tls_cert, nc->http_tls_cert) != 0 ||
+        strcmp(old->http_tls_key, nc->http_tls_key) != 0)
+        log_warnx("reload: http.listen, port or TLS %s", later);
+    if (old->nplcs != nc->nplcs || memcmp(old->plcs, nc->plcs, sizeof(old->plcs)) != 0)
+        log_warnx("reload: plcs %s", later);
+    if (old->nscanners != nc->nscanners ||
+        memcmp(old->scanners, nc->scanners, sizeof(old->scanners)) != 0)
+        log_warnx("reload: scanners %s", later);
+    if (old->nprinters != nc->nprinters ||
+        memcmp(old->printers, nc->printers, sizeof(old->printers)) != 0)
+        log_warnx("reload: label_printers %s", later);
+}
+
+/* SIGHUP (systemctl reload wcsd): the config file read again; its log
+ * level and the API's tokens applied at once, the running decisions and
+ * links untouched. A file that does not load changes nothing. */
+static void reload(struct wcsd *d)
+{
+    struct wcs_config *nc = calloc(1, sizeof(*nc));
+    struct wcs_tokens t = {NULL, 0};
+    struct diag dg = DIAG_INIT;
+    struct err e = {0};
+    size_t i;
+
+    svc_reloading();
+    if (nc == NULL) {
+        log_warnx("reload: out of memory: the running config kept");
+        goto out;
+    }
+    if (wcs_config_load(d->cfg.path, nc, &dg, &e) < 0 ||
+        (nc->http_tokens_file[0] != '\0' &&
+         wcs_tokens_load(nc->http_tokens_file, "http.tokens_file", &t, &dg, &e) < 0)) {
+        for (i = 0; i < dg.n; i++)
+            log_warnx("reload: %s", dg.msgs[i]);
+        log_warnx("reload: %s: the running config kept", e.msg);
+        goto out;
+    }
+    if (d->nretired == WCS_RELOADS_MAX) {
+        wcs_tokens_free(&t);
+        log_warnx("reload: %d reloads since start: restart wcsd to read its tokens again",
+                  WCS_RELOADS_MAX);
+        goto out;
+    }
+    reload_notes(&d->cfg, nc);
+    /* The API reads d->files.tokens: the new set takes its place, and the
+     * old one, wiped, stays for requests in flight that name a token. */
+    wcs_tokens_retire(&d->files.tokens);
+    d->retired[d->nretired++] = d->files.tokens;
+    d->files.tokens = t;
+    d->cfg.log_level = nc->log_level;
+    log_set_level(nc->log_level);
+    log_info("reload: %s read again: log_level %s, %zu API token(s)", d->cfg.path,
+             log_level_name(nc->log_level), t.n);
+out:
+    diag_free(&dg);
+    free(nc);
+    svc_ready(NULL);
+}
+
+static void sighup_cb(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    reload(h->data);
 }
 
 /* systemd's watchdog is fed from the loop itself: a loop that hangs (the
@@ -299,20 +381,23 @@ static void durable_cb(void *arg)
 static int loop_handles_init(struct wcsd *d, struct err *e)
 {
     uv_handle_t *made[] = {(uv_handle_t *)&d->refresh_async, (uv_handle_t *)&d->durable_async,
-                           (uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint};
+                           (uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint,
+                           (uv_handle_t *)&d->sighup};
     size_t n = 0;
     int rc;
 
     if ((rc = uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb)) < 0 ||
         (n++, rc = uv_async_init(&d->loop, &d->durable_async, durable_async_cb)) < 0 ||
         (n++, rc = uv_signal_init(&d->loop, &d->sigterm)) < 0 ||
-        (n++, rc = uv_signal_init(&d->loop, &d->sigint)) < 0)
+        (n++, rc = uv_signal_init(&d->loop, &d->sigint)) < 0 ||
+        (n++, rc = uv_signal_init(&d->loop, &d->sighup)) < 0)
         goto fail;
     n++;
     d->refresh_async.data = d->durable_async.data = d;
-    d->sigterm.data = d->sigint.data = d;
+    d->sigterm.data = d->sigint.data = d->sighup.data = d;
     if ((rc = uv_signal_start(&d->sigterm, signal_cb, SIGTERM)) < 0 ||
-        (rc = uv_signal_start(&d->sigint, signal_cb, SIGINT)) < 0)
+        (rc = uv_signal_start(&d->sigint, signal_cb, SIGINT)) < 0 ||
+        (rc = uv_signal_start(&d->sighup, sighup_cb, SIGHUP)) < 0)
         goto fail;
     d->durable_open = true;
     return 0;
@@ -704,6 +789,8 @@ void wcsd_free(struct wcsd *d)
     wcs_printers_free(d->printers);
     pthread_mutex_destroy(&d->durable_mu);
     http_files_free(&d->files);
+    while (d->nretired > 0)
+        wcs_tokens_free(&d->retired[--d->nretired]);
     explicit_bzero(d->conninfo, sizeof(d->conninfo));
     free(d);
 }
