@@ -61,40 +61,13 @@ log() { printf '%s soak: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "$*"; exit 2; }
 
 cleanup() {
-    local p
     [ -n "${fault_pid:-}" ] && kill "$fault_pid" 2>/dev/null || true
-    for p in "$dir"/*.pid; do
-        [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
-    done
+    kill_all
     "$top/scripts/pg-test.sh" stop "$pgdir" || true
 }
 trap cleanup EXIT
 
-# Starts NAME (a program and its arguments) in the background, logging to
-# DIR/NAME.log (appending across restarts), its pid in DIR/NAME.pid.
-start() {
-    local name=$1
-    shift
-    "$@" >>"$dir/$name.log" 2>&1 &
-    echo $! >"$dir/$name.pid"
-    # Killed on purpose: no job notice for it (the line emulator is waited for).
-    [ "$name" = linesim ] || disown $!
-}
-pid_of() { cat "$dir/$1.pid"; }
-alive() { kill -0 "$(pid_of "$1")" 2>/dev/null; }
-
-# Waits (bounded) until FILE has a line matching RE that was not there
-# before (lines counted at call time: $2), or the process NAME dies.
-wait_line() {
-    local name=$1 from=$2 re=$3 i
-    for i in $(seq 1 1200); do
-        tail -n +"$((from + 1))" "$dir/$name.log" | grep -q -- "$re" && return 0
-        alive "$name" || return 1
-        sleep 0.1
-    done
-    return 1
-}
-lines() { if [ -f "$dir/$1.log" ]; then wc -l <"$dir/$1.log"; else echo 0; fi; }
+. "$top/tests/common/procs.sh"
 
 "$top/scripts/pg-test.sh" start "$pgdir"
 base=$("$top/scripts/pg-test.sh" conninfo "$pgdir")
