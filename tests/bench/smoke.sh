@@ -6,7 +6,7 @@
 # lines (met or not: timings are never asserted here, figures come from full
 # runs, docs/benchmarks.md).
 #   smoke.sh NAME      NAME: decide, events, import, roundtrip, camera, customs,
-#                      tracking
+#                      tracking, parcel-show
 # Environment (set by ctest): WCS_SOURCE_DIR, WCS_BINARY_DIR, WCS_SMOKE_DIR
 # (this run's state, removed when it passes), WCS_TEST_PG (the "pg"
 # fixture's cluster, for events and import). The scripts' own clusters and
@@ -86,6 +86,14 @@ camera)
         '^goal: clean frames at least 30 frames/s on one core: (met|NOT met)$'
         '^goal: no wrong code from the pipeline: (met|NOT met)$'
         '^goal: nothing lost against zbarimg: (met|NOT met)$')
+    ;;
+parcel-show)
+    cmd=("$build/bench/bench-parcel-show" "$(fresh_db wcs_smoke_show_big)"
+        "$(fresh_db wcs_smoke_show_small)" 30000 3 100)
+    expect=('^small +300 events  parcel show p50 [0-9.]+ ms'
+        '^big +30000 events  parcel show p50 [0-9.]+ ms'
+        '^ratio big/small p50: [0-9.]+ '
+        '^goal: parcel show as fast on the big log \(p50 within 2x\): (met|NOT met)$')
     ;;
 tracking)
     export WCS_BENCH_DIR=$dir/tracking

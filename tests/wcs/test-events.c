@@ -424,6 +424,63 @@ static void *producer_thread(void *arg)
     return NULL;
 }
 
+/* The logs' day partitions (migration 0019): an id lands in its day's
+ * partition (the tools' small ids in their own), an id of a day not
+ * prepared waits in the default one and moves into its day when that is
+ * made, a re-sent row is still refused by its id, and the retention drops
+ * whole old days and nothing newer. */
+static void test_day_partitions_and_retention(void **state)
+{
+    char conninfo[512], sql[256];
+    PGconn *c = make_db("wcs_events_parts", conninfo, sizeof(conninfo));
+    struct wcs_event ev[3];
+    struct err e = {0};
+    size_t inserted = 9, nforeign = 9;
+    int made = -1, dropped = -1;
+    int64_t now_id = wcs_event_id_next(), day = INT64_C(86400000) << 20;
+
+    (void)state;
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c"
+                                 " ON c.oid = p.partrelid WHERE c.relname IN ('events', 'telegrams')"),
+                     2);
+    fill_event(&ev[0], now_id, WCS_EVENT_SCAN, "today");
+    fill_event(&ev[1], now_id - 30 * day, WCS_EVENT_SCAN, "a month ago");
+    fill_event(&ev[2], 4242, WCS_EVENT_OPERATOR, "wcsctl");
+    assert_int_equal(wcs_db_events_copy(c, ev, 3, &e), 0);
+    snprintf(sql, sizeof(sql), "SELECT (tableoid::regclass::text = 'events_default')::int FROM events"
+                               " WHERE id = %lld", (long long)ev[1].id);
+    assert_int_equal(query_ll(c, sql), 1);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM events_local WHERE id = 4242"), 1);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM events_default"), 1);
+    /* the month back made: the waiting row moves into its day */
+    assert_int_equal(wcs_db_log_partitions(c, 40, 7, 0, &made, &dropped, &e), 0);
+    assert_true(made >= 2 * 30);
+    assert_int_equal(dropped, 0);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM events_default"), 0);
+    snprintf(sql, sizeof(sql), "SELECT (tableoid::regclass::text ~ '^events_[0-9]{8}$')::int FROM events"
+                               " WHERE id = %lld", (long long)ev[1].id);
+    assert_int_equal(query_ll(c, sql), 1);
+    /* a re-sent batch: refused by id across the partitions */
+    assert_int_equal(wcs_db_events_copy(c, ev, 3, &e), ERR_CONFLICT);
+    exec_ok(c, "BEGIN");
+    assert_int_equal(wcs_db_events_copy_idempotent(c, ev, 3, &inserted, NULL, &nforeign, &e), 0);
+    assert_int_equal(inserted, 0);
+    assert_int_equal(nforeign, 0);
+    exec_ok(c, "COMMIT");
+    /* ten days kept: the month-old day goes, today and the tools' row stay */
+    assert_int_equal(wcs_db_log_partitions(c, 1, 7, 10, &made, &dropped, &e), 0);
+    assert_true(dropped >= 2 * 30);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM events"), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE id = %lld", (long long)now_id);
+    assert_int_equal(query_ll(c, sql), 1);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM pg_class WHERE relname ~"
+                                 " '^(events|telegrams)_[0-9]{8}$' AND to_date(substring(relname"
+                                 " from '[0-9]{8}$'), 'YYYYMMDD')"
+                                 " < (now() AT TIME ZONE 'UTC')::date - 10"),
+                     0);
+    PQfinish(c);
+}
+
 static void test_writer_100k_two_threads(void **state)
 {
     char conninfo[512];
@@ -1903,6 +1960,7 @@ int main(void)
         cmocka_unit_test(test_ids_increasing_across_threads),
         cmocka_unit_test(test_copy_roundtrip),
         cmocka_unit_test(test_copy_conflict_and_idempotent),
+        cmocka_unit_test(test_day_partitions_and_retention),
         cmocka_unit_test(test_writer_100k_two_threads),
         cmocka_unit_test(test_writer_survives_backend_kills),
         cmocka_unit_test(test_writer_reissues_foreign_ids),

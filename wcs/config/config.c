@@ -291,6 +291,8 @@ static const struct key_def top_keys[] = {
     {"events.batch_max", KEY_SIZE, OFF(events.batch_max), SZ(events.batch_max), 1, 100000, 0},
     {"events.flush_interval_ms", KEY_INT, OFF(events_flush_interval_ms),
      SZ(events_flush_interval_ms), 1, 10000, 0},
+    {"events.retention_days", KEY_INT, OFF(events_retention_days), SZ(events_retention_days), 0,
+     36500, 0},
     {"events.spool_path", KEY_STRING, OFF(spool_path), SZ(spool_path), 1, 255, 0},
     {"events.spool_max_bytes", KEY_SIZE, OFF(spool_max_bytes), SZ(spool_max_bytes), 1048576,
      1099511627776LL, 0},

@@ -693,6 +693,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     ro.since_rev = d->parcel_rev;
     ro.plan_version = wcs_sorter_plan_version(d->sorter);
     ro.resync_s = cfg->registry_resync_s;
+    ro.retention_days = cfg->events_retention_days;
     ro.notify_cb = refresh_notify_cb;
     ro.notify_arg = d;
     rc = wcs_refresher_start(&ro, &d->refresher, e);

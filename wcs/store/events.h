@@ -336,4 +336,14 @@ void wcs_event_writer_stats(struct wcs_event_writer *w, struct wcs_event_writer_
  * follow. */
 void wcs_event_writer_stop(struct wcs_event_writer *w);
 
+/*
+ * The event and telegram logs' day partitions (migration 0019): makes those
+ * from days_back days before today to days_ahead after it (UTC) where
+ * missing, and with keep_days > 0 drops the days older than keep_days
+ * (whole partitions: events.retention_days), logging each dropped one.
+ * *made and *dropped (may be NULL) get the counts. Returns 0 or ERR_DB.
+ */
+int wcs_db_log_partitions(PGconn *c, int days_back, int days_ahead, int keep_days, int *made,
+                          int *dropped, struct err *e);
+
 #endif

@@ -2,6 +2,7 @@
  * refresher.c - the LISTEN/NOTIFY thread that feeds parcel and sort-plan
  * changes to wcsd's loop (see refresher.h for the design).
  */
+#include "wcs/store/events.h"
 #include "wcs/store/refresher.h"
 #include "wcs/store/tracking.h"
 
@@ -36,6 +37,8 @@ struct wcs_refresher {
     time_t alarms_counted;        /* when they were last counted (monotonic s), thread only */
     time_t resynced;              /* last catch-up without notifications (monotonic s) */
     time_t published;             /* tracking events last published (monotonic s) */
+    time_t partitioned;           /* the logs' partitions last looked after (monotonic s) */
+    int retention_days;
     pthread_mutex_t mu;           /* guards head/tail */
     struct wcs_refresh_batch *head, *tail;
     struct wcs_refresh_batch *filling; /* batch being built by the thread */
@@ -315,6 +318,20 @@ static void publish_tracking(struct wcs_refresher *r, PGconn *c)
         log_warnx("%s", e.msg);
 }
 
+/* The event and telegram logs' day partitions (migration 0019): the week
+ * ahead made, and with events.retention_days the days past it dropped. At
+ * start and every hour, by this thread, off the line's path. */
+#define PARTITIONS_EVERY_S 3600
+
+static void look_after_partitions(struct wcs_refresher *r, PGconn *c)
+{
+    struct err e;
+
+    r->partitioned = monotonic_s();
+    if (wcs_db_log_partitions(c, 1, 7, r->retention_days, NULL, NULL, &e) < 0)
+        log_warnx("%s", e.msg);
+}
+
 static void *refresher_main(void *arg)
 {
     struct wcs_refresher *r = arg;
@@ -384,6 +401,8 @@ static void *refresher_main(void *arg)
             count_customs_alarms(r, c);
         if (monotonic_s() - r->published >= TRACKING_PUBLISH_S)
             publish_tracking(r, c);
+        if (r->partitioned == 0 || monotonic_s() - r->partitioned >= PARTITIONS_EVERY_S)
+            look_after_partitions(r, c);
         continue;
     reconnect:
         atomic_store(&r->connected, 0);
@@ -408,6 +427,7 @@ int wcs_refresher_start(const struct wcs_refresher_opts *opts, struct wcs_refres
     r->rev = opts->since_rev;
     r->plan_version = opts->plan_version;
     r->resync_s = opts->resync_s ? opts->resync_s : 60;
+    r->retention_days = opts->retention_days;
     r->resynced = monotonic_s();
     r->notify_cb = opts->notify_cb;
     r->notify_arg = opts->notify_arg;

@@ -43,6 +43,7 @@ struct wcs_refresher_opts {
     int64_t since_rev;           /* parcels up to this rev are already loaded */
     int plan_version;            /* plan version already active in the engine, 0 none */
     unsigned resync_s;           /* catch-up interval without notifications */
+    int retention_days;          /* > 0: the logs' partitions older than this are dropped */
     void (*notify_cb)(void *arg);/* called from the refresher thread when a batch is queued */
     void *notify_arg;
 };
