@@ -19,31 +19,10 @@ SELECT CASE WHEN count(*) FILTER (WHERE line->>'final' = '') = 0
                  FROM soak_journal WHERE line ? 'parcel' GROUP BY 1) x)
 FROM soak_journal WHERE line ? 'parcel';
 
--- Every UPD_ the WCS acknowledged is stored exactly once as a confirmation,
--- however often it was sent (resends, duplicates, restarts, outages).
-WITH acked AS (
-    SELECT line->>'ack' AS tracking, line->>'event' AS event, line->>'location' AS location,
-           count(*) AS n
-    FROM soak_journal WHERE line ? 'ack' GROUP BY 1, 2, 3),
-stored AS (
-    SELECT substring(detail FROM '^tracking ([0-9]+) ') AS tracking, reason AS event, location,
-           count(*) AS n
-    FROM events WHERE kind = 'confirm' AND reason <> 'DUPLIC__' GROUP BY 1, 2, 3),
-diff AS (
-    SELECT tracking, event, location, coalesce(a.n, 0) AS acked, coalesce(s.n, 0) AS stored
-    FROM acked a FULL JOIN stored s USING (tracking, event, location)
-    WHERE coalesce(a.n, 0) <> coalesce(s.n, 0))
-SELECT CASE WHEN (SELECT count(*) FROM diff) = 0
-            THEN 'check ok: every acknowledged UPD_ stored exactly once: '
-                 || (SELECT sum(n) FROM acked) || ' UPD_ ('
-                 || (SELECT count(*) FROM soak_journal
-                     WHERE line ? 'ack' AND (line->>'duplicate')::boolean)
-                 || ' first acknowledged DUPLIC__)'
-            ELSE 'CHECK FAILED: UPD_ stored not exactly once: '
-                 || (SELECT string_agg(tracking || ' ' || event || ' at ' || location
-                                       || ': acked ' || acked || ', stored ' || stored, '; ')
-                     FROM (SELECT * FROM diff ORDER BY tracking LIMIT 10) d)
-       END;
+-- Every UPD_ the WCS acknowledged is stored exactly once (check-upd.sql,
+-- shared with tests/ha/failover.sh).
+\ir check-upd.sql
+
 
 -- Every declaration the broker accepted is accepted exactly once, and the
 -- WCS knows every acceptance; nothing valid is left pending.
