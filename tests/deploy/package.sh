@@ -12,6 +12,11 @@ build=$(cd "${1:?usage: package.sh BUILD_DIR}" && pwd)
 for t in cpack dpkg-deb; do
     command -v "$t" >/dev/null || { echo "package: $t missing: skipped" >&2; exit 77; }
 done
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+if [ "$prefix" != /usr ]; then
+    echo "package: this tree installs under $prefix, a Debian package under /usr: skipped" >&2
+    exit 77
+fi
 out=$(mktemp -d /tmp/wcs-package-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 (cd "$out" && cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out" >"$out/cpack.log" 2>&1) || {
