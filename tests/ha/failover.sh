@@ -80,7 +80,6 @@ export WCS_DB="host=$pg1,$pg2 port=5432,5432 user=postgres dbname=$db target_ses
 
 # --- wcsd and the line ------------------------------------------------------------------
 
-plc_port=$(( (RANDOM % 2000) + 35000 ))
 cat >"$dir/wcsd.yaml" <<YAML
 node: WCS01
 database:
@@ -94,14 +93,18 @@ events:
 plcs:
   - id: PLC01
     host: 127.0.0.1
-    port: $plc_port
+    port: 0
     life_interval_ms: 2000
     locations: [SCAN01]
     allow: [127.0.0.1]
 YAML
 "$bin/wcsd" -n --config "$dir/wcsd.yaml" >/dev/null
 start wcsd "$bin/wcsd" --config "$dir/wcsd.yaml"
-wait_line wcsd 0 "ready:" || die "wcsd did not start"
+wait_line wcsd 0 "ready:" || { tail -5 "$dir/wcsd.log" >&2; die "wcsd did not start"; }
+# wcsd picked a free port for the PLC link (a fixed one may be some client's
+# ephemeral port): its log says which.
+plc_port=$(sed -n 's/.*PLC01: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/wcsd.log" | head -1)
+[ -n "$plc_port" ] || die "wcsd did not log its PLC port"
 speed=10
 count=$((36000 * seconds * speed / 3600))
 log "line: $count parcels at 36,000/h x$speed (about $seconds s)"

@@ -82,8 +82,10 @@ sql() { psql "$WCS_DB" -qtAX -c "$1"; }
 # The line runs x$speed: the PLC's deadline (150 ms) stays real time, the
 # read window (60 ms before, 30 after: narrower than the 100 ms between
 # parcels at 36,000/h) shrinks with the line's time, as in scripts/run.sh.
-plc_port=$(( (RANDOM % 2000) + 31000 ))
-http_port=$(( plc_port + 2000 ))
+# Fixed ports (wcsd is restarted on them), below Linux's ephemeral range
+# (32768-60999), where a client's connection could hold one.
+plc_port=$(( (RANDOM % 4000) + 20000 ))
+http_port=$(( plc_port + 5000 ))
 (umask 077 && head -c 24 /dev/urandom | base64 >"$dir/broker.token")
 # wcsd's API takes bearer tokens (docs/security.md): the line emulator posts
 # its scans as a scanner, the flood comes from a camera with a valid scanner
