@@ -1,6 +1,9 @@
 # bench/lib-wcsd.sh - sourced by the bench/run-*.sh scripts that need a
-# private PostgreSQL and a wcsd on it. Expects $top (the checkout) and
-# $build (the build tree).
+# private PostgreSQL and a wcsd on it. Expects $top (the checkout).
+#   bench_build [ARG]        sets $build: ARG when it is not an option (status
+#                            0: the caller shifts it), else . when it holds
+#                            bin/wcsd, else build/ in the checkout (status 1)
+#   bench_need NAME PROG...  exits 2 when a program (bin/wcsd...) is not built
 #   bench_cluster DIR DB     starts the cluster in DIR (stopped on exit with
 #                            wcsd), creates database DB afresh, exports WCS_DB
 #   bench_token DIR ROLE     DIR/tokens with one token of ROLE named bench,
@@ -8,6 +11,23 @@
 #   bench_wcsd_start DIR     starts wcsd on DIR/wcsd.yaml (checked first),
 #                            log in DIR/wcsd.log; sets wcsd_pid, http_port
 #   bench_wcsd_stop DIR      SIGTERM; fails (1) unless wcsd exits cleanly
+
+bench_build() {
+    if [ -n "${1:-}" ] && [ "${1#--}" = "$1" ]; then
+        build=$(cd "$1" && pwd)
+        return 0
+    fi
+    if [ -x bin/wcsd ]; then build=$(pwd); else build=$top/build; fi
+    return 1
+}
+
+bench_need() {
+    local name=$1 p
+    shift
+    for p in "$@"; do
+        [ -x "$build/$p" ] || { echo "$name: $build/$p missing (build it first)" >&2; exit 2; }
+    done
+}
 
 wcsd_pid=
 bench_dir=

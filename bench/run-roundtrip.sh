@@ -15,17 +15,9 @@
 # (generated pre-advice, default 100000; 0 = only the sample).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-    build=$(cd "$1" && pwd)
-    shift
-elif [ -x bin/wcsd ]; then
-    build=$(pwd)
-else
-    build=$top/build
-fi
-for b in bin/wcsd bin/wcsctl bin/wcs-gen-preadvice bench/bench-roundtrip; do
-    [ -x "$build/$b" ] || { echo "run-roundtrip: $build/$b missing (build it first)" >&2; exit 2; }
-done
+. "$top/bench/lib-wcsd.sh"
+if bench_build "${1:-}"; then shift; fi
+bench_need run-roundtrip bin/wcsd bin/wcsctl bin/wcs-gen-preadvice bench/bench-roundtrip
 
 dir=${WCS_BENCH_DIR:-/tmp/wcs-bench-rt}
 plc_port=${WCS_BENCH_PLC_PORT:-23010}
@@ -38,7 +30,6 @@ if [ "$plc_port" != 0 ] && (exec 3<>"/dev/tcp/127.0.0.1/$plc_port") 2>/dev/null;
     exit 2
 fi
 
-. "$top/bench/lib-wcsd.sh"
 bench_cluster "$dir" "$db"
 
 # wcsctl import exits 1 when it reported refused rows or blocked

@@ -9,20 +9,10 @@
 # Environment: WCS_BENCH_DIR (state, default /tmp/wcs-bench-tracking).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-    build=$(cd "$1" && pwd)
-    shift
-elif [ -x bin/wcsd ]; then
-    build=$(pwd)
-else
-    build=$top/build
-fi
-for b in bin/wcsd bin/wcsctl bench/bench-tracking; do
-    [ -x "$build/$b" ] || { echo "run-tracking: $build/$b missing (build it first)" >&2; exit 2; }
-done
-dir=${WCS_BENCH_DIR:-/tmp/wcs-bench-tracking}
-
 . "$top/bench/lib-wcsd.sh"
+if bench_build "${1:-}"; then shift; fi
+bench_need run-tracking bin/wcsd bin/wcsctl bench/bench-tracking
+dir=${WCS_BENCH_DIR:-/tmp/wcs-bench-tracking}
 bench_cluster "$dir" wcs_bench_tracking
 "$build/bin/wcsctl" migrate
 "$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate >/dev/null

@@ -1443,14 +1443,40 @@ static int cmd_bag_label(struct ctl *ctl, int argc, char **argv)
     return rc;
 }
 
+/* Loads closed dispatch id into *m for a document (what names it in
+ * messages). Returns 0, or wcsctl's exit code after saying why: 1 no such
+ * dispatch or still open, 2 the database. */
+static int closed_dispatch(struct ctl *ctl, const char *id, const char *what,
+                           struct wcs_manifest *m)
+{
+    PGconn *c = open_db(ctl);
+    struct err e;
+    int rc;
+
+    if (c == NULL)
+        return 2;
+    rc = wcs_db_manifest_load(c, id, m, &e);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return rc == ERR_DB ? 2 : 1;
+    }
+    if (strcmp(m->status, "open") == 0) {
+        fprintf(stderr, "wcsctl: %s: dispatch %s is still open: close it first\n", what,
+                m->manifest_id);
+        wcs_manifest_free(m);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_dispatch_export(struct ctl *ctl, int argc, char **argv)
 {
     static const char *const formats[] = {"predes-json", NULL};
     const char *format = "", *outpath = NULL;
     struct wcs_manifest m;
     char *doc = NULL;
-    json_t *j = NULL;
-    PGconn *c;
+    json_t *j;
     struct err e = {0};
     int rc;
 
@@ -1458,26 +1484,17 @@ static int cmd_dispatch_export(struct ctl *ctl, int argc, char **argv)
                       "dispatch export DISPATCH --format predes-json [--out FILE]", &format,
                       &outpath) < 0)
         return 2;
-    c = open_db(ctl);
-    if (c == NULL)
-        return 2;
-    rc = wcs_db_manifest_load(c, argv[0], &m, &e);
-    PQfinish(c);
-    if (rc < 0) {
-        fprintf(stderr, "wcsctl: %s\n", e.msg);
-        return rc == ERR_DB ? 2 : 1;
-    }
-    if (strcmp(m.status, "open") == 0)
-        rc = err_set(&e, ERR_STATE, "pre-advice: dispatch %s is still open: close it first",
-                     m.manifest_id);
-    else if ((j = wcs_predes_json(&m, &e)) == NULL ||
-             (doc = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII)) == NULL)
+    rc = closed_dispatch(ctl, argv[0], "pre-advice", &m);
+    if (rc != 0)
+        return rc;
+    j = wcs_predes_json(&m, &e);
+    if (j == NULL || (doc = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII)) == NULL)
         rc = e.code ? e.code : err_set(&e, -ENOMEM, "pre-advice: out of memory");
     json_decref(j);
     wcs_manifest_free(&m);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
-        return rc == ERR_STATE || rc == ERR_INVALID ? 1 : 2;
+        return rc == ERR_INVALID ? 1 : 2;
     }
     rc = write_document("dispatch export", outpath, (const unsigned char *)doc, strlen(doc));
     free(doc);
@@ -1491,7 +1508,6 @@ static int cmd_dispatch_bill(struct ctl *ctl, int argc, char **argv)
     struct wcs_manifest m;
     unsigned char *doc = NULL;
     size_t len = 0;
-    PGconn *c;
     struct err e;
     int rc;
 
@@ -1499,20 +1515,11 @@ static int cmd_dispatch_bill(struct ctl *ctl, int argc, char **argv)
                       "dispatch bill DISPATCH [--format pdf|csv] [--out FILE]", &format,
                       &outpath) < 0)
         return 2;
-    c = open_db(ctl);
-    if (c == NULL)
-        return 2;
-    rc = wcs_db_manifest_load(c, argv[0], &m, &e);
-    PQfinish(c);
-    if (rc < 0) {
-        fprintf(stderr, "wcsctl: %s\n", e.msg);
-        return rc == ERR_DB ? 2 : 1;
-    }
+    rc = closed_dispatch(ctl, argv[0], "bill", &m);
+    if (rc != 0)
+        return rc;
     if (strcmp(format, "pdf") == 0) {
         rc = wcs_bill_pdf(&m, &doc, &len, &e);
-    } else if (strcmp(m.status, "open") == 0) {
-        rc = err_set(&e, ERR_STATE, "bill: dispatch %s is still open: close it first",
-                     m.manifest_id);
     } else {
         FILE *mem = open_memstream((char **)&doc, &len);
         rc = mem == NULL ? err_set(&e, -ENOMEM, "bill: out of memory") : wcs_bill_csv(&m, mem, &e);
@@ -1523,7 +1530,7 @@ static int cmd_dispatch_bill(struct ctl *ctl, int argc, char **argv)
     if (rc < 0) {
         free(doc);
         fprintf(stderr, "wcsctl: %s\n", e.msg);
-        return rc == ERR_STATE ? 1 : 2;
+        return 2;
     }
     rc = write_document("dispatch bill", outpath, doc, len);
     free(doc);
