@@ -25,7 +25,8 @@
     XX(ERR_CONFIG, -10006, "configuration error")                                       \
     XX(ERR_FULL, -10007, "resource full")             /* a bounded resource */          \
     XX(ERR_STATE, -10008, "not allowed in the current state")                           \
-    XX(ERR_HTTP, -10009, "HTTP peer error")           /* failed or answered badly */
+    XX(ERR_HTTP, -10009, "HTTP peer error")           /* failed or answered badly */ \
+    XX(ERR_FENCED, -10010, "fenced: another holder has the lease") /* a stale writer */
 
 enum {
 #define ERR_ENUM_ITEM(name, code, text) name = (code),

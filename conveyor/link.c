@@ -395,7 +395,10 @@ static void on_frame(struct conn *c, const char *frame)
     if (rc < 0) {
         l->stats.rx_refused++;
         log_warnx("%s: refused telegram (ERR_ %s): %s", l->cfg.name, why.code, e.msg);
-        send_err(c, &why, 0);
+        /* An ERR_ is not answered with one: two peers that refuse each
+         * other (ids configured wrong) would trade ERR_s for ever. */
+        if (strcmp(why.type, "ERR_") != 0)
+            send_err(c, &why, 0);
         return;
     }
     l->stats.rx_telegrams++;

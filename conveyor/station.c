@@ -245,11 +245,19 @@ static void send_ack(struct conv_station *st, const struct pending_ack *a)
     st->stats.acks++;
 }
 
+/* False once the application lost the right to act for the line. */
+static bool may_act(const struct conv_station *st)
+{
+    return st->cfg.ops->may_act == NULL || st->cfg.ops->may_act(st->cfg.arg);
+}
+
 void conv_station_durable(struct conv_station *st)
 {
     uint64_t durable = st->cfg.ops->durable(st->cfg.arg);
     struct pending_ack *a;
 
+    if (!may_act(st))
+        return;
     while ((a = st->acks) != NULL && a->ticket <= durable) {
         st->acks = a->next;
         if (st->acks == NULL)
@@ -370,7 +378,7 @@ static void read_window_cb(uv_timer_t *t)
         st->stats.ambiguous++;
         n = 0;
     }
-    if (r->gen == st->gen && conv_link_connected(st->link)) {
+    if (r->gen == st->gen && conv_link_connected(st->link) && may_act(st)) {
         struct conv_track *tr;
         size_t i;
 
@@ -560,6 +568,10 @@ static void telegram_cb(struct conv_link *l, const struct conv_telegram *t, cons
     struct conv_station *st = arg;
 
     (void)l;
+    if (!may_act(st)) {
+        st->stats.silenced++;
+        return;
+    }
     switch (t->type) {
     case CONV_TG_REQ:
         on_req(st, t);
@@ -696,12 +708,34 @@ void conv_station_remember(struct conv_station *st, const char *raw, size_t len)
         tr = conv_tracks_find(st->tracks, t.u.req.tracking);
         if (tr != NULL)
             tr->upd_hash = 0;
+    } else if (t.type == CONV_TG_RES) {
+        /* The answer given (by this WCS or the one it took over from): a
+         * repeated REQ_ gets it again. */
+        const struct conv_res *res = &t.u.res;
+
+        tr = conv_tracks_find(st->tracks, res->tracking);
+        if (tr == NULL)
+            tr = conv_tracks_add(st->tracks, res->tracking, now_us());
+        if (tr == NULL)
+            return;
+        if (tr->state == CONV_TRACK_RECIRC)
+            tr->recirculations++;
+        snprintf(tr->location, sizeof(tr->location), "%s", res->location);
+        snprintf(tr->code, sizeof(tr->code), "%s",
+                 res->barcode_kind == CONV_BARCODE_CODE ? res->barcode : "");
+        snprintf(tr->destination, sizeof(tr->destination), "%s", res->destination);
+        tr->reason = (uint8_t)res->reason;
+        tr->state = CONV_TRACK_DECIDED;
+        tr->ref = -1; /* its chute's load was counted by whoever answered */
+        tr->upd_hash = 0;
     } else if (t.type == CONV_TG_UPD) {
         tr = conv_tracks_find(st->tracks, t.u.upd.tracking);
         if (tr == NULL)
             tr = conv_tracks_add(st->tracks, t.u.upd.tracking, now_us());
-        if (tr != NULL)
-            tr->upd_hash = conv_tg_content_hash(raw, len);
+        if (tr == NULL)
+            return;
+        tr->upd_hash = conv_tg_content_hash(raw, len);
+        track_update(st, tr, &t.u.upd);
     }
 }
 

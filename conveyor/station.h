@@ -103,6 +103,11 @@ struct conv_station_ops {
     uint64_t (*record)(void *arg, const struct conv_record *r);
     /* The highest ticket t such that every record up to t is durable. */
     uint64_t (*durable)(void *arg);
+    /* Optional: whether the application may still act for the line (a
+     * standby's lease: it lapsed, another WCS may answer now). When false,
+     * a received telegram is ignored (no answer, nothing recorded, counted
+     * in silenced) and no RES_ or ACK_ goes out. NULL: always. */
+    bool (*may_act)(void *arg);
 };
 
 struct conv_station_config {
@@ -128,6 +133,7 @@ struct conv_station_stats {
     uint64_t acks_dropped;   /* ACK_ not sent: the connection was gone when durable */
     uint64_t log_dropped;    /* records the application could not take */
     uint64_t ambiguous;      /* REQ_ without barcode whose scans another one's window held too */
+    uint64_t silenced;       /* telegrams ignored because the application may not act */
 };
 
 struct conv_station;
@@ -145,11 +151,12 @@ void conv_station_stop(struct conv_station *st, void (*close_cb)(void *arg), voi
 /* The application's durable ticket moved: send the ACK_s waiting for it. */
 void conv_station_durable(struct conv_station *st);
 
-/* Replays a telegram received before (raw[0..len-1], from the telegram log
- * of an earlier run; oldest first), so that a resend is recognised after a
- * restart: a UPD_ becomes its parcel's last event, a REQ_ starts a new round
- * for its parcel. Other types, other lengths and unreadable telegrams are
- * ignored. */
+/* Replays a telegram of the line's log (raw[0..len-1], received or sent by
+ * an earlier run or by the WCS this one took over from; oldest first), so
+ * that the session goes on as if nothing happened: a UPD_ becomes its
+ * parcel's last event (a resend is recognised), a REQ_ starts a new round
+ * for its parcel, a RES_ is the answer a repeated REQ_ gets again. Other
+ * types, other lengths and unreadable telegrams are ignored. */
 void conv_station_remember(struct conv_station *st, const char *raw, size_t len);
 
 const char *conv_station_name(const struct conv_station *st);

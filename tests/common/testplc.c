@@ -65,6 +65,12 @@ static void state_cb(struct conv_link *l, bool up, void *arg)
 struct conv_link *tplc_link(struct tplc *p, const char *local_id, enum conv_link_mode mode,
                             int port, unsigned life_ms, bool *up)
 {
+    return tplc_link_to(p, local_id, "WCS01", mode, port, life_ms, up);
+}
+
+struct conv_link *tplc_link_to(struct tplc *p, const char *local_id, const char *wcs_id,
+                               enum conv_link_mode mode, int port, unsigned life_ms, bool *up)
+{
     struct conv_link_callbacks cbs = {telegram_cb, state_cb, NULL};
     struct conv_link_config lc;
     struct tplc_link_ctx *c;
@@ -77,7 +83,7 @@ struct conv_link *tplc_link(struct tplc *p, const char *local_id, enum conv_link
     conv_link_config_defaults(&lc);
     snprintf(lc.name, sizeof(lc.name), "test-%s", local_id);
     snprintf(lc.local_id, sizeof(lc.local_id), "%s", local_id);
-    snprintf(lc.peer_id, sizeof(lc.peer_id), "WCS01");
+    snprintf(lc.peer_id, sizeof(lc.peer_id), "%s", wcs_id);
     lc.mode = mode;
     snprintf(lc.host, sizeof(lc.host), "127.0.0.1");
     lc.port = port;

@@ -41,6 +41,9 @@ void tplc_init(struct tplc *p);
 struct conv_link *tplc_link(struct tplc *p, const char *local_id, enum conv_link_mode mode,
                             int port, unsigned life_ms, bool *up);
 
+/* The same, to a WCS whose node is wcs_id (another line's). */
+struct conv_link *tplc_link_to(struct tplc *p, const char *local_id, const char *wcs_id,
+                               enum conv_link_mode mode, int port, unsigned life_ms, bool *up);
 /* Arms / disarms the watchdog (and a 10 ms tick, so conditions that wait on
  * something outside the loop, like wcsd over HTTP, are re-checked). */
 void tplc_arm(struct tplc *p);

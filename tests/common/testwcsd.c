@@ -86,15 +86,43 @@ static void write_tokens(struct twcsd *w)
     tu_http_set_token(w->token[TWCSD_ADMIN]);
 }
 
-void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
+/* What every wcsd of a test has of its own: paths, directory, tokens, ports. */
+static void prepare_own(struct twcsd *w, const char *name)
 {
-    memset(w, 0, sizeof(*w));
+    snprintf(w->dir, sizeof(w->dir), "/tmp/%s-XXXXXX", name);
+    if (mkdtemp(w->dir) == NULL)
+        fail_msg("mkdtemp %s: %s", w->dir, strerror(errno));
+    snprintf(w->cfg_path, sizeof(w->cfg_path), "%s/wcsd.yaml", w->dir);
+    write_tokens(w);
+    pick_plc_ports(w);
+}
+
+static void prepare_paths(struct twcsd *w)
+{
     /* libcurl counts its global inits: tests that call it themselves still may. */
     assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
     w->curl_inited = 1;
     testdb_binary_path("bin/wcsd", w->bin, sizeof(w->bin));
     testdb_source_path(PLAN_CSV, w->plan_csv, sizeof(w->plan_csv));
     testdb_source_path(PREADVICE_CSV, w->preadvice_csv, sizeof(w->preadvice_csv));
+}
+
+void twcsd_prepare_shared(struct twcsd *w, const struct twcsd *first, const char *name)
+{
+    memset(w, 0, sizeof(*w));
+    prepare_paths(w);
+    snprintf(w->conninfo, sizeof(w->conninfo), "%s", first->conninfo);
+    prepare_own(w, name);
+    /* One set of tokens for the test's wcsd: tu_http() reaches each. */
+    snprintf(w->tokens_path, sizeof(w->tokens_path), "%s", first->tokens_path);
+    memcpy(w->token, first->token, sizeof(w->token));
+    tu_http_set_token(first->token[TWCSD_ADMIN]);
+}
+
+void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
+{
+    memset(w, 0, sizeof(*w));
+    prepare_paths(w);
     if (cluster != NULL)
         testdb_create_on(cluster, name, w->conninfo, sizeof(w->conninfo));
     else
@@ -103,13 +131,7 @@ void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster)
     tu_wcsctl(w->conninfo, 0, "sortplan", "load", w->plan_csv, "--activate", NULL);
     /* exit 1: the sample holds a few invalid declarations (blocked parcels) */
     tu_wcsctl(w->conninfo, 1, "import", w->preadvice_csv, NULL);
-
-    snprintf(w->dir, sizeof(w->dir), "/tmp/%s-XXXXXX", name);
-    if (mkdtemp(w->dir) == NULL)
-        fail_msg("mkdtemp %s: %s", w->dir, strerror(errno));
-    snprintf(w->cfg_path, sizeof(w->cfg_path), "%s/wcsd.yaml", w->dir);
-    write_tokens(w);
-    pick_plc_ports(w);
+    prepare_own(w, name);
 }
 
 void twcsd_config(struct twcsd *w, const char *fmt, ...)
@@ -125,9 +147,10 @@ void twcsd_config(struct twcsd *w, const char *fmt, ...)
     if (!w->no_tokens)
         snprintf(tokens, sizeof(tokens), "  tokens_file: %s\n", w->tokens_path);
     n = snprintf(yaml, sizeof(yaml),
-                 "node: WCS01\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
+                 "node: %s\ndatabase:\n  conninfo: \"%s\"\nhttp:\n  listen: 127.0.0.1\n"
                  "  port: 0\n%s%s%s",
-                 w->conninfo, tokens, w->http_extra, sections);
+                 w->node[0] != '\0' ? w->node : "WCS01", w->conninfo, tokens, w->http_extra,
+                 sections);
     assert_true(n >= 0 && (size_t)n < sizeof(yaml));
     tu_write_text(w->cfg_path, yaml);
 }

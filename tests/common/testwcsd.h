@@ -44,6 +44,7 @@ struct twcsd {
     char http_extra[512];     /* more `http:` keys for twcsd_config(), each line
                                * indented by two spaces; "" = none */
     int no_tokens;            /* twcsd_config() leaves http.tokens_file out */
+    char node[6];             /* the config's node (the line); "" = WCS01 */
     int curl_inited;          /* twcsd_prepare() ran curl_global_init() */
     int http_port;            /* from the last ready line */
     char ready[1024];         /* the last ready line */
@@ -63,7 +64,14 @@ struct twcsd {
 void twcsd_prepare(struct twcsd *w, const char *name, const char *cluster);
 
 /*
- * Writes w->cfg_path: node WCS01, the database, HTTP on 127.0.0.1 port 0
+ * Prepares a second (third...) wcsd on first's database, as it stands: its
+ * own directory and PLC ports, first's tokens (first must outlive it);
+ * nothing written to the database.
+ */
+void twcsd_prepare_shared(struct twcsd *w, const struct twcsd *first, const char *name);
+
+/*
+ * Writes w->cfg_path: node WCS01 (or w->node), the database, HTTP on 127.0.0.1 port 0
  * (wcsd picks one; the ready line tells which) with w->tokens_path (unless
  * w->no_tokens) and w->http_extra, followed by the test's own sections
  * (events, plcs, scanners, registry...) formatted from fmt.

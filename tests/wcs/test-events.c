@@ -873,7 +873,7 @@ static void test_telegram_copy_and_list(void **state)
     exec_ok(c, "COMMIT");
 
     /* All, oldest first. */
-    assert_int_equal(wcs_db_telegrams_list(c, NULL, 0, 0, tg_list_cb, &l, &e), 0);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, NULL, 0, 0, tg_list_cb, &l, &e), 0);
     assert_int_equal(l.n, 4);
     assert_int_equal(l.got[0].id, 10);
     assert_int_equal(l.got[0].at_us, tg[0].at_us);
@@ -892,22 +892,22 @@ static void test_telegram_copy_and_list(void **state)
     assert_memory_equal(l.got[2].raw, "#\t\\??Z", sizeof(odd));
     /* Filters: plc, since, limit; and a callback that stops. */
     l.n = 0;
-    assert_int_equal(wcs_db_telegrams_list(c, "PLC01", 0, 0, tg_list_cb, &l, &e), 0);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, "PLC01", 0, 0, tg_list_cb, &l, &e), 0);
     assert_int_equal(l.n, 3);
     l.n = 0;
-    assert_int_equal(wcs_db_telegrams_list(c, "PLC01", tg[1].at_us, 0, tg_list_cb, &l, &e), 0);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, "PLC01", tg[1].at_us, 0, tg_list_cb, &l, &e), 0);
     assert_int_equal(l.n, 2);
     assert_int_equal(l.got[0].id, 11);
     l.n = 0;
-    assert_int_equal(wcs_db_telegrams_list(c, "", 0, 2, tg_list_cb, &l, &e), 0);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, "", 0, 2, tg_list_cb, &l, &e), 0);
     assert_int_equal(l.n, 2);
     l.n = 0;
     l.stop_at = 1;
-    assert_int_equal(wcs_db_telegrams_list(c, NULL, 0, 0, tg_list_cb, &l, &e), 0);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, NULL, 0, 0, tg_list_cb, &l, &e), 0);
     assert_int_equal(l.n, 1);
     /* The connection is usable after a stopped listing. */
     assert_int_equal(query_ll(c, "SELECT count(*) FROM telegrams"), 4);
-    assert_int_equal(wcs_db_telegrams_list(c, NULL, -1, 0, tg_list_cb, &l, &e), ERR_INVALID);
+    assert_int_equal(wcs_db_telegrams_list(c, -1, NULL, -1, 0, tg_list_cb, &l, &e), ERR_INVALID);
     PQfinish(c);
 }
 

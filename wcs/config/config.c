@@ -299,6 +299,8 @@ static const struct key_def top_keys[] = {
     {"events.node_id", KEY_U32, OFF(events.node_id), 0, 0, 255, 0},
     {"events.statement_timeout_ms", KEY_U32, OFF(events.statement_timeout_ms), 0, 100, 600000, 0},
     {"events.lock_timeout_ms", KEY_U32, OFF(events.lock_timeout_ms), 0, 10, 600000, 0},
+    {"ha", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"ha.lease_ms", KEY_INT, OFF(ha_lease_ms), SZ(ha_lease_ms), 300, 600000, 0},
     {"customs", KEY_SECTION, 0, 0, 0, 0, 0},
     {"customs.duty_rules", KEY_STRING, OFF(customs_duty_rules), SZ(customs_duty_rules), 1, 255, 0},
     {"customs.exchange_rates", KEY_STRING, OFF(customs_rates), SZ(customs_rates), 1, 255, 0},
@@ -416,6 +418,7 @@ void wcs_config_defaults(struct wcs_config *c)
     c->loop_cpu = CPU_NONE;
     c->registry_expected = 100000;
     c->registry_resync_s = 60;
+    c->ha_lease_ms = 3000; /* WCS_LEASE_MS_DEFAULT */
     c->events.queue_capacity = 65536;
     c->events.batch_max = 2000;
     c->events.statement_timeout_ms = 5000;
@@ -891,6 +894,12 @@ static void check_across(struct ctx *x, const int *seen)
     if (c->http_tls_key[0] != '\0' && c->http_tls_cert[0] == '\0')
         diag_add(x->d, "%s:%d: http.tls_key: needs http.tls_cert (its certificate)", c->path,
                  key_line(seen, "http.tls_key"));
+    /* The node names the line in telegrams, in the database and in ids'
+     * owners: letters, digits, '-' and '_' only. */
+    if (strspn(c->node, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+        strlen(c->node))
+        diag_add(x->d, "%s:%d: node: %s: letters, digits, '-' and '_' only", c->path,
+                 key_line(seen, "node"), c->node);
     n = count_scan_locations(c);
     if (n > WCS_SCAN_LOCATIONS_MAX)
         diag_add(x->d,

@@ -126,6 +126,7 @@ struct wcs_config {
     int events_flush_interval_ms;   /* obsolete key (the writer commits at once), read so
                                      * older configs stay valid; wcsd warns when set */
     char spool_path[256];            /* durable local spool for outages, "" = none */
+    int ha_lease_ms;                 /* ha.lease_ms: the line's lease (active/standby) */
     int events_retention_days;       /* events.retention_days: days of the event and telegram
                                       * logs kept (whole days' partitions dropped), 0 = all */
     char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */

@@ -29,6 +29,7 @@
 #include "wcs/store/actions.h"
 #include "wcs/store/bags.h"
 #include "wcs/store/console_store.h"
+#include "wcs/store/lease.h"
 #include "wcs/config/config.h"
 #include "wcs/config/secrets.h"
 #include "wcs/ctl/ctl.h"
@@ -899,9 +900,34 @@ int wcsctl_parse_since(const char *s, int64_t *us)
     return 0;
 }
 
+static int line_found_cb(void *arg, const struct wcs_line_status *l)
+{
+    *(int *)arg = (int)l->node_id;
+    return 0;
+}
+
+/* The events.node_id of line node (its ids' low bits), for --line; -1 with
+ * a message when the database knows no such line. */
+static int line_node_id(PGconn *c, const char *node)
+{
+    struct err e;
+    int id = -1;
+
+    if (wcs_db_lines(c, node, line_found_cb, &id, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return -1;
+    }
+    if (id < 0)
+        fprintf(stderr, "wcsctl: --line %s: no such line (a line is known once its wcsd "
+                        "started; wcsctl status lists them)\n",
+                node);
+    return id;
+}
+
 static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
 {
-    const char *plc = NULL;
+    const char *plc = NULL, *line = NULL;
+    int node_id = -1;
     int64_t since;
     long limit = 1000;
     PGconn *c;
@@ -912,6 +938,8 @@ static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--plc") == 0 && i + 1 < argc) {
             plc = argv[++i];
+        } else if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
+            line = argv[++i];
         } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
             if (wcsctl_parse_since(argv[++i], &since) < 0) {
                 fprintf(stderr, "wcsctl: --since %s: give 2026-11-23T14:00:00 (UTC) or 10m, 2h...\n",
@@ -925,14 +953,19 @@ static int cmd_telegrams(struct ctl *ctl, int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: wcsctl telegrams [--plc ID] [--since T] [--limit N]\n");
+            fprintf(stderr,
+                    "usage: wcsctl telegrams [--line NODE] [--plc ID] [--since T] [--limit N]\n");
             return 2;
         }
     }
     c = open_db(ctl);
     if (c == NULL)
         return 2;
-    rc = wcs_db_telegrams_list(c, plc, since, (size_t)limit, print_telegram_cb, NULL, &e);
+    if (line != NULL && (node_id = line_node_id(c, line)) < 0) {
+        PQfinish(c);
+        return 2;
+    }
+    rc = wcs_db_telegrams_list(c, node_id, plc, since, (size_t)limit, print_telegram_cb, NULL, &e);
     PQfinish(c);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: telegrams: %s\n", e.msg);
@@ -1034,6 +1067,41 @@ static int cmd_summary(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+/* "2026-12-07T18:20:01Z" of Unix microseconds, "-" for 0. */
+static const char *utc_text(int64_t us, char *buf, size_t len)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+
+    if (us == 0 || gmtime_r(&t, &tm) == NULL)
+        snprintf(buf, len, "-");
+    else
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* One line of `wcsctl status` per sorting line: its active wcsd, since
+ * when, its standby and the last takeover (the lease's row). */
+static int print_line_cb(void *arg, const struct wcs_line_status *l)
+{
+    char since[32], last[32];
+
+    (void)arg;
+    printf("line %s (events.node_id %u): ", l->node, l->node_id);
+    if (l->held)
+        printf("active %s since %s (token %lld)", l->holder,
+               utc_text(l->active_since_us, since, sizeof(since)), (long long)l->token);
+    else
+        printf("NO ACTIVE wcsd (lease of %s lapsed or released)",
+               l->holder[0] ? l->holder : "-");
+    printf(", standby %s", l->standby[0] ? l->standby : "none");
+    if (l->takeovers > 0)
+        printf(", %ld takeover(s), the last at %s from %s", l->takeovers,
+               utc_text(l->last_takeover_us, last, sizeof(last)), l->last_takeover_from);
+    printf("\n");
+    return 0;
+}
+
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_db_status s;
@@ -1055,6 +1123,11 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
     printf("database: schema v%d, plan v%d active, %lld parcels (%lld ids), %lld events%s%s\n",
            s.schema_version, s.plan_version, s.parcels, s.parcel_ids, s.events,
            s.last_event_at[0] ? ", last at " : "", s.last_event_at);
+    if (wcs_db_lines(c, NULL, print_line_cb, NULL, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        PQfinish(c);
+        return 2;
+    }
     rc = wcsctl_customs_status(c);
     PQfinish(c);
     if (rc == 2)

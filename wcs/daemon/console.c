@@ -218,6 +218,46 @@ static long long customs_alarms(struct wcs_console *c)
     return c->src.refresher ? wcs_refresher_customs_alarms(c->src.refresher) : -1;
 }
 
+/* RFC 3339 UTC of Unix microseconds, or JSON null for 0. */
+static json_t *utc_json(int64_t us)
+{
+    char buf[32];
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+
+    if (us == 0 || gmtime_r(&t, &tm) == NULL)
+        return json_null();
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+json_t *wcs_console_ha_json(struct wcs_lease *l)
+{
+    struct wcs_lease_view v;
+    const struct wcs_line_status *ln = &v.line;
+
+    if (l == NULL)
+        return json_null();
+    wcs_lease_view(l, &v);
+    return json_pack("{s:s,s:s,s:o,s:o,s:I,s:o,s:I,s:o}", "role",
+                     v.role == WCS_LEASE_ACTIVE ? "active"
+                     : v.role == WCS_LEASE_LOST ? "lost"
+                                                : "standby",
+                     "this", v.holder, "active", ln->held ? text_or_null(ln->holder) : json_null(),
+                     "active_since", ln->held ? utc_json(ln->active_since_us) : json_null(),
+                     "token", (json_int_t)ln->token, "standby", text_or_null(ln->standby),
+                     "takeovers", (json_int_t)ln->takeovers, "last_takeover",
+                     ln->takeovers > 0 ? json_pack("{s:o,s:s}", "at",
+                                                   utc_json(ln->last_takeover_us), "from",
+                                                   ln->last_takeover_from)
+                                       : json_null());
+}
+
 static json_t *line_json(struct wcs_console *c, int64_t now)
 {
     const struct wcs_plan *plan = wcs_sorter_plan(c->src.sorter);
@@ -238,6 +278,7 @@ static json_t *line_json(struct wcs_console *c, int64_t now)
                   c->src.cfg->node, "plan_version", wcs_sorter_plan_version(c->src.sorter),
                   "default_exit", plan ? wcs_plan_default_exit(plan) : "", "plcs",
                   plcs_json(c), "scanners", scanners_json(c), "chutes", chutes);
+    json_object_set_new(j, "ha", wcs_console_ha_json(c->src.lease));
     json_object_set_new(
         j, "now",
         json_pack("{s:I,s:o,s:I,s:I,s:I,s:b,s:I,s:I}", "sorted_last_min", (json_int_t)sorted,
@@ -579,7 +620,7 @@ int wcs_console_start(uv_loop_t *loop, const struct wcs_console_sources *src, PG
         if (wcs_db_alarms_recent(db, src->cfg->node, now_us() - WCS_ALARM_KEEP_US, restore_cb,
                                  c->alarms, &dbe) < 0)
             log_warnx("console: earlier alarms not loaded: %s", dbe.msg);
-        if (wcs_db_chute_holds(db, hold_cb, c, &dbe) < 0)
+        if (wcs_db_chute_holds(db, src->cfg->node, hold_cb, c, &dbe) < 0)
             log_warnx("console: disabled chutes not loaded: %s", dbe.msg);
     }
     uv_timer_init(loop, &c->timer);

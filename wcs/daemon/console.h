@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <uv.h>
 
@@ -39,6 +40,7 @@ struct wcs_console_sources {
     struct scan_usb *usb;            /* may be NULL */
     const char *conninfo;            /* for keeping alarms (holds a secret) */
     struct wcs_printers *printers;   /* label printers (their failures alarm); may be NULL */
+    struct wcs_lease *lease;         /* the line's lease: this wcsd active or standby */
     /* Called on the loop when a document was rendered anew (the HTTP
      * server sends it to its streams); doc is JSON text. */
     void (*publish_cb)(void *arg, enum wcs_console_doc which, const char *doc);
@@ -46,6 +48,14 @@ struct wcs_console_sources {
 };
 
 struct wcs_console;
+struct wcs_lease;
+
+/* This wcsd's part in its line, for GET /v1/status and the console's line
+ * document: {"role": "active"|"standby", "this": "host:pid", "active":
+ * holder or null, "active_since": RFC 3339 or null, "token", "standby":
+ * the waiting one or null, "takeovers", "last_takeover": {"at", "from"} or
+ * null}. Loop thread (reads the keeper's last view). */
+json_t *wcs_console_ha_json(struct wcs_lease *l);
 
 /* Loads the alarms kept before (the last day's, from c) and the chutes
  * operators disabled (into the sorter's engine), and starts the 1 s

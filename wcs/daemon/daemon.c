@@ -33,6 +33,7 @@
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/printing.h"
 #include "wcs/store/events.h"
+#include "wcs/store/lease.h"
 #include "wcs/store/refresher.h"
 #include "wcs/store/store.h"
 
@@ -61,6 +62,11 @@ struct wcsd {
     bool watchdog_on;
     uv_async_t refresh_async;  /* the refresher queued a batch */
     uv_async_t durable_async;  /* the writer made more records durable */
+    uv_async_t lease_async;    /* the lease keeper: this wcsd's role changed */
+    uv_timer_t lease_timer;    /* watches the lease's local expiry */
+    struct wcs_lease *lease;   /* the line's lease: active or standby */
+    bool line_open;            /* the PLC links are open (this wcsd is active) */
+    bool lease_lost;           /* stopped because another wcsd has the line */
     pthread_mutex_t durable_mu; /* guards durable_open against the store thread */
     bool durable_open;         /* durable_async may be sent to */
     struct wcs_sorter *sorter; /* registry + plan + engine */
@@ -92,8 +98,8 @@ static void system_event(struct wcsd *d, const char *detail)
 {
     struct wcs_event ev;
 
-    if (d->writer == NULL)
-        return;
+    if (d->writer == NULL || !d->line_open || d->lease_lost)
+        return; /* a standby writes nothing: the line's log is the active's */
     memset(&ev, 0, sizeof(ev));
     ev.at_us = now_us();
     ev.kind = WCS_EVENT_SYSTEM;
@@ -249,6 +255,8 @@ static void close_loop_handles(struct wcsd *d)
     d->durable_open = false;
     pthread_mutex_unlock(&d->durable_mu);
     uv_close((uv_handle_t *)&d->durable_async, close_cb);
+    uv_close((uv_handle_t *)&d->lease_async, close_cb);
+    uv_close((uv_handle_t *)&d->lease_timer, close_cb);
     uv_close((uv_handle_t *)&d->sigterm, close_cb);
     uv_close((uv_handle_t *)&d->sigint, close_cb);
     uv_close((uv_handle_t *)&d->sighup, close_cb);
@@ -375,25 +383,121 @@ static void durable_cb(void *arg)
     pthread_mutex_unlock(&d->durable_mu);
 }
 
+/* --- the line's lease: active or standby ------------------------------------ */
+
+/* This wcsd may no longer act for its line: another holds (or may hold) the
+ * lease. It stops at once, exit status 1, so that systemd starts it again:
+ * then it is the standby. */
+static void lose_line(struct wcsd *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->lease_lost = true;
+    log_error("line %s: %s: stopping (restarted, this wcsd waits as the standby)", d->cfg.node,
+              why);
+    svc_stopping();
+    close_loop_handles(d);
+}
+
+static void lease_timer_cb(uv_timer_t *t)
+{
+    struct wcsd *d = t->data;
+
+    if (d->line_open && !wcs_lease_may_act(d->lease))
+        lose_line(d, "lease lapsed (not renewed for ha.lease_ms) while a standby waits");
+}
+
+static void drain_old_spool(struct wcsd *d);
+
+/* This wcsd holds the line's lease: its writer proves the token in every
+ * batch, what an earlier run of it spooled goes in first, and the PLC
+ * links open with the last hour of telegrams and the last seconds of scans
+ * read back (c, or a connection of its own when NULL), so the PLC finds the
+ * line as the previous active left it. */
+static int open_line(struct wcsd *d, PGconn *c, struct err *e)
+{
+    struct wcs_lease_view v;
+    PGconn *own = NULL;
+    char detail[WCS_LEASE_HOLDER_MAX + 96];
+    unsigned period = d->cfg.ha_lease_ms / 10;
+    int rc;
+
+    wcs_lease_view(d->lease, &v);
+    rc = wcs_event_writer_fence(d->writer, v.token, e);
+    if (rc < 0)
+        return rc;
+    d->line_open = true;
+    drain_old_spool(d);
+    if (c == NULL && (rc = wcs_db_connect(d->conninfo, &own, e)) < 0)
+        return rc;
+    rc = wcs_plcs_open(d->plcs, &d->loop, &d->cfg, c != NULL ? c : own, e);
+    PQfinish(own);
+    if (rc < 0)
+        return rc;
+    uv_timer_start(&d->lease_timer, lease_timer_cb, period, period > 0 ? period : 1);
+    if (v.line.last_takeover_from[0] != '\0' && v.line.token == v.token)
+        snprintf(detail, sizeof(detail), "line %s active (token %lld), taken over from %s",
+                 d->cfg.node, (long long)v.token, v.line.last_takeover_from);
+    else
+        snprintf(detail, sizeof(detail), "line %s active (token %lld)", d->cfg.node,
+                 (long long)v.token);
+    log_info("%s", detail);
+    system_event(d, detail);
+    return 0;
+}
+
+/* The keeper's thread saw the role change (took the lease, or lost it). */
+static void lease_async_cb(uv_async_t *h)
+{
+    struct wcsd *d = h->data;
+    struct wcs_lease_view v;
+    struct err e = {0};
+
+    if (d->stopping)
+        return;
+    wcs_lease_view(d->lease, &v);
+    if (v.role == WCS_LEASE_LOST) {
+        lose_line(d, "another wcsd took the line's lease");
+    } else if (v.role == WCS_LEASE_ACTIVE && !d->line_open) {
+        log_info("line %s: lease taken (the active %s stopped renewing it): opening the PLC "
+                 "links",
+                 d->cfg.node, v.line.last_takeover_from[0] ? v.line.last_takeover_from : "-");
+        if (open_line(d, NULL, &e) < 0)
+            lose_line(d, e.msg);
+    }
+}
+
+/* Called on the keeper's thread: only wakes the loop. */
+static void lease_changed_cb(void *arg)
+{
+    struct wcsd *d = arg;
+
+    uv_async_send(&d->lease_async);
+}
+
 /* The loop's own handles: wake-ups from the two threads and the signals.
  * On a failure the handles already made are closed (the caller runs the
  * loop to finish that) and e says which failed. */
 static int loop_handles_init(struct wcsd *d, struct err *e)
 {
     uv_handle_t *made[] = {(uv_handle_t *)&d->refresh_async, (uv_handle_t *)&d->durable_async,
-                           (uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint,
+                           (uv_handle_t *)&d->lease_async,   (uv_handle_t *)&d->lease_timer,
+                           (uv_handle_t *)&d->sigterm,       (uv_handle_t *)&d->sigint,
                            (uv_handle_t *)&d->sighup};
     size_t n = 0;
     int rc;
 
     if ((rc = uv_async_init(&d->loop, &d->refresh_async, refresh_async_cb)) < 0 ||
         (n++, rc = uv_async_init(&d->loop, &d->durable_async, durable_async_cb)) < 0 ||
+        (n++, rc = uv_async_init(&d->loop, &d->lease_async, lease_async_cb)) < 0 ||
+        (n++, rc = uv_timer_init(&d->loop, &d->lease_timer)) < 0 ||
         (n++, rc = uv_signal_init(&d->loop, &d->sigterm)) < 0 ||
         (n++, rc = uv_signal_init(&d->loop, &d->sigint)) < 0 ||
         (n++, rc = uv_signal_init(&d->loop, &d->sighup)) < 0)
         goto fail;
     n++;
-    d->refresh_async.data = d->durable_async.data = d;
+    d->refresh_async.data = d->durable_async.data = d->lease_async.data = d;
+    d->lease_timer.data = d;
     d->sigterm.data = d->sigint.data = d->sighup.data = d;
     if ((rc = uv_signal_start(&d->sigterm, signal_cb, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&d->sigint, signal_cb, SIGINT)) < 0 ||
@@ -542,6 +646,7 @@ static int start_console(struct wcsd *d, PGconn *c, struct err *e)
         .refresher = d->refresher,
         .usb = d->usb,
         .conninfo = d->conninfo,
+        .lease = d->lease,
         .publish_cb = console_publish_cb,
         .publish_arg = d,
     };
@@ -573,6 +678,7 @@ static int start_http(struct wcsd *d, struct err *e)
         .conninfo = d->conninfo,
         .console = d->console,
         .printers = d->printers,
+        .lease = d->lease,
     };
     struct wcs_http_opts o = {
         .addr = d->cfg.http_listen,
@@ -602,6 +708,8 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     struct wcsd *d = calloc(1, sizeof(*d));
     struct wcs_refresher_opts ro;
     struct wcs_event_writer_opts wo;
+    struct wcs_lease_opts lo;
+    struct wcs_lease_view lv;
     struct wcs_plan *plan = NULL;
     PGconn *c = NULL;
     double t0 = (double)uv_hrtime() / 1e9;
@@ -681,6 +789,7 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     wo.spool_max_bytes = cfg->spool_max_bytes;
     wo.durable_cb = durable_cb;
     wo.durable_arg = d;
+    wo.fence_node = cfg->node; /* writes nothing until this wcsd holds the line's lease */
     rc = wcs_event_writer_start(d->conninfo, &wo, &d->writer, e);
     if (rc < 0)
         goto fail_loop;
@@ -699,8 +808,17 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     rc = wcs_refresher_start(&ro, &d->refresher, e);
     if (rc < 0)
         goto fail_loop;
-    drain_old_spool(d);
-    rc = wcs_plcs_start(&d->loop, &d->cfg, d->sorter, d->writer, c, &d->plcs, e);
+    memset(&lo, 0, sizeof(lo));
+    lo.conninfo = d->conninfo;
+    lo.node = cfg->node;
+    lo.node_id = cfg->events.node_id;
+    lo.lease_ms = (unsigned)cfg->ha_lease_ms;
+    lo.changed_cb = lease_changed_cb;
+    lo.changed_arg = d;
+    rc = wcs_lease_start(&lo, &d->lease, e);
+    if (rc < 0)
+        goto fail_loop;
+    rc = wcs_plcs_new(&d->cfg, d->sorter, d->writer, d->lease, &d->plcs, e);
     if (rc < 0)
         goto fail_loop;
     if (cfg->nscanners > 0) {
@@ -714,6 +832,16 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         rc = start_http(d, e);
     if (rc < 0)
         goto fail_loop;
+    wcs_lease_view(d->lease, &lv);
+    if (lv.role == WCS_LEASE_ACTIVE) {
+        rc = open_line(d, c, e);
+        if (rc < 0)
+            goto fail_loop;
+    } else {
+        log_info("line %s: standby: %s holds the lease; this wcsd takes over when it lapses "
+                 "(ha.lease_ms %d)",
+                 cfg->node, lv.line.holder, cfg->ha_lease_ms);
+    }
     PQfinish(c);
     c = NULL;
     pin_loop(d);
@@ -725,19 +853,20 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
     }
     system_event(d, "wcsd started");
     log_info("ready: node %s, plan v%d, %zu parcels indexed (registry %.1f MiB), %s %s:%d, "
-             "%d PLC link(s), %d scanner(s), started in %.2f s",
+             "%d PLC link(s), %d scanner(s), started in %.2f s, %s",
              cfg->node, wcs_sorter_plan_version(d->sorter),
              wcs_registry_count(wcs_sorter_registry(d->sorter)),
              (double)wcs_registry_memory(wcs_sorter_registry(d->sorter)) / (1024.0 * 1024.0),
              d->files.cert != NULL ? "https" : "http", cfg->http_listen[0] ? cfg->http_listen : "-",
              d->http_port, (int)wcs_plcs_count(d->plcs), cfg->nscanners,
-             (double)uv_hrtime() / 1e9 - t0);
+             (double)uv_hrtime() / 1e9 - t0, d->line_open ? "active" : "standby");
     {
         char status[160];
 
-        snprintf(status, sizeof(status), "node %s, plan v%d, %zu parcels, %d PLC link(s)",
+        snprintf(status, sizeof(status), "node %s, plan v%d, %zu parcels, %d PLC link(s), %s",
                  cfg->node, wcs_sorter_plan_version(d->sorter),
-                 wcs_registry_count(wcs_sorter_registry(d->sorter)), (int)wcs_plcs_count(d->plcs));
+                 wcs_registry_count(wcs_sorter_registry(d->sorter)), (int)wcs_plcs_count(d->plcs),
+                 d->line_open ? "active" : "standby");
         svc_ready(status);
     }
     *out = d;
@@ -773,11 +902,14 @@ int wcsd_run(struct wcsd *d)
     system_event(d, "wcsd stopped");
     wcs_event_writer_stop(d->writer);
     d->writer = NULL;
+    /* After the last write: the standby may take the line at once. */
+    wcs_lease_stop(d->lease);
+    d->lease = NULL;
     rc = uv_loop_close(&d->loop);
     if (rc != 0)
         log_warnx("event loop closed with handles still open: %s", uv_strerror(rc));
     log_info("stopped");
-    return rc == 0 ? 0 : -1;
+    return rc == 0 && !d->lease_lost ? 0 : -1;
 }
 
 void wcsd_free(struct wcsd *d)
@@ -786,6 +918,7 @@ void wcsd_free(struct wcsd *d)
         return;
     wcs_refresher_stop(d->refresher);
     wcs_event_writer_stop(d->writer);
+    wcs_lease_stop(d->lease);
     wcs_sorter_free(d->sorter);
     wcs_printers_free(d->printers);
     pthread_mutex_destroy(&d->durable_mu);

@@ -42,6 +42,7 @@ struct wcs_refresher;
 struct wcs_sorter;
 struct wcs_console;
 struct wcs_printers;
+struct wcs_lease;
 
 /* What the API shows and acts on; none owned, each must outlive the
  * server (wcs_http_stop() first). usb and refresher may be NULL. */
@@ -57,6 +58,7 @@ struct wcs_http_sources {
     const char *conninfo;            /* the database, for logins' checks (holds a secret) */
     struct wcs_console *console;     /* the console's live state; NULL = no console */
     struct wcs_printers *printers;   /* label printers (reprint); may be NULL */
+    struct wcs_lease *lease;         /* the line's lease; a standby takes no action */
 };
 
 /* Sends a console document (console.h) to every GET /v1/stream. */

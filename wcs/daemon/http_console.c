@@ -441,7 +441,8 @@ static bool job_run(struct http_job *j, PGconn *c)
     }
     case C_CHUTE_DISABLE:
     case C_CHUTE_ENABLE:
-        rc = wcs_db_chute_hold(c, j->arg, j->route == C_CHUTE_DISABLE, j->user, &e);
+        rc = wcs_db_chute_hold(c, j->h->src.node, j->arg, j->route == C_CHUTE_DISABLE, j->user,
+                               &e);
         if (rc == 0)
             job_answer(j, MHD_HTTP_OK, json_object()); /* the chute: on the loop */
         break;

@@ -258,6 +258,7 @@ static enum MHD_Result handle_status(struct wcs_http *h, struct MHD_Connection *
                   "dry_runs", (json_int_t)ss.dry_runs, "uptime_s",
                   (double)(uv_hrtime() / 1000 - src->started_us) / 1e6, "chutes", chutes,
                   "plcs", plcs_json(src->plcs));
+    json_object_set_new(j, "ha", wcs_console_ha_json(src->lease));
     return reply_json(conn, MHD_HTTP_OK, j);
 }
 
@@ -918,6 +919,13 @@ static enum MHD_Result first_call(struct wcs_http *h, struct MHD_Connection *con
     case WCS_HTTP_ALLOW:
         break;
     }
+    /* The line's actions are the active wcsd's: a standby's engine and PLC
+     * links are idle, and what it changed would not reach the active one. */
+    if (personal && strcmp(method, "POST") == 0 && croute != C_LANGUAGE && h->src.lease != NULL &&
+        !wcs_lease_may_act(h->src.lease))
+        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "standby",
+                           "this wcsd is the line's standby: act on the active one "
+                           "(GET /v1/status: ha.active)");
     /* A login must say it is JSON: a form on another site cannot, without
      * the browser asking first (CORS), so it cannot log a victim's browser
      * into its own account. */

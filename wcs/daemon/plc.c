@@ -18,6 +18,7 @@
 
 #define SCANS_PER_LOCATION 256 /* scans kept per scan point for the read windows */
 #define RESEND_MEMORY_US (3600ll * 1000000) /* telegrams read back at start */
+#define RECENT_SCANS_US (10ll * 1000000)    /* scans read back at a takeover */
 
 /* One PLC: its station and what its ops need. */
 struct plc {
@@ -32,6 +33,7 @@ _Static_assert(WCS_SCAN_LOCATIONS_MAX <= CONV_CORR_LOCATIONS_MAX,
 struct wcs_plcs {
     struct wcs_sorter *sorter;
     struct wcs_event_writer *writer;
+    struct wcs_lease *lease;       /* the line's lease: may we answer */
     size_t queue_capacity;         /* the writer's, events */
     struct conv_correlator *scans; /* the WCS's scans by location */
     char locations[WCS_SCAN_LOCATIONS_MAX][21]; /* configured scan locations */
@@ -254,11 +256,19 @@ static uint64_t durable_op(void *arg)
     return wcs_event_writer_durable(p->all->writer);
 }
 
+static bool may_act_op(void *arg)
+{
+    struct plc *p = arg;
+
+    return p->all->lease == NULL || wcs_lease_may_act(p->all->lease);
+}
+
 static const struct conv_station_ops station_ops = {
     .decide = decide_op,
     .apply = apply_op,
     .record = record_op,
     .durable = durable_op,
+    .may_act = may_act_op,
 };
 
 /* --- start / stop ---------------------------------------------------------- */
@@ -267,8 +277,7 @@ static int remember_cb(void *arg, const struct wcs_telegram_rec *tg)
 {
     struct plc *p = arg;
 
-    if (tg->direction == 'i')
-        conv_station_remember(p->station, tg->raw, tg->raw_len);
+    conv_station_remember(p->station, tg->raw, tg->raw_len);
     return 0;
 }
 
@@ -314,23 +323,74 @@ static void scan_locations(struct wcs_plcs *all, const struct wcs_config *cfg)
         add_location(all, cfg->scanners[i].location);
 }
 
-int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sorter *sorter,
-                   struct wcs_event_writer *writer, PGconn *c, struct wcs_plcs **out,
-                   struct err *e)
+int wcs_plcs_new(const struct wcs_config *cfg, struct wcs_sorter *sorter,
+                 struct wcs_event_writer *writer, struct wcs_lease *lease, struct wcs_plcs **out,
+                 struct err *e)
 {
     struct wcs_plcs *all = calloc(1, sizeof(*all));
-    int i, rc;
 
     *out = all;
     if (all == NULL)
         return err_set(e, -ENOMEM, "out of memory");
     all->sorter = sorter;
     all->writer = writer;
+    all->lease = lease;
     all->queue_capacity = cfg->events.queue_capacity;
     scan_locations(all, cfg);
     all->scans = conv_corr_new(SCANS_PER_LOCATION);
     if (all->scans == NULL)
         return err_set(e, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int recent_scan_cb(void *arg, const struct wcs_event *ev)
+{
+    struct wcs_plcs *all = arg;
+    struct conv_scan s;
+
+    if (!wcs_plcs_scan_location_known(all, ev->location))
+        return 0;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.location, sizeof(s.location), "%s", ev->location);
+    snprintf(s.code, sizeof(s.code), "%s", ev->parcel_code);
+    snprintf(s.source, sizeof(s.source), "%s", ev->source);
+    snprintf(s.symbology, sizeof(s.symbology), "%.3s", ev->detail);
+    s.at_us = ev->at_us;
+    conv_corr_add(all->scans, &s);
+    return 0;
+}
+
+/* A chute's state as the line's PLC last reported it ("FULL____"). */
+static int chute_state_cb(void *arg, const char *chute, const char *reason)
+{
+    struct wcs_plcs *all = arg;
+    enum wcs_chute_state st;
+    char name[16];
+
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(reason, "_"), reason);
+    if (wcs_chute_state_parse(name, &st) == 0)
+        wcs_engine_set_chute_state(wcs_sorter_engine(all->sorter), chute, st);
+    return 0;
+}
+
+int wcs_plcs_open(struct wcs_plcs *all, uv_loop_t *loop, const struct wcs_config *cfg, PGconn *c,
+                  struct err *e)
+{
+    int i, rc;
+
+    /* The chutes as the PLC last reported them (to this wcsd or the one
+     * before it): a FULL chute stays full across a restart or a takeover. */
+    rc = c != NULL ? wcs_db_chute_states(c, cfg->events.node_id, chute_state_cb, all, e) : 0;
+    if (rc < 0)
+        return err_wrap(e, rc, "chute states");
+
+    /* The line's scans of the last seconds, as the previous active logged
+     * them: a request now still finds what was read just before. */
+    rc = c != NULL ? wcs_db_recent_scans(c, cfg->events.node_id, now_us() - RECENT_SCANS_US,
+                                         recent_scan_cb, all, e)
+                   : 0;
+    if (rc < 0)
+        return err_wrap(e, rc, "recent scans");
     for (i = 0; i < cfg->nplcs; i++) {
         const struct wcs_plc_config *pc = &cfg->plcs[i];
         struct plc *p = &all->plcs[all->n];
@@ -346,7 +406,8 @@ int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sor
             return rc;
         all->n++;
         all->open++;
-        rc = c != NULL ? wcs_db_telegrams_list(c, pc->id, now_us() - RESEND_MEMORY_US, 0,
+        rc = c != NULL ? wcs_db_telegrams_list(c, (int)cfg->events.node_id, pc->id,
+                                               now_us() - RESEND_MEMORY_US, 0,
                                                remember_cb, p, e)
                        : 0;
         if (rc < 0)
@@ -433,6 +494,10 @@ int wcs_plcs_scan(struct wcs_plcs *all, const struct conv_scan *s, struct err *e
     rc = conv_corr_add(all->scans, s);
     if (rc < 0)
         return err_set(e, rc, "scan at %s not kept: %s", s->location, err_text(rc));
+    /* A standby keeps the scans for its read windows (scanners may send to
+     * both wcsd of a line); the line's log is the active one's. */
+    if (all->lease != NULL && !wcs_lease_may_act(all->lease))
+        return 0;
     memset(&ev, 0, sizeof(ev));
     ev.kind = WCS_EVENT_SCAN;
     ev.at_us = s->at_us;

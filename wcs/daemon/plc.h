@@ -31,21 +31,32 @@
 #include "wcs/config/config.h"
 #include "wcs/core/sorter.h"
 #include "wcs/store/events.h"
+#include "wcs/store/lease.h"
 
 struct wcs_plcs;
 
 /*
- * Starts a station for every PLC of cfg on loop, deciding with sorter and
- * recording to writer (neither owned; both must outlive the stations). c
- * (may be NULL) is read for the telegrams received in the last hour, so a
- * telegram resent after a wcsd restart is still recognised as a resend.
- * *out is set first, so that on an error (e says which PLC) the stations
- * already started are left for wcs_plcs_stop(). Returns 0, -ENOMEM or a
- * station's error.
+ * The line's PLC side, without stations yet: the WCS's scans are kept from
+ * now on (for the read windows). sorter and writer (not owned) must outlive
+ * it; lease (may be NULL: always active) says whether this wcsd may answer
+ * the PLCs and log scans now. *out is set even on error, for
+ * wcs_plcs_stop(). Returns 0 or -ENOMEM.
  */
-int wcs_plcs_start(uv_loop_t *loop, const struct wcs_config *cfg, struct wcs_sorter *sorter,
-                   struct wcs_event_writer *writer, PGconn *c, struct wcs_plcs **out,
-                   struct err *e);
+int wcs_plcs_new(const struct wcs_config *cfg, struct wcs_sorter *sorter,
+                 struct wcs_event_writer *writer, struct wcs_lease *lease, struct wcs_plcs **out,
+                 struct err *e);
+
+/*
+ * Starts a station for every PLC of cfg on loop (once: when this wcsd
+ * becomes the line's active one). c (may be NULL) is read for the
+ * telegrams received in the last hour, so a telegram resent after a restart
+ * or a takeover is still recognised as a resend, and for the line's scans
+ * of the last seconds (the read windows). On an error (e says which PLC)
+ * the stations already started are left for wcs_plcs_stop(). Returns 0,
+ * -ENOMEM, ERR_DB or a station's error.
+ */
+int wcs_plcs_open(struct wcs_plcs *p, uv_loop_t *loop, const struct wcs_config *cfg, PGconn *c,
+                  struct err *e);
 
 /* Closes every station (asynchronously: the loop ends when they are closed;
  * then p is freed). NULL is a no-op. */

@@ -21,13 +21,16 @@ typedef int (*wcs_alarm_cb)(void *arg, const struct wcs_alarm *a);
 int wcs_db_alarms_recent(PGconn *c, const char *node, int64_t since_us, wcs_alarm_cb cb,
                          void *arg, struct err *e);
 
-/* An operator disables (held) or enables chute, with its operator event
- * ("chute CHUTE disabled"), in one transaction. */
-int wcs_db_chute_hold(PGconn *c, const char *chute, bool held, const char *actor, struct err *e);
+/* An operator disables (held) or enables chute of line node, with its
+ * operator event ("chute CHUTE disabled"), in one transaction. Chute names
+ * repeat from line to line: a hold is the line's. */
+int wcs_db_chute_hold(PGconn *c, const char *node, const char *chute, bool held,
+                      const char *actor, struct err *e);
 
-/* Calls cb for every chute held. */
+/* Calls cb for every chute of line node held. */
 typedef int (*wcs_chute_hold_cb)(void *arg, const char *chute, const char *held_by);
-int wcs_db_chute_holds(PGconn *c, wcs_chute_hold_cb cb, void *arg, struct err *e);
+int wcs_db_chute_holds(PGconn *c, const char *node, wcs_chute_hold_cb cb, void *arg,
+                       struct err *e);
 
 /* Sets user name's console language ("en" or "zh"). ERR_NOTFOUND, ERR_DB. */
 int wcs_db_user_set_language(PGconn *c, const char *name, const char *language, struct err *e);

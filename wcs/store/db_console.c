@@ -83,19 +83,23 @@ int wcs_db_alarms_recent(PGconn *c, const char *node, int64_t since_us, wcs_alar
     return rc;
 }
 
-int wcs_db_chute_hold(PGconn *c, const char *chute, bool held, const char *actor, struct err *e)
+int wcs_db_chute_hold(PGconn *c, const char *node, const char *chute, bool held,
+                      const char *actor, struct err *e)
 {
-    const char *p[2] = {chute, actor};
+    const char *p[3] = {chute, actor, node}, *q[2] = {chute, node};
     char detail[64];
     int rc = wcs_db_begin(c, "chute hold", e);
 
     if (rc < 0)
         return rc;
     rc = held ? wcs_db_command(c, "chute hold",
-                               "INSERT INTO chute_holds (chute, held_by) VALUES ($1, $2)"
-                               " ON CONFLICT (chute) DO UPDATE SET held_by = $2, held_at = now()",
-                               2, p, e)
-              : wcs_db_command(c, "chute hold", "DELETE FROM chute_holds WHERE chute = $1", 1, p, e);
+                               "INSERT INTO chute_holds (node, chute, held_by) VALUES ($3, $1, $2)"
+                               " ON CONFLICT (node, chute) DO UPDATE SET held_by = $2,"
+                               " held_at = now()",
+                               3, p, e)
+              : wcs_db_command(c, "chute hold",
+                               "DELETE FROM chute_holds WHERE chute = $1 AND node = $2", 2, q,
+                               e);
     snprintf(detail, sizeof(detail), "chute %s %s", chute, held ? "disabled" : "enabled");
     if (rc == 0)
         rc = wcs_db_operator_event(c, actor, NULL, chute, detail, e);
@@ -106,10 +110,12 @@ int wcs_db_chute_hold(PGconn *c, const char *chute, bool held, const char *actor
     return rc;
 }
 
-int wcs_db_chute_holds(PGconn *c, wcs_chute_hold_cb cb, void *arg, struct err *e)
+int wcs_db_chute_holds(PGconn *c, const char *node, wcs_chute_hold_cb cb, void *arg,
+                       struct err *e)
 {
-    PGresult *r = wcs_db_query(c, "chute holds", "SELECT chute, held_by FROM chute_holds", 0,
-                               NULL, e);
+    const char *p[1] = {node};
+    PGresult *r = wcs_db_query(c, "chute holds",
+                               "SELECT chute, held_by FROM chute_holds WHERE node = $1", 1, p, e);
     int i, rc = 0;
 
     if (r == NULL)

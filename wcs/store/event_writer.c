@@ -88,6 +88,7 @@
 
 #include "common/log.h"
 #include "wcs/store/idfile.h"
+#include "wcs/store/lease.h"
 #include "wcs/store/spool.h"
 #include "wcs/store/spool_payload.h"
 
@@ -168,6 +169,13 @@ struct wcs_event_writer {
     struct wcs_event_writer_stats st;
 
     PGconn *conn; /* store thread's own; NULL while disconnected */
+
+    /* The lease's fence (o.fence_node): nothing is written while gated
+     * (no token yet) or fenced (the database refused the token). */
+    int gated;
+    char fence_node[16]; /* o.fence_node points here */
+    char fence_sql[96];  /* the statement with the token, set by fence() */
+    int refloor;         /* ids must start above the database's again */
 
     /* Store thread only. */
     struct wcs_spool *spool;
@@ -541,6 +549,44 @@ static int stage_kind(struct wcs_event_writer *w, PGconn *c, int tg, struct err 
     return rc;
 }
 
+/* BEGIN, and for a line's writer the lease's fence in the same round trip:
+ * ERR_FENCED when the database says the token is stale. */
+static int begin_batch(PGconn *c, struct wcs_event_writer *w, struct err *e)
+{
+    char sql[128];
+    PGresult *r;
+    const char *state;
+    int rc = 0;
+
+    if (w->o.fence_node == NULL)
+        return exec_cmd(c, "BEGIN", e);
+    pthread_mutex_lock(&w->mu);
+    snprintf(sql, sizeof(sql), "BEGIN; %s", w->fence_sql);
+    pthread_mutex_unlock(&w->mu);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        rc = err_set(e, state != NULL && strcmp(state, WCS_SQLSTATE_FENCED) == 0 ? ERR_FENCED
+                                                                                : ERR_DB,
+                     "lease fence: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+                     PQerrorMessage(c));
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* The database refused the lease's token: stop writing (nothing more is
+ * stored or spooled, so nothing more is acknowledged to a PLC). */
+static void fenced(struct wcs_event_writer *w, const char *msg)
+{
+    log_error("ALARM: %s: this wcsd is no longer the line's active one; nothing more is "
+              "written",
+              msg);
+    pthread_mutex_lock(&w->mu);
+    w->st.fenced = true;
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* One attempt at the batch arrays: BEGIN; COPY events; COPY telegrams
  * (plain or staged); COMMIT. *commit_sent tells whether the COMMIT went
  * out, i.e. whether a failure leaves the outcome unknown. */
@@ -550,7 +596,7 @@ static int try_batch(PGconn *c, struct wcs_event_writer *w, int staged, int *com
     int rc;
 
     *commit_sent = 0;
-    rc = exec_cmd(c, "BEGIN", e);
+    rc = begin_batch(c, w, e);
     if (rc < 0)
         return rc;
     if (staged) {
@@ -647,6 +693,10 @@ static int write_db(struct wcs_event_writer *w, int *maybe_committed, int *stage
             *maybe_committed = 1;
         count_db_error(w);
         reset_conn(w);
+        if (rc == ERR_FENCED) {
+            fenced(w, e.msg);
+            return rc;
+        }
         if (rc == ERR_CONFLICT && !*staged) {
             /* Not an outage: re-send at once through the staging table. */
             *staged = 1;
@@ -744,7 +794,7 @@ enum { STORED_DB, STORED_SPOOL, NOT_STORED };
 static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
 {
     struct timespec now;
-    int maybe_committed = 0, staged = 0;
+    int maybe_committed = 0, staged = 0, rc;
 
     if (w->spool != NULL && wcs_spool_unread(w->spool) > 0)
         return spool_batch(w, pos, k) == 0 ? STORED_SPOOL : NOT_STORED;
@@ -755,8 +805,11 @@ static int store_batch(struct wcs_event_writer *w, uint64_t pos, size_t k)
     now_mono(&now);
     if (w->spool == NULL || !w->db_failing || !ts_before(&now, &w->db_retry_at)) {
         gather(w, pos, k);
-        if (write_db(w, &maybe_committed, &staged) == 0)
+        rc = write_db(w, &maybe_committed, &staged);
+        if (rc == 0)
             return STORED_DB;
+        if (rc == ERR_FENCED)
+            return NOT_STORED;
     }
     /* What a spooled batch committed unseen is skipped by the drain's
      * staging path, so the spool may take it whatever the outcome. */
@@ -904,6 +957,8 @@ static int drain(struct wcs_event_writer *w)
         if (rc < 0) {
             count_db_error(w);
             reset_conn(w);
+            if (rc == ERR_FENCED)
+                fenced(w, e.msg);
             db_failed(w, n, "spool drain", e.msg);
             if (w->damaged) {
                 w->damaged = 0;
@@ -962,6 +1017,8 @@ static struct next wait_work(struct wcs_event_writer *w, int *final_drain)
         now_mono(&now);
         spooled = w->spool != NULL && wcs_spool_unread(w->spool) > 0;
         have = w->tail != w->sent;
+        if (w->gated || w->st.fenced)
+            spooled = have = 0; /* not this process's to write (lease) */
         if (w->stopping && spooled && *final_drain == 0) {
             /* One last try at emptying the spool, whatever the back-off;
              * a failure ends it (the records are safe in the spool). */
@@ -1013,13 +1070,40 @@ static uint64_t batch_len(struct wcs_event_writer *w)
     return k;
 }
 
+/* Lifts the id generator above every id in the database (c connected): two
+ * index-only lookups, waiting at most a second for a lock on the tables. */
+static int floor_from_db(PGconn *c, struct err *e)
+{
+    PGresult *r;
+    int rc;
+
+    rc = exec_cmd(c, "BEGIN", e);
+    if (rc == 0)
+        rc = exec_cmd(c, "SET LOCAL lock_timeout = 1000", e);
+    if (rc < 0) {
+        exec_cmd(c, "ROLLBACK", NULL);
+        return err_wrap(e, rc, "event writer: largest id");
+    }
+    r = PQexec(c, "SELECT greatest((SELECT max(id) FROM events),"
+                  " (SELECT max(id) FROM telegrams))");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = err_set(e, ERR_DB, "event writer: largest id: %.*s",
+                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+    else if (!PQgetisnull(r, 0, 0))
+        wcs_event_id_floor((int64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    PQclear(r);
+    exec_cmd(c, "ROLLBACK", NULL);
+    return rc;
+}
+
 static void *store_main(void *arg)
 {
     struct wcs_event_writer *w = arg;
     uint64_t start = 0, k, lost;
     size_t cap = w->o.queue_capacity;
-    int final_drain = 0, outcome;
+    int final_drain = 0, outcome, refloor;
     struct next nx;
+    struct err e = {0};
 
     log_set_tag("store");
     pthread_mutex_lock(&w->mu);
@@ -1033,7 +1117,14 @@ static void *store_main(void *arg)
             k = batch_len(w);
             w->sent += k;
         }
+        refloor = w->refloor;
+        w->refloor = 0;
         pthread_mutex_unlock(&w->mu);
+
+        /* Just made the line's active writer: the previous holder gave out
+         * ids with the same node number, maybe by a clock ahead of ours. */
+        if (refloor && (ensure_conn(w, &e) < 0 || floor_from_db(w->conn, &e) < 0))
+            log_warnx("%s; ids start from the clock", e.msg);
 
         /* The spool first: its records are older than any in the ring. */
         if (nx.drain && drain(w) < 0 && final_drain == 1)
@@ -1079,7 +1170,10 @@ static void *store_main(void *arg)
     lost = w->tail - w->head;
     pthread_mutex_unlock(&w->mu);
 
-    if (lost > 0)
+    if (lost > 0 && (w->gated || w->st.fenced))
+        log_warnx("stopping without the line's lease: %llu records not written",
+                  (unsigned long long)lost);
+    else if (lost > 0)
         log_error("stopping with the database failing: %llu records not written",
                   (unsigned long long)lost);
     if (w->spool != NULL && wcs_spool_unread(w->spool) > 0)
@@ -1187,32 +1281,6 @@ static int open_spool(struct wcs_event_writer *w, struct err *e)
     return 0;
 }
 
-/* Lifts the id generator above every id in the database (c connected): two
- * index-only lookups, waiting at most a second for a lock on the tables. */
-static int floor_from_db(PGconn *c, struct err *e)
-{
-    PGresult *r;
-    int rc;
-
-    rc = exec_cmd(c, "BEGIN", e);
-    if (rc == 0)
-        rc = exec_cmd(c, "SET LOCAL lock_timeout = 1000", e);
-    if (rc < 0) {
-        exec_cmd(c, "ROLLBACK", NULL);
-        return err_wrap(e, rc, "event writer: largest id");
-    }
-    r = PQexec(c, "SELECT greatest((SELECT max(id) FROM events),"
-                  " (SELECT max(id) FROM telegrams))");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        rc = err_set(e, ERR_DB, "event writer: largest id: %.*s",
-                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
-    else if (!PQgetisnull(r, 0, 0))
-        wcs_event_id_floor((int64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    PQclear(r);
-    exec_cmd(c, "ROLLBACK", NULL);
-    return rc;
-}
-
 int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_opts *opts,
                            struct wcs_event_writer **out, struct err *e)
 {
@@ -1256,6 +1324,16 @@ int wcs_event_writer_start(const char *conninfo, const struct wcs_event_writer_o
                      WCS_EVENT_NODE_MAX);
         free(w);
         return rc;
+    }
+    if (w->o.fence_node != NULL) {
+        if (snprintf(w->fence_node, sizeof(w->fence_node), "%s", w->o.fence_node) >=
+            (int)sizeof(w->fence_node)) {
+            rc = err_set(e, ERR_INVALID, "event writer: node %s too long", w->o.fence_node);
+            free(w);
+            return rc;
+        }
+        w->o.fence_node = w->fence_node;
+        w->gated = 1;
     }
     w->backoff = BACKOFF_MIN_MS;
     w->retry_pos = UINT64_MAX;
@@ -1505,6 +1583,26 @@ void wcs_event_writer_stats(struct wcs_event_writer *w, struct wcs_event_writer_
     out->queued = (size_t)(w->tail - w->head);
     out->durable = w->head;
     pthread_mutex_unlock(&w->mu);
+}
+
+int wcs_event_writer_fence(struct wcs_event_writer *w, int64_t token, struct err *e)
+{
+    char sql[sizeof(w->fence_sql)];
+    int rc;
+
+    if (w->o.fence_node == NULL || token <= 0)
+        return err_set(e, ERR_INVALID, "event writer: no fence to set");
+    rc = wcs_db_lease_fence_sql(w->o.fence_node, token, sql, sizeof(sql), e);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    memcpy(w->fence_sql, sql, sizeof(sql));
+    w->gated = 0;
+    w->st.fenced = false;
+    w->refloor = 1;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 void wcs_event_writer_stop(struct wcs_event_writer *w)

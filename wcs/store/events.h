@@ -168,12 +168,32 @@ int wcs_db_telegrams_copy_idempotent(PGconn *c, const struct wcs_telegram_rec *t
  * the call (raw NUL-terminated). Non-zero stops the listing. */
 typedef int (*wcs_telegram_cb)(void *arg, const struct wcs_telegram_rec *tg);
 
-/* Streams logged telegrams, oldest first (at, then id): those of plc (NULL
- * or "" = every PLC) at or after since_us (0 = from the beginning), at most
- * limit of them (0 = no limit). For `wcsctl telegrams`. Returns 0, ERR_DB,
- * or ERR_INVALID (since_us out of range). */
-int wcs_db_telegrams_list(PGconn *c, const char *plc, int64_t since_us, size_t limit,
+/* Streams logged telegrams, oldest first (at, then id): those of the line
+ * whose events.node_id is node_id (-1 = every line; ids carry it in their
+ * low bits) and of plc (NULL or "" = every PLC) at or after since_us (0 =
+ * from the beginning), at most limit of them (0 = no limit). For `wcsctl
+ * telegrams` and a station's memory of resends. Returns 0, ERR_DB, or
+ * ERR_INVALID (since_us out of range). */
+int wcs_db_telegrams_list(PGconn *c, int node_id, const char *plc, int64_t since_us, size_t limit,
                           wcs_telegram_cb cb, void *arg, struct err *e);
+
+/* Calls cb with the state the PLC of line node_id last reported for each
+ * chute (LOCU, logged as system events with their chute: reason
+ * "FULL____", "ACTIVE__"...), so that a wcsd taking the line over starts
+ * from the chutes' states, not all active. cb's non-zero stops. 0 or
+ * ERR_DB. */
+typedef int (*wcs_chute_state_cb)(void *arg, const char *chute, const char *reason);
+int wcs_db_chute_states(PGconn *c, unsigned node_id, wcs_chute_state_cb cb, void *arg,
+                        struct err *e);
+
+/* Called per scan event by wcs_db_recent_scans(); non-zero stops. */
+typedef int (*wcs_scan_event_cb)(void *arg, const struct wcs_event *ev);
+
+/* The scan events the line node_id logged at or after since_us, oldest
+ * first (location, parcel_code, source, detail = symbology, at_us): what a
+ * wcsd taking a line over puts back in its read windows. 0 or ERR_DB. */
+int wcs_db_recent_scans(PGconn *c, unsigned node_id, int64_t since_us, wcs_scan_event_cb cb,
+                        void *arg, struct err *e);
 
 /* --- the writer ------------------------------------------------------------ */
 
@@ -204,6 +224,10 @@ struct wcs_event_writer_opts {
                                     * behind LOCK TABLE events: an outage too */
     wcs_durable_cb durable_cb;  /* optional, see wcs_durable_cb */
     void *durable_arg;
+    const char *fence_node;     /* a line's writer (wcsd): every batch proves the
+                                 * line's lease (wcs/store/lease.h), and nothing is
+                                 * written before wcs_event_writer_fence() gives
+                                 * the token; NULL = no fence (tools, tests) */
 };
 
 /* Counters since start; exact (taken under the queue lock). Records are
@@ -240,6 +264,9 @@ struct wcs_event_writer_stats {
     uint64_t spool_bytes;      /* spool file size now */
     uint64_t spool_records;    /* records in the spool now, not yet drained */
     bool spool_alarm;          /* spool_bytes >= 80% of spool_max_bytes */
+    bool fenced;               /* the database refused a batch: the lease's token
+                                * is stale (another wcsd is active); nothing
+                                * more is written */
 };
 
 struct wcs_event_writer;
@@ -326,6 +353,13 @@ int wcs_event_writer_flush(struct wcs_event_writer *w, unsigned timeout_ms);
 
 /* Copies the counters into *out. Thread-safe. */
 void wcs_event_writer_stats(struct wcs_event_writer *w, struct wcs_event_writer_stats *out);
+
+/* A writer with fence_node: from now on every batch proves token (the
+ * line's lease, held by this process), and what was queued or spooled
+ * meanwhile is written. Ids start above every id in the database again
+ * (the line's previous holder used the same node number). Returns 0 or
+ * ERR_INVALID (no fence_node, token <= 0, a node that cannot be quoted). */
+int wcs_event_writer_fence(struct wcs_event_writer *w, int64_t token, struct err *e);
 
 /* Writes what is queued (to the spool when there is one and the database
  * fails; without a spool, giving up after drain_timeout_ms of failures when
