@@ -9,7 +9,7 @@
 import { h, fill } from './dom.js';
 import { t } from './i18n.js';
 import { live } from './store.js';
-import { percent, num } from './format.js';
+import { percent, num, time } from './format.js';
 import { openChutePanel } from './chute.js';
 
 export function mount(root) {
@@ -61,6 +61,22 @@ function cell(label, value, state, testid) {
     h('span', { class: 'label' }, label), h('span', { class: 'value' }, value));
 }
 
+// Which wcsd of the line is active (this one, or the other: the standby's
+// console says so), since when, and the last takeover.
+function haCells(line) {
+  const ha = line.ha;
+  if (!ha) return [];
+  const role = ha.role === 'active'
+    ? `${line.node} ${t('line.active')} ${t('line.since')} ${time(ha.active_since)}`
+    : `${line.node} ${t('line.standby')}`;
+  const node = cell(t('line.node'), role, ha.role === 'active' ? 'ok' : 'warn', 'node-role');
+  node.title = `${t('line.this')}: ${ha.this}\n${t('line.active')}: ${ha.active || '–'}` +
+    `\n${t('line.standby')}: ${ha.standby || '–'}`;
+  const last = ha.last_takeover
+    ? `${time(ha.last_takeover.at)} ← ${ha.last_takeover.from}` : '–';
+  return [node, cell(t('line.last_takeover'), last, '', 'last-takeover')];
+}
+
 function renderStrip(strip, line) {
   const now = line.now || {};
   const scanners = line.scanners || [];
@@ -73,6 +89,7 @@ function renderStrip(strip, line) {
     cell(t('line.speed'), p.speed_mm_s >= 0 ? `${(p.speed_mm_s / 1000).toFixed(1)} m/s` : '–', '', `speed-${p.id}`),
   ]);
   fill(strip,
+    haCells(line),
     plcCells,
     cell(t('line.scanners'), `${up}/${scanners.length}`, up < scanners.length ? 'warn' : 'ok', 'scanners'),
     cell(t('line.sorted_min'), num(now.sorted_last_min), '', 'sorted-last-min'),

@@ -122,6 +122,9 @@ check('the line view follows the emulator: chute loads change', { timeout: 60000
   await op.waitForFunction((was) => [...document.querySelectorAll('[data-testid^="chute-"]')]
     .map((e) => `${e.dataset.testid}=${e.dataset.load}`).join(' ') !== was, before, { timeout: 30000 });
   assert.notEqual(await loads(), before);
+  // The line's node: this wcsd holds its lease, and no takeover happened.
+  await textMatching(op.getByTestId('node-role'), /WCS01 active since \d\d:\d\d/);
+  assert.equal((await op.getByTestId('last-takeover').locator('.value').textContent()).trim(), '–');
   await shot(op, '02-line');
 });
 

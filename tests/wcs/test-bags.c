@@ -267,7 +267,7 @@ static void test_bag_close(void **state)
     assert_int_equal(wcs_db_connect(conninfo, &l, &e), 0);
     PQclear(PQexec(l, "LISTEN " WCS_CHANNEL_CHUTES));
 
-    assert_int_equal(wcs_db_bag_close(db, "CH001", -1, &b, &e), 0);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH001", -1, &b, &e), 0);
     assert_int_equal(b.parcels, 2);
     assert_int_equal(b.weight_g, 2050);
     assert_int_equal(b.weighed, 0);
@@ -290,12 +290,12 @@ static void test_bag_close(void **state)
     PQclear(r);
 
     /* Nothing new: the chute is empty. */
-    assert_int_equal(wcs_db_bag_close(db, "CH001", -1, &b, &e), ERR_STATE);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH001", -1, &b, &e), ERR_STATE);
     assert_non_null(strstr(e.msg, "CH001 is empty"));
 
     /* Only the newer parcel goes into the second bag; a scale weight wins. */
     sorted("RR000000011CN", "CH001");
-    assert_int_equal(wcs_db_bag_close(db, "CH001", 5123, &b, &e), 0);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH001", 5123, &b, &e), 0);
     assert_int_equal(b.parcels, 1);
     assert_int_equal(b.no_weight, 1);
     assert_int_equal(b.weighed, 1);
@@ -304,7 +304,7 @@ static void test_bag_close(void **state)
     assert_string_equal(b.bag_id + 25, "0051");
     snprintf(bag2, sizeof(bag2), "%s", b.bag_id);
 
-    assert_int_equal(wcs_db_bag_close(db, "CH002", -1, &b, &e), 0);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH002", -1, &b, &e), 0);
     assert_int_equal(b.parcels, 1);
     assert_memory_equal(b.bag_id + 16, "0001003", 7);
     snprintf(bag3, sizeof(bag3), "%s", b.bag_id);
@@ -316,11 +316,11 @@ static void test_bag_close_errors(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(wcs_db_bag_close(db, "CH999", -1, &b, &e), ERR_NOTFOUND);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH999", -1, &b, &e), ERR_NOTFOUND);
     assert_non_null(strstr(e.msg, "unknown chute CH999"));
-    assert_int_equal(wcs_db_bag_close(db, "CH040", -1, &b, &e), ERR_NOTFOUND);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH040", -1, &b, &e), ERR_NOTFOUND);
     assert_non_null(strstr(e.msg, "CH040 belongs to no route"));
-    assert_int_equal(wcs_db_bag_close(db, "CH012", -1, &b, &e), ERR_STATE);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH012", -1, &b, &e), ERR_STATE);
     assert_non_null(strstr(e.msg, "CH012 is empty"));
 }
 
@@ -415,7 +415,7 @@ static void test_dispatch_flow(void **state)
 
     /* The dispatch closed its receptacle series: the next bag gets number 2. */
     sorted("RR473124829CN", "CH001");
-    assert_int_equal(wcs_db_bag_close(db, "CH001", -1, &b, &e), 0);
+    assert_int_equal(wcs_db_bag_close(db, NULL, "CH001", -1, &b, &e), 0);
     assert_memory_equal(b.bag_id + 16, "0002001", 7);
 }
 

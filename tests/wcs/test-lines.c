@@ -223,6 +223,18 @@ static void test_two_lines_no_cross_talk(void **state)
     assert_int_equal(tu_wcsctl_out(l1.conninfo, &out, "telegrams", "--line", "WCS09", NULL), 2);
     free(out);
 
+    /* A bag is a line's chute's: with two lines, wcsctl asks which, and
+     * line 1's bag holds only what line 1 sorted there. */
+    assert_int_equal(tu_wcsctl_out(l1.conninfo, &out, "bag", "close", r1.destination, NULL), 1);
+    free(out);
+    assert_int_equal(tu_wcsctl_out(l1.conninfo, &out, "bag", "close", r1.destination, "--line",
+                                   "WCS01", NULL),
+                     0);
+    free(out);
+    assert_int_equal(tu_db_count(l1.conninfo, "SELECT count(*) FROM bag_events be JOIN bags b"
+                                              " ON b.id = be.bag WHERE b.line = 'WCS01'"),
+                     1);
+
     /* A third line that would write line 1's ids is refused at start. */
     twcsd_prepare_shared(&l3, &l1, "wcs_test_lines3");
     config(&l3, "WCS03", 1, "");

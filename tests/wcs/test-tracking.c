@@ -169,7 +169,7 @@ static void test_milestones(void **state)
     event_of(&ev[1], WCS_EVENT_DECISION, other, NULL);
     event_of(&ev[2], WCS_EVENT_CONFIRM, other, chute);
     write_events(db, ev, 3);
-    if (wcs_db_bag_close(db, chute, 5400, &bag, &e) < 0)
+    if (wcs_db_bag_close(db, NULL, chute, 5400, &bag, &e) < 0)
         fail_msg("bag close: %s", e.msg);
     if (wcs_db_dispatch_open(db, route, "rail", "Manzhouli-Zabaykalsk",
                              "2026-12-07T18:00:00+08:00", "RZD Logistics", manifest, &e) < 0)

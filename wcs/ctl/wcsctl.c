@@ -1255,31 +1255,39 @@ static int cmd_decide(struct ctl *ctl, int argc, char **argv)
 static int cmd_bag_close(struct ctl *ctl, int argc, char **argv)
 {
     struct wcs_bag_closed b;
-    const char *chute = argv[0];
+    const char *chute = argc > 0 ? argv[0] : NULL, *line = NULL;
     char who[32];
     bool warned;
     long weight = -1;
     char *end;
     PGconn *c;
     struct err e;
-    int rc;
+    int i, rc;
 
-    if (argc == 3 && strcmp(argv[1], "--weight-g") == 0) {
-        errno = 0;
-        weight = strtol(argv[2], &end, 10);
-        if (errno != 0 || *end != '\0' || end == argv[2] || weight < 0 || weight > 999949) {
-            fprintf(stderr, "wcsctl: --weight-g %s: give grams, 0-999949\n", argv[2]);
-            return 2;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--weight-g") == 0 && i + 1 < argc) {
+            errno = 0;
+            weight = strtol(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || end == argv[i] || weight < 0 || weight > 999949) {
+                fprintf(stderr, "wcsctl: --weight-g %s: give grams, 0-999949\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
+            line = argv[++i];
+        } else {
+            chute = NULL;
+            break;
         }
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: wcsctl bag close CHUTE [--weight-g N]\n");
+    }
+    if (chute == NULL || chute[0] == '-') {
+        fprintf(stderr, "usage: wcsctl bag close CHUTE [--weight-g N] [--line NODE]\n");
         return 2;
     }
     c = open_db(ctl);
     if (c == NULL)
         return 2;
     wcsctl_actor(who, sizeof(who));
-    rc = wcs_act_bag_close(c, who, chute, (int)weight, &b, &warned, &e);
+    rc = wcs_act_bag_close(c, who, line, chute, (int)weight, &b, &warned, &e);
     if (rc < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         PQfinish(c);

@@ -173,7 +173,8 @@ static void apply_refresh(struct wcsd *d)
             install_plan(d, b->plan, b->plan_version);
             b->plan = NULL;
         }
-        if (b->chute_emptied[0] != '\0') {
+        if (b->chute_emptied[0] != '\0' &&
+            (b->line_emptied[0] == '\0' || strcmp(b->line_emptied, d->cfg.node) == 0)) {
             char detail[64];
 
             /* A bag was closed: the chute takes parcels again, load from 0. */

@@ -431,7 +431,7 @@ static bool job_run(struct http_job *j, PGconn *c)
             return job_bad(j, "weight_g: grams, 0-999949");
         if (w != NULL)
             weight = (int)json_integer_value(w);
-        rc = wcs_act_bag_close(c, j->user, j->arg, weight, &bag, &warned, &e);
+        rc = wcs_act_bag_close(c, j->user, j->h->src.node, j->arg, weight, &bag, &warned, &e);
         if (rc == 0)
             job_answer(j, MHD_HTTP_OK,
                        json_pack("{s:s,s:s,s:i,s:i,s:i}", "bag_id", bag.bag_id, "route",

@@ -487,6 +487,17 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
             "# TYPE wcs_alarms_open gauge\nwcs_alarms_open" L " %lld\n",
             src->node, h->nstreams, src->node,
             src->console ? (long long)wcs_console_alarms_open(src->console) : -1LL);
+    if (src->lease != NULL) {
+        struct wcs_lease_view v;
+
+        /* Who is active: the takeovers are the line's (its lease's row),
+         * the same from the active and the standby. */
+        wcs_lease_view(src->lease, &v);
+        fprintf(f,
+                "# TYPE wcs_line_active gauge\nwcs_line_active" L " %d\n"
+                "# TYPE wcs_line_takeovers_total counter\nwcs_line_takeovers_total" L " %ld\n",
+                src->node, wcs_lease_may_act(src->lease) ? 1 : 0, src->node, v.line.takeovers);
+    }
 #undef L
     if (src->console != NULL)
         wcs_console_alarm_metrics(src->console, f, src->node);

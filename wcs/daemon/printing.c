@@ -149,7 +149,7 @@ int wcs_print_bag(const struct wcs_printers *p, PGconn *c, const char *bag_id, c
     *printer = -1;
     bag[0] = '\0';
     if (bag_id == NULL) {
-        rc = wcs_db_bag_last_closed(c, chute, id, e);
+        rc = wcs_db_bag_last_closed(c, p->cfg->node, chute, id, e);
         if (rc < 0)
             return rc;
         bag_id = id;

@@ -17,8 +17,8 @@
 #include "wcs/store/bags.h"
 #include "wcs/store/store.h"
 
-int wcs_act_bag_close(PGconn *c, const char *actor, const char *chute, int weight_g,
-                      struct wcs_bag_closed *out, bool *warned, struct err *e);
+int wcs_act_bag_close(PGconn *c, const char *actor, const char *line, const char *chute,
+                      int weight_g, struct wcs_bag_closed *out, bool *warned, struct err *e);
 int wcs_act_plan_activate(PGconn *c, const char *actor, int version, bool *warned,
                           struct err *e);
 int wcs_act_dispatch_open(PGconn *c, const char *actor, const char *route, const char *transport,

@@ -36,18 +36,22 @@ struct wcs_bag_closed {
  * from the chute's route in the active plan; dispatch number and serial from
  * the open receptacle series of that office, category and year). weight_g
  * < 0 means "sum the parcels' pre-advised weights". In one transaction, with
- * NOTIFY wcs_chutes 'CHUTE emptied'. Not inside a caller's transaction.
+ * NOTIFY wcs_chutes 'CHUTE emptied[ LINE]'. Not inside a caller's transaction.
+ * line (NULL: the database's only line) is the node of the line whose
+ * chute it is: its parcels are those its wcsd confirmed (chute names
+ * repeat from line to line); ERR_NOTFOUND for a line the database does not
+ * know, ERR_INVALID for none named when several share the database.
  * Returns 0 (out filled), ERR_NOTFOUND (chute not in the active plan, or in
  * no route; no active plan), ERR_STATE (nothing sorted into the chute since
  * its last bag; connection in a transaction), ERR_INVALID (route without a
  * known office of exchange, weight too large), ERR_DB.
  */
-int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_closed *out,
-                     struct err *e);
+int wcs_db_bag_close(PGconn *c, const char *line, const char *chute, int weight_g,
+                     struct wcs_bag_closed *out, struct err *e);
 
 /*
- * wcs_db_bag_last_closed: the id of chute's newest closed bag; ERR_NOTFOUND
- * when it has none.
+ * wcs_db_bag_last_closed: the id of the newest closed bag of line's chute
+ * (or of a bag closed without a line); ERR_NOTFOUND when it has none.
  *
  * The label of closed bag bag_id (wcs/core/label.h): the receptacle id's
  * fields, the recorded weight, parcel count, close time, the route with its
@@ -56,7 +60,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
  * that does not parse), ERR_DB.
  */
 struct wcs_bag_label;
-int wcs_db_bag_last_closed(PGconn *c, const char *chute, char bag_id[WCS_RECEPTACLE_LEN + 1],
+int wcs_db_bag_last_closed(PGconn *c, const char *line, const char *chute,
+                           char bag_id[WCS_RECEPTACLE_LEN + 1],
                            struct err *e);
 int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, struct err *e);
 

@@ -22,10 +22,10 @@ static int recorded(PGconn *c, const char *actor, const char *chute, bool *warne
     return 0;
 }
 
-int wcs_act_bag_close(PGconn *c, const char *actor, const char *chute, int weight_g,
-                      struct wcs_bag_closed *out, bool *warned, struct err *e)
+int wcs_act_bag_close(PGconn *c, const char *actor, const char *line, const char *chute,
+                      int weight_g, struct wcs_bag_closed *out, bool *warned, struct err *e)
 {
-    int rc = wcs_db_bag_close(c, chute, weight_g, out, e);
+    int rc = wcs_db_bag_close(c, line, chute, weight_g, out, e);
 
     *warned = false;
     if (rc < 0)

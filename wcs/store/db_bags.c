@@ -34,9 +34,19 @@ static const char SQL_CHUTE_KNOWN[] =
     "SELECT v.version, EXISTS (SELECT 1 FROM chutes ch WHERE ch.version = v.version"
     " AND ch.chute = $1) FROM sortplan_versions v WHERE v.active";
 
+/* A line's events are those whose ids carry its node number (event_ids.c);
+ * with no line named, every line's (a database with one line). */
+#define LINE_EVENTS(n) \
+    " AND ($" #n "::text IS NULL OR (e.id & 255) = (SELECT node_id FROM wcs_lines WHERE node = $" #n "))"
+
 static const char SQL_PENDING[] =
     "SELECT count(*) FROM events e WHERE e.kind = 'confirm' AND e.reason = 'SORTED__'"
-    " AND e.chute = $1 AND NOT EXISTS (SELECT 1 FROM bag_events b WHERE b.event_id = e.id)";
+    " AND e.chute = $1 AND NOT EXISTS (SELECT 1 FROM bag_events b WHERE b.event_id = e.id)"
+    LINE_EVENTS(2);
+
+/* How many lines the database knows, and whether line $1 is one of them. */
+static const char SQL_LINES[] =
+    "SELECT count(*), count(*) FILTER (WHERE node = $1) FROM wcs_lines";
 
 static const char SQL_SERIES[] =
     "SELECT dispatch_no, next_serial FROM receptacle_series"
@@ -62,13 +72,13 @@ static const char SQL_SERIES_TAKE[] =
 
 static const char SQL_BAG_INSERT[] =
     "INSERT INTO bags (chute, route, status, closed_at, dest_office, category, upu_dispatch,"
-    " serial, upu_year) VALUES ($1, $2, 'closed', now(), $3, $4, $5::int, $6::int, $7::int)"
-    " RETURNING id";
+    " serial, upu_year, line) VALUES ($1, $2, 'closed', now(), $3, $4, $5::int, $6::int, $7::int,"
+    " $8) RETURNING id";
 
 static const char SQL_BAG_EVENTS[] =
     "INSERT INTO bag_events (event_id, bag) SELECT e.id, $2::bigint FROM events e"
     " WHERE e.kind = 'confirm' AND e.reason = 'SORTED__' AND e.chute = $1"
-    " AND NOT EXISTS (SELECT 1 FROM bag_events b WHERE b.event_id = e.id)";
+    " AND NOT EXISTS (SELECT 1 FROM bag_events b WHERE b.event_id = e.id)" LINE_EVENTS(3);
 
 static const char SQL_BAG_PARCELS[] =
     "INSERT INTO bag_parcels (bag, parcel_id) SELECT DISTINCT $1::bigint, pi.parcel_id"
@@ -86,7 +96,31 @@ static const char SQL_BAG_SET_ID[] =
     "UPDATE bags SET bag_id = $2, weight_g = $3::int, weighed = $4::boolean"
     " WHERE id = $1::bigint";
 
-static const char SQL_NOTIFY[] = "SELECT pg_notify('" WCS_CHANNEL_CHUTES "', $1 || ' emptied')";
+/* "CH017 emptied", or "CH017 emptied WCS02": the line's wcsd empties it. */
+static const char SQL_NOTIFY[] =
+    "SELECT pg_notify('" WCS_CHANNEL_CHUTES "', $1 || ' emptied' || coalesce(' ' || $2, ''))";
+
+/* A line named must be known; none named is fine with one line at most. */
+static int check_line(PGconn *c, const char *line, struct err *e)
+{
+    const char *p[1] = {line};
+    PGresult *r = wcs_db_query(c, "bag close: line", SQL_LINES, 1, p, e);
+    long lines, named;
+
+    if (r == NULL)
+        return ERR_DB;
+    lines = atol(PQgetvalue(r, 0, 0));
+    named = atol(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (line != NULL && named == 0)
+        return err_set(e, ERR_NOTFOUND, "bag close: no line %s (wcsctl status lists them)", line);
+    if (line == NULL && lines > 1)
+        return err_set(e, ERR_INVALID,
+                       "bag close: %ld lines share this database and chute names repeat from "
+                       "line to line: say which line's chute (--line NODE)",
+                       lines);
+    return 0;
+}
 
 static int lock_bags(PGconn *c, const char *what, struct err *e)
 {
@@ -168,12 +202,12 @@ static int take_serial(PGconn *c, const char *office, char category, int year, i
     return wcs_db_command(c, "bag close: serial", SQL_SERIES_TAKE, 4, p, e);
 }
 
-int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_closed *out,
-                     struct err *e)
+int wcs_db_bag_close(PGconn *c, const char *line, const char *chute, int weight_g,
+                     struct wcs_bag_closed *out, struct err *e)
 {
     struct wcs_receptacle rec;
     char mode[16], cat[2] = {0, 0}, ds[12], ss[12], ys[12], ids[24], ws[12];
-    const char *office, *p[7];
+    const char *office, *p[8];
     PGresult *r;
     time_t now = time(NULL);
     struct tm tm;
@@ -184,6 +218,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     if (rc < 0)
         return rc;
     rc = lock_bags(c, "bag close: lock", e);
+    if (rc == 0)
+        rc = check_line(c, line, e);
     if (rc < 0)
         goto fail;
     rc = chute_route(c, chute, out->route, sizeof(out->route), mode, sizeof(mode), e);
@@ -204,7 +240,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
         goto fail;
     }
     p[0] = chute;
-    r = wcs_db_query(c, "bag close: contents", SQL_PENDING, 1, p, e);
+    p[1] = line;
+    r = wcs_db_query(c, "bag close: contents", SQL_PENDING, 2, p, e);
     if (r == NULL) {
         rc = ERR_DB;
         goto fail;
@@ -241,7 +278,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     p[4] = ds;
     p[5] = ss;
     p[6] = ys;
-    r = wcs_db_query(c, "bag close: insert", SQL_BAG_INSERT, 7, p, e);
+    p[7] = line;
+    r = wcs_db_query(c, "bag close: insert", SQL_BAG_INSERT, 8, p, e);
     if (r == NULL) {
         rc = ERR_DB;
         goto fail;
@@ -251,7 +289,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     PQclear(r);
     p[0] = chute;
     p[1] = ids;
-    rc = wcs_db_command(c, "bag close: events", SQL_BAG_EVENTS, 2, p, e);
+    p[2] = line;
+    rc = wcs_db_command(c, "bag close: events", SQL_BAG_EVENTS, 3, p, e);
     if (rc < 0)
         goto fail;
     p[0] = ids;
@@ -287,7 +326,8 @@ int wcs_db_bag_close(PGconn *c, const char *chute, int weight_g, struct wcs_bag_
     if (rc < 0)
         goto fail;
     p[0] = chute;
-    rc = wcs_db_command(c, "bag close: notify", SQL_NOTIFY, 1, p, e);
+    p[1] = line;
+    rc = wcs_db_command(c, "bag close: notify", SQL_NOTIFY, 2, p, e);
     if (rc < 0)
         goto fail;
     rc = wcs_db_commit(c, "bag close", e);
@@ -725,13 +765,15 @@ int wcs_db_bag_label(PGconn *c, const char *bag_id, struct wcs_bag_label *out, s
     return rc < 0 ? ERR_INVALID : 0;
 }
 
-int wcs_db_bag_last_closed(PGconn *c, const char *chute, char bag_id[WCS_RECEPTACLE_LEN + 1],
-                           struct err *e)
+int wcs_db_bag_last_closed(PGconn *c, const char *line, const char *chute,
+                           char bag_id[WCS_RECEPTACLE_LEN + 1], struct err *e)
 {
+    const char *p[2] = {chute, line};
     PGresult *r = wcs_db_query(c, "last bag",
                                "SELECT bag_id FROM bags WHERE chute = $1 AND closed_at IS NOT NULL"
-                               " AND bag_id IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1",
-                               1, &chute, e);
+                               " AND bag_id IS NOT NULL AND (line IS NULL OR line = $2)"
+                               " ORDER BY closed_at DESC, id DESC LIMIT 1",
+                               2, p, e);
     int rc = 0;
 
     if (r == NULL)

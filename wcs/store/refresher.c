@@ -202,14 +202,19 @@ static int catch_up_plan(struct wcs_refresher *r, PGconn *c)
     return 0;
 }
 
-/* "CH017 emptied" -> a batch telling the loop the chute is empty again. */
+/* "CH017 emptied" or "CH017 emptied WCS02" -> a batch telling the loop the
+ * chute is empty again (line: whose chute; none: the only line's). */
 static void chute_note(struct wcs_refresher *r, const char *payload)
 {
+    static const char emptied[] = " emptied";
     struct wcs_refresh_batch *b;
     char chute[21];
     size_t n = strcspn(payload, " ");
+    const char *line = payload + n + sizeof(emptied) - 1;
 
-    if (n == 0 || n >= sizeof(chute) || strcmp(payload + n, " emptied") != 0) {
+    if (n == 0 || n >= sizeof(chute) || strncmp(payload + n, emptied, sizeof(emptied) - 1) != 0 ||
+        (*line != '\0' && (*line != ' ' || strlen(line + 1) == 0 ||
+                           strlen(line + 1) >= sizeof(b->line_emptied)))) {
         log_warnx("ignoring chute notification \"%.40s\"", payload);
         return;
     }
@@ -219,6 +224,7 @@ static void chute_note(struct wcs_refresher *r, const char *payload)
     if (b == NULL)
         return;
     memcpy(b->chute_emptied, chute, n + 1);
+    snprintf(b->line_emptied, sizeof(b->line_emptied), "%s", *line == ' ' ? line + 1 : "");
     b->max_rev = r->rev;
     queue_batch(r, b);
 }

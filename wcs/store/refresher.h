@@ -33,6 +33,7 @@ struct wcs_refresh_batch {
     int plan_version;                              /* version of plan */
     int64_t max_rev;                               /* highest parcel rev in the batch */
     char chute_emptied[21];                        /* a bag was closed at this chute, "" none */
+    char line_emptied[16];                         /* ... of this line, "" the only one */
     char user_changed[WCS_USER_NAME_MAX + 1];      /* end this user's sessions, "" none */
 };
 

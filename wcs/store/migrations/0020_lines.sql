@@ -25,6 +25,10 @@ CREATE TABLE wcs_lines (
     standby_seen_at  timestamptz
 );
 
+-- A bag is a line's chute's: the line named, NULL for the bags of a
+-- database with one line (and those closed before lines were named).
+ALTER TABLE bags ADD COLUMN line text;
+
 -- Chute holds are a line's: chute names repeat from line to line.
 ALTER TABLE chute_holds ADD COLUMN node text NOT NULL DEFAULT '';
 ALTER TABLE chute_holds DROP CONSTRAINT chute_holds_pkey;
