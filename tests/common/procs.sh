@@ -1,7 +1,28 @@
 # procs.sh - sourced by the test scripts that run the system's programs as
 # background processes (tests/soak/soak.sh, tests/ha/failover.sh): each
 # NAME logs to $dir/NAME.log (appending across restarts), its pid in
-# $dir/NAME.pid. Expects $dir.
+# $dir/NAME.pid. Expects $dir (by the time a function is called).
+
+# The arguments of a test script NAME: [BUILD_DIR] [--seconds S] [--keep];
+# sets build (default $top/build), seconds (default DEFAULT_S) and keep.
+run_args() {
+    local name=$1
+    seconds=$2
+    shift 2
+    build=$top/build
+    keep=0
+    if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+        build=$(cd "$1" && pwd)
+        shift
+    fi
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --seconds) seconds=$2; shift 2 ;;
+        --keep) keep=1; shift ;;
+        *) echo "usage: $name.sh [BUILD_DIR] [--seconds S] [--keep]" >&2; exit 2 ;;
+        esac
+    done
+}
 
 # Starts NAME (a program and its arguments) in the background.
 start() {

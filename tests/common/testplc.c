@@ -167,3 +167,34 @@ void tplc_done(struct tplc *p)
     assert_int_equal(closed, p->nlinks);
     assert_int_equal(uv_loop_close(&p->loop), 0);
 }
+
+struct conv_ack tplc_update(struct tplc *p, struct conv_link *l, const char *tracking,
+                            const char *location, enum conv_upd_event event, int64_t when)
+{
+    struct conv_telegram t;
+    struct conv_ack ack;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_UPD;
+    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%s", tracking);
+    snprintf(t.u.upd.location, sizeof(t.u.upd.location), "%s", location);
+    t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
+    t.u.upd.event = event;
+    conv_tg_time(when, t.u.upd.time);
+    ack = tplc_send_acked(p, l, &t);
+    assert_int_equal(ack.acked_type, CONV_TG_UPD);
+    return ack;
+}
+
+struct conv_ack tplc_locu(struct tplc *p, struct conv_link *l, const char *chute,
+                          enum conv_loc_state st)
+{
+    struct conv_telegram t;
+
+    memset(&t, 0, sizeof(t));
+    t.type = CONV_TG_LOCU;
+    snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
+    t.u.locu.state = st;
+    conv_tg_time(1795000002 + st, t.u.locu.time);
+    return tplc_send_acked(p, l, &t);
+}

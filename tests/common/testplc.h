@@ -72,6 +72,13 @@ uint32_t tplc_send(struct conv_link *l, struct conv_telegram *t);
 /* Sends t on l (an UPD_, LOCU or SYSU) and waits for its ACK_, returned. */
 struct conv_ack tplc_send_acked(struct tplc *p, struct conv_link *l, struct conv_telegram *t);
 
+/* Sends an UPD_ (event for tracking at location, stamped `when`: the same
+ * stamp and fields again is a resend) on l and waits for its ACK_. */
+struct conv_ack tplc_update(struct tplc *p, struct conv_link *l, const char *tracking,
+                            const char *location, enum conv_upd_event event, int64_t when);
+/* Sends a LOCU (chute's state, stamped by the state) on l and waits for its ACK_. */
+struct conv_ack tplc_locu(struct tplc *p, struct conv_link *l, const char *chute,
+                          enum conv_loc_state st);
 /* Sends a REQ_ for tracking at location on l (barcode used when kind is
  * CONV_BARCODE_CODE) and waits for its RES_. */
 struct conv_res tplc_request(struct tplc *p, struct conv_link *l, const char *tracking,

@@ -15,20 +15,8 @@
 # Exit 0 when every check holds, 1 when one fails, 2 when it could not run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build
-seconds=16
-keep=0
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-    build=$(cd "$1" && pwd)
-    shift
-fi
-while [ $# -gt 0 ]; do
-    case $1 in
-    --seconds) seconds=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    *) echo "usage: failover.sh [BUILD_DIR] [--seconds S] [--keep]" >&2; exit 2 ;;
-    esac
-done
+. "$top/tests/common/procs.sh"
+run_args failover 16 "$@"
 bin=$build/bin
 pgbin=/usr/lib/postgresql/15/bin
 dir=/tmp/wcs-failover-$$
@@ -40,7 +28,6 @@ log() { printf '%s failover: %s\n' "$(date -u +%H:%M:%S.%N | cut -c1-12)" "$*" >
 die() { log "$*"; exit 2; }
 now_ms() { date +%s%3N; }
 as_pg() { if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi; }
-. "$top/tests/common/procs.sh"
 cleanup() {
     kill_all
     "$top/scripts/pg-test.sh" stop "$pg1" || true

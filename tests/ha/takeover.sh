@@ -23,20 +23,8 @@
 # Exit 0 when every check holds, 1 when one fails, 2 when it could not run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build
-seconds=18
-keep=0
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-    build=$(cd "$1" && pwd)
-    shift
-fi
-while [ $# -gt 0 ]; do
-    case $1 in
-    --seconds) seconds=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    *) echo "usage: takeover.sh [BUILD_DIR] [--seconds S] [--keep]" >&2; exit 2 ;;
-    esac
-done
+. "$top/tests/common/procs.sh"
+run_args takeover 18 "$@"
 bin=$build/bin
 dir=/tmp/wcs-takeover-$$
 pgdir=$dir/pg
@@ -45,7 +33,6 @@ mkdir -p "$dir"
 log() { printf '%s takeover: %s\n' "$(date -u +%H:%M:%S.%N | cut -c1-12)" "$*" >&2; }
 die() { log "$*"; exit 2; }
 now_ms() { date +%s%3N; }
-. "$top/tests/common/procs.sh"
 cleanup() {
     kill_all
     "$top/scripts/pg-test.sh" stop "$pgdir" || true

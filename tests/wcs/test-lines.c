@@ -56,34 +56,6 @@ static void config(struct twcsd *w, const char *node, unsigned node_id, const ch
                  node_id, w->dir, LEASE_MS, w->plc_port[0], extra);
 }
 
-static struct conv_ack send_upd(struct tplc *p, struct conv_link *l, const char *tracking,
-                                const char *location, int64_t when)
-{
-    struct conv_telegram t;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_UPD;
-    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%s", tracking);
-    snprintf(t.u.upd.location, sizeof(t.u.upd.location), "%s", location);
-    t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
-    t.u.upd.event = CONV_UPD_SORTED;
-    conv_tg_time(when, t.u.upd.time);
-    return tplc_send_acked(p, l, &t);
-}
-
-static void send_locu(struct tplc *p, struct conv_link *l, const char *chute,
-                      enum conv_loc_state st)
-{
-    struct conv_telegram t;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_LOCU;
-    snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
-    t.u.locu.state = st;
-    conv_tg_time(1795000000 + st, t.u.locu.time);
-    assert_false(tplc_send_acked(p, l, &t).duplicate);
-}
-
 /* GET /v1/status of w (the caller json_decref()s it). */
 static json_t *status(const struct twcsd *w)
 {
@@ -166,11 +138,11 @@ static void test_two_lines_no_cross_talk(void **state)
     json_decref(s2);
 
     /* Line 1's UPD_ is applied there; the same on line 2 is line 2's. */
-    assert_false(send_upd(&T, p1, "0000000501", r1.destination, 1795000100).duplicate);
-    assert_false(send_upd(&T, p2, "0000000501", r2.destination, 1795000100).duplicate);
+    assert_false(tplc_update(&T, p1, "0000000501", r1.destination, CONV_UPD_SORTED, 1795000100).duplicate);
+    assert_false(tplc_update(&T, p2, "0000000501", r2.destination, CONV_UPD_SORTED, 1795000100).duplicate);
 
     /* A chute FULL on line 1 only. */
-    send_locu(&T, p1, r1.destination, CONV_LOC_FULL);
+    assert_false(tplc_locu(&T, p1, r1.destination, CONV_LOC_FULL).duplicate);
     s1 = status(&l1);
     s2 = status(&l2);
     assert_string_equal(chute_state(s1, r1.destination), "full");
@@ -193,10 +165,10 @@ static void test_two_lines_no_cross_talk(void **state)
     json_decref(s1);
     json_decref(s2);
     /* Line 1's resend is recognised, line 2's is too: each from its own log. */
-    assert_true(send_upd(&T, p1, "0000000501", r1.destination, 1795000100).duplicate);
-    a = send_upd(&T, p2, "0000000502", r2.destination, 1795000100);
+    assert_true(tplc_update(&T, p1, "0000000501", r1.destination, CONV_UPD_SORTED, 1795000100).duplicate);
+    a = tplc_update(&T, p2, "0000000502", r2.destination, CONV_UPD_SORTED, 1795000100);
     assert_false(a.duplicate);
-    assert_true(send_upd(&T, p2, "0000000502", r2.destination, 1795000100).duplicate);
+    assert_true(tplc_update(&T, p2, "0000000502", r2.destination, CONV_UPD_SORTED, 1795000100).duplicate);
 
     /* Chute holds are a line's. */
     assert_int_equal(wcs_db_connect(l1.conninfo, &c, &e), 0);
@@ -290,9 +262,9 @@ static void test_standby_takes_over_the_session(void **state)
     TPLC_RUN_UNTIL(&T, up);
     r = tplc_request(&T, plc, "0000000601", "SCAN01", code1, CONV_BARCODE_CODE);
     assert_int_equal(r.reason, CONV_REASON_OK);
-    assert_false(send_upd(&T, plc, "0000000602", "CH003", 1795000200).duplicate);
+    assert_false(tplc_update(&T, plc, "0000000602", "CH003", CONV_UPD_SORTED, 1795000200).duplicate);
     snprintf(full, sizeof(full), "CH004");
-    send_locu(&T, plc, full, CONV_LOC_FULL);
+    assert_false(tplc_locu(&T, plc, full, CONV_LOC_FULL).duplicate);
 
     /* The active dies; the standby takes the line when the lease lapses. */
     twcsd_kill(&a);
@@ -306,7 +278,7 @@ static void test_standby_takes_over_the_session(void **state)
      * chute still full. */
     again = tplc_request(&T, plc, "0000000601", "SCAN01", code1, CONV_BARCODE_CODE);
     assert_string_equal(again.destination, r.destination);
-    assert_true(send_upd(&T, plc, "0000000602", "CH003", 1795000200).duplicate);
+    assert_true(tplc_update(&T, plc, "0000000602", "CH003", CONV_UPD_SORTED, 1795000200).duplicate);
     s = status(&b);
     assert_int_equal(plc_stat(s, "repeated"), 1);
     assert_string_equal(chute_state(s, full), "full");

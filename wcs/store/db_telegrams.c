@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wcs/store/db_internal.h"
 #include "wcs/store/events.h"
 
 /* Copies column col of row i into dst (size bytes, NUL-terminated, cut). */
@@ -103,13 +104,9 @@ int wcs_db_recent_scans(PGconn *c, unsigned node_id, int64_t since_us, wcs_scan_
 
     snprintf(node, sizeof(node), "%u", node_id);
     snprintf(since, sizeof(since), "%lld", (long long)since_us);
-    r = PQexecParams(c, sql, 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = err_set(e, ERR_DB, "recent scans: %.*s",
-                     (int)strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r));
-        PQclear(r);
-        return rc;
-    }
+    r = wcs_db_query(c, "recent scans", sql, 2, p, e);
+    if (r == NULL)
+        return ERR_DB;
     for (i = 0; i < PQntuples(r) && rc == 0; i++) {
         memset(&ev, 0, sizeof(ev));
         ev.kind = WCS_EVENT_SCAN;
@@ -138,13 +135,9 @@ int wcs_db_chute_states(PGconn *c, unsigned node_id, wcs_chute_state_cb cb, void
     int i, rc = 0;
 
     snprintf(node, sizeof(node), "%u", node_id);
-    r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = err_set(e, ERR_DB, "chute states: %.*s",
-                     (int)strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r));
-        PQclear(r);
-        return rc;
-    }
+    r = wcs_db_query(c, "chute states", sql, 1, p, e);
+    if (r == NULL)
+        return ERR_DB;
     for (i = 0; i < PQntuples(r) && rc == 0; i++)
         rc = cb(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     PQclear(r);
