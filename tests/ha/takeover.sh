@@ -128,8 +128,8 @@ check "every acknowledged UPD_ stored exactly once" \
     "case \"\$upd\" in 'check ok: every acknowledged UPD_ stored exactly once: '*) true ;; *) false ;; esac"
 acked=$(sed -n 's/.*exactly once: \([0-9]*\) UPD_.*/\1/p' <<<"$upd")
 check "UPD_s were acknowledged on both sides of the takeover ($acked)" "[ '${acked:-0}' -gt 0 ]"
-repeat_answers=$(sed -n 's/.*"repeat_answers": *\([0-9]*\).*/\1/p' "$dir/linesim-report.json" | head -1)
-log "linesim report: repeat answers ${repeat_answers:-?}"
+timeouts=$(sed -n 's/.*"plc_timeouts": *\([0-9]*\).*/\1/p' "$dir/linesim-report.json" | head -1)
+log "the PLC gave up on ${timeouts:-?} requests (default exit) while no wcsd answered"
 
 # --- 2. a stale active: frozen, taken over, thawed --------------------------------------
 
@@ -162,7 +162,8 @@ check "and released the lease" "grep -q 'lease of line WCS01 released' '$dir/wcs
 
 echo "takeover: $count parcels; kill -9 of the active after $decided_before decisions;" \
     "takeover $takeover_ms ms (kill -> the standby's PLC link up; ha.lease_ms 3000);" \
-    "$upd; line exit $line_rc"
+    "${timeouts:-?} requests timed out at the PLC meanwhile (x$speed line time); $upd;" \
+    "line exit $line_rc"
 if [ $fail = 0 ]; then
     echo "takeover: ok"
     if [ $keep = 0 ]; then
