@@ -67,8 +67,8 @@ struct wcsd {
     struct wcs_lease *lease;   /* the line's lease: active or standby */
     bool line_open;            /* the PLC links are open (this wcsd is active) */
     bool lease_lost;           /* stopped because another wcsd has the line */
-    pthread_mutex_t durable_mu; /* guards durable_open against the store thread */
-    bool durable_open;         /* durable_async may be sent to */
+    pthread_mutex_t durable_mu; /* guards durable_open against the store and lease threads */
+    bool durable_open;         /* durable_async and lease_async may be sent to */
     struct wcs_sorter *sorter; /* registry + plan + engine */
     int64_t parcel_rev;        /* highest parcel rev applied */
     struct wcs_event_writer *writer;
@@ -468,12 +468,16 @@ static void lease_async_cb(uv_async_t *h)
     }
 }
 
-/* Called on the keeper's thread: only wakes the loop. */
+/* Called on the keeper's thread: only wakes the loop, unless it is shutting
+ * down (the async handle may be closed then). */
 static void lease_changed_cb(void *arg)
 {
     struct wcsd *d = arg;
 
-    uv_async_send(&d->lease_async);
+    pthread_mutex_lock(&d->durable_mu);
+    if (d->durable_open)
+        uv_async_send(&d->lease_async);
+    pthread_mutex_unlock(&d->durable_mu);
 }
 
 /* The loop's own handles: wake-ups from the two threads and the signals.
