@@ -6,7 +6,7 @@
 # lines (met or not: timings are never asserted here, figures come from full
 # runs, docs/benchmarks.md).
 #   smoke.sh NAME      NAME: decide, events, import, roundtrip, camera, customs,
-#                      tracking, parcel-show
+#                      tracking, parcel-show, lines
 # Environment (set by ctest): WCS_SOURCE_DIR, WCS_BINARY_DIR, WCS_SMOKE_DIR
 # (this run's state, removed when it passes), WCS_TEST_PG (the "pg"
 # fixture's cluster, for events and import). The scripts' own clusters and
@@ -103,6 +103,26 @@ tracking)
         '^feed over HTTP +[0-9]+ events/s .* ratio feed/raw [0-9.]+$'
         '^while written +1000 events written \(1000 tracking events\), 1000 seen after N, 0 out of order'
         '^goal: every event once, in cursor order: met$')
+    ;;
+lines)
+    # 2 nodes, 3 s at line rate, three 1 s probes of the max-rate search,
+    # only the sample pre-advice; wcsd picks its PLC ports. A probe or line
+    # that did not keep up on a loaded machine is a figure, not a failure.
+    export WCS_BENCH_DIR=$dir/lines
+    cmd=("$src/bench/run-lines.sh" "$build" --smoke)
+    expect=('^line +A +WCS01 +100 +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +300 +[0-9.]+$'
+        '^line +B +WCS02 +100 +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +300 +[0-9.]+$'
+        '^line +B +total +200 +[0-9.]+ +[0-9.]+ +- +- +[0-9]+ +[0-9]+ +600 +[0-9.]+$'
+        '^max +A +(WCS01 +[0-9]+ +[0-9.]+ +[0-9.]+ |no passing run$)'
+        '^max +B +(total +[0-9]+ +[0-9.]+ +[0-9.]+ |no passing run$)'
+        '^ratio line WCS02 +decisions/s [0-9.]+ +durable/s [0-9.]+ +p99\.9 [0-9.]+ +p50 [0-9.]+$'
+        '^ratio line total +decisions/s [0-9.]+ +durable/s [0-9.]+ +worst p99\.9 [0-9.]+$'
+        '^ratio max +(total +decisions/s [0-9.]+ +durable/s [0-9.]+ |: no figures)'
+        '^A +[0-9]+ +[0-9]+ +1 +[0-9.]+ +[0-9.]+ +[0-9]+  (pass|fail: )'
+        '^B +[0-9]+ +[0-9]+ +2 +[0-9.]+ +[0-9.]+ +[0-9]+  (pass|fail: )'
+        '^goal: every line at line rate kept up, alone and 2 at once: (met|NOT met)$'
+        '^stop: every wcsd stopped within 30 s of SIGTERM: (met|NOT met)'
+        '^checks: ok ')
     ;;
 customs)
     export WCS_BENCH_DIR=$dir/customs
