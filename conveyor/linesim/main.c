@@ -688,7 +688,8 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
                 return -1;
             break;
         case O_BELT:
-            if (!num_arg("--belt-mm-s", optarg, 1, 1e6, &v))
+            /* The SYSU telegram carries the speed in 5 digits. */
+            if (!num_arg("--belt-mm-s", optarg, 1, 99999, &v))
                 return -1;
             c->belt_speed_mm_s = (uint32_t)v;
             break;

@@ -12,7 +12,8 @@
 #include "wcs/store/db_internal.h"
 #include "wcs/store/tracking.h"
 
-static const char SQL_PUBLISH[] = "SELECT tracking_publish()";
+static const char SQL_PUBLISH[] =
+    "SELECT last_cursor, taken FROM tracking_publish($1::int, $2::boolean)";
 
 /* One page, built by PostgreSQL as the feed's JSON document: each event a
  * row whose column names are its fields (json_agg of rows is twice as fast
@@ -29,20 +30,30 @@ static const char SQL_PAGE[] =
 
 static const char SQL_TIME_OK[] = "SELECT $1::timestamptz";
 
-static int last_of(PGresult *r, int64_t *last)
+int wcs_db_tracking_publish_some(PGconn *c, bool wait, int64_t *last, bool *more, struct err *e)
 {
+    char max[16];
+    const char *p[2] = {max, wait ? "true" : "false"};
+    PGresult *r;
+
+    snprintf(max, sizeof(max), "%d", WCS_TRACKING_PUBLISH_MAX);
+    r = wcs_db_query(c, "tracking publish", SQL_PUBLISH, 2, p, e);
+    if (r == NULL)
+        return ERR_DB;
     *last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    *more = strtoll(PQgetvalue(r, 0, 1), NULL, 10) == WCS_TRACKING_PUBLISH_MAX;
     PQclear(r);
     return 0;
 }
 
 int wcs_db_tracking_publish(PGconn *c, int64_t *last, struct err *e)
 {
-    PGresult *r = wcs_db_query(c, "tracking publish", SQL_PUBLISH, 0, NULL, e);
+    bool more = true;
+    int rc = 0;
 
-    if (r == NULL)
-        return ERR_DB;
-    return last_of(r, last);
+    while (more && rc == 0)
+        rc = wcs_db_tracking_publish_some(c, true, last, &more, e);
+    return rc;
 }
 
 int wcs_db_tracking_page(PGconn *c, const char *office, int64_t after, int limit,

@@ -318,10 +318,15 @@ static void publish_tracking(struct wcs_refresher *r, PGconn *c)
 {
     struct err e;
     int64_t last;
+    bool more = true;
 
     r->published = monotonic_s();
-    if (wcs_db_tracking_publish(c, &last, &e) < 0)
-        log_warnx("%s", e.msg);
+    /* Batch by batch, so a stop waits for one statement at most. */
+    while (more && !atomic_load(&r->stopping))
+        if (wcs_db_tracking_publish_some(c, false, &last, &more, &e) < 0) {
+            log_warnx("%s", e.msg);
+            return;
+        }
 }
 
 /* The event and telegram logs' day partitions (migration 0019): the week

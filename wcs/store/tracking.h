@@ -8,15 +8,24 @@
 #define WCS_STORE_TRACKING_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
 
 #define WCS_TRACKING_LIMIT_MAX 1000 /* events in one page, at most */
 
+#define WCS_TRACKING_PUBLISH_MAX 20000 /* pending events numbered in one statement */
+
 /* Publishes what is pending (numbers it after the last cursor), commits,
  * and sets *last to the feed's last cursor. Returns 0 or ERR_DB. */
 int wcs_db_tracking_publish(PGconn *c, int64_t *last, struct err *e);
+
+/* One statement of it: at most WCS_TRACKING_PUBLISH_MAX events, oldest
+ * first; *more when there may be more pending. wait false: when another
+ * session is numbering the feed now, nothing is done (it numbers for
+ * everyone). Returns 0 or ERR_DB. */
+int wcs_db_tracking_publish_some(PGconn *c, bool wait, int64_t *last, bool *more, struct err *e);
 
 /*
  * One page of the feed: publishes, then the events after cursor `after`
