@@ -170,6 +170,10 @@ static int symbology_word_cb(const char *word, unsigned *bits)
 
 static int kind_word_cb(const char *word, unsigned *bits)
 {
+    if (strcmp(word, "any") == 0) {
+        *bits |= SCAN_KINDS_ANY;
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
         if (strcmp(word, scan_code_kind_name(all_kinds[i])) == 0) {
             *bits |= 1u << all_kinds[i];
@@ -221,7 +225,7 @@ int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeli
         p->cfg.symbologies = SCAN_SYM_CODE128;
     if (p->cfg.kinds == 0)
         p->cfg.kinds = SCAN_KINDS_PARCEL;
-    unsigned known_kinds = 0;
+    unsigned known_kinds = SCAN_KINDS_ANY;
     for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
         known_kinds |= 1u << all_kinds[i];
     unsigned bad_sym = p->cfg.symbologies & ~SCAN_SYM_ALL, bad_kind = p->cfg.kinds & ~known_kinds;
@@ -332,13 +336,15 @@ static void judge(const struct scan_pipeline *p, const zbar_symbol_t *zsym, stru
         struct scan_code_info info;
         scan_code_check(s.text, len, &info);
         s.kind = info.kind;
-        if (!info.valid)
+        if (p->cfg.kinds & SCAN_KINDS_ANY)
+            ok = info.valid || info.kind == SCAN_CODE_UNKNOWN;
+        else
+            ok = info.valid && (p->cfg.kinds & (1u << info.kind));
+        if (!ok && !info.valid)
             snprintf(s.reason, sizeof(s.reason), "%s", info.reason);
-        else if (!(p->cfg.kinds & (1u << info.kind)))
+        else if (!ok)
             snprintf(s.reason, sizeof(s.reason), "%s codes are not taken at this scan point",
                      scan_code_kind_name(info.kind));
-        else
-            ok = true;
     }
     struct scan_symbol *arr = ok ? r->sym : r->rejected;
     size_t *n = ok ? &r->n : &r->n_rejected;

@@ -138,8 +138,14 @@ int scan_symbology_parse(const char *list, unsigned *out, struct err *e);
 const char *scan_symbology_name(unsigned sym);
 
 /* Parses a comma-separated list of code kinds ("s10,cainiao"; names as
- * scan_code_kind_name) into a mask of 1u << kind. Returns 0 or ERR_INVALID. */
+ * scan_code_kind_name, or "any") into a mask of 1u << kind. Returns 0 or
+ * ERR_INVALID. */
 int scan_kinds_parse(const char *list, unsigned *out, struct err *e);
+
+/* "any": every kind, and a text of no known format too (kind unknown), for
+ * commissioning and for measuring the pipeline on public image sets. A
+ * text of a known format must still be valid (a misread S10 is rejected). */
+#define SCAN_KINDS_ANY (1u << 31)
 
 /* Default allowed kinds: every parcel kind (S10, Cainiao, Russian Post). */
 #define SCAN_KINDS_PARCEL                                                                          \

@@ -244,6 +244,23 @@ static void test_allowed_kinds(void **state)
     assert_non_null(strstr(r.rejected[0].reason, "not taken"));
     assert_int_equal(scan_kinds_parse("s10,parcel", &cfg.kinds, &e), ERR_INVALID);
     scan_image_release(&frame);
+
+    /* "any" takes a text of no known format, for commissioning; a parcel
+     * scan point rejects it. */
+    render(20, "HELLO-2026", "other");
+    label_frame("other", &frame);
+    scan_pipeline_config_default(&cfg);
+    cfg.max_passes = 2;
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.n_rejected, 1);
+    assert_int_equal(scan_kinds_parse("any", &cfg.kinds, &e), 0);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sym[0].text, "HELLO-2026");
+    assert_int_equal(r.sym[0].kind, SCAN_CODE_UNKNOWN);
+    assert_string_equal(r.pass_name, "plain");
+    scan_image_release(&frame);
 }
 
 static void test_budget(void **state)
