@@ -15,6 +15,15 @@
  * always runs), and the cleaned image is computed once per frame and kept for
  * that filter's rotated passes.
  *
+ * The budget is work, not time. Each pass has a cost, measured once per
+ * megapixel on a clean and on a noisy frame (passes[].work), and a frame's
+ * budget is spent by the costs of the passes it ran, scaled by its size. So
+ * the same frame runs the same passes and gives the same result however
+ * loaded the machine is (a clock-based budget read a noisy frame or not
+ * depending on what else ran); on the measuring machine the budget's
+ * milliseconds are about its wall time, on a faster one the frame simply
+ * takes less.
+ *
  * ZBar scans every second row and column here (half the time), which loses
  * nothing on a clean frame. On a noisy one each scan line is a separate
  * chance through the noise, so there the first pass scans every line, as
@@ -44,37 +53,44 @@ struct pass {
     enum filter filter; /* applied to the frame first (cached per frame) */
     double deg;         /* then rotated by this many degrees; 0 = not rotated */
     int density;        /* ZBar scans every density-th row and column (1 or 2) */
+    float work[2];      /* what it costs, ms per megapixel on a clean [0] and a
+                         * noisy [1] frame, its filter included at its first use
+                         * (see "The budget is work" above) */
 };
 
 /* Every second row and column: a label's bars span many lines, and it halves
  * the scan time (engineering notes, ZBar 0.23). */
 #define DENSITY 2
 
+/* work[]: each pass timed alone on an unreadable 1280x1024 frame (a label
+ * without a code; and the same under sensor noise), in the order a clean or
+ * a noisy frame runs them, on the 2-vCPU VM of docs/benchmarks.md, best of
+ * five, per megapixel. */
 static const struct pass passes[] = {
-    {"plain", F_NONE, 0, DENSITY},
-    {"sharpen", F_SHARPEN, 0, DENSITY},
-    {"rot45", F_NONE, 45, DENSITY},
-    {"rot22", F_NONE, 22.5, DENSITY},
-    {"rot67", F_NONE, 67.5, DENSITY},
-    {"median", F_MEDIAN, 0, DENSITY},
-    {"median-rot45", F_MEDIAN, 45, DENSITY},
-    {"median-rot22", F_MEDIAN, 22.5, DENSITY},
-    {"median-rot67", F_MEDIAN, 67.5, DENSITY},
-    {"sharpen-rot45", F_SHARPEN, 45, DENSITY},
-    {"sharpen-rot22", F_SHARPEN, 22.5, DENSITY},
-    {"sharpen-rot67", F_SHARPEN, 67.5, DENSITY},
-    {"stretch", F_STRETCH, 0, DENSITY},
-    {"up2", F_UPSCALE, 0, DENSITY},
-    {"blur", F_BLUR, 0, DENSITY},
-    {"down2", F_DOWNSCALE, 0, DENSITY},
-    {"up2-rot45", F_UPSCALE, 45, DENSITY},
-    {"stretch-rot45", F_STRETCH, 45, DENSITY},
+    {"plain", F_NONE, 0, DENSITY, {4.4f, 0}},
+    {"sharpen", F_SHARPEN, 0, DENSITY, {9.5f, 24.8f}},
+    {"rot45", F_NONE, 45, DENSITY, {14.3f, 30.2f}},
+    {"rot22", F_NONE, 22.5, DENSITY, {13.7f, 28.6f}},
+    {"rot67", F_NONE, 67.5, DENSITY, {12.7f, 26.2f}},
+    {"median", F_MEDIAN, 0, DENSITY, {8.6f, 18.5f}},
+    {"median-rot45", F_MEDIAN, 45, DENSITY, {16.5f, 23.6f}},
+    {"median-rot22", F_MEDIAN, 22.5, DENSITY, {13.8f, 21.7f}},
+    {"median-rot67", F_MEDIAN, 67.5, DENSITY, {12.5f, 21.3f}},
+    {"sharpen-rot45", F_SHARPEN, 45, DENSITY, {16.8f, 29.7f}},
+    {"sharpen-rot22", F_SHARPEN, 22.5, DENSITY, {16.2f, 27.5f}},
+    {"sharpen-rot67", F_SHARPEN, 67.5, DENSITY, {11.0f, 21.6f}},
+    {"stretch", F_STRETCH, 0, DENSITY, {3.8f, 24.4f}},
+    {"up2", F_UPSCALE, 0, DENSITY, {29.8f, 66.0f}},
+    {"blur", F_BLUR, 0, DENSITY, {8.5f, 13.5f}},
+    {"down2", F_DOWNSCALE, 0, DENSITY, {2.4f, 1.9f}},
+    {"up2-rot45", F_UPSCALE, 45, DENSITY, {58.4f, 99.3f}},
+    {"stretch-rot45", F_STRETCH, 45, DENSITY, {17.4f, 31.1f}},
     /* Noisy frames only, instead of "plain": every row and column. On noise
      * each line is its own chance to read (about twice the time of "plain",
      * 60 ms on a noisy 1280x1024 frame), and it is what zbarimg does, so the
      * pipeline reads every noisy frame plain ZBar reads (benchmark "mixed"
      * class: frames only zbarimg read before, docs/benchmarks.md). */
-    {"plain-full", F_NONE, 0, 1},
+    {"plain-full", F_NONE, 0, 1, {0, 41.5f}},
 };
 #define N_TABLE ((int)(sizeof(passes) / sizeof(passes[0])))
 
@@ -436,6 +452,7 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
         src = scan_image_frame(&p->packed);
     }
     memset(p->have, 0, sizeof(p->have));
+    double mpix = (double)src.w * (double)src.h / 1e6, work = 0;
     int limit = p->cfg.max_passes && (int)p->cfg.max_passes < N_PASSES ? (int)p->cfg.max_passes
                                                                        : N_PASSES;
     int rc = 0;
@@ -443,7 +460,7 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
      * 0.1 ms for it. */
     bool noisy = frame_is_noisy(&src);
     for (int i = 0; i < limit; i++) {
-        if (i > 0 && now_ms() - t0 >= (double)p->cfg.budget_ms)
+        if (i > 0 && work >= (double)p->cfg.budget_ms)
             break;
         int idx = noisy ? noisy_order[i] : i;
         const struct pass *ps = &passes[idx];
@@ -470,6 +487,7 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
             img = scan_image_frame(&p->rotated);
         }
         out->passes_run++;
+        work += ps->work[noisy] * mpix;
         rc = zscan(p, &img, ps->density, out, e);
         if (rc < 0)
             break;
@@ -480,6 +498,7 @@ int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame
         }
     }
     out->noisy = noisy;
+    out->work_ms = work;
     out->ms = now_ms() - t0;
     return rc;
 }

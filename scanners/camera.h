@@ -7,7 +7,7 @@
  * (about +-10-15 degrees from the axes) and is weak on noise, so the pipeline
  * tries further passes (rotations, denoising, contrast, scaling) in an order
  * that keeps easy frames fast, stops at the first pass that yields a valid
- * parcel code, and never starts a pass once the frame's time budget is spent.
+ * parcel code, and never starts a pass once the frame's work budget is spent.
  * Every decoded text goes through scan_code_check(): misreads (bad check
  * digit) and codes of kinds the scan point does not allow are rejected, not
  * reported. Design and figures: docs/camera.md.
@@ -154,9 +154,11 @@ int scan_kinds_parse(const char *list, unsigned *out, struct err *e);
 struct scan_pipeline_config {
     unsigned symbologies; /* SCAN_SYM_* bits; 0 means Code 128 only */
     unsigned kinds;       /* allowed kinds, bits 1u << scan_code_kind; 0 means SCAN_KINDS_PARCEL */
-    unsigned budget_ms;   /* passes after the first start only while the frame's
-                             elapsed time is below this; 0 runs the first pass only
-                             (plain ZBar; every line of a noisy frame) */
+    unsigned budget_ms;   /* passes after the first start only while the work of
+                             the passes run is below this (each pass's measured
+                             cost, docs/camera.md "Budget": the same frame runs
+                             the same passes whatever the load); 0 runs the first
+                             pass only (plain ZBar; every line of a noisy frame) */
     unsigned max_passes;  /* at most this many passes; 0 means all */
 };
 
@@ -185,6 +187,7 @@ struct scan_result {
     bool noisy;               /* the frame looked noisy: its first pass scanned every
                                  line ("plain-full"), denoised passes came next */
     double ms;                /* wall time of the decode, milliseconds */
+    double work_ms;           /* the budget it spent: its passes' costs */
 };
 
 struct scan_pipeline;

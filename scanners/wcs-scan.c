@@ -11,7 +11,7 @@
  * it carries the bearer token of --token-file (or WCS_TOKEN_FILE), a token
  * of role scanner in wcsd's http.tokens_file.
  * decode prints one line per file: with --json a JSON object
- * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "ms"}
+ * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "ms", "work_ms"}
  * (plus "rejected" when misreads were thrown away, "error" when the file
  * could not be read); otherwise "FILE: TEXT (TYPE, kind, pass P, N ms)".
  * Exit status: 0 every file read a code, 1 some did not, 2 usage or file
@@ -95,6 +95,8 @@ static int print_json(const char *file, const struct scan_result *r, const char 
         bad |= json_object_set_new(o, "pass", r->n ? json_string(r->pass_name) : json_null());
         bad |= json_object_set_new(o, "passes", json_integer(r->passes_run));
         bad |= json_object_set_new(o, "ms", json_real((double)(long)(r->ms * 100.0 + 0.5) / 100.0));
+        bad |= json_object_set_new(o, "work_ms",
+                                   json_real((double)(long)(r->work_ms * 100.0 + 0.5) / 100.0));
     }
     char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(o);

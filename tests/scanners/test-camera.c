@@ -8,7 +8,9 @@
  * No timing thresholds: the budget is tested through the pass count.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -260,6 +262,61 @@ static void test_allowed_kinds(void **state)
     assert_string_equal(r.sym[0].text, "HELLO-2026");
     assert_int_equal(r.sym[0].kind, SCAN_CODE_UNKNOWN);
     assert_string_equal(r.pass_name, "plain");
+    scan_image_release(&frame);
+}
+
+/* Spins until *stop: an artificial CPU load. */
+static void *spin(void *arg)
+{
+    atomic_int *stop = arg;
+    volatile unsigned long n = 0;
+
+    while (!atomic_load(stop))
+        n++;
+    return NULL;
+}
+
+/* The budget is work: a frame no pass reads (sensor noise alone) runs the
+ * same passes and spends the same budget with the machine loaded by four
+ * spinning threads as without. */
+static void test_budget_is_work(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result quiet, loaded;
+    struct scan_pipeline_config cfg;
+    pthread_t hog[4];
+    atomic_int stop = 0;
+    uint32_t seed = 4242;
+
+    assert_int_equal(scan_image_resize(&frame, FRAME_W, FRAME_H), 0);
+    for (size_t i = 0; i < (size_t)FRAME_W * FRAME_H; i++) {
+        seed = seed * 1103515245u + 12345u;
+        frame.data[i] = (uint8_t)(BELT - 24 + (int)((seed >> 16) % 49));
+    }
+    for (unsigned budget = 0; budget <= 200; budget += 100) {
+        scan_pipeline_config_default(&cfg);
+        cfg.budget_ms = budget;
+        decode(&cfg, &frame, &quiet);
+        assert_true(quiet.noisy);
+        assert_int_equal(quiet.n, 0);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&hog[i], NULL, spin, &stop), 0);
+        decode(&cfg, &frame, &loaded);
+        atomic_store(&stop, 1);
+        for (int i = 0; i < 4; i++)
+            pthread_join(hog[i], NULL);
+        atomic_store(&stop, 0);
+        assert_int_equal(loaded.passes_run, quiet.passes_run);
+        assert_true(loaded.work_ms == quiet.work_ms);
+        /* Spent up to the budget (the first pass always runs), and no
+         * further than the pass that crossed it. */
+        assert_true(quiet.work_ms >= (double)budget || quiet.passes_run == 1);
+        if (budget == 0)
+            assert_int_equal(quiet.passes_run, 1);
+        else
+            assert_true(quiet.passes_run > 1);
+    }
     scan_image_release(&frame);
 }
 
@@ -757,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_rotated_label),   cmocka_unit_test(test_wrong_check_digit),
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
+        cmocka_unit_test(test_budget_is_work),
         cmocka_unit_test(test_noisy_full_density),
         cmocka_unit_test(test_files),           cmocka_unit_test(test_file_limits),
     };
