@@ -11,6 +11,10 @@
 #   bench_wcsd_start DIR     starts wcsd on DIR/wcsd.yaml (checked first),
 #                            log in DIR/wcsd.log; sets wcsd_pid, http_port
 #   bench_wcsd_stop DIR      SIGTERM; fails (1) unless wcsd exits cleanly
+#   bench_preadvice DIR N    schema, the sample plan active, the sample
+#                            pre-advice and N generated parcels imported (their
+#                            file DIR/preadvice-gen.csv); sets codes (the file
+#                            whose codes the bench sends)
 
 bench_build() {
     if [ -n "${1:-}" ] && [ "${1#--}" = "$1" ]; then
@@ -90,5 +94,31 @@ bench_wcsd_stop() {
         echo "wcsd exited with status $rc" >&2
         tail -20 "$1/wcsd.log" >&2
         return 1
+    fi
+}
+
+# wcsctl import exits 1 when it reported refused rows or blocked
+# declarations (the sample has six deliberately invalid declarations) and 2
+# on a real failure (I/O, database): only that stops the run.
+bench_import() {
+    local rc=0
+    "$build/bin/wcsctl" import "$1" >/dev/null 2>"$2/import.err" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        cat "$2/import.err" >&2
+        echo "bench: wcsctl import $1 failed (exit $rc)" >&2
+        exit 2
+    fi
+}
+
+bench_preadvice() {
+    local dir=$1 n=$2
+    "$build/bin/wcsctl" migrate >/dev/null
+    "$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate >/dev/null
+    bench_import "$top/data/preadvice-sample.csv" "$dir"
+    codes=$top/data/preadvice-sample.csv
+    if [ "$n" -gt 0 ]; then
+        codes=$dir/preadvice-gen.csv
+        "$build/bin/wcs-gen-preadvice" --count "$n" --seed 7 --out "$codes"
+        bench_import "$codes" "$dir"
     fi
 }

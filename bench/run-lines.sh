@@ -143,29 +143,8 @@ run=$dir/run
 : >"$run/results.tsv"
 : >"$run/crosstalk.txt"
 
-# wcsctl import exits 1 when it reported refused rows or blocked
-# declarations (the sample has six deliberately invalid declarations) and 2
-# on a real failure (I/O, database): only that stops the run.
-import_preadvice() {
-    local rc=0
-    "$build/bin/wcsctl" import "$1" >/dev/null 2>"$run/import.err" || rc=$?
-    if [ "$rc" -gt 1 ]; then
-        cat "$run/import.err" >&2
-        echo "run-lines: wcsctl import $1 failed (exit $rc)" >&2
-        exit 2
-    fi
-}
-
 echo "== schema, sort plan, pre-advice"
-"$build/bin/wcsctl" migrate >/dev/null
-"$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate >/dev/null
-import_preadvice "$top/data/preadvice-sample.csv"
-codes=$top/data/preadvice-sample.csv
-if [ "$nparcels" -gt 0 ]; then
-    codes=$dir/preadvice-gen.csv
-    "$build/bin/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
-    import_preadvice "$codes"
-fi
+bench_preadvice "$run" "$nparcels"
 npre=$(($(wc -l <"$top/data/preadvice-sample.csv") - 1 + nparcels))
 echo "$npre parcels pre-advised"
 

@@ -32,28 +32,8 @@ fi
 
 bench_cluster "$dir" "$db"
 
-# wcsctl import exits 1 when it reported refused rows or blocked
-# declarations (the sample has six deliberately invalid declarations) and 2
-# on a real failure (I/O, database): only that stops the run.
-import_preadvice() {
-    local rc=0
-    "$build/bin/wcsctl" import "$1" || rc=$?
-    if [ "$rc" -gt 1 ]; then
-        echo "run-roundtrip: wcsctl import $1 failed (exit $rc)" >&2
-        exit 1
-    fi
-}
-
 echo "== schema, sort plan, pre-advice"
-"$build/bin/wcsctl" migrate
-"$build/bin/wcsctl" sortplan load "$top/data/sortplan-sample.csv" --activate
-import_preadvice "$top/data/preadvice-sample.csv"
-codes=$top/data/preadvice-sample.csv
-if [ "$nparcels" -gt 0 ]; then
-    codes=$dir/preadvice-gen.csv
-    "$build/bin/wcs-gen-preadvice" --count "$nparcels" --seed 7 --out "$codes"
-    import_preadvice "$codes"
-fi
+bench_preadvice "$dir" "$nparcels"
 
 rm -rf "$dir/spool"
 # wcsd's API wants a bearer token: one of role monitor for the bench's

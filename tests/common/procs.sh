@@ -56,3 +56,21 @@ kill_all() {
         [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
     done
 }
+
+# Ends test script NAME with status RC: "NAME: ok" (and, unless --keep,
+# everything stopped and $dir removed) or "NAME: FAILED" with $dir kept.
+# Expects the script's cleanup function.
+run_end() {
+    local name=$1 rc=$2
+    if [ "$rc" = 0 ]; then
+        echo "$name: ok"
+        if [ "$keep" = 0 ]; then
+            cleanup
+            trap - EXIT
+            rm -rf "$dir"
+        fi
+    else
+        echo "$name: FAILED (state kept in $dir)"
+    fi
+    exit "$rc"
+}

@@ -149,14 +149,4 @@ echo "failover: $count parcels; primary killed after $stored_before events;" \
     "RTO $((t_back - t_kill)) ms (primary gone -> events stored on the new primary);" \
     "RPO: $check;" \
     "line exit $line_rc"
-if [ $rc = 0 ]; then
-    echo "failover: ok"
-    if [ $keep = 0 ]; then
-        cleanup
-        trap - EXIT
-        rm -rf "$dir"
-    fi
-else
-    echo "failover: FAILED (state kept in $dir)"
-fi
-exit $rc
+run_end failover $rc

@@ -164,14 +164,4 @@ echo "takeover: $count parcels; kill -9 of the active after $decided_before deci
     "takeover $takeover_ms ms (kill -> the standby's PLC link up; ha.lease_ms 3000);" \
     "${timeouts:-?} requests timed out at the PLC meanwhile (x$speed line time); $upd;" \
     "line exit $line_rc"
-if [ $fail = 0 ]; then
-    echo "takeover: ok"
-    if [ $keep = 0 ]; then
-        cleanup
-        trap - EXIT
-        rm -rf "$dir"
-    fi
-else
-    echo "takeover: FAILED (state kept in $dir)"
-fi
-exit $fail
+run_end takeover $fail

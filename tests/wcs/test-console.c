@@ -147,30 +147,14 @@ static json_t *post_json(const char *path, const char *body, const char *cookie,
 
 static void locu(const char *chute, enum conv_loc_state st)
 {
-    struct conv_telegram t;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_LOCU;
-    snprintf(t.u.locu.location, sizeof(t.u.locu.location), "%s", chute);
-    t.u.locu.state = st;
-    conv_tg_time(1795000002, t.u.locu.time);
-    tplc_send_acked(&T, plc, &t);
+    tplc_locu(&T, plc, chute, st);
 }
 
 /* The PLC confirms tracking sorted into chute (UPD_ SORTED__) and waits
  * for its ACK_ (the confirmation is durable). */
 static void sorted(const char *tracking, const char *chute)
 {
-    struct conv_telegram t;
-
-    memset(&t, 0, sizeof(t));
-    t.type = CONV_TG_UPD;
-    snprintf(t.u.upd.tracking, sizeof(t.u.upd.tracking), "%s", tracking);
-    snprintf(t.u.upd.location, sizeof(t.u.upd.location), "%s", chute);
-    t.u.upd.barcode_kind = CONV_BARCODE_ABSENT;
-    t.u.upd.event = CONV_UPD_SORTED;
-    conv_tg_time(1795000100, t.u.upd.time);
-    tplc_send_acked(&T, plc, &t);
+    tplc_update(&T, plc, tracking, chute, CONV_UPD_SORTED, 1795000100);
 }
 
 /* The alarm of kind about subject in GET /v1/alarms, or NULL (a new ref). */
