@@ -218,4 +218,36 @@ const char *scan_pipeline_pass_name(int pass);
 int scan_pipeline_decode(struct scan_pipeline *p, const struct scan_frame *frame,
                          struct scan_result *out, struct err *e);
 
+/* --- why a frame gave no code (noread.c) ------------------------------------ */
+
+enum scan_noread_cause {
+    SCAN_NOREAD_NONE = 0,       /* it was read: one code */
+    SCAN_NOREAD_NO_REGION,      /* nothing barcode-like in the frame */
+    SCAN_NOREAD_NOT_DECODED,    /* a barcode-like region, not decoded (damaged, cut, blurred) */
+    SCAN_NOREAD_TOO_SMALL,      /* its modules about 1 px or less */
+    SCAN_NOREAD_LOW_CONTRAST,   /* under 48 grey levels between bars and spaces */
+    SCAN_NOREAD_SEVERAL,        /* several codes: which is the parcel's? */
+    SCAN_NOREAD_CHECK_DIGIT,    /* a code of a known format with a wrong check digit */
+};
+
+/* The region the classification found (zeros when none). */
+struct scan_noread {
+    enum scan_noread_cause cause;
+    int region_blocks;  /* 16x16 blocks of parallel edges sharing one direction */
+    int contrast;       /* their mean grey range */
+    double module_px;   /* the module width estimated from the bar edges across them */
+    double angle_deg;   /* the edges' normal: 0 for upright bars, -90..90 */
+};
+
+/* Why frame f gave what r says (r may be NULL: the frame alone): from r
+ * first (several codes, a wrong check digit), else from the frame's blocks
+ * (docs/camera.md "No-reads"). Pure; fills *out and returns out->cause. */
+enum scan_noread_cause scan_noread_classify(const struct scan_frame *f,
+                                            const struct scan_result *r,
+                                            struct scan_noread *out);
+
+/* "none", "no_barcode_region", "not_decoded", "too_small", "low_contrast",
+ * "several_codes", "invalid_check_digit". */
+const char *scan_noread_cause_name(enum scan_noread_cause c);
+
 #endif

@@ -11,7 +11,8 @@
  * it carries the bearer token of --token-file (or WCS_TOKEN_FILE), a token
  * of role scanner in wcsd's http.tokens_file.
  * decode prints one line per file: with --json a JSON object
- * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "ms", "work_ms"}
+ * {"file", "symbols": [{"type", "text", "kind"}], "pass", "passes", "cause", "ms", "work_ms"}
+ * (cause: why no single code was read, "none" when one was; camera.h)
  * (plus "rejected" when misreads were thrown away, "error" when the file
  * could not be read); otherwise "FILE: TEXT (TYPE, kind, pass P, N ms)".
  * Exit status: 0 every file read a code, 1 some did not, 2 usage or file
@@ -79,7 +80,17 @@ static json_t *symbols_json(const struct scan_symbol *s, size_t n, bool with_rea
 }
 
 /* Prints one JSON line; returns 0 or -1 when jansson runs out of memory. */
-static int print_json(const char *file, const struct scan_result *r, const char *error)
+/* A no-read's cause (none when read), from the result and the frame. */
+static const char *cause_of(const struct scan_image *img, const struct scan_result *r)
+{
+    struct scan_frame f = scan_image_frame(img);
+    struct scan_noread n;
+
+    return scan_noread_cause_name(scan_noread_classify(&f, r, &n));
+}
+
+static int print_json(const char *file, const struct scan_result *r, const char *cause,
+                      const char *error)
 {
     json_t *o = json_object();
     if (!o)
@@ -94,6 +105,7 @@ static int print_json(const char *file, const struct scan_result *r, const char 
                                        symbols_json(r->rejected, r->n_rejected, true));
         bad |= json_object_set_new(o, "pass", r->n ? json_string(r->pass_name) : json_null());
         bad |= json_object_set_new(o, "passes", json_integer(r->passes_run));
+        bad |= json_object_set_new(o, "cause", json_string(cause));
         bad |= json_object_set_new(o, "ms", json_real((double)(long)(r->ms * 100.0 + 0.5) / 100.0));
         bad |= json_object_set_new(o, "work_ms",
                                    json_real((double)(long)(r->work_ms * 100.0 + 0.5) / 100.0));
@@ -107,10 +119,10 @@ static int print_json(const char *file, const struct scan_result *r, const char 
     return 0;
 }
 
-static void print_text(const char *file, const struct scan_result *r)
+static void print_text(const char *file, const struct scan_result *r, const char *cause)
 {
     if (r->n == 0) {
-        printf("%s: no code (%d passes, %.1f ms)", file, r->passes_run, r->ms);
+        printf("%s: no code, %s (%d passes, %.1f ms)", file, cause, r->passes_run, r->ms);
         for (size_t i = 0; i < r->n_rejected; i++)
             printf("%s rejected %s: %s", i ? ";" : ":", r->rejected[i].text, r->rejected[i].reason);
         printf("\n");
@@ -294,18 +306,19 @@ static int cmd_decode(int argc, char **argv)
         }
         if (rc < 0) {
             fprintf(stderr, "%s: %s\n", file, e.msg);
-            if (json && print_json(file, NULL, e.msg) < 0)
+            if (json && print_json(file, NULL, NULL, e.msg) < 0)
                 fprintf(stderr, "wcs-scan: out of memory formatting JSON\n");
             status = 2;
             continue;
         }
+        const char *cause = cause_of(&img, &r);
         if (json) {
-            if (print_json(file, &r, NULL) < 0) {
+            if (print_json(file, &r, cause, NULL) < 0) {
                 fprintf(stderr, "%s: out of memory formatting JSON\n", file);
                 status = 2;
             }
         } else {
-            print_text(file, &r);
+            print_text(file, &r, cause);
         }
         if (r.n == 0 && status == 0)
             status = 1;

@@ -12,7 +12,9 @@
  *    and every one of its pixels can be read;
  *  - on a small image (up to 64x64, so each input stays fast) the image
  *    operations, with parameters from the input's last bytes, give the
- *    documented sizes (rotation: the rotated bounding box).
+ *    documented sizes (rotation: the rotated bounding box), and the no-read
+ *    classification (noread.c) names one of its causes with figures in
+ *    range.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +58,15 @@ static void ops(const struct scan_image *img, const uint8_t *data, size_t size)
             abort();
     }
     scan_image_release(&out);
+    {
+        struct scan_noread n;
+        enum scan_noread_cause c = scan_noread_classify(&f, NULL, &n);
+
+        if (c != n.cause || c == SCAN_NOREAD_NONE || c > SCAN_NOREAD_CHECK_DIGIT ||
+            n.region_blocks < 0 || n.contrast < 0 || n.contrast > 255 || n.module_px < 0 ||
+            n.angle_deg < -90 || n.angle_deg > 90 || scan_noread_cause_name(c)[0] == '?')
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -265,6 +265,81 @@ static void test_allowed_kinds(void **state)
     scan_image_release(&frame);
 }
 
+/* Renders data at zint scale into a belt frame (label_frame's, another scale). */
+static void label_frame_scaled(const char *data, const char *scale, const char *name,
+                               struct scan_image *frame)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "zint -b 20 -d '%s' --scale=%s --whitesp=10 --vwhitesp=10 -o '%s/%s.png' >/dev/null",
+             data, scale, dir, name);
+    assert_int_equal(system(cmd), 0);
+    label_frame(name, frame);
+}
+
+static enum scan_noread_cause cause_of(const struct scan_image *img, const struct scan_result *r,
+                                       struct scan_noread *n)
+{
+    struct scan_frame f = scan_image_frame(img);
+    return scan_noread_classify(&f, r, n);
+}
+
+/* Why a frame gave no code: from the result first, else from the frame. */
+static void test_noread_causes(void **state)
+{
+    (void)state;
+    struct scan_image frame = {0};
+    struct scan_result r;
+    struct scan_pipeline_config cfg;
+    struct scan_noread n;
+    uint32_t seed = 99;
+
+    /* A belt, and a belt under sensor noise: nothing barcode-like. */
+    assert_int_equal(scan_image_resize(&frame, FRAME_W, FRAME_H), 0);
+    memset(frame.data, BELT, (size_t)FRAME_W * FRAME_H);
+    assert_int_equal(cause_of(&frame, NULL, &n), SCAN_NOREAD_NO_REGION);
+    for (size_t i = 0; i < (size_t)FRAME_W * FRAME_H; i++) {
+        seed = seed * 1103515245u + 12345u;
+        frame.data[i] = (uint8_t)(BELT - 24 + (int)((seed >> 16) % 49));
+    }
+    assert_int_equal(cause_of(&frame, NULL, &n), SCAN_NOREAD_NO_REGION);
+
+    /* A label whose middle is torn off: found, upright, not decoded. */
+    label_frame_scaled("RR473124829GB", "2", "torn", &frame);
+    for (int y = 0; y < FRAME_H; y++)
+        memset(frame.data + (size_t)y * FRAME_W + FRAME_W / 2 - 40, 255, 80);
+    scan_pipeline_config_default(&cfg);
+    decode(&cfg, &frame, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(cause_of(&frame, &r, &n), SCAN_NOREAD_NOT_DECODED);
+    assert_true(n.region_blocks >= 6);
+    assert_true(n.contrast > 150);
+    assert_true(n.angle_deg > -10 && n.angle_deg < 10);
+
+    /* The same label squeezed into 30 grey levels: low contrast. */
+    label_frame_scaled("RR473124829GB", "2", "faint", &frame);
+    for (size_t i = 0; i < (size_t)FRAME_W * FRAME_H; i++)
+        frame.data[i] = (uint8_t)(120 + frame.data[i] * 30 / 255);
+    assert_int_equal(cause_of(&frame, NULL, &n), SCAN_NOREAD_LOW_CONTRAST);
+
+    /* Modules of about 1 px: too small. */
+    label_frame_scaled("RR473124829GB", "0.5", "tiny", &frame);
+    assert_int_equal(cause_of(&frame, NULL, &n), SCAN_NOREAD_TOO_SMALL);
+
+    /* What the result says comes first. */
+    memset(&r, 0, sizeof(r));
+    r.n_rejected = 1;
+    r.rejected[0].kind = SCAN_CODE_S10;
+    snprintf(r.rejected[0].reason, sizeof(r.rejected[0].reason), "check digit 6, expected 5");
+    assert_int_equal(cause_of(&frame, &r, &n), SCAN_NOREAD_CHECK_DIGIT);
+    r.n = 2;
+    assert_int_equal(cause_of(&frame, &r, &n), SCAN_NOREAD_SEVERAL);
+    r.n = 1;
+    assert_int_equal(cause_of(&frame, &r, &n), SCAN_NOREAD_NONE);
+    assert_string_equal(scan_noread_cause_name(SCAN_NOREAD_NO_REGION), "no_barcode_region");
+    scan_image_release(&frame);
+}
+
 /* Spins until *stop: an artificial CPU load. */
 static void *spin(void *arg)
 {
@@ -814,7 +889,7 @@ int main(void)
         cmocka_unit_test(test_rotated_label),   cmocka_unit_test(test_wrong_check_digit),
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
-        cmocka_unit_test(test_budget_is_work),
+        cmocka_unit_test(test_budget_is_work), cmocka_unit_test(test_noread_causes),
         cmocka_unit_test(test_noisy_full_density),
         cmocka_unit_test(test_files),           cmocka_unit_test(test_file_limits),
     };
