@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "common/token.h"
+#include "scanners/archive.h"
 #include "scanners/camera.h"
 #include "scanners/usb.h"
 
@@ -56,6 +57,10 @@ static void usage(FILE *f)
             "      --source ID          camera id in the scan events (default \"camera\")\n"
             "      --token-file F       wcsd's bearer token (role scanner): the secret alone\n"
             "                           on the first line (default: env WCS_TOKEN_FILE)\n"
+            "      --noread-dir DIR     keep the frames that gave no single code, with their\n"
+            "                           cause, in DIR (oldest dropped first past the bounds)\n"
+            "      --noread-max-mb N    the archive's bound in MiB (default 1024)\n"
+            "      --noread-max N       and in frames (default 100000)\n"
             "  -h, --help               this text\n\n"
             "listen prints every scan of the scanner described by the options, and when it\n"
             "is plugged in or pulled out, until Ctrl-C: for commissioning a scan point.\n\n"
@@ -81,12 +86,31 @@ static json_t *symbols_json(const struct scan_symbol *s, size_t n, bool with_rea
 
 /* Prints one JSON line; returns 0 or -1 when jansson runs out of memory. */
 /* A no-read's cause (none when read), from the result and the frame. */
-static const char *cause_of(const struct scan_image *img, const struct scan_result *r)
+static const char *cause_of(const struct scan_image *img, const struct scan_result *r,
+                            struct scan_noread *why)
 {
     struct scan_frame f = scan_image_frame(img);
-    struct scan_noread n;
 
-    return scan_noread_cause_name(scan_noread_classify(&f, r, &n));
+    return scan_noread_cause_name(scan_noread_classify(&f, r, why));
+}
+
+/* Keeps a frame that gave no single code in the no-read archive. */
+static int keep_noread(struct scan_archive *a, const struct scan_image *img,
+                       const struct scan_noread *why, const char *location, const char *source)
+{
+    struct scan_frame f = scan_image_frame(img);
+    struct scan_archive_meta m = {.location = location, .source = source, .why = why};
+    char name[SCAN_ARCHIVE_NAME_MAX];
+    struct timespec ts;
+    struct err e;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (scan_archive_put(a, &f, &m, name, &e) < 0) {
+        fprintf(stderr, "wcs-scan: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
 }
 
 static int print_json(const char *file, const struct scan_result *r, const char *cause,
@@ -226,6 +250,9 @@ static int cmd_decode(int argc, char **argv)
         {"location", required_argument, NULL, 'L'},
         {"source", required_argument, NULL, 'S'},
         {"token-file", required_argument, NULL, 'T'},
+        {"noread-dir", required_argument, NULL, 'D'},
+        {"noread-max-mb", required_argument, NULL, 'M'},
+        {"noread-max", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -234,6 +261,8 @@ static int cmd_decode(int argc, char **argv)
     bool json = false;
     struct post_target post = {.url = NULL, .location = NULL, .source = "camera"};
     const char *token_file = NULL;
+    struct scan_archive_config acfg = {.dir = NULL, .max_bytes = 0, .max_entries = 0};
+    struct scan_archive *archive = NULL;
     int ch;
     char *end;
 
@@ -247,6 +276,21 @@ static int cmd_decode(int argc, char **argv)
         case 'L': post.location = optarg; break;
         case 'S': post.source = optarg; break;
         case 'T': token_file = optarg; break;
+        case 'D': acfg.dir = optarg; break;
+        case 'M':
+        case 'N': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*optarg < '1' || *optarg > '9' || *end || v > 1000000ul) {
+                fprintf(stderr, "wcs-scan: %s: \"%s\" is not a number from 1 to 1000000\n",
+                        ch == 'M' ? "--noread-max-mb" : "--noread-max", optarg);
+                return 2;
+            }
+            if (ch == 'M')
+                acfg.max_bytes = (uint64_t)v * 1024 * 1024;
+            else
+                acfg.max_entries = (unsigned)v;
+            break;
+        }
         case 's':
             if (scan_symbology_parse(optarg, &cfg.symbologies, &e) < 0) {
                 fprintf(stderr, "wcs-scan: --symbologies: %s\n", e.msg);
@@ -288,9 +332,14 @@ static int cmd_decode(int argc, char **argv)
     }
     if (post.url != NULL && post_token(&post, token_file) < 0)
         return 2;
+    if (acfg.dir != NULL && scan_archive_open(&acfg, &archive, &e) < 0) {
+        fprintf(stderr, "wcs-scan: --noread-dir: %s\n", e.msg);
+        return 2;
+    }
     struct scan_pipeline *p;
     if (scan_pipeline_new(&cfg, &p, &e) < 0) {
         fprintf(stderr, "wcs-scan: %s\n", e.msg);
+        scan_archive_close(archive);
         return 2;
     }
     struct scan_image img = {0};
@@ -311,7 +360,8 @@ static int cmd_decode(int argc, char **argv)
             status = 2;
             continue;
         }
-        const char *cause = cause_of(&img, &r);
+        struct scan_noread why;
+        const char *cause = cause_of(&img, &r, &why);
         if (json) {
             if (print_json(file, &r, cause, NULL) < 0) {
                 fprintf(stderr, "%s: out of memory formatting JSON\n", file);
@@ -324,7 +374,11 @@ static int cmd_decode(int argc, char **argv)
             status = 1;
         if (post.url != NULL && r.n > 0 && post_scans(&post, file, &r) < 0)
             status = 2;
+        if (archive != NULL && r.n != 1 &&
+            keep_noread(archive, &img, &why, post.location, post.source) < 0)
+            status = 2;
     }
+    scan_archive_close(archive);
     explicit_bzero(post.auth, sizeof(post.auth));
     fflush(stdout);
     scan_image_release(&img);

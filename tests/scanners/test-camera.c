@@ -23,7 +23,11 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "scanners/archive.h"
 #include "scanners/camera.h"
+
+#include <dirent.h>
+#include <jansson.h>
 
 #define FRAME_W 1280
 #define FRAME_H 1024
@@ -338,6 +342,102 @@ static void test_noread_causes(void **state)
     assert_int_equal(cause_of(&frame, &r, &n), SCAN_NOREAD_NONE);
     assert_string_equal(scan_noread_cause_name(SCAN_NOREAD_NO_REGION), "no_barcode_region");
     scan_image_release(&frame);
+}
+
+static int count_files(const char *path, const char *suffix)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name), sl = strlen(suffix);
+        n += len > sl && strcmp(de->d_name + len - sl, suffix) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The no-read archive: entries of an image and its JSON, bounded in entries
+ * and bytes (oldest dropped first), found again at the next open, and what
+ * a crash left removed. */
+static void test_noread_archive(void **state)
+{
+    (void)state;
+    char adir[128], path[256], name[SCAN_ARCHIVE_NAME_MAX], first[SCAN_ARCHIVE_NAME_MAX];
+    struct scan_image img = {0};
+    struct scan_archive_config cfg = {.dir = adir, .max_bytes = 0, .max_entries = 3};
+    struct scan_archive *a;
+    struct scan_noread why = {.cause = SCAN_NOREAD_LOW_CONTRAST, .region_blocks = 9,
+                              .contrast = 30, .module_px = 2.5, .angle_deg = 5};
+    struct scan_archive_meta m = {.at_us = 1796601600000000LL, .location = "SCAN01",
+                                  .source = "cam-top", .tracking = "0000000042", .why = &why};
+    struct err e;
+    json_error_t je;
+    json_t *j;
+
+    snprintf(adir, sizeof(adir), "%s/noreads", dir);
+    assert_int_equal(scan_image_resize(&img, 64, 64), 0);
+    memset(img.data, BELT, 64 * 64);
+    struct scan_frame f = scan_image_frame(&img);
+    assert_int_equal(scan_archive_open(&cfg, &a, &e), 0);
+    for (int i = 0; i < 5; i++) {
+        m.at_us += 1000;
+        assert_int_equal(scan_archive_put(a, &f, &m, name, &e), 0);
+        if (i == 0)
+            snprintf(first, sizeof(first), "%s", name);
+    }
+    assert_int_equal(scan_archive_entries(a), 3);
+    assert_int_equal(count_files(adir, ".pgm"), 3);
+    assert_int_equal(count_files(adir, ".json"), 3);
+    snprintf(path, sizeof(path), "%s/%s.pgm", adir, first);
+    assert_int_not_equal(access(path, F_OK), 0); /* the oldest went first */
+
+    /* The newest entry: its image loads back, its JSON says what was known. */
+    snprintf(path, sizeof(path), "%s/%s.pgm", adir, name);
+    struct scan_image back = {0};
+    assert_int_equal(scan_image_load(path, &back, &e), 0);
+    assert_int_equal(back.w, 64);
+    scan_image_release(&back);
+    snprintf(path, sizeof(path), "%s/%s.json", adir, name);
+    j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "cause")), "low_contrast");
+    assert_string_equal(json_string_value(json_object_get(j, "tracking")), "0000000042");
+    assert_string_equal(json_string_value(json_object_get(j, "location")), "SCAN01");
+    assert_string_equal(json_string_value(json_object_get(j, "at")), "2026-12-07T00:00:00.005Z");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "region"), "contrast")),
+                     30);
+    json_decref(j);
+    scan_archive_close(a);
+
+    /* Reopened with a byte bound for two: the oldest goes; what a crash
+     * left (a temporary file, an image without its JSON) is removed. */
+    snprintf(path, sizeof(path), "%s/x.pgm.tmp", adir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/20260101T000000.000Z-000000.pgm", adir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    cfg.max_entries = 0;
+    cfg.max_bytes = 2 * 4600; /* an entry: a 64x64 image and ~250 bytes of JSON */
+    assert_int_equal(scan_archive_open(&cfg, &a, &e), 0);
+    assert_int_equal(scan_archive_entries(a), 2);
+    assert_int_equal(count_files(adir, ".tmp"), 0);
+    assert_int_equal(count_files(adir, ".pgm"), 2);
+    /* A frame past the whole archive is refused. */
+    struct scan_image big = {0};
+    assert_int_equal(scan_image_resize(&big, 200, 200), 0);
+    memset(big.data, 0, 200 * 200);
+    struct scan_frame bf = scan_image_frame(&big);
+    assert_int_equal(scan_archive_put(a, &bf, &m, name, &e), ERR_INVALID);
+    assert_string_equal(name, "");
+    scan_archive_close(a);
+    scan_image_release(&big);
+    scan_image_release(&img);
 }
 
 /* Spins until *stop: an artificial CPU load. */
@@ -890,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_symbologies),     cmocka_unit_test(test_allowed_kinds),
         cmocka_unit_test(test_budget),          cmocka_unit_test(test_stride),
         cmocka_unit_test(test_budget_is_work), cmocka_unit_test(test_noread_causes),
+        cmocka_unit_test(test_noread_archive),
         cmocka_unit_test(test_noisy_full_density),
         cmocka_unit_test(test_files),           cmocka_unit_test(test_file_limits),
     };
