@@ -238,6 +238,21 @@ static int post_token(struct post_target *t, const char *token_file)
     return rc < 0 ? -1 : 0;
 }
 
+/* A whole number from min to max for option name; -1 (message printed) when
+ * it is not one. */
+static long number_arg(const char *name, const char *text, unsigned long min, unsigned long max)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+
+    if (*text < '0' || *text > '9' || *end || v < min || v > max) {
+        fprintf(stderr, "wcs-scan: %s: \"%s\" is not a number from %lu to %lu\n", name, text,
+                min, max);
+        return -1;
+    }
+    return (long)v;
+}
+
 static int cmd_decode(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -264,7 +279,6 @@ static int cmd_decode(int argc, char **argv)
     struct scan_archive_config acfg = {.dir = NULL, .max_bytes = 0, .max_entries = 0};
     struct scan_archive *archive = NULL;
     int ch;
-    char *end;
 
     scan_pipeline_config_default(&cfg);
     err_clear(&e);
@@ -279,12 +293,9 @@ static int cmd_decode(int argc, char **argv)
         case 'D': acfg.dir = optarg; break;
         case 'M':
         case 'N': {
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*optarg < '1' || *optarg > '9' || *end || v > 1000000ul) {
-                fprintf(stderr, "wcs-scan: %s: \"%s\" is not a number from 1 to 1000000\n",
-                        ch == 'M' ? "--noread-max-mb" : "--noread-max", optarg);
+            long v = number_arg(ch == 'M' ? "--noread-max-mb" : "--noread-max", optarg, 1, 1000000);
+            if (v < 0)
                 return 2;
-            }
             if (ch == 'M')
                 acfg.max_bytes = (uint64_t)v * 1024 * 1024;
             else
@@ -305,12 +316,9 @@ static int cmd_decode(int argc, char **argv)
             break;
         case 'b':
         case 'p': {
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end || v > 3600000ul) {
-                fprintf(stderr, "wcs-scan: %s: \"%s\" is not a number\n",
-                        ch == 'b' ? "--budget-ms" : "--max-passes", optarg);
+            long v = number_arg(ch == 'b' ? "--budget-ms" : "--max-passes", optarg, 0, 3600000);
+            if (v < 0)
                 return 2;
-            }
             if (ch == 'b')
                 cfg.budget_ms = (unsigned)v;
             else

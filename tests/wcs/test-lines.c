@@ -77,6 +77,17 @@ static const char *chute_state(json_t *st, const char *id)
     return NULL;
 }
 
+/* chute is full on line 1 and active on line 2 (each wcsd's /v1/status). */
+static void full_on_line1_only(const struct twcsd *l1, const struct twcsd *l2, const char *chute)
+{
+    json_t *s1 = status(l1), *s2 = status(l2);
+
+    assert_string_equal(chute_state(s1, chute), "full");
+    assert_string_equal(chute_state(s2, chute), "active");
+    json_decref(s1);
+    json_decref(s2);
+}
+
 static long long plc_stat(json_t *st, const char *key)
 {
     return json_integer_value(json_object_get(json_array_get(json_object_get(st, "plcs"), 0), key));
@@ -111,7 +122,7 @@ static void test_two_lines_no_cross_talk(void **state)
     PGconn *c;
     struct err e;
     char *out;
-    json_t *s1, *s2;
+    json_t *s2;
 
     (void)state;
     twcsd_prepare(&l1, "wcs_test_lines", NULL);
@@ -143,12 +154,7 @@ static void test_two_lines_no_cross_talk(void **state)
 
     /* A chute FULL on line 1 only. */
     assert_false(tplc_locu(&T, p1, r1.destination, CONV_LOC_FULL).duplicate);
-    s1 = status(&l1);
-    s2 = status(&l2);
-    assert_string_equal(chute_state(s1, r1.destination), "full");
-    assert_string_equal(chute_state(s2, r1.destination), "active");
-    json_decref(s1);
-    json_decref(s2);
+    full_on_line1_only(&l1, &l2, r1.destination);
 
     /* Both restart and read their own logs back: line 2 does not take line
      * 1's telegrams or chute states for its own. */
@@ -158,12 +164,7 @@ static void test_two_lines_no_cross_talk(void **state)
     twcsd_start(&l1);
     twcsd_start(&l2);
     TPLC_RUN_UNTIL(&T, up1 && up2);
-    s1 = status(&l1);
-    s2 = status(&l2);
-    assert_string_equal(chute_state(s1, r1.destination), "full");
-    assert_string_equal(chute_state(s2, r1.destination), "active");
-    json_decref(s1);
-    json_decref(s2);
+    full_on_line1_only(&l1, &l2, r1.destination);
     /* Line 1's resend is recognised, line 2's is too: each from its own log. */
     assert_true(tplc_update(&T, p1, "0000000501", r1.destination, CONV_UPD_SORTED, 1795000100).duplicate);
     a = tplc_update(&T, p2, "0000000502", r2.destination, CONV_UPD_SORTED, 1795000100);
