@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <png.h>
 
 #define DEFAULT_MAX_BYTES (1024ull * 1024 * 1024)
 #define DEFAULT_MAX_ENTRIES 100000u
@@ -287,3 +288,103 @@ void scan_archive_close(struct scan_archive *a)
     free(a->dir);
     free(a);
 }
+
+bool scan_archive_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 0 && n < SCAN_ARCHIVE_NAME_MAX && name[0] != '.' &&
+           strspn(name, "0123456789TZ.-") == n;
+}
+
+struct png_out {
+    unsigned char *buf;
+    size_t len, cap;
+    bool failed;
+};
+
+static void png_write_cb(png_structp p, png_bytep data, png_size_t n)
+{
+    struct png_out *o = png_get_io_ptr(p);
+
+    if (o->failed)
+        return;
+    if (o->len + n > o->cap) {
+        size_t cap = (o->len + n) * 2;
+        unsigned char *b = realloc(o->buf, cap);
+
+        if (b == NULL) {
+            o->failed = true;
+            return;
+        }
+        o->buf = b;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, data, n);
+    o->len += n;
+}
+
+static void png_flush_cb(png_structp p)
+{
+    (void)p;
+}
+
+/* img as an 8-bit grey PNG into o; false on libpng's or memory's failure. */
+static bool png_encode(const struct scan_image *img, struct png_out *o)
+{
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = p != NULL ? png_create_info_struct(p) : NULL;
+    volatile bool ok = false;
+    int y;
+
+    if (info == NULL) {
+        png_destroy_write_struct(&p, NULL);
+        return false;
+    }
+    if (setjmp(png_jmpbuf(p)) == 0) {
+        png_set_write_fn(p, o, png_write_cb, png_flush_cb);
+        /* Fast over small: the console shows it once. */
+        png_set_compression_level(p, 1);
+        png_set_IHDR(p, info, (png_uint_32)img->w, (png_uint_32)img->h, 8, PNG_COLOR_TYPE_GRAY,
+                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_write_info(p, info);
+        for (y = 0; y < img->h; y++)
+            png_write_row(p, img->data + (size_t)y * (size_t)img->w);
+        png_write_end(p, NULL);
+        ok = !o->failed;
+    }
+    png_destroy_write_struct(&p, &info);
+    return ok;
+}
+
+int scan_archive_png(const char *dir, const char *name, unsigned char **png, size_t *len,
+                     struct err *e)
+{
+    char path[4096];
+    struct scan_image img = {0};
+    struct png_out o = {0};
+    int rc;
+
+    *png = NULL;
+    *len = 0;
+    if (!scan_archive_name_ok(name))
+        return err_set(e, ERR_INVALID, "no-read image %.80s: not an image name", name);
+    snprintf(path, sizeof(path), "%s/%s.pgm", dir, name);
+    rc = scan_image_load(path, &img, e);
+    if (rc == -ENOENT)
+        return err_set(e, ERR_NOTFOUND, "no-read image %s: no longer kept", name);
+    if (rc < 0) {
+        scan_image_release(&img);
+        return err_wrap(e, rc, "no-read image %s", name);
+    }
+    if (!png_encode(&img, &o)) {
+        scan_image_release(&img);
+        free(o.buf);
+        return err_set(e, -ENOMEM, "no-read image %s: PNG: out of memory", name);
+    }
+    scan_image_release(&img);
+    *png = o.buf;
+    *len = o.len;
+    return 0;
+}
+

@@ -15,6 +15,8 @@
 #ifndef WCS_SCANNERS_ARCHIVE_H
 #define WCS_SCANNERS_ARCHIVE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scanners/camera.h"
@@ -55,5 +57,16 @@ unsigned scan_archive_entries(const struct scan_archive *a);
 uint64_t scan_archive_bytes(const struct scan_archive *a);
 
 void scan_archive_close(struct scan_archive *a);
+
+/* True for a name an entry can have (scan_archive_put's: digits, 'T', 'Z',
+ * '.', '-'), so a name from outside never leaves the archive's directory. */
+bool scan_archive_name_ok(const char *name);
+
+/* Entry name's image in the archive at dir, as PNG (what a browser shows):
+ * *png (malloc'd, caller frees) of *len bytes. 0, ERR_NOTFOUND (no such
+ * entry: dropped as the oldest, or never), ERR_INVALID (a bad name), or
+ * the image loader's errors. */
+int scan_archive_png(const char *dir, const char *name, unsigned char **png, size_t *len,
+                     struct err *e);
 
 #endif

@@ -38,3 +38,16 @@ void scan_usb_cfg_defaults(struct scan_usb_cfg *c)
     c->char_timeout_ms = 100;
     c->tty_retry_ms = 1000;
 }
+
+const char *scan_camera_kind_name(enum scan_camera_kind k)
+{
+    switch (k) {
+    case SCAN_CAM_V4L2:
+        return "v4l2";
+    case SCAN_CAM_DIR:
+        return "dir";
+    case SCAN_CAM_STREAM:
+        return "stream";
+    }
+    return "?";
+}

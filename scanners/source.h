@@ -55,4 +55,26 @@ struct scan_usb_cfg {
  * layout US, char_timeout_ms 100, tty_retry_ms 1000. */
 void scan_usb_cfg_defaults(struct scan_usb_cfg *c);
 
+/* --- cameras (scanners/cameras.h runs them) ------------------------------ */
+
+#define SCAN_CAMERA_MAX 16 /* cameras per wcsd */
+
+enum scan_camera_kind {
+    SCAN_CAM_V4L2 = 0, /* a V4L2 capture device, read through libv4l2 */
+    SCAN_CAM_DIR,      /* a directory: each image file put there is a frame */
+    SCAN_CAM_STREAM,   /* a FIFO or file of PNM images (P5 grey, P6 colour) back to back */
+};
+
+/* "v4l2", "dir", "stream". */
+const char *scan_camera_kind_name(enum scan_camera_kind k);
+
+/* One camera as the config describes it. */
+struct scan_camera_cfg {
+    char id[SCAN_ID_MAX + 1];       /* camera id, e.g. "CAM-TOP" */
+    char location[SCAN_ID_MAX + 1]; /* its scan point: a tunnel is several cameras at one */
+    enum scan_camera_kind kind;
+    char path[SCAN_PATH_MAX + 1];   /* device, directory or stream */
+    int width, height;              /* v4l2: the frame size asked for; 0 = the device's */
+};
+
 #endif

@@ -6,7 +6,8 @@
 # cairo, pango and libzint draw the documents (bag labels, wcs/render/);
 # DejaVu has the Cyrillic; poppler-utils (pdftoppm, pdftotext) lets the tests
 # read them back, python3-jsonschema checks the pre-advice export against its
-# schema (docs/schemas/).
+# schema (docs/schemas/). libv4l2 turns any V4L2 camera's pixel format into
+# grey frames (scanners/cam_v4l2.c).
 # libsystemd: wcsd and the customs worker tell systemd when they are ready
 # and feed its watchdog (common/service.c); prometheus brings promtool, which
 # checks the alert rules in deploy/ (its server is not started here).
@@ -16,7 +17,7 @@
 set -euo pipefail
 packages=(
     build-essential cmake pkg-config git
-    libusb-1.0-0-dev libzbar-dev libpq-dev libcurl4-openssl-dev
+    libusb-1.0-0-dev libzbar-dev libv4l-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
     libcmocka-dev umockdev libumockdev-dev
     libpng-dev libjpeg62-turbo-dev zint

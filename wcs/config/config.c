@@ -235,7 +235,7 @@ static int parse_file(FILE *f, const char *path, struct node **root, struct diag
 
 enum key_type { KEY_STRING, KEY_INT, KEY_SIZE, KEY_LOGLEVEL, KEY_SECTION, KEY_PLCS, KEY_PLC_MODE,
                 KEY_LOCATIONS, KEY_ALLOW, KEY_SCANNERS, KEY_SCAN_KIND, KEY_LAYOUT, KEY_HEX16, KEY_BOOL,
-                KEY_U32, KEY_CPU, KEY_PRINTERS, KEY_IDS, KEY_BROKERS, KEY_PROFILE };
+                KEY_U32, KEY_CPU, KEY_PRINTERS, KEY_IDS, KEY_BROKERS, KEY_PROFILE, KEY_CAMERAS };
 
 struct key_def {
     const char *name;
@@ -316,6 +316,20 @@ static const struct key_def top_keys[] = {
     {"customs.parallel", KEY_INT, OFF(customs.parallel), SZ(customs.parallel), 1, 64, 0},
     {"plcs", KEY_PLCS, 0, 0, 0, 0, 0},
     {"scanners", KEY_SCANNERS, 0, 0, 0, 0, 0},
+    {"cameras", KEY_SECTION, 0, 0, 0, 0, 0},
+    {"cameras.workers", KEY_INT, OFF(cameras.workers), SZ(cameras.workers), 1, 64, 0},
+    {"cameras.queue", KEY_INT, OFF(cameras.queue), SZ(cameras.queue), 1, 1024, 0},
+    {"cameras.keep_frames", KEY_INT, OFF(cameras.keep_frames), SZ(cameras.keep_frames), 1, 64, 0},
+    {"cameras.budget_ms", KEY_INT, OFF(cameras.budget_ms), SZ(cameras.budget_ms), 0, 10000, 0},
+    {"cameras.kinds", KEY_STRING, OFF(cameras.kinds), SZ(cameras.kinds), 1, 63, 0},
+    {"cameras.symbologies", KEY_STRING, OFF(cameras.symbologies), SZ(cameras.symbologies), 1, 63,
+     0},
+    {"cameras.noread_dir", KEY_STRING, OFF(cameras.noread_dir), SZ(cameras.noread_dir), 1, 255, 0},
+    {"cameras.noread_max_mb", KEY_INT, OFF(cameras.noread_max_mb), SZ(cameras.noread_max_mb), 1,
+     1048576, 0},
+    {"cameras.noread_max", KEY_INT, OFF(cameras.noread_max), SZ(cameras.noread_max), 1, 10000000,
+     0},
+    {"cameras.sources", KEY_CAMERAS, 0, 0, 0, 0, 0},
     {"label_printers", KEY_PRINTERS, 0, 0, 0, 0, 0},
 };
 
@@ -353,6 +367,27 @@ static const struct key_def plc_keys[] = {
     {"locations", KEY_LOCATIONS, POFF(locations), 0, 1, WCS_PLC_LOCATIONS_MAX, 0},
     {"allow", KEY_ALLOW, POFF(allow), 0, 1, CONV_PEER_ALLOW_MAX, 0},
 };
+
+/* A camera entry as written: exactly one of device, dir, stream. */
+struct camera_entry {
+    struct scan_camera_cfg c;
+    char device[SCAN_PATH_MAX + 1], dir[SCAN_PATH_MAX + 1], stream[SCAN_PATH_MAX + 1];
+};
+
+#define COFF(f) offsetof(struct camera_entry, f)
+#define CSZ(f) sizeof(((struct camera_entry *)0)->f)
+
+static const struct key_def camera_keys[] = {
+    {"id", KEY_STRING, COFF(c.id), CSZ(c.id), 1, SCAN_ID_MAX, 1},
+    {"location", KEY_STRING, COFF(c.location), CSZ(c.location), 1, SCAN_ID_MAX, 1},
+    {"device", KEY_STRING, COFF(device), CSZ(device), 1, SCAN_PATH_MAX, 0},
+    {"dir", KEY_STRING, COFF(dir), CSZ(dir), 1, SCAN_PATH_MAX, 0},
+    {"stream", KEY_STRING, COFF(stream), CSZ(stream), 1, SCAN_PATH_MAX, 0},
+    {"width", KEY_INT, COFF(c.width), CSZ(c.width), 16, 32768, 0},
+    {"height", KEY_INT, COFF(c.height), CSZ(c.height), 16, 32768, 0},
+};
+
+#define NCAMERA (sizeof(camera_keys) / sizeof(camera_keys[0]))
 
 #define ROFF(f) offsetof(struct wcs_printer_config, f)
 #define RSZ(f) sizeof(((struct wcs_printer_config *)0)->f)
@@ -424,6 +459,12 @@ void wcs_config_defaults(struct wcs_config *c)
     c->events.statement_timeout_ms = 5000;
     c->events.lock_timeout_ms = 1000;
     c->spool_max_bytes = 1024ull * 1024 * 1024;
+    c->cameras.workers = 1;
+    c->cameras.queue = 8;
+    c->cameras.keep_frames = 8;
+    c->cameras.budget_ms = 100;
+    c->cameras.noread_max_mb = 1024;
+    c->cameras.noread_max = 100000;
 }
 
 struct ctx {
@@ -454,6 +495,7 @@ static void plc_entry(struct ctx *x, const struct node *item, const char *name, 
 static void scanner_entry(struct ctx *x, const struct node *item, const char *name, int index);
 static void printer_entry(struct ctx *x, const struct node *item, const char *name, int index);
 static void broker_entry(struct ctx *x, const struct node *item, const char *name, int index);
+static void camera_entry(struct ctx *x, const struct node *item, const char *name, int index);
 
 /* Stores the value node v of key k (full name `name`, key node at) into base. */
 static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, const char *name,
@@ -479,6 +521,15 @@ static void set_value(struct ctx *x, void *base_ptr, const struct key_def *k, co
         }
         for (i = 0; i < v->n; i++)
             scanner_entry(x, v->kids[i], name, (int)i);
+        return;
+    }
+    if (k->type == KEY_CAMERAS) {
+        if (v->type != NODE_SEQ) {
+            bad(x, at, name, "expected a list of cameras, found %s", type_name(v));
+            return;
+        }
+        for (i = 0; i < v->n; i++)
+            camera_entry(x, v->kids[i], name, (int)i);
         return;
     }
     if (k->type == KEY_PRINTERS) {
@@ -782,6 +833,44 @@ static void scanner_entry(struct ctx *x, const struct node *item, const char *li
     c->nscanners++;
 }
 
+static void camera_entry(struct ctx *x, const struct node *item, const char *list, int index)
+{
+    struct wcs_cameras_config *cc = &x->c->cameras;
+    struct camera_entry ce;
+    int seen[NCAMERA] = {0}, i;
+    size_t k;
+    char name[192];
+
+    snprintf(name, sizeof(name), "%s[%d]", list, index);
+    if (item->type != NODE_MAP) {
+        bad(x, item, name, "expected a mapping (id, location, device/dir/stream), found %s",
+            type_name(item));
+        return;
+    }
+    if (cc->nsources == SCAN_CAMERA_MAX) {
+        bad(x, item, name, "more than %d cameras", SCAN_CAMERA_MAX);
+        return;
+    }
+    memset(&ce, 0, sizeof(ce));
+    walk_map(x, item, name, camera_keys, NCAMERA, &ce, seen);
+    for (k = 0; k < NCAMERA; k++)
+        if (camera_keys[k].required && !seen[k])
+            bad(x, item, name, "%s: required key missing", camera_keys[k].name);
+    if (!!ce.device[0] + !!ce.dir[0] + !!ce.stream[0] != 1) {
+        bad(x, item, name, "exactly one of device (V4L2), dir or stream is needed");
+        return;
+    }
+    ce.c.kind = ce.device[0] ? SCAN_CAM_V4L2 : ce.dir[0] ? SCAN_CAM_DIR : SCAN_CAM_STREAM;
+    snprintf(ce.c.path, sizeof(ce.c.path), "%s",
+             ce.device[0] ? ce.device : ce.dir[0] ? ce.dir : ce.stream);
+    if (ce.c.kind != SCAN_CAM_V4L2 && (ce.c.width || ce.c.height))
+        bad(x, item, name, "width and height are for a V4L2 device");
+    for (i = 0; i < cc->nsources; i++)
+        if (strcmp(cc->sources[i].id, ce.c.id) == 0)
+            bad(x, item, name, "id %s already used", ce.c.id);
+    cc->sources[cc->nsources++] = ce.c;
+}
+
 static void printer_entry(struct ctx *x, const struct node *item, const char *list, int index)
 {
     struct wcs_config *c = x->c;
@@ -862,17 +951,19 @@ static int key_line(const int *seen, const char *name)
     return k != NULL && seen[k - top_keys] ? seen[k - top_keys] : 1;
 }
 
-/* The distinct scan locations of c (plcs[].locations, scanners[].location). */
+/* The distinct scan locations of c (plcs[].locations, scanners[].location,
+ * cameras.sources[].location). */
 static int count_scan_locations(const struct wcs_config *c)
 {
-    const char *seen[WCS_PLC_MAX * WCS_PLC_LOCATIONS_MAX + WCS_SCANNER_MAX];
-    int n = 0, i, j, k;
+    const char *seen[WCS_PLC_MAX * WCS_PLC_LOCATIONS_MAX + WCS_SCANNER_MAX + SCAN_CAMERA_MAX];
+    int n = 0, i, j, k, ns = c->nplcs + c->nscanners;
 
-    for (i = 0; i < c->nplcs + c->nscanners; i++) {
+    for (i = 0; i < ns + c->cameras.nsources; i++) {
         int nloc = i < c->nplcs ? c->plcs[i].nlocations : 1;
         for (j = 0; j < nloc; j++) {
-            const char *loc =
-                i < c->nplcs ? c->plcs[i].locations[j] : c->scanners[i - c->nplcs].location;
+            const char *loc = i < c->nplcs ? c->plcs[i].locations[j]
+                              : i < ns     ? c->scanners[i - c->nplcs].location
+                                           : c->cameras.sources[i - ns].location;
             for (k = 0; k < n && strcmp(seen[k], loc) != 0; k++)
                 ;
             if (k == n)
@@ -903,8 +994,8 @@ static void check_across(struct ctx *x, const int *seen)
     n = count_scan_locations(c);
     if (n > WCS_SCAN_LOCATIONS_MAX)
         diag_add(x->d,
-                 "%s:%d: plcs: %d distinct scan locations (plcs[].locations and "
-                 "scanners[].location), at most %d",
+                 "%s:%d: plcs: %d distinct scan locations (plcs[].locations, "
+                 "scanners[].location and cameras.sources[].location), at most %d",
                  c->path, key_line(seen, "plcs"), n, WCS_SCAN_LOCATIONS_MAX);
     /* Each broker's feed cursor and alarms are kept under its name. */
     for (n = 0; n < c->customs.nbrokers; n++)

@@ -21,7 +21,8 @@
 #define WCS_PLC_MAX 16
 #define WCS_SCANNER_MAX 32
 #define WCS_PLC_LOCATIONS_MAX 8
-/* Distinct scan locations (plcs[].locations and scanners[].location) at
+/* Distinct scan locations (plcs[].locations, scanners[].location and
+ * cameras.sources[].location) at
  * most: the correlator keeps a bounded ring for each of them, and accepts
  * scans for these only (conveyor/correlate.h CONV_CORR_LOCATIONS_MAX). */
 #define WCS_SCAN_LOCATIONS_MAX 64
@@ -81,6 +82,22 @@ struct wcs_broker_config {
     struct wcs_id_list routes;   /* sort plan route ids */
 };
 
+/* The `cameras:` section: the scan tunnel's decoders, the no-read images
+ * (docs/camera.md "Cameras in wcsd"). */
+struct wcs_cameras_config {
+    int workers;              /* decoding threads */
+    int queue;                /* frames waiting for a decoder, then the oldest is dropped */
+    int keep_frames;          /* unread frames kept per camera for a no-read's images */
+    int budget_ms;            /* the pipeline's work budget per frame */
+    char kinds[64];           /* code kinds accepted ("s10,cainiao,rupost"), "" = parcel kinds */
+    char symbologies[64];     /* "" = code128 */
+    char noread_dir[256];     /* the no-read images, "" = not kept */
+    int noread_max_mb;        /* ... at most this much disk */
+    int noread_max;           /* ... and this many images */
+    struct scan_camera_cfg sources[SCAN_CAMERA_MAX]; /* the `cameras.sources:` list */
+    int nsources;
+};
+
 /* The `customs:` keys wcs-customs-worker reads (docs/config.md); 0 / "" =
  * not set, the worker's own default applies. */
 struct wcs_customs_config {
@@ -132,6 +149,7 @@ struct wcs_config {
     char customs_duty_rules[256];    /* duty rules CSV for the import's estimate, "" = none */
     char customs_rates[256];         /* exchange rates CSV, "" = none */
     struct wcs_customs_config customs; /* wcs-customs-worker's settings */
+    struct wcs_cameras_config cameras;
     size_t spool_max_bytes;
     struct wcs_plc_config plcs[WCS_PLC_MAX];
     int nplcs;

@@ -16,4 +16,8 @@ void wcsctl_actor(char *buf, size_t len);
  * into microseconds since the epoch. Returns 0, or -1 when it is neither. */
 int wcsctl_parse_since(const char *s, int64_t *us);
 
+/* The config's cameras.noread_dir (where no-read images are), NULL when
+ * wcsctl has no config or it names none. */
+const char *wcsctl_noread_dir(void);
+
 #endif

@@ -36,6 +36,7 @@
 #include "wcs/ctl/ctl_brokers.h"
 #include "wcs/ctl/ctl_customs.h"
 #include "wcs/ctl/ctl_tracking.h"
+#include "wcs/ctl/ctl_noreads.h"
 #include "wcs/ctl/ctl_users.h"
 #include "wcs/core/declare.h"
 #include "wcs/store/events.h"
@@ -94,6 +95,16 @@ static int load_config(struct ctl *ctl)
     diag_free(&d);
     ctl->have_cfg = 1;
     return 0;
+}
+
+static struct ctl *the_ctl; /* for wcsctl_noread_dir() */
+
+const char *wcsctl_noread_dir(void)
+{
+    if (the_ctl == NULL || load_config(the_ctl) < 0 || !the_ctl->have_cfg ||
+        the_ctl->cfg.cameras.noread_dir[0] == '\0')
+        return NULL;
+    return the_ctl->cfg.cameras.noread_dir;
 }
 
 static PGconn *open_db(struct ctl *ctl)
@@ -1734,6 +1745,14 @@ static const struct command commands[] = {
     {"user enable", "NAME", "let a disabled user log in again", 1, NULL, wcsctl_user_enable},
     {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
      NULL, wcsctl_user_list},
+    {"noread list", "[--state pending|keyed|unreadable|all] [--line NODE] [--limit N]",
+     "no-read parcels for video coding: pending ones oldest first (the queue), else newest first",
+     0, NULL, wcsctl_noread_list},
+    {"noread show", "ID", "a no-read parcel: tracking, cause, images (files), who keyed what", 1,
+     NULL, wcsctl_noread_show},
+    {"noread key", "ID CODE | ID --unreadable",
+     "key in a no-read parcel's code (checked as a scan), or mark it unreadable; the line gives"
+     " the parcel its destination when it comes round", 2, NULL, wcsctl_noread_key},
     {"audit", "[--since T] [--user NAME]",
      "what operators did (logins, bags, plans, dispatches, users...), oldest first; default last 24h",
      0, cmd_audit, NULL},
@@ -1779,6 +1798,7 @@ int main(int argc, char **argv)
     int ch, rc;
 
     memset(&ctl, 0, sizeof(ctl));
+    the_ctl = &ctl;
     log_init("wcsctl", LOG_LEVEL_WARN);
     ctl.db = getenv("WCS_DB");
     ctl.http = getenv("WCS_HTTP");

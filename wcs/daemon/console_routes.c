@@ -60,6 +60,10 @@ static const struct {
     {"/v1/users/", "/enable", true, C_USER_ENABLE, WCS_USER_ADMIN},
     {"/v1/session/language", NULL, true, C_LANGUAGE, WCS_USER_VIEWER},
     {"/v1/tracking/events", NULL, false, C_TRACKING, -1},
+    {"/v1/noreads", NULL, false, C_NOREADS, -1},
+    {"/v1/noreads/", "", false, C_NOREAD, -1},
+    {"/v1/noreads/", "/key", true, C_NOREAD_KEY, WCS_USER_OPERATOR},
+    {"/v1/noread-images/", "", false, C_NOREAD_IMAGE, -1},
 };
 
 enum console_route console_route_of(const char *method, const char *url,

@@ -38,6 +38,10 @@ enum console_route {
     C_USER_ENABLE,   /* POST /v1/users/NAME/enable */
     C_LANGUAGE,      /* POST /v1/session/language */
     C_TRACKING,      /* GET  /v1/tracking/events?after=CURSOR&limit=N */
+    C_NOREADS,       /* GET  /v1/noreads[?state=pending|keyed|unreadable|all&limit=N] */
+    C_NOREAD,        /* GET  /v1/noreads/ID */
+    C_NOREAD_KEY,    /* POST /v1/noreads/ID/key {"code"} or {"unreadable": true} */
+    C_NOREAD_IMAGE,  /* GET  /v1/noread-images/NAME: a no-read's image, PNG */
     C_PAGE,          /* GET  / and /ui/NAME: the console's files */
 };
 

@@ -25,7 +25,9 @@
 #include "common/log.h"
 #include "common/service.h"
 #include "conveyor/correlate.h"
+#include "scanners/cameras.h"
 #include "scanners/usb.h"
+#include "wcs/daemon/video_coding.h"
 #include "wcs/config/secrets.h"
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/console.h"
@@ -75,6 +77,8 @@ struct wcsd {
     struct wcs_refresher *refresher;
     struct wcs_plcs *plcs;     /* the PLC stations and the WCS's scans */
     struct scan_usb *usb;      /* the WCS's own scanners (USB, tty), NULL when none */
+    struct scan_cameras *cameras; /* the scan tunnel's cameras, NULL when none */
+    struct wcs_video_coding *video; /* no-read parcels and their keyed codes */
     struct wcs_http *http;
     struct wcs_console *console; /* the console's live state, with the HTTP API */
     struct wcs_printers *printers; /* label printers at the line */
@@ -237,6 +241,64 @@ static void usb_scan_cb(const struct scan_event *ev, void *arg)
         log_warnx("scanner %s: %s", ev->scanner_id, e.msg);
 }
 
+/* A frame of a tunnel camera decoded: its codes into the read windows, at
+ * the frame's trigger time. */
+static void camera_read_cb(void *arg, const struct scan_cam_read *r)
+{
+    struct wcsd *d = arg;
+    size_t i;
+
+    for (i = 0; i < r->result->n; i++) {
+        const struct scan_symbol *sym = &r->result->sym[i];
+        struct conv_scan s;
+        struct err e;
+
+        memset(&s, 0, sizeof(s));
+        snprintf(s.location, sizeof(s.location), "%s", r->location);
+        snprintf(s.code, sizeof(s.code), "%s", sym->text);
+        snprintf(s.source, sizeof(s.source), "%s", r->camera);
+        snprintf(s.symbology, sizeof(s.symbology), "%s",
+                 strcmp(sym->type, "CODE-128") == 0 ? "]C0" : "");
+        s.at_us = r->at_us;
+        if (wcs_plcs_scan(d->plcs, &s, &e) < 0)
+            log_warnx("camera %s: %s", r->camera, e.msg);
+    }
+}
+
+/* The tunnel's cameras (cameras: in the config), and the no-reads' video
+ * coding, which runs without cameras too (a no-read from the PLC's own
+ * reader is keyed in the same way, without images). */
+static int start_cameras(struct wcsd *d, struct err *e)
+{
+    const struct wcs_cameras_config *cc = &d->cfg.cameras;
+    struct scan_cameras_cfg c;
+    int rc;
+
+    if (cc->nsources > 0) {
+        memset(&c, 0, sizeof(c));
+        c.cams = cc->sources;
+        c.n = (size_t)cc->nsources;
+        c.workers = (unsigned)cc->workers;
+        c.queue = (unsigned)cc->queue;
+        c.keep = (unsigned)cc->keep_frames;
+        scan_pipeline_config_default(&c.pipeline);
+        c.pipeline.budget_ms = (unsigned)cc->budget_ms;
+        if (cc->kinds[0] && scan_kinds_parse(cc->kinds, &c.pipeline.kinds, e) < 0)
+            return err_wrap(e, ERR_CONFIG, "%s: cameras.kinds", d->cfg.path);
+        if (cc->symbologies[0] &&
+            scan_symbology_parse(cc->symbologies, &c.pipeline.symbologies, e) < 0)
+            return err_wrap(e, ERR_CONFIG, "%s: cameras.symbologies", d->cfg.path);
+        rc = scan_cameras_start(&d->loop, &c, camera_read_cb, d, &d->cameras, e);
+        if (rc < 0)
+            return rc;
+    }
+    rc = wcs_video_coding_start(&d->loop, &d->cfg, d->conninfo, d->cameras, &d->video, e);
+    if (rc < 0)
+        return rc;
+    wcs_plcs_set_video_coding(d->plcs, d->video);
+    return 0;
+}
+
 /* Closes every handle on the loop so uv_run returns (loop thread). */
 static void close_loop_handles(struct wcsd *d)
 {
@@ -250,6 +312,12 @@ static void close_loop_handles(struct wcsd *d)
     if (d->usb != NULL)
         scan_usb_stop(d->usb, NULL, NULL);
     d->usb = NULL;
+    if (d->plcs != NULL)
+        wcs_plcs_set_video_coding(d->plcs, NULL);
+    wcs_video_coding_stop(d->video);
+    d->video = NULL;
+    scan_cameras_stop(d->cameras);
+    d->cameras = NULL;
     wcs_plcs_stop(d->plcs);
     d->plcs = NULL;
     pthread_mutex_lock(&d->durable_mu);
@@ -680,6 +748,9 @@ static int start_http(struct wcsd *d, struct err *e)
         .writer = d->writer,
         .refresher = d->refresher,
         .usb = d->usb,
+        .cameras = d->cameras,
+        .video = d->video,
+        .noread_dir = d->cfg.cameras.noread_dir,
         .conninfo = d->conninfo,
         .console = d->console,
         .printers = d->printers,
@@ -832,6 +903,9 @@ int wcsd_init(const struct wcs_config *cfg, struct wcsd **out, struct err *e)
         if (rc < 0)
             goto fail_loop;
     }
+    rc = start_cameras(d, e);
+    if (rc < 0)
+        goto fail_loop;
     rc = start_console(d, c, e);
     if (rc == 0)
         rc = start_http(d, e);

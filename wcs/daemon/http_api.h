@@ -34,7 +34,9 @@
 #include "common/err.h"
 #include "wcs/config/secrets.h"
 
+struct scan_cameras;
 struct scan_usb;
+struct wcs_video_coding;
 struct wcs_event_writer;
 struct wcs_http;
 struct wcs_plcs;
@@ -59,6 +61,9 @@ struct wcs_http_sources {
     struct wcs_console *console;     /* the console's live state; NULL = no console */
     struct wcs_printers *printers;   /* label printers (reprint); may be NULL */
     struct wcs_lease *lease;         /* the line's lease; a standby takes no action */
+    struct scan_cameras *cameras;    /* the scan tunnel's cameras; may be NULL */
+    struct wcs_video_coding *video;  /* no-reads' recording; may be NULL */
+    const char *noread_dir;          /* the no-read images (cameras.noread_dir), "" none */
 };
 
 /* Sends a console document (console.h) to every GET /v1/stream. */

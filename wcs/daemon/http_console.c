@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "conveyor/correlate.h"
+#include "scanners/archive.h"
 #include "wcs/core/label.h"
 #include "wcs/core/password.h"
 #include "wcs/core/sorter.h"
@@ -28,6 +29,7 @@
 #include "wcs/daemon/console.h"
 #include "wcs/daemon/console_assets.h"
 #include "wcs/daemon/http_internal.h"
+#include "wcs/daemon/noread_doc.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/printing.h"
 #include "wcs/render/label_pdf.h"
@@ -344,6 +346,13 @@ static int problem_cb(void *arg, const struct wcs_customs_problem *p)
                                                  (json_int_t)utc_ms(p->at)));
 }
 
+static bool number_arg(const char *v, size_t digits, long long max, long long *out);
+
+static int noread_cb(void *arg, const struct wcs_noread *n)
+{
+    return json_array_append_new(arg, wcs_noread_json(n));
+}
+
 static void view(struct http_job *j, PGconn *c, enum wcs_console_view v, const char *arg,
                  struct err *e)
 {
@@ -412,6 +421,40 @@ static bool job_run(struct http_job *j, PGconn *c)
             job_answer(j, MHD_HTTP_BAD_REQUEST, error_json("bad_cursor", e.msg));
             rc = 0;
         }
+        break;
+    }
+    case C_NOREADS: {
+        char state[16] = "";
+        unsigned limit = 50;
+        size_t pending = 0;
+        json_t *a = json_array();
+
+        sscanf(j->arg, "%15s %u", state, &limit);
+        rc = wcs_db_noreads_list(c, strcmp(state, "all") == 0 ? NULL : state, j->h->src.node,
+                                 limit, noread_cb, a, &pending, &e);
+        if (rc < 0)
+            json_decref(a); /* answered below */
+        else
+            job_answer(j, MHD_HTTP_OK,
+                       json_pack("{s:o,s:I}", "noreads", a, "pending", (json_int_t)pending));
+        break;
+    }
+    case C_NOREAD:
+    case C_NOREAD_KEY: {
+        struct wcs_noread n;
+        json_t *unreadable = json_object_get(j->in, "unreadable");
+        char *end;
+        long long nid = strtoll(j->arg, &end, 10);
+
+        if (*end != '\0' || nid < 1)
+            return job_bad(j, "a no-read id is a number");
+        if (j->route == C_NOREAD_KEY && (in_string(j, "code") == NULL) == !json_is_true(unreadable))
+            return job_bad(j, "either code (the parcel's code) or unreadable: true");
+        rc = j->route == C_NOREAD
+                 ? wcs_db_noread_get(c, nid, &n, &e)
+                 : wcs_act_noread_key(c, j->user, nid, in_string(j, "code"), &n, &warned, &e);
+        if (rc == 0)
+            job_answer(j, MHD_HTTP_OK, json_pack("{s:o}", "noread", wcs_noread_json(&n)));
         break;
     }
     case C_PROBLEMS: {
@@ -563,11 +606,41 @@ static bool job_run(struct http_job *j, PGconn *c)
     return rc != ERR_DB;
 }
 
+/* A no-read's image: from the archive's disk, no database. */
+static void noread_image(struct http_job *j)
+{
+    struct err e;
+    int rc;
+
+    if (j->h->src.noread_dir == NULL || j->h->src.noread_dir[0] == '\0') {
+        job_answer(j, MHD_HTTP_NOT_FOUND,
+                   error_json("not_found", "no images are kept (cameras.noread_dir)"));
+        return;
+    }
+    rc = scan_archive_png(j->h->src.noread_dir, j->arg, (unsigned char **)&j->body, &j->body_len,
+                          &e);
+    if (rc == 0) {
+        j->status = MHD_HTTP_OK;
+        j->type = "image/png";
+    } else if (rc == ERR_NOTFOUND || rc == ERR_INVALID) {
+        job_error(j, ERR_NOTFOUND, &e);
+    } else {
+        log_warnx("http: %s", e.msg);
+        job_answer(j, MHD_HTTP_INTERNAL_SERVER_ERROR, error_json("unreadable", e.msg));
+    }
+}
+
 static void job_work_cb(uv_work_t *w)
 {
     struct http_job *j = w->data;
     struct err e;
-    PGconn *c = db_take(j->h, &e);
+    PGconn *c;
+
+    if (j->route == C_NOREAD_IMAGE) {
+        noread_image(j);
+        return;
+    }
+    c = db_take(j->h, &e);
 
     if (c == NULL) {
         log_warnx("http: console: %s", e.msg);
@@ -952,6 +1025,22 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
         return start_job(h, conn, b);
     case C_TRACKING:
         return answer_tracking(h, conn, b);
+    case C_NOREADS: {
+        const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+        const char *limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+        long long n = 50;
+
+        if (state == NULL)
+            state = "pending";
+        if (strcmp(state, "pending") != 0 && strcmp(state, "keyed") != 0 &&
+            strcmp(state, "unreadable") != 0 && strcmp(state, "all") != 0)
+            return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+                               "state: pending, keyed, unreadable or all");
+        if (limit != NULL && !number_arg(limit, 4, 1000, &n))
+            return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", "limit: 1 to 1000");
+        snprintf(b->arg, sizeof(b->arg), "%s %lld", state, n < 1 ? 1 : n);
+        return start_job(h, conn, b);
+    }
     case C_AUDIT: {
         const char *hours = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "hours");
         if (hours != NULL && (strlen(hours) == 0 || strlen(hours) > 4 ||

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "wcs/core/figures.h"
+#include "wcs/daemon/video_coding.h"
 #include "wcs/store/store.h"
 
 #define SCANS_PER_LOCATION 256 /* scans kept per scan point for the read windows */
@@ -42,6 +43,7 @@ struct wcs_plcs {
     size_t n;
     size_t open;                   /* stations not yet closed */
     struct wcs_figures *figures;   /* the shift's figures, or NULL */
+    struct wcs_video_coding *video; /* no-reads and their keyed codes, or NULL */
 };
 
 static int64_t now_us(void)
@@ -87,9 +89,19 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
     struct wcs_sorter *s = p->all->sorter;
     struct wcs_decide_input m;
     struct wcs_decision dec;
+    const char *keyed;
     struct err e;
     uint64_t t0;
 
+    /* A parcel that comes round unread gets the code an operator keyed in
+     * for it (video coding) as if a scanner had read it. */
+    if (ncodes == 0 && recirculations > 0 && p->all->video != NULL &&
+        (keyed = wcs_video_coding_keyed(p->all->video, req->tracking)) != NULL && keyed[0]) {
+        codes = &keyed;
+        ncodes = 1;
+    } else {
+        keyed = NULL;
+    }
     memset(&m, 0, sizeof(m));
     m.weight_g = req->weight_g > 0 ? (uint32_t)req->weight_g : 0;
     m.length_mm = req->length_mm > 0 ? (uint16_t)req->length_mm : 0;
@@ -124,6 +136,20 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
     else
         snprintf(out->note, sizeof(out->note), "route %s plan v%d",
                  wcs_sorter_route_id(s, dec.route), wcs_sorter_plan_version(s));
+    if (keyed != NULL) {
+        size_t len = strlen(out->note);
+
+        snprintf(out->note + len, sizeof(out->note) - len, " keyed");
+        wcs_video_coding_resolved(p->all->video, req->tracking, dec.destination);
+    } else if (dec.reason == CONV_REASON_NOREAD && p->all->video != NULL) {
+        /* The frames of its read window (and the decoding time after it). */
+        int64_t t = now_us();
+
+        wcs_video_coding_noread(
+            p->all->video, req->tracking, req->location,
+            t - 1000ll * (p->cfg->read_window_before_ms + p->cfg->read_window_after_ms + 200), t,
+            t);
+    }
     if (p->all->figures != NULL)
         wcs_figures_decision(p->all->figures, now_us(), dec.reason, dec.route,
                              wcs_sorter_plan_version(s), recirculations, uv_hrtime() - t0);
@@ -132,6 +158,11 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
 void wcs_plcs_set_figures(struct wcs_plcs *all, struct wcs_figures *f)
 {
     all->figures = f;
+}
+
+void wcs_plcs_set_video_coding(struct wcs_plcs *all, struct wcs_video_coding *v)
+{
+    all->video = v;
 }
 
 /* --- apply: UPD_, LOCU, SYSU ---------------------------------------------- */
@@ -321,6 +352,8 @@ static void scan_locations(struct wcs_plcs *all, const struct wcs_config *cfg)
             add_location(all, cfg->plcs[i].locations[j]);
     for (i = 0; i < cfg->nscanners; i++)
         add_location(all, cfg->scanners[i].location);
+    for (i = 0; i < cfg->cameras.nsources; i++)
+        add_location(all, cfg->cameras.sources[i].location);
 }
 
 int wcs_plcs_new(const struct wcs_config *cfg, struct wcs_sorter *sorter,

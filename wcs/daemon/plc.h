@@ -73,7 +73,7 @@ void wcs_plcs_durable(struct wcs_plcs *p);
 int wcs_plcs_scan(struct wcs_plcs *p, const struct conv_scan *s, struct err *e);
 
 /* True when location is a configured scan location: one of the plcs[].locations
- * or a scanners[].location. Only these get a ring of scans, so the
+ * a scanners[].location or a cameras.sources[].location. Only these get a ring of scans, so the
  * correlator's memory is bounded by the config (WCS_SCAN_LOCATIONS_MAX). */
 bool wcs_plcs_scan_location_known(const struct wcs_plcs *p, const char *location);
 
@@ -89,5 +89,10 @@ size_t wcs_plcs_count(const struct wcs_plcs *p);
 struct wcs_figures;
 void wcs_plcs_set_figures(struct wcs_plcs *p, struct wcs_figures *f);
 const struct conv_station *wcs_plcs_station(const struct wcs_plcs *p, size_t i);
+/* No-reads go to v (their frames kept, a row for video coding), and a
+ * parcel that comes round unread is decided on the code keyed in for it;
+ * NULL stops. */
+struct wcs_video_coding;
+void wcs_plcs_set_video_coding(struct wcs_plcs *p, struct wcs_video_coding *v);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "wcs/store/bags.h"
+#include "wcs/store/noreads.h"
 #include "wcs/store/store.h"
 
 int wcs_act_bag_close(PGconn *c, const char *actor, const char *line, const char *chute,
@@ -28,5 +29,10 @@ int wcs_act_dispatch_add(PGconn *c, const char *actor, const char *manifest_id,
                          const char *const *bag_ids, size_t n, bool *warned, struct err *e);
 int wcs_act_dispatch_close(PGconn *c, const char *actor, const char *manifest_id, bool *warned,
                            struct err *e);
+
+/* Keys no-read id in (code, a valid parcel code) or marks it unreadable
+ * (code NULL); the event names the parcel's tracking number. */
+int wcs_act_noread_key(PGconn *c, const char *actor, int64_t id, const char *code,
+                       struct wcs_noread *out, bool *warned, struct err *e);
 
 #endif

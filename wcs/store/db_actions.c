@@ -78,3 +78,19 @@ int wcs_act_dispatch_close(PGconn *c, const char *actor, const char *manifest_id
         return rc;
     return recorded(c, actor, NULL, warned, e, "dispatch close %s", manifest_id);
 }
+
+int wcs_act_noread_key(PGconn *c, const char *actor, int64_t id, const char *code,
+                       struct wcs_noread *out, bool *warned, struct err *e)
+{
+    struct wcs_noread row;
+    int rc = wcs_db_noread_key(c, id, code, actor, out != NULL ? out : &row, e);
+
+    *warned = false;
+    if (out == NULL)
+        out = &row;
+    if (rc < 0)
+        return rc;
+    return recorded(c, actor, NULL, warned, e, "no-read %lld tracking %s %s %s", (long long)id,
+                    out->tracking, code != NULL ? "keyed" : "marked unreadable",
+                    code != NULL ? code : "");
+}
