@@ -34,7 +34,9 @@
 
 #include "common/log.h"
 #include "conveyor/correlate.h"
+#include "scanners/cameras.h"
 #include "scanners/usb.h"
+#include "wcs/daemon/video_coding.h"
 #include "wcs/core/sorter.h"
 #include "wcs/core/why.h"
 #include "wcs/daemon/console.h"
@@ -383,7 +385,7 @@ static enum MHD_Result handle_scans(const struct req *rq, struct request_state *
         if (!wcs_plcs_scan_location_known(h->src.plcs, scans[i].location)) {
             snprintf(msg, sizeof(msg),
                      "scan %zu: location %s is not a configured scan location "
-                     "(plcs[].locations, scanners[].location)",
+                     "(plcs[].locations, scanners[].location, cameras.sources[].location)",
                      i, scans[i].location);
             return refuse(rq, REFUSED_LOCATION, msg, NULL);
         }
@@ -434,6 +436,75 @@ static json_t *scanners_json(struct scan_usb *usb)
                          "last_code", st[i].last_code));
     }
     return a;
+}
+
+/* The tunnel's cameras and the no-reads' video coding, for /v1/scanners. */
+static void add_cameras(json_t *doc, const struct wcs_http_sources *src)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < scan_cameras_count(src->cameras); i++) {
+        const struct scan_camera_cfg *c = scan_cameras_cfg(src->cameras, i);
+        struct scan_cam_stats st;
+
+        scan_cameras_stats(src->cameras, i, &st);
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", c->id,
+                         "location", c->location, "kind", scan_camera_kind_name(c->kind), "path",
+                         c->path, "open", st.open, "frames", (json_int_t)st.frames, "read",
+                         (json_int_t)st.read, "noread", (json_int_t)st.noread, "several",
+                         (json_int_t)st.several, "bad", (json_int_t)st.bad, "dropped",
+                         (json_int_t)st.dropped, "decode_ms", st.decode_ms));
+    }
+    json_object_set_new(doc, "cameras", a);
+    if (src->video != NULL) {
+        struct wcs_video_coding_stats v;
+
+        wcs_video_coding_stats(src->video, &v);
+        json_object_set_new(doc, "video_coding",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "noreads",
+                                      (json_int_t)v.noreads, "images", (json_int_t)v.images,
+                                      "dropped", (json_int_t)v.dropped, "waiting",
+                                      (json_int_t)v.waiting, "keys", (json_int_t)v.keys,
+                                      "keyed_used", (json_int_t)v.keyed_used));
+    }
+}
+
+/* Per camera: frames, no-reads, drops; the no-reads recorded. */
+static void camera_metrics(FILE *f, const struct wcs_http_sources *src)
+{
+    size_t i;
+
+    if (scan_cameras_count(src->cameras) > 0)
+        fprintf(f, "# TYPE wcs_camera_frames_total counter\n"
+                   "# TYPE wcs_camera_noread_frames_total counter\n"
+                   "# TYPE wcs_camera_dropped_total counter\n");
+    for (i = 0; i < scan_cameras_count(src->cameras); i++) {
+        const struct scan_camera_cfg *c = scan_cameras_cfg(src->cameras, i);
+        struct scan_cam_stats st;
+
+        scan_cameras_stats(src->cameras, i, &st);
+        fprintf(f,
+                "wcs_camera_frames_total{line=\"%s\",camera=\"%s\"} %llu\n"
+                "wcs_camera_noread_frames_total{line=\"%s\",camera=\"%s\"} %llu\n"
+                "wcs_camera_dropped_total{line=\"%s\",camera=\"%s\"} %llu\n",
+                src->node, c->id, (unsigned long long)st.frames, src->node, c->id,
+                (unsigned long long)st.noread, src->node, c->id, (unsigned long long)st.dropped);
+    }
+    if (src->video != NULL) {
+        struct wcs_video_coding_stats v;
+
+        wcs_video_coding_stats(src->video, &v);
+        fprintf(f,
+                "# TYPE wcs_noreads_recorded_total counter\n"
+                "wcs_noreads_recorded_total{line=\"%s\"} %llu\n"
+                "# TYPE wcs_noreads_waiting gauge\nwcs_noreads_waiting{line=\"%s\"} %zu\n"
+                "# TYPE wcs_noreads_keyed_used_total counter\n"
+                "wcs_noreads_keyed_used_total{line=\"%s\"} %llu\n",
+                src->node, (unsigned long long)v.noreads, src->node, v.waiting, src->node,
+                (unsigned long long)v.keyed_used);
+    }
 }
 
 static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection *conn)
@@ -499,6 +570,7 @@ static enum MHD_Result handle_metrics(struct wcs_http *h, struct MHD_Connection 
                 src->node, wcs_lease_may_act(src->lease) ? 1 : 0, src->node, v.line.takeovers);
     }
 #undef L
+    camera_metrics(f, src);
     if (src->console != NULL)
         wcs_console_alarm_metrics(src->console, f, src->node);
     if (fclose(f) != 0) {
@@ -993,9 +1065,12 @@ static enum MHD_Result answer(struct wcs_http *h, struct MHD_Connection *conn, c
         return handle_decide(h, conn);
     case R_PARCEL:
         return handle_parcel(h, conn, url + 12);
-    case R_SCANNERS:
-        return reply_json(conn, MHD_HTTP_OK,
-                          json_pack("{s:o}", "scanners", scanners_json(h->src.usb)));
+    case R_SCANNERS: {
+        json_t *doc = json_pack("{s:o}", "scanners", scanners_json(h->src.usb));
+
+        add_cameras(doc, &h->src);
+        return reply_json(conn, MHD_HTTP_OK, doc);
+    }
     case R_METRICS:
         return handle_metrics(h, conn);
     case R_METHOD:

@@ -418,6 +418,7 @@ void wcs_video_coding_stats(struct wcs_video_coding *v, struct wcs_video_coding_
     *out = v->st;
     out->waiting = v->njobs;
     pthread_mutex_unlock(&v->mu);
+    out->keys = v->nkeyed;
 }
 
 static void vc_free(struct wcs_video_coding *v)

@@ -32,6 +32,7 @@ struct wcs_video_coding_stats {
     uint64_t dropped;        /* no-reads not recorded: the queue was full */
     uint64_t keyed_used;     /* parcels decided on a keyed code */
     size_t waiting;          /* no-reads waiting for the database */
+    size_t keys;             /* keyed codes held for parcels that come round */
 };
 
 /*
@@ -63,6 +64,7 @@ const char *wcs_video_coding_keyed(const struct wcs_video_coding *v, const char 
 void wcs_video_coding_resolved(struct wcs_video_coding *v, const char *tracking,
                                const char *destination);
 
+/* Loop thread. */
 void wcs_video_coding_stats(struct wcs_video_coding *v, struct wcs_video_coding_stats *out);
 
 #endif
