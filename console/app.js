@@ -13,6 +13,7 @@ import * as line from './line.js';
 import * as alarms from './alarms.js';
 import * as figures from './figures.js';
 import * as parcel from './parcel.js';
+import * as videocoding from './videocoding.js';
 import * as customs from './customs.js';
 import * as bags from './bags.js';
 import * as plans from './plans.js';
@@ -25,6 +26,7 @@ const SCREENS = [
   { id: 'alarms', mod: alarms, need: 'viewer' },
   { id: 'figures', mod: figures, need: 'viewer' },
   { id: 'parcels', mod: parcel, need: 'viewer' },
+  { id: 'videocoding', mod: videocoding, need: 'viewer' },
   { id: 'customs', mod: customs, need: 'viewer' },
   { id: 'bags', mod: bags, need: 'viewer' },
   { id: 'plans', mod: plans, need: 'viewer' },

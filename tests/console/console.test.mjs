@@ -2,8 +2,9 @@
 // line emulator sorting (run.sh sets it up and passes the URL and users).
 // The tests run in order on one wcsd: log in, watch the line move, see a
 // chute the PLC reports full and acknowledge its alarm, follow a sorted
-// parcel to its trace and "why this chute", see a viewer refused, switch to
-// Chinese. Every wait is bounded; screenshots are artefacts, not assertions.
+// parcel to its trace and "why this chute", key in the code of a no-read on
+// the video-coding screen, see a viewer refused, switch to Chinese. Every
+// wait is bounded; screenshots are artefacts, not assertions.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +71,36 @@ async function textMatching(locator, re, timeout = 15000) {
     if (re.test(text)) return text;
     if (Date.now() > end) assert.fail(`text ${JSON.stringify(text)} never matched ${re}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A request to wcsd from a page's session: GET, or POST body with its CSRF
+// token. Returns {status, body}.
+async function apiFrom(page, url, body) {
+  return page.evaluate(async ([u, b]) => {
+    const init = { headers: { Accept: 'application/json' } };
+    if (b) {
+      const s = await (await fetch('/v1/session')).json();
+      init.method = 'POST';
+      init.headers['Content-Type'] = 'application/json';
+      init.headers['X-CSRF-Token'] = s.csrf;
+      init.body = JSON.stringify(b);
+    }
+    const r = await fetch(u, init);
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [url, body ?? null]);
+}
+
+// Asks wcsd for no-read id until pick(noread) is true (bounded); returns it.
+async function noreadUntil(page, id, pick, timeout = 15000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const r = await apiFrom(page, `/v1/noreads/${id}`);
+    if (r.status === 200 && pick(r.body.noread)) return r.body.noread;
+    if (Date.now() > end) assert.fail(`no-read ${id} never as expected: ${JSON.stringify(r)}`);
+    await sleep(300);
   }
 }
 
@@ -221,6 +252,79 @@ check('a parcel in the no-read chute: found by its tracking number, and why it w
   await shot(op, '06b-noread-parcel');
 });
 
+check('video coding: the oldest no-read, a wrong check digit refused, a code keyed, the next marked unreadable',
+  { timeout: 120000 }, async () => {
+    // The emulator's no-reads are recorded as pending no-reads (no cameras: cause no_camera, no images).
+    const end = Date.now() + 75000;
+    for (;;) {
+      const q = await apiFrom(op, '/v1/noreads?state=pending&limit=1');
+      assert.equal(q.status, 200);
+      if (q.body.pending >= 2) break;
+      if (Date.now() > end) assert.fail(`fewer than two pending no-reads: ${JSON.stringify(q.body)}`);
+      await sleep(1000);
+    }
+    await op.getByTestId('nav-videocoding').click();
+    const tracking = op.getByTestId('videocoding-tracking');
+    await tracking.waitFor();
+    // The screen shows the queue's head: the oldest pending one (nobody else keys them).
+    const first = (await apiFrom(op, '/v1/noreads?state=pending&limit=1')).body.noreads[0];
+    assert.equal((await tracking.textContent()).trim(), first.tracking);
+    assert.equal(first.cause, 'no_camera');
+    assert.deepEqual(first.images, []);
+    const pending = Number(await textMatching(op.getByTestId('videocoding-pending'), /^[1-9]\d*$/));
+    assert.ok(pending >= 2, `pending ${pending}`);
+    assert.equal(await op.getByTestId('videocoding-cause').getAttribute('data-cause'), 'no_camera');
+    await op.getByTestId('videocoding-noimages').waitFor();
+    assert.equal(await op.getByTestId('videocoding-image').count(), 0);
+    assert.equal(await op.getByTestId('videocoding-location').textContent(), first.location);
+
+    // A wrong check digit (typed in lower case, shown and sent upper case; Enter keys it in).
+    const code = op.getByTestId('videocoding-code');
+    assert.equal(await code.evaluate((e) => document.activeElement === e), true, 'the code input has the focus');
+    await code.fill('rr123456786cn');
+    assert.equal(await code.inputValue(), 'RR123456786CN');
+    await code.press('Enter');
+    await textMatching(op.getByTestId('videocoding-error'), /RR123456786CN.*check digit/);
+    assert.equal((await noreadUntil(op, first.id, () => true)).state, 'pending');
+    assert.equal((await tracking.textContent()).trim(), first.tracking);
+    await shot(op, '06c-videocoding-refused');
+
+    // A valid S10 code: keyed by the operator, and the screen moves on to the next.
+    await code.fill('RR123456785CN');
+    await op.getByTestId('videocoding-key').click();
+    const keyed = await noreadUntil(op, first.id, (n) => n.state !== 'pending');
+    assert.equal(keyed.state, 'keyed');
+    assert.equal(keyed.code, 'RR123456785CN');
+    assert.equal(keyed.keyed_by, OPERATOR);
+    assert.ok(keyed.keyed_at > 0);
+    await textMatching(op.getByTestId('videocoding-done'), /RR123456785CN/);
+    assert.equal((await op.getByTestId('videocoding-error').textContent()), '');
+    await op.waitForFunction((was) => {
+      const e = document.querySelector('[data-testid="videocoding-tracking"]');
+      return e && e.textContent.trim() !== was;
+    }, first.tracking, { timeout: 15000 });
+    const row = op.locator(`[data-testid="videocoding-recent-row"][data-id="${first.id}"]`);
+    await row.waitFor();
+    assert.match(await row.textContent(), new RegExp(`RR123456785CN.*${OPERATOR}`));
+    await shot(op, '06d-videocoding-keyed');
+
+    // The next one (the queue's new head) marked unreadable.
+    const next = (await apiFrom(op, '/v1/noreads?state=pending&limit=1')).body.noreads[0];
+    assert.notEqual(next.id, first.id);
+    assert.equal((await tracking.textContent()).trim(), next.tracking);
+    await op.getByTestId('videocoding-unreadable').click();
+    const marked = await noreadUntil(op, next.id, (n) => n.state !== 'pending');
+    assert.equal(marked.state, 'unreadable');
+    assert.equal(marked.code, null);
+    assert.equal(marked.keyed_by, OPERATOR);
+    await textMatching(op.getByTestId('videocoding-done'), new RegExp(`${next.tracking}.*unreadable`));
+
+    // Keyed once only: a second key of the same no-read is a conflict.
+    const again = await apiFrom(op, `/v1/noreads/${first.id}/key`, { code: 'RR123456785CN' });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'conflict');
+  });
+
 check('a viewer cannot close a bag: the button is disabled and a forced POST is 403', { timeout: 60000 }, async () => {
   viewer = await newPage(1280, 800);
   await login(viewer, VIEWER, VIEWER_PASSWORD);
@@ -249,6 +353,21 @@ check('switching to Chinese changes the text and survives a reload', { timeout: 
   await shot(viewer, '08-line-zh');
   await viewer.getByTestId('lang-en').click();
   await textMatching(viewer.getByTestId('nav-line'), /^Line/);
+});
+
+check('a viewer sees video coding read-only: no usable buttons, and a forced key is 403', { timeout: 60000 }, async () => {
+  await viewer.getByTestId('nav-videocoding').click();
+  await viewer.getByTestId('videocoding-readonly').waitFor();
+  await viewer.locator('[data-testid="videocoding-tracking"], [data-testid="videocoding-empty"]').first().waitFor();
+  await textMatching(viewer.getByTestId('videocoding-pending'), /^\d+$/);
+  assert.equal(await viewer.getByTestId('videocoding-key').isDisabled(), true);
+  assert.equal(await viewer.getByTestId('videocoding-unreadable').isDisabled(), true);
+  assert.equal(await viewer.getByTestId('videocoding-code').isDisabled(), true);
+  const q = await apiFrom(viewer, '/v1/noreads?state=all&limit=1');
+  assert.equal(q.status, 200);
+  const forced = await apiFrom(viewer, `/v1/noreads/${q.body.noreads[0].id}/key`, { unreadable: true });
+  assert.equal(forced.status, 403);
+  await shot(viewer, '08b-viewer-videocoding');
 });
 
 check('a supervisor puts the closed bag into a new dispatch and closes it', { timeout: 60000 }, async () => {
@@ -296,7 +415,7 @@ check('an admin adds a user and disables it', { timeout: 60000 }, async () => {
 });
 
 check('every screen renders without a script error', { timeout: 90000 }, async () => {
-  for (const screen of ['figures', 'alarms', 'customs', 'bags', 'plans', 'audit', 'parcels', 'line']) {
+  for (const screen of ['figures', 'alarms', 'videocoding', 'customs', 'bags', 'plans', 'audit', 'parcels', 'line']) {
     await op.getByTestId(`nav-${screen}`).click();
     await op.waitForFunction(() => {
       const main = document.getElementById('screen');
