@@ -63,6 +63,7 @@ struct shell {
     bool progress_on;
     const char *report_path;
     const char *journal_path;  /* --journal: every parcel's fate and every ACKed UPD_ */
+    FILE *noread_log;          /* --noread-log: "TRACKING CODE" of each first no-read */
     uint64_t prev_sorted, prev_ns;
     const char *scan_url;
     const char *token_file; /* wcsd's bearer token for the scan posts (role scanner) */
@@ -152,6 +153,15 @@ static void flush(struct shell *sh)
         if (o.kind == CONV_SIM_OUT_SCAN) {
             if (sh->scan != NULL)
                 (void)conv_scanpost_push(sh->scan, o.location, o.code);
+            continue;
+        }
+        if (o.kind == CONV_SIM_OUT_NOREAD) {
+            /* What the label says, line by line at once: an operator
+             * stand-in reads it while the parcel goes round. */
+            if (sh->noread_log != NULL) {
+                fprintf(sh->noread_log, "%s %s\n", o.tracking, o.code);
+                fflush(sh->noread_log);
+            }
             continue;
         }
         if (!conv_link_connected(sh->link)) {
@@ -443,6 +453,7 @@ static void usage(FILE *f)
           "           CH001..CH040 and SP-* chutes)  --capacity N (50)  --empty-ms MS (60000)\n"
           "         --belt-mm-s MM (2000)  --loop-mm MM  --default-exit ID[:MM] (EOL)\n"
           "         --default-exit-recirc  --max-passes N (10)  --plc-timeout-ms MS (150)\n"
+          "         --noread-recirc (a parcel answered NOREAD__ goes round once)\n"
           "         --scan-location ID (SCAN01)  --line-id ID (LINE01)  --tracking-base N\n"
           "parcels: --noread R  --unreadable R  --misread R  --divert-fail R  --lost R\n"
           "         --removed R   (probabilities 0..1)\n"
@@ -451,6 +462,7 @@ static void usage(FILE *f)
           "         (per telegram sent / per telegram / per REQ_ / per pass)\n"
           "link:    --telegram-len L (160)  --life-ms MS (5000)  --local-id PLC01 --peer-id WCS01\n"
           "output:  --report FILE  --journal FILE  --progress  --drain-timeout S (30)  --scan-url URL\n"
+          "         --noread-log FILE (\"TRACKING CODE\" of each parcel first answered NOREAD__)\n"
           "         --token-file F (wcsd's bearer token for --scan-url, role scanner;\n"
           "           default: env WCS_TOKEN_FILE)\n"
           "         --log-level error|warn|info|debug\n",
@@ -547,6 +559,8 @@ enum {
     O_FNOSCAN,
     O_REPORT,
     O_JOURNAL,
+    O_NOREAD_LOG,
+    O_NOREAD_RECIRC,
     O_PROGRESS,
     O_DRAIN,
     O_SCANURL,
@@ -596,6 +610,8 @@ static const struct option options[] = {
     {"fault-noscan", required_argument, NULL, O_FNOSCAN},
     {"report", required_argument, NULL, O_REPORT},
     {"journal", required_argument, NULL, O_JOURNAL},
+    {"noread-log", required_argument, NULL, O_NOREAD_LOG},
+    {"noread-recirc", no_argument, NULL, O_NOREAD_RECIRC},
     {"progress", no_argument, NULL, O_PROGRESS},
     {"drain-timeout", required_argument, NULL, O_DRAIN},
     {"scan-url", required_argument, NULL, O_SCANURL},
@@ -757,6 +773,18 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
             break;
         case O_REPORT:
             sh->report_path = optarg;
+            break;
+        case O_NOREAD_RECIRC:
+            c->noread_recirc = true;
+            break;
+        case O_NOREAD_LOG:
+            if (sh->noread_log != NULL)
+                fclose(sh->noread_log);
+            sh->noread_log = fopen(optarg, "w");
+            if (sh->noread_log == NULL) {
+                fprintf(stderr, "wcs-linesim: --noread-log %s: %s\n", optarg, strerror(errno));
+                return -1;
+            }
             break;
         case O_JOURNAL:
             sh->journal_path = optarg;
@@ -954,6 +982,8 @@ int main(int argc, char **argv)
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         conv_scanpost_stop(sh.scan, NULL);
+        if (sh.noread_log != NULL)
+            fclose(sh.noread_log);
         conv_sim_free(sh.sim);
         curl_global_cleanup();
         return 1;
@@ -978,6 +1008,8 @@ int main(int argc, char **argv)
                  st->final[CONV_SIM_LOST], st->final[CONV_SIM_REMOVED],
                  conv_sim_unfinished(sh.sim));
     }
+    if (sh.noread_log != NULL)
+        fclose(sh.noread_log);
     conv_sim_free(sh.sim);
     curl_global_cleanup();
     return sh.exit_code;

@@ -57,6 +57,8 @@ struct parcel {
     bool lost, removed;   /* fate on the way to the first exit */
     bool timed_out;       /* this pass went to the default exit for lack of an answer */
     bool force_reject;    /* past max_passes: default exit, REJECTED */
+    bool noread_answer;   /* this pass was answered NOREAD__ */
+    bool noread_round;    /* it went round once for that (noread_recirc) */
     int32_t target;       /* chute index, -1 = default exit */
     uint64_t scan_us;     /* virtual time of this pass's REQ_ */
     uint64_t req_real_ns; /* real time the first REQ_ of this pass left, 0 = not yet */
@@ -534,6 +536,16 @@ static void on_arrive(struct conv_sim *s, struct parcel *p)
         finish(s, p, CONV_SIM_REMOVED);
         return;
     }
+    if (s->cfg.noread_recirc && p->noread_answer && !p->noread_round && !p->force_reject &&
+        p->pass < s->cfg.max_passes) {
+        /* Round once more instead of the no-read chute (video coding). */
+        p->noread_round = true;
+        s->st.noread_rounds++;
+        send_upd(s, p, loc, CONV_UPD_RECIRC);
+        recirculate(s, p, p->target < 0 ? s->cfg.default_exit_mm
+                                        : s->cfg.chutes[p->target].distance_mm);
+        return;
+    }
     if (p->target < 0) {
         if (s->cfg.default_exit_recirc && !p->force_reject && p->pass < s->cfg.max_passes) {
             send_upd(s, p, loc, CONV_UPD_RECIRC);
@@ -903,6 +915,20 @@ static int on_res(struct conv_sim *s, const struct conv_res *r, uint64_t real_ns
     }
     if ((unsigned)r->reason < CONV_REASON_COUNT)
         s->st.res_by_reason[r->reason]++;
+    p->noread_answer = r->reason == CONV_REASON_NOREAD;
+    if (p->noread_answer && p->pass == 1) {
+        struct conv_sim_out *o = out_push(s);
+
+        o->kind = CONV_SIM_OUT_NOREAD;
+        copy_id(o->location, s->cfg.scan_location);
+        copy_id(o->code, s->items[p->item].code);
+        snprintf(o->tracking, sizeof(o->tracking), "%s", r->tracking);
+    }
+    /* Read by nobody this pass, yet decided on a code (its route, or a
+     * customs hold...): the WCS had its code keyed in. */
+    if (p->noread_round && r->reason != CONV_REASON_NOREAD && p->bk != CONV_BARCODE_CODE &&
+        r->barcode_kind == CONV_BARCODE_CODE)
+        s->st.noread_resolved++;
     if (p->req_real_ns && real_ns >= p->req_real_ns) {
         if (grow((void **)&s->lat_us, &s->caplat, s->nlat + 1, sizeof(*s->lat_us)) < 0)
             oom();
@@ -1108,6 +1134,8 @@ json_t *conv_sim_report(const struct conv_sim *s)
     SETI(r, "lost", st->final[CONV_SIM_LOST]);
     SETI(line, "passes", st->passes);
     SETI(line, "noreads", st->noreads);
+    SETI(line, "noread_rounds", st->noread_rounds);
+    SETI(line, "noread_resolved", st->noread_resolved);
     SETI(line, "misreads", st->misreads);
     SETI(line, "divert_failures", st->divert_failures);
     SETI(line, "plc_timeouts", st->plc_timeouts);

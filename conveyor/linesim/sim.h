@@ -65,6 +65,10 @@ struct conv_sim_config {
     bool default_exit_recirc;                /* late/unknown answers stay on the loop
                                               * (UPD_ RECIRC__) instead of the end-of-line
                                               * reject (UPD_ REJECTED); spec "Deadline" */
+    bool noread_recirc;                      /* a parcel answered NOREAD__ goes round once
+                                              * (UPD_ RECIRC__ at its exit) instead of into
+                                              * the no-read chute: the WCS's video coding
+                                              * may have its code by the next pass */
     uint32_t loop_mm;                        /* loop length: a recirculating parcel is back at
                                               * the scan point loop_mm after it passed it */
     uint32_t belt_speed_mm_s;                /* default 2000 */
@@ -109,7 +113,10 @@ enum conv_sim_final {
 
 enum conv_sim_out_kind {
     CONV_SIM_OUT_TELEGRAM = 0, /* send tg on the link, then conv_sim_sent/unsent */
-    CONV_SIM_OUT_SCAN          /* post {location, code} to the WCS scan API; no answer */
+    CONV_SIM_OUT_SCAN,         /* post {location, code} to the WCS scan API; no answer */
+    CONV_SIM_OUT_NOREAD        /* a parcel was answered NOREAD__ on its first pass:
+                                * {tracking, code} is what its label says (for an
+                                * operator stand-in keying it in); no answer */
 };
 
 struct conv_sim_out {
@@ -117,7 +124,8 @@ struct conv_sim_out {
     uint64_t ref;                       /* hand back to conv_sim_sent()/conv_sim_unsent() */
     struct conv_telegram tg;            /* TELEGRAM: type and body; the link fills the header */
     char location[CONV_SIM_ID_MAX + 1]; /* SCAN */
-    char code[CONV_SIM_ID_MAX + 1];     /* SCAN */
+    char code[CONV_SIM_ID_MAX + 1];     /* SCAN, NOREAD */
+    char tracking[11];                  /* NOREAD */
 };
 
 /* Counters, read by the report and the progress line. The shell adds its own
@@ -143,6 +151,10 @@ struct conv_sim_stats {
     uint64_t acks_ok, acks_duplicate, acks_unmatched;
     uint64_t resent;       /* outbox telegrams queued again after a reconnect */
     uint64_t scans_posted; /* SCAN outputs produced */
+    uint64_t noread_rounds;   /* parcels sent round once after a NOREAD__ (noread_recirc) */
+    uint64_t noread_resolved; /* ... that came back unread and were decided on a code
+                               * the WCS had for them (keyed in): their route, or
+                               * what their code calls for (a customs hold) */
     struct {
         uint64_t noscan, duplicated, req_repeated;             /* core */
         uint64_t link_drops, garbage, slow_reader, bad_length; /* shell */
