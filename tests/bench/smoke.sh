@@ -124,6 +124,15 @@ lines)
         '^stop: every wcsd stopped within 30 s of SIGTERM: (met|NOT met)'
         '^checks: ok ')
     ;;
+videocoding)
+    # 80 parcels, 10% unreadable, a 10 s loop: the baseline and the keyed
+    # run; the checks (every no-read keyed, the emulator and the database
+    # agree) are the script's.
+    export WCS_BENCH_DIR=$dir/videocoding
+    cmd=("$src/bench/run-videocoding.sh" "$build" --smoke)
+    expect=('^baseline +[0-9]+ +0 +0 +0\.0% '
+        '^keyed +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+% +[0-9.]+ / [0-9.]+ / [0-9.]+ ')
+    ;;
 customs)
     export WCS_BENCH_DIR=$dir/customs
     cmd=("$src/bench/run-customs.sh" "$build" --count 1000 --batch 100)
