@@ -5,7 +5,8 @@
  * A camera above the line photographs each parcel; the frame is 8-bit grey.
  * Plain ZBar reads a 1D code only when one scan line crosses all its bars
  * (about +-10-15 degrees from the axes) and is weak on noise, so the pipeline
- * tries further passes (rotations, denoising, contrast, scaling) in an order
+ * tries further passes (a second decoder, zxing-cpp: scanners/zxing.h;
+ * rotations, denoising, contrast, scaling) in an order
  * that keeps easy frames fast, stops at the first pass that yields a valid
  * parcel code, and never starts a pass once the frame's work budget is spent.
  * Every decoded text goes through scan_code_check(): misreads (bad check
@@ -158,7 +159,8 @@ struct scan_pipeline_config {
                              the passes run is below this (each pass's measured
                              cost, docs/camera.md "Budget": the same frame runs
                              the same passes whatever the load); 0 runs the first
-                             pass only (plain ZBar; every line of a noisy frame) */
+                             pass only (plain ZBar on a clean frame, zxing-cpp on
+                             the median-filtered frame on a noisy one) */
     unsigned max_passes;  /* at most this many passes; 0 means all */
 };
 
@@ -184,8 +186,9 @@ struct scan_result {
     int pass;                 /* 1-based pass that gave sym[0]; 0 when nothing accepted */
     const char *pass_name;    /* that pass ("plain", "rot45", ...); "" when none */
     int passes_run;           /* passes actually run (>= 1) */
-    bool noisy;               /* the frame looked noisy: its first pass scanned every
-                                 line ("plain-full"), denoised passes came next */
+    bool noisy;               /* the frame looked noisy: it ran "zxing-median" first,
+                                 then ZBar on every line ("plain-full"), then
+                                 the other denoised passes */
     double ms;                /* wall time of the decode, milliseconds */
     double work_ms;           /* the budget it spent: its passes' costs */
 };
@@ -203,8 +206,9 @@ int scan_pipeline_new(const struct scan_pipeline_config *cfg, struct scan_pipeli
 void scan_pipeline_free(struct scan_pipeline *p);
 
 /* Number of passes a frame can run, and the name of pass i (1-based) in the
- * order for a clean frame (a noisy one starts with "plain-full", ZBar on every
- * line instead of every second one, and runs the median passes next). */
+ * order for a clean frame (a noisy one starts with "zxing-median", zxing-cpp
+ * on the median-filtered frame, then "plain-full", ZBar on every line instead
+ * of every second one, and runs the median passes next). */
 int scan_pipeline_pass_count(void);
 const char *scan_pipeline_pass_name(int pass);
 
