@@ -1211,6 +1211,27 @@ static int cmd_scanners(struct ctl *ctl, int argc, char **argv)
     }
     if (json_array_size(list) == 0)
         printf("(no scanners configured in wcsd's `scanners:` list)\n");
+    list = json_object_get(j, "cameras");
+    if (json_array_size(list) > 0)
+        printf("\n%-12s %-10s %-6s %-6s %8s %7s %7s %7s %7s %4s %9s  %s\n", "CAMERA", "LOCATION",
+               "KIND", "STATE", "FRAMES", "READ", "NOREAD", "SEVERAL", "DROPPED", "BAD",
+               "DECODE MS", "PATH");
+    json_array_foreach(list, i, sc)
+    {
+        printf("%-12s %-10s %-6s %-6s %8lld %7lld %7lld %7lld %7lld %4lld %9.1f  %s\n",
+               json_string_value(json_object_get(sc, "id")),
+               json_string_value(json_object_get(sc, "location")),
+               json_string_value(json_object_get(sc, "kind")),
+               json_is_true(json_object_get(sc, "open")) ? "open" : "absent",
+               (long long)json_integer_value(json_object_get(sc, "frames")),
+               (long long)json_integer_value(json_object_get(sc, "read")),
+               (long long)json_integer_value(json_object_get(sc, "noread")),
+               (long long)json_integer_value(json_object_get(sc, "several")),
+               (long long)json_integer_value(json_object_get(sc, "dropped")),
+               (long long)json_integer_value(json_object_get(sc, "bad")),
+               json_real_value(json_object_get(sc, "decode_ms")),
+               json_string_value(json_object_get(sc, "path")));
+    }
     json_decref(j);
     return 0;
 }
@@ -1697,7 +1718,8 @@ static const struct command commands[] = {
     {"telegrams", "[--plc ID] [--since T] [--limit N]",
      "PLC telegram log, oldest first; default last 15m, 1000 (T: 2026-11-23T14:00:00, 2h)", 0,
      cmd_telegrams, NULL},
-    {"scanners", "", "the WCS's own scanners: connected, reads, errors, last code", 0,
+    {"scanners", "", "the WCS's own scanners (connected, reads, errors, last code) and cameras"
+     " (frames, read, no-read, dropped)", 0,
      cmd_scanners, NULL},
     {"summary", "[--since T]", "sorting summary: decisions by reason, confirmations, per chute", 0,
      cmd_summary, NULL},
