@@ -381,8 +381,8 @@ static void test_scan_locations_bounded(void **state)
     snprintf(yaml + off, sizeof(yaml) - off,
              "  - id: SC2\n    location: SCAN064\n    kind: tty\n    tty: /dev/ttyACM1\n");
     assert_int_equal(load(yaml, &c, &d), ERR_CONFIG);
-    assert_true(has_msg(&d, "3: plcs: 65 distinct scan locations (plcs[].locations and "
-                            "scanners[].location), at most 64"));
+    assert_true(has_msg(&d, "3: plcs: 65 distinct scan locations (plcs[].locations, "
+                            "scanners[].location and cameras.sources[].location), at most 64"));
     diag_free(&d);
 }
 
@@ -437,6 +437,73 @@ static void test_scanners(void **state)
     assert_true(has_msg(&d, "7: scanners[0].vid: \"12345\" is not 4 hex digits"));
     assert_true(has_msg(&d, "8: scanners[0].tab_terminates: \"maybe\" is not true or false"));
     assert_true(has_msg(&d, "9: scanners[1]: a tty scanner needs `tty`"));
+    diag_free(&d);
+}
+
+/* The scan tunnel's cameras: one source kind each, ids unique, sizes for
+ * V4L2 only; their locations are scan locations. */
+static void test_cameras(void **state)
+{
+    struct wcs_config c;
+    struct diag d = DIAG_INIT;
+    (void)state;
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "cameras:\n"
+                          "  workers: 3\n"
+                          "  noread_dir: /var/lib/wcs/noreads\n"
+                          "  noread_max_mb: 64\n"
+                          "  sources:\n"
+                          "    - id: CAM-TOP\n"
+                          "      location: SCAN01\n"
+                          "      device: /dev/video0\n"
+                          "      width: 1280\n"
+                          "      height: 1024\n"
+                          "    - id: CAM-SIDE\n"
+                          "      location: SCAN01\n"
+                          "      dir: /var/lib/wcs/side\n"
+                          "    - id: CAM-S\n"
+                          "      location: SCAN02\n"
+                          "      stream: /run/wcs/cam.fifo\n",
+                          &c, &d),
+                     0);
+    assert_int_equal(c.cameras.nsources, 3);
+    assert_int_equal(c.cameras.workers, 3);
+    assert_int_equal(c.cameras.queue, 8);
+    assert_int_equal(c.cameras.keep_frames, 8);
+    assert_int_equal(c.cameras.noread_max_mb, 64);
+    assert_string_equal(c.cameras.noread_dir, "/var/lib/wcs/noreads");
+    assert_int_equal(c.cameras.sources[0].kind, SCAN_CAM_V4L2);
+    assert_string_equal(c.cameras.sources[0].path, "/dev/video0");
+    assert_int_equal(c.cameras.sources[0].width, 1280);
+    assert_int_equal(c.cameras.sources[1].kind, SCAN_CAM_DIR);
+    assert_int_equal(c.cameras.sources[2].kind, SCAN_CAM_STREAM);
+    assert_string_equal(c.cameras.sources[2].path, "/run/wcs/cam.fifo");
+
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "cameras:\n"                        /* 3 */
+                          "  workers: 0\n"                    /* 4 */
+                          "  sources:\n"                      /* 5 */
+                          "    - id: A\n"                     /* 6 */
+                          "      location: S\n"
+                          "      device: /dev/video0\n"
+                          "      dir: /tmp/a\n"
+                          "    - id: B\n"                     /* 10 */
+                          "      location: S\n"
+                          "      dir: /tmp/b\n"
+                          "      width: 640\n"
+                          "    - id: B\n"                     /* 14 */
+                          "      location: S\n"
+                          "      stream: /tmp/f\n"
+                          "    - location: S\n"               /* 17 */
+                          "      lens: wide\n",               /* 18 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: cameras.workers: 0 is out of range 1..64"));
+    assert_true(has_msg(&d, "6: cameras.sources[0]: exactly one of device (V4L2), dir or stream"));
+    assert_true(has_msg(&d, "10: cameras.sources[1]: width and height are for a V4L2 device"));
+    assert_true(has_msg(&d, "14: cameras.sources[2]: id B already used"));
+    assert_true(has_msg(&d, "18: cameras.sources[3].lens: unknown key"));
+    assert_true(has_msg(&d, "17: cameras.sources[3]: id: required key missing"));
     diag_free(&d);
 }
 
@@ -651,6 +718,7 @@ int main(void)
         cmocka_unit_test_teardown(test_plcs, teardown),
         cmocka_unit_test_teardown(test_plc_allow_errors, teardown),
         cmocka_unit_test_teardown(test_scanners, teardown),
+        cmocka_unit_test_teardown(test_cameras, teardown),
         cmocka_unit_test_teardown(test_http_section, teardown),
         cmocka_unit_test_teardown(test_scan_locations_bounded, teardown),
         cmocka_unit_test_teardown(test_missing_file, teardown),
