@@ -372,6 +372,15 @@ static void noread_wcsctl(struct env *v)
                                  " 'unreadable' AND keyed_by LIKE 'wcsctl:%%'",
                                  ids),
                      1);
+    /* The API's form, for scripts. */
+    assert_int_equal(tu_wcsctl_out(v->w.conninfo, &out, "noread", "show", ids, "--json", NULL), 0);
+    n = json_loads(out, 0, NULL);
+    assert_non_null(n);
+    assert_string_equal(json_string_value(json_object_get(n, "state")), "unreadable");
+    assert_true(json_is_null(json_object_get(n, "code")));
+    assert_int_equal(json_array_size(json_object_get(n, "images")), 1);
+    json_decref(n);
+    free(out);
     /* Comes round: still nothing to decide on, and no second row. */
     for (i = 0; i < 40; i++)
         usleep(50 * 1000);

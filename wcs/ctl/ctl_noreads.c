@@ -7,6 +7,7 @@
 #include "wcs/ctl/ctl_noreads.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,24 @@ static bool parse_id(const char *s, int64_t *id)
     return errno == 0 && *end == '\0' && end != s && *id > 0;
 }
 
+static void print_json(json_t *j)
+{
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(j);
+}
+
 static int list_cb(void *arg, const struct wcs_noread *n)
 {
     char at[32];
 
-    (void)arg;
+    if (arg != NULL) { /* --json: one object a line */
+        print_json(wcs_noread_json(n));
+        return 0;
+    }
     printf("%-8lld %-8s %-12s %-10s %-20s %-20s %-10s %-6zu %s\n", (long long)n->id, n->node,
            n->tracking, n->location, utc(n->at_us, at, sizeof(at)), n->cause, n->state,
            n->nimages, n->code[0] ? n->code : "-");
@@ -49,6 +63,7 @@ static int list_cb(void *arg, const struct wcs_noread *n)
 int wcsctl_noread_list(PGconn *c, int argc, char **argv)
 {
     const char *state = "pending", *line = NULL;
+    bool json = false;
     long limit = 50;
     size_t pending = 0;
     struct err e;
@@ -60,6 +75,8 @@ int wcsctl_noread_list(PGconn *c, int argc, char **argv)
             state = argv[++i];
         } else if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
             line = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
         } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
             limit = strtol(argv[++i], &end, 10);
             if (*end != '\0' || limit < 1 || limit > 1000) {
@@ -68,18 +85,20 @@ int wcsctl_noread_list(PGconn *c, int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: wcsctl noread list [--state pending|keyed|unreadable|all]"
-                            " [--line NODE] [--limit N]\n");
+                            " [--line NODE] [--limit N] [--json]\n");
             return 2;
         }
     }
-    printf("%-8s %-8s %-12s %-10s %-20s %-20s %-10s %-6s %s\n", "ID", "LINE", "TRACKING",
-           "LOCATION", "AT", "CAUSE", "STATE", "IMAGES", "CODE");
+    if (!json)
+        printf("%-8s %-8s %-12s %-10s %-20s %-20s %-10s %-6s %s\n", "ID", "LINE", "TRACKING",
+               "LOCATION", "AT", "CAUSE", "STATE", "IMAGES", "CODE");
     if (wcs_db_noreads_list(c, strcmp(state, "all") == 0 ? NULL : state, line, (size_t)limit,
-                            list_cb, NULL, &pending, &e) < 0) {
+                            list_cb, json ? &json : NULL, &pending, &e) < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         return 2;
     }
-    printf("%zu pending\n", pending);
+    if (!json)
+        printf("%zu pending\n", pending);
     return 0;
 }
 
@@ -92,13 +111,19 @@ int wcsctl_noread_show(PGconn *c, int argc, char **argv)
     int64_t id;
     size_t i;
 
-    if (argc != 1 || !parse_id(argv[0], &id)) {
-        fprintf(stderr, "usage: wcsctl noread show ID\n");
+    bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+    if ((argc != 1 && !json) || !parse_id(argv[0], &id)) {
+        fprintf(stderr, "usage: wcsctl noread show ID [--json]\n");
         return 2;
     }
     if (wcs_db_noread_get(c, id, &n, &e) < 0) {
         fprintf(stderr, "wcsctl: %s\n", e.msg);
         return e.code == ERR_NOTFOUND ? 1 : 2;
+    }
+    if (json) {
+        print_json(wcs_noread_json(&n));
+        return 0;
     }
     printf("no-read %lld\nline\t%s\ntracking\t%s\nlocation\t%s\nat\t%s\ncause\t%s\nstate\t%s\n",
            (long long)n.id, n.node, n.tracking, n.location, utc(n.at_us, t1, sizeof(t1)), n.cause,

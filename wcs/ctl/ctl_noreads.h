@@ -10,11 +10,12 @@
 
 #include <libpq-fe.h>
 
-/* wcsctl noread list [--state pending|keyed|unreadable|all] [--line NODE] [--limit N] */
+/* wcsctl noread list [--state pending|keyed|unreadable|all] [--line NODE] [--limit N]
+ * [--json]: a table, or one JSON object a line (the API's form) */
 int wcsctl_noread_list(PGconn *c, int argc, char **argv);
 
-/* wcsctl noread show ID: the row, and its images' files (the config's
- * cameras.noread_dir, when wcsctl has a config) */
+/* wcsctl noread show ID [--json]: the row, and its images' files (the
+ * config's cameras.noread_dir, when wcsctl has a config) */
 int wcsctl_noread_show(PGconn *c, int argc, char **argv);
 
 /* wcsctl noread key ID CODE | wcsctl noread key ID --unreadable */

@@ -1767,10 +1767,10 @@ static const struct command commands[] = {
     {"user enable", "NAME", "let a disabled user log in again", 1, NULL, wcsctl_user_enable},
     {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
      NULL, wcsctl_user_list},
-    {"noread list", "[--state pending|keyed|unreadable|all] [--line NODE] [--limit N]",
+    {"noread list", "[--state pending|keyed|unreadable|all] [--line NODE] [--limit N] [--json]",
      "no-read parcels for video coding: pending ones oldest first (the queue), else newest first",
      0, NULL, wcsctl_noread_list},
-    {"noread show", "ID", "a no-read parcel: tracking, cause, images (files), who keyed what", 1,
+    {"noread show", "ID [--json]", "a no-read parcel: tracking, cause, images (files), who keyed what", 1,
      NULL, wcsctl_noread_show},
     {"noread key", "ID CODE | ID --unreadable",
      "key in a no-read parcel's code (checked as a scan), or mark it unreadable; the line gives"

@@ -29,7 +29,6 @@
 #include "wcs/daemon/console.h"
 #include "wcs/daemon/console_assets.h"
 #include "wcs/daemon/http_internal.h"
-#include "wcs/daemon/noread_doc.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/printing.h"
 #include "wcs/render/label_pdf.h"
@@ -37,6 +36,7 @@
 #include "wcs/store/bags.h"
 #include "wcs/store/console_store.h"
 #include "wcs/store/declarations.h"
+#include "wcs/store/noreads.h"
 #include "wcs/store/tracking.h"
 #include "wcs/store/users.h"
 

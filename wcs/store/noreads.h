@@ -9,6 +9,7 @@
 #ifndef WCS_NOREADS_H
 #define WCS_NOREADS_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,5 +73,14 @@ int wcs_db_noread_keys_since(PGconn *c, const char *node, int64_t after, size_t 
  * destination. 0 or ERR_DB (no such row: 0, nothing changed). */
 int wcs_db_noread_resolved(PGconn *c, const char *node, const char *tracking,
                            const char *destination, struct err *e);
+
+/* The URL path of a no-read's image NAME: WCS_NOREAD_IMAGE_PATH NAME (PNG). */
+#define WCS_NOREAD_IMAGE_PATH "/v1/noread-images/"
+
+/* n as the API shows it (docs/console.md "Video coding"): {id, line,
+ * tracking, location, at, cause, images: [{name, camera, url}], state,
+ * code, keyed_by, keyed_at, resolved_at, resolved_to}; times in
+ * milliseconds since the epoch, null when not yet. NULL on ENOMEM. */
+json_t *wcs_noread_json(const struct wcs_noread *n);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * noread_doc.c - a no-read parcel as JSON (noread_doc.h).
+ * noread_json.c - a no-read parcel as JSON (noreads.h), the one form the
+ * HTTP API and `wcsctl noread ... --json` print.
  */
-#include "wcs/daemon/noread_doc.h"
-
 #include <stdio.h>
+
+#include "wcs/store/noreads.h"
 
 static json_t *text_or_null(const char *s)
 {
