@@ -38,7 +38,7 @@ fi
 mkdir -p "$out"
 tmp=$(mktemp -d "$out/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-if ! (cd "$tmp" && timeout 300 npm pack --silent "$pkg@$version" >pack.log 2>&1); then
+if ! (cd "$tmp" && timeout 120 npm pack --silent "$pkg@$version" >pack.log 2>&1); then
     echo "fetch-blackbox: npm pack $pkg@$version failed (no network?):" >&2
     tail -5 "$tmp/pack.log" >&2
     exit 3

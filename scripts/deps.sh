@@ -11,6 +11,8 @@
 # libsystemd: wcsd and the customs worker tell systemd when they are ready
 # and feed its watchdog (common/service.c); prometheus brings promtool, which
 # checks the alert rules in deploy/ (its server is not started here).
+# libzxing-dev: zxing-cpp, the camera pipeline's second decoder beside ZBar
+# (scanners/zxing.cpp, the project's only C++: g++ comes with build-essential).
 # clang (clang-14) builds the libFuzzer harnesses; libclang-rt-14-dev holds
 # the libFuzzer, ASan and UBSan runtimes it links (clang only recommends it,
 # and recommends are not installed here).
@@ -20,7 +22,7 @@ packages=(
     libusb-1.0-0-dev libzbar-dev libv4l-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev libuv1-dev libmicrohttpd-dev libyaml-dev libcsv-dev
     libcmocka-dev umockdev libumockdev-dev
-    libpng-dev libjpeg62-turbo-dev zint
+    libpng-dev libjpeg62-turbo-dev zint libzxing-dev
     imagemagick zbar-tools openssl
     postgresql-15 postgresql-client-15 curl
     clang libclang-rt-14-dev
