@@ -64,4 +64,4 @@ Fetched by bench/fetch-blackbox.sh; read by bench-camera --blackbox.
 EOF
 n=$(find "$out" -name '*.png' | wc -l)
 echo "$pkg@$version, $n photos" >"$out/.complete"
-echo "fetch-blackbox: $n photos in $(find "$out" -mindepth 1 -maxdepth 1 -type d | wc -l) sets in $out"
+echo "fetch-blackbox: $n photos in $(find "$out" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | wc -l) sets in $out"
