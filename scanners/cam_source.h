@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scanners/cameras.h"
+#include "scanners/camera.h"
+#include "scanners/source.h"
 
 struct cam;
 
