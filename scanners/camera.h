@@ -131,6 +131,9 @@ enum scan_symbology {
 };
 #define SCAN_SYM_ALL 0x1fu
 
+/* The words of symbologies and kinds (scan_words.c, pure: the config loader
+ * uses them without the image stack). */
+
 /* Parses a comma-separated list ("code128,qr"; names as scan_symbology_name)
  * into bits. Returns 0, or ERR_INVALID naming the unknown word. */
 int scan_symbology_parse(const char *list, unsigned *out, struct err *e);
@@ -142,6 +145,9 @@ const char *scan_symbology_name(unsigned sym);
  * scan_code_kind_name, or "any") into a mask of 1u << kind. Returns 0 or
  * ERR_INVALID. */
 int scan_kinds_parse(const char *list, unsigned *out, struct err *e);
+
+/* Every kind bit scan_kinds_parse() gives, SCAN_KINDS_ANY included. */
+unsigned scan_kinds_known(void);
 
 /* "any": every kind, and a text of no known format too (kind unknown), for
  * commissioning and for measuring the pipeline on public image sets. A

@@ -505,6 +505,17 @@ static void test_cameras(void **state)
     assert_true(has_msg(&d, "18: cameras.sources[3].lens: unknown key"));
     assert_true(has_msg(&d, "17: cameras.sources[3]: id: required key missing"));
     diag_free(&d);
+
+    /* The words are checked by the loader (`wcsd -n`), not at start. */
+    assert_int_equal(load("database:\n  conninfo: dbname=x\n"
+                          "cameras:\n"
+                          "  kinds: s10,dhl\n"                /* 4 */
+                          "  symbologies: code128,pdf417\n",  /* 5 */
+                          &c, &d),
+                     ERR_CONFIG);
+    assert_true(has_msg(&d, "4: cameras.kinds: unknown code kind \"dhl\""));
+    assert_true(has_msg(&d, "5: cameras.symbologies: unknown symbology \"pdf417\""));
+    diag_free(&d);
 }
 
 static void test_missing_file(void **state)

@@ -21,6 +21,7 @@
 #include "common/cpu.h"
 #include "common/secret_file.h"
 #include "customs/profile.h"
+#include "scanners/camera.h"
 
 /* --- YAML -> tree ------------------------------------------------------ */
 
@@ -997,6 +998,19 @@ static void check_across(struct ctx *x, const int *seen)
                  "%s:%d: plcs: %d distinct scan locations (plcs[].locations, "
                  "scanners[].location and cameras.sources[].location), at most %d",
                  c->path, key_line(seen, "plcs"), n, WCS_SCAN_LOCATIONS_MAX);
+    /* The cameras' words, checked here so `wcsd -n` finds a wrong one. */
+    {
+        struct err e;
+        unsigned bits;
+
+        if (c->cameras.kinds[0] && scan_kinds_parse(c->cameras.kinds, &bits, &e) < 0)
+            diag_add(x->d, "%s:%d: cameras.kinds: %s (s10, cainiao, rupost, receptacle, any)",
+                     c->path, key_line(seen, "cameras.kinds"), e.msg);
+        if (c->cameras.symbologies[0] &&
+            scan_symbology_parse(c->cameras.symbologies, &bits, &e) < 0)
+            diag_add(x->d, "%s:%d: cameras.symbologies: %s (code128, code39, ean13, i25, qr)",
+                     c->path, key_line(seen, "cameras.symbologies"), e.msg);
+    }
     /* Each broker's feed cursor and alarms are kept under its name. */
     for (n = 0; n < c->customs.nbrokers; n++)
         if (strcmp(c->customs.brokers[n].name, c->customs.broker_name) == 0)
