@@ -185,19 +185,30 @@ static void stop(struct env *v)
     twcsd_teardown(&v->w);
 }
 
+/* The top camera sees a label of code top, the side one of code side (each
+ * rendered by zint); both frames decoded (their n-th read) before the
+ * parcel's REQ_ for tracking. Returns the RES_. */
+static struct conv_res tunnel_parcel(struct env *v, const char *top, const char *side, int n,
+                                     const char *tracking)
+{
+    char a[256], b[256];
+
+    label(&v->w, top, "top");
+    label(&v->w, side, "side");
+    file_of(&v->w, "top", "png", a, sizeof(a));
+    file_of(&v->w, "side", "png", b, sizeof(b));
+    drop(&v->w, "CAM-TOP", a, n);
+    drop(&v->w, "CAM-SIDE", b, n);
+    wait_camera(&v->w, "CAM-TOP", "read", n);
+    wait_camera(&v->w, "CAM-SIDE", "read", n);
+    return tplc_request(&v->p, v->link, tracking, "SCAN01", NULL, CONV_BARCODE_ABSENT);
+}
+
 /* Both cameras read the same code: one parcel, its route. */
 static void agree(struct env *v)
 {
-    char png[256];
-    struct conv_res r;
+    struct conv_res r = tunnel_parcel(v, v->codes[0], v->codes[0], 1, "0000000001");
 
-    label(&v->w, v->codes[0], "agree");
-    file_of(&v->w, "agree", "png", png, sizeof(png));
-    drop(&v->w, "CAM-TOP", png, 1);
-    drop(&v->w, "CAM-SIDE", png, 1);
-    wait_camera(&v->w, "CAM-TOP", "read", 1);
-    wait_camera(&v->w, "CAM-SIDE", "read", 1);
-    r = tplc_request(&v->p, v->link, "0000000001", "SCAN01", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(r.reason, CONV_REASON_OK);
     assert_string_equal(r.barcode, v->codes[0]);
 }
@@ -205,18 +216,8 @@ static void agree(struct env *v)
 /* Two different parcel codes in one read window: a multi-read. */
 static void disagree(struct env *v)
 {
-    char a[256], b[256];
-    struct conv_res r;
+    struct conv_res r = tunnel_parcel(v, v->codes[1], v->codes[2], 2, "0000000002");
 
-    label(&v->w, v->codes[1], "top");
-    label(&v->w, v->codes[2], "side");
-    file_of(&v->w, "top", "png", a, sizeof(a));
-    file_of(&v->w, "side", "png", b, sizeof(b));
-    drop(&v->w, "CAM-TOP", a, 2);
-    drop(&v->w, "CAM-SIDE", b, 2);
-    wait_camera(&v->w, "CAM-TOP", "read", 2);
-    wait_camera(&v->w, "CAM-SIDE", "read", 2);
-    r = tplc_request(&v->p, v->link, "0000000002", "SCAN01", NULL, CONV_BARCODE_ABSENT);
     assert_int_equal(r.reason, CONV_REASON_MULTIRD);
 }
 
