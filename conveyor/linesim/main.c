@@ -781,6 +781,7 @@ static int parse_args(int argc, char **argv, struct shell *sh, struct conv_sim_c
             if (sh->noread_log != NULL)
                 fclose(sh->noread_log);
             sh->noread_log = fopen(optarg, "w");
+            c->noread_outputs = true;
             if (sh->noread_log == NULL) {
                 fprintf(stderr, "wcs-linesim: --noread-log %s: %s\n", optarg, strerror(errno));
                 return -1;

@@ -916,7 +916,7 @@ static int on_res(struct conv_sim *s, const struct conv_res *r, uint64_t real_ns
     if ((unsigned)r->reason < CONV_REASON_COUNT)
         s->st.res_by_reason[r->reason]++;
     p->noread_answer = r->reason == CONV_REASON_NOREAD;
-    if (p->noread_answer && p->pass == 1) {
+    if (p->noread_answer && p->pass == 1 && s->cfg.noread_outputs) {
         struct conv_sim_out *o = out_push(s);
 
         o->kind = CONV_SIM_OUT_NOREAD;

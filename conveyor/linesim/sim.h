@@ -65,6 +65,8 @@ struct conv_sim_config {
     bool default_exit_recirc;                /* late/unknown answers stay on the loop
                                               * (UPD_ RECIRC__) instead of the end-of-line
                                               * reject (UPD_ REJECTED); spec "Deadline" */
+    bool noread_outputs;                     /* emit a CONV_SIM_OUT_NOREAD per parcel first
+                                              * answered NOREAD__ (--noread-log) */
     bool noread_recirc;                      /* a parcel answered NOREAD__ goes round once
                                               * (UPD_ RECIRC__ at its exit) instead of into
                                               * the no-read chute: the WCS's video coding
@@ -114,7 +116,7 @@ enum conv_sim_final {
 enum conv_sim_out_kind {
     CONV_SIM_OUT_TELEGRAM = 0, /* send tg on the link, then conv_sim_sent/unsent */
     CONV_SIM_OUT_SCAN,         /* post {location, code} to the WCS scan API; no answer */
-    CONV_SIM_OUT_NOREAD        /* a parcel was answered NOREAD__ on its first pass:
+    CONV_SIM_OUT_NOREAD        /* noread_outputs: a parcel answered NOREAD__ on its first pass:
                                 * {tracking, code} is what its label says (for an
                                 * operator stand-in keying it in); no answer */
 };
