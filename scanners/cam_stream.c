@@ -4,7 +4,9 @@
  * file. A frame's trigger time is when its last byte arrived. A FIFO is
  * opened again when its writer goes; a file ends the source at its end.
  * A stream that turns out not to be PNM is counted bad and opened again
- * (a broken stream has no way to find the next image's start).
+ * (a broken stream has no way to find the next image's start; its writer
+ * gets SIGPIPE and must be restarted by whatever supervises it). The
+ * camera is open while a writer sends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 struct fd_source {
     struct cam *cam;
     int fd;
+    bool open; /* a writer sends: a FIFO without one is not a camera yet */
 };
 
 /* Reads what the FIFO has, waking every POLL_MS to see whether to stop. */
@@ -39,11 +42,16 @@ static int fd_fill(void *arg, unsigned char *buf, size_t cap, size_t *got)
             continue;
         n = read(s->fd, buf, cap);
         if (n > 0) {
+            if (!s->open)
+                cam_set_open(s->cam, s->open = true);
             *got = (size_t)n;
             return 1;
         }
-        if (n == 0)
+        if (n == 0) {
+            if (s->open)
+                cam_set_open(s->cam, s->open = false);
             return 0;
+        }
         if (errno != EAGAIN && errno != EINTR)
             return -1;
     }
@@ -79,7 +87,6 @@ void cam_stream_run(struct cam *c)
         }
         warned = false;
         plain = fstat(src.fd, &sb) == 0 && S_ISREG(sb.st_mode);
-        cam_set_open(c, true);
         scan_pnm_reader_init(r, fd_fill, &src);
         while ((rc = scan_pnm_next(r, &img, &e)) == 0)
             cam_put(c, &img, cam_now_us());

@@ -29,6 +29,7 @@
 
 #define KEEP_MAX 64        /* unread frames kept per camera, at most */
 #define DIR_BATCH 64       /* files taken per look at a directory */
+#define DIR_LIST_MAX 4096  /* names sorted per look (a backlog: the oldest of these) */
 #define RETRY_MS 1000      /* a source that is not there is tried again after this */
 
 struct job {
@@ -65,7 +66,8 @@ struct scan_cameras {
     bool stopping;
     struct job **queue; /* ring of cap */
     size_t cap, head, n;
-    struct job *done, *done_tail;
+    struct job *done, *done_tail; /* decoded, for the loop */
+    size_t ndone;
 
     pthread_t *workers;
     unsigned nworkers, nstarted;
@@ -105,7 +107,7 @@ void cam_sleep_ms(struct cam *c, unsigned ms)
 {
     struct timespec until;
 
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
     until.tv_nsec += (long)(ms % 1000) * 1000000;
     if (until.tv_nsec >= 1000000000) {
@@ -183,31 +185,74 @@ static bool frame_name(const char *n)
 
 /* Takes one image file: a frame with its modification time as trigger
  * time (the camera wrote it then), or refused (renamed NAME.bad, so it is
- * looked at once and kept for whoever set the camera up). */
-static void dir_take(struct cam *c, const char *dir, const char *name)
+ * looked at once and kept for whoever set the camera up). Returns 1 taken
+ * or refused, 0 not a file (left), -errno when the file cannot be removed
+ * (the directory is not wcsd's to write: nothing is taken from it then,
+ * or every look would take the same file again). */
+static int dir_take(struct cam *c, const char *dir, const char *name)
 {
     char path[SCAN_PATH_MAX + 300], bad[sizeof(path) + 4];
     struct scan_image img = {0};
     struct stat sb;
     struct err e;
     int64_t at, now = cam_now_us();
+    int rc;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
-        return;
+        return 0;
     at = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
-    if (scan_image_load(path, &img, &e) < 0) {
-        log_warnx("camera %s: %s: not taken: %s", c->cfg.id, path, e.msg);
+    rc = scan_image_load(path, &img, &e);
+    if (rc < 0) {
         snprintf(bad, sizeof(bad), "%s.bad", path);
-        if (rename(path, bad) < 0)
-            unlink(path);
+        if (rename(path, bad) < 0 && unlink(path) < 0) {
+            scan_image_release(&img);
+            return -errno;
+        }
+        log_warnx("camera %s: %s: not an image, kept as %s.bad: %s", c->cfg.id, path, name,
+                  e.msg);
         cam_count_bad(c);
         scan_image_release(&img);
-        return;
+        return 1;
     }
-    unlink(path);
+    if (unlink(path) < 0) {
+        scan_image_release(&img);
+        return -errno;
+    }
     cam_put(c, &img, at < now ? at : now);
     scan_image_release(&img);
+    return 1;
+}
+
+/* Up to max frame names of dir, the oldest (smallest) first, into names
+ * (malloc'd; the caller frees them): -1 when dir cannot be read. */
+static int dir_list(const char *dir, char **names, size_t max)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0, seen = 0, i;
+    char **all;
+
+    if (d == NULL)
+        return -1;
+    all = malloc(DIR_LIST_MAX * sizeof(*all));
+    while (all != NULL && seen < DIR_LIST_MAX && (de = readdir(d)) != NULL)
+        if (frame_name(de->d_name) && (all[seen] = strdup(de->d_name)) != NULL)
+            seen++;
+    closedir(d);
+    if (all == NULL)
+        return 0;
+    /* Cameras name their files by time or count: the oldest first, of a
+     * backlog too (up to DIR_LIST_MAX names a look). */
+    qsort(all, seen, sizeof(all[0]), name_cmp);
+    for (i = 0; i < seen; i++) {
+        if (n < max)
+            names[n++] = all[i];
+        else
+            free(all[i]);
+    }
+    free(all);
+    return (int)n;
 }
 
 static void dir_run(struct cam *c)
@@ -216,15 +261,29 @@ static void dir_run(struct cam *c)
     bool warned = false;
 
     while (!cam_stopping(c)) {
-        DIR *d = opendir(dir);
         char *names[DIR_BATCH];
-        struct dirent *de;
-        size_t n = 0, i;
+        int n = dir_list(dir, names, DIR_BATCH), i, taken = 0, rc = 0;
 
-        if (d == NULL) {
+        if (n < 0)
+            rc = -errno;
+        for (i = 0; i < n; i++) {
+            if (rc == 0 && !cam_stopping(c)) {
+                int r = dir_take(c, dir, names[i]);
+                if (r < 0)
+                    rc = r;
+                else
+                    taken += r;
+            }
+            free(names[i]);
+        }
+        if (rc < 0) {
             if (!warned)
-                log_warnx("camera %s: directory %s: %s; trying again every %d ms", c->cfg.id,
-                          dir, strerror(errno), RETRY_MS);
+                log_warnx("camera %s: directory %s: %s%s; trying again every %d ms", c->cfg.id,
+                          dir, strerror(-rc),
+                          n >= 0 ? " (taken files must be removed: wcsd's user needs write"
+                                   " access)"
+                                 : "",
+                          RETRY_MS);
             warned = true;
             cam_set_open(c, false);
             cam_sleep_ms(c, RETRY_MS);
@@ -232,18 +291,7 @@ static void dir_run(struct cam *c)
         }
         warned = false;
         cam_set_open(c, true);
-        while (n < DIR_BATCH && (de = readdir(d)) != NULL)
-            if (frame_name(de->d_name) && (names[n] = strdup(de->d_name)) != NULL)
-                n++;
-        closedir(d);
-        /* Oldest name first: cameras name their files by time or count. */
-        qsort(names, n, sizeof(names[0]), name_cmp);
-        for (i = 0; i < n; i++) {
-            if (!cam_stopping(c))
-                dir_take(c, dir, names[i]);
-            free(names[i]);
-        }
-        if (n < DIR_BATCH)
+        if (taken < DIR_BATCH)
             cam_sleep_ms(c, c->all->poll_ms);
     }
 }
@@ -280,7 +328,7 @@ static void *worker_main(void *arg)
         return NULL;
     }
     for (;;) {
-        struct job *j;
+        struct job *j, *old = NULL;
         struct scan_frame f;
 
         pthread_mutex_lock(&all->mu);
@@ -303,12 +351,24 @@ static void *worker_main(void *arg)
         j->ms = j->res.ms;
 
         pthread_mutex_lock(&all->mu);
+        /* Results wait for the loop in a bounded list too: a loop not
+         * running yet (wcsd starting) or busy must not fill the memory. */
+        if (all->ndone == all->cap) {
+            old = all->done;
+            all->done = old->next;
+            if (all->done == NULL)
+                all->done_tail = NULL;
+            all->ndone--;
+            all->cams[old->cam].st.dropped++;
+        }
         if (all->done_tail != NULL)
             all->done_tail->next = j;
         else
             all->done = j;
         all->done_tail = j;
+        all->ndone++;
         pthread_mutex_unlock(&all->mu);
+        job_free(old);
         uv_async_send(&all->async);
     }
     scan_pipeline_free(p);
@@ -344,6 +404,7 @@ static void async_cb(uv_async_t *h)
     pthread_mutex_lock(&all->mu);
     j = all->done;
     all->done = all->done_tail = NULL;
+    all->ndone = 0;
     pthread_mutex_unlock(&all->mu);
     for (; j != NULL; j = next) {
         struct cam *c = &all->cams[j->cam];
@@ -446,7 +507,9 @@ int scan_cameras_start(uv_loop_t *loop, const struct scan_cameras_cfg *cfg, scan
     }
     pthread_mutex_init(&all->mu, NULL);
     pthread_condattr_init(&ca);
-    pthread_cond_init(&all->cv, &ca); /* CLOCK_REALTIME: cam_sleep_ms's deadline */
+    /* cam_sleep_ms's deadlines: a stepped wall clock must not stall a camera. */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&all->cv, &ca);
     pthread_condattr_destroy(&ca);
     rc = uv_async_init(loop, &all->async, async_cb);
     if (rc < 0) {
@@ -488,22 +551,42 @@ void scan_cameras_stop(struct scan_cameras *all)
 size_t scan_cameras_take(struct scan_cameras *all, const char *location, int64_t from_us,
                          int64_t to_us, struct scan_cam_frame **out, size_t max)
 {
-    size_t n = 0, i, k, w;
+    size_t n = 0, ncams = 0, share, i, k, w;
 
+    for (i = 0; i < all->ncams; i++)
+        ncams += strcmp(all->cams[i].cfg.location, location) == 0;
+    /* Every camera gets its share (the label may be on any side); a share
+     * left unused by one goes to the next. */
+    share = ncams > 0 ? (max + ncams - 1) / ncams : 0;
     for (i = 0; i < all->ncams; i++) {
         struct cam *c = &all->cams[i];
+        size_t taken = 0, want = share < max - n ? share : max - n;
 
         if (strcmp(c->cfg.location, location) != 0)
             continue;
-        for (k = 0, w = 0; k < c->nkept; k++) {
+        ncams--;
+        /* The newest frames of the window first (the parcel nearest the
+         * decision point), every frame of the window leaves the ring: the
+         * window is this parcel's, never the next one's. */
+        for (k = c->nkept; k-- > 0;) {
             struct scan_cam_frame *f = c->kept[k];
 
-            if (n < max && f->at_us >= from_us && f->at_us <= to_us)
+            if (f->at_us < from_us || f->at_us > to_us)
+                continue;
+            if (taken < want) {
                 out[n++] = f;
-            else
-                c->kept[w++] = f;
+                taken++;
+            } else {
+                scan_cam_frames_free(&c->kept[k], 1);
+            }
+            c->kept[k] = NULL;
         }
+        for (k = 0, w = 0; k < c->nkept; k++)
+            if (c->kept[k] != NULL)
+                c->kept[w++] = c->kept[k];
         c->nkept = w;
+        if (ncams > 0 && taken < want)
+            share += (want - taken + ncams - 1) / ncams;
     }
     /* Oldest first across the cameras. */
     for (i = 1; i < n; i++)

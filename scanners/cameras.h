@@ -63,7 +63,7 @@ struct scan_cam_stats {
     uint64_t noread;   /* ... that gave none */
     uint64_t several;  /* ... that gave several */
     uint64_t bad;      /* files or stream images that were no image (named in the log) */
-    uint64_t dropped;  /* frames dropped because the decoders fell behind */
+    uint64_t dropped;  /* frames dropped because the decoders (or the loop) fell behind */
     bool open;         /* the source is open (a device or stream may come and go) */
     double decode_ms;  /* mean decode time of its frames */
 };
@@ -86,9 +86,12 @@ void scan_cameras_stop(struct scan_cameras *c);
 
 /*
  * Takes out the unread frames of the cameras at location whose trigger
- * time is in [from_us, to_us], oldest first, at most max of them, into
- * out[] (the caller owns them: scan_cam_frames_free). Returns how many.
- * Loop thread.
+ * time is in [from_us, to_us]: at most max of them into out[], oldest
+ * first, each camera its share (max / its cameras; the newest of its
+ * frames in the window), the caller owning them (scan_cam_frames_free).
+ * Every other frame of the window is freed: the window is one parcel's,
+ * its frames never go with the next parcel. max 0 takes none and frees
+ * the window's. Returns how many. Loop thread.
  */
 size_t scan_cameras_take(struct scan_cameras *c, const char *location, int64_t from_us,
                          int64_t to_us, struct scan_cam_frame **out, size_t max);

@@ -11,7 +11,8 @@
  *     recorded with the operator; when the parcel comes round (UPD_
  *     RECIRC__, then REQ_) it is decided on the keyed code and the no-read
  *     is marked resolved; wcsctl noread list|show|key do the same from a
- *     terminal (a parcel marked unreadable stays a no-read);
+ *     terminal (a parcel marked unreadable stays a no-read); a no-read an
+ *     hour old cannot be keyed and is marked expired;
  *   - a stream camera (a FIFO of PNM images) at another scan point.
  */
 #include <curl/curl.h>
@@ -395,6 +396,32 @@ static void noread_wcsctl(struct env *v)
         1);
 }
 
+/* A no-read pending for over an hour: its parcel left the loop; it cannot
+ * be keyed, and the line's wcsd marks it expired. */
+static void noread_expired(struct env *v)
+{
+    char ids[32], *out = NULL;
+    long long id;
+    int i;
+
+    id = tu_db_count(v->w.conninfo,
+                     "WITH n AS (INSERT INTO noreads (node, tracking, location, at, cause) VALUES"
+                     " ('WCS01', '0000000099', 'SCAN01', now() - interval '2 hours',"
+                     " 'no_camera') RETURNING id) SELECT id FROM n");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    assert_int_equal(tu_wcsctl_out(v->w.conninfo, &out, "noread", "key", ids, v->codes[5], NULL),
+                     1);
+    free(out);
+    for (i = 0; i < 200; i++) {
+        if (tu_db_count(v->w.conninfo,
+                        "SELECT count(*) FROM noreads WHERE id = %lld AND state = 'expired'",
+                        id) == 1)
+            break;
+        usleep(50 * 1000);
+    }
+    assert_true(i < 200);
+}
+
 /* A PNM stream (a FIFO) at SCAN02. */
 static void stream(struct env *v)
 {
@@ -431,6 +458,7 @@ static void test_tunnel(void **state)
     disagree(&v);
     noread_keyed(&v);
     noread_wcsctl(&v);
+    noread_expired(&v);
     stream(&v);
     stop(&v);
 }

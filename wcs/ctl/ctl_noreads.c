@@ -84,7 +84,7 @@ int wcsctl_noread_list(PGconn *c, int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: wcsctl noread list [--state pending|keyed|unreadable|all]"
+            fprintf(stderr, "usage: wcsctl noread list [--state pending|keyed|unreadable|expired|all]"
                             " [--line NODE] [--limit N] [--json]\n");
             return 2;
         }

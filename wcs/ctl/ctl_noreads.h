@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-/* wcsctl noread list [--state pending|keyed|unreadable|all] [--line NODE] [--limit N]
+/* wcsctl noread list [--state pending|keyed|unreadable|expired|all] [--line NODE] [--limit N]
  * [--json]: a table, or one JSON object a line (the API's form) */
 int wcsctl_noread_list(PGconn *c, int argc, char **argv);
 

@@ -1767,7 +1767,7 @@ static const struct command commands[] = {
     {"user enable", "NAME", "let a disabled user log in again", 1, NULL, wcsctl_user_enable},
     {"user list", "", "users: NAME ROLE active|disabled LANGUAGE created password-changed", 0,
      NULL, wcsctl_user_list},
-    {"noread list", "[--state pending|keyed|unreadable|all] [--line NODE] [--limit N] [--json]",
+    {"noread list", "[--state pending|keyed|unreadable|expired|all] [--line NODE] [--limit N] [--json]",
      "no-read parcels for video coding: pending ones oldest first (the queue), else newest first",
      0, NULL, wcsctl_noread_list},
     {"noread show", "ID [--json]", "a no-read parcel: tracking, cause, images (files), who keyed what", 1,

@@ -367,6 +367,8 @@ static void reload_notes(const struct wcs_config *old, const struct wcs_config *
     if (old->nscanners != nc->nscanners ||
         memcmp(old->scanners, nc->scanners, sizeof(old->scanners)) != 0)
         log_warnx("reload: scanners %s", later);
+    if (memcmp(&old->cameras, &nc->cameras, sizeof(old->cameras)) != 0)
+        log_warnx("reload: cameras %s", later);
     if (old->nprinters != nc->nprinters ||
         memcmp(old->printers, nc->printers, sizeof(old->printers)) != 0)
         log_warnx("reload: label_printers %s", later);

@@ -1033,9 +1033,10 @@ enum MHD_Result console_answer(struct wcs_http *h, struct MHD_Connection *conn,
         if (state == NULL)
             state = "pending";
         if (strcmp(state, "pending") != 0 && strcmp(state, "keyed") != 0 &&
-            strcmp(state, "unreadable") != 0 && strcmp(state, "all") != 0)
+            strcmp(state, "unreadable") != 0 && strcmp(state, "expired") != 0 &&
+            strcmp(state, "all") != 0)
             return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
-                               "state: pending, keyed, unreadable or all");
+                               "state: pending, keyed, unreadable, expired or all");
         if (limit != NULL && !number_arg(limit, 4, 1000, &n))
             return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", "limit: 1 to 1000");
         snprintf(b->arg, sizeof(b->arg), "%s %lld", state, n < 1 ? 1 : n);

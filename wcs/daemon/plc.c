@@ -142,13 +142,15 @@ static void decide_op(void *arg, const struct conv_req *req, const char *const *
         snprintf(out->note + len, sizeof(out->note) - len, " keyed");
         wcs_video_coding_resolved(p->all->video, req->tracking, dec.destination);
     } else if (dec.reason == CONV_REASON_NOREAD && p->all->video != NULL) {
-        /* The frames of its read window (and the decoding time after it). */
+        /* The frames of its read window: decided now, read_window_after_ms
+         * after its REQ_. Recorded on its first round; a later round's
+         * frames are only cleared away (its row and images exist). */
         int64_t t = now_us();
 
         wcs_video_coding_noread(
             p->all->video, req->tracking, req->location,
-            t - 1000ll * (p->cfg->read_window_before_ms + p->cfg->read_window_after_ms + 200), t,
-            t);
+            t - 1000ll * (p->cfg->read_window_before_ms + p->cfg->read_window_after_ms), t, t,
+            recirculations == 0);
     }
     if (p->all->figures != NULL)
         wcs_figures_decision(p->all->figures, now_us(), dec.reason, dec.route,

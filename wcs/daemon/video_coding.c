@@ -46,6 +46,7 @@ struct keyed {
     char tracking[21];
     char code[33];   /* "" = marked unreadable */
     int64_t at_us;   /* when it was keyed */
+    bool used;       /* a decision was made on it (counted once) */
 };
 
 struct wcs_video_coding {
@@ -164,21 +165,24 @@ static int key_cb(void *arg, const struct wcs_noread *n)
 {
     struct fetch *f = arg;
     struct wcs_video_coding *v = f->v;
+    bool full;
 
-    f->seq = n->keyed_seq;
     pthread_mutex_lock(&v->mu);
-    if (v->nin < sizeof(v->in) / sizeof(v->in[0])) {
+    full = v->nin == sizeof(v->in) / sizeof(v->in[0]);
+    if (!full) {
         struct keyed *k = &v->in[v->nin++];
 
         snprintf(k->tracking, sizeof(k->tracking), "%s", n->tracking);
         snprintf(k->code, sizeof(k->code), "%s", strcmp(n->state, "keyed") == 0 ? n->code : "");
         k->at_us = n->keyed_at_us;
+        k->used = false;
+        f->seq = n->keyed_seq; /* taken: the next fetch starts after it */
         f->any = true;
-    } else {
-        f->seq--; /* the loop has not taken the last ones yet: fetch it again */
     }
     pthread_mutex_unlock(&v->mu);
-    return v->nin == sizeof(v->in) / sizeof(v->in[0]);
+    /* Full: the loop has not taken the last ones yet; this and the rest
+     * are fetched again next time. */
+    return full;
 }
 
 static bool notified(PGconn *c)
@@ -194,17 +198,85 @@ static bool notified(PGconn *c)
     return any;
 }
 
-static PGconn *connect_db(struct wcs_video_coding *v)
+static PGconn *connect_db(struct wcs_video_coding *v, struct err *e)
 {
     PGconn *c = NULL;
-    struct err e;
 
-    if (wcs_db_connect(v->conninfo, &c, &e) < 0) {
-        log_warnx("video coding: database: %s; no-reads wait", e.msg);
+    if (wcs_db_connect(v->conninfo, &c, e) < 0)
         return NULL;
-    }
     PQclear(PQexec(c, "LISTEN wcs_noreads"));
     return c;
+}
+
+/* The deadline ms from now on the condition's clock (CLOCK_MONOTONIC: a
+ * stepped wall clock neither stalls nor hurries the thread). */
+static struct timespec deadline(unsigned ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Waits up to ms for a job (any_job) or only for the stop; true when stopping. */
+static bool wait_ms(struct wcs_video_coding *v, unsigned ms, bool any_job)
+{
+    struct timespec until = deadline(ms);
+    bool stopping;
+
+    pthread_mutex_lock(&v->mu);
+    while (!v->stopping && !(any_job && v->jobs != NULL) &&
+           pthread_cond_timedwait(&v->cv, &v->mu, &until) == 0)
+        ;
+    stopping = v->stopping;
+    pthread_mutex_unlock(&v->mu);
+    return stopping;
+}
+
+/* Writes the jobs whose images are kept, in order; a failed one stays
+ * first. 0 or the failure (e set). */
+static int write_jobs(struct wcs_video_coding *v, PGconn *c, struct err *e)
+{
+    for (;;) {
+        struct job *j;
+        int rc;
+
+        pthread_mutex_lock(&v->mu);
+        j = v->jobs;
+        pthread_mutex_unlock(&v->mu);
+        if (j == NULL || j->nframes > 0)
+            return 0;
+        rc = job_write(v, c, j, e);
+        if (rc < 0)
+            return rc;
+        pthread_mutex_lock(&v->mu);
+        v->jobs = j->next;
+        if (v->jobs == NULL)
+            v->jobs_tail = NULL;
+        v->njobs--;
+        pthread_mutex_unlock(&v->mu);
+        job_free(j);
+    }
+}
+
+/* Expires the line's pending rows an hour old, then fetches the keys
+ * after the last one seen. 0 or ERR_DB. */
+static int fetch_keys(struct wcs_video_coding *v, PGconn *c, struct fetch *f, struct err *e)
+{
+    int rc = wcs_db_noreads_expire(c, v->node, NULL, e);
+
+    f->any = false;
+    if (rc == 0)
+        rc = wcs_db_noread_keys_since(c, v->node, f->seq, 256, key_cb, f, e);
+    if (rc == 0 && f->any)
+        uv_async_send(&v->async);
+    return rc;
 }
 
 static void *thread_main(void *arg)
@@ -213,30 +285,18 @@ static void *thread_main(void *arg)
     struct fetch f = {.v = v, .seq = 0};
     PGconn *c = NULL;
     int64_t last_fetch = 0;
+    unsigned backoff_ms = 0; /* after a failure: waits growing to 8 s */
 
-    for (;;) {
+    while (!wait_ms(v, WAKE_MS, true)) {
         struct job *j;
-        struct timespec until;
         size_t n, i;
         struct err e;
+        int rc = 0;
 
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += WAKE_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&v->mu);
-        if (v->jobs == NULL && !v->stopping)
-            pthread_cond_timedwait(&v->cv, &v->mu, &until);
-        if (v->stopping) {
-            pthread_mutex_unlock(&v->mu);
-            break;
-        }
         j = v->jobs;
         n = v->njobs;
         pthread_mutex_unlock(&v->mu);
-
         /* The images first: they need no database. The loop only appends,
          * so the first n jobs and their links are the thread's to read. */
         for (i = 0; i < n; i++, j = i < n ? j->next : NULL)
@@ -244,51 +304,31 @@ static void *thread_main(void *arg)
                 archive_frames(v, j);
         if (c == NULL || PQstatus(c) != CONNECTION_OK) {
             PQfinish(c);
-            c = connect_db(v);
-            if (c == NULL) {
-                pthread_mutex_lock(&v->mu);
-                while (!v->stopping && pthread_cond_timedwait(&v->cv, &v->mu, &until) == 0)
-                    ;
-                pthread_mutex_unlock(&v->mu);
-                continue;
-            }
+            c = connect_db(v, &e);
+            rc = c != NULL ? 0 : ERR_DB;
             last_fetch = 0;
         }
-        /* The rows, in order: a failed one stays first for the next round. */
-        for (;;) {
-            pthread_mutex_lock(&v->mu);
-            j = v->jobs;
-            pthread_mutex_unlock(&v->mu);
-            if (j == NULL || j->nframes > 0)
-                break;
-            if (job_write(v, c, j, &e) < 0) {
-                log_warnx("video coding: %s; trying again", e.msg);
-                PQfinish(c);
-                c = NULL;
-                break;
-            }
-            pthread_mutex_lock(&v->mu);
-            v->jobs = j->next;
-            if (v->jobs == NULL)
-                v->jobs_tail = NULL;
-            v->njobs--;
-            pthread_mutex_unlock(&v->mu);
-            job_free(j);
-        }
-        if (c == NULL)
-            continue;
-        if (notified(c) || now_us() - last_fetch > FETCH_EVERY_MS * 1000ll) {
-            f.any = false;
-            if (wcs_db_noread_keys_since(c, v->node, f.seq, 256, key_cb, &f, &e) < 0) {
-                log_warnx("video coding: %s", e.msg);
-                PQfinish(c);
-                c = NULL;
-                continue;
-            }
+        if (rc == 0)
+            rc = write_jobs(v, c, &e);
+        if (rc == 0 && (notified(c) || now_us() - last_fetch > FETCH_EVERY_MS * 1000ll)) {
+            rc = fetch_keys(v, c, &f, &e);
             last_fetch = now_us();
-            if (f.any)
-                uv_async_send(&v->async);
         }
+        if (rc == 0) {
+            if (backoff_ms > 0)
+                log_info("video coding: the database takes no-reads again");
+            backoff_ms = 0;
+            continue;
+        }
+        /* A refusal or an outage: once in the log, then waits growing to
+         * 8 s between tries (no reconnect storm, no log flood). */
+        if (backoff_ms == 0)
+            log_warnx("video coding: %s; no-reads wait, trying again", e.msg);
+        backoff_ms = backoff_ms == 0 ? 500 : backoff_ms < 8000 ? backoff_ms * 2 : 8000;
+        PQfinish(c);
+        c = NULL;
+        if (wait_ms(v, backoff_ms, false))
+            break;
     }
     PQfinish(c);
     return NULL;
@@ -361,10 +401,17 @@ static void push(struct wcs_video_coding *v, struct job *j)
 }
 
 void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking,
-                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us)
+                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us,
+                             bool record)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct job *j;
 
+    if (!record) {
+        if (v->cameras != NULL)
+            scan_cameras_take(v->cameras, location, from_us, to_us, NULL, 0);
+        return;
+    }
+    j = calloc(1, sizeof(*j));
     if (j == NULL)
         return;
     j->kind = JOB_NOREAD;
@@ -382,28 +429,42 @@ void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking,
     push(v, j);
 }
 
-const char *wcs_video_coding_keyed(const struct wcs_video_coding *v, const char *tracking)
+/* tracking's key of the last hour, NULL when none. */
+static struct keyed *find_keyed(struct wcs_video_coding *v, const char *tracking)
 {
     int64_t oldest = now_us() - KEYED_TTL_US;
     size_t i;
 
     for (i = v->nkeyed; i-- > 0;) {
-        const struct keyed *k = &v->keyed[(v->keyed_head + i) % KEYED_MAX];
+        struct keyed *k = &v->keyed[(v->keyed_head + i) % KEYED_MAX];
 
         if (strcmp(k->tracking, tracking) == 0)
-            return k->at_us >= oldest ? k->code : NULL;
+            return k->at_us >= oldest ? k : NULL;
     }
     return NULL;
+}
+
+const char *wcs_video_coding_keyed(struct wcs_video_coding *v, const char *tracking)
+{
+    const struct keyed *k = find_keyed(v, tracking);
+
+    return k != NULL ? k->code : NULL;
 }
 
 void wcs_video_coding_resolved(struct wcs_video_coding *v, const char *tracking,
                                const char *destination)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct keyed *k = find_keyed(v, tracking);
+    struct job *j;
 
+    /* Once per parcel: it may come round again (its chute full). */
+    if (k == NULL || k->used)
+        return;
+    k->used = true;
     pthread_mutex_lock(&v->mu);
     v->st.keyed_used++;
     pthread_mutex_unlock(&v->mu);
+    j = calloc(1, sizeof(*j));
     if (j == NULL)
         return;
     j->kind = JOB_RESOLVED;
@@ -459,7 +520,14 @@ int wcs_video_coding_start(uv_loop_t *loop, const struct wcs_config *cfg, const 
     if (v == NULL)
         return err_set(e, -ENOMEM, "out of memory");
     pthread_mutex_init(&v->mu, NULL);
-    pthread_cond_init(&v->cv, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&v->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     snprintf(v->node, sizeof(v->node), "%s", cfg->node);
     v->cameras = cameras;
     v->have_cameras = cfg->cameras.nsources > 0;

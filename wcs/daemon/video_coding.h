@@ -50,14 +50,16 @@ int wcs_video_coding_start(uv_loop_t *loop, const struct wcs_config *cfg, const 
 void wcs_video_coding_stop(struct wcs_video_coding *v);
 
 /* The parcel of tracking was decided a no-read at location at at_us: its
- * cameras' unread frames taken in [from_us, to_us] are kept with it. Loop
- * thread; never blocks. */
+ * cameras' unread frames taken in [from_us, to_us] are kept with it, when
+ * record (its first round); else they are only cleared away. Loop thread;
+ * never blocks. */
 void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking,
-                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us);
+                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us,
+                             bool record);
 
 /* The code keyed in for tracking's parcel, "" when it was marked
  * unreadable, NULL when none was keyed (in the last hour). Loop thread. */
-const char *wcs_video_coding_keyed(const struct wcs_video_coding *v, const char *tracking);
+const char *wcs_video_coding_keyed(struct wcs_video_coding *v, const char *tracking);
 
 /* tracking's parcel came round and was decided on its keyed code: it goes
  * to destination (recorded as the no-read's resolution). Loop thread. */

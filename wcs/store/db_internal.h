@@ -20,6 +20,10 @@
  * visible in increasing order and a reader of "rev > N" never skips one. */
 #define WCS_LOCK_PARCEL_REV 0x5743530000000002LL
 #define WCS_LOCK_PLAN 0x5743530000000003LL    /* plan activation, xact lock */
+/* Keying a no-read holds this transaction lock until it commits, so keyed
+ * seqs become visible in increasing order and a reader of "keyed_seq > N"
+ * never skips one (the parcel's destination when it comes round). */
+#define WCS_LOCK_NOREAD_KEY 0x5743530000000004LL
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). Returns the
  * result (caller PQclear()s it) when it is PGRES_TUPLES_OK or

@@ -14,6 +14,9 @@
 #include "wcs/store/db_internal.h"
 #include "wcs/store/noreads.h"
 
+/* A pending row older than this is expired: its parcel left the loop. */
+#define OPEN_FOR "interval '1 hour'"
+
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1e6)::bigint, 0)"
 
 /* The columns every reader takes, in the order row() reads them. */
@@ -98,6 +101,13 @@ int wcs_db_noread_add(PGconn *c, const struct wcs_noread *n, int64_t *id, struct
 
     *id = 0;
     snprintf(at, sizeof(at), "%" PRId64, n->at_us);
+    /* An old pending row of this tracking number (another parcel's, long
+     * gone) must not keep this one out. */
+    if (wcs_db_noreads_expire(c, n->node, n->tracking, e) < 0) {
+        free(images);
+        free(cameras);
+        return e->code;
+    }
     r = images == NULL || cameras == NULL
             ? NULL
             : wcs_db_query(c, "no-read",
@@ -106,8 +116,8 @@ int wcs_db_noread_add(PGconn *c, const struct wcs_noread *n, int64_t *id, struct
                            " ARRAY(SELECT json_array_elements_text($6::json)),"
                            " ARRAY(SELECT json_array_elements_text($7::json))"
                            " WHERE NOT EXISTS (SELECT 1 FROM noreads WHERE node = $1 AND"
-                           " tracking = $2 AND at > to_timestamp($4::bigint / 1e6) - interval"
-                           " '1 hour') ON CONFLICT DO NOTHING RETURNING id",
+                           " tracking = $2 AND at > to_timestamp($4::bigint / 1e6) - " OPEN_FOR
+                           ") ON CONFLICT DO NOTHING RETURNING id",
                            7, p, e);
     free(images);
     free(cameras);
@@ -148,8 +158,8 @@ int wcs_db_noreads_list(PGconn *c, const char *state, const char *node, size_t l
     PGresult *r;
 
     if (p[0] != NULL && strcmp(p[0], "pending") != 0 && strcmp(p[0], "keyed") != 0 &&
-        strcmp(p[0], "unreadable") != 0)
-        return err_set(e, ERR_INVALID, "state %s: pending, keyed or unreadable", p[0]);
+        strcmp(p[0], "unreadable") != 0 && strcmp(p[0], "expired") != 0)
+        return err_set(e, ERR_INVALID, "state %s: pending, keyed, unreadable or expired", p[0]);
     snprintf(lim, sizeof(lim), "%zu", limit < 1 ? 1 : limit > 1000 ? 1000 : limit);
     if (pending != NULL) {
         r = wcs_db_query(c, "no-reads",
@@ -175,11 +185,11 @@ int wcs_db_noreads_list(PGconn *c, const char *state, const char *node, size_t l
 int wcs_db_noread_key(PGconn *c, int64_t id, const char *code, const char *user,
                       struct wcs_noread *out, struct err *e)
 {
-    char ids[24];
-    const char *p[3] = {ids, code, user};
-    struct wcs_noread now;
+    char ids[24], lock[24];
+    const char *p[3] = {ids, code, user}, *lp[1] = {lock};
+    struct wcs_noread cur;
     PGresult *r;
-    int rc;
+    int rc, n;
 
     /* Keyed codes are checked as any scanner's: a valid parcel code. */
     if (code != NULL) {
@@ -192,40 +202,55 @@ int wcs_db_noread_key(PGconn *c, int64_t id, const char *code, const char *user,
                            scan_code_kind_name(ci.kind));
     }
     snprintf(ids, sizeof(ids), "%" PRId64, id);
+    snprintf(lock, sizeof(lock), "%lld", (long long)WCS_LOCK_NOREAD_KEY);
     rc = wcs_db_begin(c, "no-read key", e);
-    if (rc < 0)
+    if (rc == 0)
+        rc = wcs_db_command(c, "no-read key", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lp,
+                            e);
+    if (rc < 0) {
+        wcs_db_rollback(c);
         return rc;
+    }
     r = wcs_db_query(c, "no-read key",
                      "UPDATE noreads SET state = CASE WHEN $2::text IS NULL THEN 'unreadable'"
                      " ELSE 'keyed' END, code = $2, keyed_by = $3, keyed_at = clock_timestamp(),"
                      " keyed_seq = nextval('noreads_keyed_seq')"
-                     " WHERE id = $1 AND state = 'pending' RETURNING id",
+                     " WHERE id = $1 AND state = 'pending' AND at > clock_timestamp() - " OPEN_FOR
+                     " RETURNING " COLS,
                      3, p, e);
     if (r == NULL) {
         wcs_db_rollback(c);
         return e->code;
     }
-    rc = PQntuples(r);
+    n = PQntuples(r);
+    if (n == 1)
+        row(r, 0, out != NULL ? out : &cur);
     PQclear(r);
-    if (rc == 1)
-        rc = wcs_db_command(c, "no-read key", "NOTIFY wcs_noreads", 0, NULL, e);
-    else
-        rc = 1;
-    if (rc == 0)
-        rc = wcs_db_commit(c, "no-read key", e);
-    else
-        wcs_db_rollback(c);
-    if (rc < 0)
+    if (n == 1 && (rc = wcs_db_command(c, "no-read key", "NOTIFY wcs_noreads", 0, NULL, e)) == 0)
+        return wcs_db_commit(c, "no-read key", e);
+    wcs_db_rollback(c);
+    if (n == 1)
         return rc;
-    /* What it is now: keyed by this call, or why not. */
-    if (wcs_db_noread_get(c, id, &now, e) < 0)
+    /* Not keyed by this call: say why. */
+    if (wcs_db_noread_get(c, id, &cur, e) < 0)
         return e->code;
-    if (rc == 1)
-        return err_set(e, ERR_CONFLICT, "no-read %" PRId64 ": already %s by %s", id, now.state,
-                       now.keyed_by);
-    if (out != NULL)
-        *out = now;
-    return 0;
+    if (strcmp(cur.state, "pending") == 0 || strcmp(cur.state, "expired") == 0)
+        return err_set(e, ERR_CONFLICT,
+                       "no-read %" PRId64 ": expired: its parcel left the line over an hour ago",
+                       id);
+    return err_set(e, ERR_CONFLICT, "no-read %" PRId64 ": already %s by %s", id, cur.state,
+                   cur.keyed_by);
+}
+
+int wcs_db_noreads_expire(PGconn *c, const char *node, const char *tracking, struct err *e)
+{
+    const char *p[2] = {node, tracking};
+
+    return wcs_db_command(c, "no-reads expire",
+                          "UPDATE noreads SET state = 'expired' WHERE state = 'pending' AND"
+                          " node = $1 AND ($2::text IS NULL OR tracking = $2) AND"
+                          " at <= clock_timestamp() - " OPEN_FOR,
+                          2, p, e);
 }
 
 int wcs_db_noread_keys_since(PGconn *c, const char *node, int64_t after, size_t limit,
@@ -239,7 +264,7 @@ int wcs_db_noread_keys_since(PGconn *c, const char *node, int64_t after, size_t 
     snprintf(lim, sizeof(lim), "%zu", limit);
     r = wcs_db_query(c, "no-read keys",
                      "SELECT " COLS " FROM noreads WHERE keyed_seq > $2::bigint AND node = $1"
-                     " AND at > clock_timestamp() - interval '1 hour'"
+                     " AND at > clock_timestamp() - " OPEN_FOR
                      " ORDER BY keyed_seq LIMIT $3::int",
                      3, p, e);
     if (r == NULL)
@@ -255,6 +280,6 @@ int wcs_db_noread_resolved(PGconn *c, const char *node, const char *tracking,
     return wcs_db_command(c, "no-read resolved",
                           "UPDATE noreads SET resolved_at = clock_timestamp(), resolved_to = $3"
                           " WHERE node = $1 AND tracking = $2 AND state = 'keyed' AND"
-                          " resolved_at IS NULL AND at > clock_timestamp() - interval '1 hour'",
+                          " resolved_at IS NULL AND at > clock_timestamp() - " OPEN_FOR,
                           3, p, e);
 }

@@ -29,7 +29,8 @@ struct wcs_noread {
     size_t nimages;
     char images[WCS_NOREAD_IMAGES_MAX][WCS_NOREAD_NAME_MAX];
     char cameras[WCS_NOREAD_IMAGES_MAX][21];
-    char state[12];       /* "pending", "keyed", "unreadable" */
+    char state[12];       /* "pending", "keyed", "unreadable", "expired" (pending for
+                           * over an hour: its parcel left the loop) */
     char code[33];        /* keyed: the code */
     char keyed_by[64];
     int64_t keyed_at_us;  /* 0 while pending */
@@ -49,7 +50,8 @@ int wcs_db_noread_get(PGconn *c, int64_t id, struct wcs_noread *out, struct err 
 
 typedef int (*wcs_noread_cb)(void *arg, const struct wcs_noread *n);
 
-/* Rows in state (NULL or "" = any) of node (NULL or "" = every line), the
+/* Rows in state (NULL or "" = any; "pending", "keyed", "unreadable",
+ * "expired") of node (NULL or "" = every line), the
  * oldest first when state is "pending" (the queue), else the newest first;
  * at most limit (1..1000). *pending (may be NULL) gets how many are pending
  * on node. cb's non-zero stops. 0, ERR_INVALID (state) or ERR_DB. */
@@ -58,11 +60,16 @@ int wcs_db_noreads_list(PGconn *c, const char *state, const char *node, size_t l
 
 /* Keys row id in: code (checked as any scan: a valid parcel code) or,
  * code NULL, unreadable; by user. NOTIFY wcs_noreads (the line's wcsd
- * fetches it). *out (may be NULL) gets the row after. 0, ERR_INVALID (the
- * code, e says why), ERR_NOTFOUND, ERR_CONFLICT (no longer pending: e says
- * who keyed it) or ERR_DB. */
+ * fetches it); keys are numbered (keyed_seq) in the order they commit.
+ * *out (may be NULL) gets the row after. 0, ERR_INVALID (the code, e says
+ * why), ERR_NOTFOUND, ERR_CONFLICT (no longer pending: e says who keyed
+ * it; or expired: over an hour old) or ERR_DB. */
 int wcs_db_noread_key(PGconn *c, int64_t id, const char *code, const char *user,
                       struct wcs_noread *out, struct err *e);
+
+/* Marks node's pending rows older than an hour expired (of tracking
+ * only, unless NULL). 0 or ERR_DB. */
+int wcs_db_noreads_expire(PGconn *c, const char *node, const char *tracking, struct err *e);
 
 /* The rows of node keyed (or marked unreadable) after keyed_seq after,
  * with a no-read in the last hour, in keyed_seq order, at most limit. */
