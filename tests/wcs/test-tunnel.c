@@ -13,7 +13,8 @@
  *     is marked resolved; wcsctl noread list|show|key do the same from a
  *     terminal (a parcel marked unreadable stays a no-read); a no-read an
  *     hour old cannot be keyed and is marked expired;
- *   - a stream camera (a FIFO of PNM images) at another scan point.
+ *   - a stream camera (a FIFO of PNM images) at another scan point, and a
+ *     V4L2 camera not plugged in (absent, the line unharmed).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -163,8 +164,10 @@ static void start(struct env *v)
                  "  sources:\n"
                  "    - id: CAM-TOP\n      location: SCAN01\n      dir: %s/CAM-TOP\n"
                  "    - id: CAM-SIDE\n      location: SCAN01\n      dir: %s/CAM-SIDE\n"
-                 "    - id: CAM-STREAM\n      location: SCAN02\n      stream: %s/stream.fifo\n",
-                 w->dir, w->plc_port[0], w->dir, w->dir, w->dir, w->dir);
+                 "    - id: CAM-STREAM\n      location: SCAN02\n      stream: %s/stream.fifo\n"
+                 "    - id: CAM-V4L2\n      location: SCAN02\n      device: %s/no-such-video\n"
+                 "      width: 1280\n      height: 1024\n",
+                 w->dir, w->plc_port[0], w->dir, w->dir, w->dir, w->dir, w->dir);
     twcsd_start(w);
     tsess_add_user(w, "li.wei", "operator");
     assert_int_equal(tsess_login(w, "li.wei", TSESS_PW, v->op, v->op_csrf), 200);
@@ -447,6 +450,26 @@ static void stream(struct env *v)
     assert_int_equal(camera_count(&v->w, "CAM-STREAM", "bad"), 0);
 }
 
+/* A V4L2 camera that is not plugged in: absent, tried again, the line
+ * unharmed (the stream camera beside it read above). */
+static void absent_device(struct env *v)
+{
+    json_t *j = get(&v->w, "/v1/scanners"), *c;
+    size_t i;
+    bool seen = false;
+
+    json_array_foreach(json_object_get(j, "cameras"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "id")), "CAM-V4L2") == 0) {
+            seen = true;
+            assert_string_equal(json_string_value(json_object_get(c, "kind")), "v4l2");
+            assert_false(json_is_true(json_object_get(c, "open")));
+            assert_int_equal(json_integer_value(json_object_get(c, "frames")), 0);
+        }
+    json_decref(j);
+    assert_true(seen);
+    assert_non_null(strstr(v->w.p.log, "camera CAM-V4L2: "));
+}
+
 static void test_tunnel(void **state)
 {
     struct env v;
@@ -460,6 +483,7 @@ static void test_tunnel(void **state)
     noread_wcsctl(&v);
     noread_expired(&v);
     stream(&v);
+    absent_device(&v);
     stop(&v);
 }
 
