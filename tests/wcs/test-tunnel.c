@@ -156,6 +156,7 @@ static void start(struct env *v)
     assert_int_equal(mkfifo(path, 0600), 0);
     twcsd_config(w,
                  "events:\n  spool_path: %s/spool\n"
+                 "alarms:\n  scanner_unplugged_s: 0\n"
                  "plcs:\n  - id: PLC01\n    host: 127.0.0.1\n    port: %d\n"
                  "    life_interval_ms: 1000\n    locations: [SCAN01, SCAN02]\n"
                  "    allow: [127.0.0.1]\n"
@@ -468,6 +469,20 @@ static void absent_device(struct env *v)
     json_decref(j);
     assert_true(seen);
     assert_non_null(strstr(v->w.p.log, "camera CAM-V4L2: "));
+    /* The console says so: a scanner_unplugged alarm naming the camera. */
+    for (i = 0, seen = false; i < 100 && !seen; i++) {
+        json_t *a, *al = get(&v->w, "/v1/alarms");
+        size_t k;
+
+        json_array_foreach(json_object_get(al, "alarms"), k, a)
+            seen |= strcmp(json_string_value(json_object_get(a, "kind")), "scanner_unplugged") ==
+                        0 &&
+                    strcmp(json_string_value(json_object_get(a, "subject")), "CAM-V4L2") == 0;
+        json_decref(al);
+        if (!seen)
+            usleep(50 * 1000);
+    }
+    assert_true(seen);
 }
 
 static void test_tunnel(void **state)

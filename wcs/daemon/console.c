@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "conveyor/station.h"
+#include "scanners/cameras.h"
 #include "scanners/usb.h"
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/plc.h"
@@ -205,6 +206,15 @@ static json_t *scanners_json(struct wcs_console *c)
     for (i = 0; i < n; i++)
         json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "id", st[i].id, "location",
                                            st[i].location, "connected", st[i].connected));
+    /* The tunnel's cameras are the line's scanners too: connected = open. */
+    for (i = 0; i < scan_cameras_count(c->src.cameras); i++) {
+        const struct scan_camera_cfg *cam = scan_cameras_cfg(c->src.cameras, i);
+        struct scan_cam_stats cs;
+
+        scan_cameras_stats(c->src.cameras, i, &cs);
+        json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "id", cam->id, "location",
+                                           cam->location, "connected", cs.open));
+    }
     return a;
 }
 
@@ -412,6 +422,17 @@ static void observe(struct wcs_console *c, int64_t now)
                      us[i].location);
             wcs_alarms_observe(c->alarms, WCS_ALARM_SCANNER_UNPLUGGED, us[i].id, text);
         }
+    for (i = 0; i < scan_cameras_count(c->src.cameras); i++) {
+        const struct scan_camera_cfg *cam = scan_cameras_cfg(c->src.cameras, i);
+        struct scan_cam_stats cs;
+
+        scan_cameras_stats(c->src.cameras, i, &cs);
+        if (!cs.open) {
+            snprintf(text, sizeof(text), "camera %.31s at %.31s is not open (%.40s)", cam->id,
+                     cam->location, cam->path);
+            wcs_alarms_observe(c->alarms, WCS_ALARM_SCANNER_UNPLUGGED, cam->id, text);
+        }
+    }
     memset(&ws, 0, sizeof(ws));
     if (c->src.writer)
         wcs_event_writer_stats(c->src.writer, &ws);

@@ -720,6 +720,7 @@ static int start_console(struct wcsd *d, PGconn *c, struct err *e)
         .writer = d->writer,
         .refresher = d->refresher,
         .usb = d->usb,
+        .cameras = d->cameras,
         .conninfo = d->conninfo,
         .lease = d->lease,
         .publish_cb = console_publish_cb,
