@@ -358,6 +358,9 @@ static void noread_wcsctl(struct env *v)
     assert_non_null(strstr(out, "0000000004"));
     assert_non_null(strstr(out, "1 pending"));
     free(out);
+    tu_wcsctl_out(v->w.conninfo, &out, "status", NULL); /* wcsd's part: no HTTP given */
+    assert_non_null(strstr(out, "no-reads: 1 waiting for a code"));
+    free(out);
     assert_int_equal(
         tu_wcsctl_out(v->w.conninfo, &out, "--config", v->w.cfg_path, "noread", "show", ids, NULL),
         0);

@@ -165,3 +165,27 @@ int wcsctl_noread_key(PGconn *c, int argc, char **argv)
         fprintf(stderr, "wcsctl: warning: operator event not recorded: %s\n", e.msg);
     return 0;
 }
+
+static int oldest_cb(void *arg, const struct wcs_noread *n)
+{
+    *(int64_t *)arg = n->at_us;
+    return 1;
+}
+
+int wcsctl_noread_status(PGconn *c)
+{
+    int64_t oldest = 0;
+    size_t pending = 0;
+    char at[32];
+    struct err e;
+
+    if (wcs_db_noreads_list(c, "pending", NULL, 1, oldest_cb, &oldest, &pending, &e) < 0) {
+        fprintf(stderr, "wcsctl: %s\n", e.msg);
+        return 2;
+    }
+    if (pending > 0)
+        printf("no-reads: %zu waiting for a code (oldest %s): wcsctl noread list\n", pending,
+               utc(oldest, at, sizeof(at)));
+    return 0;
+}
+

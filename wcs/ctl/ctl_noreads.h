@@ -21,4 +21,8 @@ int wcsctl_noread_show(PGconn *c, int argc, char **argv);
 /* wcsctl noread key ID CODE | wcsctl noread key ID --unreadable */
 int wcsctl_noread_key(PGconn *c, int argc, char **argv);
 
+/* For wcsctl status: "no-reads: N waiting for a code (oldest T)" when
+ * any; 0, or 2 on a database error (printed). */
+int wcsctl_noread_status(PGconn *c);
+
 #endif

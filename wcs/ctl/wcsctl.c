@@ -1139,7 +1139,9 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
         PQfinish(c);
         return 2;
     }
-    rc = wcsctl_customs_status(c);
+    rc = wcsctl_noread_status(c);
+    if (rc == 0)
+        rc = wcsctl_customs_status(c);
     PQfinish(c);
     if (rc == 2)
         return 2;
