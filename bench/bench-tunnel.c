@@ -196,10 +196,9 @@ static void watchdog_cb(uv_timer_t *t)
  * written to the last result) and fills st. */
 static double tunnel(unsigned workers, unsigned queue, struct scan_cam_stats *st, double *late_ms)
 {
-    struct scan_camera_cfg cam = {.id = "CAM-BENCH", .location = "SCAN01",
-                                  .kind = SCAN_CAM_STREAM};
-    struct scan_cameras_cfg cfg = {.cams = &cam, .n = 1, .workers = workers, .queue = queue,
-                                   .keep = 1};
+    struct scan_camera_cfg cam = {.id = "CAM-BENCH", .location = "SCAN01", .kind = SCAN_CAM_STREAM};
+    struct scan_cameras_cfg cfg = {
+        .cams = &cam, .n = 1, .workers = workers, .queue = queue, .keep = 1};
     struct run r;
     pthread_t w;
     struct err e;
@@ -262,13 +261,13 @@ int main(int argc, char **argv)
     printf("%zu frames (%dx%d first), budget 100 ms, one camera (a PNM stream)\n", nframes,
            frames[0].w, frames[0].h);
     printf("plain loop      %7.1f frames/s\n", plain);
-    printf("tunnel 1 worker %7.1f frames/s  ratio %.2f  dropped %llu  loop late max %.1f ms\n",
-           one, one / plain, (unsigned long long)s1.dropped, late1);
+    printf("tunnel 1 worker %7.1f frames/s  ratio %.2f  dropped %llu  loop late max %.1f ms\n", one,
+           one / plain, (unsigned long long)s1.dropped, late1);
     printf("tunnel 2 workers %6.1f frames/s  ratio %.2f  dropped %llu  loop late max %.1f ms\n",
            two, two / plain, (unsigned long long)s2.dropped, late2);
     printf("overload 1 worker, queue 4: decoded %llu, dropped %llu of %zu, loop late max %.1f ms\n",
-           (unsigned long long)(so.read + so.noread + so.several),
-           (unsigned long long)so.dropped, nframes, lateo);
+           (unsigned long long)(so.read + so.noread + so.several), (unsigned long long)so.dropped,
+           nframes, lateo);
     ok1 = one >= 0.9 * plain;
     ok2 = two >= 1.5 * one;
     oko = so.dropped > 0 && so.read + so.noread + so.several + so.dropped == nframes &&

@@ -78,8 +78,8 @@ void cam_stream_run(struct cam *c)
         src.fd = open(cfg->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (src.fd < 0) {
             if (!warned)
-                log_warnx("camera %s: stream %s: %s; trying again every second", cfg->id,
-                          cfg->path, strerror(errno));
+                log_warnx("camera %s: stream %s: %s; trying again every second", cfg->id, cfg->path,
+                          strerror(errno));
             warned = true;
             cam_set_open(c, false);
             cam_sleep_ms(c, 1000);

@@ -59,8 +59,7 @@ static int open_device(struct cam *c, struct v4l2_format *fmt, bool *warned)
             v4l2_close(fd);
         return -1;
     }
-    log_info("camera %s: %s: %ux%u", cfg->id, cfg->path, fmt->fmt.pix.width,
-                 fmt->fmt.pix.height);
+    log_info("camera %s: %s: %ux%u", cfg->id, cfg->path, fmt->fmt.pix.width, fmt->fmt.pix.height);
     *warned = false;
     return fd;
 }

@@ -27,10 +27,10 @@
 #include "common/log.h"
 #include "scanners/cam_source.h"
 
-#define KEEP_MAX 64        /* unread frames kept per camera, at most */
-#define DIR_BATCH 64       /* files taken per look at a directory */
-#define DIR_LIST_MAX 4096  /* names sorted per look (a backlog: the oldest of these) */
-#define RETRY_MS 1000      /* a source that is not there is tried again after this */
+#define KEEP_MAX 64       /* unread frames kept per camera, at most */
+#define DIR_BATCH 64      /* files taken per look at a directory */
+#define DIR_LIST_MAX 4096 /* names sorted per look (a backlog: the oldest of these) */
+#define RETRY_MS 1000     /* a source that is not there is tried again after this */
 
 struct job {
     struct job *next;
@@ -47,7 +47,7 @@ struct cam {
     struct scan_camera_cfg cfg;
     pthread_t thread;
     bool started;
-    struct scan_cam_stats st;       /* frames, bad, dropped, open: under all->mu; the rest: loop */
+    struct scan_cam_stats st; /* frames, bad, dropped, open: under all->mu; the rest: loop */
     double ms_sum;
     struct scan_cam_frame *kept[KEEP_MAX]; /* unread frames, oldest first (loop) */
     size_t nkept;
@@ -179,8 +179,8 @@ static bool frame_name(const char *n)
 {
     size_t len = strlen(n);
 
-    return n[0] != '.' && !(len > 4 && (strcmp(n + len - 4, ".tmp") == 0 ||
-                                        strcmp(n + len - 4, ".bad") == 0));
+    return n[0] != '.' &&
+           !(len > 4 && (strcmp(n + len - 4, ".tmp") == 0 || strcmp(n + len - 4, ".bad") == 0));
 }
 
 /* Takes one image file: a frame with its modification time as trigger
@@ -209,8 +209,7 @@ static int dir_take(struct cam *c, const char *dir, const char *name)
             scan_image_release(&img);
             return -errno;
         }
-        log_warnx("camera %s: %s: not an image, kept as %s.bad: %s", c->cfg.id, path, name,
-                  e.msg);
+        log_warnx("camera %s: %s: not an image, kept as %s.bad: %s", c->cfg.id, path, name, e.msg);
         cam_count_bad(c);
         scan_image_release(&img);
         return 1;
@@ -278,8 +277,8 @@ static void dir_run(struct cam *c)
         }
         if (rc < 0) {
             if (!warned)
-                log_warnx("camera %s: directory %s: %s%s; trying again every %d ms", c->cfg.id,
-                          dir, strerror(-rc),
+                log_warnx("camera %s: directory %s: %s%s; trying again every %d ms", c->cfg.id, dir,
+                          strerror(-rc),
                           n >= 0 ? " (taken files must be removed: wcsd's user needs write"
                                    " access)"
                                  : "",

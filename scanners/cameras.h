@@ -31,20 +31,20 @@
 struct scan_cameras_cfg {
     const struct scan_camera_cfg *cams; /* [n], copied */
     size_t n;
-    unsigned workers;   /* decoding threads; 0 = 1 */
-    unsigned queue;     /* frames waiting for a decoder; 0 = 2 per worker */
-    unsigned keep;      /* unread frames kept per camera for scan_cameras_take(); 0 = 8 */
-    unsigned poll_ms;   /* dir: how often the directory is looked at; 0 = 20 */
+    unsigned workers; /* decoding threads; 0 = 1 */
+    unsigned queue;   /* frames waiting for a decoder; 0 = 2 per worker */
+    unsigned keep;    /* unread frames kept per camera for scan_cameras_take(); 0 = 8 */
+    unsigned poll_ms; /* dir: how often the directory is looked at; 0 = 20 */
     struct scan_pipeline_config pipeline;
 };
 
 /* One decoded frame, as the loop thread sees it. */
 struct scan_cam_read {
-    const char *camera;             /* camera id */
-    const char *location;           /* its scan point */
-    int64_t at_us;                  /* trigger time, Unix microseconds */
+    const char *camera;               /* camera id */
+    const char *location;             /* its scan point */
+    int64_t at_us;                    /* trigger time, Unix microseconds */
     const struct scan_result *result; /* result->n codes (accepted ones) */
-    const struct scan_noread *why;  /* when result->n != 1: why not one code */
+    const struct scan_noread *why;    /* when result->n != 1: why not one code */
 };
 
 typedef void (*scan_cam_read_cb)(void *arg, const struct scan_cam_read *r);
@@ -58,14 +58,14 @@ struct scan_cam_frame {
 };
 
 struct scan_cam_stats {
-    uint64_t frames;   /* frames taken by the source */
-    uint64_t read;     /* ... that gave exactly one code */
-    uint64_t noread;   /* ... that gave none */
-    uint64_t several;  /* ... that gave several */
-    uint64_t bad;      /* files or stream images that were no image (named in the log) */
-    uint64_t dropped;  /* frames dropped because the decoders (or the loop) fell behind */
-    bool open;         /* the source is open (a device or stream may come and go) */
-    double decode_ms;  /* mean decode time of its frames */
+    uint64_t frames;  /* frames taken by the source */
+    uint64_t read;    /* ... that gave exactly one code */
+    uint64_t noread;  /* ... that gave none */
+    uint64_t several; /* ... that gave several */
+    uint64_t bad;     /* files or stream images that were no image (named in the log) */
+    uint64_t dropped; /* frames dropped because the decoders (or the loop) fell behind */
+    bool open;        /* the source is open (a device or stream may come and go) */
+    double decode_ms; /* mean decode time of its frames */
 };
 
 struct scan_cameras;

@@ -136,9 +136,10 @@ int scan_pnm_next(struct scan_pnm_reader *r, struct scan_image *img, struct err 
             if (rc != 0)
                 return err_set(e, ERR_PARSE, "PNM: the stream ended inside an image");
             for (x = 0; x < k / (size_t)channels; x++) {
-                unsigned v = channels == 1 ? row[x]
-                                           : (77u * row[3 * x] + 150u * row[3 * x + 1] +
-                                              29u * row[3 * x + 2]) >> 8;
+                unsigned v =
+                    channels == 1
+                        ? row[x]
+                        : (77u * row[3 * x] + 150u * row[3 * x + 1] + 29u * row[3 * x + 2]) >> 8;
 
                 if (maxval != 255)
                     v = (v > (unsigned)maxval ? (unsigned)maxval : v) * 255u / (unsigned)maxval;

@@ -16,8 +16,8 @@ static const struct {
 };
 #define N_SYMBOLOGIES (sizeof(symbologies) / sizeof(symbologies[0]))
 
-static const enum scan_code_kind all_kinds[] = {SCAN_CODE_S10, SCAN_CODE_CAINIAO,
-                                                SCAN_CODE_RUPOST, SCAN_CODE_RECEPTACLE};
+static const enum scan_code_kind all_kinds[] = {SCAN_CODE_S10, SCAN_CODE_CAINIAO, SCAN_CODE_RUPOST,
+                                                SCAN_CODE_RECEPTACLE};
 
 const char *scan_symbology_name(unsigned sym)
 {

@@ -37,8 +37,8 @@ struct run {
     struct scan_cameras *cams;
     size_t results, codes;
     int64_t last_at;
-    size_t want;      /* stop once results + dropped reach this */
-    int ticks_left;   /* a bound: the test fails rather than hangs */
+    size_t want;    /* stop once results + dropped reach this */
+    int ticks_left; /* a bound: the test fails rather than hangs */
 };
 
 static void read_cb(void *arg, const struct scan_cam_read *r)
@@ -84,8 +84,8 @@ static void run_until(struct run *run, size_t want)
 static void start(struct run *run, const struct scan_camera_cfg *cams, size_t n, unsigned workers,
                   unsigned queue, unsigned keep)
 {
-    struct scan_cameras_cfg cfg = {.cams = cams, .n = n, .workers = workers, .queue = queue,
-                                   .keep = keep, .poll_ms = 5};
+    struct scan_cameras_cfg cfg = {
+        .cams = cams, .n = n, .workers = workers, .queue = queue, .keep = keep, .poll_ms = 5};
     struct err e;
 
     memset(run, 0, sizeof(*run));
@@ -227,8 +227,7 @@ static void test_take_shares_and_clears_the_window(void **state)
     assert_int_equal(per_cam[2], 1);
     scan_cam_frames_free(got, n);
     /* The window's other frames went with it; the old ones stay. */
-    assert_int_equal(scan_cameras_take(run.cams, "SCAN02", t - 60 * 1000000ll, t + 1000000, got,
-                                       8),
+    assert_int_equal(scan_cameras_take(run.cams, "SCAN02", t - 60 * 1000000ll, t + 1000000, got, 8),
                      0);
     n = scan_cameras_take(run.cams, "SCAN02", 0, t, got, 8);
     assert_int_equal(n, 3);
@@ -274,7 +273,7 @@ static void test_pnm_colour_and_pieces(void **state)
     assert_int_equal(img.data[1], (29 * 255) >> 8); /* blue */
     assert_int_equal(scan_pnm_next(r, &img, &e), 0);
     assert_int_equal(img.w, 1);
-    assert_int_equal(img.data[0], 255); /* maxval 15 scaled */
+    assert_int_equal(img.data[0], 255);              /* maxval 15 scaled */
     assert_int_equal(scan_pnm_next(r, &img, &e), 1); /* a clean end */
 
     p.data[0] = "P5 70000 1 255\n";

@@ -57,9 +57,9 @@ static long long camera_count(const struct twcsd *w, const char *cam, const char
     long long n = -1;
     size_t i;
 
-    json_array_foreach(json_object_get(j, "cameras"), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "id")), cam) == 0)
-            n = json_integer_value(json_object_get(c, what));
+    json_array_foreach(json_object_get(j, "cameras"), i,
+                       c) if (strcmp(json_string_value(json_object_get(c, "id")), cam) == 0) n =
+        json_integer_value(json_object_get(c, what));
     json_decref(j);
     return n;
 }
@@ -135,7 +135,7 @@ struct env {
     struct conv_link *link;
     bool up;
     char codes[6][64];
-    int fifo;  /* the stream camera's FIFO, open for writing */
+    int fifo;                 /* the stream camera's FIFO, open for writing */
     char op[64], op_csrf[64]; /* an operator's console session */
 };
 
@@ -236,12 +236,14 @@ static json_t *pending(const struct twcsd *w, const char *tracking)
         json_t *j = get(w, "/v1/noreads?state=pending&limit=100"), *n;
         size_t k;
 
-        json_array_foreach(json_object_get(j, "noreads"), k, n)
-            if (strcmp(json_string_value(json_object_get(n, "tracking")), tracking) == 0) {
-                json_incref(n);
-                json_decref(j);
-                return n;
-            }
+        json_array_foreach(
+            json_object_get(j, "noreads"), k,
+            n) if (strcmp(json_string_value(json_object_get(n, "tracking")), tracking) == 0)
+        {
+            json_incref(n);
+            json_decref(j);
+            return n;
+        }
         json_decref(j);
         usleep(50 * 1000);
     }
@@ -291,8 +293,8 @@ static void noread_keyed(struct env *v)
     assert_string_equal(json_string_value(json_object_get(n, "cause")), "no_barcode_region");
     assert_int_equal(json_array_size(json_object_get(n, "images")), 2);
     /* Its images, as a browser gets them. */
-    img.path = json_string_value(json_object_get(json_array_get(json_object_get(n, "images"), 0),
-                                                 "url"));
+    img.path =
+        json_string_value(json_object_get(json_array_get(json_object_get(n, "images"), 0), "url"));
     assert_int_equal(tu_http_req(&img, NULL), 200);
     assert_non_null(img.body);
     assert_memory_equal(img.body, "\x89PNG", 4);
@@ -368,12 +370,11 @@ static void noread_wcsctl(struct env *v)
     assert_non_null(strstr(out, "/noreads/"));
     assert_non_null(strstr(out, ".pgm"));
     free(out);
-    assert_int_equal(tu_wcsctl_out(v->w.conninfo, &out, "noread", "key", ids, "RR123456786CN",
-                                   NULL),
-                     1);
-    free(out);
     assert_int_equal(
-        tu_wcsctl_out(v->w.conninfo, &out, "noread", "key", ids, "--unreadable", NULL), 0);
+        tu_wcsctl_out(v->w.conninfo, &out, "noread", "key", ids, "RR123456786CN", NULL), 1);
+    free(out);
+    assert_int_equal(tu_wcsctl_out(v->w.conninfo, &out, "noread", "key", ids, "--unreadable", NULL),
+                     0);
     assert_non_null(strstr(out, "marked unreadable"));
     free(out);
     assert_int_equal(tu_db_count(v->w.conninfo,
@@ -462,13 +463,14 @@ static void absent_device(struct env *v)
     size_t i;
     bool seen = false;
 
-    json_array_foreach(json_object_get(j, "cameras"), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "id")), "CAM-V4L2") == 0) {
-            seen = true;
-            assert_string_equal(json_string_value(json_object_get(c, "kind")), "v4l2");
-            assert_false(json_is_true(json_object_get(c, "open")));
-            assert_int_equal(json_integer_value(json_object_get(c, "frames")), 0);
-        }
+    json_array_foreach(json_object_get(j, "cameras"), i,
+                       c) if (strcmp(json_string_value(json_object_get(c, "id")), "CAM-V4L2") == 0)
+    {
+        seen = true;
+        assert_string_equal(json_string_value(json_object_get(c, "kind")), "v4l2");
+        assert_false(json_is_true(json_object_get(c, "open")));
+        assert_int_equal(json_integer_value(json_object_get(c, "frames")), 0);
+    }
     json_decref(j);
     assert_true(seen);
     assert_non_null(strstr(v->w.p.log, "camera CAM-V4L2: "));
@@ -477,10 +479,9 @@ static void absent_device(struct env *v)
         json_t *a, *al = get(&v->w, "/v1/alarms");
         size_t k;
 
-        json_array_foreach(json_object_get(al, "alarms"), k, a)
-            seen |= strcmp(json_string_value(json_object_get(a, "kind")), "scanner_unplugged") ==
-                        0 &&
-                    strcmp(json_string_value(json_object_get(a, "subject")), "CAM-V4L2") == 0;
+        json_array_foreach(json_object_get(al, "alarms"), k, a) seen |=
+            strcmp(json_string_value(json_object_get(a, "kind")), "scanner_unplugged") == 0 &&
+            strcmp(json_string_value(json_object_get(a, "subject")), "CAM-V4L2") == 0;
         json_decref(al);
         if (!seen)
             usleep(50 * 1000);

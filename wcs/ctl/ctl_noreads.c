@@ -55,8 +55,8 @@ static int list_cb(void *arg, const struct wcs_noread *n)
         return 0;
     }
     printf("%-8lld %-8s %-12s %-10s %-20s %-20s %-10s %-6zu %s\n", (long long)n->id, n->node,
-           n->tracking, n->location, utc(n->at_us, at, sizeof(at)), n->cause, n->state,
-           n->nimages, n->code[0] ? n->code : "-");
+           n->tracking, n->location, utc(n->at_us, at, sizeof(at)), n->cause, n->state, n->nimages,
+           n->code[0] ? n->code : "-");
     return 0;
 }
 
@@ -84,7 +84,8 @@ int wcsctl_noread_list(PGconn *c, int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: wcsctl noread list [--state pending|keyed|unreadable|expired|all]"
+            fprintf(stderr, "usage: wcsctl noread list"
+                            " [--state pending|keyed|unreadable|expired|all]"
                             " [--line NODE] [--limit N] [--json]\n");
             return 2;
         }
@@ -129,8 +130,8 @@ int wcsctl_noread_show(PGconn *c, int argc, char **argv)
            (long long)n.id, n.node, n.tracking, n.location, utc(n.at_us, t1, sizeof(t1)), n.cause,
            n.state);
     if (n.keyed_at_us > 0)
-        printf("code\t%s\nkeyed by\t%s at %s\n", n.code[0] ? n.code : "- (unreadable)",
-               n.keyed_by, utc(n.keyed_at_us, t2, sizeof(t2)));
+        printf("code\t%s\nkeyed by\t%s at %s\n", n.code[0] ? n.code : "- (unreadable)", n.keyed_by,
+               utc(n.keyed_at_us, t2, sizeof(t2)));
     if (n.resolved_at_us > 0)
         printf("resolved\t%s to %s\n", utc(n.resolved_at_us, t1, sizeof(t1)), n.resolved_to);
     for (i = 0; i < n.nimages; i++)
@@ -188,4 +189,3 @@ int wcsctl_noread_status(PGconn *c)
                utc(oldest, at, sizeof(at)));
     return 0;
 }
-

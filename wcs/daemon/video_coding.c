@@ -26,10 +26,10 @@
 #include "wcs/store/noreads.h"
 #include "wcs/store/store.h"
 
-#define WAITING_MAX 10000             /* jobs kept through a database outage */
-#define KEYED_MAX 4096                /* keys remembered */
+#define WAITING_MAX 10000 /* jobs kept through a database outage */
+#define KEYED_MAX 4096    /* keys remembered */
 #define KEYED_TTL_US (3600ll * 1000000)
-#define FETCH_EVERY_MS 3000           /* keys fetched at least this often */
+#define FETCH_EVERY_MS 3000 /* keys fetched at least this often */
 #define WAKE_MS 200
 
 enum job_kind { JOB_NOREAD, JOB_RESOLVED };
@@ -44,9 +44,9 @@ struct job {
 
 struct keyed {
     char tracking[21];
-    char code[33];   /* "" = marked unreadable */
-    int64_t at_us;   /* when it was keyed */
-    bool used;       /* a decision was made on it (counted once) */
+    char code[33]; /* "" = marked unreadable */
+    int64_t at_us; /* when it was keyed */
+    bool used;     /* a decision was made on it (counted once) */
 };
 
 struct wcs_video_coding {
@@ -62,9 +62,9 @@ struct wcs_video_coding {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
-    struct job *jobs, *jobs_tail;  /* loop -> thread */
+    struct job *jobs, *jobs_tail; /* loop -> thread */
     size_t njobs;
-    struct keyed in[256];          /* thread -> loop */
+    struct keyed in[256]; /* thread -> loop */
     size_t nin;
     struct wcs_video_coding_stats st; /* under mu */
 
@@ -91,9 +91,9 @@ static void job_free(struct job *j)
 /* The cause that tells an operator most, of all the parcel's frames. */
 static const char *parcel_cause(struct job *j)
 {
-    static const enum scan_noread_cause rank[] = {
-        SCAN_NOREAD_CHECK_DIGIT, SCAN_NOREAD_SEVERAL,     SCAN_NOREAD_LOW_CONTRAST,
-        SCAN_NOREAD_TOO_SMALL,   SCAN_NOREAD_NOT_DECODED, SCAN_NOREAD_NO_REGION};
+    static const enum scan_noread_cause rank[] = {SCAN_NOREAD_CHECK_DIGIT,  SCAN_NOREAD_SEVERAL,
+                                                  SCAN_NOREAD_LOW_CONTRAST, SCAN_NOREAD_TOO_SMALL,
+                                                  SCAN_NOREAD_NOT_DECODED,  SCAN_NOREAD_NO_REGION};
     size_t r, i;
 
     for (r = 0; r < sizeof(rank) / sizeof(rank[0]); r++)
@@ -110,7 +110,9 @@ static void archive_frames(struct wcs_video_coding *v, struct job *j)
     size_t i;
 
     snprintf(j->row.cause, sizeof(j->row.cause), "%s",
-             cause != NULL ? cause : v->have_cameras ? "no_frame" : "no_camera");
+             cause != NULL     ? cause
+             : v->have_cameras ? "no_frame"
+                               : "no_camera");
     for (i = 0; i < j->nframes && v->archive != NULL; i++) {
         struct scan_cam_frame *f = j->frames[i];
         struct scan_frame view = scan_image_frame(&f->img);
@@ -400,9 +402,8 @@ static void push(struct wcs_video_coding *v, struct job *j)
     }
 }
 
-void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking,
-                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us,
-                             bool record)
+void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking, const char *location,
+                             int64_t from_us, int64_t to_us, int64_t at_us, bool record)
 {
     struct job *j;
 
@@ -493,8 +494,7 @@ static void vc_free(struct wcs_video_coding *v)
         job_free(j);
     }
     if (n > 0)
-        log_warnx("video coding: %zu no-read(s) not recorded at stop (the database was away)",
-                  n);
+        log_warnx("video coding: %zu no-read(s) not recorded at stop (the database was away)", n);
     scan_archive_close(v->archive);
     if (v->conninfo != NULL)
         explicit_bzero(v->conninfo, strlen(v->conninfo));
@@ -537,10 +537,10 @@ int wcs_video_coding_start(uv_loop_t *loop, const struct wcs_config *cfg, const 
         return err_set(e, -ENOMEM, "out of memory");
     }
     if (cfg->cameras.noread_dir[0] != '\0') {
-        struct scan_archive_config ac = {
-            .dir = cfg->cameras.noread_dir,
-            .max_bytes = (uint64_t)cfg->cameras.noread_max_mb * 1024 * 1024,
-            .max_entries = (unsigned)cfg->cameras.noread_max};
+        struct scan_archive_config ac = {.dir = cfg->cameras.noread_dir,
+                                         .max_bytes =
+                                             (uint64_t)cfg->cameras.noread_max_mb * 1024 * 1024,
+                                         .max_entries = (unsigned)cfg->cameras.noread_max};
 
         rc = scan_archive_open(&ac, &v->archive, e);
         if (rc < 0) {

@@ -27,12 +27,12 @@
 struct wcs_video_coding;
 
 struct wcs_video_coding_stats {
-    uint64_t noreads;        /* no-read parcels recorded (rows written) */
-    uint64_t images;         /* images kept in the archive */
-    uint64_t dropped;        /* no-reads not recorded: the queue was full */
-    uint64_t keyed_used;     /* parcels decided on a keyed code */
-    size_t waiting;          /* no-reads waiting for the database */
-    size_t keys;             /* keyed codes held for parcels that come round */
+    uint64_t noreads;    /* no-read parcels recorded (rows written) */
+    uint64_t images;     /* images kept in the archive */
+    uint64_t dropped;    /* no-reads not recorded: the queue was full */
+    uint64_t keyed_used; /* parcels decided on a keyed code */
+    size_t waiting;      /* no-reads waiting for the database */
+    size_t keys;         /* keyed codes held for parcels that come round */
 };
 
 /*
@@ -53,9 +53,8 @@ void wcs_video_coding_stop(struct wcs_video_coding *v);
  * cameras' unread frames taken in [from_us, to_us] are kept with it, when
  * record (its first round); else they are only cleared away. Loop thread;
  * never blocks. */
-void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking,
-                             const char *location, int64_t from_us, int64_t to_us, int64_t at_us,
-                             bool record);
+void wcs_video_coding_noread(struct wcs_video_coding *v, const char *tracking, const char *location,
+                             int64_t from_us, int64_t to_us, int64_t at_us, bool record);
 
 /* The code keyed in for tracking's parcel, "" when it was marked
  * unreadable, NULL when none was keyed (in the last hour). Loop thread. */

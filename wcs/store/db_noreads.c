@@ -21,12 +21,13 @@
 
 /* The columns every reader takes, in the order row() reads them. */
 #define COLS                                                                                       \
-    "id, node, tracking, location, " US("at") ", cause, array_to_json(images)::text,"              \
-    " array_to_json(cameras)::text, state, coalesce(code, ''), coalesce(keyed_by, ''), "          \
-    US("keyed_at") ", coalesce(keyed_seq, 0), " US("resolved_at") ", coalesce(resolved_to, '')"
+    "id, node, tracking, location, " US(                                                           \
+        "at") ", cause, array_to_json(images)::text,"                                              \
+              " array_to_json(cameras)::text, state, coalesce(code, ''), coalesce(keyed_by, "      \
+              "''), " US("keyed_at") ", coalesce(keyed_seq, 0), " US(                              \
+                  "resolved_at") ", coalesce(resolved_to, '')"
 
-static void text_list(const char *json, char (*out)[WCS_NOREAD_NAME_MAX], size_t width,
-                      size_t *n)
+static void text_list(const char *json, char (*out)[WCS_NOREAD_NAME_MAX], size_t width, size_t *n)
 {
     json_t *a = json_loads(json, 0, NULL);
     size_t i;
@@ -53,7 +54,7 @@ static void row(PGresult *r, int i, struct wcs_noread *n)
     n->at_us = strtoll(PQgetvalue(r, i, 4), NULL, 10);
     snprintf(n->cause, sizeof(n->cause), "%s", PQgetvalue(r, i, 5));
     text_list(PQgetvalue(r, i, 6), n->images, sizeof(n->images[0]), &n->nimages);
-    text_list(PQgetvalue(r, i, 7), (char (*)[WCS_NOREAD_NAME_MAX])(void *)n->cameras,
+    text_list(PQgetvalue(r, i, 7), (char(*)[WCS_NOREAD_NAME_MAX])(void *)n->cameras,
               sizeof(n->cameras[0]), &ncam);
     snprintf(n->state, sizeof(n->state), "%s", PQgetvalue(r, i, 8));
     snprintf(n->code, sizeof(n->code), "%s", PQgetvalue(r, i, 9));
@@ -122,8 +123,7 @@ int wcs_db_noread_add(PGconn *c, const struct wcs_noread *n, int64_t *id, struct
     free(images);
     free(cameras);
     if (r == NULL)
-        return images == NULL || cameras == NULL ? err_set(e, -ENOMEM, "out of memory")
-                                                 : e->code;
+        return images == NULL || cameras == NULL ? err_set(e, -ENOMEM, "out of memory") : e->code;
     if (PQntuples(r) == 1)
         *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -205,8 +205,7 @@ int wcs_db_noread_key(PGconn *c, int64_t id, const char *code, const char *user,
     snprintf(lock, sizeof(lock), "%lld", (long long)WCS_LOCK_NOREAD_KEY);
     rc = wcs_db_begin(c, "no-read key", e);
     if (rc == 0)
-        rc = wcs_db_command(c, "no-read key", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lp,
-                            e);
+        rc = wcs_db_command(c, "no-read key", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lp, e);
     if (rc < 0) {
         wcs_db_rollback(c);
         return rc;
@@ -264,8 +263,7 @@ int wcs_db_noread_keys_since(PGconn *c, const char *node, int64_t after, size_t 
     snprintf(lim, sizeof(lim), "%zu", limit);
     r = wcs_db_query(c, "no-read keys",
                      "SELECT " COLS " FROM noreads WHERE keyed_seq > $2::bigint AND node = $1"
-                     " AND at > clock_timestamp() - " OPEN_FOR
-                     " ORDER BY keyed_seq LIMIT $3::int",
+                     " AND at > clock_timestamp() - " OPEN_FOR " ORDER BY keyed_seq LIMIT $3::int",
                      3, p, e);
     if (r == NULL)
         return e->code;

@@ -30,9 +30,9 @@ json_t *wcs_noread_json(const struct wcs_noread *n)
     }
     return json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id",
                      (json_int_t)n->id, "line", n->node, "tracking", n->tracking, "location",
-                     n->location, "at", (json_int_t)(n->at_us / 1000), "cause", n->cause,
-                     "images", images, "state", n->state, "code", text_or_null(n->code),
-                     "keyed_by", text_or_null(n->keyed_by), "keyed_at", ms_or_null(n->keyed_at_us),
+                     n->location, "at", (json_int_t)(n->at_us / 1000), "cause", n->cause, "images",
+                     images, "state", n->state, "code", text_or_null(n->code), "keyed_by",
+                     text_or_null(n->keyed_by), "keyed_at", ms_or_null(n->keyed_at_us),
                      "resolved_at", ms_or_null(n->resolved_at_us), "resolved_to",
                      text_or_null(n->resolved_to));
 }

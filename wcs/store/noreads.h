@@ -21,19 +21,19 @@
 
 struct wcs_noread {
     int64_t id;
-    char node[16];        /* the line */
-    char tracking[21];    /* the PLC's tracking number */
-    char location[21];    /* the scan point */
-    int64_t at_us;        /* the no-read decision */
-    char cause[24];       /* scan_noread_cause_name(), "no_camera" without images */
+    char node[16];     /* the line */
+    char tracking[21]; /* the PLC's tracking number */
+    char location[21]; /* the scan point */
+    int64_t at_us;     /* the no-read decision */
+    char cause[24];    /* scan_noread_cause_name(), "no_camera" without images */
     size_t nimages;
     char images[WCS_NOREAD_IMAGES_MAX][WCS_NOREAD_NAME_MAX];
     char cameras[WCS_NOREAD_IMAGES_MAX][21];
-    char state[12];       /* "pending", "keyed", "unreadable", "expired" (pending for
-                           * over an hour: its parcel left the loop) */
-    char code[33];        /* keyed: the code */
+    char state[12]; /* "pending", "keyed", "unreadable", "expired" (pending for
+                     * over an hour: its parcel left the loop) */
+    char code[33];  /* keyed: the code */
     char keyed_by[64];
-    int64_t keyed_at_us;  /* 0 while pending */
+    int64_t keyed_at_us; /* 0 while pending */
     int64_t keyed_seq;
     int64_t resolved_at_us; /* 0 until it came round with its code */
     char resolved_to[21];
