@@ -73,7 +73,10 @@ function renderNav() {
         h('a', {
           href: `#/${s.id}`, class: s.id === active ? 'tab on' : 'tab', 'data-testid': `nav-${s.id}`,
         }, t(`nav.${s.id}`),
-        s.id === 'alarms' && badge > 0 ? h('span', { class: 'badge', 'data-testid': 'alarm-badge' }, badge) : null))),
+        s.id === 'alarms' && badge > 0 ? h('span', { class: 'badge', 'data-testid': 'alarm-badge' }, badge) : null,
+        s.id === 'videocoding' && noreadsPending() > 0
+          ? h('span', { class: 'badge wait', 'data-testid': 'noread-badge', title: t('videocoding.pending') }, noreadsPending())
+          : null))),
     h('div', { class: 'who' },
       h('span', { class: `live ${live.stream}`, title: t(`stream.${live.stream}`), 'data-testid': 'stream-state' },
         t(`stream.${live.stream}`)),
@@ -129,9 +132,19 @@ function started(s) {
   mountScreen();
 }
 
+// The line's no-reads waiting for a code (the line document's count).
+function noreadsPending() {
+  return (live.line && live.line.noreads_pending) || 0;
+}
+
+let navPending = 0;
 listen((kind) => {
   if (!loggedIn) return;
-  if (kind === 'alarms' || kind === 'stream') renderNav();
+  // The line document comes every second: the tabs change only with the count.
+  if (kind === 'alarms' || kind === 'stream' || (kind === 'line' && noreadsPending() !== navPending)) {
+    navPending = noreadsPending();
+    renderNav();
+  }
   if (current && current.view.update) current.view.update(kind);
 });
 

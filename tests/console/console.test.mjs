@@ -263,6 +263,9 @@ check('video coding: the oldest no-read, a wrong check digit refused, a code key
       if (Date.now() > end) assert.fail(`fewer than two pending no-reads: ${JSON.stringify(q.body)}`);
       await sleep(1000);
     }
+    // The tab says how many wait, whatever screen is open (the line document's count).
+    const badge = Number(await textMatching(op.getByTestId('noread-badge'), /^[1-9]\d*$/));
+    assert.ok(badge >= 1, `badge ${badge}`);
     await op.getByTestId('nav-videocoding').click();
     const tracking = op.getByTestId('videocoding-tracking');
     await tracking.waitFor();

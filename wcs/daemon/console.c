@@ -28,6 +28,7 @@
 #include "wcs/core/sorter.h"
 #include "wcs/daemon/plc.h"
 #include "wcs/daemon/printing.h"
+#include "wcs/daemon/video_coding.h"
 #include "wcs/store/console_store.h"
 #include "wcs/store/events.h"
 #include "wcs/store/refresher.h"
@@ -289,6 +290,12 @@ static json_t *line_json(struct wcs_console *c, int64_t now)
                   "default_exit", plan ? wcs_plan_default_exit(plan) : "", "plcs",
                   plcs_json(c), "scanners", scanners_json(c), "chutes", chutes);
     json_object_set_new(j, "ha", wcs_console_ha_json(c->src.lease));
+    if (c->src.video != NULL) {
+        struct wcs_video_coding_stats vs;
+
+        wcs_video_coding_stats(c->src.video, &vs);
+        json_object_set_new(j, "noreads_pending", json_integer((json_int_t)vs.pending));
+    }
     json_object_set_new(
         j, "now",
         json_pack("{s:I,s:o,s:I,s:I,s:I,s:b,s:I,s:I}", "sorted_last_min", (json_int_t)sorted,

@@ -32,6 +32,7 @@ enum wcs_console_doc { WCS_DOC_LINE = 0, WCS_DOC_ALARMS, WCS_DOC_FIGURES, WCS_DO
 
 /* What the console reads; none owned, each outlives the console. */
 struct scan_cameras;
+struct wcs_video_coding;
 
 struct wcs_console_sources {
     const struct wcs_config *cfg;
@@ -41,6 +42,7 @@ struct wcs_console_sources {
     struct wcs_refresher *refresher; /* may be NULL */
     struct scan_usb *usb;            /* may be NULL */
     struct scan_cameras *cameras;    /* the scan tunnel's; may be NULL */
+    struct wcs_video_coding *video;  /* no-reads waiting for a code; may be NULL */
     const char *conninfo;            /* for keeping alarms (holds a secret) */
     struct wcs_printers *printers;   /* label printers (their failures alarm); may be NULL */
     struct wcs_lease *lease;         /* the line's lease: this wcsd active or standby */

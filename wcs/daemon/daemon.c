@@ -721,6 +721,7 @@ static int start_console(struct wcsd *d, PGconn *c, struct err *e)
         .refresher = d->refresher,
         .usb = d->usb,
         .cameras = d->cameras,
+        .video = d->video,
         .conninfo = d->conninfo,
         .lease = d->lease,
         .publish_cb = console_publish_cb,

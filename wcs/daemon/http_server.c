@@ -463,11 +463,12 @@ static void add_cameras(json_t *doc, const struct wcs_http_sources *src)
 
         wcs_video_coding_stats(src->video, &v);
         json_object_set_new(doc, "video_coding",
-                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "noreads",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "noreads",
                                       (json_int_t)v.noreads, "images", (json_int_t)v.images,
                                       "dropped", (json_int_t)v.dropped, "waiting",
                                       (json_int_t)v.waiting, "keys", (json_int_t)v.keys,
-                                      "keyed_used", (json_int_t)v.keyed_used));
+                                      "keyed_used", (json_int_t)v.keyed_used, "pending",
+                                      (json_int_t)v.pending));
     }
 }
 

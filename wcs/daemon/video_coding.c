@@ -269,13 +269,29 @@ static int write_jobs(struct wcs_video_coding *v, PGconn *c, struct err *e)
 
 /* Expires the line's pending rows an hour old, then fetches the keys
  * after the last one seen. 0 or ERR_DB. */
+static int none_cb(void *arg, const struct wcs_noread *n)
+{
+    (void)arg;
+    (void)n;
+    return 1;
+}
+
 static int fetch_keys(struct wcs_video_coding *v, PGconn *c, struct fetch *f, struct err *e)
 {
+    size_t pending = 0;
     int rc = wcs_db_noreads_expire(c, v->node, NULL, e);
 
     f->any = false;
     if (rc == 0)
         rc = wcs_db_noread_keys_since(c, v->node, f->seq, 256, key_cb, f, e);
+    /* How many wait for an operator: the console's badge. */
+    if (rc == 0)
+        rc = wcs_db_noreads_list(c, "pending", v->node, 1, none_cb, NULL, &pending, e);
+    if (rc == 0) {
+        pthread_mutex_lock(&v->mu);
+        v->st.pending = pending;
+        pthread_mutex_unlock(&v->mu);
+    }
     if (rc == 0 && f->any)
         uv_async_send(&v->async);
     return rc;

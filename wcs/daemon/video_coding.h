@@ -33,6 +33,8 @@ struct wcs_video_coding_stats {
     uint64_t keyed_used; /* parcels decided on a keyed code */
     size_t waiting;      /* no-reads waiting for the database */
     size_t keys;         /* keyed codes held for parcels that come round */
+    size_t pending;      /* the line's no-reads waiting for a code, as last fetched
+                          * (every few seconds): the console's badge */
 };
 
 /*
